@@ -1,0 +1,75 @@
+//! `shutter validate FILE...`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::load::{catalog, compile_file, stderr_color};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Workflow files to check.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// `text` for people, `json` for tools (one object per file on stdout).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let catalog = catalog();
+    let mut failed = 0;
+    for file in &args.files {
+        let result = compile_file(file, &catalog)?;
+        match (&result, args.format) {
+            (Ok(plan), Format::Text) => println!(
+                "ok: {}: workflow {}, {} steps, {} levels, hash {}",
+                file.display(),
+                plan.workflow.name,
+                plan.workflow.steps.len(),
+                plan.levels.len(),
+                plan.hash.short()
+            ),
+            (Err(diagnostics), Format::Text) => {
+                eprint!("{}", diagnostics.render(stderr_color()));
+                eprintln!(
+                    "error: {}: {} problem(s)",
+                    file.display(),
+                    diagnostics.len()
+                );
+            }
+            (Ok(plan), Format::Json) => println!(
+                "{}",
+                serde_json::json!({
+                    "file": file.display().to_string(),
+                    "ok": true,
+                    "workflow": plan.workflow.name.as_str(),
+                    "steps": plan.workflow.steps.len(),
+                    "levels": plan.levels.len(),
+                    "hash": plan.hash.as_str(),
+                })
+            ),
+            (Err(diagnostics), Format::Json) => println!(
+                "{}",
+                serde_json::json!({
+                    "file": file.display().to_string(),
+                    "ok": false,
+                    "diagnostics": diagnostics,
+                })
+            ),
+        }
+        if result.is_err() {
+            failed += 1;
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,40 @@
+//! Reading and compiling workflow files.
+
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::path::Path;
+
+use anyhow::Context;
+use shutter_dsl::limits::MAX_SOURCE_BYTES;
+use shutter_dsl::{Catalog, Diagnostics, Plan, Source};
+
+/// The catalog of every built-in action this binary can run.
+pub(crate) fn catalog() -> Catalog {
+    Catalog::with_core()
+}
+
+/// Reads a file, never more than the size limit plus one byte, so a huge
+/// file is refused without being loaded.
+pub(crate) fn read_source(path: &Path) -> anyhow::Result<Result<Source, Diagnostics>> {
+    let file = File::open(path).with_context(|| format!("opening workflow {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SOURCE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("reading workflow {}", path.display()))?;
+    let name = path.display().to_string();
+    Ok(Source::from_bytes(name.clone(), bytes)
+        .map_err(|diagnostic| Diagnostics::locate(&Source::new(name, ""), vec![*diagnostic])))
+}
+
+/// Reads and compiles a file: Ok(Err(..)) carries the workflow's problems.
+pub(crate) fn compile_file(
+    path: &Path,
+    catalog: &Catalog,
+) -> anyhow::Result<Result<Plan, Diagnostics>> {
+    Ok(read_source(path)?.and_then(|source| shutter_dsl::compile(&source, catalog)))
+}
+
+/// Whether diagnostics on stderr should be coloured.
+pub(crate) fn stderr_color() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}

@@ -1,0 +1,259 @@
+//! The action catalog: every built-in action's parameters and outputs, as data.
+//!
+//! The compiler checks `with:` against it, `shutter actions` lists it, and
+//! docs/actions.md is generated from it. Provider crates add their entries
+//! with [`Catalog::register`].
+
+mod core;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// The action name that runs a WebAssembly module instead of a built-in.
+pub const WASM_ACTION: &str = "wasm";
+
+/// The type of a parameter or output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+    /// A string such as `30s`, `15m` or `2h`.
+    Duration,
+    Any,
+}
+
+impl ParamType {
+    /// Whether a literal JSON value fits this type.
+    pub fn accepts(self, value: &Json) -> bool {
+        match self {
+            Self::String => value.is_string(),
+            Self::Integer => value.is_i64() || value.is_u64(),
+            Self::Number => value.is_number(),
+            Self::Boolean => value.is_boolean(),
+            Self::Array => value.is_array(),
+            Self::Object => value.is_object(),
+            Self::Duration => value
+                .as_str()
+                .is_some_and(|text| crate::units::parse_duration(text).is_ok()),
+            Self::Any => true,
+        }
+    }
+}
+
+impl fmt::Display for ParamType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Self::String => "string",
+            Self::Integer => "integer",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Array => "array",
+            Self::Object => "object",
+            Self::Duration => "duration",
+            Self::Any => "any",
+        };
+        f.write_str(name)
+    }
+}
+
+/// One parameter an action takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParamSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    pub required: bool,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Json>,
+}
+
+/// One output an action produces.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ParamType,
+    pub description: String,
+}
+
+/// A built-in action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionSpec {
+    pub name: String,
+    pub description: String,
+    pub params: Vec<ParamSpec>,
+    pub outputs: Vec<OutputSpec>,
+}
+
+impl ActionSpec {
+    pub fn new(name: &str, description: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            params: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn param(mut self, name: &str, ty: ParamType, description: &str) -> Self {
+        self.params.push(ParamSpec {
+            name: name.to_owned(),
+            ty,
+            required: true,
+            description: description.to_owned(),
+            default: None,
+        });
+        self
+    }
+
+    #[must_use]
+    pub fn optional(
+        mut self,
+        name: &str,
+        ty: ParamType,
+        default: Option<Json>,
+        description: &str,
+    ) -> Self {
+        self.params.push(ParamSpec {
+            name: name.to_owned(),
+            ty,
+            required: false,
+            description: description.to_owned(),
+            default,
+        });
+        self
+    }
+
+    #[must_use]
+    pub fn output(mut self, name: &str, ty: ParamType, description: &str) -> Self {
+        self.outputs.push(OutputSpec {
+            name: name.to_owned(),
+            ty,
+            description: description.to_owned(),
+        });
+        self
+    }
+
+    pub fn param_named(&self, name: &str) -> Option<&ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn has_output(&self, name: &str) -> bool {
+        self.outputs.iter().any(|o| o.name == name)
+    }
+}
+
+/// All actions a compiler accepts, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    actions: BTreeMap<String, ActionSpec>,
+}
+
+impl Catalog {
+    /// An empty catalog; `uses: wasm` is always accepted.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// The catalog with the core actions (`core.*`).
+    pub fn with_core() -> Self {
+        let mut catalog = Self::empty();
+        for spec in core::actions() {
+            catalog.register(spec);
+        }
+        catalog
+    }
+
+    /// Adds or replaces an action.
+    pub fn register(&mut self, spec: ActionSpec) {
+        self.actions.insert(spec.name.clone(), spec);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ActionSpec> {
+        self.actions.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.actions.keys().map(String::as_str)
+    }
+
+    pub fn actions(&self) -> impl Iterator<Item = &ActionSpec> {
+        self.actions.values()
+    }
+
+    /// The catalog as Markdown, for docs/actions.md.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from(
+            "# Built-in actions\n\n<!-- generated by `shutter actions --format markdown`; do not edit -->\n\n\
+             `uses: wasm` runs a WebAssembly module instead; see docs/wasm-steps.md.\n",
+        );
+        for spec in self.actions() {
+            out.push_str(&format!("\n## `{}`\n\n{}\n\n", spec.name, spec.description));
+            if spec.params.is_empty() {
+                out.push_str("No parameters.\n");
+            } else {
+                out.push_str("| parameter | type | required | description |\n|---|---|---|---|\n");
+                for p in &spec.params {
+                    let required = match (&p.default, p.required) {
+                        (_, true) => "yes".to_owned(),
+                        (Some(default), false) => format!("no (default `{default}`)"),
+                        (None, false) => "no".to_owned(),
+                    };
+                    out.push_str(&format!(
+                        "| `{}` | {} | {required} | {} |\n",
+                        p.name, p.ty, p.description
+                    ));
+                }
+            }
+            if !spec.outputs.is_empty() {
+                out.push_str("\n| output | type | description |\n|---|---|---|\n");
+                for o in &spec.outputs {
+                    out.push_str(&format!(
+                        "| `{}` | {} | {} |\n",
+                        o.name, o.ty, o.description
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn types_accept_matching_literals() {
+        assert!(ParamType::Integer.accepts(&json!(3)));
+        assert!(!ParamType::Integer.accepts(&json!(3.5)));
+        assert!(ParamType::Number.accepts(&json!(3.5)));
+        assert!(ParamType::Duration.accepts(&json!("15m")));
+        assert!(!ParamType::Duration.accepts(&json!("soon")));
+        assert!(!ParamType::String.accepts(&json!(["x"])));
+    }
+
+    #[test]
+    fn core_catalog_describes_core_actions() {
+        let catalog = Catalog::with_core();
+        let names: Vec<_> = catalog.names().collect();
+        assert_eq!(
+            names,
+            vec!["core.fail", "core.log", "core.noop", "core.sleep"]
+        );
+        let log = catalog.get("core.log").unwrap();
+        assert!(log.param_named("message").unwrap().required);
+        assert!(catalog.to_markdown().contains("## `core.sleep`"));
+    }
+}

@@ -1,0 +1,351 @@
+//! YAML text -> raw structs, collecting every shape error at once.
+//!
+//! serde stops at the first error, so decoding runs per unit (the workflow
+//! keys, then each step on its own): on an error, the offending key is
+//! reported, removed, and the unit decoded again. A valid file is decoded
+//! exactly once per unit.
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+
+use crate::diagnostic::Diagnostic;
+use crate::limits::{MAX_DIAGNOSTICS, MAX_STEPS};
+use crate::path::YamlPath;
+use crate::raw::{RawStep, RawWorkflow};
+use crate::source::Source;
+use crate::suggest;
+
+/// What decoding produced: the YAML value (for hashing) and the raw workflow
+/// with the steps that decoded; steps with errors are left out.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    pub(crate) value: Value,
+    pub(crate) workflow: RawWorkflow<RawStep>,
+    /// Steps that failed to decode: still known by id, so references to them
+    /// are not reported a second time as "unknown step".
+    pub(crate) broken_steps: Vec<String>,
+}
+
+pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Decoded> {
+    let mut value: Value = match serde_yaml::from_str(source.text()) {
+        Ok(value) => value,
+        Err(err) => {
+            errs.push(yaml_error(&err));
+            return None;
+        }
+    };
+    if let Err(err) = value.apply_merge() {
+        errs.push(yaml_error(&err));
+        return None;
+    }
+    let root = YamlPath::root();
+    match &value {
+        Value::Null => {
+            errs.push(
+                Diagnostic::error("empty", "workflow file is empty")
+                    .at_offset(0)
+                    .with_help("a workflow needs at least `version`, `name` and `steps`"),
+            );
+            return None;
+        }
+        Value::Mapping(_) => {}
+        other => {
+            errs.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    format!("expected a map of workflow keys, found {}", kind(other)),
+                )
+                .at(&root),
+            );
+            return None;
+        }
+    }
+    let top: RawWorkflow<Value> = decode_unit(value.clone(), &root, errs)?;
+    if top.steps.len() > MAX_STEPS {
+        errs.push(
+            Diagnostic::error(
+                "too-many-steps",
+                format!(
+                    "workflow has {} steps, more than the limit of {MAX_STEPS}",
+                    top.steps.len()
+                ),
+            )
+            .at_key(&root.key("steps")),
+        );
+        return None;
+    }
+    let steps_path = root.key("steps");
+    let mut steps = indexmap::IndexMap::with_capacity(top.steps.len());
+    let mut broken_steps = Vec::new();
+    for (id, step) in top.steps {
+        if errs.len() >= MAX_DIAGNOSTICS {
+            break;
+        }
+        match decode_unit::<RawStep>(step, &steps_path.key(&id), errs) {
+            Some(step) => {
+                steps.insert(id, step);
+            }
+            None => broken_steps.push(id),
+        }
+    }
+    let workflow = RawWorkflow {
+        version: top.version,
+        name: top.name,
+        description: top.description,
+        inputs: top.inputs,
+        outputs: top.outputs,
+        defaults: top.defaults,
+        secrets: top.secrets,
+        schedule: top.schedule,
+        concurrency: top.concurrency,
+        timeout: top.timeout,
+        steps,
+    };
+    Some(Decoded {
+        value,
+        workflow,
+        broken_steps,
+    })
+}
+
+fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
+    let message = err.to_string();
+    // serde_yaml appends " at line L column C"; the location is shown anyway.
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    let diagnostic = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
+    match err.location() {
+        Some(location) => diagnostic.at_offset(location.index()),
+        None => diagnostic.at_offset(0),
+    }
+}
+
+/// Decodes one unit, reporting and removing bad keys until it decodes or
+/// cannot (a missing required key, or the unit itself of the wrong type).
+fn decode_unit<T: DeserializeOwned>(
+    mut value: Value,
+    path: &YamlPath,
+    errs: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(decoded) => return Some(decoded),
+            Err(err) => err,
+        };
+        let mut at = path.clone();
+        let mut relative = Vec::new();
+        for segment in err.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Map { key } => {
+                    at = at.key(key);
+                    relative.push(Value::String(key.clone()));
+                }
+                serde_path_to_error::Segment::Seq { index } => {
+                    at = at.index(*index);
+                    relative.push(Value::Number((*index).into()));
+                }
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        let message = err.inner().to_string();
+        let (diagnostic, removable) = explain(&message, &at, &relative);
+        errs.push(diagnostic);
+        // A missing required key cannot be removed: this unit is done.
+        let removable = removable?;
+        if errs.len() >= MAX_DIAGNOSTICS || !remove(&mut value, &removable) {
+            return None;
+        }
+    }
+}
+
+/// Turns a serde message into a diagnostic, and says which key to remove
+/// (relative to the unit) so decoding can go on.
+fn explain(message: &str, at: &YamlPath, relative: &[Value]) -> (Diagnostic, Option<Vec<Value>>) {
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let expected = backticked(rest.split_once("expected").map_or("", |(_, e)| e));
+        // serde_path_to_error may or may not have the unknown key in the path.
+        let (at, mut relative) = if relative.last().and_then(Value::as_str) == Some(name) {
+            (at.clone(), relative.to_vec())
+        } else {
+            let mut r = relative.to_vec();
+            r.push(Value::String(name.to_owned()));
+            (at.key(name), r)
+        };
+        relative.truncate(relative.len());
+        let mut diagnostic =
+            Diagnostic::error("unknown-key", format!("unknown key `{name}`")).at_key(&at);
+        if let Some(help) = suggest::help_for(name, &expected) {
+            diagnostic = diagnostic.with_help(help);
+        }
+        return (diagnostic, Some(relative));
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let diagnostic =
+            Diagnostic::error("missing-key", format!("missing required key `{name}`")).at_key(at);
+        return (diagnostic, None);
+    }
+    let field = if at.is_root() {
+        "the document".to_owned()
+    } else {
+        format!("`{at}`")
+    };
+    let text = if let Some(rest) = message.strip_prefix("invalid type: ") {
+        match rest.split_once(", expected ") {
+            Some((found, expected)) => format!("{field} expects {expected}, found {found}"),
+            None => format!("{field}: invalid type: {rest}"),
+        }
+    } else if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let name = rest.split('`').next().unwrap_or_default();
+        let expected = backticked(rest.split_once("expected").map_or("", |(_, e)| e));
+        let mut diagnostic = Diagnostic::error(
+            "unknown-value",
+            format!("{field} has an unknown value `{name}`"),
+        )
+        .at(at);
+        if let Some(help) = suggest::help_for(name, &expected) {
+            diagnostic = diagnostic.with_help(help);
+        }
+        return (diagnostic, removable_key(relative));
+    } else if message.contains("untagged enum OneOrMany") {
+        format!("{field} expects a step id or a list of step ids")
+    } else if message.contains("untagged enum RawSchedule") {
+        format!("{field} expects a cron string or a map with `cron` and `timezone`")
+    } else {
+        format!("{field}: {message}")
+    };
+    (
+        Diagnostic::error("wrong-type", text).at(at),
+        removable_key(relative),
+    )
+}
+
+/// The key to drop so the unit can decode: the innermost map key on the path.
+fn removable_key(relative: &[Value]) -> Option<Vec<Value>> {
+    let last_key = relative.iter().rposition(Value::is_string)?;
+    Some(relative[..=last_key].to_vec())
+}
+
+fn remove(value: &mut Value, path: &[Value]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut current = value;
+    for segment in parents {
+        let next = match (current, segment) {
+            (Value::Mapping(map), key) => map.get_mut(key),
+            (Value::Sequence(items), Value::Number(n)) => n
+                .as_u64()
+                .and_then(|i| items.get_mut(usize::try_from(i).ok()?)),
+            _ => None,
+        };
+        match next {
+            Some(next) => current = next,
+            None => return false,
+        }
+    }
+    match current {
+        Value::Mapping(map) => map.remove(last).is_some(),
+        _ => false,
+    }
+}
+
+fn backticked(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+pub(crate) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a map",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        let mut errs = Vec::new();
+        decode(&Source::new("w.yaml", text), &mut errs);
+        errs
+    }
+
+    #[test]
+    fn reports_every_bad_key_of_a_step() {
+        let errs = errors(
+            "version: 1\nname: w\nsteps:\n  a:\n    usse: core.noop\n    uses: core.noop\n    timeout: [1]\n    finaly: true\n",
+        );
+        let mut messages: Vec<_> = errs
+            .iter()
+            .map(|d| (d.code, d.message.as_str(), d.help.as_deref()))
+            .collect();
+        messages.sort_unstable();
+        assert_eq!(
+            messages,
+            vec![
+                (
+                    "unknown-key",
+                    "unknown key `finaly`",
+                    Some("did you mean `finally`?")
+                ),
+                (
+                    "unknown-key",
+                    "unknown key `usse`",
+                    Some("did you mean `uses`?")
+                ),
+                (
+                    "wrong-type",
+                    "`steps.a.timeout` expects a string, found sequence",
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_errors_across_steps_and_top_level() {
+        let errs = errors(
+            "version: 1\nname: w\ndescrption: x\nsteps:\n  a: {uses: core.noop, retry: {backoff: exponentail}}\n  b: {with: {}}\n",
+        );
+        let codes: Vec<_> = errs.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec!["unknown-key", "unknown-value", "missing-key"]);
+        assert_eq!(errs[1].help.as_deref(), Some("did you mean `exponential`?"));
+        assert_eq!(errs[2].path.as_ref().unwrap().to_string(), "steps.b");
+    }
+
+    #[test]
+    fn rejects_non_map_documents_and_empty_files() {
+        assert_eq!(errors("")[0].code, "empty");
+        assert_eq!(errors("# only a comment\n")[0].code, "empty");
+        assert_eq!(
+            errors("- a\n- b\n")[0].message,
+            "expected a map of workflow keys, found a list"
+        );
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_their_offset() {
+        let errs = errors("version: 1\nname: [unclosed\n");
+        assert_eq!(errs[0].code, "yaml-syntax");
+        assert!(errs[0].offset.is_some());
+    }
+
+    #[test]
+    fn reports_duplicate_step_ids() {
+        let errs =
+            errors("version: 1\nname: w\nsteps:\n  a: {uses: core.noop}\n  a: {uses: core.noop}\n");
+        assert_eq!(errs[0].code, "yaml-syntax");
+        assert!(errs[0].message.contains("duplicate"), "{}", errs[0].message);
+    }
+}

@@ -1,0 +1,84 @@
+//! Shutter's workflow language: YAML in, a validated [`Workflow`] compiled
+//! into a [`Plan`] (a petgraph DAG) out — or every problem at once, each
+//! with <file:line:col> and its snippet.
+//!
+//! No I/O and no async here: the CLI, the server and the runtime all
+//! compile workflows through [`compile`].
+//!
+//! ```
+//! use shutter_dsl::{compile, Catalog, Source};
+//!
+//! let source = Source::new("hello.yaml", "version: 1\nname: hello\nsteps:\n  say:\n    uses: core.log\n    with: {message: hi}\n");
+//! let plan = compile(&source, &Catalog::with_core()).expect("valid workflow");
+//! assert_eq!(plan.levels.len(), 1);
+//! ```
+//!
+//! # Layout
+//! - `source`: the text, UTF-8 and size checks, offsets to line:col.
+//! - `decode`: YAML -> `raw` structs (`serde_yaml`), every shape error at once.
+//! - `raw`: the file as written; also the source of the JSON Schema (`schema`).
+//! - `validate`: raw -> `model` (the validated workflow): names, references,
+//!   actions and parameters (`catalog`), durations (`units`), cron.
+//! - `template`, `expr`: `${{ ... }}` values; references and evaluation (minijinja).
+//! - `plan`: the DAG, cycle reports, levels, content hash; `render` draws it.
+//! - `diagnostic`, `span_index`, `path`, `suggest`: how problems are located and shown.
+//! - `inputs`: checking the inputs given to an execution.
+//! - `limits`: bounds that keep hostile input cheap.
+
+pub mod catalog;
+mod decode;
+pub mod diagnostic;
+pub mod expr;
+pub mod inputs;
+pub mod limits;
+pub mod model;
+pub mod path;
+pub mod plan;
+pub mod raw;
+pub mod render;
+pub mod schema;
+mod source;
+mod span_index;
+mod suggest;
+pub mod template;
+pub mod units;
+mod validate;
+
+pub use catalog::{ActionSpec, Catalog, ParamType};
+pub use diagnostic::{Diagnostic, Diagnostics, Located, Severity};
+pub use expr::{EvalError, ExprEngine};
+pub use model::{StepId, Workflow, WorkflowName};
+pub use plan::{EdgeKind, Plan, PlanHash};
+pub use source::Source;
+pub use template::Template;
+
+/// Compiles a workflow: parse, validate, build the DAG.
+pub fn compile(source: &Source, catalog: &Catalog) -> Result<Plan, Diagnostics> {
+    compile_with(source, catalog, &ExprEngine::new())
+}
+
+/// As [`compile`], reusing an expression engine (cheaper when compiling many files).
+pub fn compile_with(
+    source: &Source,
+    catalog: &Catalog,
+    engine: &ExprEngine,
+) -> Result<Plan, Diagnostics> {
+    let mut errs = Vec::new();
+    let plan = decode::decode(source, &mut errs).and_then(|decoded| {
+        let workflow = validate::validate(
+            &decoded.workflow,
+            &decoded.broken_steps,
+            catalog,
+            engine,
+            &mut errs,
+        )?;
+        if !errs.is_empty() {
+            return None;
+        }
+        plan::Plan::build(workflow, &decoded.value, &mut errs)
+    });
+    match plan {
+        Some(plan) if errs.is_empty() => Ok(plan),
+        _ => Err(Diagnostics::locate(source, errs)),
+    }
+}

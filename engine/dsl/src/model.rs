@@ -1,0 +1,202 @@
+//! The validated workflow: types that cannot hold what the checks reject.
+
+use std::fmt;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+pub use crate::raw::{Backoff, ConcurrencyPolicy, InputType};
+use crate::template::Template;
+
+/// A workflow's name: letters, digits, `-`, `_`, `.`; at most 128 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct WorkflowName(String);
+
+impl WorkflowName {
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let valid = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if valid {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(format!(
+                "workflow name `{name}` may hold only letters, digits, `-`, `_` and `.` (1 to 128)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WorkflowName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A step's id: an identifier, so expressions can name it (`steps.ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct StepId(String);
+
+impl StepId {
+    pub fn parse(id: &str) -> Result<Self, String> {
+        let mut chars = id.chars();
+        let valid = id.len() <= 128
+            && chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if valid {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(format!(
+                "step id `{id}` must be an identifier (a letter or `_`, then letters, digits or `_`), so that `steps.{id}` can be read in expressions"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StepId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workflow {
+    pub version: u32,
+    pub name: WorkflowName,
+    pub description: Option<String>,
+    pub inputs: IndexMap<String, InputSpec>,
+    pub outputs: IndexMap<String, Template>,
+    pub secrets: Vec<String>,
+    pub schedule: Option<Schedule>,
+    pub concurrency: Option<Concurrency>,
+    /// Deadline of the whole execution.
+    pub timeout: Option<Duration>,
+    pub steps: IndexMap<StepId, Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSpec {
+    #[serde(rename = "type")]
+    pub ty: InputType,
+    pub description: Option<String>,
+    pub default: Option<Json>,
+    pub required: bool,
+    #[serde(rename = "enum")]
+    pub allowed: Option<Vec<Json>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The five-field expression as written.
+    pub cron: String,
+    pub timezone: chrono_tz::Tz,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concurrency {
+    pub key: Template,
+    pub policy: ConcurrencyPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included; 1 means no retry.
+    pub attempts: u32,
+    pub backoff: Backoff,
+    #[serde(with = "humantime_serde_compat")]
+    pub delay: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub max_delay: Duration,
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 1,
+            backoff: Backoff::Exponential,
+            delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            jitter: true,
+        }
+    }
+}
+
+/// What a step runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActionRef {
+    Builtin(String),
+    Wasm(WasmModule),
+}
+
+impl ActionRef {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Builtin(name) => name,
+            Self::Wasm(_) => crate::catalog::WASM_ACTION,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WasmModule {
+    /// As written: relative to the workflow file, or an https URL.
+    pub module: String,
+    /// Lower-case hex.
+    pub sha256: String,
+    pub memory: Option<u64>,
+    pub allow_http: Vec<String>,
+    pub allow_secrets: Vec<String>,
+    pub allow_env: Vec<String>,
+}
+
+/// An action with its parameters: a step's body, or a compensation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionCall {
+    pub action: ActionRef,
+    pub with: IndexMap<String, Template>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub id: StepId,
+    pub call: ActionCall,
+    /// Explicit and implied dependencies, in the order first seen.
+    pub needs: Vec<StepId>,
+    /// Dependencies added because an expression reads another step.
+    pub implied_needs: Vec<StepId>,
+    pub condition: Option<Template>,
+    pub for_each: Option<Template>,
+    pub concurrency: Option<u32>,
+    pub retry: RetryPolicy,
+    pub timeout: Option<Duration>,
+    pub compensate: Option<ActionCall>,
+    pub finally: bool,
+}
+
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        value: &Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::units::format_duration(*value))
+    }
+}

@@ -1,0 +1,299 @@
+//! The compiled form: the workflow's steps as a petgraph DAG, in
+//! topological levels, with a content hash.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::fmt::Write as _;
+
+use indexmap::IndexMap;
+use petgraph::Direction;
+use petgraph::algo::{tarjan_scc, toposort};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Step, StepId, Workflow};
+use crate::path::YamlPath;
+
+/// Why one step waits for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EdgeKind {
+    /// Written in `needs`.
+    Needs,
+    /// Added because an expression reads the other step (or a `finally`
+    /// step with no `needs` waits for every other step).
+    Implied,
+}
+
+/// SHA-256 of the workflow's content: the same for the same meaning,
+/// whatever the key order, comments or whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct PlanHash(String);
+
+impl PlanHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first 12 hex digits, for display.
+    pub fn short(&self) -> &str {
+        &self.0[..12.min(self.0.len())]
+    }
+}
+
+impl fmt::Display for PlanHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A compiled workflow, ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub workflow: Workflow,
+    /// Edges point from a dependency to the step that needs it.
+    pub graph: DiGraph<StepId, EdgeKind>,
+    index: HashMap<StepId, NodeIndex>,
+    /// Steps by level: a step's level is one more than its deepest dependency's.
+    pub levels: Vec<Vec<StepId>>,
+    pub hash: PlanHash,
+}
+
+impl Plan {
+    pub(crate) fn build(
+        workflow: Workflow,
+        yaml: &serde_yaml::Value,
+        errs: &mut Vec<Diagnostic>,
+    ) -> Option<Self> {
+        let (graph, index) = graph_of(&workflow.steps);
+        let Ok(order) = toposort(&graph, None) else {
+            report_cycles(&graph, &workflow.steps, errs);
+            return None;
+        };
+        let mut level_of = vec![0usize; graph.node_count()];
+        let mut levels: Vec<Vec<StepId>> = Vec::new();
+        for node in order {
+            let level = graph
+                .neighbors_directed(node, Direction::Incoming)
+                .map(|dep| level_of[dep.index()] + 1)
+                .max()
+                .unwrap_or(0);
+            level_of[node.index()] = level;
+            if levels.len() <= level {
+                levels.resize_with(level + 1, Vec::new);
+            }
+            levels[level].push(graph[node].clone());
+        }
+        // Within a level, keep the order the steps are written in.
+        for level in &mut levels {
+            level.sort_by_key(|id| workflow.steps.get_index_of(id));
+        }
+        Some(Self {
+            workflow,
+            graph,
+            index,
+            levels,
+            hash: content_hash(yaml),
+        })
+    }
+
+    pub fn step(&self, id: &StepId) -> Option<&Step> {
+        self.workflow.steps.get(id)
+    }
+
+    pub fn node(&self, id: &StepId) -> Option<NodeIndex> {
+        self.index.get(id).copied()
+    }
+
+    /// The steps `id` waits for, with why.
+    pub fn dependencies(&self, id: &StepId) -> Vec<(&StepId, EdgeKind)> {
+        let Some(node) = self.node(id) else {
+            return Vec::new();
+        };
+        let mut deps: Vec<_> = self
+            .graph
+            .edges_directed(node, Direction::Incoming)
+            .map(|edge| (&self.graph[edge.source()], *edge.weight()))
+            .collect();
+        deps.reverse();
+        deps
+    }
+
+    /// Every edge as (dependency, dependant, kind), in step order.
+    pub fn edges(&self) -> Vec<(&StepId, &StepId, EdgeKind)> {
+        self.workflow
+            .steps
+            .keys()
+            .flat_map(|id| {
+                self.dependencies(id)
+                    .into_iter()
+                    .map(move |(dep, kind)| (dep, id, kind))
+            })
+            .collect()
+    }
+}
+
+type StepGraph = DiGraph<StepId, EdgeKind>;
+
+/// The dependency graph of `steps`; edges go from a dependency to its dependant.
+fn graph_of(steps: &IndexMap<StepId, Step>) -> (StepGraph, HashMap<StepId, NodeIndex>) {
+    let mut graph = DiGraph::with_capacity(steps.len(), steps.len());
+    let mut index = HashMap::with_capacity(steps.len());
+    for id in steps.keys() {
+        index.insert(id.clone(), graph.add_node(id.clone()));
+    }
+    for step in steps.values() {
+        let to = index[&step.id];
+        for need in &step.needs {
+            let kind = if step.implied_needs.contains(need) {
+                EdgeKind::Implied
+            } else {
+                EdgeKind::Needs
+            };
+            if let Some(&from) = index.get(need) {
+                graph.add_edge(from, to, kind);
+            }
+        }
+    }
+    (graph, index)
+}
+
+/// Reports cycles among `steps`; used when other errors stop compilation
+/// before a plan is built, so cycles are still reported with them.
+pub(crate) fn check_cycles(steps: &IndexMap<StepId, Step>, errs: &mut Vec<Diagnostic>) {
+    let (graph, _) = graph_of(steps);
+    if toposort(&graph, None).is_err() {
+        report_cycles(&graph, steps, errs);
+    }
+}
+
+/// Reports each cycle once, as the chain of `needs` that closes it.
+fn report_cycles(graph: &StepGraph, steps: &IndexMap<StepId, Step>, errs: &mut Vec<Diagnostic>) {
+    for component in tarjan_scc(graph) {
+        if component.len() < 2 {
+            continue;
+        }
+        let Some(&start) = component.iter().min_by_key(|n| n.index()) else {
+            continue;
+        };
+        let chain = needs_cycle(graph, start, &component);
+        let names: Vec<&str> = chain.iter().map(|&n| graph[n].as_str()).collect();
+        let first = &graph[start];
+        let second = chain.get(1).map(|&n| &graph[n]);
+        let step = &steps[first];
+        let implied = second.is_some_and(|s| step.implied_needs.contains(s));
+        let path = YamlPath::root().key("steps").key(first.as_str());
+        let mut diagnostic = Diagnostic::error(
+            "cycle",
+            format!(
+                "steps depend on each other in a cycle: {}",
+                names.join(" -> ")
+            ),
+        );
+        if implied {
+            let second = second.map_or("", StepId::as_str);
+            diagnostic = diagnostic
+                .at_key(&path)
+                .with_help(format!("`{first}` reads `steps.{second}` in an expression, which makes it wait for `{second}`"));
+        } else {
+            diagnostic = diagnostic.at_key(&path.key("needs")).with_help(
+                "each step in the chain needs the next one; remove one of these dependencies",
+            );
+        }
+        errs.push(diagnostic);
+    }
+}
+
+/// A shortest cycle through `start`, following "needs" (edges backwards).
+fn needs_cycle(
+    graph: &DiGraph<StepId, EdgeKind>,
+    start: NodeIndex,
+    component: &[NodeIndex],
+) -> Vec<NodeIndex> {
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for next in graph.neighbors_directed(node, Direction::Incoming) {
+            if !component.contains(&next) {
+                continue;
+            }
+            if next == start {
+                let mut chain = vec![start];
+                let mut at = node;
+                while at != start {
+                    chain.push(at);
+                    at = came_from[&at];
+                }
+                chain[1..].reverse();
+                chain.push(start);
+                return chain;
+            }
+            if let std::collections::hash_map::Entry::Vacant(entry) = came_from.entry(next) {
+                entry.insert(node);
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start, start]
+}
+
+/// SHA-256 over a canonical JSON rendering: map keys sorted, no whitespace.
+fn content_hash(yaml: &serde_yaml::Value) -> PlanHash {
+    let mut text = String::new();
+    canonical(yaml, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    PlanHash(hex)
+}
+
+fn canonical(value: &serde_yaml::Value, out: &mut String) {
+    use serde_yaml::Value;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+        Value::Sequence(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Mapping(map) => {
+            let mut entries: Vec<(String, &Value)> = map
+                .iter()
+                .map(|(k, v)| {
+                    let mut key = String::new();
+                    canonical(k, &mut key);
+                    (key, v)
+                })
+                .collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(key);
+                out.push(':');
+                canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Tagged(tagged) => {
+            out.push_str(&format!("!{}", tagged.tag));
+            canonical(&tagged.value, out);
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The workflow file as written: serde structs that mirror the YAML keys.
+//!
+//! They are strict (`deny_unknown_fields`) and typed, and double as the
+//! source of the JSON Schema (`shutter schema`). Meaning — references,
+//! durations, cron, actions — is checked later, in `validate`, which turns
+//! these into the domain types of `model`.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// A workflow file. `S` is the step type: decoding first reads steps as
+/// untyped YAML so each step is decoded (and its errors reported) on its own.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Shutter workflow", bound = "S: JsonSchema")]
+pub struct RawWorkflow<S = RawStep> {
+    /// Format version of this file; only `1` exists.
+    pub version: u32,
+    /// Workflow name: letters, digits, `-`, `_` and `.`.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Typed inputs, given when an execution starts.
+    #[serde(default)]
+    pub inputs: IndexMap<String, RawInput>,
+    /// Values computed when the workflow ends, usually from step outputs.
+    #[serde(default)]
+    pub outputs: IndexMap<String, Json>,
+    /// Settings every step inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: Option<RawDefaults>,
+    /// Names of the secrets the workflow may read (`${{ secrets.NAME }}`).
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Start executions on a cron schedule (`shutter serve`).
+    #[serde(default)]
+    pub schedule: Option<RawSchedule>,
+    /// Keeps executions that share a key from overlapping.
+    #[serde(default)]
+    pub concurrency: Option<RawConcurrency>,
+    /// Deadline for the whole execution, e.g. `2h`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// The steps, by id. Ids are identifiers: `[A-Za-z_][A-Za-z0-9_]*`.
+    pub steps: IndexMap<String, S>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    #[serde(rename = "type")]
+    pub ty: InputType,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub default: Option<Json>,
+    /// Defaults to true when there is no `default`.
+    #[serde(default)]
+    pub required: Option<bool>,
+    /// The only values accepted.
+    #[serde(default, rename = "enum")]
+    pub allowed: Option<Vec<Json>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    #[serde(default)]
+    pub retry: Option<RawRetry>,
+    /// Per-step deadline, e.g. `30s`, `15m`, `2h`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backoff {
+    Fixed,
+    Exponential,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    /// Every try counts, the first included: `attempts: 3` is one try and two retries.
+    #[serde(default)]
+    pub attempts: Option<u32>,
+    #[serde(default)]
+    pub backoff: Option<Backoff>,
+    /// Wait before the first retry, e.g. `2s`.
+    #[serde(default)]
+    pub delay: Option<String>,
+    /// Upper bound of an exponential wait.
+    #[serde(default)]
+    pub max_delay: Option<String>,
+    /// Randomise each wait (full jitter) so retries of many steps spread out.
+    #[serde(default)]
+    pub jitter: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawSchedule {
+    /// A five-field cron expression, in UTC.
+    Cron(String),
+    Detailed {
+        cron: String,
+        /// An IANA time zone such as `Europe/Paris`; UTC when absent.
+        #[serde(default)]
+        timezone: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConcurrencyPolicy {
+    /// A new execution whose key is busy is not started.
+    Skip,
+    /// A new execution whose key is busy waits for the running one.
+    Queue,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawConcurrency {
+    /// An expression over inputs, e.g. `${{ inputs.vm }}`.
+    pub key: String,
+    #[serde(default)]
+    pub policy: Option<ConcurrencyPolicy>,
+}
+
+/// A list, or one item written alone.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(one) => vec![one],
+            Self::Many(many) => many,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStep {
+    /// A built-in action (`shutter actions` lists them) or `wasm`.
+    pub uses: String,
+    /// Parameters of the action; values may hold `${{ ... }}` expressions.
+    #[serde(default)]
+    pub with: IndexMap<String, Json>,
+    /// Steps that must finish first.
+    #[serde(default)]
+    pub needs: Option<OneOrMany>,
+    /// Run only when this expression is true.
+    #[serde(default, rename = "if")]
+    pub condition: Option<Json>,
+    /// Run once per item of this list (an expression or a literal list).
+    #[serde(default)]
+    pub for_each: Option<Json>,
+    /// Most items of a `for_each` running at once.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    #[serde(default)]
+    pub retry: Option<RawRetry>,
+    /// Deadline for one try, e.g. `30s`.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// An action that undoes this step if the workflow fails later.
+    #[serde(default)]
+    pub compensate: Option<RawActionCall>,
+    /// Run once the steps it needs have ended, whether they succeeded or not.
+    #[serde(default)]
+    pub finally: bool,
+    /// The module, for `uses: wasm`.
+    #[serde(default)]
+    pub wasm: Option<RawWasm>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawActionCall {
+    pub uses: String,
+    #[serde(default)]
+    pub with: IndexMap<String, Json>,
+    #[serde(default)]
+    pub wasm: Option<RawWasm>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWasm {
+    /// A path relative to the workflow file, or an https URL.
+    pub module: String,
+    /// Hex SHA-256 of the module; a mismatch fails before anything runs.
+    pub sha256: String,
+    /// Memory cap, e.g. `64MiB`.
+    #[serde(default)]
+    pub memory: Option<String>,
+    #[serde(default)]
+    pub allow: Option<RawAllow>,
+}
+
+/// What a WASM step may reach; nothing unless listed.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllow {
+    /// Hosts it may send HTTP requests to.
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// Secrets it may read by name.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Environment variables it may read.
+    #[serde(default)]
+    pub env: Vec<String>,
+}

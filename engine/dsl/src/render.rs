@@ -1,0 +1,154 @@
+//! Drawing a plan: plain text, Graphviz dot and Mermaid.
+//!
+//! Implied dependencies are marked, `finally` steps and `compensate`
+//! actions are drawn apart from ordinary steps.
+
+use std::fmt::Write as _;
+
+use crate::model::{ActionCall, Step};
+use crate::plan::{EdgeKind, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+pub fn render(plan: &Plan, format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Text => text(plan),
+        GraphFormat::Dot => dot(plan),
+        GraphFormat::Mermaid => mermaid(plan),
+    }
+}
+
+fn action_label(call: &ActionCall) -> String {
+    match &call.action {
+        crate::model::ActionRef::Builtin(name) => name.clone(),
+        crate::model::ActionRef::Wasm(wasm) => format!("wasm {}", wasm.module),
+    }
+}
+
+fn text(plan: &Plan) -> String {
+    let workflow = &plan.workflow;
+    let mut out = format!(
+        "workflow {} ({} steps, {} levels, hash {})\n",
+        workflow.name,
+        workflow.steps.len(),
+        plan.levels.len(),
+        plan.hash.short()
+    );
+    for (level, ids) in plan.levels.iter().enumerate() {
+        let _ = writeln!(out, "level {level}:");
+        for id in ids {
+            let step = &workflow.steps[id];
+            let _ = write!(out, "  {id}  [{}]", action_label(&step.call));
+            if step.finally {
+                out.push_str("  (finally)");
+            }
+            out.push('\n');
+            let deps = plan.dependencies(id);
+            if !deps.is_empty() {
+                let listed: Vec<String> = deps
+                    .iter()
+                    .map(|(dep, kind)| match kind {
+                        EdgeKind::Needs => dep.to_string(),
+                        EdgeKind::Implied => format!("{dep} (implied)"),
+                    })
+                    .collect();
+                let verb = if step.finally { "after" } else { "needs" };
+                let _ = writeln!(out, "      {verb}: {}", listed.join(", "));
+            }
+            if let Some(compensate) = &step.compensate {
+                let _ = writeln!(out, "      compensate: [{}]", action_label(compensate));
+            }
+        }
+    }
+    out
+}
+
+fn dot_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn dot(plan: &Plan) -> String {
+    let mut out = format!(
+        "digraph \"{}\" {{\n  rankdir=TB;\n  node [shape=box, style=rounded];\n",
+        dot_escape(plan.workflow.name.as_str())
+    );
+    for step in plan.workflow.steps.values() {
+        let style = if step.finally {
+            ", style=\"rounded,dashed\", xlabel=\"finally\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  \"{id}\" [label=\"{id}\\n{action}\"{style}];",
+            id = dot_escape(step.id.as_str()),
+            action = dot_escape(&action_label(&step.call)),
+        );
+        if let Some(compensate) = &step.compensate {
+            let _ = writeln!(
+                out,
+                "  \"{id}.compensate\" [label=\"undo {id}\\n{action}\", shape=note, color=firebrick];\n  \"{id}\" -> \"{id}.compensate\" [style=dotted, color=firebrick, label=\"compensate\"];",
+                id = dot_escape(step.id.as_str()),
+                action = dot_escape(&action_label(compensate)),
+            );
+        }
+    }
+    for (from, to, kind) in plan.edges() {
+        let target_finally = plan.workflow.steps[to].finally;
+        let attributes = match (kind, target_finally) {
+            (EdgeKind::Implied, _) => " [style=dashed, label=\"implied\"]",
+            (EdgeKind::Needs, true) => " [color=gray40, label=\"finally\"]",
+            (EdgeKind::Needs, false) => "",
+        };
+        let _ = writeln!(
+            out,
+            "  \"{}\" -> \"{}\"{attributes};",
+            dot_escape(from.as_str()),
+            dot_escape(to.as_str())
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn mermaid_label(text: &str) -> String {
+    text.replace('"', "#quot;")
+}
+
+fn mermaid_node(step: &Step) -> String {
+    let label = mermaid_label(&format!("{}<br/>{}", step.id, action_label(&step.call)));
+    if step.finally {
+        format!("  {}{{{{\"finally: {label}\"}}}}", step.id)
+    } else {
+        format!("  {}[\"{label}\"]", step.id)
+    }
+}
+
+fn mermaid(plan: &Plan) -> String {
+    let mut out = format!("%% workflow {}\nflowchart TD\n", plan.workflow.name);
+    for step in plan.workflow.steps.values() {
+        out.push_str(&mermaid_node(step));
+        out.push('\n');
+        if let Some(compensate) = &step.compensate {
+            let _ = writeln!(
+                out,
+                "  {id}__compensate[/\"undo: {action}\"/]\n  {id} -. compensate .-> {id}__compensate",
+                id = step.id,
+                action = mermaid_label(&action_label(compensate)),
+            );
+        }
+    }
+    for (from, to, kind) in plan.edges() {
+        let arrow = match kind {
+            EdgeKind::Implied => "-. implied .->",
+            EdgeKind::Needs => "-->",
+        };
+        let _ = writeln!(out, "  {from} {arrow} {to}");
+    }
+    out
+}

@@ -1,0 +1,100 @@
+//! The CLI's contract: exit codes, summaries, diagnostics with <file:line:col>.
+
+use shutter_tests::shutter;
+
+fn write(dir: &std::path::Path, name: &str, text: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temp dir is writable");
+    path.display().to_string()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("shutter-e2e-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    dir
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_location_and_exits_1() {
+    let dir = temp_dir("validate");
+    let file = write(
+        &dir,
+        "bad.yaml",
+        b"version: 1\nname: bad\nsteps:\n  a:\n    uses: core.logg\n  b:\n    uses: core.log\n    needs: [c]\n    with: {message: x, colour: red}\n",
+    );
+    let run = shutter(["validate", &file]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("{file}:5:11")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `core.log`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("{file}:8:13")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("{file}:9:24")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("3 problem(s)"), "{}", run.stderr);
+}
+
+#[test]
+fn validate_as_json_gives_tools_line_and_column() {
+    let dir = temp_dir("json");
+    let file = write(
+        &dir,
+        "bad.yaml",
+        b"version: 1\nname: bad\nsteps:\n  a: {uses: core.noop, needs: [zz]}\n",
+    );
+    let run = shutter(["validate", "--format", "json", &file]);
+    assert_eq!(run.code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    let first = &report["diagnostics"]["items"][0];
+    assert_eq!(first["code"], "unknown-step");
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(4), Some(32))
+    );
+    assert_eq!(first["path"], "steps.a.needs[0]");
+}
+
+#[test]
+fn a_missing_file_is_an_error_naming_it() {
+    let run = shutter(["validate", "no/such/file.yaml"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("opening workflow no/such/file.yaml"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn actions_lists_the_catalog_and_describes_one() {
+    let run = shutter(["actions"]);
+    assert!(run.success());
+    assert!(run.stdout.contains("core.sleep"), "{}", run.stdout);
+    let run = shutter(["actions", "core.fail"]);
+    assert!(
+        run.stdout
+            .contains("retryable (boolean, optional, default false)"),
+        "{}",
+        run.stdout
+    );
+    let run = shutter(["actions", "core.nope"]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("unknown action `core.nope`"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the `shutter` binary on real files. One test binary,
+//! a module per area.
+
+mod cli;
+mod workflows;
