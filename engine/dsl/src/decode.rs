@@ -15,15 +15,11 @@ use crate::raw::{RawStep, RawWorkflow};
 use crate::source::Source;
 use crate::suggest;
 
-/// What decoding produced: the YAML value (for hashing) and the raw workflow
-/// with the steps that decoded; steps with errors are left out.
+/// What decoding produced: the YAML value (for hashing) and the raw workflow.
 #[derive(Debug)]
 pub(crate) struct Decoded {
     pub(crate) value: Value,
     pub(crate) workflow: RawWorkflow<RawStep>,
-    /// Steps that failed to decode: still known by id, so references to them
-    /// are not reported a second time as "unknown step".
-    pub(crate) broken_steps: Vec<String>,
 }
 
 pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Decoded> {
@@ -76,16 +72,12 @@ pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Deco
     }
     let steps_path = root.key("steps");
     let mut steps = indexmap::IndexMap::with_capacity(top.steps.len());
-    let mut broken_steps = Vec::new();
     for (id, step) in top.steps {
         if errs.len() >= MAX_DIAGNOSTICS {
             break;
         }
-        match decode_unit::<RawStep>(step, &steps_path.key(&id), errs) {
-            Some(step) => {
-                steps.insert(id, step);
-            }
-            None => broken_steps.push(id),
+        if let Some(step) = decode_unit::<RawStep>(step, &steps_path.key(&id), errs) {
+            steps.insert(id, step);
         }
     }
     let workflow = RawWorkflow {
@@ -101,11 +93,12 @@ pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Deco
         timeout: top.timeout,
         steps,
     };
-    Some(Decoded {
-        value,
-        workflow,
-        broken_steps,
-    })
+    // Meaning is checked only on a well-shaped file: a key dropped for its
+    // shape would otherwise come back as a cascade of false errors.
+    if !errs.is_empty() {
+        return None;
+    }
+    Some(Decoded { value, workflow })
 }
 
 fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
@@ -130,6 +123,9 @@ fn decode_unit<T: DeserializeOwned>(
     path: &YamlPath,
     errs: &mut Vec<Diagnostic>,
 ) -> Option<T> {
+    // Keys removed for being wrong; serde then calls them missing, which
+    // would say the same thing twice.
+    let mut removed: Vec<Vec<Value>> = Vec::new();
     loop {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(decoded) => return Some(decoded),
@@ -153,12 +149,24 @@ fn decode_unit<T: DeserializeOwned>(
         }
         let message = err.inner().to_string();
         let (diagnostic, removable) = explain(&message, &at, &relative);
-        errs.push(diagnostic);
+        let already_reported = diagnostic.code == "missing-key"
+            && removed.iter().any(|key| {
+                key.len() == relative.len() + 1
+                    && key.starts_with(&relative)
+                    && key
+                        .last()
+                        .and_then(Value::as_str)
+                        .is_some_and(|name| message.contains(&format!("`{name}`")))
+            });
+        if !already_reported {
+            errs.push(diagnostic);
+        }
         // A missing required key cannot be removed: this unit is done.
         let removable = removable?;
         if errs.len() >= MAX_DIAGNOSTICS || !remove(&mut value, &removable) {
             return None;
         }
+        removed.push(removable);
     }
 }
 

@@ -65,13 +65,7 @@ pub fn compile_with(
 ) -> Result<Plan, Diagnostics> {
     let mut errs = Vec::new();
     let plan = decode::decode(source, &mut errs).and_then(|decoded| {
-        let workflow = validate::validate(
-            &decoded.workflow,
-            &decoded.broken_steps,
-            catalog,
-            engine,
-            &mut errs,
-        )?;
+        let workflow = validate::validate(&decoded.workflow, catalog, engine, &mut errs)?;
         if !errs.is_empty() {
             return None;
         }

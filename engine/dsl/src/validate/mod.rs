@@ -1,6 +1,12 @@
 //! Raw structs -> the validated [`Workflow`]: every check that needs meaning
 //! (names, references, actions, parameters, durations, cron), all reported
 //! at once. Dependencies implied by expressions are added here.
+//!
+//! `action.rs` checks what a step runs, `references.rs` what its
+//! expressions read.
+
+mod action;
+mod references;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -9,18 +15,17 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use crate::catalog::{ActionSpec, Catalog, WASM_ACTION};
+use crate::catalog::{ActionSpec, Catalog};
 use crate::diagnostic::Diagnostic;
-use crate::expr::{EXECUTION_FIELDS, ExprEngine, Reference};
+use crate::expr::ExprEngine;
 use crate::model::{
-    ActionCall, ActionRef, Concurrency, ConcurrencyPolicy, InputSpec, InputType, RetryPolicy,
-    Schedule, Step, StepId, WasmModule, Workflow, WorkflowName,
+    ActionCall, Concurrency, ConcurrencyPolicy, InputSpec, InputType, RetryPolicy, Schedule, Step,
+    StepId, Workflow, WorkflowName,
 };
 use crate::path::YamlPath;
-use crate::raw::{RawActionCall, RawRetry, RawSchedule, RawStep, RawWasm, RawWorkflow};
+use crate::raw::{RawActionCall, RawRetry, RawSchedule, RawStep, RawWorkflow};
 use crate::suggest;
-use crate::template::{Found, Template};
-use crate::units::{parse_duration, parse_size};
+use crate::units::parse_duration;
 
 const ROOT_NAMES: &[&str] = &["inputs", "steps", "execution", "item", "secrets"];
 
@@ -53,7 +58,6 @@ struct Checker<'a> {
 
 pub(crate) fn validate(
     raw: &RawWorkflow<RawStep>,
-    broken_steps: &[String],
     catalog: &Catalog,
     engine: &ExprEngine,
     errs: &mut Vec<Diagnostic>,
@@ -71,10 +75,6 @@ pub(crate) fn validate(
     };
     for (id, step) in &raw.steps {
         checker.steps.insert(id.clone(), catalog.get(&step.uses));
-        checker.step_order.push(id.clone());
-    }
-    for id in broken_steps {
-        checker.steps.insert(id.clone(), None);
         checker.step_order.push(id.clone());
     }
 
@@ -118,7 +118,7 @@ pub(crate) fn validate(
             policy: c.policy.unwrap_or(ConcurrencyPolicy::Queue),
         }
     });
-    if raw.steps.is_empty() && broken_steps.is_empty() {
+    if raw.steps.is_empty() {
         checker
             .error(Diagnostic::error("no-steps", "workflow has no steps").at(&root.key("steps")));
     }
@@ -546,400 +546,6 @@ impl<'a> Checker<'a> {
             &mut ignored,
         )
     }
-
-    /// Checks `uses` + `with` (+ `wasm`); step ids read by expressions go to `referenced`.
-    fn call(
-        &mut self,
-        uses: &str,
-        with: &IndexMap<String, Json>,
-        wasm: Option<&RawWasm>,
-        path: &YamlPath,
-        place: Place,
-        referenced: &mut Vec<String>,
-    ) -> Option<ActionCall> {
-        let action = if uses == WASM_ACTION {
-            match wasm {
-                Some(wasm) => self.wasm(wasm, &path.key("wasm")).map(ActionRef::Wasm),
-                None => {
-                    self.error(
-                        Diagnostic::error(
-                            "missing-key",
-                            "`uses: wasm` needs a `wasm:` map with `module` and `sha256`",
-                        )
-                        .at(&path.key("uses")),
-                    );
-                    None
-                }
-            }
-        } else {
-            if wasm.is_some() {
-                self.error(
-                    Diagnostic::error(
-                        "unexpected-key",
-                        format!("`wasm` is read only with `uses: wasm`, not with `{uses}`"),
-                    )
-                    .at_key(&path.key("wasm")),
-                );
-            }
-            match self.catalog.get(uses) {
-                Some(spec) => {
-                    self.check_params(spec, with, path);
-                    Some(ActionRef::Builtin(uses.to_owned()))
-                }
-                None => {
-                    let mut candidates: Vec<&str> = self.catalog.names().collect();
-                    candidates.push(WASM_ACTION);
-                    let mut diagnostic =
-                        Diagnostic::error("unknown-action", format!("unknown action `{uses}`"))
-                            .at(&path.key("uses"));
-                    if let Some(help) = suggest::closest(uses, candidates.iter().copied()) {
-                        diagnostic = diagnostic.with_help(format!("did you mean `{help}`?"));
-                    } else {
-                        diagnostic =
-                            diagnostic.with_help("`shutter actions` lists the built-in actions");
-                    }
-                    self.error(diagnostic);
-                    None
-                }
-            }
-        };
-        let mut params = IndexMap::with_capacity(with.len());
-        for (name, value) in with {
-            let (template, refs) = self.template(value, &path.key("with").key(name), place);
-            referenced.extend(refs);
-            params.insert(name.clone(), template);
-        }
-        Some(ActionCall {
-            action: action?,
-            with: params,
-        })
-    }
-
-    fn check_params(&mut self, spec: &ActionSpec, with: &IndexMap<String, Json>, path: &YamlPath) {
-        for (name, value) in with {
-            let ppath = path.key("with").key(name);
-            let Some(param) = spec.param_named(name) else {
-                let names: Vec<&str> = spec.params.iter().map(|p| p.name.as_str()).collect();
-                let mut diagnostic = Diagnostic::error(
-                    "unknown-param",
-                    format!("`{}` has no parameter `{name}`", spec.name),
-                )
-                .at_key(&ppath);
-                if let Some(help) = suggest::help_for(name, &names) {
-                    diagnostic = diagnostic.with_help(help);
-                } else {
-                    diagnostic =
-                        diagnostic.with_help(format!("`{}` takes no parameters", spec.name));
-                }
-                self.error(diagnostic);
-                continue;
-            };
-            let has_expression = matches!(value, Json::String(s) if s.contains("${{"));
-            if !has_expression && !param.ty.accepts(value) {
-                self.error(
-                    Diagnostic::error(
-                        "wrong-type",
-                        format!(
-                            "parameter `{name}` of `{}` expects {}, found {}",
-                            spec.name,
-                            article(param.ty),
-                            json_kind(value)
-                        ),
-                    )
-                    .at(&ppath),
-                );
-            }
-        }
-        for param in spec.params.iter().filter(|p| p.required) {
-            if !with.contains_key(&param.name) {
-                let at = if with.is_empty() {
-                    path.key("uses")
-                } else {
-                    path.key("with")
-                };
-                self.error(
-                    Diagnostic::error(
-                        "missing-param",
-                        format!(
-                            "`{}` needs parameter `{}` ({})",
-                            spec.name, param.name, param.description
-                        ),
-                    )
-                    .at_key(&at),
-                );
-            }
-        }
-    }
-
-    fn wasm(&mut self, raw: &RawWasm, path: &YamlPath) -> Option<WasmModule> {
-        let before = self.errs.len();
-        let module = raw.module.trim();
-        if module.is_empty() {
-            self.error(Diagnostic::error("wasm", "`module` is empty").at(&path.key("module")));
-        } else if module.starts_with("http://") && !is_loopback_url(module) {
-            self.error(
-                Diagnostic::error(
-                    "wasm",
-                    "a module URL must use https (plain http only to 127.0.0.1 or localhost)",
-                )
-                .at(&path.key("module")),
-            );
-        }
-        let sha256 = raw.sha256.trim().to_ascii_lowercase();
-        if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
-            self.error(
-                Diagnostic::error(
-                    "wasm",
-                    "`sha256` must be 64 hex digits (the SHA-256 of the module file)",
-                )
-                .at(&path.key("sha256"))
-                .with_help("`sha256sum MODULE.wasm` prints it"),
-            );
-        }
-        let memory = raw
-            .memory
-            .as_deref()
-            .and_then(|text| match parse_size(text) {
-                Ok(bytes) if bytes >= 64 * 1024 => Some(bytes),
-                Ok(_) => {
-                    self.error(
-                        Diagnostic::error(
-                            "wasm",
-                            "`memory` must be at least 64KiB (one WebAssembly page)",
-                        )
-                        .at(&path.key("memory")),
-                    );
-                    None
-                }
-                Err(message) => {
-                    self.error(Diagnostic::error("wasm", message).at(&path.key("memory")));
-                    None
-                }
-            });
-        let allow = raw.allow.clone().unwrap_or_default();
-        for (i, secret) in allow.secrets.iter().enumerate() {
-            if !self.secrets.contains(secret) {
-                self.error(
-                    Diagnostic::error(
-                        "unknown-secret",
-                        format!("secret `{secret}` is not listed in the workflow's `secrets`"),
-                    )
-                    .at(&path.key("allow").key("secrets").index(i)),
-                );
-            }
-        }
-        if self.errs.len() > before {
-            return None;
-        }
-        Some(WasmModule {
-            module: module.to_owned(),
-            sha256,
-            memory,
-            allow_http: allow.http,
-            allow_secrets: allow.secrets,
-            allow_env: allow.env,
-        })
-    }
-
-    /// Parses a value's expressions and checks what they read. Returns the
-    /// template and the step ids read (for implied dependencies).
-    fn template(&mut self, value: &Json, path: &YamlPath, place: Place) -> (Template, Vec<String>) {
-        let mut found = Vec::new();
-        let template = Template::parse(value, path, &mut found, self.errs);
-        let mut steps = Vec::new();
-        for Found { path, expression } in found {
-            match self.engine.references(&expression) {
-                Ok(references) => {
-                    for reference in references {
-                        if let Some(step) = self.reference(&reference, &path, place) {
-                            steps.push(step);
-                        }
-                    }
-                }
-                Err(message) => self.error(
-                    Diagnostic::error(
-                        "expression",
-                        format!("invalid expression `{}`: {message}", expression.0),
-                    )
-                    .at(&path),
-                ),
-            }
-        }
-        (template, steps)
-    }
-
-    /// Checks one reference; returns the step id it reads, if any.
-    fn reference(
-        &mut self,
-        reference: &Reference,
-        path: &YamlPath,
-        place: Place,
-    ) -> Option<String> {
-        let fail = |code: &'static str, message: String| Diagnostic::error(code, message).at(path);
-        match reference {
-            Reference::Input(name) => {
-                if !self.inputs.contains(name) {
-                    let candidates: Vec<&str> = self.inputs.iter().map(String::as_str).collect();
-                    let mut diagnostic =
-                        fail("unknown-input", format!("unknown input `inputs.{name}`"));
-                    if let Some(help) = suggest::help_for(name, &candidates) {
-                        diagnostic = diagnostic.with_help(help);
-                    } else {
-                        diagnostic = diagnostic.with_help("declare it under `inputs:`");
-                    }
-                    self.error(diagnostic);
-                }
-                None
-            }
-            Reference::Inputs | Reference::ExecutionWhole => None,
-            Reference::Execution(field) => {
-                if !EXECUTION_FIELDS.contains(&field.as_str()) {
-                    let mut diagnostic = fail(
-                        "unknown-name",
-                        format!("`execution.{field}` does not exist"),
-                    );
-                    if let Some(help) = suggest::help_for(field, EXECUTION_FIELDS) {
-                        diagnostic = diagnostic.with_help(help);
-                    }
-                    self.error(diagnostic);
-                }
-                None
-            }
-            Reference::Item => {
-                let allowed = matches!(
-                    place,
-                    Place::StepWith { for_each: true } | Place::Compensate { for_each: true }
-                );
-                if !allowed {
-                    self.error(fail(
-                        "item",
-                        "`item` is only defined in `with` of a step that has `for_each`".to_owned(),
-                    ));
-                }
-                None
-            }
-            Reference::Secret(name) => {
-                if place == Place::Outputs {
-                    self.error(fail(
-                        "secret-output",
-                        "a secret cannot be a workflow output: outputs are stored in the record"
-                            .to_owned(),
-                    ));
-                } else if !self.secrets.contains(name) {
-                    self.error(
-                        fail(
-                            "unknown-secret",
-                            format!("secret `{name}` is not listed in the workflow's `secrets`"),
-                        )
-                        .with_help(format!("add `secrets: [{name}]` to the workflow")),
-                    );
-                }
-                None
-            }
-            Reference::Secrets => {
-                self.error(fail(
-                    "unknown-secret",
-                    "name the secret: `secrets.NAME`".to_owned(),
-                ));
-                None
-            }
-            Reference::Steps => {
-                self.error(fail(
-                    "unknown-step",
-                    "name the step: `steps.ID.outputs.NAME`".to_owned(),
-                ));
-                None
-            }
-            Reference::StepOutput { step, .. }
-            | Reference::StepState(step)
-            | Reference::StepOther { step, .. } => {
-                self.step_reference(reference, step, path, place)
-            }
-            Reference::Unknown(name) => {
-                let mut diagnostic = fail("unknown-name", format!("unknown name `{name}`"));
-                let help = suggest::help_for(name, ROOT_NAMES);
-                if let Some(help) = help {
-                    diagnostic = diagnostic.with_help(help);
-                }
-                self.error(diagnostic);
-                None
-            }
-        }
-    }
-
-    fn step_reference(
-        &mut self,
-        reference: &Reference,
-        step: &str,
-        path: &YamlPath,
-        place: Place,
-    ) -> Option<String> {
-        if place == Place::ConcurrencyKey {
-            self.error(
-                Diagnostic::error(
-                    "concurrency",
-                    "the concurrency key is computed before any step runs: use `inputs`",
-                )
-                .at(path),
-            );
-            return None;
-        }
-        let Some(spec) = self.steps.get(step).copied() else {
-            let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
-            let mut diagnostic =
-                Diagnostic::error("unknown-step", format!("unknown step `steps.{step}`")).at(path);
-            if let Some(help) = suggest::help_for(step, &candidates) {
-                diagnostic = diagnostic.with_help(help);
-            }
-            self.error(diagnostic);
-            return None;
-        };
-        match reference {
-            Reference::StepOutput {
-                output: Some(output),
-                ..
-            } => {
-                if let Some(spec) = spec
-                    && !spec.has_output(output)
-                {
-                    let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
-                    let mut diagnostic = Diagnostic::error(
-                        "unknown-output",
-                        format!("step `{step}` (`{}`) has no output `{output}`", spec.name),
-                    )
-                    .at(path);
-                    diagnostic = match suggest::help_for(output, &names) {
-                        Some(help) => diagnostic.with_help(help),
-                        None => diagnostic.with_help(format!("`{}` has no outputs", spec.name)),
-                    };
-                    self.error(diagnostic);
-                }
-            }
-            Reference::StepOther {
-                field: Some(field), ..
-            } => {
-                self.error(
-                    Diagnostic::error(
-                        "unknown-name",
-                        format!("`steps.{step}.{field}` does not exist"),
-                    )
-                    .at(path)
-                    .with_help(format!(
-                        "read `steps.{step}.outputs.NAME` or `steps.{step}.state`"
-                    )),
-                );
-            }
-            _ => {}
-        }
-        Some(step.to_owned())
-    }
-}
-
-fn is_loopback_url(url: &str) -> bool {
-    let rest = url.trim_start_matches("http://");
-    ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|host| rest.starts_with(host) && rest[host.len()..].starts_with([':', '/']))
 }
 
 pub(crate) fn input_accepts(ty: InputType, value: &Json) -> bool {
@@ -961,16 +567,6 @@ fn type_name(ty: InputType) -> &'static str {
         InputType::Boolean => "boolean",
         InputType::Array => "array",
         InputType::Object => "object",
-    }
-}
-
-fn article(ty: crate::catalog::ParamType) -> String {
-    use crate::catalog::ParamType;
-    match ty {
-        ParamType::Integer | ParamType::Array | ParamType::Object => format!("an {ty}"),
-        ParamType::Duration => "a duration like `30s`".to_owned(),
-        ParamType::Any => "any value".to_owned(),
-        _ => format!("a {ty}"),
     }
 }
 

@@ -1,0 +1,211 @@
+//! Checking what expressions read: inputs, steps and their outputs,
+//! execution fields, `item`, secrets — each where it is allowed.
+
+use serde_json::Value as Json;
+
+use super::{Checker, Place, ROOT_NAMES};
+use crate::diagnostic::Diagnostic;
+use crate::expr::{EXECUTION_FIELDS, Reference};
+use crate::path::YamlPath;
+use crate::suggest;
+use crate::template::{Found, Template};
+
+impl Checker<'_> {
+    /// Parses a value's expressions and checks what they read. Returns the
+    /// template and the step ids read (for implied dependencies).
+    pub(super) fn template(
+        &mut self,
+        value: &Json,
+        path: &YamlPath,
+        place: Place,
+    ) -> (Template, Vec<String>) {
+        let mut found = Vec::new();
+        let template = Template::parse(value, path, &mut found, self.errs);
+        let mut steps = Vec::new();
+        for Found { path, expression } in found {
+            match self.engine.references(&expression) {
+                Ok(references) => {
+                    for reference in references {
+                        if let Some(step) = self.reference(&reference, &path, place) {
+                            steps.push(step);
+                        }
+                    }
+                }
+                Err(message) => self.error(
+                    Diagnostic::error(
+                        "expression",
+                        format!("invalid expression `{}`: {message}", expression.0),
+                    )
+                    .at(&path),
+                ),
+            }
+        }
+        (template, steps)
+    }
+
+    /// Checks one reference; returns the step id it reads, if any.
+    fn reference(
+        &mut self,
+        reference: &Reference,
+        path: &YamlPath,
+        place: Place,
+    ) -> Option<String> {
+        let fail = |code: &'static str, message: String| Diagnostic::error(code, message).at(path);
+        match reference {
+            Reference::Input(name) => {
+                if !self.inputs.contains(name) {
+                    let candidates: Vec<&str> = self.inputs.iter().map(String::as_str).collect();
+                    let mut diagnostic =
+                        fail("unknown-input", format!("unknown input `inputs.{name}`"));
+                    if let Some(help) = suggest::help_for(name, &candidates) {
+                        diagnostic = diagnostic.with_help(help);
+                    } else {
+                        diagnostic = diagnostic.with_help("declare it under `inputs:`");
+                    }
+                    self.error(diagnostic);
+                }
+                None
+            }
+            Reference::Inputs | Reference::ExecutionWhole => None,
+            Reference::Execution(field) => {
+                if !EXECUTION_FIELDS.contains(&field.as_str()) {
+                    let mut diagnostic = fail(
+                        "unknown-name",
+                        format!("`execution.{field}` does not exist"),
+                    );
+                    if let Some(help) = suggest::help_for(field, EXECUTION_FIELDS) {
+                        diagnostic = diagnostic.with_help(help);
+                    }
+                    self.error(diagnostic);
+                }
+                None
+            }
+            Reference::Item => {
+                let allowed = matches!(
+                    place,
+                    Place::StepWith { for_each: true } | Place::Compensate { for_each: true }
+                );
+                if !allowed {
+                    self.error(fail(
+                        "item",
+                        "`item` is only defined in `with` of a step that has `for_each`".to_owned(),
+                    ));
+                }
+                None
+            }
+            Reference::Secret(name) => {
+                if place == Place::Outputs {
+                    self.error(fail(
+                        "secret-output",
+                        "a secret cannot be a workflow output: outputs are stored in the record"
+                            .to_owned(),
+                    ));
+                } else if !self.secrets.contains(name) {
+                    self.error(
+                        fail(
+                            "unknown-secret",
+                            format!("secret `{name}` is not listed in the workflow's `secrets`"),
+                        )
+                        .with_help(format!("add `secrets: [{name}]` to the workflow")),
+                    );
+                }
+                None
+            }
+            Reference::Secrets => {
+                self.error(fail(
+                    "unknown-secret",
+                    "name the secret: `secrets.NAME`".to_owned(),
+                ));
+                None
+            }
+            Reference::Steps => {
+                self.error(fail(
+                    "unknown-step",
+                    "name the step: `steps.ID.outputs.NAME`".to_owned(),
+                ));
+                None
+            }
+            Reference::StepOutput { step, .. }
+            | Reference::StepState(step)
+            | Reference::StepOther { step, .. } => {
+                self.step_reference(reference, step, path, place)
+            }
+            Reference::Unknown(name) => {
+                let mut diagnostic = fail("unknown-name", format!("unknown name `{name}`"));
+                let help = suggest::help_for(name, ROOT_NAMES);
+                if let Some(help) = help {
+                    diagnostic = diagnostic.with_help(help);
+                }
+                self.error(diagnostic);
+                None
+            }
+        }
+    }
+
+    fn step_reference(
+        &mut self,
+        reference: &Reference,
+        step: &str,
+        path: &YamlPath,
+        place: Place,
+    ) -> Option<String> {
+        if place == Place::ConcurrencyKey {
+            self.error(
+                Diagnostic::error(
+                    "concurrency",
+                    "the concurrency key is computed before any step runs: use `inputs`",
+                )
+                .at(path),
+            );
+            return None;
+        }
+        let Some(spec) = self.steps.get(step).copied() else {
+            let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
+            let mut diagnostic =
+                Diagnostic::error("unknown-step", format!("unknown step `steps.{step}`")).at(path);
+            if let Some(help) = suggest::help_for(step, &candidates) {
+                diagnostic = diagnostic.with_help(help);
+            }
+            self.error(diagnostic);
+            return None;
+        };
+        match reference {
+            Reference::StepOutput {
+                output: Some(output),
+                ..
+            } => {
+                if let Some(spec) = spec
+                    && !spec.has_output(output)
+                {
+                    let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
+                    let mut diagnostic = Diagnostic::error(
+                        "unknown-output",
+                        format!("step `{step}` (`{}`) has no output `{output}`", spec.name),
+                    )
+                    .at(path);
+                    diagnostic = match suggest::help_for(output, &names) {
+                        Some(help) => diagnostic.with_help(help),
+                        None => diagnostic.with_help(format!("`{}` has no outputs", spec.name)),
+                    };
+                    self.error(diagnostic);
+                }
+            }
+            Reference::StepOther {
+                field: Some(field), ..
+            } => {
+                self.error(
+                    Diagnostic::error(
+                        "unknown-name",
+                        format!("`steps.{step}.{field}` does not exist"),
+                    )
+                    .at(path)
+                    .with_help(format!(
+                        "read `steps.{step}.outputs.NAME` or `steps.{step}.state`"
+                    )),
+                );
+            }
+            _ => {}
+        }
+        Some(step.to_owned())
+    }
+}

@@ -1,0 +1,333 @@
+//! The compiler's checks and the plan it builds, through the public API.
+
+use shutter_dsl::model::{ActionRef, Backoff};
+use shutter_dsl::render::{GraphFormat, render};
+use shutter_dsl::{Catalog, Diagnostics, EdgeKind, Plan, Source, StepId, compile};
+
+fn try_compile(text: &str) -> Result<Plan, Diagnostics> {
+    compile(&Source::new("w.yaml", text), &Catalog::with_core())
+}
+
+fn ok(text: &str) -> Plan {
+    match try_compile(text) {
+        Ok(plan) => plan,
+        Err(diagnostics) => panic!("expected a plan, got:\n{diagnostics}"),
+    }
+}
+
+/// (code, "line:col", message) of every diagnostic.
+fn problems(text: &str) -> Vec<(String, String, String)> {
+    try_compile(text)
+        .expect_err("expected diagnostics")
+        .items
+        .iter()
+        .map(|d| {
+            (
+                d.code.to_owned(),
+                format!("{}:{}", d.line, d.column),
+                d.message.clone(),
+            )
+        })
+        .collect()
+}
+
+fn id(name: &str) -> StepId {
+    StepId::parse(name).expect("test ids are valid")
+}
+
+const HEAD: &str = "version: 1\nname: w\n";
+
+#[test]
+fn reading_another_step_adds_an_implied_dependency() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, with: {{message: \"${{{{ steps.a.outputs.message }}}}\"}}}}\n"
+    ));
+    assert_eq!(
+        plan.dependencies(&id("b")),
+        vec![(&id("a"), EdgeKind::Implied)]
+    );
+    assert_eq!(plan.levels, vec![vec![id("a")], vec![id("b")]]);
+    assert!(render(&plan, GraphFormat::Text).contains("needs: a (implied)"));
+    assert!(
+        render(&plan, GraphFormat::Dot)
+            .contains("\"a\" -> \"b\" [style=dashed, label=\"implied\"]")
+    );
+    assert!(render(&plan, GraphFormat::Mermaid).contains("a -. implied .-> b"));
+}
+
+#[test]
+fn an_explicit_need_is_not_also_implied() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, needs: a, with: {{message: \"${{{{ steps.a.outputs.message }}}}\"}}}}\n"
+    ));
+    assert_eq!(
+        plan.dependencies(&id("b")),
+        vec![(&id("a"), EdgeKind::Needs)]
+    );
+}
+
+#[test]
+fn a_finally_step_without_needs_waits_for_every_sink() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop}}\n  b: {{uses: core.noop, needs: a}}\n  c: {{uses: core.noop}}\n  z: {{uses: core.noop, finally: true}}\n"
+    ));
+    let deps: Vec<_> = plan
+        .dependencies(&id("z"))
+        .into_iter()
+        .map(|(d, _)| d.as_str().to_owned())
+        .collect();
+    assert_eq!(deps, vec!["b", "c"]);
+    assert!(plan.step(&id("z")).unwrap().finally);
+    assert_eq!(plan.levels.last().unwrap(), &vec![id("z")]);
+}
+
+#[test]
+fn cycles_are_reported_with_their_path() {
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop, needs: c}}\n  b: {{uses: core.noop, needs: a}}\n  c: {{uses: core.noop, needs: b}}\n  d: {{uses: core.noop}}\n"
+    ));
+    assert_eq!(
+        found,
+        vec![(
+            "cycle".into(),
+            "4:24".into(),
+            "steps depend on each other in a cycle: a -> c -> b -> a".into()
+        )]
+    );
+}
+
+#[test]
+fn a_cycle_through_an_expression_explains_the_implied_edge() {
+    let diagnostics = try_compile(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: \"${{{{ steps.b.outputs.message }}}}\"}}}}\n  b: {{uses: core.log, needs: a, with: {{message: x}}}}\n"
+    ))
+    .unwrap_err();
+    let item = &diagnostics.items[0];
+    assert_eq!(item.code, "cycle");
+    assert_eq!(
+        item.help.as_deref(),
+        Some("`a` reads `steps.b` in an expression, which makes it wait for `b`")
+    );
+}
+
+#[test]
+fn cycles_are_reported_alongside_other_errors() {
+    let codes: Vec<String> = problems(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop, needs: b}}\n  b: {{uses: core.noop, needs: a}}\n  c: {{uses: core.nop}}\n"
+    ))
+    .into_iter()
+    .map(|p| p.0)
+    .collect();
+    assert_eq!(codes, vec!["cycle", "unknown-action"]);
+}
+
+#[test]
+fn references_are_checked_against_what_exists() {
+    let found = problems(&format!(
+        "{HEAD}inputs:\n  vm: {{type: string}}\nsecrets: [token]\nsteps:\n  a:\n    uses: core.log\n    with:\n      message: \"${{{{ inputs.vn }}}} ${{{{ execution.idd }}}} ${{{{ secrets.pasword }}}} ${{{{ stepz.a }}}} ${{{{ item }}}}\"\n  b:\n    uses: core.sleep\n    with: {{duration: \"${{{{ steps.a.outputs.mesage }}}}\"}}\n"
+    ));
+    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
+    assert_eq!(
+        messages,
+        vec![
+            "unknown input `inputs.vn`",
+            "`execution.idd` does not exist",
+            "secret `pasword` is not listed in the workflow's `secrets`",
+            "unknown name `stepz`",
+            "`item` is only defined in `with` of a step that has `for_each`",
+            "step `a` (`core.log`) has no output `mesage`",
+        ]
+    );
+}
+
+#[test]
+fn invalid_expressions_are_reported_where_written() {
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.log\n    with:\n      message: \"x ${{{{ inputs. }}}}\"\n"
+    ));
+    assert_eq!(found[0].0, "expression");
+    assert_eq!(found[0].1, "7:16");
+    assert!(
+        found[0]
+            .2
+            .starts_with("invalid expression `inputs.`: syntax error"),
+        "{}",
+        found[0].2
+    );
+}
+
+#[test]
+fn parameters_are_checked_against_the_catalog() {
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.fail\n    with: {{mesage: x, retryable: \"yes\"}}\n  b:\n    uses: core.sleep\n"
+    ));
+    assert_eq!(
+        found,
+        vec![
+            (
+                "missing-param".into(),
+                "6:5".into(),
+                "`core.fail` needs parameter `message` (Why the step fails.)".into()
+            ),
+            (
+                "unknown-param".into(),
+                "6:12".into(),
+                "`core.fail` has no parameter `mesage`".into()
+            ),
+            (
+                "wrong-type".into(),
+                "6:34".into(),
+                "parameter `retryable` of `core.fail` expects a boolean, found a string".into()
+            ),
+            (
+                "missing-param".into(),
+                "8:5".into(),
+                "`core.sleep` needs parameter `duration` (How long to wait, e.g. `30s`.)".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn retry_merges_step_over_workflow_defaults() {
+    let plan = ok(&format!(
+        "{HEAD}defaults:\n  retry: {{attempts: 4, backoff: fixed, delay: 2s}}\n  timeout: 5m\nsteps:\n  a: {{uses: core.noop}}\n  b: {{uses: core.noop, retry: {{attempts: 2}}, timeout: 30s}}\n"
+    ));
+    let a = plan.step(&id("a")).unwrap();
+    assert_eq!(
+        (a.retry.attempts, a.retry.backoff, a.retry.delay.as_secs()),
+        (4, Backoff::Fixed, 2)
+    );
+    assert_eq!(a.timeout.map(|t| t.as_secs()), Some(300));
+    let b = plan.step(&id("b")).unwrap();
+    assert_eq!((b.retry.attempts, b.retry.backoff), (2, Backoff::Fixed));
+    assert_eq!(b.timeout.map(|t| t.as_secs()), Some(30));
+}
+
+#[test]
+fn bad_durations_cron_and_retry_values_are_reported() {
+    let found = problems(&format!(
+        "{HEAD}schedule: {{cron: \"0 2 * *\", timezone: Mars/Olympus}}\ntimeout: forever\nsteps:\n  a: {{uses: core.noop, retry: {{attempts: 0, delay: 10s, max_delay: 1s}}}}\n"
+    ));
+    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(codes, vec!["cron", "duration", "retry", "retry"]);
+}
+
+#[test]
+fn a_schedule_with_a_time_zone_is_kept() {
+    let plan = ok(&format!(
+        "{HEAD}schedule: {{cron: \"0 2 * * *\", timezone: Europe/Paris}}\nsteps:\n  a: {{uses: core.noop}}\n"
+    ));
+    let schedule = plan.workflow.schedule.unwrap();
+    assert_eq!(schedule.cron, "0 2 * * *");
+    assert_eq!(schedule.timezone, chrono_tz::Europe::Paris);
+}
+
+#[test]
+fn for_each_item_and_concurrency_rules() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.log\n    for_each: [1, 2, 3]\n    concurrency: 2\n    with: {{message: \"n=${{{{ item }}}}\"}}\n"
+    ));
+    assert_eq!(plan.step(&id("a")).unwrap().concurrency, Some(2));
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.noop\n    concurrency: 2\n  b:\n    uses: core.noop\n    for_each: 3\n"
+    ));
+    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(codes, vec!["concurrency", "wrong-type"]);
+}
+
+#[test]
+fn wasm_steps_need_a_module_and_a_hash() {
+    let hash = "ab".repeat(32);
+    let plan = ok(&format!(
+        "{HEAD}secrets: [token]\nsteps:\n  a:\n    uses: wasm\n    wasm: {{module: steps/x.wasm, sha256: {hash}, memory: 32MiB, allow: {{secrets: [token], http: [api.example.com]}}}}\n    with: {{anything: [1, 2]}}\n  b:\n    uses: core.log\n    with: {{message: \"${{{{ steps.a.outputs.whatever }}}}\"}}\n"
+    ));
+    let ActionRef::Wasm(wasm) = &plan.step(&id("a")).unwrap().call.action else {
+        panic!("a runs wasm");
+    };
+    assert_eq!(
+        (wasm.memory, wasm.allow_secrets.clone()),
+        (Some(32 << 20), vec!["token".to_owned()])
+    );
+
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: wasm\n    wasm: {{module: http://evil.example/x.wasm, sha256: nope, allow: {{secrets: [token]}}}}\n  b:\n    uses: wasm\n  c:\n    uses: core.noop\n    wasm: {{module: x.wasm, sha256: {hash}}}\n"
+    ));
+    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(
+        codes,
+        vec![
+            "wasm",
+            "wasm",
+            "unknown-secret",
+            "missing-key",
+            "unexpected-key"
+        ]
+    );
+}
+
+#[test]
+fn outputs_may_not_expose_secrets() {
+    let found = problems(&format!(
+        "{HEAD}secrets: [token]\nsteps:\n  a: {{uses: core.noop}}\noutputs:\n  leak: \"${{{{ secrets.token }}}}\"\n"
+    ));
+    assert_eq!(found[0].0, "secret-output");
+}
+
+#[test]
+fn the_concurrency_key_reads_only_inputs() {
+    let found = problems(&format!(
+        "{HEAD}inputs: {{vm: {{type: string}}}}\nconcurrency: {{key: \"${{{{ steps.a.outputs.x }}}}\", policy: skip}}\nsteps:\n  a: {{uses: core.noop}}\n"
+    ));
+    assert_eq!(found[0].0, "concurrency");
+    let plan = ok(&format!(
+        "{HEAD}inputs: {{vm: {{type: string}}}}\nconcurrency: {{key: \"vm-${{{{ inputs.vm }}}}\", policy: skip}}\nsteps:\n  a: {{uses: core.noop}}\n"
+    ));
+    assert!(plan.workflow.concurrency.is_some());
+}
+
+#[test]
+fn step_ids_and_names_must_be_identifiers() {
+    let found = problems("version: 2\nname: has space\nsteps:\n  my-step: {uses: core.noop}\n");
+    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(codes, vec!["version", "name", "name"]);
+    assert_eq!(found[2].1, "4:3");
+}
+
+#[test]
+fn input_defaults_and_enums_are_type_checked() {
+    let found = problems(&format!(
+        "{HEAD}inputs:\n  n: {{type: integer, default: many}}\n  mode: {{type: string, enum: [a, 2], default: c}}\nsteps:\n  a: {{uses: core.noop}}\n"
+    ));
+    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
+    assert_eq!(codes, vec!["wrong-type", "wrong-type", "enum"]);
+}
+
+#[test]
+fn the_plan_hash_ignores_key_order_comments_and_whitespace() {
+    let one = ok(
+        "version: 1\nname: w\nsteps:\n  a: {uses: core.log, with: {message: hi, level: info}}\n",
+    );
+    let two = ok(
+        "# a comment\nsteps:\n  a:\n    with:\n      level: info\n      message:   hi\n    uses: core.log\nname: w\nversion: 1\n",
+    );
+    let three = ok(
+        "version: 1\nname: w\nsteps:\n  a: {uses: core.log, with: {message: ho, level: info}}\n",
+    );
+    assert_eq!(one.hash, two.hash);
+    assert_ne!(one.hash, three.hash);
+    assert_eq!(one.hash.as_str().len(), 64);
+}
+
+#[test]
+fn compensations_are_checked_and_drawn() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.log\n    with: {{message: made}}\n    compensate:\n      uses: core.log\n      with: {{message: \"undo ${{{{ steps.a.outputs.message }}}}\"}}\n"
+    ));
+    assert!(plan.step(&id("a")).unwrap().compensate.is_some());
+    assert!(render(&plan, GraphFormat::Dot).contains("\"a\" -> \"a.compensate\" [style=dotted"));
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: core.noop\n    compensate: {{uses: core.sleep}}\n"
+    ));
+    assert_eq!(found[0].0, "missing-param");
+}
