@@ -15,14 +15,21 @@ use crate::raw::{RawStep, RawWorkflow};
 use crate::source::Source;
 use crate::suggest;
 
-/// What decoding produced: the YAML value (for hashing) and the raw workflow.
-#[derive(Debug)]
-pub(crate) struct Decoded {
-    pub(crate) value: Value,
-    pub(crate) workflow: RawWorkflow<RawStep>,
+/// Decodes the file into raw structs, or reports every shape error.
+pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWorkflow<RawStep>> {
+    // Fast path: a well-formed file decodes straight into the typed structs,
+    // without an intermediate YAML tree. Anything else (including merge keys
+    // `<<`, which need the tree) takes the slow path, which says what is wrong.
+    if let Ok(workflow) = serde_yaml::from_str::<RawWorkflow<RawStep>>(source.text())
+        && workflow.steps.len() <= MAX_STEPS
+    {
+        return Some(workflow);
+    }
+    decode_reporting(source, errs)
 }
 
-pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Decoded> {
+/// The slow path: decodes unit by unit, collecting every error.
+fn decode_reporting(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWorkflow<RawStep>> {
     let mut value: Value = match serde_yaml::from_str(source.text()) {
         Ok(value) => value,
         Err(err) => {
@@ -56,7 +63,7 @@ pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Deco
             return None;
         }
     }
-    let top: RawWorkflow<Value> = decode_unit(value.clone(), &root, errs)?;
+    let top: RawWorkflow<Value> = decode_unit(value, &root, errs)?;
     if top.steps.len() > MAX_STEPS {
         errs.push(
             Diagnostic::error(
@@ -98,7 +105,7 @@ pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<Deco
     if !errs.is_empty() {
         return None;
     }
-    Some(Decoded { value, workflow })
+    Some(workflow)
 }
 
 fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {

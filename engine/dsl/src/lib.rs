@@ -35,6 +35,7 @@ pub mod model;
 pub mod path;
 pub mod plan;
 pub mod raw;
+mod raw_map;
 pub mod render;
 pub mod schema;
 mod source;
@@ -64,12 +65,12 @@ pub fn compile_with(
     engine: &ExprEngine,
 ) -> Result<Plan, Diagnostics> {
     let mut errs = Vec::new();
-    let plan = decode::decode(source, &mut errs).and_then(|decoded| {
-        let workflow = validate::validate(&decoded.workflow, catalog, engine, &mut errs)?;
+    let plan = decode::decode(source, &mut errs).and_then(|raw| {
+        let workflow = validate::validate(&raw, catalog, engine, &mut errs)?;
         if !errs.is_empty() {
             return None;
         }
-        plan::Plan::build(workflow, &decoded.value, &mut errs)
+        plan::Plan::build(workflow, plan::content_hash(&raw), &mut errs)
     });
     match plan {
         Some(plan) if errs.is_empty() => Ok(plan),

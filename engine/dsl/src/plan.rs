@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::diagnostic::Diagnostic;
 use crate::model::{Step, StepId, Workflow};
 use crate::path::YamlPath;
+use crate::raw::RawWorkflow;
 
 /// Why one step waits for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -66,7 +67,7 @@ pub struct Plan {
 impl Plan {
     pub(crate) fn build(
         workflow: Workflow,
-        yaml: &serde_yaml::Value,
+        hash: PlanHash,
         errs: &mut Vec<Diagnostic>,
     ) -> Option<Self> {
         let (graph, index) = graph_of(&workflow.steps);
@@ -97,7 +98,7 @@ impl Plan {
             graph,
             index,
             levels,
-            hash: content_hash(yaml),
+            hash,
         })
     }
 
@@ -241,59 +242,38 @@ fn needs_cycle(
     vec![start, start]
 }
 
-/// SHA-256 over a canonical JSON rendering: map keys sorted, no whitespace.
-fn content_hash(yaml: &serde_yaml::Value) -> PlanHash {
-    let mut text = String::new();
-    canonical(yaml, &mut text);
-    let digest = Sha256::digest(text.as_bytes());
+/// SHA-256 of the raw workflow serialized as compact JSON: struct fields in
+/// declaration order, maps sorted by key (`raw_map::sorted`, and `serde_json`'s
+/// own map for free-form values), defaults filled in. So the same meaning
+/// hashes the same whatever the key order, comments or whitespace. Streamed
+/// into the hasher: no intermediate tree.
+pub(crate) fn content_hash(raw: &RawWorkflow) -> PlanHash {
+    struct HashWriter(Sha256);
+    impl std::io::Write for HashWriter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = HashWriter(Sha256::new());
+    serde_json::to_writer(&mut writer, raw).expect("raw workflows are plain data");
     let mut hex = String::with_capacity(64);
-    for byte in digest {
+    for byte in writer.0.finalize() {
         let _ = write!(hex, "{byte:02x}");
     }
     PlanHash(hex)
 }
 
-fn canonical(value: &serde_yaml::Value, out: &mut String) {
-    use serde_yaml::Value;
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
-        Value::Sequence(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Mapping(map) => {
-            let mut entries: Vec<(String, &Value)> = map
-                .iter()
-                .map(|(k, v)| {
-                    let mut key = String::new();
-                    canonical(k, &mut key);
-                    (key, v)
-                })
-                .collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            out.push('{');
-            for (i, (key, value)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(key);
-                out.push(':');
-                canonical(value, out);
-            }
-            out.push('}');
-        }
-        Value::Tagged(tagged) => {
-            out.push_str(&format!("!{}", tagged.tag));
-            canonical(&tagged.value, out);
-        }
+#[cfg(test)]
+mod tests {
+    /// The plan hash relies on `serde_json` keeping free-form maps sorted; a
+    /// dependency turning on its `preserve_order` feature would break that.
+    #[test]
+    fn serde_json_maps_are_sorted() {
+        let value: serde_json::Value = serde_json::from_str(r#"{"b": 1, "a": 2}"#).unwrap();
+        assert_eq!(value.to_string(), r#"{"a":2,"b":1}"#);
     }
 }

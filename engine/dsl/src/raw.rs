@@ -7,14 +7,15 @@
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// A workflow file. `S` is the step type: decoding first reads steps as
 /// untyped YAML so each step is decoded (and its errors reported) on its own.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "Shutter workflow", bound = "S: JsonSchema")]
+#[serde(bound(serialize = "S: Serialize", deserialize = "S: Deserialize<'de>"))]
 pub struct RawWorkflow<S = RawStep> {
     /// Format version of this file; only `1` exists.
     pub version: u32,
@@ -23,10 +24,18 @@ pub struct RawWorkflow<S = RawStep> {
     #[serde(default)]
     pub description: Option<String>,
     /// Typed inputs, given when an execution starts.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::raw_map::unique",
+        serialize_with = "crate::raw_map::sorted"
+    )]
     pub inputs: IndexMap<String, RawInput>,
     /// Values computed when the workflow ends, usually from step outputs.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::raw_map::unique",
+        serialize_with = "crate::raw_map::sorted"
+    )]
     pub outputs: IndexMap<String, Json>,
     /// Settings every step inherits unless it sets its own.
     #[serde(default)]
@@ -44,10 +53,14 @@ pub struct RawWorkflow<S = RawStep> {
     #[serde(default)]
     pub timeout: Option<String>,
     /// The steps, by id. Ids are identifiers: `[A-Za-z_][A-Za-z0-9_]*`.
+    #[serde(
+        deserialize_with = "crate::raw_map::unique",
+        serialize_with = "crate::raw_map::sorted"
+    )]
     pub steps: IndexMap<String, S>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InputType {
     String,
@@ -58,7 +71,7 @@ pub enum InputType {
     Object,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawInput {
     #[serde(rename = "type")]
@@ -75,7 +88,7 @@ pub struct RawInput {
     pub allowed: Option<Vec<Json>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     #[serde(default)]
@@ -85,14 +98,14 @@ pub struct RawDefaults {
     pub timeout: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backoff {
     Fixed,
     Exponential,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
     /// Every try counts, the first included: `attempts: 3` is one try and two retries.
@@ -111,7 +124,7 @@ pub struct RawRetry {
     pub jitter: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum RawSchedule {
     /// A five-field cron expression, in UTC.
@@ -124,7 +137,7 @@ pub enum RawSchedule {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ConcurrencyPolicy {
     /// A new execution whose key is busy is not started.
@@ -133,7 +146,7 @@ pub enum ConcurrencyPolicy {
     Queue,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConcurrency {
     /// An expression over inputs, e.g. `${{ inputs.vm }}`.
@@ -143,7 +156,7 @@ pub struct RawConcurrency {
 }
 
 /// A list, or one item written alone.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
@@ -159,13 +172,17 @@ impl OneOrMany {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawStep {
     /// A built-in action (`shutter actions` lists them) or `wasm`.
     pub uses: String,
     /// Parameters of the action; values may hold `${{ ... }}` expressions.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::raw_map::unique",
+        serialize_with = "crate::raw_map::sorted"
+    )]
     pub with: IndexMap<String, Json>,
     /// Steps that must finish first.
     #[serde(default)]
@@ -195,17 +212,21 @@ pub struct RawStep {
     pub wasm: Option<RawWasm>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawActionCall {
     pub uses: String,
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::raw_map::unique",
+        serialize_with = "crate::raw_map::sorted"
+    )]
     pub with: IndexMap<String, Json>,
     #[serde(default)]
     pub wasm: Option<RawWasm>,
 }
 
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWasm {
     /// A path relative to the workflow file, or an https URL.
@@ -220,7 +241,7 @@ pub struct RawWasm {
 }
 
 /// What a WASM step may reach; nothing unless listed.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAllow {
     /// Hosts it may send HTTP requests to.

@@ -152,7 +152,8 @@ static void write_delete_reason(jbuf *out, const snap *s, const int64_t *count) 
         jb_cstr(&why, part);
     }
     if (!why.len) jb_cstr(&why, "policy keeps no snapshots");
-    jb_string(out, why.data, why.len);
+    if (why.failed) out->failed = 1; /* step_write reports it */
+    else jb_string(out, why.data, why.len);
     jb_free(&why);
 }
 

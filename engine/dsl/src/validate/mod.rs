@@ -496,6 +496,8 @@ impl<'a> Checker<'a> {
             return needs;
         };
         let is_list = matches!(list, crate::raw::OneOrMany::Many(_));
+        // A set, not `needs.contains`: a join may wait for 100,000 steps.
+        let mut seen = HashSet::new();
         for (i, need) in list.into_vec().into_iter().enumerate() {
             let npath = if is_list {
                 path.key("needs").index(i)
@@ -522,7 +524,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if let Ok(step) = StepId::parse(&need)
-                && !needs.contains(&step)
+                && seen.insert(need)
             {
                 needs.push(step);
             }
