@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use shutter_dsl::{Catalog, ExprEngine, Source, compile_with};
 
+/// Writes a workflow of the given number of steps.
+type Generator = fn(usize) -> String;
+
 struct Counting;
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -116,8 +119,7 @@ fn main() {
     let catalog = Catalog::with_core();
     let engine = ExprEngine::new();
     println!("shape     steps     bytes   compile  yaml floor  ratio   runs  peak heap");
-    let shapes: [(&str, fn(usize) -> String); 3] =
-        [("minimal", minimal), ("chain", chain), ("fan", fan)];
+    let shapes: [(&str, Generator); 3] = [("minimal", minimal), ("chain", chain), ("fan", fan)];
     for (shape, generate) in shapes {
         for steps in [100, 1_000, 10_000, 100_000] {
             if !wanted(shape, steps) {
