@@ -196,20 +196,21 @@ pub struct RawStep {
     /// Most items of a `for_each` running at once.
     #[serde(default)]
     pub concurrency: Option<u32>,
+    // Boxed: rarely set, and a small step struct keeps decoding large files cheap.
     #[serde(default)]
-    pub retry: Option<RawRetry>,
+    pub retry: Option<Box<RawRetry>>,
     /// Deadline for one try, e.g. `30s`.
     #[serde(default)]
     pub timeout: Option<String>,
     /// An action that undoes this step if the workflow fails later.
     #[serde(default)]
-    pub compensate: Option<RawActionCall>,
+    pub compensate: Option<Box<RawActionCall>>,
     /// Run once the steps it needs have ended, whether they succeeded or not.
     #[serde(default)]
     pub finally: bool,
     /// The module, for `uses: wasm`.
     #[serde(default)]
-    pub wasm: Option<RawWasm>,
+    pub wasm: Option<Box<RawWasm>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -223,7 +224,7 @@ pub struct RawActionCall {
     )]
     pub with: IndexMap<String, Json>,
     #[serde(default)]
-    pub wasm: Option<RawWasm>,
+    pub wasm: Option<Box<RawWasm>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

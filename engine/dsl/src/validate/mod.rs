@@ -392,7 +392,7 @@ impl<'a> Checker<'a> {
         let call = self.call(
             &raw.uses,
             &raw.with,
-            raw.wasm.as_ref(),
+            raw.wasm.as_deref(),
             path,
             Place::StepWith {
                 for_each: for_each_set,
@@ -445,7 +445,7 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let retry = self.retry(raw.retry.as_ref(), base_retry, &path.key("retry"));
+        let retry = self.retry(raw.retry.as_deref(), base_retry, &path.key("retry"));
         let timeout = self
             .duration(raw.timeout.as_deref(), &path.key("timeout"))
             .or(default_timeout);
@@ -542,7 +542,7 @@ impl<'a> Checker<'a> {
         self.call(
             &raw.uses,
             &raw.with,
-            raw.wasm.as_ref(),
+            raw.wasm.as_deref(),
             path,
             Place::Compensate { for_each },
             &mut ignored,
