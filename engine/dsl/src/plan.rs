@@ -124,6 +124,14 @@ impl Plan {
         deps
     }
 
+    /// The steps that wait for `id`.
+    pub fn dependants(&self, id: &StepId) -> impl Iterator<Item = &StepId> {
+        self.node(id)
+            .into_iter()
+            .flat_map(|node| self.graph.neighbors_directed(node, Direction::Outgoing))
+            .map(|next| &self.graph[next])
+    }
+
     /// Every edge as (dependency, dependant, kind), in step order.
     pub fn edges(&self) -> Vec<(&StepId, &StepId, EdgeKind)> {
         self.workflow

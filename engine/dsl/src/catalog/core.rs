@@ -16,7 +16,8 @@ pub(super) fn actions() -> Vec<ActionSpec> {
             ParamType::Object,
             None,
             "Returned as this step's outputs, unchanged.",
-        ),
+        )
+        .with_dynamic_outputs(),
         ActionSpec::new("core.log", "Writes a line to the execution's log.")
             .param("message", ParamType::String, "The line to write.")
             .optional(

@@ -92,6 +92,10 @@ pub struct ActionSpec {
     pub description: String,
     pub params: Vec<ParamSpec>,
     pub outputs: Vec<OutputSpec>,
+    /// The outputs depend on the parameters (e.g. `core.noop` returns what
+    /// it is given): any output name is accepted.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dynamic_outputs: bool,
 }
 
 impl ActionSpec {
@@ -101,7 +105,15 @@ impl ActionSpec {
             description: description.to_owned(),
             params: Vec::new(),
             outputs: Vec::new(),
+            dynamic_outputs: false,
         }
+    }
+
+    /// Accepts any output name (see `dynamic_outputs`).
+    #[must_use]
+    pub fn with_dynamic_outputs(mut self) -> Self {
+        self.dynamic_outputs = true;
+        self
     }
 
     #[must_use]
@@ -149,7 +161,7 @@ impl ActionSpec {
     }
 
     pub fn has_output(&self, name: &str) -> bool {
-        self.outputs.iter().any(|o| o.name == name)
+        self.dynamic_outputs || self.outputs.iter().any(|o| o.name == name)
     }
 }
 
@@ -214,6 +226,9 @@ impl Catalog {
                         p.name, p.ty, p.description
                     ));
                 }
+            }
+            if spec.dynamic_outputs {
+                out.push_str("\nOutputs: whatever the parameters make them.\n");
             }
             if !spec.outputs.is_empty() {
                 out.push_str("\n| output | type | description |\n|---|---|---|\n");

@@ -1,0 +1,230 @@
+//! The `Action` trait: what a step runs, built-in or WebAssembly alike.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{after, until};
+use crate::ids::{ExecutionId, StepKey};
+use crate::record::{Change, LogLevel, Timestamp};
+use crate::secrets::Secrets;
+use crate::store::StoreError;
+
+/// How an action failed, grouped by what the engine does next.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    /// May succeed if tried again (the step's `retry` policy decides).
+    #[error("{0}")]
+    Retryable(String),
+    /// Will not succeed by trying again.
+    #[error("{0}")]
+    Fatal(String),
+    /// The step was canceled while running.
+    #[error("canceled")]
+    Canceled,
+}
+
+impl From<StoreError> for ActionError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(message) => Self::Retryable(message),
+            other => Self::Fatal(other.to_string()),
+        }
+    }
+}
+
+#[async_trait]
+pub trait Action: Send + Sync + fmt::Debug {
+    /// Runs one try. Outputs are a JSON object.
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError>;
+}
+
+/// Where an action's log lines, progress and timers go: buffered, and
+/// written with the step's next recorded change (or on `flush`).
+#[async_trait]
+pub trait ChangeSink: Send + Sync + fmt::Debug {
+    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError>;
+    fn now(&self) -> Timestamp;
+}
+
+/// Everything an action may use for one try.
+#[derive(Debug)]
+pub struct ActionContext {
+    /// Parameters, with expressions evaluated.
+    pub params: Json,
+    /// Stable across tries and restarts of this step instance: derived from
+    /// execution id + step id + `for_each` item. Actions tag what they create
+    /// with it, and adopt what carries it instead of creating it twice.
+    pub idempotency_key: String,
+    pub execution: ExecutionId,
+    pub step: StepKey,
+    pub attempt: u32,
+    /// Canceled when the step must stop: check it at every long wait.
+    pub cancel: CancellationToken,
+    /// Only the secrets this step was granted.
+    pub secrets: Secrets,
+    /// The step's durable timer, when one was set before a restart.
+    pub(crate) timer: Mutex<Option<Timestamp>>,
+    pub(crate) pending: Mutex<Vec<Change>>,
+    pub(crate) sink: Arc<dyn ChangeSink>,
+}
+
+impl ActionContext {
+    /// The idempotency key for a step instance.
+    pub fn key_for(execution: ExecutionId, step: &StepKey) -> String {
+        format!("shutter:{execution}:{step}")
+    }
+
+    /// A log line for the execution record (secret values are redacted on write).
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
+        let change = Change::Log {
+            key: self.step.clone(),
+            attempt: self.attempt,
+            level,
+            message: message.into(),
+            at: self.sink.now(),
+        };
+        self.pending
+            .lock()
+            .expect("no panic while holding this lock")
+            .push(change);
+    }
+
+    pub fn progress(&self, percent: u8, message: impl Into<String>) {
+        let change = Change::Progress {
+            key: self.step.clone(),
+            percent: percent.min(100),
+            message: message.into(),
+            at: self.sink.now(),
+        };
+        self.pending
+            .lock()
+            .expect("no panic while holding this lock")
+            .push(change);
+    }
+
+    /// Writes buffered log lines and progress now.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let changes = self.take_pending();
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.sink.record(changes).await
+    }
+
+    pub(crate) fn take_pending(&self) -> Vec<Change> {
+        std::mem::take(
+            &mut *self
+                .pending
+                .lock()
+                .expect("no panic while holding this lock"),
+        )
+    }
+
+    /// Sleeps durably: the wake-up time is recorded before sleeping, so
+    /// after a restart the step sleeps only for the time left.
+    pub async fn sleep(&self, duration: Duration) -> Result<(), ActionError> {
+        let existing = *self.timer.lock().expect("no panic while holding this lock");
+        let fires_at = match existing {
+            Some(fires_at) => fires_at,
+            None => {
+                let fires_at = after(self.sink.now(), duration);
+                let mut changes = self.take_pending();
+                changes.push(Change::TimerSet {
+                    key: self.step.clone(),
+                    fires_at,
+                    at: self.sink.now(),
+                });
+                self.sink.record(changes).await?;
+                *self.timer.lock().expect("no panic while holding this lock") = Some(fires_at);
+                fires_at
+            }
+        };
+        let wait = until(self.sink.now(), fires_at);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => Ok(()),
+            () = self.cancel.cancelled() => Err(ActionError::Canceled),
+        }
+    }
+
+    /// Builds a context outside an execution, for tests of single actions
+    /// and for `shutter step run`: records go to `sink`.
+    pub fn standalone(params: Json, sink: Arc<dyn ChangeSink>) -> Self {
+        let execution = ExecutionId::new();
+        let step = StepKey::step("standalone");
+        Self {
+            params,
+            idempotency_key: Self::key_for(execution, &step),
+            execution,
+            step,
+            attempt: 1,
+            cancel: CancellationToken::new(),
+            secrets: Secrets::default(),
+            timer: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
+            sink,
+        }
+    }
+
+    /// The parameter `name`, or a fatal error naming it.
+    pub fn param(&self, name: &str) -> Result<&Json, ActionError> {
+        self.params
+            .get(name)
+            .ok_or_else(|| ActionError::Fatal(format!("missing parameter `{name}`")))
+    }
+
+    pub fn str_param(&self, name: &str) -> Result<&str, ActionError> {
+        self.param(name)?
+            .as_str()
+            .ok_or_else(|| ActionError::Fatal(format!("parameter `{name}` must be a string")))
+    }
+}
+
+/// The actions an engine can run, by `uses:` name.
+#[derive(Debug, Clone, Default)]
+pub struct ActionRegistry {
+    actions: HashMap<String, Arc<dyn Action>>,
+}
+
+impl ActionRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn register(&mut self, name: &str, action: Arc<dyn Action>) {
+        self.actions.insert(name.to_owned(), action);
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Action>> {
+        self.actions.get(name).cloned()
+    }
+}
+
+impl ActionContext {
+    /// A context for a step's compensation: its own idempotency key, so an
+    /// undo that is retried or resumed is applied once.
+    pub(crate) fn for_compensation(
+        shared: &crate::executor::Shared,
+        key: &StepKey,
+        params: Json,
+        attempt: u32,
+    ) -> Self {
+        Self {
+            params,
+            idempotency_key: format!("{}:compensate", Self::key_for(shared.id, key)),
+            execution: shared.id,
+            step: key.clone(),
+            attempt,
+            cancel: CancellationToken::new(),
+            secrets: Secrets::default(),
+            timer: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
+            sink: shared.sink.clone(),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Compensation: when an execution fails, the `compensate` actions of the
+//! steps that succeeded run, most recent success first. A compensation that
+//! fails is recorded and the others still run. Resumable: a compensated
+//! step is not compensated twice.
+
+use std::sync::Arc;
+
+use shutter_dsl::model::ActionCall;
+
+use super::Shared;
+use super::instance::resolve;
+use super::retry::backoff;
+use crate::action::{ActionContext, ActionError};
+use crate::ids::StepKey;
+use crate::record::Change;
+use crate::state::StepState;
+use crate::store::StoreError;
+
+pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), StoreError> {
+    let snapshot = shared
+        .inner
+        .store
+        .snapshot(shared.id)
+        .await?
+        .ok_or(StoreError::NotFound(shared.id))?;
+    let mut done: Vec<_> = snapshot
+        .steps
+        .iter()
+        .filter(|r| r.state == StepState::Succeeded && r.compensation_error.is_none())
+        .filter_map(|r| {
+            let step = shared
+                .plan
+                .workflow
+                .steps
+                .iter()
+                .find(|(id, _)| id.as_str() == r.key.step)?
+                .1;
+            // A for_each step is undone item by item, not as a whole.
+            let is_parent = step.for_each.is_some() && r.key.item.is_none();
+            let call = step.compensate.clone().filter(|_| !is_parent)?;
+            let item = r.key.item.and_then(|i| {
+                snapshot
+                    .steps
+                    .iter()
+                    .find(|p| p.key == StepKey::step(&r.key.step))
+                    .and_then(|p| p.items.as_ref()?.get(i).cloned())
+            });
+            Some((
+                r.succeeded_seq.unwrap_or(0),
+                r.key.clone(),
+                call,
+                item,
+                step.retry.clone(),
+            ))
+        })
+        .collect();
+    done.sort_by_key(|entry| std::cmp::Reverse(entry.0));
+    for (_, key, call, item, retry) in done {
+        let at = shared.sink.now();
+        let change = match compensate_one(shared, &key, &call, item.as_ref(), &retry).await {
+            Ok(()) => Change::StepCompensated { key, at },
+            Err(error) => Change::CompensationFailed { key, error, at },
+        };
+        shared.sink.record(vec![change]).await?;
+    }
+    Ok(())
+}
+
+async fn compensate_one(
+    shared: &Arc<Shared>,
+    key: &StepKey,
+    call: &ActionCall,
+    item: Option<&serde_json::Value>,
+    retry: &shutter_dsl::model::RetryPolicy,
+) -> Result<(), String> {
+    let action = resolve(shared, call)?;
+    let scope = shared.scope.with_item(item);
+    let mut params = serde_json::Map::new();
+    for (name, template) in &call.with {
+        let value = shared
+            .inner
+            .expr
+            .eval(template, &scope)
+            .map_err(|e| e.to_string())?;
+        params.insert(name.clone(), value);
+    }
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let ctx = ActionContext::for_compensation(
+            shared,
+            key,
+            serde_json::Value::Object(params.clone()),
+            tries,
+        );
+        let result = action.run(&ctx).await;
+        let pending = ctx.take_pending();
+        if !pending.is_empty() {
+            shared
+                .sink
+                .record(pending)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        match result {
+            Ok(_) => return Ok(()),
+            Err(ActionError::Retryable(error)) if tries < retry.attempts => {
+                tracing::info!("compensation of {key} failed ({error}); trying again");
+                let wait = backoff(retry, tries, &mut rand::rng());
+                tokio::time::sleep(wait).await;
+            }
+            Err(err) => return Err(err.to_string()),
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! Running one step instance: its tries, with retry, timeout, durable
+//! waits and cancellation. Every change is recorded before it is acted on.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value as Json;
+use shutter_dsl::model::{ActionCall, ActionRef, RetryPolicy};
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::retry::backoff;
+use crate::action::{Action, ActionContext, ActionError};
+use crate::clock::{after, until};
+use crate::ids::StepKey;
+use crate::record::{Change, StepRecord};
+use crate::state::StepState;
+use crate::store::StoreError;
+
+/// How an instance ended, for the scheduler.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub(crate) key: StepKey,
+    pub(crate) state: StepState,
+    pub(crate) outputs: Option<Json>,
+    pub(crate) error: Option<String>,
+}
+
+impl Finished {
+    fn failed(key: StepKey, error: String) -> Self {
+        Self {
+            key,
+            state: StepState::Failed,
+            outputs: None,
+            error: Some(error),
+        }
+    }
+}
+
+/// What to run and how, for one instance.
+#[derive(Debug)]
+pub(crate) struct Work {
+    pub(crate) key: StepKey,
+    pub(crate) call: ActionCall,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: Option<std::time::Duration>,
+    pub(crate) item: Option<Json>,
+    pub(crate) record: StepRecord,
+}
+
+pub(crate) async fn run_instance(
+    shared: Arc<Shared>,
+    work: Work,
+    cancel: CancellationToken,
+) -> Finished {
+    let key = work.key.clone();
+    match tries(&shared, work, &cancel).await {
+        Ok(finished) => finished,
+        Err(err) => {
+            // The store failed: say so in the record if it still can be written.
+            let error = format!("recording the step failed: {err}");
+            let change = Change::StepFailed {
+                key: key.clone(),
+                attempt: None,
+                error: error.clone(),
+                at: shared.sink.now(),
+            };
+            let _ = shared.sink.record(vec![change]).await;
+            Finished::failed(key, error)
+        }
+    }
+}
+
+/// The action a call runs, or why there is none.
+pub(crate) fn resolve(shared: &Shared, call: &ActionCall) -> Result<Arc<dyn Action>, String> {
+    let name = call.action.name();
+    shared
+        .inner
+        .actions
+        .get(name)
+        .ok_or_else(|| match &call.action {
+            ActionRef::Wasm(_) => "WebAssembly steps are not available in this build".to_owned(),
+            ActionRef::Builtin(name) => {
+                format!("action `{name}` has no implementation in this build")
+            }
+        })
+}
+
+async fn tries(
+    shared: &Arc<Shared>,
+    work: Work,
+    cancel: &CancellationToken,
+) -> Result<Finished, StoreError> {
+    let Work {
+        key,
+        call,
+        retry,
+        timeout,
+        item,
+        record,
+    } = work;
+    let sink = &shared.sink;
+    let action = match resolve(shared, &call) {
+        Ok(action) => action,
+        Err(error) => {
+            sink.record(vec![Change::StepFailed {
+                key: key.clone(),
+                attempt: None,
+                error: error.clone(),
+                at: sink.now(),
+            }])
+            .await?;
+            return Ok(Finished::failed(key, error));
+        }
+    };
+    let mut attempt = u32::try_from(record.attempts.len()).unwrap_or(u32::MAX);
+    let mut counted = record.counted_attempts();
+    // A try cut short by an engine stop: close it, then run again, same key.
+    if record.state == StepState::Running
+        && let Some(last) = record.attempts.last().filter(|a| a.finished_at.is_none())
+    {
+        sink.record(vec![Change::AttemptInterrupted {
+            key: key.clone(),
+            attempt: last.number,
+            at: sink.now(),
+        }])
+        .await?;
+        counted = counted.saturating_sub(1);
+    }
+    // Waiting for a retry when the engine stopped: wait for the time left.
+    if record.state == StepState::Retrying
+        && let Some(next_at) = record.next_attempt_at
+        && wait_until(shared, next_at, cancel).await.is_err()
+    {
+        return canceled(shared, key, "canceled while waiting to retry").await;
+    }
+    let timer = record.timer;
+    loop {
+        attempt += 1;
+        let permit = tokio::select! {
+            permit = shared.inner.permits.clone().acquire_owned() => permit.ok(),
+            () = cancel.cancelled() => return canceled(shared, key, "canceled before it started").await,
+        };
+        sink.record(vec![Change::AttemptStarted {
+            key: key.clone(),
+            attempt,
+            at: sink.now(),
+        }])
+        .await?;
+        let scope = shared.scope.with_item(item.as_ref());
+        let params = call
+            .with
+            .iter()
+            .map(|(name, template)| Ok((name.clone(), shared.inner.expr.eval(template, &scope)?)))
+            .collect::<Result<serde_json::Map<_, _>, shutter_dsl::EvalError>>();
+        let params = match params {
+            Ok(params) => Json::Object(params),
+            Err(err) => return fail(shared, key, Some(attempt), err.to_string()).await,
+        };
+        let ctx = ActionContext {
+            params,
+            idempotency_key: ActionContext::key_for(shared.id, &key),
+            execution: shared.id,
+            step: key.clone(),
+            attempt,
+            cancel: cancel.child_token(),
+            secrets: granted_secrets(shared, &call),
+            timer: Mutex::new(timer),
+            pending: Mutex::new(Vec::new()),
+            sink: sink.clone(),
+        };
+        let result = run_once(action.as_ref(), &ctx, timeout, cancel).await;
+        drop(permit);
+        counted += 1;
+        let mut changes = ctx.take_pending();
+        let now = sink.now();
+        match result {
+            Ok(outputs) => match check_outputs(outputs, shared.inner.config.max_output_bytes) {
+                Ok(outputs) => {
+                    let outputs = shared.secrets.redact_json(&outputs);
+                    changes.push(Change::StepSucceeded {
+                        key: key.clone(),
+                        attempt,
+                        outputs: outputs.clone(),
+                        at: now,
+                    });
+                    sink.record(changes).await?;
+                    return Ok(Finished {
+                        key,
+                        state: StepState::Succeeded,
+                        outputs: Some(outputs),
+                        error: None,
+                    });
+                }
+                Err(error) => {
+                    sink.record(changes).await?;
+                    return fail(shared, key, Some(attempt), error).await;
+                }
+            },
+            Err(ActionError::Retryable(error)) if counted < retry.attempts => {
+                let wait = backoff(&retry, counted, &mut rand::rng());
+                let next_at = after(now, wait);
+                changes.push(Change::AttemptRetrying {
+                    key: key.clone(),
+                    attempt,
+                    error,
+                    next_at,
+                    at: now,
+                });
+                sink.record(changes).await?;
+                if wait_until(shared, next_at, cancel).await.is_err() {
+                    return canceled(shared, key, "canceled while waiting to retry").await;
+                }
+            }
+            Err(ActionError::Retryable(error) | ActionError::Fatal(error)) => {
+                sink.record(changes).await?;
+                let error = if counted > 1 {
+                    format!("{error} (after {counted} tries)")
+                } else {
+                    error
+                };
+                return fail(shared, key, Some(attempt), error).await;
+            }
+            Err(ActionError::Canceled) => {
+                sink.record(changes).await?;
+                return canceled(shared, key, "canceled while running").await;
+            }
+        }
+    }
+}
+
+/// One try, bounded by the step's timeout and its cancellation.
+async fn run_once(
+    action: &dyn Action,
+    ctx: &ActionContext,
+    timeout: Option<std::time::Duration>,
+    cancel: &CancellationToken,
+) -> Result<Json, ActionError> {
+    let run = async {
+        match timeout {
+            Some(limit) => tokio::time::timeout(limit, action.run(ctx))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ActionError::Retryable(format!(
+                        "timed out after {}",
+                        shutter_dsl::units::format_duration(limit)
+                    )))
+                }),
+            None => action.run(ctx).await,
+        }
+    };
+    tokio::select! {
+        result = run => result,
+        () = cancel.cancelled() => Err(ActionError::Canceled),
+    }
+}
+
+/// Outputs are a JSON object (null counts as empty) of bounded size.
+fn check_outputs(outputs: Json, limit: usize) -> Result<Json, String> {
+    let outputs = match outputs {
+        Json::Null => Json::Object(serde_json::Map::new()),
+        Json::Object(_) => outputs,
+        other => {
+            return Err(format!(
+                "the action returned {} instead of an object of outputs",
+                kind(&other)
+            ));
+        }
+    };
+    let size = serde_json::to_vec(&outputs).map_or(usize::MAX, |bytes| bytes.len());
+    if size > limit {
+        return Err(format!(
+            "outputs are {size} bytes, more than the limit of {limit}"
+        ));
+    }
+    Ok(outputs)
+}
+
+fn kind(value: &Json) -> &'static str {
+    match value {
+        Json::Array(_) => "a list",
+        Json::String(_) => "a string",
+        Json::Number(_) => "a number",
+        Json::Bool(_) => "a boolean",
+        _ => "something else",
+    }
+}
+
+fn granted_secrets(shared: &Shared, call: &ActionCall) -> crate::secrets::Secrets {
+    match &call.action {
+        ActionRef::Wasm(module) => shared.secrets.only(&module.allow_secrets),
+        ActionRef::Builtin(_) => crate::secrets::Secrets::default(),
+    }
+}
+
+async fn wait_until(
+    shared: &Shared,
+    at: crate::record::Timestamp,
+    cancel: &CancellationToken,
+) -> Result<(), ()> {
+    let wait = until(shared.sink.now(), at);
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Ok(()),
+        () = cancel.cancelled() => Err(()),
+    }
+}
+
+async fn fail(
+    shared: &Shared,
+    key: StepKey,
+    attempt: Option<u32>,
+    error: String,
+) -> Result<Finished, StoreError> {
+    shared
+        .sink
+        .record(vec![Change::StepFailed {
+            key: key.clone(),
+            attempt,
+            error: error.clone(),
+            at: shared.sink.now(),
+        }])
+        .await?;
+    Ok(Finished::failed(key, shared.secrets.redact(&error)))
+}
+
+async fn canceled(shared: &Shared, key: StepKey, reason: &str) -> Result<Finished, StoreError> {
+    shared
+        .sink
+        .record(vec![Change::StepCanceled {
+            key: key.clone(),
+            reason: reason.to_owned(),
+            at: shared.sink.now(),
+        }])
+        .await?;
+    Ok(Finished {
+        key,
+        state: StepState::Canceled,
+        outputs: None,
+        error: Some(reason.to_owned()),
+    })
+}

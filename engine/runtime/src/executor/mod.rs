@@ -1,0 +1,642 @@
+//! Running one execution: the scheduler.
+//!
+//! Rules (also in docs/execution.md):
+//! - A step is ready once every step it needs has ended. A `finally` step
+//!   then runs whatever their results; any other step runs only if they all
+//!   succeeded: if one was skipped it is skipped too, otherwise canceled.
+//! - A false `if` skips the step (and so, by the rule above, what needs it).
+//! - The first failure stops new non-`finally` steps (they are canceled);
+//!   running steps end on their own; `finally` steps still run. Once nothing
+//!   runs, the `compensate` actions of succeeded steps run in reverse order
+//!   of success, and the execution fails.
+//! - Cancel stops running steps and skips the rest, except `finally` steps,
+//!   which run; no compensation. The execution ends `canceled`.
+//! - A workflow `timeout` is a failure (with compensation).
+
+mod compensate;
+mod instance;
+mod retry;
+mod scope;
+mod sink;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+use shutter_dsl::model::Step;
+use shutter_dsl::{Plan, StepId};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::action::ChangeSink;
+use crate::engine::{EngineError, Inner};
+use crate::ids::{ExecutionId, StepKey};
+use crate::record::{Change, ExecutionRecord, StepRecord};
+use crate::secrets::Secrets;
+use crate::state::{ExecutionState, StepState};
+use crate::store::StoreError;
+use instance::{Finished, Work, run_instance};
+use scope::{Scope, StepsView};
+use sink::StoreSink;
+
+/// What every task of one execution shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) id: ExecutionId,
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) sink: Arc<dyn ChangeSink>,
+    pub(crate) scope: Scope,
+    pub(crate) secrets: Secrets,
+}
+
+/// Where a step (a node of the plan) stands.
+#[derive(Debug)]
+enum Node {
+    /// Waiting for this many dependencies to end.
+    Waiting(usize),
+    /// Running: instances waiting for a slot, running, and their results.
+    Active {
+        queue: VecDeque<usize>,
+        running: usize,
+        results: Vec<Option<Finished>>,
+        items: Option<Vec<Json>>,
+    },
+    Done(StepState),
+}
+
+struct Run {
+    shared: Arc<Shared>,
+    records: HashMap<StepKey, StepRecord>,
+    nodes: IndexMap<StepId, Node>,
+    ready: VecDeque<StepId>,
+    tasks: JoinSet<Finished>,
+    failing: Option<String>,
+    canceled: bool,
+    /// Canceled on failure or cancel: stops non-`finally` work.
+    work: CancellationToken,
+}
+
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    id: ExecutionId,
+    plan: Arc<Plan>,
+    cancel: CancellationToken,
+) -> Result<ExecutionRecord, EngineError> {
+    let snapshot = inner
+        .store
+        .snapshot(id)
+        .await?
+        .ok_or(StoreError::NotFound(id))?;
+    if snapshot.execution.state.is_terminal() {
+        return Ok(snapshot.execution);
+    }
+    let secrets = inner.secrets.resolve(&plan.workflow.secrets);
+    let sink: Arc<dyn ChangeSink> = Arc::new(StoreSink {
+        store: inner.store.clone(),
+        clock: inner.clock.clone(),
+        id,
+        secrets: secrets.clone(),
+    });
+    if snapshot.execution.state == ExecutionState::Queued {
+        sink.record(vec![Change::ExecutionStarted {
+            at: inner.clock.now(),
+        }])
+        .await?;
+    }
+    let started_at = snapshot
+        .execution
+        .started_at
+        .unwrap_or_else(|| inner.clock.now());
+    let scope = Scope {
+        inputs: minijinja::Value::from_serialize(&snapshot.execution.inputs),
+        execution: minijinja::Value::from_serialize(serde_json::json!({
+            "id": id.to_string(),
+            "started_at": started_at.to_rfc3339(),
+            "workflow": snapshot.execution.workflow,
+        })),
+        secrets: secrets.to_value(),
+        steps: Arc::new(StepsView::default()),
+    };
+    let deadline = plan
+        .workflow
+        .timeout
+        .map(|limit| crate::clock::after(started_at, limit));
+    let shared = Arc::new(Shared {
+        inner,
+        id,
+        plan,
+        sink,
+        scope,
+        secrets,
+    });
+    let mut run = Run::new(shared, snapshot.steps);
+    run.drive(cancel, deadline).await
+}
+
+impl Run {
+    fn new(shared: Arc<Shared>, step_records: Vec<StepRecord>) -> Self {
+        let records: HashMap<StepKey, StepRecord> = step_records
+            .into_iter()
+            .map(|r| (r.key.clone(), r))
+            .collect();
+        let plan = shared.plan.clone();
+        let mut nodes = IndexMap::with_capacity(plan.workflow.steps.len());
+        let mut failing = None;
+        // Steps already ended (on resume) are done; the rest wait for theirs.
+        for (id, _) in &plan.workflow.steps {
+            let state = records.get(&StepKey::step(id.as_str())).map(|r| r.state);
+            match state {
+                Some(state) if state.is_terminal() => {
+                    let record = &records[&StepKey::step(id.as_str())];
+                    shared
+                        .scope
+                        .steps
+                        .set(id.as_str(), state, record.outputs.as_ref());
+                    if state == StepState::Failed && failing.is_none() {
+                        failing = Some(format!(
+                            "step `{id}` failed: {}",
+                            record.error.clone().unwrap_or_default()
+                        ));
+                    }
+                    nodes.insert(id.clone(), Node::Done(state));
+                }
+                _ => {
+                    nodes.insert(id.clone(), Node::Waiting(0));
+                }
+            }
+        }
+        let mut ready = VecDeque::new();
+        for (id, step) in &plan.workflow.steps {
+            if let Some(Node::Waiting(count)) = nodes.get(id) {
+                let _ = count;
+                let waiting = step
+                    .needs
+                    .iter()
+                    .filter(|dep| !matches!(nodes.get(*dep), Some(Node::Done(_))))
+                    .count();
+                nodes.insert(id.clone(), Node::Waiting(waiting));
+                if waiting == 0 {
+                    ready.push_back(id.clone());
+                }
+            }
+        }
+        Self {
+            shared,
+            records,
+            nodes,
+            ready,
+            tasks: JoinSet::new(),
+            failing,
+            canceled: false,
+            work: CancellationToken::new(),
+        }
+    }
+
+    async fn drive(
+        &mut self,
+        cancel: CancellationToken,
+        deadline: Option<crate::record::Timestamp>,
+    ) -> Result<ExecutionRecord, EngineError> {
+        if self.failing.is_some() {
+            self.work.cancel();
+        }
+        let mut timed_out = false;
+        loop {
+            self.dispatch().await?;
+            if self.tasks.is_empty() {
+                break;
+            }
+            let wait = deadline.map(|d| crate::clock::until(self.shared.sink.now(), d));
+            tokio::select! {
+                joined = self.tasks.join_next() => {
+                    let finished = joined
+                        .expect("the set is not empty")
+                        .map_err(|err| StoreError::Fatal(format!("a step task panicked: {err}")))?;
+                    self.finished(finished).await?;
+                }
+                () = cancel.cancelled(), if !self.canceled => {
+                    self.canceled = true;
+                    self.work.cancel();
+                }
+                () = sleep_opt(wait), if !timed_out && wait.is_some() => {
+                    timed_out = true;
+                    let limit = self.shared.plan.workflow.timeout.map(shutter_dsl::units::format_duration).unwrap_or_default();
+                    self.failing.get_or_insert_with(|| format!("the workflow timed out after {limit}"));
+                    self.work.cancel();
+                }
+            }
+        }
+        if let Some(stuck) = self
+            .nodes
+            .iter()
+            .find(|(_, node)| !matches!(node, Node::Done(_)))
+        {
+            return Err(StoreError::Fatal(format!(
+                "step `{}` can never run: internal scheduling error",
+                stuck.0
+            ))
+            .into());
+        }
+        let (state, outputs, error) = if let Some(error) = self.failing.clone() {
+            compensate::run(&self.shared).await?;
+            (ExecutionState::Failed, None, Some(error))
+        } else if self.canceled {
+            (ExecutionState::Canceled, None, Some("canceled".to_owned()))
+        } else {
+            match self.outputs() {
+                Ok(outputs) => (ExecutionState::Succeeded, Some(outputs), None),
+                Err(error) => (ExecutionState::Failed, None, Some(error)),
+            }
+        };
+        let at = self.shared.sink.now();
+        self.shared
+            .sink
+            .record(vec![Change::ExecutionFinished {
+                state,
+                outputs,
+                error,
+                at,
+            }])
+            .await?;
+        let record = self
+            .shared
+            .inner
+            .store
+            .get(self.shared.id)
+            .await?
+            .ok_or(StoreError::NotFound(self.shared.id))?;
+        Ok(record)
+    }
+
+    /// Starts or settles every ready step.
+    async fn dispatch(&mut self) -> Result<(), StoreError> {
+        while let Some(id) = self.ready.pop_front() {
+            let step = self.shared.plan.workflow.steps[&id].clone();
+            if let Some((state, reason)) = self.blocked(&step) {
+                self.settle(&id, state, reason).await?;
+                continue;
+            }
+            let scope = self.shared.scope.with_item(None);
+            if let Some(condition) = &step.condition {
+                match self.shared.inner.expr.eval(condition, &scope) {
+                    Ok(value) if !truthy(&value) => {
+                        self.settle(&id, StepState::Skipped, "its `if` was false".to_owned())
+                            .await?;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        self.settle(&id, StepState::Failed, format!("evaluating `if`: {err}"))
+                            .await?;
+                        continue;
+                    }
+                }
+            }
+            let parent = StepKey::step(id.as_str());
+            let items = match &step.for_each {
+                None => None,
+                Some(template) => match self.records.get(&parent).and_then(|r| r.items.clone()) {
+                    Some(items) => Some(items),
+                    None => match self.shared.inner.expr.eval(template, &scope) {
+                        Ok(Json::Array(items)) => {
+                            let at = self.shared.sink.now();
+                            self.shared
+                                .sink
+                                .record(vec![Change::StepExpanded {
+                                    key: parent.clone(),
+                                    items: items.clone(),
+                                    at,
+                                }])
+                                .await?;
+                            Some(items)
+                        }
+                        Ok(other) => {
+                            let message = format!("`for_each` gave {other} instead of a list");
+                            self.settle(&id, StepState::Failed, message).await?;
+                            continue;
+                        }
+                        Err(err) => {
+                            self.settle(
+                                &id,
+                                StepState::Failed,
+                                format!("evaluating `for_each`: {err}"),
+                            )
+                            .await?;
+                            continue;
+                        }
+                    },
+                },
+            };
+            let count = items.as_ref().map_or(1, Vec::len);
+            let mut results: Vec<Option<Finished>> = (0..count).map(|_| None).collect();
+            let mut queue = VecDeque::new();
+            for (index, result) in results.iter_mut().enumerate() {
+                let key = instance_key(&id, items.is_some(), index);
+                match self.records.get(&key) {
+                    Some(record) if record.state.is_terminal() && items.is_some() => {
+                        *result = Some(Finished {
+                            key,
+                            state: record.state,
+                            outputs: record.outputs.clone(),
+                            error: record.error.clone(),
+                        });
+                    }
+                    _ => queue.push_back(index),
+                }
+            }
+            self.nodes.insert(
+                id.clone(),
+                Node::Active {
+                    queue,
+                    running: 0,
+                    results,
+                    items,
+                },
+            );
+            self.fill(&id, &step);
+            self.maybe_complete(&id).await?;
+        }
+        Ok(())
+    }
+
+    /// Why a ready step must not run, if it must not.
+    fn blocked(&self, step: &Step) -> Option<(StepState, String)> {
+        if step.finally {
+            return None;
+        }
+        if self.canceled {
+            return Some((StepState::Canceled, "the execution was canceled".to_owned()));
+        }
+        if let Some(reason) = &self.failing {
+            return Some((StepState::Canceled, format!("not run: {reason}")));
+        }
+        for dep in &step.needs {
+            match self.nodes.get(dep) {
+                Some(Node::Done(StepState::Succeeded)) => {}
+                Some(Node::Done(StepState::Skipped)) => {
+                    return Some((
+                        StepState::Skipped,
+                        format!("it needs `{dep}`, which was skipped"),
+                    ));
+                }
+                _ => {
+                    return Some((
+                        StepState::Canceled,
+                        format!("it needs `{dep}`, which did not succeed"),
+                    ));
+                }
+            }
+        }
+        None
+    }
+
+    /// Spawns queued instances of a step up to its concurrency.
+    fn fill(&mut self, id: &StepId, step: &Step) {
+        let limit = step.concurrency.map_or(usize::MAX, |c| c as usize);
+        let Some(Node::Active {
+            queue,
+            running,
+            items,
+            ..
+        }) = self.nodes.get_mut(id)
+        else {
+            return;
+        };
+        while *running < limit {
+            let Some(index) = queue.pop_front() else {
+                break;
+            };
+            let key = instance_key(id, items.is_some(), index);
+            let record = self
+                .records
+                .remove(&key)
+                .unwrap_or_else(|| StepRecord::new(key.clone()));
+            let work = Work {
+                key,
+                call: step.call.clone(),
+                retry: step.retry.clone(),
+                timeout: step.timeout,
+                item: items.as_ref().and_then(|items| items.get(index).cloned()),
+                record,
+            };
+            let cancel = if step.finally {
+                CancellationToken::new()
+            } else {
+                self.work.child_token()
+            };
+            self.tasks
+                .spawn(run_instance(self.shared.clone(), work, cancel));
+            *running += 1;
+        }
+    }
+
+    async fn finished(&mut self, finished: Finished) -> Result<(), StoreError> {
+        let id = StepId::parse(&finished.key.step).expect("instance keys come from step ids");
+        if finished.state == StepState::Failed && self.failing.is_none() {
+            self.failing = Some(format!(
+                "step `{}` failed: {}",
+                finished.key,
+                finished.error.clone().unwrap_or_default()
+            ));
+            self.work.cancel();
+        }
+        let step = self.shared.plan.workflow.steps[&id].clone();
+        if let Some(Node::Active {
+            running,
+            results,
+            queue,
+            ..
+        }) = self.nodes.get_mut(&id)
+        {
+            *running -= 1;
+            let index = finished.key.item.unwrap_or(0);
+            if self.work.is_cancelled() && !step.finally {
+                // No new items once the execution is failing or canceled.
+                for index in queue.drain(..) {
+                    let key = instance_key(&id, finished.key.item.is_some(), index);
+                    results[index] = Some(Finished {
+                        key,
+                        state: StepState::Canceled,
+                        outputs: None,
+                        error: None,
+                    });
+                }
+            }
+            results[index] = Some(finished);
+        }
+        self.fill(&id, &step);
+        self.maybe_complete(&id).await
+    }
+
+    /// Ends a step whose instances have all ended.
+    async fn maybe_complete(&mut self, id: &StepId) -> Result<(), StoreError> {
+        let Some(Node::Active {
+            running: 0,
+            queue,
+            results,
+            items,
+        }) = self.nodes.get(id)
+        else {
+            return Ok(());
+        };
+        if !queue.is_empty() || results.iter().any(Option::is_none) {
+            return Ok(());
+        }
+        let Some(items) = items else {
+            // A single instance recorded its own end.
+            let result = results[0].as_ref().expect("checked above");
+            let (state, outputs) = (result.state, result.outputs.clone());
+            self.done(id, state, outputs.as_ref());
+            return Ok(());
+        };
+        let _ = items;
+        let results: Vec<&Finished> = results
+            .iter()
+            .map(|r| r.as_ref().expect("checked above"))
+            .collect();
+        let parent = StepKey::step(id.as_str());
+        let at = self.shared.sink.now();
+        let (state, outputs, change) =
+            if let Some(failed) = results.iter().find(|r| r.state == StepState::Failed) {
+                let error = format!(
+                    "item {} failed: {}",
+                    failed.key.item.unwrap_or(0),
+                    failed.error.clone().unwrap_or_default()
+                );
+                (
+                    StepState::Failed,
+                    None,
+                    Change::StepFailed {
+                        key: parent,
+                        attempt: None,
+                        error,
+                        at,
+                    },
+                )
+            } else if results.iter().any(|r| r.state == StepState::Canceled) {
+                (
+                    StepState::Canceled,
+                    None,
+                    Change::StepCanceled {
+                        key: parent,
+                        reason: "items were canceled".to_owned(),
+                        at,
+                    },
+                )
+            } else {
+                let outputs = Json::Array(
+                    results
+                        .iter()
+                        .map(|r| r.outputs.clone().unwrap_or(Json::Null))
+                        .collect(),
+                );
+                let outputs = serde_json::json!({ "items": outputs });
+                (
+                    StepState::Succeeded,
+                    Some(outputs.clone()),
+                    Change::StepSucceeded {
+                        key: parent,
+                        attempt: 0,
+                        outputs,
+                        at,
+                    },
+                )
+            };
+        self.shared.sink.record(vec![change]).await?;
+        if state == StepState::Failed && self.failing.is_none() {
+            self.failing = Some(format!("step `{id}` failed"));
+            self.work.cancel();
+        }
+        self.done(id, state, outputs.as_ref());
+        Ok(())
+    }
+
+    /// Records a step that ends without running.
+    async fn settle(
+        &mut self,
+        id: &StepId,
+        state: StepState,
+        reason: String,
+    ) -> Result<(), StoreError> {
+        let key = StepKey::step(id.as_str());
+        let at = self.shared.sink.now();
+        let change = match state {
+            StepState::Skipped => Change::StepSkipped { key, reason, at },
+            StepState::Failed => {
+                if self.failing.is_none() {
+                    self.failing = Some(format!("step `{id}` failed: {reason}"));
+                    self.work.cancel();
+                }
+                Change::StepFailed {
+                    key,
+                    attempt: None,
+                    error: reason,
+                    at,
+                }
+            }
+            _ => Change::StepCanceled { key, reason, at },
+        };
+        self.shared.sink.record(vec![change]).await?;
+        self.done(id, state, None);
+        Ok(())
+    }
+
+    /// Marks a step ended and readies what waited only for it.
+    fn done(&mut self, id: &StepId, state: StepState, outputs: Option<&Json>) {
+        self.shared.scope.steps.set(id.as_str(), state, outputs);
+        self.nodes.insert(id.clone(), Node::Done(state));
+        let plan = self.shared.plan.clone();
+        for next_id in plan.dependants(id) {
+            if let Some(Node::Waiting(count)) = self.nodes.get_mut(next_id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    self.ready.push_back(next_id.clone());
+                }
+            }
+        }
+    }
+
+    fn outputs(&self) -> Result<Json, String> {
+        let scope = self.shared.scope.with_item(None);
+        let mut outputs = serde_json::Map::new();
+        for (name, template) in &self.shared.plan.workflow.outputs {
+            let value = self
+                .shared
+                .inner
+                .expr
+                .eval(template, &scope)
+                .map_err(|err| format!("evaluating output `{name}`: {err}"))?;
+            outputs.insert(name.clone(), value);
+        }
+        Ok(Json::Object(outputs))
+    }
+}
+
+fn instance_key(id: &StepId, for_each: bool, index: usize) -> StepKey {
+    if for_each {
+        StepKey::item(id.as_str(), index)
+    } else {
+        StepKey::step(id.as_str())
+    }
+}
+
+/// JSON truthiness for `if`: false, null, 0, "", [] and {} are false.
+fn truthy(value: &Json) -> bool {
+    match value {
+        Json::Null => false,
+        Json::Bool(b) => *b,
+        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Json::String(s) => !s.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(o) => !o.is_empty(),
+    }
+}
+
+async fn sleep_opt(wait: Option<std::time::Duration>) {
+    match wait {
+        Some(wait) => tokio::time::sleep(wait).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,65 @@
+//! What expressions see while an execution runs: `inputs`, `steps`,
+//! `execution`, `secrets`, `item`.
+//!
+//! `steps` is a live object, looked up on access, so building a scope costs
+//! the same whatever the number of finished steps.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use minijinja::Value;
+use minijinja::value::Object;
+use serde_json::Value as Json;
+
+use crate::state::StepState;
+
+/// Finished steps as expressions see them: `{outputs, state}` by step id.
+#[derive(Debug, Default)]
+pub(crate) struct StepsView {
+    steps: RwLock<HashMap<String, Value>>,
+}
+
+impl StepsView {
+    pub(crate) fn set(&self, step: &str, state: StepState, outputs: Option<&Json>) {
+        let view = serde_json::json!({ "state": state.as_str(), "outputs": outputs.cloned().unwrap_or(Json::Null) });
+        self.steps
+            .write()
+            .expect("no panic while holding this lock")
+            .insert(step.to_owned(), Value::from_serialize(view));
+    }
+}
+
+impl Object for StepsView {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str()?;
+        self.steps
+            .read()
+            .expect("no panic while holding this lock")
+            .get(name)
+            .cloned()
+    }
+}
+
+/// The parts of a scope fixed for the whole execution.
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub(crate) inputs: Value,
+    pub(crate) execution: Value,
+    pub(crate) secrets: Value,
+    pub(crate) steps: Arc<StepsView>,
+}
+
+impl Scope {
+    /// The scope for one evaluation, with `item` when inside a `for_each`.
+    pub(crate) fn with_item(&self, item: Option<&Json>) -> Value {
+        let mut map: BTreeMap<&str, Value> = BTreeMap::new();
+        map.insert("inputs", self.inputs.clone());
+        map.insert("execution", self.execution.clone());
+        map.insert("secrets", self.secrets.clone());
+        map.insert("steps", Value::from_dyn_object(self.steps.clone()));
+        if let Some(item) = item {
+            map.insert("item", Value::from_serialize(item));
+        }
+        Value::from(map)
+    }
+}

@@ -1,0 +1,34 @@
+//! Shutter's runtime: runs compiled plans durably on tokio.
+//!
+//! It knows traits, never a concrete database, cloud or wasm engine: the
+//! [`Store`] records executions, [`Action`]s do the work.
+//!
+//! # Layout
+//! - `engine`: [`Engine`] — start, run, resume; configuration.
+//! - `executor/`: one execution's scheduler (`mod.rs`), a step's tries
+//!   (`instance.rs`), backoff (`retry.rs`), compensation, expression scope,
+//!   and the redacting sink every change passes through.
+//! - `action`: the [`Action`] trait and its context.
+//! - `store`: the [`Store`] trait; `record`: records, changes and their fold.
+//! - `ids`, `state`: identifiers and states.
+//! - `clock`: injected time; `secrets`: secret values and redaction.
+
+pub mod action;
+pub mod clock;
+mod engine;
+pub(crate) mod executor;
+pub mod ids;
+pub mod record;
+pub mod secrets;
+pub mod state;
+pub mod store;
+
+pub use action::{Action, ActionContext, ActionError, ActionRegistry, ChangeSink};
+pub use engine::{Engine, EngineConfig, EngineError, WorkflowSource};
+pub use ids::{ExecutionId, StepKey};
+pub use record::{
+    Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution, StepRecord,
+};
+pub use secrets::Secrets;
+pub use state::{ExecutionState, StepState};
+pub use store::{ListQuery, Owner, Store, StoreError};

@@ -1,0 +1,114 @@
+//! The `Store` trait: where executions are recorded.
+//!
+//! Designed for several engine nodes sharing one database: executions are
+//! held under a lease by an owner, orphans (a dead owner, an expired lease)
+//! are claimed by others. The embedded `SQLite` store is one such backend; a
+//! Postgres one can follow (`FOR UPDATE SKIP LOCKED` claims) without the
+//! runtime changing.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::ExecutionId;
+use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
+use crate::state::ExecutionState;
+
+/// Errors grouped by what the caller does about them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("execution {0} not found")]
+    NotFound(ExecutionId),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database is busy or unreachable: try again.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store failure: {0}")]
+    Fatal(String),
+}
+
+/// Who holds executions: an engine process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Unique per engine start.
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+}
+
+impl Owner {
+    /// This process.
+    pub fn this_process() -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            host: hostname(),
+            pid: std::process::id(),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// A page request for executions, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub workflow: Option<String>,
+    pub state: Option<ExecutionState>,
+    /// Only executions created at or after this time.
+    pub since: Option<Timestamp>,
+    /// Keyset cursor: only executions older than this one.
+    pub before: Option<ExecutionId>,
+    pub limit: usize,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Records a new execution (`queued`, a `pending` record per step), held by `owner`.
+    async fn create(
+        &self,
+        new: NewExecution,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ExecutionRecord, StoreError>;
+
+    /// Appends changes to the execution's event log and folds them into its
+    /// records, atomically. Returns once they are durable, with the last
+    /// sequence number.
+    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError>;
+
+    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError>;
+
+    /// The execution with every step record.
+    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError>;
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
+
+    /// Events with a sequence number above `after`, oldest first.
+    async fn events(
+        &self,
+        id: ExecutionId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// Takes the executions left `queued` or `running` whose owner is gone:
+    /// its lease expired, or (same host) its process no longer exists.
+    async fn claim_orphans(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Vec<ExecutionId>, StoreError>;
+
+    /// Extends the lease on executions `owner` holds.
+    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError>;
+
+    /// Deletes finished executions (and their events) that ended before `before`.
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+}

@@ -1,0 +1,427 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! The executor's behaviour, on the in-memory store with paused tokio time:
+//! no test sleeps for real; time jumps when every task waits.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+use shutter_dsl::{ActionSpec, ParamType, Source};
+use shutter_runtime::{
+    Action, ActionContext, ActionError, Change, Engine, EngineConfig, ExecutionRecord,
+    ExecutionSnapshot, ExecutionState, Secrets, StepState, Store, WorkflowSource,
+};
+use shutter_store::MemoryStore;
+use tokio_util::sync::CancellationToken;
+
+/// Fails with a retryable error until its `succeed_on` try; notes when each try ran.
+#[derive(Debug, Default)]
+struct Flaky {
+    tries: Mutex<Vec<tokio::time::Instant>>,
+}
+
+#[async_trait]
+impl Action for Flaky {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let succeed_on = ctx
+            .params
+            .get("succeed_on")
+            .and_then(Json::as_u64)
+            .unwrap_or(1) as usize;
+        let mut tries = self.tries.lock().unwrap();
+        tries.push(tokio::time::Instant::now());
+        if tries.len() >= succeed_on {
+            Ok(json!({"tries": tries.len()}))
+        } else {
+            Err(ActionError::Retryable(format!(
+                "try {} failed",
+                tries.len()
+            )))
+        }
+    }
+}
+
+/// Sleeps, counting how many run at once.
+#[derive(Debug, Default)]
+struct Busy {
+    now: AtomicUsize,
+    max: AtomicUsize,
+    runs: AtomicUsize,
+}
+
+#[async_trait]
+impl Action for Busy {
+    async fn run(&self, _ctx: &ActionContext) -> Result<Json, ActionError> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(json!({}))
+    }
+}
+
+struct Harness {
+    engine: Engine,
+    store: Arc<MemoryStore>,
+    flaky: Arc<Flaky>,
+    busy: Arc<Busy>,
+}
+
+fn harness() -> Harness {
+    harness_with(Secrets::default())
+}
+
+fn harness_with(secrets: Secrets) -> Harness {
+    let store = Arc::new(MemoryStore::new());
+    let flaky = Arc::new(Flaky::default());
+    let busy = Arc::new(Busy::default());
+    let mut catalog = shutter_providers::catalog();
+    catalog.register(
+        ActionSpec::new("test.flaky", "fails, then succeeds")
+            .optional("succeed_on", ParamType::Integer, None, "")
+            .output("tries", ParamType::Integer, ""),
+    );
+    catalog.register(ActionSpec::new("test.busy", "sleeps 10s"));
+    let mut actions = shutter_providers::registry();
+    actions.register("test.flaky", flaky.clone());
+    actions.register("test.busy", busy.clone());
+    let engine = Engine::new(store.clone(), actions, catalog, EngineConfig::default())
+        .with_secrets(move |_| secrets.clone());
+    Harness {
+        engine,
+        store,
+        flaky,
+        busy,
+    }
+}
+
+impl Harness {
+    async fn start(
+        &self,
+        yaml: &str,
+        inputs: Json,
+    ) -> (shutter_runtime::ExecutionId, Arc<shutter_dsl::Plan>) {
+        let plan = shutter_dsl::compile(&Source::new("test.yaml", yaml), self.engine.catalog())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let source = WorkflowSource {
+            text: yaml.to_owned(),
+            path: None,
+        };
+        let id = self
+            .engine
+            .start(&plan, source, inputs.as_object().unwrap())
+            .await
+            .unwrap();
+        (id, Arc::new(plan))
+    }
+
+    async fn run(&self, yaml: &str, inputs: Json) -> (ExecutionRecord, ExecutionSnapshot) {
+        self.run_with(yaml, inputs, CancellationToken::new()).await
+    }
+
+    async fn run_with(
+        &self,
+        yaml: &str,
+        inputs: Json,
+        cancel: CancellationToken,
+    ) -> (ExecutionRecord, ExecutionSnapshot) {
+        let (id, plan) = self.start(yaml, inputs).await;
+        let record = self.engine.run(id, plan, cancel).await.unwrap();
+        (record, self.store.snapshot(id).await.unwrap().unwrap())
+    }
+
+    async fn changes(&self, id: shutter_runtime::ExecutionId) -> Vec<Change> {
+        self.store
+            .events(id, 0, 100_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.change)
+            .collect()
+    }
+}
+
+fn state_of(snapshot: &ExecutionSnapshot, key: &str) -> StepState {
+    snapshot
+        .steps
+        .iter()
+        .find(|s| s.key.to_string() == key)
+        .unwrap_or_else(|| panic!("no step {key}"))
+        .state
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_count_every_try_and_wait_as_configured() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\nsteps:\n  a:\n    uses: test.flaky\n    with: {succeed_on: 3}\n    retry: {attempts: 3, backoff: exponential, delay: 2s, max_delay: 1m, jitter: false}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    let a = &snapshot.steps[0];
+    assert_eq!(a.attempts.len(), 3);
+    assert_eq!(a.attempts[0].error.as_deref(), Some("try 1 failed"));
+    let tries = h.flaky.tries.lock().unwrap().clone();
+    assert_eq!(tries[1] - tries[0], Duration::from_secs(2));
+    assert_eq!(tries[2] - tries[1], Duration::from_secs(4));
+    assert_eq!(a.outputs, Some(json!({"tries": 3})));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_out_of_tries_fails_the_execution() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\nsteps:\n  a:\n    uses: test.flaky\n    with: {succeed_on: 9}\n    retry: {attempts: 2, backoff: fixed, delay: 1s}\n  b: {uses: core.noop, needs: a}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    assert_eq!(h.flaky.tries.lock().unwrap().len(), 2);
+    assert_eq!(
+        snapshot.steps[0].error.as_deref(),
+        Some("try 2 failed (after 2 tries)")
+    );
+    assert_eq!(state_of(&snapshot, "b"), StepState::Canceled);
+    assert!(record.error.unwrap().contains("step `a` failed"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_timeout_ends_a_try() {
+    let h = harness();
+    let start = tokio::time::Instant::now();
+    let (record, snapshot) = h
+        .run("version: 1\nname: t\nsteps:\n  a:\n    uses: core.sleep\n    timeout: 5s\n    with: {duration: 1h}\n", json!({}))
+        .await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    assert_eq!(
+        snapshot.steps[0].error.as_deref(),
+        Some("timed out after 5s")
+    );
+    assert!(start.elapsed() < Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_workflow_timeout_fails_it_and_compensates() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\ntimeout: 1m\nsteps:\n  a:\n    uses: core.noop\n    compensate: {uses: core.log, with: {message: undo a}}\n  b: {uses: core.sleep, needs: a, with: {duration: 1h}}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    assert_eq!(
+        record.error.as_deref(),
+        Some("the workflow timed out after 1m")
+    );
+    assert_eq!(state_of(&snapshot, "a"), StepState::Compensated);
+    assert_eq!(state_of(&snapshot, "b"), StepState::Canceled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn compensation_runs_in_reverse_order_of_success() {
+    let h = harness();
+    let yaml = "version: 1\nname: t\nsteps:\n  a:\n    uses: core.noop\n    compensate: {uses: core.log, with: {message: undo a}}\n  b:\n    uses: core.noop\n    needs: a\n    compensate: {uses: core.log, with: {message: undo b}}\n  c:\n    uses: core.log\n    needs: b\n    with: {message: made c}\n    compensate: {uses: core.log, with: {message: \"undo ${{ steps.c.outputs.message }}\"}}\n  d: {uses: core.fail, needs: c, with: {message: boom}}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let record = h
+        .engine
+        .run(id, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Failed);
+    let undone: Vec<String> = h
+        .changes(id)
+        .await
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::StepCompensated { key, .. } => Some(key.to_string()),
+            Change::Log { message, .. } if message.starts_with("undo") => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        undone,
+        vec!["undo made c", "c", "undo b", "b", "undo a", "a"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn finally_runs_on_success_failure_and_cancel() {
+    let yaml = |body: &str| {
+        format!(
+            "version: 1\nname: t\nsteps:\n  work:\n    {body}\n  cleanup:\n    uses: core.log\n    needs: work\n    finally: true\n    with: {{message: \"work ended ${{{{ steps.work.state }}}}\"}}\n"
+        )
+    };
+    let h = harness();
+    let (ok, snapshot) = h.run(&yaml("uses: core.noop"), json!({})).await;
+    assert_eq!(
+        (ok.state, state_of(&snapshot, "cleanup")),
+        (ExecutionState::Succeeded, StepState::Succeeded)
+    );
+    assert_eq!(
+        snapshot.steps[1].outputs,
+        Some(json!({"message": "work ended succeeded"}))
+    );
+
+    let (failed, snapshot) = h
+        .run(&yaml("uses: core.fail\n    with: {message: no}"), json!({}))
+        .await;
+    assert_eq!(
+        (failed.state, state_of(&snapshot, "cleanup")),
+        (ExecutionState::Failed, StepState::Succeeded)
+    );
+    assert_eq!(
+        snapshot.steps[1].outputs,
+        Some(json!({"message": "work ended failed"}))
+    );
+
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        trigger.cancel();
+    });
+    let (canceled, snapshot) = h
+        .run_with(
+            &yaml("uses: core.sleep\n    with: {duration: 1h}"),
+            json!({}),
+            cancel,
+        )
+        .await;
+    assert_eq!(canceled.state, ExecutionState::Canceled);
+    assert_eq!(state_of(&snapshot, "work"), StepState::Canceled);
+    assert_eq!(state_of(&snapshot, "cleanup"), StepState::Succeeded);
+    assert_eq!(
+        snapshot.steps[1].outputs,
+        Some(json!({"message": "work ended canceled"}))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn for_each_respects_its_concurrency_and_collects_outputs() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\ninputs:\n  vols: {type: array, default: [a, b, c, d, e, f]}\nsteps:\n  each:\n    uses: test.busy\n    for_each: ${{ inputs.vols }}\n    concurrency: 2\n  names:\n    uses: core.log\n    for_each: ${{ inputs.vols }}\n    with: {message: \"vol ${{ item }}\"}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 6);
+    assert_eq!(h.busy.max.load(Ordering::SeqCst), 2);
+    let names = snapshot
+        .steps
+        .iter()
+        .find(|s| s.key.to_string() == "names")
+        .unwrap();
+    assert_eq!(
+        names.outputs.as_ref().unwrap()["items"][5],
+        json!({"message": "vol f"})
+    );
+    assert_eq!(state_of(&snapshot, "each[3]"), StepState::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_false_if_skips_the_step_and_what_needs_it() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\ninputs:\n  go: {type: boolean, default: false}\nsteps:\n  a: {uses: core.noop, if: \"${{ inputs.go }}\"}\n  b: {uses: core.noop, needs: a}\n  c: {uses: core.noop}\n  z: {uses: core.noop, needs: b, finally: true}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    assert_eq!(state_of(&snapshot, "a"), StepState::Skipped);
+    assert_eq!(state_of(&snapshot, "b"), StepState::Skipped);
+    assert_eq!(state_of(&snapshot, "c"), StepState::Succeeded);
+    assert_eq!(state_of(&snapshot, "z"), StepState::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn outputs_flow_through_expressions() {
+    let h = harness();
+    let (record, _) = h
+        .run(
+            "version: 1\nname: t\ninputs:\n  vm: {type: string}\nsteps:\n  a: {uses: core.log, with: {message: \"snap-${{ inputs.vm }}\"}}\n  b: {uses: core.noop, with: {outputs: {ids: [\"${{ steps.a.outputs.message }}\", 2]}}}\noutputs:\n  first: ${{ steps.b.outputs.ids[0] }}\n  all: ${{ steps.b.outputs.ids }}\n  run: ${{ execution.workflow }}\n",
+            json!({"vm": "web"}),
+        )
+        .await;
+    assert_eq!(
+        record.outputs,
+        Some(json!({"first": "snap-web", "all": ["snap-web", 2], "run": "t"}))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn secret_values_never_reach_the_record() {
+    let secrets = Secrets::new(BTreeMap::from([(
+        "token".to_owned(),
+        "hunter2-very-secret".to_owned(),
+    )]));
+    let h = harness_with(secrets);
+    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: core.log, with: {message: \"auth ${{ secrets.token }}\"}}\n  b: {uses: core.fail, needs: a, with: {message: \"bad ${{ secrets.token }}\"}}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let record = h
+        .engine
+        .run(id, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    let everything = format!(
+        "{record:?} {:?} {:?}",
+        h.store.snapshot(id).await.unwrap(),
+        h.changes(id).await
+    );
+    assert!(
+        !everything.contains("hunter2"),
+        "a secret leaked: {everything}"
+    );
+    assert!(everything.contains("auth ***"));
+    assert!(everything.contains("bad ***"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_execution_resumes_without_redoing_finished_steps() {
+    let h = harness();
+    let yaml = "version: 1\nname: t\nsteps:\n  a: {uses: test.busy}\n  wait: {uses: core.sleep, needs: a, with: {duration: 1h}}\n  b: {uses: test.busy, needs: wait}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    // Run until `wait` has slept 20 minutes, then drop the run: an engine stop.
+    let run = tokio::spawn({
+        let engine = h.engine.clone();
+        let plan = plan.clone();
+        async move { engine.run(id, plan, CancellationToken::new()).await }
+    });
+    tokio::time::sleep(Duration::from_secs(10 + 20 * 60)).await;
+    run.abort();
+    let _ = run.await;
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 1);
+    let before = tokio::time::Instant::now();
+    let record = h
+        .engine
+        .run(id, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    // `a` ran once; `wait` slept only the 40 minutes left; `b` ran.
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 2);
+    let waited = before.elapsed();
+    assert!(
+        waited >= Duration::from_secs(40 * 60) && waited < Duration::from_secs(41 * 60),
+        "{waited:?}"
+    );
+    let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
+    let wait = snapshot
+        .steps
+        .iter()
+        .find(|s| s.key.to_string() == "wait")
+        .unwrap();
+    assert_eq!(wait.attempts.len(), 2);
+    assert!(wait.attempts[0].interrupted);
+}

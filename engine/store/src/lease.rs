@@ -1,0 +1,80 @@
+//! When an execution's owner is gone and another engine may take it.
+
+use shutter_runtime::Owner;
+use shutter_runtime::record::Timestamp;
+
+/// Who holds an execution and until when.
+#[derive(Debug, Clone)]
+pub(crate) struct Lease {
+    pub(crate) owner_id: String,
+    pub(crate) host: String,
+    pub(crate) pid: u32,
+    pub(crate) until: Timestamp,
+}
+
+/// An owner is gone when its lease expired, or — same host — its process no
+/// longer exists (so `shutter resume` after a `kill -9` need not wait for the
+/// lease to run out). Linux's `/proc` tells whether a process exists.
+pub(crate) fn is_orphaned(lease: Option<&Lease>, me: &Owner, now: Timestamp) -> bool {
+    let Some(lease) = lease else {
+        return true;
+    };
+    if lease.owner_id == me.id {
+        return false;
+    }
+    if lease.until < now {
+        return true;
+    }
+    lease.host == me.host && lease.pid != me.pid && !process_exists(lease.pid)
+}
+
+fn process_exists(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+
+    fn me() -> Owner {
+        Owner {
+            id: "me".into(),
+            host: "h".into(),
+            pid: std::process::id(),
+        }
+    }
+
+    #[test]
+    fn a_live_owner_with_a_valid_lease_keeps_it() {
+        let now = Utc::now();
+        let lease = Lease {
+            owner_id: "other".into(),
+            host: "h".into(),
+            pid: 1,
+            until: now + Duration::seconds(30),
+        };
+        // pid 1 exists on Linux.
+        assert!(!is_orphaned(Some(&lease), &me(), now));
+    }
+
+    #[test]
+    fn an_expired_lease_or_a_dead_process_frees_it() {
+        let now = Utc::now();
+        let expired = Lease {
+            owner_id: "other".into(),
+            host: "elsewhere".into(),
+            pid: 1,
+            until: now - Duration::seconds(1),
+        };
+        assert!(is_orphaned(Some(&expired), &me(), now));
+        let dead = Lease {
+            owner_id: "other".into(),
+            host: "h".into(),
+            pid: u32::MAX - 1,
+            until: now + Duration::seconds(30),
+        };
+        assert!(is_orphaned(Some(&dead), &me(), now));
+        assert!(is_orphaned(None, &me(), now));
+    }
+}

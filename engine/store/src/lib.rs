@@ -1,0 +1,21 @@
+//! Where Shutter records executions.
+//!
+//! - [`SqliteStore`]: the embedded default — one file, WAL, created on first
+//!   use, versioned migrations; writes go through one writer thread that
+//!   commits whatever is waiting in one transaction (group commit), so many
+//!   concurrent steps cost few fsyncs while every change is still durable
+//!   before the engine acts on it.
+//! - [`MemoryStore`]: the same contract in memory, for tests and benchmarks.
+//!
+//! # Layout
+//! - `memory.rs`: the in-memory store.
+//! - `sqlite/`: `mod.rs` (the `Store` impl and reads), `writer.rs` (the
+//!   batching writer thread), `schema.rs` (migrations), `codec.rs` (rows).
+//! - `lease.rs`: when an execution's owner counts as gone.
+
+mod lease;
+mod memory;
+mod sqlite;
+
+pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;

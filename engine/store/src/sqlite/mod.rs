@@ -1,0 +1,306 @@
+//! The embedded store: one SQLite file.
+
+mod codec;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use shutter_runtime::record::Timestamp;
+use shutter_runtime::{
+    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ListQuery, NewExecution, Owner,
+    StepRecord, Store, StoreError,
+};
+use tokio::sync::oneshot;
+
+use codec::{db_error, decode_execution, from_json, time};
+use writer::Op;
+
+/// Executions in one SQLite file (WAL). Reads use their own connections, so
+/// polling never waits behind writes.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    requests: Mutex<Option<mpsc::Sender<Op>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Fatal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let mut conn = Connection::open(&path)
+            .map_err(|e| StoreError::Fatal(format!("opening {}: {e}", path.display())))?;
+        schema::configure(&conn).map_err(|e| db_error(&e))?;
+        schema::migrate(&mut conn)
+            .map_err(|e| StoreError::Fatal(format!("migrating {}: {e}", path.display())))?;
+        let (requests, receiver) = mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("shutter-sqlite-writer".to_owned())
+            .spawn(move || writer::run(conn, receiver))
+            .map_err(|e| StoreError::Fatal(format!("starting the writer thread: {e}")))?;
+        Ok(Self {
+            path,
+            requests: Mutex::new(Some(requests)),
+            writer: Mutex::new(Some(writer)),
+            readers: Arc::new(Mutex::new(Vec::new())),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes pending writes and stops the writer thread.
+    pub fn close(&self) {
+        drop(
+            self.requests
+                .lock()
+                .expect("no panic while holding this lock")
+                .take(),
+        );
+        if let Some(writer) = self
+            .writer
+            .lock()
+            .expect("no panic while holding this lock")
+            .take()
+        {
+            let _ = writer.join();
+        }
+    }
+
+    async fn write<T>(&self, op: impl FnOnce(writer::Reply<T>) -> Op) -> Result<T, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let requests = self
+                .requests
+                .lock()
+                .expect("no panic while holding this lock");
+            let sender = requests
+                .as_ref()
+                .ok_or_else(|| StoreError::Fatal("the store is closed".to_owned()))?;
+            sender
+                .send(op(reply))
+                .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?;
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?
+    }
+
+    /// Runs a read on a pooled connection, off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers
+                .lock()
+                .expect("no panic while holding this lock")
+                .pop();
+            let conn = match pooled {
+                Some(conn) => conn,
+                None => {
+                    let conn = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .map_err(|e| db_error(&e))?;
+                    schema::configure(&conn).map_err(|e| db_error(&e))?;
+                    conn
+                }
+            };
+            let result = query(&conn);
+            readers
+                .lock()
+                .expect("no panic while holding this lock")
+                .push(conn);
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Fatal(format!("read task failed: {e}")))?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create(
+        &self,
+        new: NewExecution,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let owner = owner.clone();
+        self.write(|reply| Op::Create {
+            new: Box::new(new),
+            owner,
+            lease,
+            reply,
+        })
+        .await
+    }
+
+    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError> {
+        self.write(|reply| Op::Append { id, changes, reply }).await
+    }
+
+    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.read(move |conn| {
+            let record: Option<String> = conn
+                .prepare_cached("SELECT record FROM executions WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row(params![id.to_string()], |row| row.get(0))
+                        .optional()
+                })
+                .map_err(|e| db_error(&e))?;
+            record.map(|r| decode_execution(&r)).transpose()
+        })
+        .await
+    }
+
+    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        self.read(move |conn| {
+            let row: Option<(String, String, Option<String>)> = conn
+                .prepare_cached("SELECT record, source, source_path FROM executions WHERE id = ?1")
+                .and_then(|mut s| {
+                    s.query_row(params![id.to_string()], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .optional()
+                })
+                .map_err(|e| db_error(&e))?;
+            let Some((record, source, source_path)) = row else {
+                return Ok(None);
+            };
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
+                )
+                .map_err(|e| db_error(&e))?;
+            let steps = statement
+                .query_map(params![id.to_string()], |row| row.get::<_, String>(0))
+                .map_err(|e| db_error(&e))?
+                .map(|row| from_json::<StepRecord>(&row.map_err(|e| db_error(&e))?))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(ExecutionSnapshot {
+                execution: decode_execution(&record)?,
+                source,
+                source_path,
+                steps,
+            }))
+        })
+        .await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| {
+            let mut sql = String::from("SELECT record FROM executions WHERE 1 = 1");
+            let mut args: Vec<String> = Vec::new();
+            if let Some(workflow) = &query.workflow {
+                args.push(workflow.clone());
+                sql.push_str(&format!(" AND workflow = ?{}", args.len()));
+            }
+            if let Some(state) = query.state {
+                args.push(state.as_str().to_owned());
+                sql.push_str(&format!(" AND state = ?{}", args.len()));
+            }
+            if let Some(since) = query.since {
+                args.push(time(since));
+                sql.push_str(&format!(" AND created_at >= ?{}", args.len()));
+            }
+            if let Some(before) = query.before {
+                args.push(before.to_string());
+                sql.push_str(&format!(" AND id < ?{}", args.len()));
+            }
+            sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", query.limit));
+            let mut statement = conn.prepare_cached(&sql).map_err(|e| db_error(&e))?;
+            statement
+                .query_map(rusqlite::params_from_iter(args.iter()), |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(|e| db_error(&e))?
+                .map(|row| decode_execution(&row.map_err(|e| db_error(&e))?))
+                .collect()
+        })
+        .await
+    }
+
+    async fn events(
+        &self,
+        id: ExecutionId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.read(move |conn| {
+            let exists: Option<i64> = conn
+                .query_row("SELECT 1 FROM executions WHERE id = ?1", params![id.to_string()], |r| r.get(0))
+                .optional()
+                .map_err(|e| db_error(&e))?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(id));
+            }
+            let mut statement = conn
+                .prepare_cached("SELECT seq, data FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+                .map_err(|e| db_error(&e))?;
+            statement
+                .query_map(params![id.to_string(), after as i64, limit as i64], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+                })
+                .map_err(|e| db_error(&e))?
+                .map(|row| {
+                    let (seq, data) = row.map_err(|e| db_error(&e))?;
+                    Ok(Event { seq: seq as u64, change: from_json(&data)? })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn claim_orphans(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        let owner = owner.clone();
+        self.write(|reply| Op::Claim {
+            owner,
+            lease,
+            reply,
+        })
+        .await
+    }
+
+    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError> {
+        let owner = owner.clone();
+        self.write(|reply| Op::Renew {
+            owner,
+            lease,
+            reply,
+        })
+        .await
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.write(|reply| Op::Prune { before, reply }).await
+    }
+}

@@ -1,0 +1,432 @@
+//! The writer thread: owns the one write connection and commits whatever is
+//! waiting in a single transaction (group commit). Each request gets its own
+//! savepoint, so one failing request does not undo the others, and its reply
+//! is sent only after the commit: when `append` returns, the change is on disk.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Duration;
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, params};
+use shutter_runtime::record::Timestamp;
+use shutter_runtime::{
+    Change, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord, StoreError,
+};
+use tokio::sync::oneshot;
+
+use super::codec::{db_error, decode_execution, from_json, parse_time, time, to_json};
+use crate::lease::{Lease, is_orphaned};
+
+/// Most requests committed together.
+const MAX_BATCH: usize = 1024;
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+pub(crate) enum Op {
+    Create {
+        new: Box<NewExecution>,
+        owner: Owner,
+        lease: Duration,
+        reply: Reply<ExecutionRecord>,
+    },
+    Append {
+        id: ExecutionId,
+        changes: Vec<Change>,
+        reply: Reply<u64>,
+    },
+    Claim {
+        owner: Owner,
+        lease: Duration,
+        reply: Reply<Vec<ExecutionId>>,
+    },
+    Renew {
+        owner: Owner,
+        lease: Duration,
+        reply: Reply<()>,
+    },
+    Prune {
+        before: Timestamp,
+        reply: Reply<u64>,
+    },
+}
+
+/// A finished request, waiting for the commit to be answered.
+enum Done {
+    Record(Reply<ExecutionRecord>, Result<ExecutionRecord, StoreError>),
+    /// A sequence number or a count.
+    Number(Reply<u64>, Result<u64, StoreError>),
+    Ids(
+        Reply<Vec<ExecutionId>>,
+        Result<Vec<ExecutionId>, StoreError>,
+    ),
+    Unit(Reply<()>, Result<(), StoreError>),
+}
+
+impl Done {
+    fn answer(self, commit: Result<(), &StoreError>) {
+        fn send<T>(
+            reply: oneshot::Sender<Result<T, StoreError>>,
+            result: Result<T, StoreError>,
+            commit: Result<(), &StoreError>,
+        ) {
+            let _ = reply.send(commit.map_err(Clone::clone).and(result));
+        }
+        match self {
+            Self::Record(reply, result) => send(reply, result, commit),
+            Self::Number(reply, result) => send(reply, result, commit),
+            Self::Ids(reply, result) => send(reply, result, commit),
+            Self::Unit(reply, result) => send(reply, result, commit),
+        }
+    }
+}
+
+/// An execution being written: its records, kept between batches so an
+/// append does not re-read them.
+#[derive(Clone)]
+struct Active {
+    record: ExecutionRecord,
+    steps: HashMap<StepKey, StepRecord>,
+    next_position: i64,
+}
+
+pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
+    let mut cache: HashMap<ExecutionId, Active> = HashMap::new();
+    while let Ok(first) = requests.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let mut updated: HashMap<ExecutionId, Active> = HashMap::new();
+        let mut done = Vec::with_capacity(batch.len());
+        let commit = conn.transaction().map_err(|e| db_error(&e)).and_then(|tx| {
+            for op in batch {
+                done.push(apply(&tx, &cache, &mut updated, op));
+            }
+            tx.commit().map_err(|e| db_error(&e))
+        });
+        match &commit {
+            Ok(()) => {
+                for (id, active) in updated {
+                    if active.record.state.is_terminal() {
+                        cache.remove(&id);
+                    } else {
+                        cache.insert(id, active);
+                    }
+                }
+                if cache.len() > 50_000 {
+                    cache.clear();
+                }
+            }
+            Err(err) => {
+                tracing::error!("commit failed: {err}");
+                cache.clear();
+            }
+        }
+        for reply in done {
+            reply.answer(commit.as_ref().copied());
+        }
+    }
+}
+
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &HashMap<ExecutionId, Active>,
+    updated: &mut HashMap<ExecutionId, Active>,
+    op: Op,
+) -> Done {
+    let savepoint = |f: &mut dyn FnMut() -> Result<(), StoreError>| -> Result<(), StoreError> {
+        tx.execute_batch("SAVEPOINT op").map_err(|e| db_error(&e))?;
+        match f() {
+            Ok(()) => tx.execute_batch("RELEASE op").map_err(|e| db_error(&e)),
+            Err(err) => {
+                let _ = tx.execute_batch("ROLLBACK TO op; RELEASE op");
+                Err(err)
+            }
+        }
+    };
+    match op {
+        Op::Create {
+            new,
+            owner,
+            lease,
+            reply,
+        } => {
+            let mut out = None;
+            let result = savepoint(&mut || {
+                out = Some(create(tx, &new, &owner, lease)?);
+                Ok(())
+            });
+            Done::Record(reply, result.map(|()| out.expect("set on success")))
+        }
+        Op::Append { id, changes, reply } => {
+            let mut active = match updated.get(&id).or_else(|| cache.get(&id)) {
+                Some(active) => active.clone(),
+                None => match load(tx, id) {
+                    Ok(Some(active)) => active,
+                    Ok(None) => return Done::Number(reply, Err(StoreError::NotFound(id))),
+                    Err(err) => return Done::Number(reply, Err(err)),
+                },
+            };
+            let result = savepoint(&mut || append(tx, &mut active, &changes));
+            let seq = active.record.last_seq;
+            if result.is_ok() {
+                updated.insert(id, active);
+            }
+            Done::Number(reply, result.map(|()| seq))
+        }
+        Op::Claim {
+            owner,
+            lease,
+            reply,
+        } => {
+            let mut out = Vec::new();
+            let result = savepoint(&mut || {
+                out = claim(tx, &owner, lease)?;
+                Ok(())
+            });
+            Done::Ids(reply, result.map(|()| std::mem::take(&mut out)))
+        }
+        Op::Renew {
+            owner,
+            lease,
+            reply,
+        } => {
+            let until = time(lease_until(lease));
+            let result = tx
+                .execute(
+                    "UPDATE executions SET lease_until = ?1 WHERE owner_id = ?2 AND state IN ('queued', 'running')",
+                    params![until, owner.id],
+                )
+                .map(|_| ())
+                .map_err(|e| db_error(&e));
+            Done::Unit(reply, result)
+        }
+        Op::Prune { before, reply } => {
+            let result = tx
+                .execute(
+                    "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'failed', 'canceled')",
+                    params![time(before)],
+                )
+                .map(|n| n as u64)
+                .map_err(|e| db_error(&e));
+            Done::Number(reply, result)
+        }
+    }
+}
+
+fn lease_until(lease: Duration) -> Timestamp {
+    Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+}
+
+fn create(
+    tx: &rusqlite::Transaction<'_>,
+    new: &NewExecution,
+    owner: &Owner,
+    lease: Duration,
+) -> Result<ExecutionRecord, StoreError> {
+    let record = ExecutionRecord::new(new);
+    let inserted = tx.execute(
+        "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
+                                 owner_id, owner_host, owner_pid, lease_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            new.id.to_string(),
+            new.workflow,
+            new.plan_hash,
+            record.state.as_str(),
+            time(new.created_at),
+            to_json(&record),
+            new.source,
+            new.source_path,
+            owner.id,
+            owner.host,
+            owner.pid,
+            time(lease_until(lease)),
+        ],
+    );
+    match inserted {
+        Ok(_) => {}
+        Err(rusqlite::Error::SqliteFailure(code, _))
+            if code.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            return Err(StoreError::Conflict(format!("execution {} exists", new.id)));
+        }
+        Err(err) => return Err(db_error(&err)),
+    }
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(|e| db_error(&e))?;
+    for (position, step) in new.steps.iter().enumerate() {
+        let key = StepKey::step(step);
+        insert
+            .execute(params![
+                new.id.to_string(),
+                key.to_string(),
+                position as i64,
+                to_json(&StepRecord::new(key))
+            ])
+            .map_err(|e| db_error(&e))?;
+    }
+    Ok(record)
+}
+
+fn load(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<Option<Active>, StoreError> {
+    let record: Option<String> = tx
+        .query_row(
+            "SELECT record FROM executions WHERE id = ?1",
+            params![id.to_string()],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(|e| db_error(&e))?;
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    let record = decode_execution(&record)?;
+    let mut statement = tx
+        .prepare_cached("SELECT record FROM steps WHERE execution_id = ?1")
+        .map_err(|e| db_error(&e))?;
+    let rows = statement
+        .query_map(params![id.to_string()], |row| row.get::<_, String>(0))
+        .map_err(|e| db_error(&e))?;
+    let mut steps = HashMap::new();
+    for row in rows {
+        let step: StepRecord = from_json(&row.map_err(|e| db_error(&e))?)?;
+        steps.insert(step.key.clone(), step);
+    }
+    let next_position = steps.len() as i64;
+    Ok(Some(Active {
+        record,
+        steps,
+        next_position,
+    }))
+}
+
+fn append(
+    tx: &rusqlite::Transaction<'_>,
+    active: &mut Active,
+    changes: &[Change],
+) -> Result<(), StoreError> {
+    let id = active.record.id.to_string();
+    let mut touched: Vec<StepKey> = Vec::new();
+    let mut created: Vec<StepKey> = Vec::new();
+    {
+        let mut insert = tx
+            .prepare_cached("INSERT INTO events (execution_id, seq, type, step, data) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(|e| db_error(&e))?;
+        for change in changes {
+            let seq = active.record.last_seq + 1;
+            active.record.apply(seq, change);
+            if change.touches_step_record()
+                && let Some(key) = change.step()
+            {
+                let step = active.steps.entry(key.clone()).or_insert_with(|| {
+                    created.push(key.clone());
+                    StepRecord::new(key.clone())
+                });
+                step.apply(seq, change);
+                if !touched.contains(key) {
+                    touched.push(key.clone());
+                }
+            }
+            insert
+                .execute(params![
+                    id,
+                    seq as i64,
+                    change.kind(),
+                    change.step().map(ToString::to_string),
+                    to_json(change)
+                ])
+                .map_err(|e| db_error(&e))?;
+        }
+    }
+    let mut upsert = tx
+        .prepare_cached(
+            "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (execution_id, key) DO UPDATE SET record = excluded.record",
+        )
+        .map_err(|e| db_error(&e))?;
+    for key in touched {
+        let position = if created.contains(&key) {
+            active.next_position += 1;
+            active.next_position
+        } else {
+            0 // unused on update
+        };
+        upsert
+            .execute(params![
+                id,
+                key.to_string(),
+                position,
+                to_json(&active.steps[&key])
+            ])
+            .map_err(|e| db_error(&e))?;
+    }
+    let record = &active.record;
+    tx.prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4 WHERE id = ?5")
+        .and_then(|mut s| {
+            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id])
+        })
+        .map_err(|e| db_error(&e))?;
+    Ok(())
+}
+
+fn claim(
+    tx: &rusqlite::Transaction<'_>,
+    owner: &Owner,
+    lease: Duration,
+) -> Result<Vec<ExecutionId>, StoreError> {
+    let now = Utc::now();
+    let mut candidates = Vec::new();
+    {
+        let mut statement = tx
+            .prepare(
+                "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
+                 WHERE state IN ('queued', 'running') ORDER BY id",
+            )
+            .map_err(|e| db_error(&e))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, Option<u32>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            })
+            .map_err(|e| db_error(&e))?;
+        for row in rows {
+            let (id, owner_id, host, pid, until) = row.map_err(|e| db_error(&e))?;
+            let lease = match (owner_id, host, pid, until) {
+                (Some(owner_id), Some(host), Some(pid), Some(until)) => Some(Lease {
+                    owner_id,
+                    host,
+                    pid,
+                    until: parse_time(&until)?,
+                }),
+                _ => None,
+            };
+            if is_orphaned(lease.as_ref(), owner, now) {
+                candidates.push(id);
+            }
+        }
+    }
+    let until = time(lease_until(lease));
+    let mut ids = Vec::with_capacity(candidates.len());
+    for id in candidates {
+        tx.execute(
+            "UPDATE executions SET owner_id = ?1, owner_host = ?2, owner_pid = ?3, lease_until = ?4 WHERE id = ?5",
+            params![owner.id, owner.host, owner.pid, until, id],
+        )
+        .map_err(|e| db_error(&e))?;
+        ids.push(id.parse().map_err(StoreError::Fatal)?);
+    }
+    Ok(ids)
+}
