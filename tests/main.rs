@@ -2,4 +2,5 @@
 //! a module per area.
 
 mod cli;
+mod crash;
 mod workflows;

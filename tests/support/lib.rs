@@ -1,5 +1,7 @@
 //! Helpers for the end-to-end tests: finding and running the `shutter`
-//! binary, and paths into the repository.
+//! binary, paths into the repository, and local test servers.
+
+pub mod recorder;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -10,7 +10,7 @@ use shutter_dsl::{Catalog, Diagnostics, Plan, Source};
 
 /// The catalog of every built-in action this binary can run.
 pub(crate) fn catalog() -> Catalog {
-    Catalog::with_core()
+    shutter_providers::catalog()
 }
 
 /// Reads a file, never more than the size limit plus one byte, so a huge

@@ -3,10 +3,14 @@
 //! # Layout
 //! - `main.rs`: argument parsing (clap) and dispatch; errors printed once, as a chain.
 //! - `load.rs`: reading workflow files with the size limit and compiling them.
+//! - `db.rs`: where the embedded store lives; the engine on it.
+//! - `progress.rs`: live progress of a running execution.
 //! - `commands/`: one file per subcommand.
 
 mod commands;
+mod db;
 mod load;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -31,6 +35,22 @@ enum Command {
     Actions(commands::actions::Args),
     /// Prints the JSON Schema of the workflow format.
     Schema,
+    /// Runs a workflow here, recording it in the embedded store.
+    Run(commands::run::Args),
+    /// Continues executions a stopped engine left running.
+    Resume(commands::resume::Args),
+    /// Lists, shows and prunes recorded executions.
+    #[command(subcommand)]
+    Executions(commands::executions::Command),
+}
+
+/// Runs an async command on a multi-threaded runtime.
+fn block_on(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?
+        .block_on(command)
 }
 
 fn main() -> ExitCode {
@@ -40,6 +60,9 @@ fn main() -> ExitCode {
         Command::Graph(args) => commands::graph::run(&args),
         Command::Actions(args) => commands::actions::run(&args),
         Command::Schema => commands::schema::run(),
+        Command::Run(args) => block_on(commands::run::run(args)),
+        Command::Resume(args) => block_on(commands::resume::run(args)),
+        Command::Executions(command) => block_on(commands::executions::run(command)),
     };
     match result {
         Ok(code) => code,

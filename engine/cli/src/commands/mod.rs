@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub(crate) mod actions;
+pub(crate) mod executions;
 pub(crate) mod graph;
+pub(crate) mod resume;
+pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod validate;

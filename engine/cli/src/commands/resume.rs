@@ -1,0 +1,63 @@
+//! `shutter resume`: continues executions a stopped engine left running.
+
+use std::process::ExitCode;
+
+use shutter_runtime::ExecutionState;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, DbArgs};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let store = db::open(args.db.db)?;
+    let engine = db::engine(store);
+    let cancel = CancellationToken::new();
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        }
+    });
+    let leases = CancellationToken::new();
+    tokio::spawn({
+        let engine = engine.clone();
+        let leases = leases.clone();
+        async move { engine.keep_leases(leases).await }
+    });
+    let results = engine.resume_orphans(cancel).await?;
+    leases.cancel();
+    if results.is_empty() {
+        eprintln!("nothing to resume");
+    }
+    let mut all_succeeded = true;
+    for result in results {
+        match result {
+            Ok(record) => {
+                all_succeeded &= record.state == ExecutionState::Succeeded;
+                match &record.error {
+                    Some(error) => println!(
+                        "{} {} {}: {error}",
+                        record.id, record.workflow, record.state
+                    ),
+                    None => println!("{} {} {}", record.id, record.workflow, record.state),
+                }
+            }
+            Err(err) => {
+                all_succeeded = false;
+                eprintln!("error: {err}");
+            }
+        }
+    }
+    Ok(if all_succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,137 @@
+//! `shutter run FILE`: runs a workflow here, on the embedded store.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use serde_json::{Map, Value as Json};
+use shutter_runtime::{ExecutionState, WorkflowSource};
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, DbArgs};
+use crate::load::{catalog, read_source, stderr_color};
+use crate::progress;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The workflow file.
+    file: PathBuf,
+    /// An input, `name=value`; the value is read as JSON when it parses, else as a string.
+    #[arg(short = 'i', long = "input", value_name = "NAME=VALUE")]
+    inputs: Vec<String>,
+    /// A JSON file with an object of inputs (`-i` values win).
+    #[arg(long = "inputs", value_name = "FILE")]
+    inputs_file: Option<PathBuf>,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source = match read_source(&args.file)? {
+        Ok(source) => source,
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(stderr_color()));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let plan = match shutter_dsl::compile(&source, &catalog()) {
+        Ok(plan) => Arc::new(plan),
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(stderr_color()));
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let inputs = inputs(&args)?;
+    let store = db::open(args.db.db)?;
+    let engine = db::engine(store.clone());
+    let workflow_source = WorkflowSource {
+        text: source.text().to_owned(),
+        path: Some(args.file.display().to_string()),
+    };
+    let id = match engine.start(&plan, workflow_source, &inputs).await {
+        Ok(id) => id,
+        Err(shutter_runtime::EngineError::Inputs(errors)) => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(err) => return Err(err).context("starting the execution"),
+    };
+    eprintln!(
+        "execution {id} ({} on {})",
+        plan.workflow.name,
+        store.path().display()
+    );
+
+    let cancel = CancellationToken::new();
+    let leases = CancellationToken::new();
+    tokio::spawn({
+        let engine = engine.clone();
+        let leases = leases.clone();
+        async move { engine.keep_leases(leases).await }
+    });
+    tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "canceling (finally steps still run); press Ctrl-C again to stop at once"
+                );
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("stopped; `shutter resume` continues the execution");
+                    #[allow(
+                        clippy::exit,
+                        reason = "a second Ctrl-C stops at once; the record stays resumable"
+                    )]
+                    std::process::exit(130);
+                }
+            }
+        }
+    });
+    let done = CancellationToken::new();
+    let follower = tokio::spawn({
+        let store = store.clone();
+        let done = done.clone();
+        let tty = std::io::stderr().is_terminal();
+        async move { progress::follow(store.as_ref(), id, tty, done).await }
+    });
+    let result = engine.run(id, plan, cancel).await;
+    done.cancel();
+    let _ = follower.await;
+    leases.cancel();
+    let record = result.context("running the execution")?;
+    if let Some(outputs) = &record.outputs {
+        println!("{}", serde_json::to_string_pretty(outputs)?);
+    }
+    Ok(match record.state {
+        ExecutionState::Succeeded => ExitCode::SUCCESS,
+        ExecutionState::Canceled => ExitCode::from(130),
+        _ => ExitCode::FAILURE,
+    })
+}
+
+fn inputs(args: &Args) -> anyhow::Result<Map<String, Json>> {
+    let mut inputs = match &args.inputs_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading inputs {}", path.display()))?;
+            match serde_json::from_str(&text)
+                .with_context(|| format!("parsing inputs {}", path.display()))?
+            {
+                Json::Object(map) => map,
+                _ => bail!("inputs {} must hold a JSON object", path.display()),
+            }
+        }
+        None => Map::new(),
+    };
+    for assignment in &args.inputs {
+        let (name, value) =
+            shutter_dsl::inputs::parse_assignment(assignment).map_err(anyhow::Error::msg)?;
+        inputs.insert(name, value);
+    }
+    Ok(inputs)
+}

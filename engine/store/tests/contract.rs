@@ -1,0 +1,400 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! The `Store` contract, run against every backend, plus a seeded
+//! differential test: the same random changes give the same records in
+//! SQLite as in memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+use shutter_runtime::record::Timestamp;
+use shutter_runtime::{
+    Change, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState, Store,
+    StoreError,
+};
+use shutter_store::{MemoryStore, SqliteStore};
+
+fn at(seconds: i64) -> Timestamp {
+    Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
+}
+
+fn owner() -> Owner {
+    Owner::this_process()
+}
+
+fn new_execution(workflow: &str, created: i64) -> NewExecution {
+    NewExecution {
+        id: ExecutionId::new(),
+        workflow: workflow.to_owned(),
+        plan_hash: "h".into(),
+        source: "version: 1".into(),
+        source_path: Some("w.yaml".into()),
+        inputs: json!({"vm": "web"}),
+        steps: vec!["a".into(), "b".into()],
+        created_at: at(created),
+    }
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+async fn creates_with_pending_steps(store: Arc<dyn Store>) {
+    let new = new_execution("w", 0);
+    let id = new.id;
+    let record = store.create(new, &owner(), LEASE).await.unwrap();
+    assert_eq!(record.state, ExecutionState::Queued);
+    let snapshot = store.snapshot(id).await.unwrap().unwrap();
+    let keys: Vec<String> = snapshot.steps.iter().map(|s| s.key.to_string()).collect();
+    assert_eq!(keys, vec!["a", "b"]);
+    assert!(snapshot.steps.iter().all(|s| s.state == StepState::Pending));
+    assert_eq!(snapshot.source_path.as_deref(), Some("w.yaml"));
+    assert_eq!(
+        store.get(id).await.unwrap().unwrap().inputs,
+        json!({"vm": "web"})
+    );
+    assert!(store.get(ExecutionId::new()).await.unwrap().is_none());
+}
+
+async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, &owner(), LEASE).await.unwrap();
+    let a = StepKey::step("a");
+    let item = StepKey::item("b", 0);
+    let seq = store
+        .append(
+            id,
+            vec![
+                Change::ExecutionStarted { at: at(1) },
+                Change::AttemptStarted {
+                    key: a.clone(),
+                    attempt: 1,
+                    at: at(2),
+                },
+                Change::Log {
+                    key: a.clone(),
+                    attempt: 1,
+                    level: shutter_runtime::LogLevel::Info,
+                    message: "hi".into(),
+                    at: at(2),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seq, 3);
+    let seq = store
+        .append(
+            id,
+            vec![
+                Change::StepSucceeded {
+                    key: a.clone(),
+                    attempt: 1,
+                    outputs: json!({"x": 1}),
+                    at: at(3),
+                },
+                Change::AttemptStarted {
+                    key: item.clone(),
+                    attempt: 1,
+                    at: at(4),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(seq, 5);
+    let snapshot = store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snapshot.execution.state, ExecutionState::Running);
+    assert_eq!(snapshot.execution.last_seq, 5);
+    let step_a = &snapshot.steps[0];
+    assert_eq!(
+        (step_a.state, step_a.outputs.clone()),
+        (StepState::Succeeded, Some(json!({"x": 1})))
+    );
+    assert_eq!(step_a.attempts[0].finished_at, Some(at(3)));
+    assert_eq!(step_a.succeeded_seq, Some(4));
+    assert_eq!(snapshot.steps.last().unwrap().key, item);
+    let events = store.events(id, 3, 100).await.unwrap();
+    assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+    assert!(matches!(events[0].change, Change::StepSucceeded { .. }));
+    assert_eq!(store.events(id, 0, 2).await.unwrap().len(), 2);
+}
+
+async fn unknown_executions_are_not_found(store: Arc<dyn Store>) {
+    let id = ExecutionId::new();
+    assert_eq!(
+        store
+            .append(id, vec![Change::ExecutionStarted { at: at(0) }])
+            .await,
+        Err(StoreError::NotFound(id))
+    );
+    assert_eq!(store.events(id, 0, 10).await, Err(StoreError::NotFound(id)));
+}
+
+async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let new = new_execution(if i % 2 == 0 { "even" } else { "odd" }, i);
+        ids.push(new.id);
+        store.create(new, &owner(), LEASE).await.unwrap();
+    }
+    store
+        .append(ids[6], vec![Change::ExecutionStarted { at: at(10) }])
+        .await
+        .unwrap();
+    let page = |query: ListQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .list(&query)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let first = page(ListQuery {
+        limit: 3,
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(first, vec![ids[6], ids[5], ids[4]]);
+    // A newer execution arriving between pages does not shift the next page.
+    store
+        .create(new_execution("even", 100), &owner(), LEASE)
+        .await
+        .unwrap();
+    let second = page(ListQuery {
+        limit: 3,
+        before: Some(ids[4]),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(second, vec![ids[3], ids[2], ids[1]]);
+    let odd = page(ListQuery {
+        limit: 10,
+        workflow: Some("odd".into()),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(odd, vec![ids[5], ids[3], ids[1]]);
+    let running = page(ListQuery {
+        limit: 10,
+        state: Some(ExecutionState::Running),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(running, vec![ids[6]]);
+    let recent = page(ListQuery {
+        limit: 10,
+        since: Some(at(5)),
+        workflow: Some("odd".into()),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(recent, vec![ids[5]]);
+}
+
+async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
+    let dead = Owner {
+        id: "dead".into(),
+        host: owner().host,
+        pid: u32::MAX - 7,
+    };
+    let alive = Owner {
+        id: "alive".into(),
+        host: owner().host,
+        pid: 1,
+    };
+    let orphan = new_execution("w", 0);
+    let kept = new_execution("w", 1);
+    let finished = new_execution("w", 2);
+    let (orphan_id, finished_id) = (orphan.id, finished.id);
+    store.create(orphan, &dead, LEASE).await.unwrap();
+    store.create(kept, &alive, LEASE).await.unwrap();
+    store.create(finished, &dead, LEASE).await.unwrap();
+    store
+        .append(
+            finished_id,
+            vec![Change::ExecutionFinished {
+                state: ExecutionState::Succeeded,
+                outputs: None,
+                error: None,
+                at: at(3),
+            }],
+        )
+        .await
+        .unwrap();
+    let me = owner();
+    assert_eq!(
+        store.claim_orphans(&me, LEASE).await.unwrap(),
+        vec![orphan_id]
+    );
+    assert_eq!(
+        store
+            .claim_orphans(
+                &Owner {
+                    id: "third".into(),
+                    ..me.clone()
+                },
+                LEASE
+            )
+            .await
+            .unwrap(),
+        Vec::<ExecutionId>::new()
+    );
+    store.renew(&me, LEASE).await.unwrap();
+}
+
+async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
+    let old = new_execution("w", 0);
+    let running = new_execution("w", 1);
+    let (old_id, running_id) = (old.id, running.id);
+    store.create(old, &owner(), LEASE).await.unwrap();
+    store.create(running, &owner(), LEASE).await.unwrap();
+    store
+        .append(
+            old_id,
+            vec![Change::ExecutionFinished {
+                state: ExecutionState::Failed,
+                outputs: None,
+                error: Some("x".into()),
+                at: at(5),
+            }],
+        )
+        .await
+        .unwrap();
+    store
+        .append(running_id, vec![Change::ExecutionStarted { at: at(5) }])
+        .await
+        .unwrap();
+    assert_eq!(store.prune(at(4)).await.unwrap(), 0);
+    assert_eq!(store.prune(at(6)).await.unwrap(), 1);
+    assert!(store.get(old_id).await.unwrap().is_none());
+    assert!(store.get(running_id).await.unwrap().is_some());
+}
+
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod memory {
+            $(#[tokio::test] async fn $test() { super::$test(std::sync::Arc::new(super::MemoryStore::new())).await; })*
+        }
+        mod sqlite {
+            $(#[tokio::test] async fn $test() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = std::sync::Arc::new(super::SqliteStore::open(dir.path().join("shutter.db")).unwrap());
+                super::$test(store).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    creates_with_pending_steps,
+    appends_fold_into_records_and_the_log,
+    unknown_executions_are_not_found,
+    lists_newest_first_with_filters_and_a_stable_cursor,
+    orphans_are_claimed_once_and_live_owners_kept,
+    prunes_only_finished_executions,
+);
+
+#[tokio::test]
+async fn sqlite_keeps_everything_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/shutter.db");
+    let new = new_execution("w", 0);
+    let id = new.id;
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store.create(new, &owner(), LEASE).await.unwrap();
+        store
+            .append(id, vec![Change::ExecutionStarted { at: at(1) }])
+            .await
+            .unwrap();
+        store.close();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let snapshot = store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snapshot.execution.state, ExecutionState::Running);
+    assert_eq!(store.events(id, 0, 10).await.unwrap().len(), 1);
+}
+
+/// Random change sequences from a seed; both stores must agree exactly.
+#[tokio::test]
+async fn sqlite_and_memory_agree_on_random_histories() {
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("diff.db")).unwrap();
+    let memory = MemoryStore::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
+    for round in 0..20 {
+        let new = new_execution("diff", round);
+        let id = new.id;
+        sqlite.create(new.clone(), &owner(), LEASE).await.unwrap();
+        memory.create(new, &owner(), LEASE).await.unwrap();
+        for batch in 0..rng.random_range(1..8) {
+            let changes: Vec<Change> = (0..rng.random_range(1..6))
+                .map(|i| {
+                    let key = if rng.random_bool(0.3) {
+                        StepKey::item("b", rng.random_range(0..3))
+                    } else {
+                        StepKey::step("a")
+                    };
+                    let t = at(batch * 10 + i);
+                    match rng.random_range(0..7) {
+                        0 => Change::AttemptStarted {
+                            key,
+                            attempt: rng.random_range(1..4),
+                            at: t,
+                        },
+                        1 => Change::StepSucceeded {
+                            key,
+                            attempt: 1,
+                            outputs: json!({"n": rng.random_range(0..100)}),
+                            at: t,
+                        },
+                        2 => Change::AttemptRetrying {
+                            key,
+                            attempt: 1,
+                            error: "e".into(),
+                            next_at: at(999),
+                            at: t,
+                        },
+                        3 => Change::Progress {
+                            key,
+                            percent: rng.random_range(0..=100),
+                            message: "p".into(),
+                            at: t,
+                        },
+                        4 => Change::StepFailed {
+                            key,
+                            attempt: Some(1),
+                            error: "f".into(),
+                            at: t,
+                        },
+                        5 => Change::TimerSet {
+                            key,
+                            fires_at: at(500),
+                            at: t,
+                        },
+                        _ => Change::ExecutionStarted { at: t },
+                    }
+                })
+                .collect();
+            let a = sqlite.append(id, changes.clone()).await.unwrap();
+            let b = memory.append(id, changes).await.unwrap();
+            assert_eq!(a, b);
+        }
+        let mut left = sqlite.snapshot(id).await.unwrap().unwrap();
+        let mut right = memory.snapshot(id).await.unwrap().unwrap();
+        left.steps.sort_by(|x, y| x.key.cmp(&y.key));
+        right.steps.sort_by(|x, y| x.key.cmp(&y.key));
+        assert_eq!(left, right, "round {round}");
+        assert_eq!(
+            sqlite.events(id, 0, 1000).await.unwrap(),
+            memory.events(id, 0, 1000).await.unwrap()
+        );
+    }
+}
