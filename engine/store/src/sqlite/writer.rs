@@ -81,9 +81,7 @@ impl Done {
     }
 }
 
-/// An execution being written: its records, kept between batches so an
-/// append does not re-read them.
-#[derive(Clone)]
+/// An execution being written: its records.
 struct Active {
     record: ExecutionRecord,
     steps: HashMap<StepKey, StepRecord>,
@@ -91,6 +89,10 @@ struct Active {
 }
 
 pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
+    // Executions being written, kept between batches so an append does not
+    // re-read them. Entries hold uncommitted state during a batch: a failed
+    // request drops its entry, a failed commit drops them all, and the next
+    // append reloads from the database.
     let mut cache: HashMap<ExecutionId, Active> = HashMap::new();
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
@@ -100,23 +102,16 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let mut updated: HashMap<ExecutionId, Active> = HashMap::new();
         let mut done = Vec::with_capacity(batch.len());
         let commit = conn.transaction().map_err(|e| db_error(&e)).and_then(|tx| {
             for op in batch {
-                done.push(apply(&tx, &cache, &mut updated, op));
+                done.push(apply(&tx, &mut cache, op));
             }
             tx.commit().map_err(|e| db_error(&e))
         });
         match &commit {
             Ok(()) => {
-                for (id, active) in updated {
-                    if active.record.state.is_terminal() {
-                        cache.remove(&id);
-                    } else {
-                        cache.insert(id, active);
-                    }
-                }
+                cache.retain(|_, active| !active.record.state.is_terminal());
                 if cache.len() > 50_000 {
                     cache.clear();
                 }
@@ -132,12 +127,7 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
     }
 }
 
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    cache: &HashMap<ExecutionId, Active>,
-    updated: &mut HashMap<ExecutionId, Active>,
-    op: Op,
-) -> Done {
+fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active>, op: Op) -> Done {
     let savepoint = |f: &mut dyn FnMut() -> Result<(), StoreError>| -> Result<(), StoreError> {
         tx.execute_batch("SAVEPOINT op").map_err(|e| db_error(&e))?;
         match f() {
@@ -163,8 +153,8 @@ fn apply(
             Done::Record(reply, result.map(|()| out.expect("set on success")))
         }
         Op::Append { id, changes, reply } => {
-            let mut active = match updated.get(&id).or_else(|| cache.get(&id)) {
-                Some(active) => active.clone(),
+            let mut active = match cache.remove(&id) {
+                Some(active) => active,
                 None => match load(tx, id) {
                     Ok(Some(active)) => active,
                     Ok(None) => return Done::Number(reply, Err(StoreError::NotFound(id))),
@@ -173,8 +163,10 @@ fn apply(
             };
             let result = savepoint(&mut || append(tx, &mut active, &changes));
             let seq = active.record.last_seq;
+            // On failure the savepoint undid the rows; the entry, changed in
+            // memory, is dropped so the next append reloads the truth.
             if result.is_ok() {
-                updated.insert(id, active);
+                cache.insert(id, active);
             }
             Done::Number(reply, result.map(|()| seq))
         }

@@ -1,0 +1,226 @@
+//! Engine throughput on no-op DAGs, beside raw floors measured in the same
+//! run, and peak memory of 10,000 concurrently sleeping steps.
+//! `cargo bench -p shutter-runtime --bench throughput`
+//!
+//! - chain: 1,000 `core.noop` steps, each needing the one before;
+//! - fan: 1 -> 2,000 -> 1;
+//! each on the SQLite store (a temp file) and on the in-memory store.
+//! Floors: bare tokio tasks of the same shape, and bare SQLite inserts of
+//! the same rows (one commit per step for the chain, one transaction for the fan).
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Map;
+use shutter_dsl::Source;
+use shutter_runtime::{Engine, EngineConfig, ExecutionState, Store, WorkflowSource};
+use shutter_store::{MemoryStore, SqliteStore};
+use tokio_util::sync::CancellationToken;
+
+fn chain(steps: usize) -> String {
+    let mut yaml = String::from("version: 1\nname: chain\nsteps:\n  s0: {uses: core.noop}\n");
+    for i in 1..steps {
+        let _ = writeln!(yaml, "  s{i}: {{uses: core.noop, needs: [s{}]}}", i - 1);
+    }
+    yaml
+}
+
+fn fan(width: usize) -> String {
+    let mut yaml = String::from("version: 1\nname: fan\nsteps:\n  root: {uses: core.noop}\n");
+    for i in 0..width {
+        let _ = writeln!(yaml, "  b{i}: {{uses: core.noop, needs: [root]}}");
+    }
+    let needs: Vec<String> = (0..width).map(|i| format!("b{i}")).collect();
+    let _ = writeln!(
+        yaml,
+        "  join: {{uses: core.noop, needs: [{}]}}",
+        needs.join(", ")
+    );
+    yaml
+}
+
+fn sleepers(count: usize) -> String {
+    format!(
+        "version: 1\nname: sleepers\ninputs:\n  n: {{type: integer, default: {count}}}\nsteps:\n  nap:\n    uses: core.sleep\n    for_each: ${{{{ range(inputs.n) | list }}}}\n    with: {{duration: 3s}}\n"
+    )
+}
+
+async fn run_once(store: Arc<dyn Store>, yaml: &str, config: EngineConfig) -> Duration {
+    let engine = Engine::new(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        config,
+    );
+    let plan = Arc::new(
+        shutter_dsl::compile(&Source::new("bench.yaml", yaml), engine.catalog()).expect("valid"),
+    );
+    let id = engine
+        .start(
+            &plan,
+            WorkflowSource {
+                text: yaml.to_owned(),
+                path: None,
+            },
+            &Map::new(),
+        )
+        .await
+        .expect("started");
+    let start = Instant::now();
+    let record = engine
+        .run(id, plan, CancellationToken::new())
+        .await
+        .expect("ran");
+    let elapsed = start.elapsed();
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    elapsed
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn engine_rate(sqlite: bool, yaml: &str, steps: usize, runs: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut samples = Vec::new();
+    for run in 0..runs {
+        let store: Arc<dyn Store> = if sqlite {
+            Arc::new(SqliteStore::open(dir.path().join(format!("bench-{run}.db"))).expect("store"))
+        } else {
+            Arc::new(MemoryStore::new())
+        };
+        samples.push(run_once(store, yaml, EngineConfig::default()).await);
+    }
+    steps as f64 / median(samples).as_secs_f64()
+}
+
+async fn tokio_floor(chain: bool, steps: usize) -> f64 {
+    let mut samples = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        if chain {
+            for _ in 0..steps {
+                tokio::spawn(async {}).await.expect("task");
+            }
+        } else {
+            let tasks: Vec<_> = (0..steps).map(|_| tokio::spawn(async {})).collect();
+            for task in tasks {
+                task.await.expect("task");
+            }
+        }
+        samples.push(start.elapsed());
+    }
+    steps as f64 / median(samples).as_secs_f64()
+}
+
+/// The rows the engine writes per step (two events, a step record upsert, an
+/// execution update), with the same settings, one commit per step (chain)
+/// or all in one transaction (fan).
+fn sqlite_floor(per_step_commit: bool, steps: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut samples = Vec::new();
+    for run in 0..3 {
+        let mut conn =
+            rusqlite::Connection::open(dir.path().join(format!("floor-{run}.db"))).expect("db");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE events (e TEXT, seq INTEGER, data TEXT, PRIMARY KEY (e, seq)) WITHOUT ROWID;
+             CREATE TABLE steps (e TEXT, key TEXT, record TEXT, PRIMARY KEY (e, key)) WITHOUT ROWID;
+             CREATE TABLE executions (id TEXT PRIMARY KEY, record TEXT);
+             INSERT INTO executions VALUES ('x', '{}');",
+        )
+        .expect("schema");
+        let record =
+            "{\"key\":\"s1\",\"state\":\"succeeded\",\"attempts\":[{\"number\":1}],\"outputs\":{}}";
+        let start = Instant::now();
+        let mut seq = 0i64;
+        let mut write_step = |tx: &rusqlite::Transaction<'_>, i: usize| {
+            for _ in 0..2 {
+                seq += 1;
+                tx.execute(
+                    "INSERT INTO events VALUES ('x', ?1, ?2)",
+                    rusqlite::params![seq, record],
+                )
+                .expect("insert");
+            }
+            tx.execute(
+                "INSERT INTO steps VALUES ('x', ?1, ?2) ON CONFLICT (e, key) DO UPDATE SET record = excluded.record",
+                rusqlite::params![format!("s{i}"), record],
+            )
+            .expect("upsert");
+            tx.execute(
+                "UPDATE executions SET record = ?1 WHERE id = 'x'",
+                rusqlite::params![record],
+            )
+            .expect("update");
+        };
+        if per_step_commit {
+            for i in 0..steps {
+                let tx = conn.transaction().expect("tx");
+                write_step(&tx, i);
+                tx.commit().expect("commit");
+            }
+        } else {
+            let tx = conn.transaction().expect("tx");
+            for i in 0..steps {
+                write_step(&tx, i);
+            }
+            tx.commit().expect("commit");
+        }
+        samples.push(start.elapsed());
+    }
+    steps as f64 / median(samples).as_secs_f64()
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // `-- rates` or `-- sleepers` runs one part only.
+    let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    runtime.block_on(async {
+        if wanted("sleepers") {
+        // First, while the process is small: 10,000 steps sleeping at once.
+        let before = peak_rss_mib();
+        let config = EngineConfig { max_concurrent_steps: 20_000, ..EngineConfig::default() };
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Arc::new(SqliteStore::open(dir.path().join("sleepers.db")).expect("store"));
+        let took = run_once(store, &sleepers(10_000), config).await;
+        println!(
+            "10,000 concurrent core.sleep(3s) steps on SQLite: {:.1} s, peak RSS {:.0} MiB (process before: {before:.0} MiB)",
+            took.as_secs_f64(),
+            peak_rss_mib()
+        );
+        }
+        if !wanted("rates") {
+            return;
+        }
+
+        let chain_yaml = chain(1_000);
+        let fan_yaml = fan(2_000);
+        println!("\n{:<28} {:>12} {:>12}", "", "chain 1,000", "fan 1-2,000-1");
+        let rows = [
+            ("engine, SQLite store", engine_rate(true, &chain_yaml, 1_000, 5).await, engine_rate(true, &fan_yaml, 2_002, 5).await),
+            ("engine, in-memory store", engine_rate(false, &chain_yaml, 1_000, 5).await, engine_rate(false, &fan_yaml, 2_002, 5).await),
+            ("floor: bare tokio tasks", tokio_floor(true, 1_000).await, tokio_floor(false, 2_002).await),
+            ("floor: bare SQLite rows", sqlite_floor(true, 1_000), sqlite_floor(false, 2_002)),
+        ];
+        for (name, chain, fan) in rows {
+            println!("{name:<28} {chain:>10.0}/s {fan:>10.0}/s");
+        }
+        println!("(steps per second, median of 5 runs; floors median of 5 and 3)");
+    });
+}
