@@ -4,6 +4,7 @@
 //!
 //! - chain: 1,000 `core.noop` steps, each needing the one before;
 //! - fan: 1 -> 2,000 -> 1;
+//!
 //! each on the SQLite store (a temp file) and on the in-memory store.
 //! Floors: bare tokio tasks of the same shape, and bare SQLite inserts of
 //! the same rows (one commit per step for the chain, one transaction for the fan).
