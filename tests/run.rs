@@ -1,0 +1,158 @@
+//! `shutter run`, `resume` and `executions` as a user runs them.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use shutter_tests::{repo_root, shutter_bin};
+
+fn shutter_at(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(shutter_bin())
+        .args(args)
+        .current_dir(repo_root())
+        .env("SHUTTER_DB", db)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("shutter starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_shipped_workflow_runs_and_prints_its_outputs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let out = shutter_at(&db, &["run", "workflows/diamond.yaml", "-i", "vm=db-02"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("outputs are JSON");
+    assert_eq!(
+        outputs,
+        serde_json::json!({"summary": "done: listing disks of db-02"})
+    );
+    let progress = text(&out.stderr);
+    assert!(progress.contains("quiesce: waiting until"), "{progress}");
+    assert!(
+        progress.contains("cleanup: cleanup for db-02 (report ended succeeded)"),
+        "{progress}"
+    );
+    assert!(progress.contains("execution succeeded"), "{progress}");
+}
+
+#[test]
+fn a_failing_workflow_exits_1_and_its_record_tells_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let out = shutter_at(&db, &["run", "workflows/retry.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let id = records[0]["id"].as_str().expect("an id").to_owned();
+    assert_eq!(records[0]["state"], "failed");
+    let show = shutter_at(&db, &["executions", "show", &id, "--json"]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    let steps = snapshot["steps"].as_array().expect("steps");
+    let flaky = steps.iter().find(|s| s["key"] == "flaky").expect("flaky");
+    assert_eq!(flaky["state"], "failed");
+    assert_eq!(flaky["attempts"].as_array().map(Vec::len), Some(3));
+    let reserve = steps
+        .iter()
+        .find(|s| s["key"] == "reserve")
+        .expect("reserve");
+    assert_eq!(reserve["state"], "compensated");
+    let human = text(&shutter_at(&db, &["executions", "show", &id]).stdout);
+    assert!(
+        human.contains("the storage array is busy (after 3 tries)"),
+        "{human}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let out = shutter_at(
+        &db,
+        &[
+            "run",
+            "workflows/for-each.yaml",
+            "-i",
+            "volumes=3",
+            "-i",
+            "volume=x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let errors = text(&out.stderr);
+    assert!(
+        errors.contains(
+            "input `volume`: the workflow declares no such input (did you mean `volumes`?)"
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("input `volumes`: expects array, got an integer"),
+        "{errors}"
+    );
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    assert_eq!(text(&list.stdout).trim(), "[]");
+}
+
+#[test]
+fn ctrl_c_cancels_and_finally_steps_still_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let file = dir.path().join("long.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: long\nsteps:\n  work: {uses: core.sleep, with: {duration: 1h}}\n  cleanup: {uses: core.log, needs: work, finally: true, with: {message: cleaned up}}\n",
+    )
+    .expect("writable");
+    let mut child = std::process::Command::new(shutter_bin())
+        .args(["run", &file.display().to_string()])
+        .env("SHUTTER_DB", &db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shutter starts");
+    // Wait until the sleep is recorded, then interrupt as Ctrl-C would.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = shutter_at(&db, &["executions", "list", "--state", "running", "--json"]);
+        if text(&list.stdout).contains("\"running\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the execution never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(interrupted.success());
+    let status = child.wait().expect("shutter ends");
+    assert_eq!(status.code(), Some(130));
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(records[0]["state"], "canceled");
+    let id = records[0]["id"].as_str().expect("an id");
+    let show = shutter_at(&db, &["executions", "show", id, "--json"]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    let cleanup = snapshot["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["key"] == "cleanup"))
+        .expect("cleanup");
+    assert_eq!(cleanup["state"], "succeeded");
+}
+
+#[test]
+fn resume_with_nothing_left_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = shutter_at(&dir.path().join("s.db"), &["resume"]);
+    assert!(out.status.success());
+    assert!(text(&out.stderr).contains("nothing to resume"));
+}
