@@ -68,6 +68,12 @@ pub struct ActionContext {
     pub cancel: CancellationToken,
     /// Only the secrets this step was granted.
     pub secrets: Secrets,
+    /// The step's deadline for one try, when it has one.
+    pub timeout: Option<Duration>,
+    /// For `uses: wasm`: the module and what it may reach.
+    pub module: Option<shutter_dsl::model::WasmModule>,
+    /// The directory of the workflow file: relative paths resolve from it.
+    pub base_dir: Option<std::path::PathBuf>,
     /// The step's durable timer, when one was set before a restart.
     pub(crate) timer: Mutex<Option<Timestamp>>,
     pub(crate) pending: Mutex<Vec<Change>>,
@@ -165,6 +171,9 @@ impl ActionContext {
             attempt: 1,
             cancel: CancellationToken::new(),
             secrets: Secrets::default(),
+            timeout: None,
+            module: None,
+            base_dir: None,
             timer: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             sink,
@@ -222,6 +231,9 @@ impl ActionContext {
             attempt,
             cancel: CancellationToken::new(),
             secrets: Secrets::default(),
+            timeout: None,
+            module: None,
+            base_dir: shared.base_dir.clone(),
             timer: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             sink: shared.sink.clone(),

@@ -46,9 +46,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let inputs = inputs(&args)?;
     let store = db::open(args.db.db)?;
     let engine = db::engine(store.clone());
+    // Absolute, so a resume from another directory finds files relative to it.
+    let path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let workflow_source = WorkflowSource {
         text: source.text().to_owned(),
-        path: Some(args.file.display().to_string()),
+        path: Some(path.display().to_string()),
     };
     let id = match engine.start(&plan, workflow_source, &inputs).await {
         Ok(id) => id,

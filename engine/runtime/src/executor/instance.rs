@@ -164,6 +164,12 @@ async fn tries(
             attempt,
             cancel: cancel.child_token(),
             secrets: granted_secrets(shared, &call),
+            timeout,
+            module: match &call.action {
+                ActionRef::Wasm(module) => Some(module.clone()),
+                ActionRef::Builtin(_) => None,
+            },
+            base_dir: shared.base_dir.clone(),
             timer: Mutex::new(timer),
             pending: Mutex::new(Vec::new()),
             sink: sink.clone(),

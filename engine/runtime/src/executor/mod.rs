@@ -49,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) sink: Arc<dyn ChangeSink>,
     pub(crate) scope: Scope,
     pub(crate) secrets: Secrets,
+    /// The workflow file's directory, for paths relative to it.
+    pub(crate) base_dir: Option<std::path::PathBuf>,
 }
 
 /// Where a step (a node of the plan) stands.
@@ -123,6 +125,12 @@ pub(crate) async fn run(
         .workflow
         .timeout
         .map(|limit| crate::clock::after(started_at, limit));
+    // Paths in the workflow (WASM modules) are relative to its file.
+    let base_dir = snapshot
+        .source_path
+        .as_deref()
+        .and_then(|p| std::path::Path::new(p).parent())
+        .map(std::path::Path::to_path_buf);
     let shared = Arc::new(Shared {
         inner,
         id,
@@ -130,6 +138,7 @@ pub(crate) async fn run(
         sink,
         scope,
         secrets,
+        base_dir,
     });
     let mut run = Run::new(shared, snapshot.steps);
     run.drive(cancel, deadline).await

@@ -1,0 +1,120 @@
+//! `uses: wasm`: the runtime's action that runs a step's module in the host.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use shutter_runtime::{Action, ActionContext, ActionError};
+
+use crate::failure::Failure;
+use crate::host::{Grants, Run, WasmHost};
+use crate::limits::{DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits, MAX_MEMORY};
+
+/// Runs `uses: wasm` steps.
+#[derive(Debug)]
+pub struct WasmAction {
+    host: Arc<WasmHost>,
+}
+
+impl WasmAction {
+    pub fn new(host: Arc<WasmHost>) -> Self {
+        Self { host }
+    }
+}
+
+/// Where a module path points: relative paths resolve from the workflow file.
+pub fn resolve_module(module: &str, base_dir: Option<&Path>) -> PathBuf {
+    let path = Path::new(module);
+    match base_dir {
+        Some(base) if path.is_relative() => base.join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[async_trait]
+impl Action for WasmAction {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let module = ctx
+            .module
+            .as_ref()
+            .ok_or_else(|| ActionError::Fatal("no `wasm:` module given".to_owned()))?;
+        if module.module.starts_with("https://") || module.module.starts_with("http://") {
+            return Err(ActionError::Fatal(format!(
+                "fetching modules by URL ({}) is not supported yet: use a path",
+                module.module
+            )));
+        }
+        let path = resolve_module(&module.module, ctx.base_dir.as_deref());
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|e| ActionError::Fatal(format!("reading module {}: {e}", path.display())))?;
+        let memory = module.memory.unwrap_or(DEFAULT_MEMORY);
+        if memory > MAX_MEMORY {
+            return Err(ActionError::Fatal(format!(
+                "`memory` {memory} is above this host's limit of {MAX_MEMORY} bytes"
+            )));
+        }
+        let env = module
+            .allow_env
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+            .collect();
+        let run = Run {
+            params: ctx.params.clone(),
+            limits: Limits {
+                memory,
+                timeout: ctx.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                ..Limits::default()
+            },
+            grants: Grants {
+                secrets: ctx.secrets.clone(),
+                env,
+            },
+            canceled: Arc::new(AtomicBool::new(false)),
+        };
+        let canceled = run.canceled.clone();
+        let host = self.host.clone();
+        let sha256 = module.sha256.clone();
+        let blocking = tokio::task::spawn_blocking(move || {
+            let loaded = host.load(&bytes, &sha256)?;
+            Ok::<_, Failure>(host.run(&loaded, run))
+        });
+        // Cancel reaches the guest at its next epoch tick.
+        let _stop_when_dropped = StopGuard(canceled.clone());
+        let outcome = tokio::select! {
+            joined = blocking => joined.map_err(|e| ActionError::Fatal(format!("the step's thread failed: {e}")))?,
+            () = ctx.cancel.cancelled() => {
+                canceled.store(true, Ordering::Relaxed);
+                return Err(ActionError::Canceled);
+            }
+        };
+        let outcome = outcome.map_err(|failure| ActionError::Fatal(failure.to_string()))?;
+        for (level, line) in outcome.logs {
+            ctx.log(level, ctx.secrets.redact(&line));
+        }
+        if let Some((percent, message)) = outcome.progress.last() {
+            ctx.progress(*percent, message.clone());
+        }
+        outcome.result.map_err(|failure| {
+            if failure == Failure::Canceled {
+                ActionError::Canceled
+            } else if failure.retryable() {
+                ActionError::Retryable(failure.to_string())
+            } else {
+                ActionError::Fatal(failure.to_string())
+            }
+        })
+    }
+}
+
+/// Stops the guest if the action's future is dropped (the step's timeout
+/// fired first): the blocking thread must not run on unobserved.
+struct StopGuard(Arc<AtomicBool>);
+
+impl Drop for StopGuard {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}

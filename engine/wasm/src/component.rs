@@ -1,0 +1,141 @@
+//! The component ABI: the `shutter:step/workflow-step` world of
+//! `wasm-steps/wit/step.wit`. The host interface gives a step logs,
+//! progress and only the secrets it was granted; WASI (for components built
+//! through the preview1 adapter) gets no files, no sockets, no environment
+//! but what is granted.
+
+use shutter_runtime::{LogLevel, Secrets};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::failure::Failure;
+use crate::host::{Outcome, Run, first_line, parse_output};
+use crate::limits::Watch;
+use crate::logs::stderr_lines;
+
+wasmtime::component::bindgen!({
+    path: "../../wasm-steps/wit/step.wit",
+    world: "workflow-step",
+});
+
+use shutter::step::host::{Host, Level};
+
+pub(crate) struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limits: StoreLimits,
+    secrets: Secrets,
+    logs: Vec<(LogLevel, String)>,
+    progress: Vec<(u8, String)>,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl Host for State {
+    fn log(&mut self, level: Level, message: String) {
+        let level = match level {
+            Level::Debug => LogLevel::Debug,
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        };
+        self.logs.push((level, message));
+    }
+
+    fn progress(&mut self, percent: u8, message: String) {
+        self.progress.push((percent.min(100), message));
+    }
+
+    fn secret(&mut self, name: String) -> Option<String> {
+        // Names not granted read as missing, so a guest cannot probe them.
+        self.secrets.get(&name).map(str::to_owned)
+    }
+}
+
+pub(crate) type Pre = WorkflowStepPre<State>;
+
+pub(crate) fn prepare(engine: &Engine, component: &Component) -> Result<Pre, Failure> {
+    let mut linker: Linker<State> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+        .map_err(|e| Failure::Load(format!("linking WASI: {}", first_line(&e))))?;
+    WorkflowStep::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| state)
+        .map_err(|e| Failure::Load(format!("linking the host interface: {}", first_line(&e))))?;
+    let pre = linker.instantiate_pre(component).map_err(|e| {
+        Failure::Load(format!(
+            "the component imports what the sandbox does not provide: {}",
+            first_line(&e)
+        ))
+    })?;
+    WorkflowStepPre::new(pre).map_err(|e| {
+        Failure::Load(format!(
+            "the component does not export the `shutter:step/step` interface: {}",
+            first_line(&e)
+        ))
+    })
+}
+
+pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
+    let stderr = MemoryOutputPipe::new(1 << 20);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stderr(stderr.clone());
+    for (name, value) in &run.grants.env {
+        wasi.env(name, value);
+    }
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(usize::try_from(run.limits.memory).unwrap_or(usize::MAX))
+        .trap_on_grow_failure(true)
+        .build();
+    let state = State {
+        wasi: wasi.build(),
+        table: ResourceTable::new(),
+        limits,
+        secrets: run.grants.secrets.clone(),
+        logs: Vec::new(),
+        progress: Vec::new(),
+    };
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limits);
+    let watch = Watch::new(run.limits.timeout, run.canceled.clone());
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        watch
+            .check()
+            .map(|()| UpdateDeadline::Continue(1))
+            .map_err(wasmtime::Error::from)
+    });
+
+    let called = pre.instantiate(&mut store).and_then(|bindings| {
+        bindings
+            .shutter_step_step()
+            .call_run(&mut store, &run.params.to_string())
+    });
+    let result = match called {
+        Ok(Ok(outputs)) => parse_output(outputs.as_bytes(), run.limits.output),
+        Ok(Err(failure)) => Err(Failure::Guest {
+            message: failure.message,
+            retryable: failure.retryable,
+        }),
+        Err(err) => Err(Failure::from_error(
+            &err,
+            run.limits.memory,
+            run.limits.timeout,
+        )),
+    };
+    let state = store.into_data();
+    let mut logs = stderr_lines(&stderr.contents());
+    logs.extend(state.logs);
+    Outcome {
+        result,
+        logs,
+        progress: state.progress,
+    }
+}

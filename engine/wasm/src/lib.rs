@@ -1,0 +1,34 @@
+//! Shutter's WebAssembly step host (wasmtime).
+//!
+//! Two ABIs, told apart by the binary: components of the `shutter:step`
+//! world (`wasm-steps/wit/step.wit`) and WASI preview1 commands (JSON on
+//! stdin/stdout). Every run gets a fresh store, an epoch deadline (the
+//! step's timeout, 30 s by default) that also carries cancellation, a memory
+//! cap (64 MiB by default), an output cap (1 MiB), and no files, sockets or
+//! environment unless granted. Compiled modules are cached in memory
+//! (`InstancePre`, pooling allocator) and on disk.
+//!
+//! # Layout
+//! - `host.rs`: the engine, loading (sha256 check, ABI, caches), running.
+//! - `command.rs`, `component.rs`: the two ABIs.
+//! - `cache.rs`: compiled artifacts on disk.
+//! - `limits.rs`: bounds and the deadline/cancel watch; `failure.rs`: every
+//!   way a run fails, explained.
+//! - `logs.rs`: guest stderr as log lines.
+//! - `action.rs`: `uses: wasm` for the runtime.
+
+mod abi;
+mod action;
+mod cache;
+pub mod command;
+mod component;
+mod failure;
+mod host;
+pub mod limits;
+mod logs;
+
+pub use abi::{Abi, detect};
+pub use action::{WasmAction, resolve_module};
+pub use failure::Failure;
+pub use host::{Grants, Loaded, Outcome, Run, WasmHost};
+pub use limits::Limits;
