@@ -30,14 +30,31 @@ pub(crate) fn open(flag: Option<PathBuf>) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(Arc::new(store))
 }
 
-/// An engine with every built-in action, on `store`.
-pub(crate) fn engine(store: Arc<SqliteStore>) -> Engine {
-    Engine::new(
+/// An engine with every built-in action and the WebAssembly host, on `store`.
+pub(crate) fn engine(store: Arc<SqliteStore>) -> anyhow::Result<Engine> {
+    let mut actions = shutter_providers::registry();
+    let host = wasm_host()?;
+    actions.register(
+        shutter_dsl::catalog::WASM_ACTION,
+        Arc::new(shutter_wasm::WasmAction::new(host)),
+    );
+    Ok(Engine::new(
         store,
-        shutter_providers::registry(),
+        actions,
         shutter_providers::catalog(),
         EngineConfig::default(),
-    )
+    ))
+}
+
+/// The WebAssembly host, caching compiled modules in
+/// `$SHUTTER_CACHE/wasm` (default `~/.cache/shutter/wasm`).
+pub(crate) fn wasm_host() -> anyhow::Result<Arc<shutter_wasm::WasmHost>> {
+    let cache = std::env::var_os("SHUTTER_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/shutter")))
+        .map(|dir| dir.join("wasm"));
+    let host = shutter_wasm::WasmHost::new(cache).context("starting the WebAssembly host")?;
+    Ok(Arc::new(host))
 }
 
 /// Options shared by every command that reads or writes executions.

@@ -42,6 +42,9 @@ enum Command {
     /// Lists, shows and prunes recorded executions.
     #[command(subcommand)]
     Executions(commands::executions::Command),
+    /// Runs a WebAssembly step module on its own (for step authors).
+    #[command(subcommand)]
+    Step(commands::step::Command),
 }
 
 /// Runs an async command on a multi-threaded runtime.
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Run(args) => block_on(commands::run::run(args)),
         Command::Resume(args) => block_on(commands::resume::run(args)),
         Command::Executions(command) => block_on(commands::executions::run(command)),
+        Command::Step(command) => commands::step::run(command),
     };
     match result {
         Ok(code) => code,

@@ -118,3 +118,47 @@ impl Drop for StopGuard {
         self.0.store(true, Ordering::Relaxed);
     }
 }
+
+/// Checks every `uses: wasm` module of a workflow (and its compensations)
+/// before an execution starts: the file is there and its SHA-256 is the one
+/// pinned. Returns one message per problem.
+pub fn verify_modules(
+    workflow: &shutter_dsl::Workflow,
+    base_dir: Option<&Path>,
+) -> Result<(), Vec<String>> {
+    use sha2::Digest;
+    let mut problems = Vec::new();
+    let calls = workflow.steps.values().flat_map(|step| {
+        std::iter::once((&step.id, &step.call)).chain(step.compensate.iter().map(|c| (&step.id, c)))
+    });
+    for (id, call) in calls {
+        let shutter_dsl::model::ActionRef::Wasm(module) = &call.action else {
+            continue;
+        };
+        if module.module.contains("://") {
+            continue;
+        }
+        let path = resolve_module(&module.module, base_dir);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let actual = crate::cache::hex(&sha2::Sha256::digest(&bytes));
+                if actual != module.sha256 {
+                    problems.push(format!(
+                        "step `{id}`: module {} has sha256 {actual}, but the workflow pins {}",
+                        path.display(),
+                        module.sha256
+                    ));
+                }
+            }
+            Err(err) => problems.push(format!(
+                "step `{id}`: cannot read module {}: {err}",
+                path.display()
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}

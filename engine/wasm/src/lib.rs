@@ -28,7 +28,7 @@ pub mod limits;
 mod logs;
 
 pub use abi::{Abi, detect};
-pub use action::{WasmAction, resolve_module};
+pub use action::{WasmAction, resolve_module, verify_modules};
 pub use failure::Failure;
 pub use host::{Grants, Loaded, Outcome, Run, WasmHost};
 pub use limits::Limits;

@@ -6,4 +6,5 @@ pub(crate) mod graph;
 pub(crate) mod resume;
 pub(crate) mod run;
 pub(crate) mod schema;
+pub(crate) mod step;
 pub(crate) mod validate;

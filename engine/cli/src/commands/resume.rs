@@ -15,7 +15,7 @@ pub(crate) struct Args {
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = db::open(args.db.db)?;
-    let engine = db::engine(store);
+    let engine = db::engine(store)?;
     let cancel = CancellationToken::new();
     tokio::spawn({
         let cancel = cancel.clone();

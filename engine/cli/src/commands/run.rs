@@ -43,9 +43,19 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // A module that is missing or not the pinned one fails before anything runs.
+    let base_dir = std::fs::canonicalize(&args.file)
+        .ok()
+        .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
+    if let Err(problems) = shutter_wasm::verify_modules(&plan.workflow, base_dir.as_deref()) {
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     let inputs = inputs(&args)?;
     let store = db::open(args.db.db)?;
-    let engine = db::engine(store.clone());
+    let engine = db::engine(store.clone())?;
     // Absolute, so a resume from another directory finds files relative to it.
     let path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let workflow_source = WorkflowSource {

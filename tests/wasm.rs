@@ -1,0 +1,150 @@
+//! WebAssembly steps through the binary: shipped workflows, the pinned
+//! hash, hostile modules inside a workflow, and `shutter step run`.
+
+use std::path::PathBuf;
+
+use shutter_tests::{repo_root, shutter_bin};
+
+fn examples() -> PathBuf {
+    std::env::var_os("SHUTTER_WASM_EXAMPLES")
+        .map_or_else(|| repo_root().join("wasm-steps/target"), PathBuf::from)
+}
+
+fn shutter_at(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(shutter_bin())
+        .args(args)
+        .current_dir(repo_root())
+        .env("SHUTTER_DB", db)
+        .output()
+        .expect("shutter starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn sha256(path: &std::path::Path) -> String {
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    text(&out.stdout)
+        .split_whitespace()
+        .next()
+        .expect("a digest")
+        .to_owned()
+}
+
+#[test]
+fn the_spiral_workflow_runs_its_module_in_the_sandbox() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = shutter_at(&dir.path().join("s.db"), &["run", "workflows/spiral.yaml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(outputs["order"], serde_json::json!([1, 2, 3, 7, 6, 5, 4]));
+}
+
+#[test]
+fn the_shipped_modules_are_what_the_sources_build() {
+    for name in ["spiral", "retention", "verify-manifest"] {
+        let shipped = repo_root().join(format!("wasm-steps/dist/{name}.wasm"));
+        let built = examples().join(format!("{name}.wasm"));
+        assert_eq!(
+            sha256(&shipped),
+            sha256(&built),
+            "wasm-steps/dist/{name}.wasm differs from a fresh build: copy {} there and update the pinned sha256 in workflows/",
+            built.display()
+        );
+    }
+}
+
+#[test]
+fn a_module_that_is_not_the_pinned_one_fails_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let module = repo_root().join("wasm-steps/dist/spiral.wasm");
+    let file = dir.path().join("pinned.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "version: 1\nname: pinned\nsteps:\n  first: {{uses: core.log, with: {{message: must not run}}}}\n  traverse:\n    uses: wasm\n    needs: first\n    wasm: {{module: {}, sha256: {}}}\n",
+            module.display(),
+            "ab".repeat(32)
+        ),
+    )
+    .expect("writable");
+    let out = shutter_at(&db, &["run", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("but the workflow pins abab"),
+        "{}",
+        text(&out.stderr)
+    );
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    assert_eq!(text(&list.stdout).trim(), "[]", "nothing was recorded");
+}
+
+#[test]
+fn a_hostile_module_fails_its_step_and_the_rest_of_the_workflow_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let bomb = examples().join("adversarial/memory-bomb.wasm");
+    let file = dir.path().join("bomb.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "version: 1\nname: bomb\nsteps:\n  bomb:\n    uses: wasm\n    wasm: {{module: {}, sha256: {}, memory: 8MiB}}\n  cleanup:\n    uses: core.log\n    needs: bomb\n    finally: true\n    with: {{message: \"bomb ended ${{{{ steps.bomb.state }}}}\"}}\n",
+            bomb.display(),
+            sha256(&bomb)
+        ),
+    )
+    .expect("writable");
+    let out = shutter_at(&db, &["run", &file.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    let progress = text(&out.stderr);
+    assert!(
+        progress.contains("bomb: failed: the step hit its memory cap of 8388608 bytes"),
+        "{progress}"
+    );
+    assert!(
+        progress.contains("cleanup: bomb ended failed"),
+        "{progress}"
+    );
+}
+
+#[test]
+fn step_run_is_the_authors_inner_loop() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let spiral = examples().join("spiral.wasm");
+    let out = shutter_at(
+        &db,
+        &[
+            "step",
+            "run",
+            &spiral.display().to_string(),
+            "--input",
+            r#"{"tree": {"value": 1, "right": {"value": 2}}}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(outputs, serde_json::json!({"order": [1, 2]}));
+    let looping = examples().join("adversarial/infinite-loop.wasm");
+    let out = shutter_at(
+        &db,
+        &[
+            "step",
+            "run",
+            &looping.display().to_string(),
+            "--timeout",
+            "200ms",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("ran past its deadline of 200ms"),
+        "{}",
+        text(&out.stderr)
+    );
+}
