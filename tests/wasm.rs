@@ -148,3 +148,34 @@ fn step_run_is_the_authors_inner_loop() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn step_new_writes_a_project_that_builds_and_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(shutter_bin())
+        .args(["step", "new", "hello-step"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let project = dir.path().join("hello-step");
+    let built = std::process::Command::new(project.join("build.sh"))
+        .output()
+        .expect("build.sh runs");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let module = project.join("hello-step.wasm");
+    let out = shutter_at(
+        &dir.path().join("s.db"),
+        &[
+            "step",
+            "run",
+            &module.display().to_string(),
+            "--input",
+            r#"{"hello": "world"}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(outputs, serde_json::json!({"received": {"hello": "world"}}));
+    assert!(text(&out.stderr).contains("hello-step started"));
+}

@@ -4,15 +4,21 @@
 //
 //   wasm-steps/build.sh && node wasm-steps/examples/check-node.mjs [TARGET_DIR]
 //
-// Prints one line per check and exits 1 if any failed. Where an answer is
+// Prints one line per check, then `N passed, N failed`, and exits 1 if any
+// failed. The spiral cases run against spiral.wasm (C) and against every
+// other spiral-*.wasm in TARGET_DIR (spiral-go, spiral-zig, spiral-as:
+// ports to other guest languages), which must also give the C module's
+// exact stdout, exit code and last stderr line on a list of further inputs. Where an answer is
 // not obvious by eye (random trees, retention plans) a small JavaScript
 // reference computes it, so the C code is checked against a second,
 // independently written implementation.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runModule } from './run-node.mjs';
 
 const target = process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'target');
+let passed = 0;
 let failed = 0;
 
 function run(name, input) {
@@ -31,7 +37,8 @@ function lastLine(r) {
 }
 function check(name, ok, detail) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `\n     ${detail}`}`);
-  if (!ok) failed++;
+  if (ok) passed++;
+  else failed++;
 }
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 function expectOutput(name, module, input, want) {
@@ -77,36 +84,121 @@ function seeded(seed) {
   return () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 }
 
-function checkSpiral() {
+/** The spiral cases, run against `module` (spiral, spiral-go, ...). */
+function checkSpiral(module) {
   const seven = node(1, node(2, node(4), node(5)), node(3, node(6), node(7)));
-  expectOutput('spiral: empty tree', 'spiral', { tree: null }, { order: [] });
-  expectOutput('spiral: one node', 'spiral', { tree: node(1) }, { order: [1] });
-  expectOutput('spiral: 1(2(4,5),3(6,7)) -> [1,2,3,7,6,5,4]', 'spiral', { tree: seven }, { order: [1, 2, 3, 7, 6, 5, 4] });
+  expectOutput(`${module}: empty tree`, module, { tree: null }, { order: [] });
+  expectOutput(`${module}: one node`, module, { tree: node(1) }, { order: [1] });
+  expectOutput(`${module}: 1(2(4,5),3(6,7)) -> [1,2,3,7,6,5,4]`, module, { tree: seven }, { order: [1, 2, 3, 7, 6, 5, 4] });
   const seq = (n) => Array.from({ length: n }, (_, i) => i + 1);
-  expectOutput('spiral: left-only chain of 6', 'spiral', chainText(6, 'left'), { order: seq(6) });
-  expectOutput('spiral: right-only chain of 6', 'spiral', chainText(6, 'right'), { order: seq(6) });
-  expectOutput('spiral: left-only chain 10,000 deep', 'spiral', chainText(10000, 'left'), { order: seq(10000) });
-  expectOutput('spiral: right-only chain 10,000 deep', 'spiral', chainText(10000, 'right'), { order: seq(10000) });
-  expectOutput('spiral: zigzag chain 10,000 deep', 'spiral',
+  expectOutput(`${module}: left-only chain of 6`, module, chainText(6, 'left'), { order: seq(6) });
+  expectOutput(`${module}: right-only chain of 6`, module, chainText(6, 'right'), { order: seq(6) });
+  expectOutput(`${module}: left-only chain 10,000 deep`, module, chainText(10000, 'left'), { order: seq(10000) });
+  expectOutput(`${module}: right-only chain 10,000 deep`, module, chainText(10000, 'right'), { order: seq(10000) });
+  expectOutput(`${module}: zigzag chain 10,000 deep`, module,
     chainText(10000, (i) => (i % 2 ? 'left' : 'right')), { order: seq(10000) });
-  expectOutput('spiral: strings and numbers keep their text', 'spiral',
+  expectOutput(`${module}: strings and numbers keep their text`, module,
     '{"tree":{"value":"root","left":{"value":1.50},"right":{"value":"\\u00e9\\n","left":null}}}',
     { order: ['root', 1.5, 'é\n'] });
-  const r = run('spiral', '{"tree":{"value":1.50,"left":{"value":-2e3}}}');
-  check('spiral: number text passes through unchanged', r.stdout.toString() === '{"order":[1.50,-2e3]}\n', r.stdout.toString());
+  const r = run(module, '{"tree":{"value":1.50,"left":{"value":-2e3}}}');
+  check(`${module}: number text passes through unchanged`, r.stdout.toString() === '{"order":[1.50,-2e3]}\n', r.stdout.toString());
   const rand = seeded(42);
   for (let i = 0; i < 10; i++) {
     const tree = randomTree(rand, 1 + Math.floor(rand() * 300));
-    expectOutput(`spiral: random tree ${i + 1} matches the JS reference`, 'spiral', { tree }, { order: spiralRef(tree) });
+    expectOutput(`${module}: random tree ${i + 1} matches the JS reference`, module, { tree }, { order: spiralRef(tree) });
   }
-  expectFatal('spiral: missing value is fatal', 'spiral', { tree: node(1, { left: null }) },
+  expectFatal(`${module}: missing value is fatal`, module, { tree: node(1, { left: null }) },
     /level 2, position 1: missing "value"/);
-  expectFatal('spiral: boolean value is fatal', 'spiral', { tree: { value: true } }, /"value" must be a number or a string, got boolean/);
-  expectFatal('spiral: non-object child is fatal', 'spiral', { tree: { value: 1, right: 5 } }, /"right" must be an object or null, got number/);
-  expectFatal('spiral: misspelt member is fatal', 'spiral', { tree: { value: 1, lefft: null } }, /unknown member "lefft"/);
-  expectFatal('spiral: missing tree is fatal', 'spiral', {}, /missing parameter "tree"/);
-  expectFatal('spiral: not JSON is fatal', 'spiral', '{"tree": nul}', /not valid JSON: line 1, column 10/);
-  expectFatal('spiral: 100,001 levels is refused, not a crash', 'spiral', chainText(100001, 'left'), /nesting deeper than 100001 levels/);
+  expectFatal(`${module}: boolean value is fatal`, module, { tree: { value: true } }, /"value" must be a number or a string, got boolean/);
+  expectFatal(`${module}: non-object child is fatal`, module, { tree: { value: 1, right: 5 } }, /"right" must be an object or null, got number/);
+  expectFatal(`${module}: misspelt member is fatal`, module, { tree: { value: 1, lefft: null } }, /unknown member "lefft"/);
+  expectFatal(`${module}: missing tree is fatal`, module, {}, /missing parameter "tree"/);
+  // Syntax errors are worded by each language's JSON reader; the C one
+  // (and the AssemblyScript port of it) must also point at the literal.
+  expectFatal(`${module}: not JSON is fatal`, module, '{"tree": nul}',
+    ['spiral', 'spiral-as'].includes(module) ? /^parameters are not valid JSON: line 1, column 10: invalid literal/
+      : /^parameters are not valid JSON: line 1, column \d+: ./);
+  expectFatal(`${module}: 100,001 levels is refused, not a crash`, module, chainText(100001, 'left'), /nesting deeper than 100001 levels/);
+}
+
+// Further inputs on which every port must answer exactly as the C module
+// does: the same stdout bytes, exit code and last stderr line. Only JSON
+// syntax errors may be worded differently (each language has its own JSON
+// reader; the AssemblyScript one is a port of json.c and must match too).
+function sameAsCInputs() {
+  const t = (tree) => JSON.stringify({ tree });
+  const full = (depth, k = 0) => (depth ? node(`n${k}`, full(depth - 1, 2 * k + 1), full(depth - 1, 2 * k + 2)) : undefined);
+  return [
+    // valid
+    t(null), ' \n\t{ "tree" : null }\r\n', t(node(0)), t(full(12)),
+    '{"tree":{"value":-0,"left":{"value":1E+2},"right":{"value":12345678901234567890123,'
+      + '"left":{"value":0.000e-0},"right":{"value":-1.5e-300,"left":{"value":1e-400}}}}}',
+    '{"tree":{"value":1.7976931348623157e308}}',
+    t(node('\u0000\u001f\u007f/"\\\b\f\n\r\t', node('𝄞 é \u2028\u2029 <>&\'', node('')))),
+    '{"tree":{"value":"\\u0000\\u001F\\u007f\\/\\"\\\\\\b\\f\\n\\r\\t","left":{"value":"\\ud834\\udd1e \\u00E9 \\u2028"}}}',
+    '{"tree":{"value":1,"value":2,"left":{"value":3},"left":null}}',
+    '{"tree":{"\\u0076alue":7,"r\\u0069ght":{"value":8}}}',
+    '{"tree":null,"tree":{"value":1}}',
+    chainText(100000, 'right'),
+    // valid JSON, not a valid tree
+    t(node(null)), t(node([1])), t(node({})), t([]), t('x'), t(1), t(true), '[]', '"x"', 'null', '{"tree":null,"extra":1}',
+    t({ value: 1, left: [] }), t({ value: 1, left: node(2), right: { nope: 1 } }),
+    t(node(1, node(true), node(false))),
+    t(node(1, node(2, { value: true }, node(4)), node(3, node(5), { value: null }))),
+    '{"tree":{"value":1,"left":{"value":2,"left":5},"right":{"value":"bad","x":1}}}',
+    '{"tree":{"value":1,"l\\neft\\u00e9\\u0000":1}}',
+    t({ value: 1, ['k'.repeat(3000)]: 1 }),
+    '{"tree\\t":null}',
+    // not JSON
+    '', ' ', '{', '{"tree":}', '{"tree":null,}', '{"tree":null}}', '{"tree":01}', '{"tree":1.}', '{"tree":-}',
+    '{"tree":"\\x"}', '{"tree":"\\ud800"}', '{"tree":"\\udc00"}', '{"tree":"\\ud800\\u0041"}', '{"tree":"tab\there"}',
+    '{"tree":tru}', '{"tree":1e999}', '{"tree":-1.7976931348623159e308}', "{'tree':1}", '{"tree" null}', '{tree:1}',
+    Buffer.from('{"tree":{"value":"\xff"}}', 'latin1'), Buffer.from('{"tree":{"value":"\xed\xa0\x80"}}', 'latin1'),
+    Buffer.from('{"tree":{"value":"\xc0\xaf"}}', 'latin1'), Buffer.from('\xef\xbb\xbf{"tree":null}', 'latin1'),
+    '{"tree":null}\n{"tree":null}', `{"tree":${'['.repeat(100001)}${']'.repeat(100001)}}`,
+  ];
+}
+const syntaxError = /^parameters are not valid JSON: line \d+, column \d+: ./;
+function checkSameAsC(module, inputs) {
+  const diffs = [];
+  for (const input of inputs) {
+    const want = run('spiral', input);
+    const got = run(module, input);
+    const [wantLine, gotLine] = [lastLine(want), lastLine(got)];
+    const linesAgree = wantLine === gotLine
+      || (module !== 'spiral-as' && syntaxError.test(wantLine) && syntaxError.test(gotLine));
+    if (got.exit !== want.exit || got.trap || !got.stdout.equals(want.stdout) || !linesAgree) {
+      diffs.push(`input ${JSON.stringify(input.toString('latin1')).slice(0, 80)}\n       C:    exit ${want.exit} `
+        + `stdout ${want.stdout.toString().slice(0, 80)} stderr ${wantLine.slice(0, 160)}\n       ${module}: exit ${got.exit} `
+        + `${got.trap ?? ''} stdout ${got.stdout.toString().slice(0, 80)} stderr ${gotLine.slice(0, 160)}`);
+    }
+  }
+  check(`${module}: ${inputs.length} more inputs give the C module's stdout, exit code and last stderr line`,
+    diffs.length === 0, diffs.join('\n     '));
+}
+
+/** Size and initial linear memory, for the record (not a check). */
+function describe(module) {
+  const path = join(target, `${module}.wasm`);
+  const compiled = new WebAssembly.Module(readFileSync(path));
+  const imports = {};
+  for (const i of WebAssembly.Module.imports(compiled)) (imports[i.module] ??= {})[i.name] = () => 0;
+  const { memory } = new WebAssembly.Instance(compiled, imports).exports; // _start is not run
+  console.log(`     ${module}.wasm: ${statSync(path).size} bytes, initial memory ${memory.buffer.byteLength / 65536} pages`);
+}
+
+/** spiral.wasm, then each port (spiral-go.wasm, spiral-zig.wasm, ...) found. */
+function checkSpirals() {
+  describe('spiral');
+  checkSpiral('spiral');
+  const ports = readdirSync(target).filter((f) => /^spiral-.+\.wasm$/.test(f)).map((f) => f.slice(0, -5)).sort();
+  if (!ports.length) console.log(`     no spiral-*.wasm ports in ${target}`);
+  const inputs = ports.length ? sameAsCInputs() : [];
+  for (const port of ports) {
+    describe(port);
+    checkSpiral(port);
+    checkSameAsC(port, inputs);
+  }
 }
 
 // ---- retention ----
@@ -310,10 +402,10 @@ function checkAdversarial() {
   check('bad-utf8: exit 0 with invalid UTF-8 on stdout and stderr', r.exit === 0 && !decodes && r.stderr.includes(0xff), r.stdout.toString('hex'));
 }
 
-checkSpiral();
+checkSpirals();
 checkRetention();
 checkVerify();
 checkEcho();
 checkAdversarial();
-console.log(failed ? `${failed} check(s) FAILED` : 'all checks passed');
+console.log(`${passed} passed, ${failed} failed`);
 process.exitCode = failed ? 1 : 0;

@@ -10,11 +10,28 @@
 //     input defaults to {}; --raw passes stdout/stderr through byte for
 //     byte; exits with the module's exit code, 134 on a trap, 124 on timeout.
 //
-// Each module runs in a child node process because (node 20) a non-zero
-// proc_exit with returnOnExit and a few hundred MiB of linear memory
-// crashes node with SIGSEGV; a child can exit with the module's own code,
-// and the parent can also enforce a timeout. node:wasi reads stdin only
-// from a file descriptor, so input and outputs go through temporary files.
+// Each module runs in a child node process, which also lets the parent
+// enforce a timeout. node:wasi reads stdin only from a file descriptor, so
+// input and outputs go through temporary files, and the child reports how
+// the module ended in report.json.
+//
+// Node 20's own ways of ending a WASI run crash it now and then (SIGSEGV
+// or SIGTRAP), measured with these modules: returnOnExit: true unwinds a
+// proc_exit as a JS exception, which crashes with a few hundred MiB of
+// linear memory (memory-bomb, spiral-go on a 100,000-deep tree);
+// returnOnExit: false calls C exit() from inside the wasm call, which
+// crashes about one run in three (spiral-zig, whose main always ends in
+// proc_exit(0)), and merely importing that native proc_exit made
+// spiral-as crash on a 100,000-deep tree although it never calls it. So
+// the child imports its own proc_exit: it writes the report and kills the
+// process with SIGKILL at once, with no unwinding and no teardown, and so
+// does a normal return or a trap. The parent takes the exit code from the
+// report; a child that dies without one is a crash of node itself.
+// Separately, node 20 crashed in the middle of runs whose module grows a
+// garbage-collected heap to 100+ MiB (spiral-go and spiral-as on a
+// 100,000-deep tree, about one run in three) until V8's own GC was made
+// single-threaded: hence --single-threaded-gc on the child. (The wider
+// --single-threaded made memory-bomb's 4 GiB crash instead.)
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,21 +48,28 @@ async function child(path, dir) {
   const { WASI } = await import('node:wasi');
   const wasi = new WASI({
     version: 'preview1', args: [path], env: {}, preopens: {},
-    returnOnExit: false, // proc_exit ends this process with the module's code
+    returnOnExit: true, // never used: proc_exit is replaced below
     stdin: openSync(join(dir, 'stdin'), 'r'),
     stdout: openSync(join(dir, 'stdout'), 'w'),
     stderr: openSync(join(dir, 'stderr'), 'w'),
   });
+  let instance;
+  // Writes how the module ended, then ends this process on the spot (see
+  // the top of this file). The module's writes are already in the files.
+  const end = (r) => {
+    const memoryBytes = instance?.exports.memory?.buffer.byteLength ?? null;
+    writeFileSync(join(dir, 'report.json'), JSON.stringify({ ...r, memoryBytes }));
+    process.kill(process.pid, 'SIGKILL');
+  };
+  const imports = wasi.getImportObject();
+  imports.wasi_snapshot_preview1.proc_exit = (code) => end({ exit: code >>> 0 });
   const module = await WebAssembly.compile(readFileSync(path));
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-  const report = (r) => writeFileSync(join(dir, 'report.json'), JSON.stringify(r));
+  instance = await WebAssembly.instantiate(module, imports);
   try {
-    wasi.start(instance); // returns only when main returned 0
-    report({ memoryBytes: instance.exports.memory.buffer.byteLength });
-    process.exit(0);
+    wasi.start(instance); // returns when main returned 0 without proc_exit
+    end({ exit: 0 });
   } catch (e) {
-    report({ trap: `${e.name}: ${e.message}` });
-    process.exit(TRAP_EXIT);
+    end({ exit: TRAP_EXIT, trap: `${e.name}: ${e.message}` });
   }
 }
 
@@ -59,19 +83,20 @@ export function runModule(path, input, { timeoutMs = 20000 } = {}) {
     writeFileSync(join(dir, 'stdin'), input);
     writeFileSync(join(dir, 'stdout'), '');
     writeFileSync(join(dir, 'stderr'), '');
-    const r = spawnSync(process.execPath, [self, '--child', path, dir], {
+    const r = spawnSync(process.execPath, ['--single-threaded-gc', self, '--child', path, dir], {
       timeout: timeoutMs, stdio: ['ignore', 'ignore', 'pipe'],
     });
-    let report = {};
+    let report = null;
     try {
       report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     } catch {
-      // no report: the module called proc_exit, or node itself failed
+      // no report: node itself failed (or was killed by the timeout)
     }
-    const timedOut = r.error?.code === 'ETIMEDOUT';
+    const timedOut = r.error?.code === 'ETIMEDOUT' && !report;
+    report ??= {};
     return {
-      exit: timedOut ? null : r.status,
-      signal: timedOut ? null : r.signal,
+      exit: timedOut ? null : (report.exit ?? r.status),
+      signal: timedOut || report.exit !== undefined ? null : r.signal,
       trap: report.trap ?? null,
       timedOut,
       memoryBytes: report.memoryBytes ?? null,

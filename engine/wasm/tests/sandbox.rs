@@ -357,3 +357,36 @@ fn compiled_modules_are_cached_on_disk() {
     let out = run_bytes(&host, &bytes, json!({"n": 1}), Limits::default());
     assert_eq!(out.result, Ok(json!({"echo": {"n": 1}})));
 }
+
+#[test]
+fn spiral_in_every_verified_language_gives_the_same_order() {
+    let host = host();
+    let seven = tree(
+        1,
+        tree(
+            2,
+            tree(4, Json::Null, Json::Null),
+            tree(5, Json::Null, Json::Null),
+        ),
+        tree(
+            3,
+            tree(6, Json::Null, Json::Null),
+            tree(7, Json::Null, Json::Null),
+        ),
+    );
+    for module in [
+        "spiral.wasm",
+        "spiral-go.wasm",
+        "spiral-zig.wasm",
+        "spiral-as.wasm",
+    ] {
+        let out = run_example(&host, module, json!({"tree": seven}), Limits::default());
+        assert_eq!(
+            out.result,
+            Ok(json!({"order": [1, 2, 3, 7, 6, 5, 4]})),
+            "{module}"
+        );
+        let empty = run_example(&host, module, json!({"tree": null}), Limits::default());
+        assert_eq!(empty.result, Ok(json!({"order": []})), "{module}");
+    }
+}

@@ -7,4 +7,5 @@ pub(crate) mod resume;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod step;
+pub(crate) mod step_new;
 pub(crate) mod validate;

@@ -15,6 +15,17 @@ use shutter_wasm::{Grants, Limits, Run};
 pub(crate) enum Command {
     /// Runs a module once with the given input.
     Run(RunArgs),
+    /// Writes a new step project that builds and runs.
+    New(NewArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NewArgs {
+    /// The step's name, also its directory.
+    name: String,
+    /// The guest language; `c` (WASI command ABI) is the one template so far.
+    #[arg(long, default_value = "c")]
+    lang: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +43,13 @@ pub(crate) struct RunArgs {
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
-    let Command::Run(args) = command;
+    match command {
+        Command::Run(args) => run_module(&args),
+        Command::New(args) => super::step_new::write(&args.name, &args.lang),
+    }
+}
+
+fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let text = match args.input.strip_prefix('@') {
         Some(path) => {
             std::fs::read_to_string(path).with_context(|| format!("reading input {path}"))?

@@ -1,0 +1,3 @@
+module shutter.example/wasm-steps/spiral
+
+go 1.21
