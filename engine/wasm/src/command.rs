@@ -3,9 +3,7 @@
 //! failure, any other exit = fatal failure (its message: the last stderr
 //! line). No files, no sockets, no environment but what is granted.
 
-use wasmtime::{
-    Engine, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline,
-};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -63,14 +61,7 @@ pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
         },
     );
     store.limiter(|state| &mut state.limits);
-    let watch = Watch::new(run.limits.timeout, run.canceled.clone());
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        watch
-            .check()
-            .map(|()| UpdateDeadline::Continue(1))
-            .map_err(wasmtime::Error::from)
-    });
+    Watch::new(run.limits.timeout, run.canceled.clone()).install(&mut store);
 
     let ended = pre.instantiate(&mut store).and_then(|instance| {
         let start = instance

@@ -6,7 +6,7 @@
 
 use shutter_runtime::{LogLevel, Secrets};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -104,14 +104,7 @@ pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    let watch = Watch::new(run.limits.timeout, run.canceled.clone());
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        watch
-            .check()
-            .map(|()| UpdateDeadline::Continue(1))
-            .map_err(wasmtime::Error::from)
-    });
+    Watch::new(run.limits.timeout, run.canceled.clone()).install(&mut store);
 
     let called = pre.instantiate(&mut store).and_then(|bindings| {
         bindings

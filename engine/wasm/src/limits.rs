@@ -54,6 +54,17 @@ impl Watch {
         }
     }
 
+    /// Makes `store` check this watch at every epoch tick: a guest runs on
+    /// one tick at a time until its deadline passes or it is canceled.
+    pub fn install<T>(self, store: &mut wasmtime::Store<T>) {
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            self.check()
+                .map(|()| wasmtime::UpdateDeadline::Continue(1))
+                .map_err(wasmtime::Error::from)
+        });
+    }
+
     pub fn check(&self) -> Result<(), Interrupt> {
         if self.canceled.load(Ordering::Relaxed) {
             return Err(Interrupt::Canceled);
