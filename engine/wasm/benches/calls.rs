@@ -8,7 +8,8 @@
 //! `SHUTTER_WASM_EXAMPLES=DIR cargo bench -p shutter-wasm --bench calls`
 //! (DIR from `wasm-steps/build.sh DIR`; default `wasm-steps/target`). A
 //! component is measured too when `SHUTTER_WASM_COMPONENT` names a `.wat`
-//! or `.wasm` component of the `shutter:step` world.
+//! or `.wasm` component of the `shutter:step` world (an absolute path:
+//! benches run in the crate's directory).
 
 use std::path::PathBuf;
 use std::sync::Arc;
