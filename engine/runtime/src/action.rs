@@ -95,10 +95,7 @@ impl ActionContext {
             message: message.into(),
             at: self.sink.now(),
         };
-        self.pending
-            .lock()
-            .expect("no panic while holding this lock")
-            .push(change);
+        self.buffer(change);
     }
 
     pub fn progress(&self, percent: u8, message: impl Into<String>) {
@@ -108,6 +105,11 @@ impl ActionContext {
             message: message.into(),
             at: self.sink.now(),
         };
+        self.buffer(change);
+    }
+
+    /// Holds a change until the step's next recorded change or `flush`.
+    fn buffer(&self, change: Change) {
         self.pending
             .lock()
             .expect("no panic while holding this lock")

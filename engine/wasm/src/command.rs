@@ -3,7 +3,7 @@
 //! failure, any other exit = fatal failure (its message: the last stderr
 //! line). No files, no sockets, no environment but what is granted.
 
-use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, InstancePre, Linker, Module, Store, StoreLimits};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -11,13 +11,11 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 use crate::failure::Failure;
 use crate::host::{Outcome, Run, first_line, parse_output};
-use crate::limits::Watch;
+use crate::limits::{STDERR_LIMIT, Watch};
 use crate::logs::stderr_lines;
 
 /// `EX_TEMPFAIL`: the guest asks to be tried again.
 pub const RETRYABLE_EXIT: i32 = 75;
-/// Most stderr kept per run.
-const STDERR_LIMIT: usize = 1 << 20;
 
 pub(crate) struct State {
     wasi: WasiP1Ctx,
@@ -49,10 +47,7 @@ pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
     for (name, value) in &run.grants.env {
         wasi.env(name, value);
     }
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(usize::try_from(run.limits.memory).unwrap_or(usize::MAX))
-        .trap_on_grow_failure(true)
-        .build();
+    let limits = run.limits.store_limits();
     let mut store = Store::new(
         engine,
         State {

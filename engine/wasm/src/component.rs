@@ -6,13 +6,13 @@
 
 use shutter_runtime::{LogLevel, Secrets};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Engine, Store, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::failure::Failure;
 use crate::host::{Outcome, Run, first_line, parse_output};
-use crate::limits::Watch;
+use crate::limits::{STDERR_LIMIT, Watch};
 use crate::logs::stderr_lines;
 
 wasmtime::component::bindgen!({
@@ -84,16 +84,13 @@ pub(crate) fn prepare(engine: &Engine, component: &Component) -> Result<Pre, Fai
 }
 
 pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
-    let stderr = MemoryOutputPipe::new(1 << 20);
+    let stderr = MemoryOutputPipe::new(STDERR_LIMIT);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stderr(stderr.clone());
     for (name, value) in &run.grants.env {
         wasi.env(name, value);
     }
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(usize::try_from(run.limits.memory).unwrap_or(usize::MAX))
-        .trap_on_grow_failure(true)
-        .build();
+    let limits = run.limits.store_limits();
     let state = State {
         wasi: wasi.build(),
         table: ResourceTable::new(),

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_MEMORY: u64 = 64 << 20;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_OUTPUT: usize = 1 << 20;
+/// Most guest stderr kept per run (log lines).
+pub const STDERR_LIMIT: usize = 1 << 20;
 /// Largest memory a step may ask for: the pooling allocator reserves this
 /// much address space per memory slot.
 pub const MAX_MEMORY: u64 = 1 << 30;
@@ -27,6 +29,17 @@ impl Default for Limits {
             timeout: DEFAULT_TIMEOUT,
             output: DEFAULT_OUTPUT,
         }
+    }
+}
+
+impl Limits {
+    /// The store's resource limiter: growing memory past the cap traps, so
+    /// the failure is reported as the cap, not as a guest's failed malloc.
+    pub fn store_limits(&self) -> wasmtime::StoreLimits {
+        wasmtime::StoreLimitsBuilder::new()
+            .memory_size(usize::try_from(self.memory).unwrap_or(usize::MAX))
+            .trap_on_grow_failure(true)
+            .build()
     }
 }
 

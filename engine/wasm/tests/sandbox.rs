@@ -61,22 +61,16 @@ fn tree(value: i64, left: Json, right: Json) -> Json {
     json!({"value": value, "left": left, "right": right})
 }
 
+/// 1(2(4,5),3(6,7)): its spiral order is [1, 2, 3, 7, 6, 5, 4].
+fn seven_nodes() -> Json {
+    let leaf = |value| tree(value, Json::Null, Json::Null);
+    tree(1, tree(2, leaf(4), leaf(5)), tree(3, leaf(6), leaf(7)))
+}
+
 #[test]
 fn spiral_runs_as_a_wasi_command() {
     let host = host();
-    let seven = tree(
-        1,
-        tree(
-            2,
-            tree(4, Json::Null, Json::Null),
-            tree(5, Json::Null, Json::Null),
-        ),
-        tree(
-            3,
-            tree(6, Json::Null, Json::Null),
-            tree(7, Json::Null, Json::Null),
-        ),
-    );
+    let seven = seven_nodes();
     let out = run_example(
         &host,
         "spiral.wasm",
@@ -361,19 +355,7 @@ fn compiled_modules_are_cached_on_disk() {
 #[test]
 fn spiral_in_every_verified_language_gives_the_same_order() {
     let host = host();
-    let seven = tree(
-        1,
-        tree(
-            2,
-            tree(4, Json::Null, Json::Null),
-            tree(5, Json::Null, Json::Null),
-        ),
-        tree(
-            3,
-            tree(6, Json::Null, Json::Null),
-            tree(7, Json::Null, Json::Null),
-        ),
-    );
+    let seven = seven_nodes();
     for module in [
         "spiral.wasm",
         "spiral-go.wasm",

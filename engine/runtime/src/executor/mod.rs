@@ -178,8 +178,7 @@ impl Run {
         }
         let mut ready = VecDeque::new();
         for (id, step) in &plan.workflow.steps {
-            if let Some(Node::Waiting(count)) = nodes.get(id) {
-                let _ = count;
+            if matches!(nodes.get(id), Some(Node::Waiting(_))) {
                 let waiting = step
                     .needs
                     .iter()
@@ -493,14 +492,13 @@ impl Run {
         if !queue.is_empty() || results.iter().any(Option::is_none) {
             return Ok(());
         }
-        let Some(items) = items else {
+        if items.is_none() {
             // A single instance recorded its own end.
             let result = results[0].as_ref().expect("checked above");
             let (state, outputs) = (result.state, result.outputs.clone());
             self.done(id, state, outputs.as_ref());
             return Ok(());
-        };
-        let _ = items;
+        }
         let results: Vec<&Finished> = results
             .iter()
             .map(|r| r.as_ref().expect("checked above"))
