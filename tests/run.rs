@@ -122,6 +122,13 @@ fn ctrl_c_cancels_and_finally_steps_still_run() {
         if text(&list.stdout).contains("\"running\"") {
             break;
         }
+        if let Some(status) = child.try_wait().expect("child status") {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+            }
+            panic!("shutter run ended early ({status}): {stderr}");
+        }
         assert!(
             std::time::Instant::now() < deadline,
             "the execution never started"

@@ -321,6 +321,32 @@ async fn sqlite_keeps_everything_across_a_reopen() {
     assert_eq!(store.events(id, 0, 10).await.unwrap().len(), 1);
 }
 
+/// Separate connections (as separate processes would) opening one fresh file
+/// at the same instant must all end up with the schema, none failing on a
+/// migration the other already applied.
+#[test]
+fn sqlite_fresh_file_opened_concurrently_migrates_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let path = dir.path().join(format!("race-{round}.db"));
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                let barrier = barrier.clone();
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open(&path).map(|store| store.close())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}
+
 /// Random change sequences from a seed; both stores must agree exactly.
 #[tokio::test]
 async fn sqlite_and_memory_agree_on_random_histories() {

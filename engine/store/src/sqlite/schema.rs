@@ -1,6 +1,8 @@
 //! The database schema and its versioned migrations (`PRAGMA user_version`).
 
-use rusqlite::Connection;
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, TransactionBehavior};
 
 /// Each entry upgrades the schema by one version; never edit a shipped one.
 const MIGRATIONS: &[&str] = &[
@@ -43,31 +45,57 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Settings for every connection: WAL so readers never block the writer,
 /// NORMAL sync (durable across a killed process; a power cut may lose the
 /// last commits), a busy timeout for other processes sharing the file.
 pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 10000;",
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    // WAL is a property of the file, switched on by whoever opens it first.
+    // The switch needs the file to itself, and when another process opens
+    // the same fresh file at that moment SQLite answers BUSY without
+    // consulting the busy timeout, so wait for the other side here.
+    let started = Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+            row.get::<_, String>(0)
+        }) {
+            Ok(_) => return Ok(()),
+            Err(err) if is_busy(&err) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn is_busy(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
     )
 }
 
+/// Brings the schema up to date. The version is read inside an IMMEDIATE
+/// transaction so that two processes opening a fresh file at once (a `run`
+/// and an `executions list`, say) do not both apply the same migration: the
+/// second waits for the first, then sees the new version.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "database schema version {version} is newer than this shutter ({}): upgrade shutter",
             MIGRATIONS.len()
         )));
     }
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
+    for migration in MIGRATIONS.iter().skip(version) {
         tx.execute_batch(migration)?;
-        tx.pragma_update(None, "user_version", index + 1)?;
-        tx.commit()?;
     }
-    Ok(())
+    if version < MIGRATIONS.len() {
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    }
+    tx.commit()
 }
