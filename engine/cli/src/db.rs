@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shutter_runtime::{Engine, EngineConfig};
+use shutter_runtime::{ActionRegistry, Engine, EngineConfig};
 use shutter_store::SqliteStore;
 
 /// `--db`, else `$SHUTTER_DB`, else `$XDG_DATA_HOME/shutter/shutter.db`
@@ -32,18 +32,23 @@ pub(crate) fn open(flag: Option<PathBuf>) -> anyhow::Result<Arc<SqliteStore>> {
 
 /// An engine with every built-in action and the WebAssembly host, on `store`.
 pub(crate) fn engine(store: Arc<SqliteStore>) -> anyhow::Result<Engine> {
+    Ok(Engine::new(
+        store,
+        actions()?,
+        shutter_providers::catalog(),
+        EngineConfig::default(),
+    ))
+}
+
+/// Every built-in action and the WebAssembly host.
+pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
     let mut actions = shutter_providers::registry();
     let host = wasm_host()?;
     actions.register(
         shutter_dsl::catalog::WASM_ACTION,
         Arc::new(shutter_wasm::WasmAction::new(host)),
     );
-    Ok(Engine::new(
-        store,
-        actions,
-        shutter_providers::catalog(),
-        EngineConfig::default(),
-    ))
+    Ok(actions)
 }
 
 /// The WebAssembly host, caching compiled modules in

@@ -39,6 +39,8 @@ enum Command {
     Run(commands::run::Args),
     /// Continues executions a stopped engine left running.
     Resume(commands::resume::Args),
+    /// Serves the HTTP API (start, poll, cancel executions; schedules).
+    Serve(commands::serve::Args),
     /// Lists, shows and prunes recorded executions.
     #[command(subcommand)]
     Executions(commands::executions::Command),
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Schema => commands::schema::run(),
         Command::Run(args) => block_on(commands::run::run(args)),
         Command::Resume(args) => block_on(commands::resume::run(args)),
+        Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Executions(command) => block_on(commands::executions::run(command)),
         Command::Step(command) => commands::step::run(command),
     };

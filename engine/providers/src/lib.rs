@@ -3,6 +3,8 @@
 //! # Layout
 //! - `core/`: `core.noop`, `core.log`, `core.sleep`, `core.fail`.
 //! - `http.rs`: `http.request`.
+//! - the cloud providers live in their own crates (`shutter-aws`,
+//!   `shutter-vmware`, `shutter-openstack`) and are gathered here.
 //!
 //! [`catalog`] and [`registry`] are the two views every binary needs: what
 //! the compiler accepts, and what the engine runs. They are built from the
@@ -20,6 +22,8 @@ use shutter_runtime::{Action, ActionRegistry};
 fn all() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
     let mut actions = core::actions();
     actions.push(http::action());
+    actions.extend(shutter_aws::actions());
+    actions.extend(shutter_vmware::actions());
     actions
 }
 

@@ -22,8 +22,13 @@ pub struct TokioClock {
 
 impl TokioClock {
     pub fn new() -> Self {
+        Self::starting_at(Utc::now())
+    }
+
+    /// A clock that reads `wall` now (tests pin the wall time this way).
+    pub fn starting_at(wall: Timestamp) -> Self {
         Self {
-            wall: Utc::now(),
+            wall,
             base: tokio::time::Instant::now(),
         }
     }

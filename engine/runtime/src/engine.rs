@@ -48,6 +48,15 @@ pub enum EngineError {
     Unresumable { id: ExecutionId, reason: String },
 }
 
+/// What [`Engine::start_once`] did.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// The execution: the new one, or the one started earlier with the key.
+    pub record: ExecutionRecord,
+    /// False when the key named an existing execution.
+    pub created: bool,
+}
+
 /// Where an execution's workflow came from.
 #[derive(Debug, Clone)]
 pub struct WorkflowSource {
@@ -155,6 +164,20 @@ impl Engine {
         source: WorkflowSource,
         inputs: &Map<String, Json>,
     ) -> Result<ExecutionId, EngineError> {
+        let started = self.start_once(plan, source, inputs, None).await?;
+        Ok(started.record.id)
+    }
+
+    /// Like [`Engine::start`], but with a client's idempotency key: when an
+    /// execution was already started with `key`, that one is returned
+    /// (`created: false`) and nothing new is recorded.
+    pub async fn start_once(
+        &self,
+        plan: &Plan,
+        source: WorkflowSource,
+        inputs: &Map<String, Json>,
+        key: Option<String>,
+    ) -> Result<Started, EngineError> {
         let inputs = shutter_dsl::inputs::resolve_inputs(&plan.workflow, inputs)
             .map_err(EngineError::Inputs)?;
         let new = NewExecution {
@@ -171,13 +194,18 @@ impl Engine {
                 .map(|id| id.to_string())
                 .collect(),
             created_at: self.inner.clock.now(),
+            idempotency_key: key,
         };
+        let id = new.id;
         let record = self
             .inner
             .store
             .create(new, &self.inner.owner, self.inner.config.lease)
             .await?;
-        Ok(record.id)
+        Ok(Started {
+            created: record.id == id,
+            record,
+        })
     }
 
     /// Runs an execution to its end and returns its final record. `cancel`
@@ -221,11 +249,7 @@ impl Engine {
         &self,
         cancel: CancellationToken,
     ) -> Result<Vec<Result<ExecutionRecord, EngineError>>, EngineError> {
-        let ids = self
-            .inner
-            .store
-            .claim_orphans(&self.inner.owner, self.inner.config.lease)
-            .await?;
+        let ids = self.claim_orphans().await?;
         let mut tasks = tokio::task::JoinSet::new();
         for id in ids {
             let engine = self.clone();
@@ -250,6 +274,16 @@ impl Engine {
             }));
         }
         Ok(results)
+    }
+
+    /// Claims executions left behind by stopped engines, for the caller to
+    /// run (see [`Engine::plan_of`] and [`Engine::run`]).
+    pub async fn claim_orphans(&self) -> Result<Vec<ExecutionId>, EngineError> {
+        Ok(self
+            .inner
+            .store
+            .claim_orphans(&self.inner.owner, self.inner.config.lease)
+            .await?)
     }
 
     /// Keeps this engine's leases alive until `stop` is canceled.

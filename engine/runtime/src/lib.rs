@@ -24,7 +24,7 @@ pub mod state;
 pub mod store;
 
 pub use action::{Action, ActionContext, ActionError, ActionRegistry, ChangeSink};
-pub use engine::{Engine, EngineConfig, EngineError, WorkflowSource};
+pub use engine::{Engine, EngineConfig, EngineError, Started, WorkflowSource};
 pub use ids::{ExecutionId, StepKey};
 pub use record::{
     Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution, StepRecord,

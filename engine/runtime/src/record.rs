@@ -28,6 +28,10 @@ pub struct NewExecution {
     /// Steps of the plan, in file order: each starts `pending`.
     pub steps: Vec<String>,
     pub created_at: Timestamp,
+    /// A client's key for this start (HTTP `Idempotency-Key`): creating a
+    /// second execution with the same key returns the first instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -71,6 +71,9 @@ pub struct ListQuery {
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records a new execution (`queued`, a `pending` record per step), held by `owner`.
+    /// When `new.idempotency_key` names an execution that exists, nothing is
+    /// created and that execution's record is returned (its id differs from
+    /// `new.id`), atomically with respect to other creates.
     async fn create(
         &self,
         new: NewExecution,
@@ -89,6 +92,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError>;
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
+
+    /// How many executions are in each state (states with none are left out).
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError>;
 
     /// Events with a sequence number above `after`, oldest first.
     async fn events(

@@ -9,8 +9,8 @@ use chrono::Utc;
 use indexmap::IndexMap;
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ListQuery, NewExecution, Owner,
-    StepKey, StepRecord, Store, StoreError,
+    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery,
+    NewExecution, Owner, StepKey, StepRecord, Store, StoreError,
 };
 
 use crate::lease::{Lease, is_orphaned};
@@ -23,6 +23,7 @@ struct Entry {
     steps: IndexMap<StepKey, StepRecord>,
     events: Vec<Event>,
     lease: Option<Lease>,
+    idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -60,6 +61,13 @@ impl Store for MemoryStore {
         lease: Duration,
     ) -> Result<ExecutionRecord, StoreError> {
         let mut executions = self.lock();
+        if let Some(key) = &new.idempotency_key
+            && let Some(existing) = executions
+                .values()
+                .find(|entry| entry.idempotency_key.as_ref() == Some(key))
+        {
+            return Ok(existing.record.clone());
+        }
         if executions.contains_key(&new.id) {
             return Err(StoreError::Conflict(format!("execution {} exists", new.id)));
         }
@@ -78,6 +86,7 @@ impl Store for MemoryStore {
                 steps,
                 events: Vec::new(),
                 lease: Some(lease_for(owner, lease)),
+                idempotency_key: new.idempotency_key,
             },
         );
         Ok(record)
@@ -130,6 +139,21 @@ impl Store for MemoryStore {
         found.sort_by_key(|r| std::cmp::Reverse(r.id));
         found.truncate(query.limit);
         Ok(found)
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+        let executions = self.lock();
+        Ok(ExecutionState::ALL
+            .into_iter()
+            .map(|state| {
+                let count = executions
+                    .values()
+                    .filter(|e| e.record.state == state)
+                    .count();
+                (state, count as u64)
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect())
     }
 
     async fn events(

@@ -34,6 +34,7 @@ fn new_execution(workflow: &str, created: i64) -> NewExecution {
         inputs: json!({"vm": "web"}),
         steps: vec!["a".into(), "b".into()],
         created_at: at(created),
+        idempotency_key: None,
     }
 }
 
@@ -248,6 +249,54 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     store.renew(&me, LEASE).await.unwrap();
 }
 
+async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
+    let first = NewExecution {
+        idempotency_key: Some("client-42".to_owned()),
+        ..new_execution("w", 0)
+    };
+    let created = store.create(first.clone(), &owner(), LEASE).await.unwrap();
+    assert_eq!(created.id, first.id);
+    let again = NewExecution {
+        idempotency_key: Some("client-42".to_owned()),
+        ..new_execution("w", 1)
+    };
+    let existing = store.create(again.clone(), &owner(), LEASE).await.unwrap();
+    assert_eq!(existing.id, first.id, "the first execution is returned");
+    assert!(
+        store.get(again.id).await.unwrap().is_none(),
+        "nothing new is recorded"
+    );
+    let other = NewExecution {
+        idempotency_key: Some("client-43".to_owned()),
+        ..new_execution("w", 2)
+    };
+    let created = store.create(other.clone(), &owner(), LEASE).await.unwrap();
+    assert_eq!(created.id, other.id);
+}
+
+async fn counts_executions_by_state(store: Arc<dyn Store>) {
+    assert!(store.count_by_state().await.unwrap().is_empty());
+    for created in 0..3 {
+        store
+            .create(new_execution("w", created), &owner(), LEASE)
+            .await
+            .unwrap();
+    }
+    let started = new_execution("w", 3);
+    let id = started.id;
+    store.create(started, &owner(), LEASE).await.unwrap();
+    store
+        .append(id, vec![Change::ExecutionStarted { at: at(4) }])
+        .await
+        .unwrap();
+    let mut counts = store.count_by_state().await.unwrap();
+    counts.sort_by_key(|(state, _)| state.as_str());
+    assert_eq!(
+        counts,
+        vec![(ExecutionState::Queued, 3), (ExecutionState::Running, 1)]
+    );
+}
+
 async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     let old = new_execution("w", 0);
     let running = new_execution("w", 1);
@@ -298,6 +347,8 @@ contract!(
     lists_newest_first_with_filters_and_a_stable_cursor,
     orphans_are_claimed_once_and_live_owners_kept,
     prunes_only_finished_executions,
+    an_idempotency_key_starts_one_execution,
+    counts_executions_by_state,
 );
 
 #[tokio::test]

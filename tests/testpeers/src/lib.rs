@@ -97,6 +97,10 @@ fn private(name: &str) -> Peer {
         stop = stop.display(),
         dir = run_dir.display(),
     );
+    #[allow(
+        clippy::zombie_processes,
+        reason = "the watchdog must outlive this process, which never waits for it"
+    )]
     Command::new("setsid")
         .args(["sh", "-c", &watchdog])
         .stdin(Stdio::null())

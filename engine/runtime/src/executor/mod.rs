@@ -210,6 +210,12 @@ impl Run {
         if self.failing.is_some() {
             self.work.cancel();
         }
+        // Canceled before it started (e.g. while waiting for its
+        // concurrency key): no step starts but `finally` ones.
+        if cancel.is_cancelled() {
+            self.canceled = true;
+            self.work.cancel();
+        }
         let mut timed_out = false;
         loop {
             self.dispatch().await?;

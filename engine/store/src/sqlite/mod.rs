@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ListQuery, NewExecution, Owner,
-    StepRecord, Store, StoreError,
+    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery,
+    NewExecution, Owner, StepRecord, Store, StoreError,
 };
 use tokio::sync::oneshot;
 
@@ -173,6 +173,29 @@ impl Store for SqliteStore {
                 })
                 .map_err(|e| db_error(&e))?;
             record.map(|r| decode_execution(&r)).transpose()
+        })
+        .await
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached("SELECT state, count(*) FROM executions GROUP BY state")
+                .map_err(|e| db_error(&e))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(|e| db_error(&e))?;
+            let mut counts = Vec::new();
+            for row in rows {
+                let (state, count) = row.map_err(|e| db_error(&e))?;
+                let state = ExecutionState::parse(&state).ok_or_else(|| {
+                    StoreError::Fatal(format!("unknown execution state `{state}`"))
+                })?;
+                counts.push((state, u64::try_from(count).unwrap_or(0)));
+            }
+            Ok(counts)
         })
         .await
     }

@@ -43,6 +43,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, seq)
     ) STRICT, WITHOUT ROWID;
     ",
+    // 2: clients' idempotency keys for starting executions.
+    "
+    ALTER TABLE executions ADD COLUMN idempotency_key TEXT;
+    CREATE UNIQUE INDEX executions_by_idempotency_key ON executions (idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

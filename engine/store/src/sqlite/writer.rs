@@ -220,11 +220,27 @@ fn create(
     owner: &Owner,
     lease: Duration,
 ) -> Result<ExecutionRecord, StoreError> {
+    if let Some(key) = &new.idempotency_key {
+        // The writer thread is the only one creating, so look-then-insert
+        // cannot race another create in this process; the unique index
+        // catches another process.
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT record FROM executions WHERE idempotency_key = ?1",
+                params![key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| db_error(&e))?;
+        if let Some(existing) = existing {
+            return decode_execution(&existing);
+        }
+    }
     let record = ExecutionRecord::new(new);
     let inserted = tx.execute(
         "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
-                                 owner_id, owner_host, owner_pid, lease_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                 owner_id, owner_host, owner_pid, lease_until, idempotency_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             new.id.to_string(),
             new.workflow,
@@ -238,6 +254,7 @@ fn create(
             owner.host,
             owner.pid,
             time(lease_until(lease)),
+            new.idempotency_key,
         ],
     );
     match inserted {

@@ -1,0 +1,132 @@
+//! SDK errors as action errors, grouped by what the engine does next:
+//! throttling, 5xx, timeouts and connection failures may pass if tried
+//! again; everything AWS refuses for a reason (`*.NotFound`,
+//! `UnauthorizedOperation`, `InvalidParameter*`, any other 4xx) will not,
+//! and keeps AWS's own code and message.
+
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use shutter_runtime::ActionError;
+
+/// `operation` is the EC2 API name (`CreateSnapshot`), `on` what it acted on
+/// (`vol-0abc`), empty when nothing in particular.
+pub(crate) fn aws_error<E>(operation: &str, on: &str, err: &SdkError<E>) -> ActionError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let what = if on.is_empty() {
+        format!("aws ec2 {operation}")
+    } else {
+        format!("aws ec2 {operation} on {on}")
+    };
+    match err {
+        SdkError::ServiceError(service) => {
+            let code = err.code().unwrap_or("UnknownError");
+            let message = match err.message() {
+                Some(message) if !message.is_empty() => format!("{what}: {code}: {message}"),
+                _ => format!("{what}: {code}"),
+            };
+            if retryable_code(code) || retryable_status(service.raw().status().as_u16()) {
+                ActionError::Retryable(message)
+            } else {
+                ActionError::Fatal(message)
+            }
+        }
+        SdkError::TimeoutError(_) => ActionError::Retryable(format!("{what}: timed out")),
+        SdkError::DispatchFailure(failure) => {
+            let message = format!("{what}: {}", DisplayErrorContext(err));
+            // A user error is a request that cannot be sent (a bad
+            // endpoint URL); every other dispatch failure is the network's.
+            if failure.is_user() {
+                ActionError::Fatal(message)
+            } else {
+                ActionError::Retryable(message)
+            }
+        }
+        SdkError::ResponseError(response) => {
+            let message = format!("{what}: unreadable response: {}", DisplayErrorContext(err));
+            if retryable_status(response.raw().status().as_u16()) {
+                ActionError::Retryable(message)
+            } else {
+                ActionError::Fatal(message)
+            }
+        }
+        _ => ActionError::Fatal(format!("{what}: {}", DisplayErrorContext(err))),
+    }
+}
+
+fn retryable_status(status: u16) -> bool {
+    status >= 500 || status == 429 || status == 408
+}
+
+/// AWS error codes that clear by themselves: throttling, transient
+/// service trouble, and limits on work in flight.
+fn retryable_code(code: &str) -> bool {
+    code.starts_with("Throttling")
+        || matches!(
+            code,
+            "RequestLimitExceeded"
+                | "RequestThrottled"
+                | "RequestThrottledException"
+                | "TooManyRequestsException"
+                | "EC2ThrottledException"
+                | "SlowDown"
+                | "PriorRequestNotComplete"
+                | "InternalError"
+                | "InternalFailure"
+                | "ServiceUnavailable"
+                | "Unavailable"
+                | "RequestTimeout"
+                | "RequestTimeoutException"
+                | "IDPCommunicationError"
+                // Too many snapshots of one volume, or too many in flight:
+                // both clear as earlier snapshots complete.
+                | "SnapshotCreationPerVolumeRateExceeded"
+                | "ConcurrentSnapshotLimitExceeded"
+                | "ResourceLimitExceeded"
+        )
+}
+
+/// Whether an error says the resource does not exist (or no longer does).
+pub(crate) fn is_gone<E>(err: &SdkError<E>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    err.code()
+        .is_some_and(|code| code.ends_with(".NotFound") || code == "InvalidAMIID.Unavailable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_and_transient_codes_are_retryable() {
+        for code in [
+            "RequestLimitExceeded",
+            "Throttling",
+            "ThrottlingException",
+            "InternalError",
+            "ServiceUnavailable",
+            "SnapshotCreationPerVolumeRateExceeded",
+        ] {
+            assert!(retryable_code(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_not_retryable() {
+        for code in [
+            "InvalidVolume.NotFound",
+            "InvalidSnapshot.NotFound",
+            "UnauthorizedOperation",
+            "InvalidParameterValue",
+            "InvalidParameterCombination",
+            "AuthFailure",
+            "IncorrectState",
+        ] {
+            assert!(!retryable_code(code), "{code}");
+        }
+        assert!(retryable_status(503) && retryable_status(500) && retryable_status(429));
+        assert!(!retryable_status(400) && !retryable_status(403));
+    }
+}

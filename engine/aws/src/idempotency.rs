@@ -1,0 +1,60 @@
+//! Adopt, don't duplicate. What an action creates carries the tag
+//! [`IDEMPOTENCY_TAG`] = the step's idempotency key
+//! (`shutter:<execution>:<step>[item]`, the same on every try and after a
+//! restart). Before creating, the action asks EC2 for resources carrying
+//! that key and adopts what it finds: a step that crashed after
+//! `CreateSnapshot` but before its result was recorded does not create a
+//! second snapshot when it runs again.
+//!
+//! The tag is set in the create call itself (`TagSpecifications`), so a
+//! resource never exists untagged. Describe calls are eventually
+//! consistent: a re-run within a second or two of the crash could miss a
+//! fresh resource; steps are resumed later than that.
+
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use shutter_runtime::{ActionContext, LogLevel};
+
+/// The tag key that carries the idempotency key of the step that created a resource.
+pub const IDEMPOTENCY_TAG: &str = "shutter:idempotency-key";
+
+/// Selects what this step created on an earlier try.
+pub(crate) fn created_by(ctx: &ActionContext) -> Filter {
+    Filter::builder()
+        .name(format!("tag:{IDEMPOTENCY_TAG}"))
+        .values(&ctx.idempotency_key)
+        .build()
+}
+
+/// The user's tags plus the key tag, for the create call's `TagSpecifications`.
+pub(crate) fn tagged(
+    ctx: &ActionContext,
+    resource: ResourceType,
+    tags: &[Tag],
+) -> TagSpecification {
+    let key = Tag::builder()
+        .key(IDEMPOTENCY_TAG)
+        .value(&ctx.idempotency_key)
+        .build();
+    TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(
+            tags.iter()
+                .filter(|tag| tag.key() != Some(IDEMPOTENCY_TAG))
+                .cloned()
+                .chain([key])
+                .collect(),
+        ))
+        .build()
+}
+
+/// Says in the execution's log that `ids` were adopted rather than created.
+pub(crate) fn log_adopted(ctx: &ActionContext, what: &str, ids: &[String], region: &str) {
+    ctx.log(
+        LogLevel::Info,
+        format!(
+            "adopted {what} {} in {region}: tagged {IDEMPOTENCY_TAG}={} by an earlier try of this step, so none was created",
+            ids.join(", "),
+            ctx.idempotency_key
+        ),
+    );
+}

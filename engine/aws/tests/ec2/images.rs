@@ -1,0 +1,116 @@
+//! AMIs: create (adopted on a re-run), deregister with their snapshots.
+
+use serde_json::json;
+use shutter_aws::IDEMPOTENCY_TAG;
+
+use crate::support::{Step, client, fatal, instance, moto, run, unique};
+
+#[tokio::test]
+async fn create_image_once_then_deregister_it_with_its_snapshots() {
+    let region = "ap-northeast-1";
+    let ec2 = client(region).await;
+    let server = instance(&ec2, region).await;
+    let (url, _) = moto();
+    let step = Step::new(&url);
+    let name = format!("backup-{}", unique());
+    let params = json!({"instance_id": server, "name": name, "no_reboot": true, "region": region, "tags": {"app": "web"}});
+    let out = step
+        .run("aws.ec2.create_image", params.clone())
+        .await
+        .unwrap();
+    let image_id = out["image_id"].as_str().unwrap().to_owned();
+    assert!(image_id.starts_with("ami-"), "{out}");
+    assert_eq!(out["name"], name.as_str());
+    assert_eq!(out["adopted"], false);
+    let image = ec2
+        .describe_images()
+        .image_ids(&image_id)
+        .send()
+        .await
+        .unwrap();
+    let image = &image.images()[0];
+    let tags: Vec<_> = image
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        .collect();
+    assert!(tags.contains(&("app", "web")), "{tags:?}");
+    assert!(
+        tags.contains(&(IDEMPOTENCY_TAG, step.key.as_str())),
+        "{tags:?}"
+    );
+    let snapshots: Vec<String> = image
+        .block_device_mappings()
+        .iter()
+        .filter_map(|m| m.ebs()?.snapshot_id().map(str::to_owned))
+        .collect();
+    assert!(!snapshots.is_empty(), "an AMI stands on snapshots");
+
+    let again = step.run("aws.ec2.create_image", params).await.unwrap();
+    assert_eq!(again["image_id"], image_id.as_str());
+    assert_eq!(again["adopted"], true);
+
+    let gone = run(
+        "aws.ec2.deregister_image",
+        json!({"image_id": image_id, "delete_snapshots": true, "region": region}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(gone["deregistered"], true);
+    let mut deleted: Vec<String> = gone["deleted_snapshot_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    deleted.sort();
+    let mut expected = snapshots.clone();
+    expected.sort();
+    assert_eq!(deleted, expected);
+    assert!(
+        ec2.describe_images()
+            .owners("self")
+            .image_ids(&image_id)
+            .send()
+            .await
+            .map(|a| a.images().is_empty())
+            .unwrap_or(true)
+    );
+
+    let twice = run(
+        "aws.ec2.deregister_image",
+        json!({"image_id": image_id, "region": region}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(twice["deregistered"], false);
+    let strict = fatal(
+        run(
+            "aws.ec2.deregister_image",
+            json!({"image_id": image_id, "region": region, "missing_ok": false}),
+        )
+        .await,
+    );
+    assert!(
+        strict.starts_with(&format!(
+            "aws ec2 DeregisterImage on {image_id}: InvalidAMIID."
+        )),
+        "{strict}"
+    );
+}
+
+#[tokio::test]
+async fn an_image_of_an_instance_that_does_not_exist_is_fatal() {
+    let message = fatal(
+        run(
+            "aws.ec2.create_image",
+            json!({"instance_id": "i-00000000000000000", "name": "x", "region": "ap-northeast-1"}),
+        )
+        .await,
+    );
+    assert!(
+        message
+            .starts_with("aws ec2 CreateImage on i-00000000000000000: InvalidInstanceID.NotFound"),
+        "{message}"
+    );
+}

@@ -1,0 +1,110 @@
+//! Waiting: moto completes snapshots at once, so a proxy makes its first
+//! answers say `pending` at 40% (or `error`).
+
+use std::sync::atomic::Ordering;
+
+use serde_json::json;
+use shutter_runtime::ActionError;
+
+use crate::proxy::Proxy;
+use crate::support::{Step, client, fatal, run, volume};
+
+async fn snapshot(region: &str) -> String {
+    let ec2 = client(region).await;
+    let vol = volume(&ec2, region).await;
+    let out = run(
+        "aws.ec2.create_snapshot",
+        json!({"volume_id": vol, "region": region}),
+    )
+    .await
+    .unwrap();
+    out["snapshot_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn waits_while_pending_and_reports_awss_progress() {
+    let region = "us-east-2";
+    let id = snapshot(region).await;
+    let proxy = Proxy::pending(3, "pending").await;
+    let step = Step::new(&proxy.url);
+    let out = step
+        .run(
+            "aws.ec2.wait_snapshot",
+            json!({"ids": [id], "region": region, "poll": "20ms"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["snapshots"][0]["state"], "completed");
+    assert_eq!(out["snapshots"][0]["progress"], 100);
+    assert_eq!(out["snapshot_ids"], json!([id]));
+    assert_eq!(
+        proxy.describes.load(Ordering::SeqCst),
+        4,
+        "three pending answers, then completed"
+    );
+    assert_eq!(step.recorder.progress(), vec![40, 40, 40]);
+}
+
+#[tokio::test]
+async fn a_snapshot_in_the_error_state_is_fatal() {
+    let region = "us-east-2";
+    let id = snapshot(region).await;
+    let proxy = Proxy::pending(1, "error").await;
+    let message = fatal(
+        Step::new(&proxy.url)
+            .run(
+                "aws.ec2.wait_snapshot",
+                json!({"ids": [id], "region": region, "poll": "20ms"}),
+            )
+            .await,
+    );
+    assert!(
+        message.starts_with(&format!("aws ec2 wait_snapshot: {id} is in state error")),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn running_out_of_time_is_a_clear_retryable_failure() {
+    let region = "us-east-2";
+    let id = snapshot(region).await;
+    let proxy = Proxy::pending(usize::MAX, "pending").await;
+    let result = Step::new(&proxy.url)
+        .run(
+            "aws.ec2.wait_snapshot",
+            json!({"ids": id, "region": region, "poll": "50ms", "timeout": "300ms"}),
+        )
+        .await;
+    let Err(ActionError::Retryable(message)) = result else {
+        panic!("expected a retryable timeout, got {result:?}");
+    };
+    assert_eq!(
+        message,
+        format!("aws ec2 wait_snapshot: not completed after 300ms: {id} pending 40%")
+    );
+    assert!(
+        proxy.describes.load(Ordering::SeqCst) >= 2,
+        "it polled more than once"
+    );
+}
+
+#[tokio::test]
+async fn cancel_ends_the_wait() {
+    let region = "us-east-2";
+    let id = snapshot(region).await;
+    let proxy = Proxy::pending(usize::MAX, "pending").await;
+    let step = Step::new(&proxy.url);
+    let ctx = step.context(json!({"ids": [id], "region": region, "poll": "1h"}));
+    let cancel = ctx.cancel.clone();
+    let actions = crate::support::actions(&proxy.url);
+    let waiting = actions["aws.ec2.wait_snapshot"].run(&ctx);
+    let canceling = async {
+        // Cancel once the first poll has been answered: the wait is asleep.
+        while proxy.describes.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(waiting, canceling);
+    assert_eq!(result, Err(ActionError::Canceled));
+}

@@ -1,0 +1,64 @@
+//! Request parts parsed into domain values, with errors in the API's shape.
+
+use std::time::Duration;
+
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderMap, header};
+use shutter_runtime::ExecutionId;
+
+use crate::error::ApiError;
+
+/// `axum::Json`, but a malformed body answers in the API's error shape.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct JsonBody<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::new(rejection.status(), "invalid_body", rejection.body_text())
+    }
+}
+
+pub(crate) fn execution_id(text: &str) -> Result<ExecutionId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("`{text}` is not an execution id")))
+}
+
+/// `?wait=30s`: how long to hold the request, at most `max`.
+pub(crate) fn wait(text: Option<&str>, max: Duration) -> Result<Option<Duration>, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let wait = shutter_dsl::units::parse_duration(text)
+        .map_err(|err| ApiError::bad_request(format!("wait: {err}")))?;
+    Ok(Some(wait.min(max)))
+}
+
+/// The entity tags of `If-None-Match`, as sent (quotes included).
+pub(crate) fn if_none_match(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/").to_owned())
+        .filter(|tag| !tag.is_empty())
+        .collect()
+}
+
+/// A client's `Idempotency-Key`: printable ASCII, at most 255 bytes.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|key| !key.is_empty() && key.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::bad_request("Idempotency-Key must be 1 to 255 printable ASCII characters")
+        })?;
+    Ok(Some(key.to_owned()))
+}

@@ -1,0 +1,133 @@
+//! Prometheus metrics: executions by state (counted by the store when
+//! scraped), step try durations (a histogram fed by the changes this
+//! process writes), and the queue depth.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+use shutter_runtime::record::Timestamp;
+use shutter_runtime::{Change, ExecutionId, ExecutionState, StepKey};
+
+/// Upper bounds of the step duration buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0,
+];
+
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// When each running try started.
+    started: HashMap<(ExecutionId, StepKey), Timestamp>,
+    /// Per outcome (`succeeded`, `failed`, `retrying`): bucket counts, sum, count.
+    durations: HashMap<&'static str, Histogram>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Metrics {
+    /// Notes the tries that start and end in `changes`.
+    pub(crate) fn observe(&self, id: ExecutionId, changes: &[Change]) {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for change in changes {
+            match change {
+                Change::AttemptStarted { key, at, .. } => {
+                    inner.started.insert((id, key.clone()), *at);
+                }
+                Change::StepSucceeded { key, at, .. } => inner.finish(id, key, *at, "succeeded"),
+                Change::StepFailed { key, at, .. } => inner.finish(id, key, *at, "failed"),
+                Change::AttemptRetrying { key, at, .. } => inner.finish(id, key, *at, "retrying"),
+                Change::StepCanceled { key, .. } | Change::AttemptInterrupted { key, .. } => {
+                    inner.started.remove(&(id, key.clone()));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The exposition text, given the store's counts by state.
+    pub(crate) fn render(&self, by_state: &[(ExecutionState, u64)]) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP shutter_executions Executions in the store, by state.\n# TYPE shutter_executions gauge"
+        );
+        for state in ExecutionState::ALL {
+            let count = by_state
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, count)| *count);
+            let _ = writeln!(
+                out,
+                "shutter_executions{{state=\"{}\"}} {count}",
+                state.as_str()
+            );
+        }
+        let queued = by_state
+            .iter()
+            .find(|(s, _)| *s == ExecutionState::Queued)
+            .map_or(0, |(_, count)| *count);
+        let _ = writeln!(
+            out,
+            "# HELP shutter_queue_depth Executions waiting to start.\n# TYPE shutter_queue_depth gauge\nshutter_queue_depth {queued}"
+        );
+        let inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(
+            out,
+            "# HELP shutter_steps_running Step tries running in this process.\n# TYPE shutter_steps_running gauge\nshutter_steps_running {}",
+            inner.started.len()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP shutter_step_duration_seconds Duration of step tries run by this process, by outcome.\n# TYPE shutter_step_duration_seconds histogram"
+        );
+        let mut outcomes: Vec<_> = inner.durations.iter().collect();
+        outcomes.sort_by_key(|(outcome, _)| *outcome);
+        for (outcome, histogram) in outcomes {
+            let mut cumulative = 0;
+            for (bound, count) in BUCKETS.iter().zip(histogram.buckets) {
+                cumulative += count;
+                let _ = writeln!(
+                    out,
+                    "shutter_step_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "shutter_step_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {}\nshutter_step_duration_seconds_sum{{outcome=\"{outcome}\"}} {}\nshutter_step_duration_seconds_count{{outcome=\"{outcome}\"}} {}",
+                histogram.count, histogram.sum, histogram.count
+            );
+        }
+        out
+    }
+}
+
+impl Inner {
+    fn finish(&mut self, id: ExecutionId, key: &StepKey, at: Timestamp, outcome: &'static str) {
+        let Some(started) = self.started.remove(&(id, key.clone())) else {
+            return;
+        };
+        let seconds = (at - started).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
+        let histogram = self.durations.entry(outcome).or_default();
+        if let Some(slot) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            histogram.buckets[slot] += 1;
+        }
+        histogram.sum += seconds;
+        histogram.count += 1;
+    }
+}

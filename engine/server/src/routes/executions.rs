@@ -1,0 +1,309 @@
+//! `/executions`: list, read (with ETag and long poll), events, logs, cancel.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use shutter_runtime::record::Change;
+use shutter_runtime::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery};
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+use crate::extract::{execution_id, if_none_match, wait};
+use crate::state::AppState;
+use crate::views::{EventPage, ExecutionDetail, ExecutionPage, ExecutionSummary, LogLine, LogPage};
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListParams {
+    /// Only executions of this workflow.
+    workflow: Option<String>,
+    /// Only executions in this state (`queued`, `running`, `succeeded`, `failed`, `canceled`).
+    state: Option<String>,
+    /// Only executions created at or after this time (RFC 3339).
+    since: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Lists executions, newest first, a page at a time. The cursor is the last
+/// execution seen, so executions started meanwhile never shift a page.
+#[utoipa::path(get, path = "/executions", params(ListParams), tag = "executions",
+    responses((status = 200, body = ExecutionPage), (status = 400, body = crate::views::ErrorBody)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Json<ExecutionPage>, ApiError> {
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )));
+    }
+    let query = ListQuery {
+        workflow: params.workflow.filter(|w| !w.is_empty()),
+        state: params
+            .state
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                ExecutionState::parse(&s)
+                    .ok_or_else(|| ApiError::bad_request(format!("unknown state `{s}`")))
+            })
+            .transpose()?,
+        since: params
+            .since
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                chrono::DateTime::parse_from_rfc3339(&s)
+                    .map(|t| t.to_utc())
+                    .map_err(|err| ApiError::bad_request(format!("since `{s}`: {err}")))
+            })
+            .transpose()?,
+        before: params
+            .cursor
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                c.parse::<ExecutionId>()
+                    .map_err(|_| ApiError::bad_request(format!("`{c}` is not a cursor")))
+            })
+            .transpose()?,
+        limit: limit + 1,
+    };
+    let mut records = state.store().list(&query).await?;
+    let next_cursor = if records.len() > limit {
+        records.truncate(limit);
+        records.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    Ok(Json(ExecutionPage {
+        items: records.iter().map(ExecutionSummary::from).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct WaitParams {
+    /// Hold the request until the execution changes, at most this long
+    /// (`30s`; capped by the server). With `If-None-Match`, until it no
+    /// longer matches.
+    wait: Option<String>,
+}
+
+/// The entity tag of an execution at a sequence number.
+fn etag(seq: u64) -> String {
+    format!("\"v{seq}\"")
+}
+
+/// An execution with every step. `ETag` changes with every change;
+/// `If-None-Match` answers 304; `?wait=` long-polls.
+#[utoipa::path(get, path = "/executions/{id}", params(("id" = String, Path), WaitParams), tag = "executions",
+    responses((status = 200, body = ExecutionDetail), (status = 304), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<WaitParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = execution_id(&id)?;
+    let wait = wait(params.wait.as_deref(), state.0.max_wait)?;
+    let known = if_none_match(&headers);
+    let record = match wait {
+        Some(wait) => {
+            wait_for_change(&state, id, wait, |record| {
+                known.is_empty() || known.contains(&etag(record.last_seq))
+            })
+            .await?
+        }
+        None => current(&state, id).await?,
+    };
+    if known.contains(&etag(record.last_seq)) || known.iter().any(|tag| tag == "*") {
+        return Ok(not_modified(record.last_seq));
+    }
+    let snapshot = state
+        .store()
+        .snapshot(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
+    let tag = etag(snapshot.execution.last_seq);
+    let mut response = Json(ExecutionDetail::from(&snapshot)).into_response();
+    set_etag(&mut response, &tag);
+    Ok(response)
+}
+
+async fn current(state: &AppState, id: ExecutionId) -> Result<ExecutionRecord, ApiError> {
+    state
+        .store()
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))
+}
+
+/// Reads the execution, and while `unchanged(first read)` holds for what
+/// is read and the execution can still change, waits for its next change
+/// (at most `wait`). The feed is subscribed before the first read, so a
+/// change between the read and the wait is not missed.
+async fn wait_for_change(
+    state: &AppState,
+    id: ExecutionId,
+    wait: Duration,
+    waiting: impl Fn(&ExecutionRecord) -> bool,
+) -> Result<ExecutionRecord, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut changes = state.0.feed.subscribe(id);
+    let first = current(state, id).await?;
+    if !waiting(&first) || first.state.is_terminal() {
+        return Ok(first);
+    }
+    let baseline = first.last_seq;
+    loop {
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => {
+                if changed.is_err() {
+                    return current(state, id).await;
+                }
+            }
+            () = state.0.stopping.cancelled() => return current(state, id).await,
+        }
+        let record = current(state, id).await?;
+        if record.last_seq != baseline || record.state.is_terminal() {
+            return Ok(record);
+        }
+    }
+}
+
+fn not_modified(seq: u64) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set_etag(&mut response, &etag(seq));
+    response
+}
+
+fn set_etag(response: &mut Response, tag: &str) {
+    if let Ok(value) = HeaderValue::from_str(tag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventParams {
+    /// Only events after this sequence number (default 0: from the start).
+    after: Option<u64>,
+    /// At most this many, 1 to 1000 (default 100).
+    limit: Option<usize>,
+    /// Hold the request until there is an event after `after`, at most this long.
+    wait: Option<String>,
+}
+
+/// The execution's event log, oldest first.
+#[utoipa::path(get, path = "/executions/{id}/events", params(("id" = String, Path), EventParams), tag = "executions",
+    responses((status = 200, body = EventPage), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<EventParams>,
+) -> Result<Json<EventPage>, ApiError> {
+    let id = execution_id(&id)?;
+    let after = params.after.unwrap_or(0);
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 1000"));
+    }
+    let record = match wait(params.wait.as_deref(), state.0.max_wait)? {
+        Some(wait) => wait_for_change(&state, id, wait, |r| r.last_seq <= after).await?,
+        None => current(&state, id).await?,
+    };
+    let events = state.store().events(id, after, limit).await?;
+    let last_seq = events.last().map_or(after, |event| event.seq);
+    Ok(Json(EventPage {
+        finished: record.state.is_terminal() && last_seq >= record.last_seq,
+        events,
+        last_seq,
+    }))
+}
+
+/// The log lines of one step (every item of a `for_each` step when given
+/// the step id; one item when given `id[N]`), oldest first.
+#[utoipa::path(get, path = "/executions/{id}/steps/{step}/logs", params(("id" = String, Path), ("step" = String, Path)), tag = "executions",
+    responses((status = 200, body = LogPage), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn logs(
+    State(state): State<AppState>,
+    Path((id, step)): Path<(String, String)>,
+) -> Result<Json<LogPage>, ApiError> {
+    let id = execution_id(&id)?;
+    let snapshot = state
+        .store()
+        .snapshot(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
+    let matches = |key: &shutter_runtime::StepKey| key.step == step || key.to_string() == step;
+    if !snapshot.steps.iter().any(|s| matches(&s.key)) {
+        return Err(ApiError::not_found(format_args!(
+            "step `{step}` of execution {id}"
+        )));
+    }
+    let mut lines = Vec::new();
+    let mut after = 0;
+    loop {
+        let events = state.store().events(id, after, 1000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.seq;
+        for event in events {
+            if let Change::Log {
+                key,
+                attempt,
+                level,
+                message,
+                at,
+            } = event.change
+                && matches(&key)
+            {
+                lines.push(LogLine {
+                    step: key.to_string(),
+                    attempt,
+                    level: serde_json::to_value(level)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    message,
+                    at,
+                });
+            }
+        }
+    }
+    Ok(Json(LogPage { lines }))
+}
+
+/// Cancels a running execution: steps stop, `finally` steps still run.
+#[utoipa::path(post, path = "/executions/{id}/cancel", params(("id" = String, Path)), tag = "executions",
+    responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
+              (status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = execution_id(&id)?;
+    let record = current(&state, id).await?;
+    if record.state.is_terminal() {
+        return Err(ApiError::conflict(
+            "already_finished",
+            format!("execution {id} already ended ({})", record.state.as_str()),
+        ));
+    }
+    if !state.runner().cancel(id) {
+        return Err(ApiError::conflict(
+            "not_running_here",
+            format!("execution {id} is not running on this server"),
+        ));
+    }
+    Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
+}

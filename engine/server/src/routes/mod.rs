@@ -1,0 +1,70 @@
+//! The router: every route, its limits and its middleware.
+
+pub(crate) mod executions;
+pub(crate) mod system;
+pub(crate) mod vro;
+pub(crate) mod workflows;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::auth::{self, Token};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest request body but for workflow YAML.
+const MAX_BODY: usize = 1 << 20;
+
+pub(crate) fn router(state: AppState, token: Option<Token>) -> Router {
+    let deadline = state.0.max_wait + Duration::from_secs(30);
+    Router::new()
+        .route(
+            "/workflows",
+            post(workflows::register)
+                .layer(DefaultBodyLimit::max(shutter_dsl::limits::MAX_SOURCE_BYTES))
+                .get(workflows::list),
+        )
+        .route("/workflows/{name}", get(workflows::get))
+        .route("/workflows/{name}/executions", post(workflows::start))
+        .route("/executions", get(executions::list))
+        .route("/executions/{id}", get(executions::get))
+        .route("/executions/{id}/events", get(executions::events))
+        .route("/executions/{id}/steps/{step}/logs", get(executions::logs))
+        .route("/executions/{id}/cancel", post(executions::cancel))
+        .route("/vco/api/workflows/{name}/executions", post(vro::start))
+        .route("/vco/api/workflows/{name}/executions/{id}", get(vro::get))
+        .route(
+            "/vco/api/workflows/{name}/executions/{id}/state",
+            get(vro::get_state).delete(vro::cancel),
+        )
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(middleware::from_fn(crate::etag::tag))
+        .layer(middleware::from_fn_with_state(token, auth::require))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            time_limit(request, next, deadline)
+        }))
+        .with_state(state)
+}
+
+/// No request holds a connection longer than the longest long poll allows.
+async fn time_limit(request: Request, next: Next, deadline: Duration) -> Response {
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the request took too long",
+        )
+        .into_response(),
+    }
+}

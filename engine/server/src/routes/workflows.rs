@@ -1,0 +1,253 @@
+//! `/workflows`: register, list, describe, and start executions.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shutter_dsl::Source;
+use shutter_runtime::{EngineError, WorkflowSource};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, idempotency_key};
+use crate::gate::{Admission, key_of};
+use crate::state::AppState;
+use crate::views::{
+    EdgeView, ExecutionSummary, GraphView, NodeView, StartRequest, WorkflowDetail, WorkflowList,
+    WorkflowSummary,
+};
+use crate::workflows::{Registered, Version};
+
+/// Registers a workflow (YAML body). A new content is a new version, which
+/// new executions run; the same content again changes nothing.
+#[utoipa::path(post, path = "/workflows", tag = "workflows",
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 201, body = WorkflowDetail), (status = 200, body = WorkflowDetail),
+              (status = 422, description = "the compiler's diagnostics in `error.details`", body = crate::views::ErrorBody)))]
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let source = Source::from_bytes("workflow.yaml", body.to_vec()).map_err(|diagnostic| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_workflow",
+            diagnostic.message.clone(),
+        )
+    })?;
+    let now = chrono::Utc::now();
+    let (version, registered) = state
+        .workflows()
+        .register(&source, None, state.engine().catalog(), now)
+        .map_err(|diagnostics| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_workflow",
+                format!("the workflow has {} problem(s)", diagnostics.len()),
+            )
+            .with_details(json!(diagnostics.items))
+        })?;
+    let name = version.plan.workflow.name.to_string();
+    let status = match registered {
+        Registered::New => StatusCode::CREATED,
+        Registered::Unchanged => StatusCode::OK,
+    };
+    let mut response = (status, Json(detail(&state, &version))).into_response();
+    set_location(&mut response, &format!("/workflows/{name}"));
+    Ok(response)
+}
+
+/// Every workflow this server runs (its latest version).
+#[utoipa::path(get, path = "/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)))]
+pub(crate) async fn list(State(state): State<AppState>) -> Json<WorkflowList> {
+    let items = state
+        .workflows()
+        .all_latest()
+        .iter()
+        .map(|version| {
+            let count = state
+                .workflows()
+                .versions(version.plan.workflow.name.as_str())
+                .len();
+            WorkflowSummary::new(version, count)
+        })
+        .collect();
+    Json(WorkflowList { items })
+}
+
+/// A workflow: its inputs, its YAML and its DAG.
+#[utoipa::path(get, path = "/workflows/{name}", params(("name" = String, Path)), tag = "workflows",
+    responses((status = 200, body = WorkflowDetail), (status = 404, body = crate::views::ErrorBody)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<WorkflowDetail>, ApiError> {
+    let version = latest(&state, &name)?;
+    Ok(Json(detail(&state, &version)))
+}
+
+/// Starts an execution of the workflow's latest version. With an
+/// `Idempotency-Key` header, a repeated request returns the execution the
+/// first one started (200) instead of starting another.
+#[utoipa::path(post, path = "/workflows/{name}/executions", tag = "workflows",
+    params(("name" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    request_body = StartRequest,
+    responses((status = 201, body = ExecutionSummary), (status = 200, body = ExecutionSummary),
+              (status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody),
+              (status = 422, body = crate::views::ErrorBody)))]
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<StartRequest>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let (record, created) = start_execution(&state, &name, &request.inputs, key).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (status, Json(ExecutionSummary::from(&record))).into_response();
+    set_location(&mut response, &format!("/executions/{}", record.id));
+    Ok(response)
+}
+
+/// Starts (or, by key, finds) an execution of `name` and runs it. Shared
+/// with the vRO-shaped route and the scheduler.
+pub(crate) async fn start_execution(
+    state: &AppState,
+    name: &str,
+    inputs: &serde_json::Map<String, serde_json::Value>,
+    key: Option<String>,
+) -> Result<(shutter_runtime::ExecutionRecord, bool), ApiError> {
+    let version = latest(state, name)?;
+    let resolved = shutter_dsl::inputs::resolve_inputs(&version.plan.workflow, inputs)
+        .map_err(|errors| ApiError::from(EngineError::Inputs(errors)))?;
+    let concurrency = key_of(&version.plan, &resolved, state.expr())
+        .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", err))?;
+    let gate = state.runner().gate.clone();
+    let mut admission = concurrency.as_ref().map(|(gate_key, policy)| {
+        let admission = lock(&gate).admit(gate_key, *policy);
+        (gate_key.clone(), admission)
+    });
+    // The holder's record can say it ended a moment before its task lets
+    // the key go; a client that waited for that end must not be refused.
+    if let Some((gate_key, Admission::Busy(Some(holder)))) = &admission {
+        let ended = state
+            .store()
+            .get(*holder)
+            .await?
+            .is_none_or(|record| record.state.is_terminal());
+        if ended {
+            let taken = lock(&gate).take_over(gate_key, *holder);
+            if taken {
+                admission = Some((gate_key.clone(), Admission::Run));
+            }
+        }
+    }
+    if let Some((gate_key, Admission::Busy(holder))) = &admission {
+        let holder = holder.map(|id| id.to_string());
+        return Err(ApiError::conflict(
+            "concurrency_busy",
+            format!("another execution holds concurrency key `{gate_key}` (policy skip)"),
+        )
+        .with_details(serde_json::json!({"key": gate_key, "execution": holder})));
+    }
+    let release = || {
+        if let Some((gate_key, Admission::Run)) = &admission {
+            lock(&gate).release(gate_key);
+        }
+    };
+    let source = WorkflowSource {
+        text: version.source.clone(),
+        path: version.path.clone(),
+    };
+    let started = match state
+        .engine()
+        .start_once(&version.plan, source, inputs, key.clone())
+        .await
+    {
+        Ok(started) => started,
+        Err(err) => {
+            release();
+            return Err(err.into());
+        }
+    };
+    if !started.created {
+        release();
+        if started.record.workflow != name {
+            return Err(ApiError::conflict(
+                "idempotency_key_reused",
+                format!(
+                    "Idempotency-Key `{}` already started an execution of another workflow",
+                    key.unwrap_or_default()
+                ),
+            ));
+        }
+        return Ok((started.record, false));
+    }
+    state.runner().launch(
+        started.record.id,
+        version.plan.clone(),
+        admission.map(|(gate_key, _)| gate_key),
+    );
+    Ok((started.record, true))
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+pub(crate) fn latest(state: &AppState, name: &str) -> Result<Arc<Version>, ApiError> {
+    state
+        .workflows()
+        .latest(name)
+        .ok_or_else(|| ApiError::not_found(format_args!("workflow `{name}`")))
+}
+
+fn detail(state: &AppState, version: &Version) -> WorkflowDetail {
+    let plan = &version.plan;
+    let workflow = &plan.workflow;
+    let versions = state.workflows().versions(workflow.name.as_str());
+    WorkflowDetail {
+        summary: WorkflowSummary::new(version, versions.len()),
+        inputs: serde_json::to_value(&workflow.inputs).unwrap_or_default(),
+        definition: version.source.clone(),
+        graph: GraphView {
+            nodes: workflow
+                .steps
+                .values()
+                .map(|step| NodeView {
+                    id: step.id.to_string(),
+                    uses: step.call.action.name().to_owned(),
+                    finally: step.finally,
+                })
+                .collect(),
+            edges: plan
+                .edges()
+                .into_iter()
+                .map(|(from, to, kind)| EdgeView {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    kind: match kind {
+                        shutter_dsl::EdgeKind::Needs => "needs",
+                        shutter_dsl::EdgeKind::Implied => "implied",
+                    }
+                    .to_owned(),
+                })
+                .collect(),
+        },
+        version_hashes: versions.iter().map(|v| v.plan.hash.to_string()).collect(),
+    }
+}
+
+pub(crate) fn set_location(response: &mut Response, location: &str) {
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+}

@@ -1,0 +1,235 @@
+//! The executions this server runs: each on its own task, cancelable by id,
+//! and stopped in order when the server shuts down.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value as Json};
+use shutter_dsl::{ExprEngine, Plan};
+use shutter_runtime::{Engine, EngineError, ExecutionId};
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::gate::{Gate, key_of};
+
+#[derive(Debug)]
+struct Running {
+    cancel: CancellationToken,
+    abort: Option<AbortHandle>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Runner {
+    engine: Engine,
+    running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
+    idle: Arc<tokio::sync::Notify>,
+    pub(crate) gate: Arc<Mutex<Gate>>,
+    expr: ExprEngine,
+}
+
+impl Runner {
+    pub(crate) fn new(engine: Engine) -> Self {
+        Self {
+            expr: ExprEngine::new(),
+            engine,
+            running: Arc::default(),
+            idle: Arc::default(),
+            gate: Arc::default(),
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs a recorded execution to its end in the background; with a
+    /// concurrency key, only once the key is free (it waits in line).
+    pub(crate) fn launch(&self, id: ExecutionId, plan: Arc<Plan>, key: Option<String>) {
+        if let Some(key) = &key {
+            let admitted = lock(&self.gate).enter(key, id, &plan);
+            if !admitted {
+                return;
+            }
+        }
+        spawn(self.context(), id, plan, key, CancellationToken::new());
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            engine: self.engine.clone(),
+            running: self.running.clone(),
+            idle: self.idle.clone(),
+            gate: self.gate.clone(),
+        }
+    }
+
+    /// Takes back executions a stopped engine left running and runs them.
+    /// Returns how many were taken back and the ones that cannot resume.
+    pub(crate) async fn resume_orphans(&self) -> Result<(usize, Vec<EngineError>), EngineError> {
+        let ids = self.engine.claim_orphans().await?;
+        let mut problems = Vec::new();
+        let mut resumed = 0;
+        for id in ids {
+            let plan = match self.engine.store().snapshot(id).await? {
+                Some(snapshot) => self.engine.plan_of(&snapshot),
+                None => continue,
+            };
+            match plan {
+                Ok(plan) => {
+                    let key = self.key_of(&plan, &snapshot_inputs(&self.engine, id).await?);
+                    self.launch(id, plan, key);
+                    resumed += 1;
+                }
+                Err(err) => problems.push(err),
+            }
+        }
+        Ok((resumed, problems))
+    }
+
+    /// Asks a running execution to cancel (its `finally` steps still run).
+    /// False when this server is not running it.
+    pub(crate) fn cancel(&self, id: ExecutionId) -> bool {
+        if let Some(running) = self.lock().get(&id) {
+            running.cancel.cancel();
+            return true;
+        }
+        // Waiting for its concurrency key: run it canceled, which records
+        // it canceled (its `finally` steps run) without doing its work.
+        let waiting = lock(&self.gate).take_waiting(id);
+        match waiting {
+            Some(plan) => {
+                let cancel = CancellationToken::new();
+                cancel.cancel();
+                spawn(self.context(), id, plan, None, cancel);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Waits up to `grace` for running executions to end, then stops the
+    /// rest where they are. Every state change is recorded before it is
+    /// acted on, so a stopped execution stays `running` in the store and the
+    /// next start takes it back (a step cut mid-try runs again with the same
+    /// idempotency key).
+    pub(crate) async fn shutdown(&self, grace: Duration) {
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let idle = self.idle.notified();
+            if self.lock().is_empty() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                break;
+            }
+        }
+        let left: Vec<_> = self.lock().drain().collect();
+        if !left.is_empty() {
+            tracing::info!(
+                "stopping {} execution(s) still running; the next start resumes them",
+                left.len()
+            );
+        }
+        for (_, running) in left {
+            if let Some(abort) = running.abort {
+                abort.abort();
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, Running>> {
+        lock(&self.running)
+    }
+
+    /// The concurrency key of a recorded execution (its inputs are resolved).
+    pub(crate) fn key_of(&self, plan: &Plan, inputs: &Map<String, Json>) -> Option<String> {
+        match key_of(plan, inputs, &self.expr) {
+            Ok(key) => key.map(|(key, _)| key),
+            Err(err) => {
+                tracing::warn!(
+                    "{}: {err}; running without a concurrency key",
+                    plan.workflow.name
+                );
+                None
+            }
+        }
+    }
+}
+
+async fn snapshot_inputs(
+    engine: &Engine,
+    id: ExecutionId,
+) -> Result<Map<String, Json>, EngineError> {
+    Ok(engine
+        .store()
+        .get(id)
+        .await?
+        .and_then(|record| record.inputs.as_object().cloned())
+        .unwrap_or_default())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a running execution's task needs from the runner.
+#[derive(Clone)]
+struct Context {
+    engine: Engine,
+    running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
+    idle: Arc<tokio::sync::Notify>,
+    gate: Arc<Mutex<Gate>>,
+}
+
+/// Runs `id` on its own task; when it ends, the next execution waiting for
+/// its concurrency key starts.
+fn spawn(
+    context: Context,
+    id: ExecutionId,
+    plan: Arc<Plan>,
+    key: Option<String>,
+    cancel: CancellationToken,
+) {
+    let mut running = lock(&context.running);
+    if running.contains_key(&id) {
+        return;
+    }
+    running.insert(
+        id,
+        Running {
+            cancel: cancel.clone(),
+            abort: None,
+        },
+    );
+    let task = tokio::spawn({
+        let context = context.clone();
+        async move {
+            if let Err(err) = context.engine.run(id, plan, cancel).await {
+                tracing::error!("execution {id} stopped: {err}");
+            }
+            let next = key
+                .as_ref()
+                .and_then(|key| lock(&context.gate).leave(key, id));
+            {
+                let mut running = lock(&context.running);
+                running.remove(&id);
+                if running.is_empty() && next.is_none() {
+                    context.idle.notify_waiters();
+                }
+            }
+            if let Some((next, plan)) = next {
+                spawn(context, next, plan, key, CancellationToken::new());
+            }
+        }
+    });
+    if let Some(entry) = running.get_mut(&id) {
+        entry.abort = Some(task.abort_handle());
+    }
+}

@@ -1,0 +1,51 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shutter_runtime::{Engine, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::feed::ChangeFeed;
+use crate::metrics::Metrics;
+use crate::runner::Runner;
+use crate::workflows::Workflows;
+
+/// Cheap to clone: one `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState(pub(crate) Arc<Shared>);
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) runner: Runner,
+    pub(crate) workflows: Workflows,
+    pub(crate) feed: Arc<ChangeFeed>,
+    pub(crate) metrics: Arc<Metrics>,
+    /// Longest `?wait=` honoured; longer asks are cut to it.
+    pub(crate) max_wait: Duration,
+    /// Canceled when the server begins to stop: long polls answer at once.
+    pub(crate) stopping: CancellationToken,
+    pub(crate) expr: shutter_dsl::ExprEngine,
+}
+
+impl AppState {
+    pub(crate) fn engine(&self) -> &Engine {
+        self.0.runner.engine()
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        self.engine().store()
+    }
+
+    pub fn workflows(&self) -> &Workflows {
+        &self.0.workflows
+    }
+
+    pub(crate) fn expr(&self) -> &shutter_dsl::ExprEngine {
+        &self.0.expr
+    }
+
+    pub(crate) fn runner(&self) -> &Runner {
+        &self.0.runner
+    }
+}

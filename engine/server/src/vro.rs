@@ -1,0 +1,161 @@
+//! vRealize Orchestrator's typed parameters (`{"name", "type", "value":
+//! {"string": {"value": ...}}}`), to and from plain JSON values.
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json, json};
+
+/// One parameter as vRO clients send it.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Parameter {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) value: Option<Json>,
+}
+
+/// The typed parameters of a start request as workflow inputs.
+pub(crate) fn inputs(parameters: &[Parameter]) -> Result<Map<String, Json>, String> {
+    let mut inputs = Map::new();
+    for parameter in parameters {
+        let value = match &parameter.value {
+            Some(value) => {
+                from_typed(value).map_err(|err| format!("parameter `{}`: {err}", parameter.name))?
+            }
+            None => Json::Null,
+        };
+        if !value.is_null() {
+            inputs.insert(parameter.name.clone(), value);
+        }
+    }
+    Ok(inputs)
+}
+
+/// A vRO typed value (`{"string": {"value": "x"}}`, `{"array": {"elements": [...]}}`,
+/// `{"properties": {"property": [{"key", "value"}]}}`, `{"sdk-object": {"type", "id"}}` ...).
+fn from_typed(value: &Json) -> Result<Json, String> {
+    let Some((kind, body)) = value.as_object().and_then(|o| o.iter().next()) else {
+        return Err("a value is an object with one key naming its type".to_owned());
+    };
+    match kind.as_str() {
+        "string" | "secure-string" | "number" | "boolean" | "date" | "mime-attachment" => {
+            Ok(body.get("value").cloned().unwrap_or(Json::Null))
+        }
+        "array" => body
+            .get("elements")
+            .and_then(Json::as_array)
+            .map_or(Ok(Vec::new()), |elements| {
+                elements.iter().map(from_typed).collect()
+            })
+            .map(Json::Array),
+        "properties" => {
+            let mut object = Map::new();
+            for property in body
+                .get("property")
+                .and_then(Json::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let key = property
+                    .get("key")
+                    .and_then(Json::as_str)
+                    .ok_or("a property has no `key`")?;
+                let value = property.get("value").map_or(Ok(Json::Null), from_typed)?;
+                object.insert(key.to_owned(), value);
+            }
+            Ok(Json::Object(object))
+        }
+        "sdk-object" => Ok(json!({
+            "type": body.get("type").cloned().unwrap_or(Json::Null),
+            "id": body.get("id").cloned().unwrap_or(Json::Null),
+        })),
+        other => Err(format!("unsupported value type `{other}`")),
+    }
+}
+
+/// A JSON value as vRO's typed parameter.
+pub(crate) fn parameter(name: &str, value: &Json) -> Json {
+    let (ty, value) = to_typed(value);
+    json!({"name": name, "type": ty, "scope": "local", "value": value})
+}
+
+fn to_typed(value: &Json) -> (String, Json) {
+    match value {
+        Json::String(s) => ("string".to_owned(), json!({"string": {"value": s}})),
+        Json::Number(n) => ("number".to_owned(), json!({"number": {"value": n}})),
+        Json::Bool(b) => ("boolean".to_owned(), json!({"boolean": {"value": b}})),
+        Json::Array(items) => {
+            let elements: Vec<_> = items.iter().map(|item| to_typed(item).1).collect();
+            (
+                "Array/Any".to_owned(),
+                json!({"array": {"elements": elements}}),
+            )
+        }
+        Json::Object(object) => {
+            let property: Vec<_> = object
+                .iter()
+                .map(|(key, value)| json!({"key": key, "value": to_typed(value).1}))
+                .collect();
+            (
+                "Properties".to_owned(),
+                json!({"properties": {"property": property}}),
+            )
+        }
+        Json::Null => ("string".to_owned(), json!({})),
+    }
+}
+
+/// vRO's name for an execution state.
+pub(crate) fn state(state: shutter_runtime::ExecutionState) -> &'static str {
+    use shutter_runtime::ExecutionState as S;
+    match state {
+        S::Queued | S::Running => "running",
+        S::Succeeded => "completed",
+        S::Failed => "failed",
+        S::Canceled => "canceled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_round_trip() {
+        let value = json!({"vm": "web-01", "count": 3, "quiesce": true,
+                           "disks": ["a", "b"], "tags": {"env": "prod"}});
+        for (name, value) in value.as_object().expect("object") {
+            let typed = parameter(name, value);
+            let parsed: Parameter = serde_json::from_value(typed).expect("shape");
+            assert_eq!(&inputs(&[parsed]).expect("converts")[name], value);
+        }
+    }
+
+    #[test]
+    fn documented_request_shape_converts() {
+        let parameters: Vec<Parameter> = serde_json::from_value(json!([
+            {"name": "vmName", "type": "string", "scope": "local",
+             "value": {"string": {"value": "web-01"}}},
+            {"name": "vm", "type": "VC:VirtualMachine", "scope": "local",
+             "value": {"sdk-object": {"type": "VC:VirtualMachine", "id": "vc1/vm-42"}}}
+        ]))
+        .expect("shape");
+        let inputs = inputs(&parameters).expect("converts");
+        assert_eq!(inputs["vmName"], "web-01");
+        assert_eq!(
+            inputs["vm"],
+            json!({"type": "VC:VirtualMachine", "id": "vc1/vm-42"})
+        );
+    }
+
+    #[test]
+    fn unknown_types_are_refused_by_name() {
+        let parameters: Vec<Parameter> = serde_json::from_value(
+            json!([{"name": "x", "value": {"encrypted-blob": {"value": 1}}}]),
+        )
+        .expect("shape");
+        let err = inputs(&parameters).expect_err("refused");
+        assert!(
+            err.contains("parameter `x`") && err.contains("encrypted-blob"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,464 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! Every route and error code, in process (the router called directly).
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value as Json, json};
+use support::server;
+
+const HELLO: &str = "version: 1
+name: hello
+description: says hello
+inputs:
+  vm: {type: string, required: true}
+steps:
+  greet:
+    uses: core.log
+    with: {message: 'hello ${{ inputs.vm }}'}
+  done:
+    uses: core.noop
+    needs: greet
+outputs:
+  vm: ${{ inputs.vm }}
+";
+
+const LONG: &str = "version: 1
+name: long
+steps:
+  work: {uses: core.sleep, with: {duration: 1h}}
+";
+
+#[tokio::test]
+async fn invalid_workflows_get_the_compilers_diagnostics() {
+    let api = server(None);
+    let answer = api
+        .call(
+            Method::POST,
+            "/workflows",
+            "version: 1\nname: bad\nsteps:\n  a: {uses: core.nope}\n",
+            &[("content-type", "application/yaml")],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.body["error"]["code"], "invalid_workflow");
+    let first = &answer.body["error"]["details"][0];
+    assert_eq!(first["line"], 4, "{first}");
+    assert!(
+        first["message"].as_str().unwrap().contains("core.nope"),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn workflows_are_versioned_by_content() {
+    let api = server(None);
+    let created = api
+        .call(
+            Method::POST,
+            "/workflows",
+            HELLO,
+            &[("content-type", "application/yaml")],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.header("location"), "/workflows/hello");
+    let again = api
+        .call(
+            Method::POST,
+            "/workflows",
+            HELLO,
+            &[("content-type", "application/yaml")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    let changed = HELLO.replace("says hello", "says hello again");
+    let second = api
+        .call(
+            Method::POST,
+            "/workflows",
+            &changed,
+            &[("content-type", "application/yaml")],
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let detail = api.get("/workflows/hello").await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(detail.body["versions"], 2);
+    assert_eq!(detail.body["description"], "says hello again");
+    assert_eq!(detail.body["inputs"]["vm"]["type"], "string");
+    assert_eq!(detail.body["graph"]["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        detail.body["graph"]["edges"],
+        json!([{"from": "greet", "to": "done", "kind": "needs"}])
+    );
+    let list = api.get("/workflows").await;
+    assert_eq!(list.body["items"][0]["name"], "hello");
+    assert_eq!(
+        api.get("/workflows/nope").await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn an_execution_runs_and_is_read_back_with_its_steps_and_logs() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let started = api
+        .post(
+            "/workflows/hello/executions",
+            r#"{"inputs": {"vm": "web-01"}}"#,
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(started.header("location"), format!("/executions/{id}"));
+    let done = api.finished(&id).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["outputs"], json!({"vm": "web-01"}));
+    assert_eq!(done["steps"][0]["key"], "greet");
+    assert_eq!(done["steps"][0]["attempts"][0]["number"], 1);
+    let logs = api.get(&format!("/executions/{id}/steps/greet/logs")).await;
+    assert_eq!(logs.status, StatusCode::OK);
+    assert_eq!(logs.body["lines"][0]["message"], "hello web-01");
+    let missing = api.get(&format!("/executions/{id}/steps/nope/logs")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let events = api
+        .get(&format!("/executions/{id}/events?after=0&limit=2"))
+        .await;
+    assert_eq!(events.body["events"].as_array().unwrap().len(), 2);
+    assert_eq!(events.body["events"][0]["seq"], 1);
+    assert_eq!(events.body["finished"], false, "more events follow");
+    let rest = api
+        .get(&format!(
+            "/executions/{id}/events?after={}&limit=1000",
+            events.body["last_seq"]
+        ))
+        .await;
+    assert_eq!(rest.body["finished"], true);
+}
+
+#[tokio::test]
+async fn bad_starts_are_refused_with_the_error_shape() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let missing = api
+        .post("/workflows/hello/executions", r#"{"inputs": {}}"#)
+        .await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.body["error"]["code"], "invalid_inputs");
+    assert!(
+        missing.body["error"]["details"][0]
+            .as_str()
+            .unwrap()
+            .contains("vm")
+    );
+    let malformed = api.post("/workflows/hello/executions", "{not json").await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.body["error"]["code"], "invalid_body");
+    let unknown_field = api
+        .post("/workflows/hello/executions", r#"{"input": {}}"#)
+        .await;
+    assert_eq!(unknown_field.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = api.post("/workflows/nope/executions", "{}").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["error"]["code"], "not_found");
+    let bad_id = api.get("/executions/not-an-id").await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    let absent = api
+        .get("/executions/0190a2b4-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(absent.status, StatusCode::NOT_FOUND);
+    let no_route = api.get("/nowhere").await;
+    assert_eq!(no_route.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_route.body["error"]["code"], "not_found");
+    let bad_state = api.get("/executions?state=sleeping").await;
+    assert_eq!(bad_state.status, StatusCode::BAD_REQUEST);
+    let bad_limit = api.get("/executions?limit=0").await;
+    assert_eq!(bad_limit.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_first_execution() {
+    let api = server(None);
+    api.register(HELLO).await;
+    api.register(LONG).await;
+    let key = [("idempotency-key", "nightly-2026-11-26")];
+    let body = r#"{"inputs": {"vm": "web-01"}}"#;
+    let first = api
+        .call(Method::POST, "/workflows/hello/executions", body, &key)
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let second = api
+        .call(Method::POST, "/workflows/hello/executions", body, &key)
+        .await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(first.body["id"], second.body["id"]);
+    let other = api
+        .call(Method::POST, "/workflows/long/executions", "{}", &key)
+        .await;
+    assert_eq!(other.status, StatusCode::CONFLICT);
+    assert_eq!(other.body["error"]["code"], "idempotency_key_reused");
+    let list = api.get("/executions?workflow=hello").await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn etags_revalidate_and_long_polls_return_on_change() {
+    let api = server(None);
+    api.register(LONG).await;
+    let started = api.post("/workflows/long/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    // Wait until the sleep has started, then the record is still.
+    let mut detail = api.get(&format!("/executions/{id}")).await;
+    while detail.body["steps"][0]["state"] != "running" {
+        detail = api.get(&format!("/executions/{id}?wait=5s")).await;
+    }
+    let etag = detail.header("etag").to_owned();
+    let revalidated = api
+        .call(
+            Method::GET,
+            &format!("/executions/{id}"),
+            "",
+            &[("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(revalidated.header("etag"), etag);
+    // A long poll holds until the change that the cancel below drives.
+    let poll = {
+        let router = api.router.clone();
+        let uri = format!("/executions/{id}?wait=60s");
+        let etag = etag.clone();
+        tokio::spawn(async move {
+            let request = axum::http::Request::get(uri)
+                .header("if-none-match", etag)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            tower::ServiceExt::oneshot(router, request).await.unwrap()
+        })
+    };
+    tokio::task::yield_now().await;
+    let canceled = api.post(&format!("/executions/{id}/cancel"), "").await;
+    assert_eq!(canceled.status, StatusCode::ACCEPTED, "{:?}", canceled.body);
+    let answered = poll.await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    let new_etag = answered.headers()["etag"].to_str().unwrap();
+    assert_ne!(new_etag, etag);
+    let done = api.finished(&id).await;
+    assert_eq!(done["state"], "canceled");
+    let again = api.post(&format!("/executions/{id}/cancel"), "").await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.body["error"]["code"], "already_finished");
+    // Other routes carry a content ETag and revalidate too.
+    let list = api.get("/executions").await;
+    let list_tag = list.header("etag").to_owned();
+    let list_again = api
+        .call(
+            Method::GET,
+            "/executions",
+            "",
+            &[("if-none-match", &list_tag)],
+        )
+        .await;
+    assert_eq!(list_again.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn a_long_poll_on_events_returns_when_the_next_event_is_recorded() {
+    let api = server(None);
+    api.register(LONG).await;
+    let started = api.post("/workflows/long/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let mut after = 0;
+    // Read up to the sleep's timer, which is the last event until a change.
+    loop {
+        let page = api
+            .get(&format!("/executions/{id}/events?after={after}&wait=5s"))
+            .await;
+        after = page.body["last_seq"].as_u64().unwrap();
+        let types: Vec<_> = page.body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_owned())
+            .collect();
+        if types.iter().any(|t| t == "timer_set") {
+            break;
+        }
+    }
+    let poll = {
+        let router = api.router.clone();
+        let uri = format!("/executions/{id}/events?after={after}&wait=60s");
+        tokio::spawn(async move {
+            let request = axum::http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            tower::ServiceExt::oneshot(router, request).await.unwrap()
+        })
+    };
+    tokio::task::yield_now().await;
+    api.post(&format!("/executions/{id}/cancel"), "").await;
+    let answered = poll.await.unwrap();
+    let bytes = http_body_util::BodyExt::collect(answered.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let page: Json = serde_json::from_slice(&bytes).unwrap();
+    assert!(page["last_seq"].as_u64().unwrap() > after, "{page}");
+}
+
+#[tokio::test]
+async fn pages_stay_stable_while_executions_are_started() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let mut started = Vec::new();
+    for n in 0..12 {
+        let answer = api
+            .post(
+                "/workflows/hello/executions",
+                &format!(r#"{{"inputs": {{"vm": "vm-{n}"}}}}"#),
+            )
+            .await;
+        started.push(answer.body["id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut uri = "/executions?workflow=hello&limit=5".to_owned();
+    loop {
+        let page = api.get(&uri).await;
+        assert_eq!(page.status, StatusCode::OK);
+        for item in page.body["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        // New executions arrive between pages: they must not shift them.
+        api.post(
+            "/workflows/hello/executions",
+            r#"{"inputs": {"vm": "late"}}"#,
+        )
+        .await;
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => uri = format!("/executions?workflow=hello&limit=5&cursor={cursor}"),
+            None => break,
+        }
+    }
+    started.reverse();
+    assert_eq!(seen, started, "every execution once, newest first");
+}
+
+#[tokio::test]
+async fn a_token_guards_everything_but_health() {
+    let api = server(Some("s3cret"));
+    let refused = api.get("/executions").await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.body["error"]["code"], "unauthorized");
+    assert_eq!(refused.header("www-authenticate"), "Bearer");
+    let wrong = api
+        .call(
+            Method::GET,
+            "/executions",
+            "",
+            &[("authorization", "Bearer s3cre")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let allowed = api
+        .call(
+            Method::GET,
+            "/executions",
+            "",
+            &[("authorization", "Bearer s3cret")],
+        )
+        .await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(api.get("/healthz").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn vro_shaped_routes_start_and_report_in_vros_shapes() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let body = json!({"parameters": [
+        {"name": "vm", "type": "string", "scope": "local", "value": {"string": {"value": "web-01"}}}
+    ]});
+    let started = api
+        .post("/vco/api/workflows/hello/executions", &body.to_string())
+        .await;
+    assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
+    let location = started.header("location").to_owned();
+    assert!(
+        location.starts_with("/vco/api/workflows/hello/executions/") && location.ends_with('/')
+    );
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.finished(&id).await;
+    let shape = api.get(location.trim_end_matches('/')).await;
+    assert_eq!(shape.status, StatusCode::OK);
+    assert_eq!(shape.body["state"], "completed");
+    assert!(shape.body["start-date"].is_string() && shape.body["end-date"].is_string());
+    assert_eq!(
+        shape.body["input-parameters"],
+        json!([{"name": "vm", "type": "string", "scope": "local", "value": {"string": {"value": "web-01"}}}])
+    );
+    assert_eq!(shape.body["output-parameters"][0]["name"], "vm");
+    assert!(shape.body.get("content-exception").is_none());
+    let state = api.get(&format!("{location}state")).await;
+    assert_eq!(state.body, json!({"value": "completed"}));
+    let wrong_workflow = api
+        .get(&format!("/vco/api/workflows/other/executions/{id}"))
+        .await;
+    assert_eq!(wrong_workflow.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_failed_execution_reports_its_content_exception() {
+    let api = server(None);
+    api.register(
+        "version: 1\nname: broken\nsteps:\n  boom: {uses: core.fail, with: {message: disk full}}\n",
+    )
+    .await;
+    let started = api.post("/vco/api/workflows/broken/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let done = api.finished(&id).await;
+    assert_eq!(done["state"], "failed");
+    let shape = api
+        .get(&format!("/vco/api/workflows/broken/executions/{id}"))
+        .await;
+    assert_eq!(shape.body["state"], "failed");
+    assert!(
+        shape.body["content-exception"]
+            .as_str()
+            .unwrap()
+            .contains("disk full")
+    );
+}
+
+#[tokio::test]
+async fn metrics_and_openapi_describe_the_server() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let started = api
+        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
+        .await;
+    api.finished(started.body["id"].as_str().unwrap()).await;
+    let metrics = api.get("/metrics").await;
+    let text = metrics.body.as_str().unwrap();
+    assert!(
+        text.contains("shutter_executions{state=\"succeeded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shutter_step_duration_seconds_count{outcome=\"succeeded\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("shutter_queue_depth 0"), "{text}");
+    let openapi = api.get("/openapi.json").await;
+    assert_eq!(openapi.status, StatusCode::OK);
+    assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/executions",
+        "/executions/{id}",
+        "/workflows/{name}/executions",
+    ] {
+        assert!(openapi.body["paths"].get(path).is_some(), "{path} missing");
+    }
+}

@@ -1,0 +1,146 @@
+#![allow(dead_code, reason = "each test binary uses part of the shared support")]
+
+//! A server on a temporary SQLite file, called in process through its router.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value as Json;
+use shutter_runtime::EngineConfig;
+use shutter_server::{Server, ServerConfig, Token};
+use shutter_store::SqliteStore;
+use tower::ServiceExt;
+
+#[allow(missing_debug_implementations, reason = "test helper")]
+pub(crate) struct TestServer {
+    #[allow(dead_code, reason = "kept alive with the router")]
+    pub(crate) server: Server,
+    pub(crate) router: Router,
+    _dir: tempfile::TempDir,
+}
+
+pub(crate) fn server(token: Option<&str>) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        token: token.and_then(Token::new),
+        ..ServerConfig::default()
+    };
+    let server = server_on(&dir.path().join("api.db"), config, EngineConfig::default());
+    let router = server.router();
+    TestServer {
+        server,
+        router,
+        _dir: dir,
+    }
+}
+
+/// A server on the SQLite file at `path`, with every built-in action.
+pub(crate) fn server_on(
+    path: &std::path::Path,
+    config: ServerConfig,
+    engine: EngineConfig,
+) -> Server {
+    let store = Arc::new(SqliteStore::open(path).unwrap());
+    Server::new(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        engine,
+        config,
+    )
+}
+
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Json,
+}
+
+impl Answer {
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no {name} header in {:?}", self.headers))
+    }
+}
+
+impl TestServer {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if !body.is_empty()
+            && !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(Body::from(body.to_owned())).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Json::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) async fn get(&self, uri: &str) -> Answer {
+        self.call(Method::GET, uri, "", &[]).await
+    }
+
+    pub(crate) async fn post(&self, uri: &str, body: &str) -> Answer {
+        self.call(Method::POST, uri, body, &[]).await
+    }
+
+    /// Registers a workflow, which must be valid.
+    pub(crate) async fn register(&self, yaml: &str) {
+        let answer = self
+            .call(
+                Method::POST,
+                "/workflows",
+                yaml,
+                &[("content-type", "application/yaml")],
+            )
+            .await;
+        assert!(answer.status.is_success(), "{:?}", answer.body);
+    }
+
+    /// Waits (by long polls) until the execution has ended; its detail.
+    pub(crate) async fn finished(&self, id: &str) -> Json {
+        for _ in 0..100 {
+            let answer = self.get(&format!("/executions/{id}?wait=10s")).await;
+            assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+            let state = answer.body["state"].as_str().unwrap().to_owned();
+            if ["succeeded", "failed", "canceled"].contains(&state.as_str()) {
+                return answer.body;
+            }
+        }
+        panic!("execution {id} did not end");
+    }
+}

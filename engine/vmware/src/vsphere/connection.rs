@@ -1,0 +1,259 @@
+//! Which vCenter a step talks to, as whom, and how it trusts it: the
+//! step's `vcenter` parameter, else govc's environment variables.
+
+use std::fmt;
+use std::path::Path;
+
+use reqwest::Url;
+use serde_json::Value as Json;
+use shutter_runtime::secrets::Secrets;
+
+use super::error::VsphereError;
+use crate::env::Env;
+use crate::tls::Trust;
+
+/// A vCenter endpoint and its credentials.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ConnectionConfig {
+    /// The SDK endpoint, `https://HOST[:PORT]/sdk`.
+    pub url: Url,
+    pub username: String,
+    password: String,
+    pub trust: Trust,
+}
+
+impl fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("url", &self.url.as_str())
+            .field("username", &self.username)
+            .field("trust", &self.trust)
+            .finish_non_exhaustive()
+    }
+}
+
+fn invalid(message: impl Into<String>) -> VsphereError {
+    VsphereError::Invalid(message.into())
+}
+
+impl ConnectionConfig {
+    /// `url` may be a bare host (`vc.example.com`): https and `/sdk` are added.
+    pub fn new(
+        url: &str,
+        username: &str,
+        password: &str,
+        trust: Trust,
+    ) -> Result<Self, VsphereError> {
+        let (url, _, _) = normalize(url)?;
+        if username.is_empty() {
+            return Err(invalid(format!("vcenter {url}: no username")));
+        }
+        Ok(Self {
+            url,
+            username: username.to_owned(),
+            password: password.to_owned(),
+            trust,
+        })
+    }
+
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// The connection a step asks for: its `vcenter` parameter when given,
+    /// else `GOVC_URL`, `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`
+    /// and `GOVC_TLS_CA_CERTS`. The two are never mixed, so a password from
+    /// the environment is never sent to a URL the step chose.
+    pub fn from_step(
+        params: &Json,
+        secrets: &Secrets,
+        env: &Env,
+        base_dir: Option<&Path>,
+    ) -> Result<Self, VsphereError> {
+        match params.get("vcenter") {
+            Some(Json::Object(_)) => from_param(&params["vcenter"], secrets, base_dir),
+            None | Some(Json::Null) => from_env(env),
+            Some(_) => Err(invalid(
+                "parameter `vcenter` must be an object {url, username, password_secret, insecure, ca_file}",
+            )),
+        }
+    }
+}
+
+fn from_param(
+    value: &Json,
+    secrets: &Secrets,
+    base_dir: Option<&Path>,
+) -> Result<ConnectionConfig, VsphereError> {
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Json::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let url = field("url").ok_or_else(|| invalid("`vcenter.url` is missing"))?;
+    let username = field("username").ok_or_else(|| invalid("`vcenter.username` is missing"))?;
+    let secret = field("password_secret").ok_or_else(|| {
+        invalid("`vcenter.password_secret` is missing: name a secret granted to the step")
+    })?;
+    let password = secrets.get(secret).ok_or_else(|| {
+        invalid(format!(
+            "secret `{secret}` (vcenter.password_secret) is not granted to this step or has no value"
+        ))
+    })?;
+    let insecure = match value.get("insecure") {
+        None | Some(Json::Null) => false,
+        Some(Json::Bool(flag)) => *flag,
+        Some(_) => return Err(invalid("`vcenter.insecure` must be true or false")),
+    };
+    let ca_file = field("ca_file").map(|path| match base_dir {
+        Some(dir) if Path::new(path).is_relative() => dir.join(path),
+        _ => path.into(),
+    });
+    ConnectionConfig::new(url, username, password, Trust { insecure, ca_file })
+}
+
+fn from_env(env: &Env) -> Result<ConnectionConfig, VsphereError> {
+    let raw = env.get("GOVC_URL").ok_or_else(|| {
+        invalid("no vCenter: give the step a `vcenter` parameter or set GOVC_URL")
+    })?;
+    let (url, url_user, url_password) = normalize(&raw)?;
+    let username = env
+        .get("GOVC_USERNAME")
+        .or(url_user)
+        .ok_or_else(|| invalid("GOVC_URL is set but GOVC_USERNAME is not"))?;
+    let password = env
+        .get("GOVC_PASSWORD")
+        .or(url_password)
+        .ok_or_else(|| invalid("GOVC_URL is set but GOVC_PASSWORD is not"))?;
+    let insecure = env
+        .get("GOVC_INSECURE")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"));
+    let ca_file = env.get("GOVC_TLS_CA_CERTS").map(Into::into);
+    ConnectionConfig::new(
+        url.as_str(),
+        &username,
+        &password,
+        Trust { insecure, ca_file },
+    )
+}
+
+/// The SDK URL without credentials, and the credentials it carried.
+fn normalize(raw: &str) -> Result<(Url, Option<String>, Option<String>), VsphereError> {
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("https://{raw}")
+    };
+    let mut url = Url::parse(&with_scheme).map_err(|e| invalid(format!("vcenter url: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(invalid("vcenter url must be https://HOST[:PORT][/sdk]"));
+    }
+    let user = (!url.username().is_empty()).then(|| decode(url.username()));
+    let password = url.password().map(decode);
+    // Infallible for http(s) URLs with a host, checked above.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    if url.path().is_empty() || url.path() == "/" {
+        url.set_path("/sdk");
+    }
+    Ok((url, user, password))
+}
+
+fn decode(text: &str) -> String {
+    // Userinfo is percent-encoded in a URL; govc users write it raw.
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<HashMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn govc_variables_are_the_default() {
+        let env = env(&[
+            ("GOVC_URL", "vc.example.com"),
+            ("GOVC_USERNAME", "admin"),
+            ("GOVC_PASSWORD", "pw"),
+            ("GOVC_INSECURE", "1"),
+        ]);
+        let config =
+            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, None).unwrap();
+        assert_eq!(config.url.as_str(), "https://vc.example.com/sdk");
+        assert_eq!(config.username, "admin");
+        assert_eq!(config.password(), "pw");
+        assert!(config.trust.insecure);
+        assert!(!format!("{config:?}").contains("pw"));
+    }
+
+    #[test]
+    fn credentials_in_govc_url_are_taken_out_of_it() {
+        let env = env(&[("GOVC_URL", "https://u%40corp:p%3Ass@vc:8443/sdk")]);
+        let config =
+            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, None).unwrap();
+        assert_eq!(config.url.as_str(), "https://vc:8443/sdk");
+        assert_eq!(config.username, "u@corp");
+        assert_eq!(config.password(), "p:ss");
+        assert!(!config.trust.insecure);
+    }
+
+    #[test]
+    fn the_step_parameter_takes_its_password_from_a_secret() {
+        let secrets = Secrets::new([("vc".to_owned(), "s3cret".to_owned())].into());
+        let params = json!({"vcenter": {"url": "https://vc/sdk", "username": "a", "password_secret": "vc", "ca_file": "ca.pem"}});
+        let config = ConnectionConfig::from_step(
+            &params,
+            &secrets,
+            &env(&[("GOVC_PASSWORD", "other")]),
+            Some(Path::new("/wf")),
+        )
+        .unwrap();
+        assert_eq!(config.password(), "s3cret");
+        assert_eq!(
+            config.trust.ca_file.as_deref(),
+            Some(Path::new("/wf/ca.pem"))
+        );
+        assert!(!config.trust.insecure, "insecure is never the default");
+        let missing = json!({"vcenter": {"url": "https://vc/sdk", "username": "a", "password_secret": "nope"}});
+        let err = ConnectionConfig::from_step(&missing, &secrets, &env(&[]), None).unwrap_err();
+        assert!(err.to_string().contains("secret `nope`"), "{err}");
+    }
+
+    #[test]
+    fn no_connection_at_all_is_a_clear_error() {
+        let err = ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env(&[]), None)
+            .unwrap_err();
+        assert!(err.to_string().contains("GOVC_URL"), "{err}");
+    }
+}

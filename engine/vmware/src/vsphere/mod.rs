@@ -1,0 +1,14 @@
+//! vSphere over SOAP (vim25): a small typed client and the snapshot actions.
+
+pub(crate) mod actions;
+pub mod client;
+pub mod connection;
+pub mod error;
+pub mod moref;
+pub mod properties;
+pub mod request;
+pub mod session;
+pub mod snapshot;
+pub mod task;
+pub mod vm;
+pub mod xml;

@@ -1,0 +1,416 @@
+//! Snapshots: create (adopting one made by an earlier try of the same
+//! step), list, remove (then consolidate when the VM asks for it).
+//!
+//! These are plain async functions so that other actions (the
+//! platform-agnostic `snapshot`) reuse them; the `vsphere.snapshot.*`
+//! actions are thin wrappers.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::client::Client;
+use super::error::VsphereError;
+use super::moref::MoRef;
+use super::properties::retrieve;
+use super::request::Request;
+use super::task::{Observer, wait_for_task};
+use super::vm::{Disk, check_vcenter, datacenter_path, disks};
+use super::xml::Element;
+
+/// Where a snapshot is, as later steps pass it on: the vCenter's
+/// instanceUuid, the VM's moRef and the snapshot's moRef.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    pub vcenter: String,
+    pub vm: String,
+    pub moref: String,
+}
+
+impl SnapshotRef {
+    /// The object form (`{vcenter, vm, moref}`) or the URI form
+    /// (`vsphere://VCENTER/vm-42/snapshot-7`).
+    pub fn parse(value: &Json) -> Result<Self, VsphereError> {
+        let bad = || {
+            VsphereError::Invalid(
+                "parameter `snapshot` must be {vcenter, vm, moref} (the `snapshot` output of vsphere.snapshot.create) or vsphere://VCENTER/VM/SNAPSHOT"
+                    .to_owned(),
+            )
+        };
+        match value {
+            Json::String(text) => {
+                let rest = text.strip_prefix("vsphere://").ok_or_else(bad)?;
+                let parts: Vec<&str> = rest.split('/').collect();
+                match parts.as_slice() {
+                    [vcenter, vm, moref] if parts.iter().all(|p| !p.is_empty()) => Ok(Self {
+                        vcenter: (*vcenter).to_owned(),
+                        vm: (*vm).to_owned(),
+                        moref: (*moref).to_owned(),
+                    }),
+                    _ => Err(bad()),
+                }
+            }
+            Json::Object(_) => {
+                let parsed: Self = serde_json::from_value(value.clone()).map_err(|_| bad())?;
+                if parsed.vcenter.is_empty() || parsed.vm.is_empty() || parsed.moref.is_empty() {
+                    return Err(bad());
+                }
+                Ok(parsed)
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("vsphere://{}/{}/{}", self.vcenter, self.vm, self.moref)
+    }
+
+    fn moref(&self) -> MoRef {
+        MoRef::new("VirtualMachineSnapshot", &self.moref)
+    }
+}
+
+/// One snapshot in a VM's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotInfo {
+    pub snapshot: SnapshotRef,
+    pub name: String,
+    pub description: String,
+    pub created_at: String,
+    pub quiesced: bool,
+    /// The power state it captured (`poweredOn` with memory).
+    pub state: String,
+    /// The parent snapshot's moRef, if any.
+    pub parent: Option<String>,
+    /// Whether the VM currently runs from this snapshot.
+    pub current: bool,
+}
+
+impl SnapshotInfo {
+    /// `quiesced` or `crash`, the platform-agnostic consistency word.
+    pub fn consistency(&self) -> &'static str {
+        if self.quiesced { "quiesced" } else { "crash" }
+    }
+}
+
+/// What to create.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotSpec {
+    pub name: String,
+    pub description: String,
+    pub memory: bool,
+    pub quiesce: bool,
+    /// Marks the snapshot so that a later try of the same step adopts it.
+    pub idempotency_key: Option<String>,
+}
+
+/// A created (or adopted) snapshot and the disks it captured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    #[serde(flatten)]
+    pub info: SnapshotInfo,
+    /// True when an earlier try had already made it.
+    pub adopted: bool,
+    pub disks: Vec<Disk>,
+}
+
+/// Longest snapshot name vSphere takes.
+const MAX_NAME: usize = 80;
+const KEY_MARKER: &str = "shutter-idempotency-key: ";
+
+/// The short tag the snapshot name carries, from the idempotency key.
+pub fn key_tag(key: &str) -> String {
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{hash:016x}")
+}
+
+/// The name and description a snapshot is created with: the key's tag in
+/// the name (visible in the vSphere client), the whole key in the description.
+fn marked(spec: &SnapshotSpec) -> (String, String) {
+    let Some(key) = &spec.idempotency_key else {
+        return (spec.name.clone(), spec.description.clone());
+    };
+    let suffix = format!(" [{}]", key_tag(key));
+    let room = MAX_NAME.saturating_sub(suffix.chars().count());
+    let base: String = spec.name.chars().take(room).collect();
+    let description = if spec.description.is_empty() {
+        format!("{KEY_MARKER}{key}")
+    } else {
+        format!("{}\n{KEY_MARKER}{key}", spec.description)
+    };
+    (format!("{base}{suffix}"), description)
+}
+
+fn carries_key(info: &SnapshotInfo, key: &str) -> bool {
+    info.description
+        .lines()
+        .any(|line| line.strip_prefix(KEY_MARKER) == Some(key))
+        || info.name.ends_with(&format!(" [{}]", key_tag(key)))
+}
+
+/// Creates a snapshot of `vm`, or adopts the one an earlier try of the same
+/// idempotency key made.
+pub async fn create_snapshot(
+    client: &Client,
+    vm: &MoRef,
+    spec: &SnapshotSpec,
+    observer: &dyn Observer,
+) -> Result<Created, VsphereError> {
+    let what = format!(
+        "creating snapshot `{}` of {} on vcenter {}",
+        spec.name,
+        vm.value,
+        client.vcenter()
+    );
+    let existing = match &spec.idempotency_key {
+        Some(key) => list_snapshots(client, vm)
+            .await?
+            .into_iter()
+            .find(|s| carries_key(s, key)),
+        None => None,
+    };
+    let (info, adopted) = match existing {
+        Some(info) => (info, true),
+        None => {
+            let (name, description) = marked(spec);
+            let request = Request::new("CreateSnapshot_Task", vm)
+                .text("name", &name)
+                .text("description", &description)
+                .bool("memory", spec.memory)
+                .bool("quiesce", spec.quiesce);
+            let task = task_of(
+                client.call(&request).await.map_err(|e| e.context(&what))?,
+                &what,
+            )?;
+            let result = wait_for_task(client, &task, &what, observer).await?;
+            let snapshot = result
+                .as_ref()
+                .and_then(MoRef::from_element)
+                .ok_or_else(|| {
+                    VsphereError::Invalid(format!("{what}: the task returned no snapshot"))
+                })?;
+            let info = list_snapshots(client, vm)
+                .await?
+                .into_iter()
+                .find(|s| s.snapshot.moref == snapshot.value)
+                .ok_or_else(|| {
+                    VsphereError::NotFound(format!(
+                        "{what}: {snapshot} is not in the vm's snapshot tree"
+                    ))
+                })?;
+            (info, false)
+        }
+    };
+    let disks = snapshot_disks(client, &info.snapshot).await?;
+    Ok(Created {
+        info,
+        adopted,
+        disks,
+    })
+}
+
+/// The disks a snapshot captured, with their download URLs. These are the
+/// files as they were at snapshot time (the VM writes to delta disks since).
+pub async fn snapshot_disks(
+    client: &Client,
+    snapshot: &SnapshotRef,
+) -> Result<Vec<Disk>, VsphereError> {
+    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+    let parent = retrieve(client, &vm, &["parent", "parentVApp"]).await?;
+    let datacenter = datacenter_path(
+        client,
+        parent
+            .moref("parent")
+            .or_else(|| parent.moref("parentVApp")),
+    )
+    .await?;
+    let config = retrieve(client, &snapshot.moref(), &["config.hardware.device"]).await?;
+    match config.get("config.hardware.device") {
+        Some(devices) => disks(client, devices, &datacenter),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Every snapshot of `vm`, parents before children.
+pub async fn list_snapshots(
+    client: &Client,
+    vm: &MoRef,
+) -> Result<Vec<SnapshotInfo>, VsphereError> {
+    let props = retrieve(client, vm, &["snapshot"]).await?;
+    let Some(tree) = props.get("snapshot") else {
+        return Ok(Vec::new());
+    };
+    let current = tree
+        .child("currentSnapshot")
+        .map(|c| c.text.trim().to_owned());
+    let mut out = Vec::new();
+    let mut stack: Vec<(&Element, Option<String>)> = tree
+        .children_named("rootSnapshotList")
+        .rev()
+        .map(|n| (n, None))
+        .collect();
+    while let Some((node, parent)) = stack.pop() {
+        let moref = node
+            .text_of("snapshot")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        stack.extend(
+            node.children_named("childSnapshotList")
+                .rev()
+                .map(|c| (c, Some(moref.clone()))),
+        );
+        out.push(SnapshotInfo {
+            snapshot: SnapshotRef {
+                vcenter: client.vcenter().to_owned(),
+                vm: vm.value.clone(),
+                moref: moref.clone(),
+            },
+            name: node.text_of("name").unwrap_or_default().to_owned(),
+            description: node.text_of("description").unwrap_or_default().to_owned(),
+            created_at: node.text_of("createTime").unwrap_or_default().to_owned(),
+            quiesced: node.text_of("quiesced") == Some("true"),
+            state: node.text_of("state").unwrap_or_default().to_owned(),
+            parent,
+            current: current.as_deref() == Some(moref.as_str()),
+        });
+    }
+    Ok(out)
+}
+
+/// What removing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    /// False when the snapshot was already gone (an earlier try removed it).
+    pub removed: bool,
+    /// Whether `ConsolidateVMDisks_Task` ran afterwards.
+    pub consolidated: bool,
+}
+
+/// Removes a snapshot, then consolidates the VM's disks if it reports
+/// `runtime.consolidationNeeded`. A snapshot that is no longer in the VM's
+/// tree counts as removed, so a retried or resumed cleanup step succeeds.
+pub async fn remove_snapshot(
+    client: &Client,
+    snapshot: &SnapshotRef,
+    remove_children: bool,
+    consolidate: bool,
+    observer: &dyn Observer,
+) -> Result<Removed, VsphereError> {
+    check_vcenter(
+        client,
+        Some(&snapshot.vcenter),
+        &format!("snapshot {}", snapshot.moref),
+    )?;
+    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+    let what = format!(
+        "removing snapshot {} of {} on vcenter {}",
+        snapshot.moref,
+        snapshot.vm,
+        client.vcenter()
+    );
+    let present = list_snapshots(client, &vm)
+        .await
+        .map_err(|e| e.context(&what))?
+        .iter()
+        .any(|s| s.snapshot.moref == snapshot.moref);
+    if present {
+        let request = Request::new("RemoveSnapshot_Task", &snapshot.moref())
+            .bool("removeChildren", remove_children)
+            .bool("consolidate", consolidate);
+        let task = match client.call(&request).await {
+            Ok(answer) => Some(task_of(answer, &what)?),
+            // Removed between our look and our call: the same outcome.
+            Err(err) if err.is_fault("ManagedObjectNotFound") => None,
+            Err(err) => return Err(err.context(&what)),
+        };
+        if let Some(task) = task {
+            wait_for_task(client, &task, &what, observer).await?;
+        }
+    }
+    let needed = retrieve(client, &vm, &["runtime.consolidationNeeded"])
+        .await?
+        .bool("runtime.consolidationNeeded")
+        .unwrap_or(false);
+    let consolidated = if needed {
+        let what = format!(
+            "consolidating the disks of {} on vcenter {}",
+            snapshot.vm,
+            client.vcenter()
+        );
+        let task = task_of(
+            client
+                .call(&Request::new("ConsolidateVMDisks_Task", &vm))
+                .await
+                .map_err(|e| e.context(&what))?,
+            &what,
+        )?;
+        wait_for_task(client, &task, &what, observer).await?;
+        true
+    } else {
+        false
+    };
+    Ok(Removed {
+        removed: present,
+        consolidated,
+    })
+}
+
+fn task_of(answer: Element, what: &str) -> Result<MoRef, VsphereError> {
+    answer
+        .child("returnval")
+        .and_then(MoRef::from_element)
+        .ok_or_else(|| VsphereError::Invalid(format!("{what}: no task returned")))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn names_carry_the_key_and_stay_short() {
+        let spec = SnapshotSpec {
+            name: "x".repeat(100),
+            description: "why".into(),
+            idempotency_key: Some("shutter:abc:step".into()),
+            ..SnapshotSpec::default()
+        };
+        let (name, description) = marked(&spec);
+        assert_eq!(name.chars().count(), MAX_NAME);
+        assert!(name.ends_with(&format!(" [{}]", key_tag("shutter:abc:step"))));
+        assert_eq!(
+            description,
+            "why\nshutter-idempotency-key: shutter:abc:step"
+        );
+        let info = SnapshotInfo {
+            snapshot: SnapshotRef {
+                vcenter: "v".into(),
+                vm: "vm-1".into(),
+                moref: "snapshot-1".into(),
+            },
+            name,
+            description,
+            created_at: String::new(),
+            quiesced: true,
+            state: String::new(),
+            parent: None,
+            current: true,
+        };
+        assert!(carries_key(&info, "shutter:abc:step"));
+        assert!(!carries_key(&info, "shutter:abc:other"));
+    }
+
+    #[test]
+    fn references_parse_in_both_forms() {
+        let object =
+            SnapshotRef::parse(&json!({"vcenter": "v", "vm": "vm-1", "moref": "snapshot-2"}))
+                .unwrap();
+        assert_eq!(SnapshotRef::parse(&json!(object.uri())).unwrap(), object);
+        assert!(SnapshotRef::parse(&json!("vsphere://v/vm-1")).is_err());
+        assert!(SnapshotRef::parse(&json!({"vm": "vm-1"})).is_err());
+    }
+}

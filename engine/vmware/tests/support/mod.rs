@@ -1,0 +1,112 @@
+//! Helpers shared by this crate's integration tests.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test binary uses a different part of its own private module"
+)]
+
+pub mod vro_fake;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value as Json;
+use shutter_runtime::secrets::Secrets;
+use shutter_runtime::{ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_vmware::Env;
+use shutter_vmware::vsphere::session::SessionCache;
+
+/// Keeps every change an action records, to look at progress and logs.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    pub changes: std::sync::Mutex<Vec<Change>>,
+}
+
+#[async_trait]
+impl ChangeSink for Recorder {
+    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.changes.lock().unwrap().extend(changes);
+        Ok(())
+    }
+    fn now(&self) -> shutter_runtime::record::Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// govc's variables of the shared vcsim, as an injected environment.
+pub fn vcsim_env() -> Env {
+    let peer = shutter_testpeers::peer("vcsim");
+    Env::from_map(peer.env.into_iter().collect())
+}
+
+pub async fn run(sessions: &SessionCache, action: &str, params: Json) -> Result<Json, ActionError> {
+    run_ctx(sessions, action, params, |_| {}).await
+}
+
+/// Runs with a given idempotency key, as a retry of one step would.
+pub async fn run_keyed(
+    sessions: &SessionCache,
+    action: &str,
+    params: Json,
+    key: &str,
+) -> Result<Json, ActionError> {
+    run_ctx(sessions, action, params, |ctx| {
+        ctx.idempotency_key = key.to_owned();
+    })
+    .await
+}
+
+pub async fn run_with_secret(
+    sessions: &SessionCache,
+    action: &str,
+    params: Json,
+    (name, value): (&str, &str),
+) -> Result<Json, ActionError> {
+    run_ctx(sessions, action, params, |ctx| {
+        ctx.secrets = Secrets::new([(name.to_owned(), value.to_owned())].into());
+    })
+    .await
+}
+
+async fn run_ctx(
+    sessions: &SessionCache,
+    action: &str,
+    params: Json,
+    adjust: impl FnOnce(&mut ActionContext),
+) -> Result<Json, ActionError> {
+    let actions = shutter_vmware::actions_with(sessions.clone(), vcsim_env());
+    let (_, action) = actions
+        .into_iter()
+        .find(|(spec, _)| spec.name == action)
+        .unwrap();
+    let mut ctx = ActionContext::standalone(params, Arc::new(Recorder::default()));
+    adjust(&mut ctx);
+    action.run(&ctx).await
+}
+
+/// Runs a vRO action with `secrets` granted; the context's recorded changes too.
+pub async fn run_vro(
+    action: &str,
+    params: Json,
+    secrets: &[(&str, &str)],
+) -> (Result<Json, ActionError>, Vec<Change>) {
+    let actions =
+        shutter_vmware::actions_with(SessionCache::new(), Env::from_map(Default::default()));
+    let (_, action) = actions
+        .into_iter()
+        .find(|(spec, _)| spec.name == action)
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let mut ctx = ActionContext::standalone(params, recorder.clone());
+    ctx.secrets = Secrets::new(
+        secrets
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    );
+    let result = action.run(&ctx).await;
+    ctx.flush().await.unwrap();
+    let changes = recorder.changes.lock().unwrap().clone();
+    (result, changes)
+}

@@ -1,0 +1,215 @@
+//! A fake vRealize Orchestrator: the documented REST shapes of workflow
+//! executions, nothing more (no catalog, no inventory, no signals).
+//!
+//! Workflows it knows:
+//! - `echo`: runs for three state polls, then completes; its outputs are
+//!   its inputs, plus `greeting` (a string) and `vm` (an sdk-object).
+//! - `fails`: fails after two polls with a content-exception.
+//! - `needs-input`: runs one poll, waits for user interaction for two,
+//!   then completes.
+//! - `forever`: runs until canceled.
+//!
+//! Auth: basic `vro-user:vro-pass` or bearer `vro-token`; anything else is 401.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value as Json, json};
+
+pub const USER: &str = "vro-user";
+pub const PASSWORD: &str = "vro-pass";
+pub const TOKEN: &str = "vro-token";
+/// `vro-user:vro-pass`, base64.
+const BASIC: &str = "Basic dnJvLXVzZXI6dnJvLXBhc3M=";
+
+#[derive(Debug)]
+struct Execution {
+    workflow: String,
+    state: &'static str,
+    polls: u32,
+    inputs: Json,
+}
+
+#[derive(Debug, Default)]
+struct Fake {
+    executions: Mutex<HashMap<String, Execution>>,
+    next: AtomicU64,
+}
+
+/// Starts the fake on 127.0.0.1; its base URL (`http://127.0.0.1:PORT`).
+/// It lives as long as the test's runtime.
+pub async fn start() -> String {
+    let fake = Arc::new(Fake::default());
+    let app = Router::new()
+        .route(
+            "/vco/api/workflows/{workflow}/executions",
+            post(start_execution),
+        )
+        .route(
+            "/vco/api/workflows/{workflow}/executions/{id}",
+            get(execution),
+        )
+        .route(
+            "/vco/api/workflows/{workflow}/executions/{id}/state",
+            get(state).delete(cancel),
+        )
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    value == Some(BASIC) || value == Some(&format!("Bearer {TOKEN}"))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"status": status.as_u16(), "message": message})),
+    )
+        .into_response()
+}
+
+/// Checks the documented parameter shape: name, type, scope, and a value
+/// wrapped in exactly one type key.
+fn well_formed(parameters: &Json) -> bool {
+    parameters.as_array().is_some_and(|list| {
+        list.iter().all(|p| {
+            p["name"].is_string()
+                && p["type"].is_string()
+                && p["scope"] == "local"
+                && p["value"].as_object().is_some_and(|v| v.len() == 1)
+        })
+    })
+}
+
+async fn start_execution(
+    State(fake): State<Arc<Fake>>,
+    Path(workflow): Path<String>,
+    headers: HeaderMap,
+    body: axum::Json<Json>,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    if !["echo", "fails", "needs-input", "forever"].contains(&workflow.as_str()) {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("Workflow with id {workflow} not found"),
+        );
+    }
+    let parameters = body
+        .0
+        .get("parameters")
+        .cloned()
+        .unwrap_or_else(|| json!([]));
+    if !well_formed(&parameters) {
+        return error(StatusCode::BAD_REQUEST, "malformed parameters");
+    }
+    let id = format!("exec-{}", fake.next.fetch_add(1, Ordering::Relaxed));
+    fake.executions.lock().unwrap().insert(
+        id.clone(),
+        Execution {
+            workflow: workflow.clone(),
+            state: "running",
+            polls: 0,
+            inputs: parameters,
+        },
+    );
+    let location = format!("/vco/api/workflows/{workflow}/executions/{id}/");
+    (StatusCode::ACCEPTED, [(header::LOCATION, location)]).into_response()
+}
+
+/// Each state poll moves an execution along its workflow's script.
+async fn state(
+    State(fake): State<Arc<Fake>>,
+    Path((workflow, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let mut executions = fake.executions.lock().unwrap();
+    let Some(execution) = executions.get_mut(&id).filter(|e| e.workflow == workflow) else {
+        return error(StatusCode::NOT_FOUND, "execution not found");
+    };
+    if matches!(execution.state, "running" | "waiting") {
+        execution.polls += 1;
+        execution.state = match (execution.workflow.as_str(), execution.polls) {
+            ("echo", n) if n > 3 => "completed",
+            ("fails", n) if n > 2 => "failed",
+            ("needs-input", 2 | 3) => "waiting",
+            ("needs-input", n) if n > 3 => "completed",
+            (_, _) => execution.state,
+        };
+    }
+    axum::Json(json!({"value": execution.state})).into_response()
+}
+
+async fn execution(
+    State(fake): State<Arc<Fake>>,
+    Path((workflow, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let executions = fake.executions.lock().unwrap();
+    let Some(execution) = executions.get(&id).filter(|e| e.workflow == workflow) else {
+        return error(StatusCode::NOT_FOUND, "execution not found");
+    };
+    let mut outputs = execution.inputs.as_array().cloned().unwrap_or_default();
+    if execution.state == "completed" {
+        outputs.push(json!({"name": "greeting", "type": "string", "scope": "local", "value": {"string": {"value": "hello"}}}));
+        outputs.push(
+            json!({"name": "vm", "type": "VC:VirtualMachine", "scope": "local",
+            "value": {"sdk-object": {"type": "VC:VirtualMachine", "id": "vc-1/vm-42"}}}),
+        );
+    } else {
+        outputs.clear();
+    }
+    let mut body = json!({
+        "id": id,
+        "state": execution.state,
+        "start-date": "2026-01-01T00:00:00.000+00:00",
+        "input-parameters": execution.inputs,
+        "output-parameters": outputs,
+    });
+    if execution.state != "running" {
+        body["end-date"] = json!("2026-01-01T00:00:05.000+00:00");
+    }
+    if execution.state == "failed" {
+        body["content-exception"] =
+            json!("Error in (Workflow:fails / Scriptable task (item1)#3) : datastore is full");
+    }
+    axum::Json(body).into_response()
+}
+
+async fn cancel(
+    State(fake): State<Arc<Fake>>,
+    Path((workflow, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let mut executions = fake.executions.lock().unwrap();
+    let Some(execution) = executions.get_mut(&id).filter(|e| e.workflow == workflow) else {
+        return error(StatusCode::NOT_FOUND, "execution not found");
+    };
+    if matches!(execution.state, "running" | "waiting") {
+        execution.state = "canceled";
+    }
+    StatusCode::NO_CONTENT.into_response()
+}

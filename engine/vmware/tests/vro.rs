@@ -1,0 +1,185 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! The vRO actions against the fake in `support/vro_fake.rs` (vRO has no
+//! public simulator): run, wait, outputs, failure, cancel, progress, auth.
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use shutter_runtime::{ActionError, Change};
+use support::{run_vro, vro_fake};
+
+fn basic(url: &str) -> Json {
+    json!({"url": url, "username": vro_fake::USER, "password_secret": "vro_password"})
+}
+
+const SECRETS: &[(&str, &str)] = &[
+    ("vro_password", vro_fake::PASSWORD),
+    ("vro_token", vro_fake::TOKEN),
+];
+
+async fn start(vro: &Json, workflow: &str, parameters: Json) -> String {
+    let (out, _) = run_vro(
+        "vro.workflow.run",
+        json!({"vro": vro, "workflow": workflow, "parameters": parameters}),
+        SECRETS,
+    )
+    .await;
+    out.unwrap()["execution"].as_str().unwrap().to_owned()
+}
+
+async fn wait(
+    vro: &Json,
+    workflow: &str,
+    execution: &str,
+) -> (Result<Json, ActionError>, Vec<Change>) {
+    run_vro(
+        "vro.workflow.wait",
+        json!({"vro": vro, "workflow": workflow, "execution": execution, "poll_interval": "5ms", "max_poll_interval": "20ms"}),
+        SECRETS,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn run_then_wait_maps_typed_outputs_back_to_plain_values() {
+    let url = vro_fake::start().await;
+    let vro = basic(&url);
+    let inputs = json!({
+        "vmName": "web-01",
+        "count": 3,
+        "force": true,
+        "tags": ["a", "b"],
+        "target": {"type": "VC:VirtualMachine", "id": "vc-1/vm-7"},
+    });
+    let execution = start(&vro, "echo", inputs.clone()).await;
+    assert!(execution.starts_with("exec-"), "{execution}");
+    let (out, _) = wait(&vro, "echo", &execution).await;
+    let out = out.unwrap();
+    assert_eq!(out["state"], "completed");
+    assert_eq!(out["execution"], execution.as_str());
+    let outputs = &out["outputs"];
+    for (name, value) in inputs.as_object().unwrap() {
+        assert_eq!(&outputs[name], value, "output {name}");
+    }
+    assert_eq!(outputs["greeting"], "hello");
+    assert_eq!(
+        outputs["vm"],
+        json!({"type": "VC:VirtualMachine", "id": "vc-1/vm-42"})
+    );
+    assert!(out["end_date"].is_string());
+}
+
+#[tokio::test]
+async fn bearer_auth_works_too() {
+    let url = vro_fake::start().await;
+    let vro = json!({"url": format!("{url}/vco/api"), "token_secret": "vro_token"});
+    let execution = start(&vro, "echo", json!({})).await;
+    let (out, _) = wait(&vro, "echo", &execution).await;
+    assert_eq!(out.unwrap()["outputs"]["greeting"], "hello");
+}
+
+#[tokio::test]
+async fn a_failed_execution_is_fatal_with_its_content_exception() {
+    let url = vro_fake::start().await;
+    let vro = basic(&url);
+    let execution = start(&vro, "fails", json!({"vmName": "db-02"})).await;
+    let (out, _) = wait(&vro, "fails", &execution).await;
+    match out.unwrap_err() {
+        ActionError::Fatal(message) => {
+            assert!(
+                message.starts_with(&format!(
+                    "vro workflow fails execution {execution} failed: "
+                )),
+                "{message}"
+            );
+            assert!(message.contains("datastore is full"), "{message}");
+        }
+        other => panic!("expected fatal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_input_is_reported_as_progress() {
+    let url = vro_fake::start().await;
+    let vro = basic(&url);
+    let execution = start(&vro, "needs-input", json!({})).await;
+    let (out, changes) = wait(&vro, "needs-input", &execution).await;
+    assert_eq!(out.unwrap()["state"], "completed");
+    let progress: Vec<String> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Progress { message, .. } => Some(message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        progress
+            .iter()
+            .any(|m| m.ends_with("waiting for user interaction")),
+        "{progress:?}"
+    );
+    assert!(
+        progress.iter().any(|m| m.ends_with(": running")),
+        "{progress:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_stops_an_execution_and_wait_then_fails() {
+    let url = vro_fake::start().await;
+    let vro = basic(&url);
+    let execution = start(&vro, "forever", json!({})).await;
+    let (out, _) = run_vro(
+        "vro.workflow.cancel",
+        json!({"vro": vro, "workflow": "forever", "execution": execution}),
+        SECRETS,
+    )
+    .await;
+    assert_eq!(out.unwrap()["state"], "canceled");
+    let (out, _) = wait(&vro, "forever", &execution).await;
+    assert!(
+        matches!(out, Err(ActionError::Fatal(ref m)) if m.contains("was canceled in vro")),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_credentials_are_a_clear_fatal_error() {
+    let url = vro_fake::start().await;
+    let (out, _) = run_vro(
+        "vro.workflow.run",
+        json!({"vro": basic(&url), "workflow": "echo"}),
+        &[("vro_password", "wrong")],
+    )
+    .await;
+    match out.unwrap_err() {
+        ActionError::Fatal(message) => {
+            assert!(
+                message.contains("vro refused the credentials (401 Unauthorized"),
+                "{message}"
+            );
+            assert!(message.contains("Basic(vro-user)"), "{message}");
+            assert!(
+                !message.contains("wrong"),
+                "the password must not leak: {message}"
+            );
+        }
+        other => panic!("expected fatal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_workflow_is_fatal() {
+    let url = vro_fake::start().await;
+    let (out, _) = run_vro(
+        "vro.workflow.run",
+        json!({"vro": basic(&url), "workflow": "nope"}),
+        SECRETS,
+    )
+    .await;
+    assert!(
+        matches!(out, Err(ActionError::Fatal(ref m)) if m.contains("not found (404)")),
+        "{out:?}"
+    );
+}

@@ -1,0 +1,363 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! The vSphere actions against the real vcsim (govmomi's simulator):
+//! sessions, VM lookup, the snapshot life cycle, faults and TLS.
+//!
+//! vcsim is shared by every test of the run: tests never reset it, and
+//! each snapshot test works on a VM no other test snapshots.
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use shutter_runtime::ActionError;
+use shutter_vmware::vsphere::client::Client;
+use shutter_vmware::vsphere::connection::ConnectionConfig;
+use shutter_vmware::vsphere::session::SessionCache;
+use support::{run, run_keyed, vcsim_env};
+
+#[tokio::test]
+async fn login_reads_the_vcenter_instance_uuid() {
+    let env = vcsim_env();
+    let config = ConnectionConfig::from_step(&json!({}), &Default::default(), &env, None).unwrap();
+    let client = Client::connect(config).await.unwrap();
+    assert_eq!(client.vcenter().len(), 36, "{}", client.vcenter());
+    assert!(client.service().full_name.contains("vCenter"));
+    assert!(
+        client
+            .session_cookie()
+            .unwrap()
+            .starts_with("vmware_soap_session=")
+    );
+    let vm = run(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "DC0_H0_VM0"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(vm["vcenter"], client.vcenter());
+    client.logout().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_vm_is_found_by_name_moref_inventory_path_and_instance_uuid() {
+    let sessions = SessionCache::new();
+    let by_name = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
+        .await
+        .unwrap();
+    let moref = by_name["moref"].as_str().unwrap();
+    assert!(moref.starts_with("vm-"), "{moref}");
+    assert_eq!(by_name["power_state"], "poweredOn");
+    assert_eq!(by_name["datacenter"], "DC0");
+    let uuid = by_name["instance_uuid"].as_str().unwrap();
+    for selector in [
+        json!(moref),
+        json!(uuid),
+        json!("DC0/vm/DC0_H0_VM0"),
+        by_name["vm"].clone(),
+    ] {
+        let found = run(&sessions, "vsphere.vm.get", json!({"vm": selector}))
+            .await
+            .unwrap();
+        assert_eq!(found["moref"], moref, "selector {selector}");
+        assert_eq!(found["name"], "DC0_H0_VM0");
+    }
+    let disk = &by_name["disks"][0];
+    assert_eq!(disk["datastore"], "LocalDS_0");
+    assert_eq!(disk["path"], "DC0_H0_VM0/disk1.vmdk");
+    let url = disk["url"].as_str().unwrap();
+    assert!(
+        url.ends_with("/folder/DC0_H0_VM0/disk1.vmdk?dcPath=DC0&dsName=LocalDS_0"),
+        "{url}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_moref_is_a_fatal_managed_object_not_found() {
+    let err = run(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "vm-999999"}),
+    )
+    .await
+    .unwrap_err();
+    match err {
+        ActionError::Fatal(message) => {
+            assert!(
+                message.starts_with("looking up vm vm-999999 on vcenter "),
+                "{message}"
+            );
+            assert!(message.contains("ManagedObjectNotFound"), "{message}");
+            assert!(message.contains("vm-999999"), "{message}");
+        }
+        other => panic!("expected fatal, got {other:?}"),
+    }
+    let err = run(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "no-such-vm"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, ActionError::Fatal(m) if m.contains("no vm named `no-such-vm`")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_reference_from_another_vcenter_is_refused() {
+    let err = run(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": "vm-1"}}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, ActionError::Fatal(m) if m.contains("belongs to vcenter 00000000")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_life_cycle_with_adoption() {
+    let sessions = SessionCache::new();
+    let vm = "DC0_H0_VM1";
+    let key = format!("shutter:{}:snap", std::process::id());
+    let params = json!({"vm": vm, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true});
+    let created = run_keyed(&sessions, "vsphere.snapshot.create", params.clone(), &key)
+        .await
+        .unwrap();
+    assert_eq!(created["adopted"], false);
+    assert_eq!(created["quiesced"], true);
+    assert_eq!(created["consistency"], "quiesced");
+    assert!(created["name"].as_str().unwrap().starts_with("Backup ["));
+    let snapshot = created["snapshot"].clone();
+    assert_eq!(snapshot["vcenter"], created["vcenter"]);
+    assert!(snapshot["moref"].as_str().unwrap().starts_with("snapshot-"));
+    assert_eq!(created["disks"][0]["datastore"], "LocalDS_0");
+
+    // The snapshot tree shows it, quiesced.
+    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
+        .await
+        .unwrap();
+    let mine = find(&listed, &snapshot["moref"]).unwrap();
+    assert_eq!(mine["quiesced"], true);
+    assert_eq!(named(&listed, &created["name"]), 1);
+
+    // A second try of the same step adopts it instead of making another.
+    let again = run_keyed(&sessions, "vsphere.snapshot.create", params.clone(), &key)
+        .await
+        .unwrap();
+    assert_eq!(again["adopted"], true);
+    assert_eq!(again["snapshot"], snapshot);
+    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(
+        named(&listed, &created["name"]),
+        1,
+        "no second snapshot: {listed}"
+    );
+
+    // Another step (another key) gets its own.
+    let other = run_keyed(
+        &sessions,
+        "vsphere.snapshot.create",
+        params,
+        &format!("{key}-other"),
+    )
+    .await
+    .unwrap();
+    assert_ne!(other["snapshot"], snapshot);
+
+    let removed = run(
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": snapshot}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed["removed"], true);
+    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert!(find(&listed, &snapshot["moref"]).is_none(), "{listed}");
+    // Removing again (a retried cleanup step) succeeds and says so.
+    let again = run(
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": snapshot}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["removed"], false);
+    let uri = other["uri"].as_str().unwrap();
+    let removed = run(
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": uri}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed["removed"], true);
+}
+
+/// How many snapshots carry this name (other test binaries may snapshot
+/// the same vcsim, so the total count is not ours to assert).
+fn named(listed: &Json, name: &Json) -> usize {
+    listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| &s["name"] == name)
+        .count()
+}
+
+fn find<'a>(listed: &'a Json, moref: &Json) -> Option<&'a Json> {
+    listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| &s["snapshot"]["moref"] == moref)
+}
+
+#[tokio::test]
+async fn the_disk_url_streams_with_the_session_cookie() {
+    let sessions = SessionCache::new();
+    let vm = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_C0_RP0_VM0"}))
+        .await
+        .unwrap();
+    let config =
+        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let client = sessions.client(&config).await.unwrap();
+    let url = vm["disks"][0]["url"].as_str().unwrap();
+    let response = client
+        .http()
+        .get(url)
+        .header("Cookie", client.session_cookie().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+}
+
+#[tokio::test]
+async fn an_expired_session_is_replaced_once() {
+    let sessions = SessionCache::new();
+    let moref = vm_moref(&sessions).await;
+    let config =
+        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let client = sessions.client(&config).await.unwrap();
+    let first = client.session_cookie().unwrap();
+
+    // Log the session out behind the client's back, as an idle timeout would.
+    logout_behind_its_back(&client, &config, &first).await;
+    // By moRef: the property collector reports the expired session per
+    // object (missingSet), not as a fault.
+    let vm = run(&sessions, "vsphere.vm.get", json!({"vm": moref}))
+        .await
+        .unwrap();
+    assert_eq!(vm["name"], "DC0_H0_VM0");
+    let second = client.session_cookie().unwrap();
+    assert_ne!(second, first, "a new session replaced the expired one");
+
+    // By name: CreateContainerView answers with a NotAuthenticated fault.
+    logout_behind_its_back(&client, &config, &second).await;
+    let snapshots = run(
+        &sessions,
+        "vsphere.snapshot.list",
+        json!({"vm": "DC0_H0_VM0"}),
+    )
+    .await
+    .unwrap();
+    assert!(snapshots["count"].is_u64());
+    assert_ne!(client.session_cookie().unwrap(), second);
+}
+
+async fn vm_moref(sessions: &SessionCache) -> String {
+    let vm = run(sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
+        .await
+        .unwrap();
+    vm["moref"].as_str().unwrap().to_owned()
+}
+
+async fn logout_behind_its_back(client: &Client, config: &ConnectionConfig, cookie: &str) {
+    let logout = concat!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">"#,
+        r#"<soapenv:Body><Logout xmlns="urn:vim25"><_this type="SessionManager">SessionManager</_this></Logout></soapenv:Body></soapenv:Envelope>"#
+    );
+    let answer = client
+        .http()
+        .post(config.url.clone())
+        .header("Content-Type", "text/xml")
+        .header("Cookie", cookie)
+        .body(logout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_is_refused_unless_insecure() {
+    let peer = shutter_testpeers::peer("vcsim");
+    let vcenter = |insecure: bool| json!({"url": peer.url, "username": "user", "password_secret": "vc", "insecure": insecure});
+    let secure = support::run_with_secret(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "DC0_H0_VM0", "vcenter": vcenter(false)}),
+        ("vc", "pass"),
+    )
+    .await
+    .unwrap_err();
+    match secure {
+        ActionError::Fatal(message) => {
+            assert!(
+                message.starts_with("tls: the certificate of https://127.0.0.1:"),
+                "{message}"
+            );
+            assert!(message.contains("insecure: true"), "{message}");
+        }
+        other => panic!("expected a fatal tls error, got {other:?}"),
+    }
+    let insecure = support::run_with_secret(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "DC0_H0_VM0", "vcenter": vcenter(true)}),
+        ("vc", "pass"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(insecure["name"], "DC0_H0_VM0");
+}
+
+#[tokio::test]
+async fn the_plain_api_serves_other_actions() {
+    use shutter_vmware::vsphere::snapshot::{
+        SnapshotSpec, create_snapshot, list_snapshots, remove_snapshot,
+    };
+    use shutter_vmware::vsphere::vm::{VmTarget, find_vm};
+
+    let config =
+        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let client = SessionCache::new().client(&config).await.unwrap();
+    let target = VmTarget::parse(&json!(format!("vsphere://{}/vm-66", client.vcenter()))).unwrap();
+    let vm = find_vm(&client, &target).await.unwrap();
+    let spec = SnapshotSpec {
+        name: "dispatcher".into(),
+        quiesce: true,
+        idempotency_key: Some(format!("plain-{}", std::process::id())),
+        ..SnapshotSpec::default()
+    };
+    let created = create_snapshot(&client, &vm, &spec, &()).await.unwrap();
+    assert_eq!(created.info.consistency(), "quiesced");
+    assert_eq!(created.info.snapshot.vm, "vm-66");
+    let listed = list_snapshots(&client, &vm).await.unwrap();
+    assert!(listed.iter().any(|s| s.snapshot == created.info.snapshot));
+    let removed = remove_snapshot(&client, &created.info.snapshot, false, true, &())
+        .await
+        .unwrap();
+    assert!(removed.removed);
+}
