@@ -179,3 +179,41 @@ fn step_new_writes_a_project_that_builds_and_runs() {
     assert_eq!(outputs, serde_json::json!({"received": {"hello": "world"}}));
     assert!(text(&out.stderr).contains("hello-step started"));
 }
+
+#[test]
+fn retention_keeps_and_deletes_a_multi_volume_backup_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let retention = examples().join("retention.wasm");
+    // Two backups of a two-volume instance on the same day: daily=1 keeps
+    // the newer backup, both its volumes, and deletes both of the older.
+    let input = serde_json::json!({
+        "snapshots": [
+            {"id": "snap-a1", "created_at": "2026-11-26T01:00:00Z", "tags": {"set": "run-1"}},
+            {"id": "snap-a2", "created_at": "2026-11-26T01:00:01Z", "tags": {"set": "run-1"}},
+            {"id": "snap-b1", "created_at": "2026-11-26T02:00:00Z", "tags": {"set": "run-2"}},
+            {"id": "snap-b2", "created_at": "2026-11-26T02:00:02Z", "tags": {"set": "run-2"}},
+            {"id": "snap-lone", "created_at": "2026-11-20T02:00:00Z"}
+        ],
+        "policy": {"daily": 1},
+        "group_by": "tags.set"
+    });
+    let out = shutter_at(
+        &db,
+        &["step", "run", &retention.display().to_string(), "--input", &input.to_string()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids = |list: &str| -> Vec<String> {
+        let mut ids: Vec<String> = plan[list]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| e["id"].as_str().expect("id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids("keep"), ["snap-b1", "snap-b2"], "{plan}");
+    assert_eq!(ids("delete"), ["snap-a1", "snap-a2", "snap-lone"], "{plan}");
+}

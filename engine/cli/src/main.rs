@@ -4,9 +4,11 @@
 //! - `main.rs`: argument parsing (clap) and dispatch; errors printed once, as a chain.
 //! - `load.rs`: reading workflow files with the size limit and compiling them.
 //! - `db.rs`: where the embedded store lives; the engine on it.
+//! - `client.rs`: the HTTP client of `shutter serve` (`--server URL`).
 //! - `progress.rs`: live progress of a running execution.
 //! - `commands/`: one file per subcommand.
 
+mod client;
 mod commands;
 mod db;
 mod load;
@@ -39,6 +41,8 @@ enum Command {
     Run(commands::run::Args),
     /// Continues executions a stopped engine left running.
     Resume(commands::resume::Args),
+    /// Starts an execution on a server (`--server URL`).
+    Start(commands::start::Args),
     /// Serves the HTTP API (start, poll, cancel executions; schedules).
     Serve(commands::serve::Args),
     /// Lists, shows and prunes recorded executions.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
         Command::Schema => commands::schema::run(),
         Command::Run(args) => block_on(commands::run::run(args)),
         Command::Resume(args) => block_on(commands::resume::run(args)),
+        Command::Start(args) => block_on(commands::start::run(args)),
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Executions(command) => block_on(commands::executions::run(command)),
         Command::Step(command) => commands::step::run(command),

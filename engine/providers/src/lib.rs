@@ -24,6 +24,7 @@ fn all() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
     actions.push(http::action());
     actions.extend(shutter_aws::actions());
     actions.extend(shutter_vmware::actions());
+    actions.extend(shutter_openstack::actions());
     actions
 }
 

@@ -182,6 +182,37 @@ impl ActionContext {
         }
     }
 
+    /// A context for running another action on this step's behalf (an
+    /// action that dispatches to a provider's action): same step, key,
+    /// cancellation, secrets and timer; other parameters. Give it back
+    /// with [`ActionContext::absorb`] so its log lines and progress are kept.
+    pub fn delegate(&self, params: Json) -> Self {
+        Self {
+            params,
+            idempotency_key: self.idempotency_key.clone(),
+            execution: self.execution,
+            step: self.step.clone(),
+            attempt: self.attempt,
+            cancel: self.cancel.clone(),
+            secrets: self.secrets.clone(),
+            timeout: self.timeout,
+            module: self.module.clone(),
+            base_dir: self.base_dir.clone(),
+            timer: Mutex::new(*self.timer.lock().expect("no panic while holding this lock")),
+            pending: Mutex::new(Vec::new()),
+            sink: self.sink.clone(),
+        }
+    }
+
+    /// Takes back what a [`ActionContext::delegate`] buffered.
+    pub fn absorb(&self, delegate: Self) {
+        let changes = delegate.take_pending();
+        self.pending
+            .lock()
+            .expect("no panic while holding this lock")
+            .extend(changes);
+    }
+
     /// The parameter `name`, or a fatal error naming it.
     pub fn param(&self, name: &str) -> Result<&Json, ActionError> {
         self.params

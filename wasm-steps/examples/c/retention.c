@@ -4,7 +4,8 @@
  *
  * Input  {"snapshots": [{"id": "...", "created_at": "RFC 3339"}, ...],
  *         "policy": {"daily": N, "weekly": W, "monthly": M},
- *         "now": "RFC 3339" (optional)}
+ *         "now": "RFC 3339" (optional),
+ *         "group_by": "tags.shutter-execution" (optional)}
  * Output {"keep":   [{"id": "...", "reasons": ["daily", "weekly", ...]}],
  *         "delete": [{"id": "...", "reason": "..."}],
  *         "note": "..." (only when the safety rule below applied)}
@@ -21,6 +22,13 @@
  * everything. Snapshots dated after `now` (clock skew) are kept with reason
  * "future" and take no slot. `now` defaults to the newest snapshot, not the
  * wall clock, so the same input always gives the same plan.
+ *
+ * Backup sets: with "group_by" (a member of each snapshot object, dotted
+ * for nested members), snapshots with the same string there are one backup
+ * (the volumes of one instance snapshotted together) and are kept or
+ * deleted together, dated by their newest member; a snapshot without that
+ * member is a set of its own. Without it, a multi-volume backup would lose
+ * all its volumes but one to the "newest of the day" rule.
  *
  * Both lists are newest first; equal timestamps are ordered by id.
  * Snapshot objects may carry other members (a listing step's full output);
@@ -50,6 +58,10 @@ typedef struct {
     char label[RULES][24];  /* "2024-05-01", "2024-W18", "2024-05" for messages */
     int status[RULES];
     int future, safety;
+    const char *group;      /* backup set ("group_by"), or the id */
+    size_t group_len;
+    size_t rep;             /* index of the set's newest snapshot (after sorting) */
+    int member;             /* 1 when another snapshot represents its set */
 } snap;
 
 static int cmp_id(const snap *a, const snap *b) {
@@ -73,6 +85,30 @@ static int after(instant a, instant b) {
     return a.secs > b.secs || (a.secs == b.secs && a.nanos > b.nanos);
 }
 
+/* The string at dotted `path` inside `e`, or NULL. */
+static const json *at_path(const json *e, const char *path) {
+    while (e && *path) {
+        const char *dot = strchr(path, '.');
+        size_t n = dot ? (size_t)(dot - path) : strlen(path);
+        e = json_get_n(e, path, n);
+        path += n + (dot != NULL);
+    }
+    return e && e->type == JSON_STRING ? e : NULL;
+}
+
+static int cmp_group(const snap *a, const snap *b) {
+    size_t n = a->group_len < b->group_len ? a->group_len : b->group_len;
+    int c = memcmp(a->group, b->group, n);
+    return c ? c : (a->group_len > b->group_len) - (a->group_len < b->group_len);
+}
+
+/* Sorts pointers by set, and within a set newest first (array order). */
+static int by_group(const void *pa, const void *pb) {
+    const snap *a = *(const snap *const *)pa, *b = *(const snap *const *)pb;
+    int c = cmp_group(a, b);
+    return c ? c : (a > b) - (a < b);
+}
+
 static void load(snap *s, size_t index, const json *e) {
     if (e->type != JSON_OBJECT)
         step_fail(STEP_FATAL, "snapshots[%zu] must be an object, got %s", index,
@@ -82,6 +118,8 @@ static void load(snap *s, size_t index, const json *e) {
         step_fail(STEP_FATAL, "snapshots[%zu]: \"id\" must be a non-empty string", index);
     s->id = id->str;
     s->id_len = id->len;
+    s->group = id->str;
+    s->group_len = id->len;
     if (!at || at->type != JSON_STRING)
         step_fail(STEP_FATAL, "snapshot %s: \"created_at\" must be a string",
                   step_quote(id->str, id->len));
@@ -106,7 +144,7 @@ static void load(snap *s, size_t index, const json *e) {
 static void apply_rule(snap *s, size_t n, int r, int64_t count) {
     int64_t periods = 0, last = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i].future) continue;
+        if (s[i].future || s[i].member) continue;
         if (count == 0) {
             s[i].status[r] = OFF;
             continue;
@@ -160,7 +198,7 @@ static void write_delete_reason(jbuf *out, const snap *s, const int64_t *count) 
 int main(void) {
     json_doc *doc;
     const json *params = step_read_params(&doc, JSON_DEFAULT_MAX_DEPTH, 1);
-    static const char *const allowed[] = {"snapshots", "policy", "now", NULL};
+    static const char *const allowed[] = {"snapshots", "policy", "now", "group_by", NULL};
     static const char *const allowed_policy[] = {"daily", "weekly", "monthly", NULL};
     const json *bad = json_unknown_member(params, allowed);
     if (bad) step_fail(STEP_FATAL, "unknown parameter %s", step_quote(bad->key, bad->key_len));
@@ -180,8 +218,38 @@ int main(void) {
     snap *s = calloc(n ? n : 1, sizeof *s);
     const snap **ids = calloc(n ? n : 1, sizeof *ids);
     if (!s || !ids) step_fail(STEP_FATAL, "out of memory");
-    for (const json *e = list->first; e; e = e->next, i++) load(&s[i], i, e);
+    const json *group_by = json_get(params, "group_by");
+    if (group_by && (group_by->type != JSON_STRING || group_by->len == 0))
+        step_fail(STEP_FATAL, "\"group_by\" must be a member name such as \"tags.shutter-execution\"");
+    for (const json *e = list->first; e; e = e->next, i++) {
+        load(&s[i], i, e);
+        const json *set = group_by ? at_path(e, group_by->str) : NULL;
+        if (set) {
+            s[i].group = set->str;
+            s[i].group_len = set->len;
+        }
+    }
     qsort(s, n, sizeof *s, newest_first);
+    for (i = 0; i < n; i++) s[i].rep = i;
+    if (group_by && n) {
+        /* Each set's first pointer (newest member) represents it. */
+        for (i = 0; i < n; i++) ids[i] = &s[i];
+        qsort(ids, n, sizeof *ids, by_group);
+        size_t sets = 1, rep = (size_t)(ids[0] - s);
+        for (i = 1; i < n; i++) {
+            snap *m = (snap *)ids[i];
+            if (cmp_group(ids[i - 1], m) == 0) {
+                m->rep = rep;
+                m->member = 1;
+            } else {
+                rep = (size_t)(m - s);
+                sets++;
+            }
+        }
+        char *q = step_quote(group_by->str, group_by->len);
+        step_log("%zu snapshots in %zu backup sets by %s", n, sets, q);
+        free(q);
+    }
 
     for (i = 0; i < n; i++) ids[i] = &s[i];
     qsort(ids, n, sizeof *ids, by_id);
@@ -207,12 +275,21 @@ int main(void) {
     for (int r = 0; r < RULES; r++) apply_rule(s, n, r, count[r]);
     const char *note = NULL;
     if (!count[DAILY] && !count[WEEKLY] && !count[MONTHLY]) {
-        for (i = 0; i < n && s[i].future; i++) {}
+        for (i = 0; i < n && (s[i].future || s[i].member); i++) {}
         if (i < n) {
             s[i].safety = 1;
             note = "the policy keeps no snapshots; the newest is kept so a backup always remains";
             step_log("%s", note);
         }
+    }
+
+    /* A set's members share its fate. */
+    for (i = 0; i < n; i++) {
+        if (!s[i].member) continue;
+        const snap *rep = &s[s[i].rep];
+        for (int r = 0; r < RULES; r++) s[i].status[r] = rep->status[r];
+        s[i].future = rep->future;
+        s[i].safety = rep->safety;
     }
 
     jbuf out = {0};

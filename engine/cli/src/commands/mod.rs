@@ -7,6 +7,7 @@ pub(crate) mod resume;
 pub(crate) mod run;
 pub(crate) mod schema;
 pub(crate) mod serve;
+pub(crate) mod start;
 pub(crate) mod step;
 pub(crate) mod step_new;
 pub(crate) mod validate;

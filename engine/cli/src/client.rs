@@ -1,0 +1,103 @@
+//! A client of `shutter serve`'s HTTP API, for `--server URL`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use serde_json::Value as Json;
+
+/// Options of every command that talks to a server.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServerArgs {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080` (else `$SHUTTER_SERVER`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) server: Option<String>,
+    /// A file holding the bearer token (else `$SHUTTER_API_TOKEN`).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// The client, when a server is given (by flag or environment).
+    pub(crate) fn client(&self) -> anyhow::Result<Option<Client>> {
+        let Some(base) = self
+            .server
+            .clone()
+            .or_else(|| std::env::var("SHUTTER_SERVER").ok())
+            .filter(|s| !s.is_empty())
+        else {
+            return Ok(None);
+        };
+        let token = match &self.token_file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the token file {}", path.display()))?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => std::env::var("SHUTTER_API_TOKEN").ok(),
+        };
+        Ok(Some(Client {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.filter(|t| !t.is_empty()),
+            http: reqwest::Client::new(),
+        }))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<Json> {
+        self.send(self.http.get(format!("{}{path}", self.base)), path)
+            .await
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: &Json) -> anyhow::Result<Json> {
+        self.send(
+            self.http.post(format!("{}{path}", self.base)).json(body),
+            path,
+        )
+        .await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder, path: &str) -> anyhow::Result<Json> {
+        let request = match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling {}{path}", self.base))?;
+        let status = response.status();
+        let body: Json = response
+            .json()
+            .await
+            .with_context(|| format!("reading the answer of {}{path}", self.base))?;
+        if !status.is_success() {
+            let error = &body["error"];
+            let mut message = format!(
+                "{}{path}: {status}: {}",
+                self.base,
+                error["message"].as_str().unwrap_or("(no message)")
+            );
+            if let Some(details) = error["details"].as_array() {
+                for detail in details {
+                    message.push_str(&format!(
+                        "\n  {}",
+                        detail
+                            .as_str()
+                            .map_or_else(|| detail.to_string(), str::to_owned)
+                    ));
+                }
+            }
+            bail!(message);
+        }
+        Ok(body)
+    }
+}

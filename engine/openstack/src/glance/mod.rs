@@ -1,0 +1,221 @@
+//! Glance images v2: the calls the actions make, over a [`Session`].
+//!
+//! # Layout
+//! - `mod.rs`: images: get, find by idempotency key, create, list, delete
+//! - `wait.rs`: polling until `active`
+//! - `transfer.rs`: streamed upload and download of image data
+
+mod transfer;
+mod wait;
+
+pub(crate) use transfer::{digest_source, download, upload};
+pub(crate) use wait::{WaitOptions, wait_active};
+
+use reqwest::StatusCode;
+use serde_json::{Map, Value as Json, json};
+use shutter_runtime::ActionError;
+
+use crate::session::Session;
+
+/// The image property that carries the step's idempotency key.
+pub(crate) const KEY_PROPERTY: &str = "shutter_idempotency_key";
+
+/// Glance's root: catalogs list it with or without a version suffix.
+pub(crate) fn root(base: &str) -> &str {
+    match base.rsplit_once('/') {
+        Some((root, last)) if last.starts_with("v2") || last.starts_with("v1") => root,
+        _ => base,
+    }
+}
+
+fn images(base: &str) -> String {
+    format!("{}/v2/images", root(base))
+}
+
+pub(crate) fn what(session: &Session, action: &str, id: &str) -> String {
+    format!("{action} image {id} on cloud `{}`", session.cloud.name)
+}
+
+async fn json_of(response: reqwest::Response, what: &str) -> Result<Json, ActionError> {
+    response
+        .json()
+        .await
+        .map_err(|e| ActionError::Retryable(format!("{what}: unreadable answer: {e}")))
+}
+
+pub(crate) async fn get(session: &Session, id: &str) -> Result<Json, ActionError> {
+    let what = what(session, "get", id);
+    let response = session
+        .call("image", &what, |client, base| {
+            client.get(format!("{}/{id}", images(base)))
+        })
+        .await?;
+    json_of(response, &what).await
+}
+
+/// Images whose property `name` equals `value`, following pagination.
+pub(crate) async fn list(
+    session: &Session,
+    filters: &Map<String, Json>,
+    page_size: u64,
+    max: Option<usize>,
+) -> Result<Vec<Json>, ActionError> {
+    let what = format!("list images on cloud `{}`", session.cloud.name);
+    let mut query: Vec<(String, String)> = filters
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            )
+        })
+        .collect();
+    query.push(("limit".to_owned(), page_size.to_string()));
+    let mut next: Option<String> = None;
+    let mut found = Vec::new();
+    loop {
+        let page = next.take();
+        let response = session
+            .call("image", &what, |client, base| match &page {
+                // `next` is a path with its query, relative to Glance's root.
+                Some(path) => client.get(format!("{}{path}", root(base))),
+                None => client.get(images(base)).query(&query),
+            })
+            .await?;
+        let body = json_of(response, &what).await?;
+        let batch = body
+            .get("images")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let empty = batch.is_empty();
+        found.extend(batch);
+        if let Some(max) = max
+            && found.len() >= max
+        {
+            found.truncate(max);
+            return Ok(found);
+        }
+        match body.get("next").and_then(Json::as_str) {
+            Some(path) if !empty => next = Some(path.to_owned()),
+            _ => return Ok(found),
+        }
+    }
+}
+
+/// The image a previous try of this step created, if any (one that can
+/// still become or is `active`).
+pub(crate) async fn find_by_key(session: &Session, key: &str) -> Result<Option<Json>, ActionError> {
+    let mut filters = Map::new();
+    filters.insert(KEY_PROPERTY.to_owned(), json!(key));
+    let found = list(session, &filters, 20, Some(100)).await?;
+    Ok(found.into_iter().find(|image| {
+        !matches!(
+            image.get("status").and_then(Json::as_str),
+            Some("killed" | "deleted" | "pending_delete")
+        )
+    }))
+}
+
+pub(crate) async fn create(session: &Session, body: &Json) -> Result<Json, ActionError> {
+    let name = body.get("name").and_then(Json::as_str).unwrap_or("");
+    let what = format!("create image `{name}` on cloud `{}`", session.cloud.name);
+    let response = session
+        .call("image", &what, |client, base| {
+            client.post(images(base)).json(body)
+        })
+        .await?;
+    json_of(response, &what).await
+}
+
+/// Deletes the image; `false` when it was already gone.
+pub(crate) async fn delete(session: &Session, id: &str) -> Result<bool, ActionError> {
+    let what = what(session, "delete", id);
+    let response = session
+        .send("image", &what, |client, base| {
+            client.delete(format!("{}/{id}", images(base)))
+        })
+        .await?;
+    match response.status() {
+        status if status.is_success() => Ok(true),
+        StatusCode::NOT_FOUND => Ok(false),
+        _ => Err(crate::error::status(&what, response).await),
+    }
+}
+
+/// The outputs that describe an image (get, wait, verify).
+pub(crate) fn summary(image: &Json) -> Json {
+    let field = |name: &str| image.get(name).cloned().unwrap_or(Json::Null);
+    let sha512 = match image.get("os_hash_algo").and_then(Json::as_str) {
+        Some("sha512") => field("os_hash_value"),
+        _ => Json::Null,
+    };
+    json!({
+        "id": field("id"),
+        "name": field("name"),
+        "status": field("status"),
+        "size": field("size"),
+        "disk_format": field("disk_format"),
+        "container_format": field("container_format"),
+        "visibility": field("visibility"),
+        "owner": field("owner"),
+        "created_at": field("created_at"),
+        "checksum": field("checksum"),
+        "os_hash_algo": field("os_hash_algo"),
+        "os_hash_value": field("os_hash_value"),
+        "sha512": sha512,
+        "image": image,
+    })
+}
+
+/// Output names of [`summary`], for catalog entries.
+pub(crate) const SUMMARY: &[(&str, shutter_dsl::ParamType, &str)] = {
+    use shutter_dsl::ParamType::{Any, Object, String as Str};
+    &[
+        ("id", Str, "The image id."),
+        ("name", Any, "The image name."),
+        (
+            "status",
+            Str,
+            "queued, saving, active, killed, deleted, ...",
+        ),
+        (
+            "size",
+            Any,
+            "Size of the image data in bytes (null before upload).",
+        ),
+        ("disk_format", Any, "raw, qcow2, vmdk, ..."),
+        ("container_format", Any, "bare, ova, ..."),
+        ("visibility", Any, "public, private, shared or community."),
+        ("owner", Any, "The owning project id."),
+        ("created_at", Any, "When the image was created (RFC 3339)."),
+        ("checksum", Any, "MD5 of the data, as Glance computed it."),
+        (
+            "os_hash_algo",
+            Any,
+            "The algorithm of `os_hash_value` (normally sha512).",
+        ),
+        ("os_hash_value", Any, "Glance's multihash of the data."),
+        (
+            "sha512",
+            Any,
+            "`os_hash_value` when it is a SHA-512, else null.",
+        ),
+        (
+            "image",
+            Object,
+            "The whole image record as Glance returns it.",
+        ),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn root_drops_a_version_suffix() {
+        assert_eq!(super::root("http://g:9292"), "http://g:9292");
+        assert_eq!(super::root("http://g:9292/v2"), "http://g:9292");
+        assert_eq!(super::root("http://g/image/v2.1"), "http://g/image");
+        assert_eq!(super::root("http://g/image"), "http://g/image");
+    }
+}

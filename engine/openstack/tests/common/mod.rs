@@ -1,0 +1,131 @@
+//! What the OpenStack tests share: a clouds.yaml per test in a temporary
+//! directory (no process environment touched), and running one action.
+
+#![allow(dead_code, reason = "each test binary uses a different part")]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+use shutter_openstack::{ConfigSources, Provider};
+use shutter_runtime::{ActionContext, ActionError, Change, ChangeSink, StoreError};
+
+#[derive(Debug)]
+pub(crate) struct Discard;
+
+#[async_trait]
+impl ChangeSink for Discard {
+    async fn record(&self, _changes: Vec<Change>) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn now(&self) -> shutter_runtime::record::Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// A test's own clouds.yaml and the provider reading it.
+pub(crate) struct Clouds {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) provider: Provider,
+}
+
+impl Clouds {
+    pub(crate) fn new(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("clouds.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        let sources =
+            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", path.display().to_string())]);
+        Self {
+            dir,
+            provider: Provider::new(sources),
+        }
+    }
+
+    pub(crate) fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub(crate) async fn run(&self, action: &str, params: Json) -> Result<Json, ActionError> {
+        run_ctx(&self.provider, action, &context(params)).await
+    }
+
+    pub(crate) async fn run_keyed(
+        &self,
+        action: &str,
+        params: Json,
+        key: &str,
+    ) -> Result<Json, ActionError> {
+        let mut ctx = context(params);
+        ctx.idempotency_key = key.to_owned();
+        run_ctx(&self.provider, action, &ctx).await
+    }
+}
+
+pub(crate) fn context(params: Json) -> ActionContext {
+    ActionContext::standalone(params, Arc::new(Discard))
+}
+
+pub(crate) async fn run_ctx(
+    provider: &Provider,
+    action: &str,
+    ctx: &ActionContext,
+) -> Result<Json, ActionError> {
+    let action = provider
+        .action(action)
+        .unwrap_or_else(|| panic!("no action {action}"));
+    action.run(ctx).await
+}
+
+/// The no-auth Glance peer as cloud `glance`.
+pub(crate) fn glance_cloud() -> Clouds {
+    let peer = shutter_testpeers::peer("glance");
+    let url = peer.var("OS_IMAGE_URL").unwrap_or(&peer.url).to_owned();
+    Clouds::new(&format!(
+        "clouds:\n  glance:\n    auth_type: none\n    image_endpoint_override: {url}\n"
+    ))
+}
+
+/// A unique name for this test's images.
+pub(crate) fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid_like())
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{nanos:x}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `size` bytes of a deterministic pattern, written to `path`.
+pub(crate) fn data_file(path: &Path, size: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(path, &data).unwrap();
+    data
+}
+
+pub(crate) fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+pub(crate) fn params_with_cloud(cloud: &str, mut params: Json) -> Json {
+    params["cloud"] = json!(cloud);
+    params
+}
+
+/// Held by each test that writes to a Glance peer: its sqlite database
+/// answers "database is locked" (a 500) under concurrent writes, which is
+/// the peer's limit, not something these tests are about.
+pub(crate) async fn serial() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
