@@ -119,7 +119,10 @@ fn check_backup(execution: &Json) {
         2,
         "{outputs}"
     );
-    assert_eq!(outputs["kept"], 2, "both volumes of the one backup: {outputs}");
+    assert_eq!(
+        outputs["kept"], 2,
+        "both volumes of the one backup: {outputs}"
+    );
     assert_eq!(outputs["pruned"], 0, "{outputs}");
 }
 

@@ -4,6 +4,7 @@
 mod aws;
 mod cli;
 mod crash;
+mod openstack;
 mod run;
 mod wasm;
 mod workflows;

@@ -200,7 +200,13 @@ fn retention_keeps_and_deletes_a_multi_volume_backup_whole() {
     });
     let out = shutter_at(
         &db,
-        &["step", "run", &retention.display().to_string(), "--input", &input.to_string()],
+        &[
+            "step",
+            "run",
+            &retention.display().to_string(),
+            "--input",
+            &input.to_string(),
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");

@@ -1,0 +1,94 @@
+//! The OpenStack instance backup workflow end to end through `shutter run`:
+//! Nova (a fake that snapshots into the real Glance) and the real Glance
+//! for both clouds.
+
+use std::process::Command;
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha512};
+use shutter_testpeers::peer;
+use shutter_tests::{nova, repo_root, shutter_bin};
+
+#[test]
+fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
+    let glance = peer("glance");
+    let image_url = glance.var("OS_IMAGE_URL").expect("glance's url").to_owned();
+    let compute = nova::start(&image_url);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clouds = dir.path().join("clouds.yaml");
+    std::fs::write(
+        &clouds,
+        format!(
+            "clouds:\n  production:\n    auth_type: none\n    image_endpoint_override: {image_url}\n    compute_endpoint_override: {compute}\n  backup:\n    auth_type: none\n    image_endpoint_override: {image_url}\n"
+        ),
+    )
+    .expect("writable");
+    let server = format!("web-{}", std::process::id());
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("writable");
+    let db = dir.path().join("os.db");
+    let shutter = |args: &[&str]| {
+        Command::new(shutter_bin())
+            .args(args)
+            .current_dir(repo_root())
+            .env("SHUTTER_DB", &db)
+            .env("NO_COLOR", "1")
+            .env("OS_CLIENT_CONFIG_FILE", &clouds)
+            .env_remove("OS_CLOUD")
+            .output()
+            .expect("shutter runs")
+    };
+    let run = shutter(&[
+        "run",
+        "workflows/openstack-instance-backup.yaml",
+        "-i",
+        &format!("server_id={server}"),
+        "-i",
+        &format!("work_dir={}", work.display()),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let list = shutter(&["executions", "list", "--json"]);
+    let records: Json = serde_json::from_slice(&list.stdout).expect("json");
+    let outputs = &records[0]["outputs"];
+    let expected: String = Sha512::digest(nova::DISK)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(outputs["sha512"], expected.as_str(), "{outputs}");
+    assert_eq!(outputs["size"], nova::DISK.len(), "{outputs}");
+    assert_eq!(outputs["pruned"], 0, "{outputs}");
+    // The copy is in the backup Glance, active, with its provenance; the
+    // snapshot in the source cloud was dropped once the copy was verified.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let images: Json = runtime.block_on(async {
+        reqwest::get(format!("{image_url}/v2/images?shutter_backup_of={server}"))
+            .await
+            .expect("glance answers")
+            .json()
+            .await
+            .expect("json")
+    });
+    let images = images["images"].as_array().expect("a list");
+    assert_eq!(images.len(), 1, "{images:?}");
+    assert_eq!(images[0]["status"], "active");
+    assert_eq!(images[0]["id"], outputs["image_id"]);
+    let snapshots: Json = runtime.block_on(async {
+        reqwest::get(format!(
+            "{image_url}/v2/images?shutter_snapshot_of={server}"
+        ))
+        .await
+        .expect("glance answers")
+        .json()
+        .await
+        .expect("json")
+    });
+    assert_eq!(
+        snapshots["images"].as_array().map(Vec::len),
+        Some(0),
+        "{snapshots}"
+    );
+}
