@@ -14,7 +14,7 @@ const DR_REGION: &str = "ap-northeast-1";
 
 /// Calls moto's EC2 query API (moto does not check signatures, only that
 /// the credential scope names the service and region).
-fn ec2(moto: &Peer, region: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn ec2(moto: &Peer, region: &str, params: &[(&str, &str)]) -> String {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -38,7 +38,7 @@ fn ec2(moto: &Peer, region: &str, params: &[(&str, &str)]) -> String {
     })
 }
 
-fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+pub(crate) fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
     let start = text
         .find(open)
         .map(|i| i + open.len())

@@ -6,5 +6,6 @@ mod cli;
 mod crash;
 mod openstack;
 mod run;
+mod vmware;
 mod wasm;
 mod workflows;

@@ -6,12 +6,14 @@ use std::process::Command;
 
 use serde_json::Value as Json;
 use sha2::{Digest, Sha512};
+use shutter_testpeers::nova;
 use shutter_testpeers::peer;
-use shutter_tests::{nova, repo_root, shutter_bin};
+use shutter_tests::{repo_root, shutter_bin};
 
 #[test]
 fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
     let glance = peer("glance");
+    let _turn = shutter_testpeers::glance_turn();
     let image_url = glance.var("OS_IMAGE_URL").expect("glance's url").to_owned();
     let compute = nova::start(&image_url);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -1,7 +1,6 @@
 //! Helpers for the end-to-end tests: finding and running the `shutter`
 //! binary, paths into the repository, and local test servers.
 
-pub mod nova;
 pub mod recorder;
 
 use std::path::{Path, PathBuf};

@@ -175,6 +175,8 @@ fn describe(change: &Change) -> Option<String> {
             format!("{} {key}: canceled: {reason}", clock(at))
         }
         Change::StepCompensated { key, at } => format!("{} {key}: compensated", clock(at)),
+        Change::StepReset { key, at } => format!("{} {key}: runs again", clock(at)),
+        Change::ExecutionRetried { at } => format!("{} execution retried", clock(at)),
         Change::CompensationFailed { key, error, at } => {
             format!("{} {key}: compensation failed: {error}", clock(at))
         }

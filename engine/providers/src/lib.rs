@@ -3,6 +3,8 @@
 //! # Layout
 //! - `core/`: `core.noop`, `core.log`, `core.sleep`, `core.fail`.
 //! - `http.rs`: `http.request`.
+//! - `snapshot/`: `snapshot` and `snapshot.delete`, one action over every
+//!   cloud, dispatching to the provider actions by the target's scheme.
 //! - the cloud providers live in their own crates (`shutter-aws`,
 //!   `shutter-vmware`, `shutter-openstack`) and are gathered here.
 //!
@@ -12,6 +14,7 @@
 
 mod core;
 mod http;
+pub mod snapshot;
 
 use std::sync::Arc;
 
@@ -25,6 +28,7 @@ fn all() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
     actions.extend(shutter_aws::actions());
     actions.extend(shutter_vmware::actions());
     actions.extend(shutter_openstack::actions());
+    actions.extend(snapshot::actions(&actions));
     actions
 }
 

@@ -13,8 +13,9 @@ use crate::action::ActionRegistry;
 use crate::clock::{Clock, TokioClock};
 use crate::executor;
 use crate::ids::ExecutionId;
-use crate::record::{ExecutionRecord, ExecutionSnapshot, NewExecution};
+use crate::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
 use crate::secrets::Secrets;
+use crate::state::{ExecutionState, StepState};
 use crate::store::{Owner, Store, StoreError};
 
 /// Settings with defaults that suit one machine.
@@ -46,6 +47,11 @@ pub enum EngineError {
     Inputs(Vec<shutter_dsl::inputs::InputError>),
     #[error("execution {id} cannot be resumed: {reason}")]
     Unresumable { id: ExecutionId, reason: String },
+    #[error("execution {id} is {state}: only a failed or canceled execution can be retried")]
+    NotRetryable {
+        id: ExecutionId,
+        state: &'static str,
+    },
 }
 
 /// What [`Engine::start_once`] did.
@@ -274,6 +280,42 @@ impl Engine {
             }));
         }
         Ok(results)
+    }
+
+    /// Prepares a failed or canceled execution to run again: the steps that
+    /// did not succeed (failed, canceled, skipped, compensated) go back to
+    /// `pending`, what succeeded is kept. Returns its plan, for
+    /// [`Engine::run`]. Steps run again with their idempotency keys, so
+    /// what a failed try created is adopted, not made twice.
+    pub async fn retry(&self, id: ExecutionId) -> Result<Arc<Plan>, EngineError> {
+        let snapshot = self
+            .inner
+            .store
+            .snapshot(id)
+            .await?
+            .ok_or(StoreError::NotFound(id))?;
+        let state = snapshot.execution.state;
+        if !matches!(state, ExecutionState::Failed | ExecutionState::Canceled) {
+            return Err(EngineError::NotRetryable {
+                id,
+                state: state.as_str(),
+            });
+        }
+        let plan = self.plan_of(&snapshot)?;
+        let at = self.inner.clock.now();
+        let mut changes = vec![Change::ExecutionRetried { at }];
+        changes.extend(
+            snapshot
+                .steps
+                .iter()
+                .filter(|step| step.state != StepState::Succeeded)
+                .map(|step| Change::StepReset {
+                    key: step.key.clone(),
+                    at,
+                }),
+        );
+        self.inner.store.append(id, changes).await?;
+        Ok(plan)
     }
 
     /// Claims executions left behind by stopped engines, for the caller to

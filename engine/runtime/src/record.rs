@@ -90,6 +90,10 @@ pub struct StepRecord {
     pub succeeded_seq: Option<u64>,
     /// Why a compensation failed, if it did.
     pub compensation_error: Option<String>,
+    /// Tries before this index were made before a retry of the execution:
+    /// they are history and do not count against `retry`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub counted_from: usize,
 }
 
 impl StepRecord {
@@ -108,6 +112,7 @@ impl StepRecord {
             items: None,
             succeeded_seq: None,
             compensation_error: None,
+            counted_from: 0,
         }
     }
 }
@@ -186,6 +191,16 @@ pub enum Change {
         key: StepKey,
         at: Timestamp,
     },
+    /// A retry of the execution runs this step again: back to `pending`,
+    /// its earlier tries kept as history but no longer counted.
+    StepReset {
+        key: StepKey,
+        at: Timestamp,
+    },
+    /// A failed or canceled execution runs again from its unfinished steps.
+    ExecutionRetried {
+        at: Timestamp,
+    },
     CompensationFailed {
         key: StepKey,
         error: String,
@@ -215,7 +230,9 @@ impl Change {
     /// The step this change is about, if any.
     pub fn step(&self) -> Option<&StepKey> {
         match self {
-            Self::ExecutionStarted { .. } | Self::ExecutionFinished { .. } => None,
+            Self::ExecutionStarted { .. }
+            | Self::ExecutionFinished { .. }
+            | Self::ExecutionRetried { .. } => None,
             Self::StepExpanded { key, .. }
             | Self::AttemptStarted { key, .. }
             | Self::AttemptInterrupted { key, .. }
@@ -225,6 +242,7 @@ impl Change {
             | Self::StepSkipped { key, .. }
             | Self::StepCanceled { key, .. }
             | Self::StepCompensated { key, .. }
+            | Self::StepReset { key, .. }
             | Self::CompensationFailed { key, .. }
             | Self::TimerSet { key, .. }
             | Self::Log { key, .. }
@@ -246,6 +264,8 @@ impl Change {
             Self::StepSkipped { .. } => "step_skipped",
             Self::StepCanceled { .. } => "step_canceled",
             Self::StepCompensated { .. } => "step_compensated",
+            Self::StepReset { .. } => "step_reset",
+            Self::ExecutionRetried { .. } => "execution_retried",
             Self::CompensationFailed { .. } => "compensation_failed",
             Self::TimerSet { .. } => "timer_set",
             Self::Log { .. } => "log",
@@ -303,6 +323,12 @@ impl ExecutionRecord {
                 self.error.clone_from(error);
                 self.finished_at = Some(*at);
             }
+            Change::ExecutionRetried { .. } => {
+                self.state = ExecutionState::Running;
+                self.outputs = None;
+                self.error = None;
+                self.finished_at = None;
+            }
             _ => {}
         }
     }
@@ -311,7 +337,12 @@ impl ExecutionRecord {
 impl StepRecord {
     /// Tries that count against the `retry` policy.
     pub fn counted_attempts(&self) -> u32 {
-        let counted = self.attempts.iter().filter(|a| !a.interrupted).count();
+        let counted = self
+            .attempts
+            .iter()
+            .skip(self.counted_from)
+            .filter(|a| !a.interrupted)
+            .count();
         u32::try_from(counted).unwrap_or(u32::MAX)
     }
 
@@ -396,6 +427,18 @@ impl StepRecord {
                 }
             }
             Change::StepCompensated { .. } => self.state = StepState::Compensated,
+            Change::StepReset { .. } => {
+                self.state = StepState::Pending;
+                self.outputs = None;
+                self.error = None;
+                self.finished_at = None;
+                self.next_attempt_at = None;
+                self.timer = None;
+                self.progress = None;
+                self.succeeded_seq = None;
+                self.compensation_error = None;
+                self.counted_from = self.attempts.len();
+            }
             Change::CompensationFailed { error, .. } => {
                 self.compensation_error = Some(error.clone());
             }
@@ -410,7 +453,8 @@ impl StepRecord {
             }
             Change::Log { .. }
             | Change::ExecutionStarted { .. }
-            | Change::ExecutionFinished { .. } => {}
+            | Change::ExecutionFinished { .. }
+            | Change::ExecutionRetried { .. } => {}
         }
     }
 
@@ -436,4 +480,8 @@ pub struct ExecutionSnapshot {
     pub source: String,
     pub source_path: Option<String>,
     pub steps: Vec<StepRecord>,
+}
+
+fn is_zero(value: &usize) -> bool {
+    *value == 0
 }

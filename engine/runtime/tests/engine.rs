@@ -65,6 +65,18 @@ impl Action for Busy {
     }
 }
 
+/// Says whether the secret its `name` parameter names was granted.
+#[derive(Debug, Default)]
+struct SecretReader;
+
+#[async_trait]
+impl Action for SecretReader {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let name = ctx.str_param("name")?;
+        Ok(json!({"granted": ctx.secrets.get(name).map(str::len)}))
+    }
+}
+
 struct Harness {
     engine: Engine,
     store: Arc<MemoryStore>,
@@ -87,9 +99,15 @@ fn harness_with(secrets: Secrets) -> Harness {
             .output("tries", ParamType::Integer, ""),
     );
     catalog.register(ActionSpec::new("test.busy", "sleeps 10s"));
+    catalog.register(
+        ActionSpec::new("test.secret", "reads a secret by name")
+            .param("name", ParamType::String, "")
+            .output("granted", ParamType::Any, ""),
+    );
     let mut actions = shutter_providers::registry();
     actions.register("test.flaky", flaky.clone());
     actions.register("test.busy", busy.clone());
+    actions.register("test.secret", Arc::new(SecretReader));
     let engine = Engine::new(store.clone(), actions, catalog, EngineConfig::default())
         .with_secrets(move |_| secrets.clone());
     Harness {
@@ -385,6 +403,23 @@ async fn secret_values_never_reach_the_record() {
     );
     assert!(everything.contains("auth ***"));
     assert!(everything.contains("bad ***"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn built_in_actions_read_declared_secrets_by_name() {
+    let secrets = Secrets::new(BTreeMap::from([(
+        "token".to_owned(),
+        "hunter2-very-secret".to_owned(),
+    )]));
+    let h = harness_with(secrets);
+    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.secret, with: {name: token}}\n  b: {uses: test.secret, with: {name: other}}\noutputs:\n  a: ${{ steps.a.outputs.granted }}\n  b: ${{ steps.b.outputs.granted }}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let record = h
+        .engine
+        .run(id, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.outputs, Some(json!({"a": 19, "b": null})));
 }
 
 #[tokio::test(start_paused = true)]

@@ -90,7 +90,10 @@ impl From<EngineError> for ApiError {
             .with_details(json!(
                 errors.iter().map(ToString::to_string).collect::<Vec<_>>()
             )),
-            EngineError::Unresumable { .. } => Self::internal(err),
+            EngineError::NotRetryable { .. } => Self::conflict("not_retryable", err.to_string()),
+            EngineError::Unresumable { .. } => {
+                Self::new(StatusCode::CONFLICT, "unresumable", err.to_string())
+            }
         }
     }
 }

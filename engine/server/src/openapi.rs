@@ -11,7 +11,7 @@ use crate::views;
     info(title = "Shutter", description = "Start, poll, wait for and cancel workflow executions."),
     paths(
         workflows::register, workflows::list, workflows::get, workflows::start,
-        executions::list, executions::get, executions::events, executions::logs, executions::cancel,
+        executions::list, executions::get, executions::events, executions::logs, executions::cancel, executions::retry,
     ),
     components(schemas(
         views::ExecutionSummary, views::ExecutionDetail, views::StepView, views::AttemptView,

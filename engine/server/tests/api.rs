@@ -462,3 +462,91 @@ async fn metrics_and_openapi_describe_the_server() {
         assert!(openapi.body["paths"].get(path).is_some(), "{path} missing");
     }
 }
+
+/// Answers 503 to its first request and 200 to the others.
+async fn down_once() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut served = 0;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0; 4096];
+            let _ = socket.read(&mut buffer).await;
+            let status = if served == 0 {
+                "503 Unavailable"
+            } else {
+                "200 OK"
+            };
+            served += 1;
+            let answer =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    format!("http://{addr}/backup")
+}
+
+#[tokio::test]
+async fn a_failed_execution_is_retried_from_its_failed_steps() {
+    let api = server(None);
+    let url = down_once().await;
+    api.register(&format!(
+        "version: 1
+name: flaky
+steps:
+  first:
+    uses: core.log
+    with: {{message: once}}
+  call:
+    uses: http.request
+    needs: first
+    with: {{url: '{url}', method: POST}}
+  after:
+    uses: core.noop
+    needs: call
+"
+    ))
+    .await;
+    let started = api.post("/workflows/flaky/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let failed = api.finished(&id).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["steps"][2]["state"], "canceled");
+    let retried = api.post(&format!("/executions/{id}/retry"), "").await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{:?}", retried.body);
+    let again = api.finished(&id).await;
+    assert_eq!(again["state"], "succeeded", "{again}");
+    let steps = again["steps"].as_array().unwrap();
+    assert_eq!(
+        steps[0]["attempts"].as_array().unwrap().len(),
+        1,
+        "first kept: {again}"
+    );
+    assert_eq!(
+        steps[1]["attempts"].as_array().unwrap().len(),
+        2,
+        "call ran again: {again}"
+    );
+    assert_eq!(steps[2]["state"], "succeeded");
+    let logs = api.get(&format!("/executions/{id}/steps/first/logs")).await;
+    assert_eq!(
+        logs.body["lines"].as_array().unwrap().len(),
+        1,
+        "first did not run again"
+    );
+}
+
+#[tokio::test]
+async fn only_failed_or_canceled_executions_are_retried() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let started = api
+        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
+        .await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.finished(&id).await;
+    let refused = api.post(&format!("/executions/{id}/retry"), "").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.body["error"]["code"], "not_retryable");
+}

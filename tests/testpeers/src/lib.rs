@@ -7,8 +7,13 @@
 //! peer lives in a temporary directory and a watchdog stops it when the test
 //! process exits, so nothing is left running either way.
 //!
+//! Where no real server exists (Nova), [`nova`] is a fake that follows the
+//! documented API and does its work in a real peer (Glance).
+//!
 //! Peers keep state across tests: tests isolate themselves by unique names,
 //! tags or regions rather than by resetting the peer under other tests.
+
+pub mod nova;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -34,6 +39,15 @@ impl Peer {
             .find(|(name, _)| name == key)
             .map(|(_, value)| value.as_str())
     }
+}
+
+/// Held by a test while it writes to the Glance peer. glance-api on sqlite
+/// answers "database is locked" (and can leave an upload stuck in `saving`)
+/// when several clients write at once, so tests of one process take turns.
+pub fn glance_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The repository root (`tests/testpeers/../..`).

@@ -87,12 +87,13 @@ async fn compensate_one(
     let mut tries = 0;
     loop {
         tries += 1;
-        let ctx = ActionContext::for_compensation(
+        let mut ctx = ActionContext::for_compensation(
             shared,
             key,
             serde_json::Value::Object(params.clone()),
             tries,
         );
+        ctx.secrets = super::instance::granted_secrets(shared, call);
         let result = action.run(&ctx).await;
         let pending = ctx.take_pending();
         if !pending.is_empty() {

@@ -291,10 +291,14 @@ fn kind(value: &Json) -> &'static str {
     }
 }
 
-fn granted_secrets(shared: &Shared, call: &ActionCall) -> crate::secrets::Secrets {
+/// What a step may read by name: a WebAssembly module only the secrets its
+/// `allow.secrets` lists (it is untrusted code); a built-in action (part of
+/// Shutter) the workflow's declared secrets, which its parameters name
+/// (`password_secret: vro_password`).
+pub(super) fn granted_secrets(shared: &Shared, call: &ActionCall) -> crate::secrets::Secrets {
     match &call.action {
         ActionRef::Wasm(module) => shared.secrets.only(&module.allow_secrets),
-        ActionRef::Builtin(_) => crate::secrets::Secrets::default(),
+        ActionRef::Builtin(_) => shared.secrets.clone(),
     }
 }
 

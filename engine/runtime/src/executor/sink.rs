@@ -136,6 +136,8 @@ pub(crate) fn redact(secrets: &Secrets, change: Change) -> Change {
         | Change::AttemptStarted { .. }
         | Change::AttemptInterrupted { .. }
         | Change::StepCompensated { .. }
+        | Change::StepReset { .. }
+        | Change::ExecutionRetried { .. }
         | Change::TimerSet { .. }) => other,
     }
 }

@@ -307,3 +307,21 @@ pub(crate) async fn cancel(
     }
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
 }
+
+/// Runs a failed or canceled execution again from the steps that did not
+/// succeed; what succeeded is kept (its outputs feed the steps that run).
+#[utoipa::path(post, path = "/executions/{id}/retry", params(("id" = String, Path)), tag = "executions",
+    responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
+              (status = 409, body = crate::views::ErrorBody)))]
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = execution_id(&id)?;
+    let plan = state.engine().retry(id).await?;
+    let record = current(&state, id).await?;
+    let inputs = record.inputs.as_object().cloned().unwrap_or_default();
+    let key = state.runner().key_of(&plan, &inputs);
+    state.runner().launch(id, plan, key);
+    Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
+}

@@ -37,6 +37,7 @@ pub(crate) fn router(state: AppState, token: Option<Token>) -> Router {
         .route("/executions/{id}/events", get(executions::events))
         .route("/executions/{id}/steps/{step}/logs", get(executions::logs))
         .route("/executions/{id}/cancel", post(executions::cancel))
+        .route("/executions/{id}/retry", post(executions::retry))
         .route("/vco/api/workflows/{name}/executions", post(vro::start))
         .route("/vco/api/workflows/{name}/executions/{id}", get(vro::get))
         .route(

@@ -1,0 +1,313 @@
+//! `snapshot`: dispatches on the target reference to
+//! `aws.ec2.create_snapshot` / `aws.ec2.create_snapshots`,
+//! `openstack.server.create_image` or `vsphere.snapshot.create`, and gives
+//! back one output shape whatever the cloud.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value as Json, json};
+use shutter_dsl::{ActionSpec, ParamType};
+use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+
+use super::target::Target;
+use super::{Delegates, opt_object, opt_str, with_options};
+
+pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
+    let spec = ActionSpec::new(
+        "snapshot",
+        "Snapshots a volume, instance, server or VM on any cloud, named by a target reference, with the provider's own action (aws.ec2.create_snapshot / create_snapshots, openstack.server.create_image, vsphere.snapshot.create). Same idempotency as those: a re-run adopts what an earlier try made. Undo with `snapshot.delete`.",
+    )
+    .param(
+        "target",
+        ParamType::String,
+        "aws://REGION/vol-ID (one EBS volume), aws://REGION/i-ID (every volume of the instance, at one instant), openstack://CLOUD/SERVER_ID (a clouds.yaml entry and a Nova server), vsphere://VCENTER_UUID/vm-N (the vCenter's instanceUuid and the VM's moRef).",
+    )
+    .param(
+        "name",
+        ParamType::String,
+        "The snapshot's name (aws: the `Name` tag; openstack: the image name; vsphere: the snapshot name, with a tag of the idempotency key appended).",
+    )
+    .optional("description", ParamType::String, None, "The snapshot's description (openstack: the image property `description`).")
+    .optional(
+        "quiesce",
+        ParamType::Boolean,
+        Some(json!(false)),
+        "Ask for a quiesced snapshot. vsphere: quiesced by VMware Tools; openstack: passed to Nova as the image's quiesce properties (consistency stays `crash`: Nova decides from the server's image); aws: cannot quiesce from outside, a warning is logged.",
+    )
+    .optional(
+        "tags",
+        ParamType::Object,
+        None,
+        "Tags (aws) or image properties (openstack); vsphere snapshots have none (a warning is logged).",
+    )
+    .optional(
+        "options",
+        ParamType::Object,
+        None,
+        "Passed through to the provider's action, e.g. {endpoint_url} for aws, {vcenter: {url, username, password_secret, insecure}, memory} for vsphere, {microversion, wait_timeout} for openstack. Cannot override what the target sets.",
+    )
+    .output("id", ParamType::String, "The snapshot: EBS snapshot id (an instance's first volume), Glance image id, or vSphere snapshot moRef.")
+    .output("ids", ParamType::Array, "Every snapshot made (one per volume for an aws instance).")
+    .output("provider", ParamType::String, "aws, openstack or vsphere.")
+    .output("target", ParamType::String, "The target reference, as parsed.")
+    .output("name", ParamType::String, "The name asked for.")
+    .output("created_at", ParamType::String, "When the provider took it (RFC 3339).")
+    .output("consistency", ParamType::String, "quiesced (vsphere, when the guest was quiesced) or crash.")
+    .output("adopted", ParamType::Boolean, "True when an earlier try of the step had made it.")
+    .output("snapshot", ParamType::Object, "What `snapshot.delete` takes: {provider, id, ids, target, options}.")
+    .output("details", ParamType::Object, "The provider action's own outputs, unchanged.");
+    (spec, Arc::new(Snapshot(delegates.clone())))
+}
+
+#[derive(Debug)]
+struct Snapshot(Delegates);
+
+/// What is asked for, whatever the cloud.
+struct Request<'a> {
+    name: &'a str,
+    description: Option<&'a str>,
+    quiesce: bool,
+    tags: Map<String, Json>,
+    options: Map<String, Json>,
+}
+
+#[async_trait]
+impl Action for Snapshot {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let target = Target::parse(ctx.str_param("target")?)?;
+        let name = opt_str(&ctx.params, "name")?
+            .ok_or_else(|| ActionError::Fatal("missing parameter `name`".to_owned()))?;
+        let quiesce = match super::given(&ctx.params, "quiesce") {
+            None => false,
+            Some(value) => value.as_bool().ok_or_else(|| {
+                ActionError::Fatal(format!(
+                    "parameter `quiesce` must be true or false, got {value}"
+                ))
+            })?,
+        };
+        let request = Request {
+            name,
+            description: opt_str(&ctx.params, "description")?,
+            quiesce,
+            tags: opt_object(&ctx.params, "tags")?
+                .cloned()
+                .unwrap_or_default(),
+            options: opt_object(&ctx.params, "options")?
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let taken = match &target {
+            Target::AwsVolume { region, volume_id } => {
+                aws(
+                    &self.0,
+                    ctx,
+                    &request,
+                    region,
+                    ("aws.ec2.create_snapshot", "volume_id", volume_id),
+                )
+                .await?
+            }
+            Target::AwsInstance {
+                region,
+                instance_id,
+            } => {
+                aws(
+                    &self.0,
+                    ctx,
+                    &request,
+                    region,
+                    ("aws.ec2.create_snapshots", "instance_id", instance_id),
+                )
+                .await?
+            }
+            Target::OpenStack { cloud, server_id } => {
+                openstack(&self.0, ctx, &request, cloud, server_id).await?
+            }
+            Target::Vsphere { .. } => vsphere(&self.0, ctx, &request, &target).await?,
+        };
+        let provider = target.provider().name();
+        let target = target.to_string();
+        Ok(json!({
+            "id": taken.id,
+            "ids": taken.ids,
+            "provider": provider,
+            "target": target,
+            "name": request.name,
+            "created_at": taken.created_at,
+            "consistency": if taken.quiesced { "quiesced" } else { "crash" },
+            "adopted": taken.details.get("adopted").and_then(Json::as_bool).unwrap_or(false),
+            "snapshot": {
+                "provider": provider,
+                "id": taken.id,
+                "ids": taken.ids,
+                "target": target,
+                "options": request.options,
+            },
+            "details": taken.details,
+        }))
+    }
+}
+
+/// What a provider made, in the common terms.
+struct Taken {
+    id: String,
+    ids: Vec<String>,
+    created_at: Json,
+    quiesced: bool,
+    details: Json,
+}
+
+fn text(value: &Json, name: &str, action: &str) -> Result<String, ActionError> {
+    value
+        .get(name)
+        .and_then(Json::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ActionError::Fatal(format!("{action} gave no `{name}` output")))
+}
+
+/// When the provider does not say (moto's `CreateSnapshots` has no start
+/// time), the time the snapshot was asked for is the next best thing.
+fn time_or_now(value: Option<&Json>) -> Json {
+    match value {
+        Some(Json::String(at)) if !at.is_empty() => json!(at),
+        _ => json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    }
+}
+
+async fn aws(
+    delegates: &Delegates,
+    ctx: &ActionContext,
+    request: &Request<'_>,
+    region: &str,
+    (action, key, resource): (&str, &str, &str),
+) -> Result<Taken, ActionError> {
+    if request.quiesce {
+        ctx.log(
+            LogLevel::Warn,
+            format!("aws cannot quiesce {resource} from outside the guest: the snapshot is crash-consistent"),
+        );
+    }
+    let mut tags = request.tags.clone();
+    // The console shows a snapshot's `Name` tag as its name.
+    tags.entry("Name").or_insert_with(|| json!(request.name));
+    let mut params = Map::new();
+    params.insert(key.to_owned(), json!(resource));
+    params.insert("region".to_owned(), json!(region));
+    params.insert("tags".to_owned(), Json::Object(tags));
+    if let Some(description) = request.description {
+        params.insert("description".to_owned(), json!(description));
+    }
+    let params = with_options(params, &request.options)?;
+    let details = delegates.run(ctx, action, params).await?;
+    let (ids, created_at) = if key == "volume_id" {
+        (
+            vec![text(&details, "snapshot_id", action)?],
+            time_or_now(details.get("start_time")),
+        )
+    } else {
+        let ids: Vec<String> = details
+            .get("snapshot_ids")
+            .and_then(Json::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        // One instant for all volumes: the earliest start time reported.
+        let earliest = details
+            .get("snapshots")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("start_time").and_then(Json::as_str))
+            .min()
+            .map(|at| json!(at));
+        (ids, time_or_now(earliest.as_ref()))
+    };
+    let id = ids.first().cloned().ok_or_else(|| {
+        ActionError::Fatal(format!(
+            "{action} on {resource} made no snapshot: the instance has no EBS volume to snapshot"
+        ))
+    })?;
+    Ok(Taken {
+        id,
+        ids,
+        created_at,
+        quiesced: false,
+        details,
+    })
+}
+
+async fn openstack(
+    delegates: &Delegates,
+    ctx: &ActionContext,
+    request: &Request<'_>,
+    cloud: &str,
+    server_id: &str,
+) -> Result<Taken, ActionError> {
+    const ACTION: &str = "openstack.server.create_image";
+    let mut metadata = request.tags.clone();
+    if let Some(description) = request.description {
+        metadata
+            .entry("description")
+            .or_insert_with(|| json!(description));
+    }
+    let mut params = Map::new();
+    params.insert("cloud".to_owned(), json!(cloud));
+    params.insert("server_id".to_owned(), json!(server_id));
+    params.insert("name".to_owned(), json!(request.name));
+    params.insert("quiesce".to_owned(), json!(request.quiesce));
+    params.insert("metadata".to_owned(), Json::Object(metadata));
+    let params = with_options(params, &request.options)?;
+    let details = delegates.run(ctx, ACTION, params).await?;
+    let id = text(&details, "image_id", ACTION)?;
+    if request.quiesce {
+        ctx.log(
+            LogLevel::Info,
+            format!("image {id}: nova quiesces server {server_id} only when the server's own image asks for it (hw_qemu_guest_agent); reported as crash-consistent"),
+        );
+    }
+    Ok(Taken {
+        ids: vec![id.clone()],
+        id,
+        created_at: time_or_now(details.get("created_at")),
+        quiesced: false,
+        details,
+    })
+}
+
+async fn vsphere(
+    delegates: &Delegates,
+    ctx: &ActionContext,
+    request: &Request<'_>,
+    target: &Target,
+) -> Result<Taken, ActionError> {
+    const ACTION: &str = "vsphere.snapshot.create";
+    if !request.tags.is_empty() {
+        ctx.log(
+            LogLevel::Warn,
+            format!("vsphere snapshots carry no tags: `tags` ignored for {target}"),
+        );
+    }
+    let mut params = Map::new();
+    // The vmware crate reads vsphere://VCENTER/vm-N itself and refuses it on another vCenter.
+    params.insert("vm".to_owned(), json!(target.to_string()));
+    params.insert("name".to_owned(), json!(request.name));
+    params.insert("quiesce".to_owned(), json!(request.quiesce));
+    if let Some(description) = request.description {
+        params.insert("description".to_owned(), json!(description));
+    }
+    let params = with_options(params, &request.options)?;
+    let details = delegates.run(ctx, ACTION, params).await?;
+    let id = text(&details, "id", ACTION)?;
+    Ok(Taken {
+        ids: vec![id.clone()],
+        id,
+        created_at: time_or_now(details.get("created_at")),
+        quiesced: details.get("consistency").and_then(Json::as_str) == Some("quiesced"),
+        details,
+    })
+}

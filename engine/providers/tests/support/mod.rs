@@ -1,0 +1,254 @@
+//! What the snapshot tests share: the provider actions pointed at the real
+//! peers (moto, vcsim, Glance with the fake Nova) without touching the
+//! process environment, a step that keeps what it logged, and fixtures.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::config::Credentials;
+use serde_json::{Value as Json, json};
+use shutter_aws::AwsSettings;
+use shutter_openstack::{ConfigSources, Provider};
+use shutter_runtime::{Action, ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_vmware::Env;
+use shutter_vmware::vsphere::session::SessionCache;
+
+/// Keeps every change a step records.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    changes: Mutex<Vec<Change>>,
+}
+
+#[async_trait]
+impl ChangeSink for Recorder {
+    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.changes.lock().unwrap().extend(changes);
+        Ok(())
+    }
+    fn now(&self) -> shutter_runtime::record::Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// The actions under test and the peers behind them.
+pub(crate) struct Lab {
+    actions: HashMap<String, Arc<dyn Action>>,
+    pub(crate) moto: String,
+    pub(crate) glance: String,
+    /// Keeps the clouds.yaml alive.
+    _dir: tempfile::TempDir,
+}
+
+impl Lab {
+    /// aws gets only credentials (the endpoint comes through `options`),
+    /// vsphere govc's variables of vcsim, openstack a clouds.yaml whose
+    /// cloud `lab` is Glance plus a fake Nova started here.
+    pub(crate) async fn new() -> Self {
+        let moto = shutter_testpeers::peer("moto");
+        let credentials = Credentials::new(
+            moto.var("AWS_ACCESS_KEY_ID").unwrap(),
+            moto.var("AWS_SECRET_ACCESS_KEY").unwrap(),
+            None,
+            None,
+            "moto",
+        );
+        let mut registered = shutter_aws::actions_with(AwsSettings {
+            credentials: Some(credentials),
+            ..AwsSettings::default()
+        });
+        let vcsim = shutter_testpeers::peer("vcsim");
+        registered.extend(shutter_vmware::actions_with(
+            SessionCache::new(),
+            Env::from_map(vcsim.env.into_iter().collect()),
+        ));
+        let glance = shutter_testpeers::peer("glance");
+        let glance = glance.var("OS_IMAGE_URL").unwrap_or(&glance.url).to_owned();
+        let nova = shutter_testpeers::nova::start(&glance);
+        let dir = tempfile::tempdir().unwrap();
+        let clouds = dir.path().join("clouds.yaml");
+        std::fs::write(
+            &clouds,
+            format!("clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {glance}\n    compute_endpoint_override: {nova}\n"),
+        )
+        .unwrap();
+        let sources =
+            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds.display().to_string())]);
+        registered.extend(Provider::new(sources).actions());
+        let ours = shutter_providers::snapshot::actions(&registered);
+        let actions = registered
+            .into_iter()
+            .chain(ours)
+            .map(|(spec, action)| (spec.name, action))
+            .collect();
+        Self {
+            actions,
+            moto: moto.url,
+            glance,
+            _dir: dir,
+        }
+    }
+
+    /// A new step (its own idempotency key).
+    pub(crate) fn step(&self) -> Step<'_> {
+        let recorder = Arc::new(Recorder::default());
+        let key = ActionContext::standalone(Json::Null, recorder.clone()).idempotency_key;
+        Step {
+            lab: self,
+            key,
+            recorder,
+        }
+    }
+
+    /// Runs `action` once, as a step of its own.
+    pub(crate) async fn run(&self, action: &str, params: Json) -> Result<Json, ActionError> {
+        self.step().run(action, params).await
+    }
+
+    pub(crate) fn aws_options(&self) -> Json {
+        json!({"endpoint_url": self.moto})
+    }
+}
+
+/// One step: every try runs with the same idempotency key.
+pub(crate) struct Step<'a> {
+    lab: &'a Lab,
+    key: String,
+    recorder: Arc<Recorder>,
+}
+
+impl Step<'_> {
+    pub(crate) async fn run(&self, action: &str, params: Json) -> Result<Json, ActionError> {
+        let mut ctx = ActionContext::standalone(params, self.recorder.clone());
+        ctx.idempotency_key.clone_from(&self.key);
+        let result = self.lab.actions[action].run(&ctx).await;
+        ctx.flush().await.unwrap();
+        result
+    }
+
+    pub(crate) fn logs(&self) -> Vec<String> {
+        self.recorder
+            .changes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|c| match c {
+                Change::Log { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
+    match result {
+        Err(ActionError::Fatal(message)) => message,
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+}
+
+/// One call of moto's EC2 query API, unsigned (moto only reads the region
+/// from the credential scope); the answer's XML as text.
+pub(crate) async fn ec2(moto: &str, region: &str, params: &[(&str, &str)]) -> String {
+    let mut form = vec![("Version", "2016-11-15")];
+    form.extend_from_slice(params);
+    reqwest::Client::new()
+        .post(moto)
+        .header(
+            "authorization",
+            format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+        )
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The text of the first `<tag>` in `xml`.
+pub(crate) fn first(xml: &str, tag: &str) -> String {
+    let open = format!("<{tag}>");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        + open.len();
+    let end = xml[start..].find('<').unwrap() + start;
+    xml[start..end].to_owned()
+}
+
+pub(crate) async fn volume(moto: &str, region: &str) -> String {
+    let az = format!("{region}a");
+    let xml = ec2(
+        moto,
+        region,
+        &[
+            ("Action", "CreateVolume"),
+            ("AvailabilityZone", &az),
+            ("Size", "8"),
+        ],
+    )
+    .await;
+    first(&xml, "volumeId")
+}
+
+/// An instance with its root volume and one more attached: two volumes.
+pub(crate) async fn instance(moto: &str, region: &str) -> String {
+    let xml = ec2(
+        moto,
+        region,
+        &[
+            ("Action", "RunInstances"),
+            ("ImageId", "ami-12345678"),
+            ("InstanceType", "t3.micro"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+        ],
+    )
+    .await;
+    let id = first(&xml, "instanceId");
+    let data = volume(moto, region).await;
+    let xml = ec2(
+        moto,
+        region,
+        &[
+            ("Action", "AttachVolume"),
+            ("VolumeId", &data),
+            ("InstanceId", &id),
+            ("Device", "/dev/sdf"),
+        ],
+    )
+    .await;
+    assert!(
+        xml.contains("attaching") || xml.contains("attached"),
+        "{xml}"
+    );
+    id
+}
+
+/// Whether moto still has the snapshot.
+pub(crate) async fn snapshot_exists(moto: &str, region: &str, id: &str) -> bool {
+    let xml = ec2(
+        moto,
+        region,
+        &[("Action", "DescribeSnapshots"), ("SnapshotId.1", id)],
+    )
+    .await;
+    if xml.contains("InvalidSnapshot.NotFound") {
+        return false;
+    }
+    assert!(xml.contains(id), "{xml}");
+    true
+}
+
+/// Glance's image record, or None after a 404.
+pub(crate) async fn glance_image(glance: &str, id: &str) -> Option<Json> {
+    let response = reqwest::get(format!("{}/v2/images/{id}", glance.trim_end_matches('/')))
+        .await
+        .unwrap();
+    if response.status() == 404 {
+        return None;
+    }
+    Some(response.error_for_status().unwrap().json().await.unwrap())
+}

@@ -1,0 +1,317 @@
+//! The `VMware` workflows end to end through `shutter run`: vSphere (vcsim)
+//! into the real Glance, a vRO workflow (the fake: vRO has no simulator),
+//! and one snapshot on each cloud in one execution.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::{Value as Json, json};
+use shutter_testpeers::nova;
+use shutter_testpeers::{Peer, peer};
+use shutter_tests::{repo_root, shutter_bin};
+
+#[path = "../engine/vmware/tests/support/vro_fake.rs"]
+#[allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    reason = "the vRO fake is shared with the vmware crate's tests"
+)]
+mod vro_fake;
+
+/// A temporary home for one test: store, clouds.yaml, environment.
+struct Lab {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+impl Lab {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            env: Vec::new(),
+        }
+    }
+
+    fn with_peer(mut self, peer: &Peer) -> Self {
+        self.env.extend(peer.env.iter().cloned());
+        self
+    }
+
+    fn with_clouds(mut self, yaml: &str) -> Self {
+        let path = self.dir.path().join("clouds.yaml");
+        std::fs::write(&path, yaml).expect("writable");
+        self.env.push((
+            "OS_CLIENT_CONFIG_FILE".to_owned(),
+            path.display().to_string(),
+        ));
+        self
+    }
+
+    fn shutter(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(shutter_bin());
+        command
+            .args(args)
+            .current_dir(repo_root())
+            .env("SHUTTER_DB", self.db())
+            .env("NO_COLOR", "1")
+            .env_remove("OS_CLOUD");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command.output().expect("shutter runs")
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("vmware.db")
+    }
+
+    /// Runs a shipped workflow; the recorded execution with its steps.
+    fn run(&self, workflow: &str, inputs: &Json) -> (Output, Json) {
+        let file = self.dir.path().join("inputs.json");
+        std::fs::write(&file, inputs.to_string()).expect("writable");
+        let run = self.shutter(&[
+            "run",
+            &format!("workflows/{workflow}.yaml"),
+            "--inputs",
+            &file.display().to_string(),
+        ]);
+        let list = self.shutter(&["executions", "list", "--json"]);
+        let records: Json = serde_json::from_slice(&list.stdout).expect("json");
+        let id = records[0]["id"].as_str().expect("an execution").to_owned();
+        let show = self.shutter(&["executions", "show", &id, "--json"]);
+        (run, serde_json::from_slice(&show.stdout).expect("json"))
+    }
+}
+
+fn step<'a>(execution: &'a Json, key: &str) -> &'a Json {
+    execution["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["key"] == key)
+        .unwrap_or_else(|| panic!("no step {key}"))
+}
+
+fn glance_clouds(glance: &Peer) -> (String, String) {
+    let url = glance.var("OS_IMAGE_URL").expect("glance's url").to_owned();
+    let clouds =
+        format!("clouds:\n  backup:\n    auth_type: none\n    image_endpoint_override: {url}\n");
+    (url, clouds)
+}
+
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+fn images_of(glance_url: &str, property: &str, value: &str) -> Vec<Json> {
+    let listed: Json = block_on(async {
+        reqwest::get(format!("{glance_url}/v2/images?{property}={value}"))
+            .await
+            .expect("glance answers")
+            .json()
+            .await
+            .expect("json")
+    });
+    listed["images"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn a_quiesced_vsphere_snapshot_is_streamed_into_glance_and_removed() {
+    let vcsim = peer("vcsim");
+    let glance = peer("glance");
+    let _turn = shutter_testpeers::glance_turn();
+    let (glance_url, clouds) = glance_clouds(&glance);
+    let lab = Lab::new().with_peer(&vcsim).with_clouds(&clouds);
+    let vm = "DC0_C0_RP0_VM0";
+    let (run, execution) = lab.run(
+        "vsphere-to-glance-backup",
+        &json!({"vm": vm, "verify_tls": false}),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        execution["execution"]["outputs"]["consistency"], "quiesced",
+        "{execution:#}"
+    );
+    assert_eq!(step(&execution, "remove_snapshot")["state"], "succeeded");
+    let moref = step(&execution, "snapshot")["outputs"]["vm"]
+        .as_str()
+        .expect("the VM's moRef")
+        .to_owned();
+    let images = images_of(&glance_url, "shutter_backup_of", &moref);
+    let image = images
+        .iter()
+        .find(|i| i["id"] == execution["execution"]["outputs"]["image_id"])
+        .unwrap_or_else(|| panic!("the image is in glance: {images:?}"));
+    assert_eq!(image["status"], "active");
+    assert_eq!(image["shutter_consistency"], "quiesced");
+}
+
+#[test]
+fn when_the_upload_fails_the_snapshot_is_still_removed() {
+    let vcsim = peer("vcsim");
+    let glance = peer("glance");
+    let _turn = shutter_testpeers::glance_turn();
+    let (glance_url, clouds) = glance_clouds(&glance);
+    let lab = Lab::new().with_peer(&vcsim).with_clouds(&clouds);
+    // vcsim's certificate is self-signed: verifying it fails the upload.
+    let (run, execution) = lab.run(
+        "vsphere-to-glance-backup",
+        &json!({"vm": "DC0_C0_RP0_VM1", "verify_tls": true}),
+    );
+    assert!(!run.status.success());
+    assert_eq!(execution["execution"]["state"], "failed");
+    assert_eq!(step(&execution, "upload")["state"], "failed");
+    assert_eq!(
+        step(&execution, "remove_snapshot")["state"],
+        "succeeded",
+        "{execution:#}"
+    );
+    assert_eq!(step(&execution, "image")["state"], "compensated");
+    let image = step(&execution, "image")["outputs"]["id"]
+        .as_str()
+        .expect("an image id")
+        .to_owned();
+    let status = block_on(async {
+        reqwest::get(format!("{glance_url}/v2/images/{image}"))
+            .await
+            .expect("glance answers")
+            .status()
+    });
+    assert_eq!(status, 404, "the half-made image was deleted");
+}
+
+/// The vRO fake on its own thread; its base URL.
+fn vro() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        block_on(async move {
+            tx.send(vro_fake::start().await).expect("the test waits");
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().expect("the vRO fake starts")
+}
+
+#[test]
+fn a_vro_workflow_is_started_waited_for_and_its_outputs_mapped() {
+    let url = vro();
+    let mut lab = Lab::new();
+    lab.env.push((
+        "SHUTTER_SECRET_VRO_PASSWORD".to_owned(),
+        vro_fake::PASSWORD.to_owned(),
+    ));
+    let inputs = |workflow: &str| {
+        json!({"vro_url": url, "username": vro_fake::USER, "workflow": workflow,
+               "parameters": {"vmName": "web-01", "count": 2}, "poll_interval": "100ms"})
+    };
+    let (run, execution) = lab.run("vro-run-workflow", &inputs("echo"));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        execution["execution"]["outputs"]["state"], "completed",
+        "{execution:#}"
+    );
+    assert!(
+        execution["execution"]["outputs"]["outputs"]
+            .to_string()
+            .contains("web-01"),
+        "{execution:#}"
+    );
+    let (run, execution) = lab.run("vro-run-workflow", &inputs("fails"));
+    assert!(!run.status.success());
+    let error = step(&execution, "wait")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(!error.is_empty(), "{execution:#}");
+}
+
+/// The vCenter's instanceUuid, from `RetrieveServiceContent`.
+fn vcenter_uuid(vcsim: &Peer) -> String {
+    let body = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vim25="urn:vim25"><soapenv:Body><vim25:RetrieveServiceContent><vim25:_this type="ServiceInstance">ServiceInstance</vim25:_this></vim25:RetrieveServiceContent></soapenv:Body></soapenv:Envelope>"#;
+    let text = block_on(async {
+        reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client")
+            .post(&vcsim.url)
+            .header("content-type", "text/xml")
+            .header("soapaction", "urn:vim25/6.5")
+            .body(body)
+            .send()
+            .await
+            .expect("vcsim answers")
+            .text()
+            .await
+            .expect("a body")
+    });
+    crate::aws::between(&text, "<instanceUuid>", "</instanceUuid>").to_owned()
+}
+
+#[test]
+fn one_execution_snapshots_a_target_on_each_cloud() {
+    let moto = peer("moto");
+    let vcsim = peer("vcsim");
+    let glance = peer("glance");
+    let _turn = shutter_testpeers::glance_turn();
+    let image_url = glance.var("OS_IMAGE_URL").expect("glance's url").to_owned();
+    let compute = nova::start(&image_url);
+    let region = "ca-central-1";
+    let volume = crate::aws::ec2(
+        &moto,
+        region,
+        &[
+            ("Action", "CreateVolume"),
+            ("AvailabilityZone", "ca-central-1a"),
+            ("Size", "4"),
+        ],
+    );
+    let volume = crate::aws::between(&volume, "<volumeId>", "</volumeId>").to_owned();
+    let clouds = format!(
+        "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {image_url}\n    compute_endpoint_override: {compute}\n"
+    );
+    let lab = Lab::new()
+        .with_peer(&moto)
+        .with_peer(&vcsim)
+        .with_clouds(&clouds);
+    let server = format!("app-{}", std::process::id());
+    let (run, execution) = lab.run(
+        "cross-cloud-snapshot",
+        &json!({
+            "aws_target": format!("aws://{region}/{volume}"),
+            "openstack_target": format!("openstack://lab/{server}"),
+            "vsphere_target": format!("vsphere://{}/vm-57", vcenter_uuid(&vcsim)),
+            "aws_options": {"endpoint_url": moto.url},
+        }),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for (key, provider, consistency) in [
+        ("aws", "aws", "crash"),
+        ("openstack", "openstack", "crash"),
+        ("vsphere", "vsphere", "quiesced"),
+    ] {
+        let outputs = &step(&execution, key)["outputs"];
+        assert_eq!(outputs["provider"], provider, "{outputs}");
+        assert_eq!(outputs["consistency"], consistency, "{outputs}");
+        assert!(
+            outputs["id"].as_str().is_some_and(|id| !id.is_empty()),
+            "{outputs}"
+        );
+    }
+}
