@@ -1,0 +1,253 @@
+//! Figures for the HTTP API with 1,000,000 executions in SQLite: requests/s
+//! and p50/p99 latency of `GET /executions/{id}`, of a 304 revalidation and
+//! of a filtered `GET /executions` page, from `wrk` (Debian's) on loopback;
+//! and the idle server's RSS.
+//!
+//!   cargo run --release -p shutter-server-bench
+//!
+//! Its own crate, so a release build needs only the server and the store
+//! (not the providers the server's tests use).
+//!
+//! `SHUTTER_BENCH_RECORDS` (default 1,000,000), `SHUTTER_BENCH_DB` (default
+//! `$SHUTTER_CACHE/bench/api-N.db`, kept between runs: generating takes a
+//! while), `SHUTTER_BENCH_SECONDS` per wrk run (default 10).
+//!
+//! The server runs in a child process (this binary with `serve DB`) so its
+//! RSS is the server's alone.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark fails by panicking"
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use shutter_runtime::record::Change;
+use shutter_runtime::{
+    ActionRegistry, EngineConfig, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner,
+    Store,
+};
+use shutter_server::{Server, ServerConfig};
+use shutter_store::SqliteStore;
+
+const WORKFLOWS: usize = 20;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("serve") {
+        serve(Path::new(&args[2]));
+        return;
+    }
+    let records: usize = env_or("SHUTTER_BENCH_RECORDS", 1_000_000);
+    let seconds: u64 = env_or("SHUTTER_BENCH_SECONDS", 10);
+    let db = std::env::var_os("SHUTTER_BENCH_DB").map_or_else(
+        || {
+            let cache = std::env::var_os("SHUTTER_CACHE").map_or_else(
+                || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/shutter"),
+                PathBuf::from,
+            );
+            cache.join(format!("bench/api-{records}.db"))
+        },
+        PathBuf::from,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (id, version) = runtime.block_on(generate(&db, records));
+
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("serve")
+        .arg(&db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line.trim().to_owned();
+    std::thread::sleep(Duration::from_secs(1));
+    let rss = rss_kib(child.id());
+    println!("records: {records}, db: {}", db.display());
+    println!("idle server RSS: {:.1} MiB", rss as f64 / 1024.0);
+    println!("| request | wrk | requests/s | p50 | p99 |");
+    println!("|---|---|---:|---:|---:|");
+    let etag = format!("If-None-Match: \"v{version}\"");
+    let cases: [(&str, String, Option<&str>); 3] = [
+        (
+            "GET /executions/{id}",
+            format!("{base}/executions/{id}"),
+            None,
+        ),
+        (
+            "GET /executions/{id} (304)",
+            format!("{base}/executions/{id}"),
+            Some(&etag),
+        ),
+        (
+            "GET /executions?workflow=&state=&limit=50",
+            format!("{base}/executions?workflow=wf-7&state=succeeded&limit=50"),
+            None,
+        ),
+    ];
+    for (name, url, header) in &cases {
+        for connections in [4, 32] {
+            let (rate, p50, p99) = wrk(url, *header, connections, seconds);
+            println!("| {name} | -t2 -c{connections} | {rate:.0} | {p50} | {p99} |");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// Fills the database up to `records` finished executions; one id and its
+/// version to read.
+async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
+    let store = Arc::new(SqliteStore::open(db).unwrap());
+    let have: u64 = store
+        .count_by_state()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let missing = records.saturating_sub(usize::try_from(have).unwrap());
+    if missing > 0 {
+        let started = Instant::now();
+        let owner = Owner::this_process();
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..missing {
+            let store = store.clone();
+            let owner = owner.clone();
+            tasks.spawn(async move {
+                let new = NewExecution {
+                    id: ExecutionId::new(),
+                    workflow: format!("wf-{}", n % WORKFLOWS),
+                    plan_hash: "bench".to_owned(),
+                    source: "version: 1".to_owned(),
+                    source_path: None,
+                    inputs: json!({"vm": format!("vm-{n}")}),
+                    steps: vec!["snapshot".to_owned(), "verify".to_owned()],
+                    created_at: chrono::Utc::now(),
+                    idempotency_key: None,
+                };
+                let id = new.id;
+                store
+                    .create(new, &owner, Duration::from_secs(30))
+                    .await
+                    .unwrap();
+                let at = chrono::Utc::now();
+                let state = if n % 10 == 0 {
+                    ExecutionState::Failed
+                } else {
+                    ExecutionState::Succeeded
+                };
+                store
+                    .append(
+                        id,
+                        vec![
+                            Change::ExecutionStarted { at },
+                            Change::ExecutionFinished {
+                                state,
+                                outputs: Some(json!({"snapshot": format!("snap-{n}")})),
+                                error: None,
+                                at,
+                            },
+                        ],
+                    )
+                    .await
+                    .unwrap();
+            });
+            if tasks.len() >= 256 {
+                tasks.join_next().await.unwrap().unwrap();
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        eprintln!(
+            "generated {missing} executions in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let newest = store
+        .list(&ListQuery {
+            limit: 1,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    store.close();
+    (newest[0].id, newest[0].last_seq)
+}
+
+/// The child: the server alone on the database, its URL on stdout.
+fn serve(db: &Path) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let server = Server::new(
+            store,
+            ActionRegistry::new(),
+            shutter_dsl::Catalog::with_core(),
+            EngineConfig::default(),
+            ServerConfig::default(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("http://{}", listener.local_addr().unwrap());
+        server
+            .serve(listener, std::future::pending::<()>())
+            .await
+            .unwrap();
+    });
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs wrk; requests/s, p50 and p99 as wrk prints them.
+fn wrk(url: &str, header: Option<&str>, connections: u32, seconds: u64) -> (f64, String, String) {
+    let mut command = Command::new("wrk");
+    command.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(header) = header {
+        command.args(["-H", header]);
+    }
+    let out = command
+        .arg(url)
+        .output()
+        .expect("wrk is installed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+            .unwrap_or_default()
+    };
+    let rate = field("Requests/sec:").parse().unwrap_or(0.0);
+    // wrk counts answers of 400 and above as "Non-2xx or 3xx responses".
+    assert!(!text.contains("Non-2xx"), "errors from {url}:\n{text}");
+    (rate, field("50%"), field("99%"))
+}
