@@ -3,6 +3,7 @@
 
 mod aws;
 mod cli;
+mod client;
 mod crash;
 mod openstack;
 mod run;

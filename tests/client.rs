@@ -1,0 +1,112 @@
+//! `shutter start` and `shutter executions ... --server`: the CLI as a
+//! client of `shutter serve`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value as Json;
+use shutter_tests::{repo_root, shutter_bin};
+
+fn shutter(args: &[&str]) -> Output {
+    Command::new(shutter_bin())
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .env_remove("SHUTTER_SERVER")
+        .env_remove("SHUTTER_API_TOKEN")
+        .output()
+        .expect("shutter runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("client.db");
+    let mut server = Command::new(shutter_bin())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--workflows",
+            "workflows",
+            "--db",
+        ])
+        .arg(&db)
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shutter serve starts");
+    let mut lines = BufReader::new(server.stderr.take().expect("piped")).lines();
+    let base = loop {
+        let line = lines.next().expect("serve says where").expect("readable");
+        if let Some((_, rest)) = line.split_once(" on http://") {
+            break format!(
+                "http://{}",
+                rest.split_whitespace().next().expect("address")
+            );
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+
+    let started = shutter(&[
+        "start",
+        "diamond",
+        "-i",
+        "vm=web-01",
+        "--wait",
+        "--server",
+        &base,
+    ]);
+    assert!(started.status.success(), "{}", text(&started.stderr));
+    let out = text(&started.stdout);
+    let id = out.lines().next().expect("the id first").trim().to_owned();
+    assert!(out.contains("succeeded"), "{out}");
+
+    let list = shutter(&[
+        "executions",
+        "list",
+        "--json",
+        "--workflow",
+        "diamond",
+        "--server",
+        &base,
+    ]);
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let items: Json = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(items[0]["id"], id.as_str());
+
+    let show = shutter(&["executions", "show", &id, "--server", &base]);
+    assert!(
+        text(&show.stdout).contains(&format!("execution {id}")),
+        "{}",
+        text(&show.stdout)
+    );
+
+    let waited = shutter(&["executions", "wait", &id, "--json", "--server", &base]);
+    assert!(waited.status.success());
+
+    // Ending an execution that has ended is refused with the server's message.
+    let cancel = shutter(&["executions", "cancel", &id, "--server", &base]);
+    assert!(!cancel.status.success());
+    assert!(
+        text(&cancel.stderr).contains("already ended"),
+        "{}",
+        text(&cancel.stderr)
+    );
+
+    // Bad inputs come back as the server's 422 with its details.
+    let bad = shutter(&["start", "diamond", "-i", "vm=5", "--server", &base]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("422"), "{}", text(&bad.stderr));
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    assert!(server.wait().expect("serve ends").success());
+}
