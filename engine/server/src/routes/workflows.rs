@@ -19,6 +19,7 @@ use crate::views::{
     WorkflowSummary,
 };
 use crate::workflows::{Registered, Version};
+use shutter_dsl::model::ConcurrencyPolicy;
 
 /// Registers a workflow (YAML body). A new content is a new version, which
 /// new executions run; the same content again changes nothing.
@@ -142,10 +143,16 @@ pub(crate) async fn start_execution(
             .await?
             .is_none_or(|record| record.state.is_terminal());
         if ended {
-            let taken = lock(&gate).take_over(gate_key, *holder);
-            if taken {
-                admission = Some((gate_key.clone(), Admission::Run));
-            }
+            let mut gate = lock(&gate);
+            // Either the key is still the ended holder's (take it over), or
+            // its task let it go meanwhile (ask again).
+            let next = if gate.take_over(gate_key, *holder) {
+                Admission::Run
+            } else {
+                let policy = concurrency.as_ref().map(|(_, policy)| *policy);
+                gate.admit(gate_key, policy.unwrap_or(ConcurrencyPolicy::Skip))
+            };
+            admission = Some((gate_key.clone(), next));
         }
     }
     if let Some((gate_key, Admission::Busy(holder))) = &admission {
