@@ -71,13 +71,18 @@ impl Runner {
         let mut problems = Vec::new();
         let mut resumed = 0;
         for id in ids {
-            let plan = match self.engine.store().snapshot(id).await? {
-                Some(snapshot) => self.engine.plan_of(&snapshot),
-                None => continue,
+            let Some(snapshot) = self.engine.store().snapshot(id).await? else {
+                continue;
             };
-            match plan {
+            match self.engine.plan_of(&snapshot) {
                 Ok(plan) => {
-                    let key = self.key_of(&plan, &snapshot_inputs(&self.engine, id).await?);
+                    let inputs = snapshot
+                        .execution
+                        .inputs
+                        .as_object()
+                        .cloned()
+                        .unwrap_or_default();
+                    let key = self.key_of(&plan, &inputs);
                     self.launch(id, plan, key);
                     resumed += 1;
                 }
@@ -159,18 +164,6 @@ impl Runner {
             }
         }
     }
-}
-
-async fn snapshot_inputs(
-    engine: &Engine,
-    id: ExecutionId,
-) -> Result<Map<String, Json>, EngineError> {
-    Ok(engine
-        .store()
-        .get(id)
-        .await?
-        .and_then(|record| record.inputs.as_object().cloned())
-        .unwrap_or_default())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -59,10 +59,10 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         .await
         .unwrap();
     let id = started["id"].as_str().unwrap().to_owned();
-    // A long poll in flight must not hold the shutdown up.
+    // Long-poll until the sleep is running, so it is mid-step at shutdown.
     let poll = tokio::spawn({
         let http = http.clone();
-        let url = format!("{base}/executions/{id}?wait=60s");
+        let url = format!("{base}/executions/{id}?wait=1s");
         async move {
             let mut state = String::new();
             for _ in 0..10 {
