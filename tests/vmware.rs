@@ -48,6 +48,28 @@ impl Lab {
         self
     }
 
+    /// Shutter's config file naming the vcsim peer `lab`, its password in
+    /// a variable of the engine's environment (and no `GOVC_*` at all).
+    fn with_vcsim_connection(mut self, vcsim: &Peer) -> Self {
+        let path = self.dir.path().join("shutter.yaml");
+        let username = vcsim.var("GOVC_USERNAME").expect("vcsim's user");
+        let yaml = format!(
+            "vcenters:\n  lab:\n    url: {}\n    username: {username}\n    password_env: LAB_VCENTER_PASSWORD\n    insecure: true\n",
+            vcsim.url
+        );
+        std::fs::write(&path, yaml).expect("writable");
+        self.env
+            .push(("SHUTTER_CONFIG".to_owned(), path.display().to_string()));
+        self.env.push((
+            "LAB_VCENTER_PASSWORD".to_owned(),
+            vcsim
+                .var("GOVC_PASSWORD")
+                .expect("vcsim's password")
+                .to_owned(),
+        ));
+        self
+    }
+
     fn shutter(&self, args: &[&str]) -> Output {
         let mut command = Command::new(shutter_bin());
         command
@@ -55,7 +77,9 @@ impl Lab {
             .current_dir(repo_root())
             .env("SHUTTER_DB", self.db())
             .env("NO_COLOR", "1")
-            .env_remove("OS_CLOUD");
+            .env_remove("OS_CLOUD")
+            .env_remove("GOVC_URL")
+            .env_remove("SHUTTER_CONFIG");
         for (key, value) in &self.env {
             command.env(key, value);
         }
@@ -238,28 +262,6 @@ fn a_vro_workflow_is_started_waited_for_and_its_outputs_mapped() {
     assert!(!error.is_empty(), "{execution:#}");
 }
 
-/// The vCenter's instanceUuid, from `RetrieveServiceContent`.
-fn vcenter_uuid(vcsim: &Peer) -> String {
-    let body = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vim25="urn:vim25"><soapenv:Body><vim25:RetrieveServiceContent><vim25:_this type="ServiceInstance">ServiceInstance</vim25:_this></vim25:RetrieveServiceContent></soapenv:Body></soapenv:Envelope>"#;
-    let text = block_on(async {
-        reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client")
-            .post(&vcsim.url)
-            .header("content-type", "text/xml")
-            .header("soapaction", "urn:vim25/6.5")
-            .body(body)
-            .send()
-            .await
-            .expect("vcsim answers")
-            .text()
-            .await
-            .expect("a body")
-    });
-    crate::aws::between(&text, "<instanceUuid>", "</instanceUuid>").to_owned()
-}
-
 #[test]
 fn one_execution_snapshots_a_target_on_each_cloud() {
     let moto = peer("moto");
@@ -282,9 +284,11 @@ fn one_execution_snapshots_a_target_on_each_cloud() {
     let clouds = format!(
         "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {image_url}\n    compute_endpoint_override: {compute}\n"
     );
+    // vSphere through a named connection of Shutter's config: the target
+    // names it, the workflow carries no vCenter credentials.
     let lab = Lab::new()
         .with_peer(&moto)
-        .with_peer(&vcsim)
+        .with_vcsim_connection(&vcsim)
         .with_clouds(&clouds);
     let server = format!("app-{}", std::process::id());
     let (run, execution) = lab.run(
@@ -292,7 +296,7 @@ fn one_execution_snapshots_a_target_on_each_cloud() {
         &json!({
             "aws_target": format!("aws://{region}/{volume}"),
             "openstack_target": format!("openstack://lab/{server}"),
-            "vsphere_target": format!("vsphere://{}/vm-57", vcenter_uuid(&vcsim)),
+            "vsphere_target": "vsphere://lab/vm-57",
             "aws_options": {"endpoint_url": moto.url},
         }),
     );
@@ -314,4 +318,10 @@ fn one_execution_snapshots_a_target_on_each_cloud() {
             "{outputs}"
         );
     }
+    let vsphere = &step(&execution, "vsphere")["outputs"];
+    assert_eq!(vsphere["target"], "vsphere://lab/vm-57", "{vsphere}");
+    assert_eq!(
+        vsphere["details"]["snapshot"]["connection"], "lab",
+        "{vsphere}"
+    );
 }

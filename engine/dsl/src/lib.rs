@@ -51,6 +51,7 @@ pub use expr::{EvalError, ExprEngine};
 pub use model::{StepId, Workflow, WorkflowName};
 pub use plan::{EdgeKind, Plan, PlanHash};
 pub use source::Source;
+pub use suggest::closest;
 pub use template::Template;
 
 /// Compiles a workflow: parse, validate, build the DAG.

@@ -13,12 +13,13 @@
 //! # Layout
 //!
 //! - `env.rs`: where environment variables come from (injectable for tests).
+//! - `config.rs`: Shutter's config file and its named vCenter connections.
 //! - `tls.rs`: HTTP clients with system roots, a CA file, or `insecure`.
 //! - `vsphere/xml.rs`: a namespace-aware XML tree and escaping.
 //! - `vsphere/request.rs`: building request bodies, escaped.
 //! - `vsphere/moref.rs`: managed object references.
 //! - `vsphere/error.rs`: `VsphereError`, faults, and how they map to `ActionError`.
-//! - `vsphere/connection.rs`: the `vcenter` parameter and govc's variables.
+//! - `vsphere/connection.rs`: which connection a step uses: `vcenter`, a named one, govc's variables.
 //! - `vsphere/client.rs`: one session: service content, login, calls, re-login once.
 //! - `vsphere/session.rs`: sessions shared per vCenter, user and trust.
 //! - `vsphere/properties.rs`: the property collector.
@@ -34,6 +35,7 @@ use std::sync::Arc;
 
 use shutter_runtime::Action;
 
+pub mod config;
 pub mod env;
 pub mod tls;
 pub mod vro;

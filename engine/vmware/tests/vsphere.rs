@@ -13,7 +13,7 @@ use shutter_runtime::ActionError;
 use shutter_vmware::vsphere::client::Client;
 use shutter_vmware::vsphere::connection::ConnectionConfig;
 use shutter_vmware::vsphere::session::SessionCache;
-use support::{run, run_keyed, vcsim_env};
+use support::{run, run_in, run_keyed, vcsim_env};
 
 #[tokio::test]
 async fn login_reads_the_vcenter_instance_uuid() {
@@ -360,4 +360,96 @@ async fn the_plain_api_serves_other_actions() {
         .await
         .unwrap();
     assert!(removed.removed);
+}
+
+/// The engine's environment with Shutter's config naming vcsim `sim`,
+/// its password in a variable, and no govc variables at all.
+fn named_sim_env(dir: &std::path::Path) -> shutter_vmware::Env {
+    let peer = shutter_testpeers::peer("vcsim");
+    let var = |name: &str| peer.var(name).unwrap().to_owned();
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "vcenters:\n  sim:\n    url: {}\n    username: {}\n    password_env: SIM_PASSWORD\n    insecure: true\n",
+            peer.url,
+            var("GOVC_USERNAME")
+        ),
+    )
+    .unwrap();
+    shutter_vmware::Env::from_map(
+        [
+            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
+            ("SIM_PASSWORD".to_owned(), var("GOVC_PASSWORD")),
+        ]
+        .into(),
+    )
+}
+
+#[tokio::test]
+async fn a_named_connection_from_shutters_config_is_used_and_carried_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = named_sim_env(dir.path());
+    let sessions = SessionCache::new();
+    let run = |params: Json| run_in(env.clone(), &sessions, "vsphere.vm.get", params, |_| {});
+    let vm = run(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"}))
+        .await
+        .unwrap();
+    assert_eq!(vm["vm"]["connection"], "sim", "{vm:#}");
+    let moref = vm["moref"].as_str().unwrap();
+    // A reference naming the connection needs no `vcenter` parameter.
+    let by_uri = run(json!({"vm": format!("vsphere://sim/{moref}")}))
+        .await
+        .unwrap();
+    assert_eq!(by_uri["name"], "DC0_H0_VM0");
+    let by_ref = run(json!({"vm": vm["vm"].clone()})).await.unwrap();
+    assert_eq!(by_ref["moref"], moref);
+
+    let created = run_in(
+        env.clone(),
+        &sessions,
+        "vsphere.snapshot.create",
+        json!({"vm": format!("vsphere://sim/{moref}"), "name": "named-connection"}),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(created["snapshot"]["connection"], "sim", "{created:#}");
+    let removed = run_in(
+        env.clone(),
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": created["snapshot"].clone()}),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed["removed"], true, "{removed:#}");
+    // what snapshot.delete passes for vsphere://sim/vm-N: the name as `vcenter`
+    let again = run_in(
+        env.clone(),
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": {"vcenter": "sim", "vm": moref, "moref": created["id"].clone()}}),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["removed"], false, "already gone: {again:#}");
+
+    let unknown = run(json!({"vm": "DC0_H0_VM0", "vcenter": "simm"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("did you mean `sim`"), "{unknown}");
+    let elsewhere = run(json!({"vm": "vsphere://prod/vm-1"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(elsewhere.contains("config.yaml"), "{elsewhere}");
+    let no_govc = run(json!({"vm": "DC0_H0_VM0"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(no_govc.contains("GOVC_URL"), "{no_govc}");
 }

@@ -21,7 +21,7 @@ pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
     .param(
         "target",
         ParamType::String,
-        "aws://REGION/vol-ID (one EBS volume), aws://REGION/i-ID (every volume of the instance, at one instant), openstack://CLOUD/SERVER_ID (a clouds.yaml entry and a Nova server), vsphere://VCENTER_UUID/vm-N (the vCenter's instanceUuid and the VM's moRef).",
+        "aws://REGION/vol-ID (one EBS volume), aws://REGION/i-ID (every volume of the instance, at one instant), openstack://CLOUD/SERVER_ID (a clouds.yaml entry and a Nova server), vsphere://VCENTER/vm-N (VCENTER: a connection named in Shutter's config, or the vCenter's instanceUuid with the connection from GOVC_*; vm-N: the VM's moRef).",
     )
     .param(
         "name",
@@ -45,7 +45,7 @@ pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
         "options",
         ParamType::Object,
         None,
-        "Passed through to the provider's action, e.g. {endpoint_url} for aws, {vcenter: {url, username, password_secret, insecure}, memory} for vsphere, {microversion, wait_timeout} for openstack. Cannot override what the target sets.",
+        "Passed through to the provider's action, e.g. {endpoint_url} for aws, {vcenter: NAME or {url, username, password_secret, insecure}, memory} for vsphere, {microversion, wait_timeout} for openstack. Cannot override what the target sets.",
     )
     .output("id", ParamType::String, "The snapshot: EBS snapshot id (an instance's first volume), Glance image id, or vSphere snapshot moRef.")
     .output("ids", ParamType::Array, "Every snapshot made (one per volume for an aws instance).")

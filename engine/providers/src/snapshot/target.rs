@@ -45,11 +45,12 @@ pub(crate) enum Target {
     AwsInstance { region: String, instance_id: String },
     /// A Nova server, snapshotted into its cloud's Glance.
     OpenStack { cloud: String, server_id: String },
-    /// A VM; `vcenter` is the vCenter's instanceUuid, as vSphere outputs name it.
+    /// A VM; `vcenter` is the vCenter's instanceUuid, as vSphere outputs
+    /// name it, or the name of a connection in Shutter's config.
     Vsphere { vcenter: String, vm: String },
 }
 
-const EXPECTED: &str = "expected aws://REGION/vol-ID, aws://REGION/i-ID, openstack://CLOUD/SERVER_ID or vsphere://VCENTER_UUID/vm-N";
+const EXPECTED: &str = "expected aws://REGION/vol-ID, aws://REGION/i-ID, openstack://CLOUD/SERVER_ID or vsphere://VCENTER/vm-N";
 
 impl Target {
     pub(crate) fn parse(text: &str) -> Result<Self, ActionError> {
@@ -111,7 +112,7 @@ impl Target {
             Provider::Vsphere => {
                 if place.is_empty() {
                     return Err(bad(
-                        "needs the vCenter's instanceUuid: vsphere://VCENTER_UUID/vm-N",
+                        "needs a vCenter: vsphere://VCENTER/vm-N (its instanceUuid, or a connection named in Shutter's config)",
                     ));
                 }
                 if !is_vm_moref(&resource) {

@@ -18,7 +18,7 @@ use super::snapshot::{
 use super::vm::{VmTarget, find_vm, get_vm};
 use crate::env::Env;
 
-const VCENTER_PARAM: &str = "The vCenter: {url, username, password_secret, insecure, ca_file}. Default: govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
+const VCENTER_PARAM: &str = "The vCenter: the name of a connection in Shutter's config (docs/configuration.md), or {url, username, password_secret, insecure, ca_file}. Default: the connection the vm/snapshot reference names, else govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
 const VM_PARAM: &str = "The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an instanceUuid, vsphere://VCENTER/vm-42, or the `vm` output of vsphere.vm.get.";
 
 /// What every vSphere action shares: the sessions and the environment.
@@ -60,12 +60,12 @@ fn vm_get_spec() -> ActionSpec {
         "Describes a vSphere VM: identity, power state, disks and their datastore download URLs.",
     )
     .param("vm", ParamType::Any, VM_PARAM)
-    .optional("vcenter", ParamType::Object, None, VCENTER_PARAM)
+    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
     .output(
         "vm",
         ParamType::Object,
-        "A reference to pass to later steps: {vcenter, moref, name, instance_uuid}.",
+        "A reference to pass to later steps: {vcenter, moref, name, instance_uuid}, and `connection` when found through a named connection.",
     )
     .output("moref", ParamType::String, "The VM's moRef (vm-42).")
     .output("name", ParamType::String, "The VM's name.")
@@ -113,6 +113,9 @@ impl Action for VmGet {
             "name": info.name,
             "instance_uuid": info.instance_uuid,
         });
+        if let Some(name) = &client.config().name {
+            out["vm"]["connection"] = json!(name);
+        }
         Ok(out)
     }
 }
@@ -127,8 +130,8 @@ fn create_spec() -> ActionSpec {
     .optional("description", ParamType::String, Some(json!("")), "The snapshot's description.")
     .optional("memory", ParamType::Boolean, Some(json!(false)), "Include the VM's memory.")
     .optional("quiesce", ParamType::Boolean, Some(json!(false)), "Quiesce the guest file systems (needs VMware Tools).")
-    .optional("vcenter", ParamType::Object, None, VCENTER_PARAM)
-    .output("snapshot", ParamType::Object, "The reference later steps pass on (vsphere.snapshot.remove): {vcenter, vm, moref}.")
+    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
+    .output("snapshot", ParamType::Object, "The reference later steps pass on (vsphere.snapshot.remove): {vcenter, vm, moref}, and `connection` when made through a named connection.")
     .output("id", ParamType::String, "The snapshot's moRef.")
     .output("uri", ParamType::String, "vsphere://VCENTER/VM/SNAPSHOT.")
     .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
@@ -202,7 +205,7 @@ fn list_spec() -> ActionSpec {
         "Lists a VM's snapshots, parents before children.",
     )
     .param("vm", ParamType::Any, VM_PARAM)
-    .optional("vcenter", ParamType::Object, None, VCENTER_PARAM)
+    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
     .output("vm", ParamType::String, "The VM's moRef.")
     .output(
@@ -243,7 +246,7 @@ fn remove_spec() -> ActionSpec {
     .param("snapshot", ParamType::Any, "The `snapshot` output of vsphere.snapshot.create, or vsphere://VCENTER/VM/SNAPSHOT.")
     .optional("remove_children", ParamType::Boolean, Some(json!(false)), "Also remove the snapshots below it.")
     .optional("consolidate", ParamType::Boolean, Some(json!(true)), "Consolidate the disks as part of the removal.")
-    .optional("vcenter", ParamType::Object, None, VCENTER_PARAM)
+    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("removed", ParamType::Boolean, "False when it was already gone.")
     .output("consolidated", ParamType::Boolean, "Whether ConsolidateVMDisks_Task ran afterwards.")
     .output("snapshot", ParamType::Object, "The reference that was removed.")

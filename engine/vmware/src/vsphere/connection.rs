@@ -1,5 +1,7 @@
 //! Which vCenter a step talks to, as whom, and how it trusts it: the
-//! step's `vcenter` parameter, else govc's environment variables.
+//! step's `vcenter` parameter (an object, or a connection named in
+//! Shutter's config), else the connection its `vm`/`snapshot` reference
+//! names, else govc's environment variables.
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +11,7 @@ use serde_json::Value as Json;
 use shutter_runtime::secrets::Secrets;
 
 use super::error::VsphereError;
+use crate::config::ShutterConfig;
 use crate::env::Env;
 use crate::tls::Trust;
 
@@ -20,6 +23,8 @@ pub struct ConnectionConfig {
     pub username: String,
     password: String,
     pub trust: Trust,
+    /// The name of the connection in Shutter's config, when it came from there.
+    pub name: Option<String>,
 }
 
 impl fmt::Debug for ConnectionConfig {
@@ -28,6 +33,7 @@ impl fmt::Debug for ConnectionConfig {
             .field("url", &self.url.as_str())
             .field("username", &self.username)
             .field("trust", &self.trust)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -53,17 +59,38 @@ impl ConnectionConfig {
             username: username.to_owned(),
             password: password.to_owned(),
             trust,
+            name: None,
         })
+    }
+
+    /// The same connection, known by a name from Shutter's config.
+    #[must_use]
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// Whether `reference` (a vCenter named in a `vsphere://` reference or
+    /// a `vcenter` field) is this connection's name.
+    pub fn is_called(&self, reference: &str) -> bool {
+        self.name.as_deref() == Some(reference)
     }
 
     pub fn password(&self) -> &str {
         &self.password
     }
 
-    /// The connection a step asks for: its `vcenter` parameter when given,
-    /// else `GOVC_URL`, `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE`
-    /// and `GOVC_TLS_CA_CERTS`. The two are never mixed, so a password from
-    /// the environment is never sent to a URL the step chose.
+    /// The connection a step asks for, first found of:
+    /// 1. its `vcenter` parameter: an object, or the name of a connection
+    ///    in Shutter's config;
+    /// 2. the connection its `vm` or `snapshot` reference names
+    ///    (`vsphere://NAME/...` or a `connection` field), when Shutter's
+    ///    config has one by that name;
+    /// 3. `GOVC_URL`, `GOVC_USERNAME`, `GOVC_PASSWORD`, `GOVC_INSECURE` and
+    ///    `GOVC_TLS_CA_CERTS`.
+    ///
+    /// Sources are never mixed, so a password from one is never sent to a
+    /// URL another chose.
     pub fn from_step(
         params: &Json,
         secrets: &Secrets,
@@ -72,12 +99,84 @@ impl ConnectionConfig {
     ) -> Result<Self, VsphereError> {
         match params.get("vcenter") {
             Some(Json::Object(_)) => from_param(&params["vcenter"], secrets, base_dir),
-            None | Some(Json::Null) => from_env(env),
+            Some(Json::String(name)) if !name.is_empty() => named(name, env),
+            None | Some(Json::Null) => match referenced_connection(params, env)? {
+                Some(config) => Ok(config),
+                None => from_env(env),
+            },
             Some(_) => Err(invalid(
-                "parameter `vcenter` must be an object {url, username, password_secret, insecure, ca_file}",
+                "parameter `vcenter` must be the name of a connection in Shutter's config or an object {url, username, password_secret, insecure, ca_file}",
             )),
         }
     }
+}
+
+/// A connection named in Shutter's config.
+fn named(name: &str, env: &Env) -> Result<ConnectionConfig, VsphereError> {
+    let config = ShutterConfig::load(env)?.ok_or_else(|| {
+        invalid(format!(
+            "vcenter `{name}` names a connection, but there is no Shutter config file: set {} or write ~/.config/shutter/config.yaml (docs/configuration.md)",
+            crate::config::CONFIG_VAR
+        ))
+    })?;
+    config.vcenter(name, env)
+}
+
+/// The connection a `vm` or `snapshot` reference names, if Shutter's
+/// config has it. A reference naming a vCenter by its instanceUuid, or by
+/// a name no config knows, gives none (the caller falls back to govc's
+/// variables, and the instanceUuid is checked once connected).
+fn referenced_connection(
+    params: &Json,
+    env: &Env,
+) -> Result<Option<ConnectionConfig>, VsphereError> {
+    let names: Vec<&str> = ["vm", "snapshot"]
+        .iter()
+        .filter_map(|param| params.get(*param))
+        .filter_map(reference_vcenter)
+        .collect();
+    let Some(name) = names.first() else {
+        return Ok(None);
+    };
+    if is_instance_uuid(name) {
+        return Ok(None);
+    }
+    match ShutterConfig::load(env)? {
+        Some(config) if config.has_vcenter(name) => config.vcenter(name, env).map(Some),
+        Some(config) => Err(invalid(format!(
+            "the reference names vcenter `{name}`, which is neither an instanceUuid nor a connection in {}",
+            config.path().display()
+        ))),
+        None => Err(invalid(format!(
+            "the reference names vcenter `{name}`, which is not an instanceUuid, and there is no Shutter config file naming connections (set {})",
+            crate::config::CONFIG_VAR
+        ))),
+    }
+}
+
+/// The vCenter a reference names: `vsphere://VCENTER/...`, or the
+/// `connection` (else `vcenter`) field of an object reference.
+fn reference_vcenter(value: &Json) -> Option<&str> {
+    match value {
+        Json::String(text) => text
+            .trim()
+            .strip_prefix("vsphere://")
+            .and_then(|rest| rest.split('/').next()),
+        Json::Object(map) => ["connection", "vcenter"]
+            .iter()
+            .find_map(|field| map.get(*field).and_then(Json::as_str)),
+        _ => None,
+    }
+    .filter(|name| !name.is_empty())
+}
+
+/// vCenter instanceUuids are RFC 4122 UUIDs: 8-4-4-4-12 hex digits.
+pub(crate) fn is_instance_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn from_param(
@@ -115,7 +214,7 @@ fn from_param(
 
 fn from_env(env: &Env) -> Result<ConnectionConfig, VsphereError> {
     let raw = env.get("GOVC_URL").ok_or_else(|| {
-        invalid("no vCenter: give the step a `vcenter` parameter or set GOVC_URL")
+        invalid("no vCenter: give the step a `vcenter` parameter (a connection name or an object) or set GOVC_URL")
     })?;
     let (url, url_user, url_password) = normalize(&raw)?;
     let username = env

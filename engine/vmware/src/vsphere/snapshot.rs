@@ -24,6 +24,10 @@ pub struct SnapshotRef {
     pub vcenter: String,
     pub vm: String,
     pub moref: String,
+    /// The connection in Shutter's config it was made through, so later
+    /// steps reach the same vCenter without naming it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<String>,
 }
 
 impl SnapshotRef {
@@ -45,6 +49,7 @@ impl SnapshotRef {
                         vcenter: (*vcenter).to_owned(),
                         vm: (*vm).to_owned(),
                         moref: (*moref).to_owned(),
+                        connection: None,
                     }),
                     _ => Err(bad()),
                 }
@@ -267,6 +272,7 @@ pub async fn list_snapshots(
                 vcenter: client.vcenter().to_owned(),
                 vm: vm.value.clone(),
                 moref: moref.clone(),
+                connection: client.config().name.clone(),
             },
             name: node.text_of("name").unwrap_or_default().to_owned(),
             description: node.text_of("description").unwrap_or_default().to_owned(),
@@ -391,6 +397,7 @@ mod tests {
                 vcenter: "v".into(),
                 vm: "vm-1".into(),
                 moref: "snapshot-1".into(),
+                connection: None,
             },
             name,
             description,

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::client::Client;
+use super::connection::is_instance_uuid;
 use super::error::VsphereError;
 use super::moref::MoRef;
 use super::properties::{retrieve, retrieve_all};
@@ -84,7 +85,7 @@ impl VmTarget {
         }
         let selector = if is_vm_moref(text) {
             VmSelector::MoRef(text.to_owned())
-        } else if is_uuid(text) {
+        } else if is_instance_uuid(text) {
             VmSelector::InstanceUuid(text.to_ascii_lowercase())
         } else if text.contains('/') {
             VmSelector::InventoryPath(text.trim_matches('/').to_owned())
@@ -103,23 +104,20 @@ fn is_vm_moref(text: &str) -> bool {
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups
-            .iter()
-            .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// Checks that a reference meant for one vCenter is not used on another:
 /// moRefs repeat across vCenters, so `vm-42` there is some other VM here.
+/// A reference names its vCenter by instanceUuid or by the name of the
+/// connection in Shutter's config.
 pub fn check_vcenter(
     client: &Client,
     expected: Option<&str>,
     what: &str,
 ) -> Result<(), VsphereError> {
     match expected {
-        Some(vcenter) if !vcenter.eq_ignore_ascii_case(client.vcenter()) => {
+        Some(vcenter)
+            if !vcenter.eq_ignore_ascii_case(client.vcenter())
+                && !client.config().is_called(vcenter) =>
+        {
             Err(VsphereError::Invalid(format!(
                 "{what} belongs to vcenter {vcenter}, but this step is connected to vcenter {} ({})",
                 client.vcenter(),

@@ -75,7 +75,18 @@ async fn run_ctx(
     params: Json,
     adjust: impl FnOnce(&mut ActionContext),
 ) -> Result<Json, ActionError> {
-    let actions = shutter_vmware::actions_with(sessions.clone(), vcsim_env());
+    run_in(vcsim_env(), sessions, action, params, adjust).await
+}
+
+/// Runs an action with the engine's environment set to `env`.
+pub async fn run_in(
+    env: Env,
+    sessions: &SessionCache,
+    action: &str,
+    params: Json,
+    adjust: impl FnOnce(&mut ActionContext),
+) -> Result<Json, ActionError> {
+    let actions = shutter_vmware::actions_with(sessions.clone(), env);
     let (_, action) = actions
         .into_iter()
         .find(|(spec, _)| spec.name == action)
