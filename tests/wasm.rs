@@ -223,3 +223,98 @@ fn retention_keeps_and_deletes_a_multi_volume_backup_whole() {
     assert_eq!(ids("keep"), ["snap-b1", "snap-b2"], "{plan}");
     assert_eq!(ids("delete"), ["snap-a1", "snap-a2", "snap-lone"], "{plan}");
 }
+
+/// A blocking HTTP server on 127.0.0.1 for one test: `/fetch.wasm` is the
+/// `fetch` component, `/hello` a JSON greeting; it counts module downloads.
+fn module_server(component: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = listener.local_addr().expect("bound").to_string();
+    let downloads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = downloads.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(socket);
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                    break;
+                }
+            }
+            let (status, body): (&str, Vec<u8>) = match line.split_whitespace().nth(1) {
+                Some("/fetch.wasm") => {
+                    counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    ("200 OK", component.clone())
+                }
+                Some("/hello") => ("200 OK", br#"{"hello":"from the host"}"#.to_vec()),
+                _ => ("404 Not Found", Vec::new()),
+            };
+            let mut socket = reader.into_inner();
+            let _ = write!(
+                socket,
+                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = socket.write_all(&body);
+        }
+    });
+    (addr, downloads)
+}
+
+#[test]
+fn a_module_by_url_calls_the_hosts_its_step_is_granted() {
+    let component =
+        wat::parse_file(repo_root().join("wasm-steps/examples/wat/fetch.component.wat"))
+            .expect("the fixture parses");
+    let pin: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&component)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let (addr, downloads) = module_server(component);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workflow = |name: &str, allow: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                "version: 1\nname: {name}\nsteps:\n  call:\n    uses: wasm\n    wasm: {{module: \"http://{addr}/fetch.wasm\", sha256: {pin}, allow: {{http: [{allow}]}}}}\n    with: {{url: \"http://{addr}/hello\"}}\noutputs:\n  status: ${{{{ steps.call.outputs.status }}}}\n  body: ${{{{ steps.call.outputs.body }}}}\n"
+            ),
+        )
+        .expect("writable");
+        file.display().to_string()
+    };
+    let run = |file: &str| {
+        std::process::Command::new(shutter_bin())
+            .args(["run", file])
+            .current_dir(repo_root())
+            .env("SHUTTER_DB", dir.path().join("s.db"))
+            .env("SHUTTER_CACHE", dir.path().join("cache"))
+            .output()
+            .expect("shutter starts")
+    };
+    let granted = run(&workflow("granted", &format!("\"{addr}\"")));
+    assert!(granted.status.success(), "{}", text(&granted.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&granted.stdout).expect("json");
+    assert_eq!(outputs["status"], 200, "{outputs}");
+    assert_eq!(outputs["body"], r#"{"hello":"from the host"}"#);
+
+    let refused = run(&workflow("refused", "\"example.com\""));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains(&format!("http to {addr} is not granted to this step")),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        downloads.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the module is downloaded once, then kept by its sha256"
+    );
+}

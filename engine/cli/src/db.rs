@@ -51,14 +51,20 @@ pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
     Ok(actions)
 }
 
-/// The WebAssembly host, caching compiled modules in
-/// `$SHUTTER_CACHE/wasm` (default `~/.cache/shutter/wasm`).
-pub(crate) fn wasm_host() -> anyhow::Result<Arc<shutter_wasm::WasmHost>> {
-    let cache = std::env::var_os("SHUTTER_CACHE")
+/// Where the WebAssembly host keeps compiled modules (and, in `modules/`,
+/// modules downloaded by URL): `$SHUTTER_CACHE/wasm`, default
+/// `~/.cache/shutter/wasm`.
+pub(crate) fn wasm_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("SHUTTER_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/shutter")))
-        .map(|dir| dir.join("wasm"));
-    let host = shutter_wasm::WasmHost::new(cache).context("starting the WebAssembly host")?;
+        .map(|dir| dir.join("wasm"))
+}
+
+/// The WebAssembly host, caching in [`wasm_cache_dir`].
+pub(crate) fn wasm_host() -> anyhow::Result<Arc<shutter_wasm::WasmHost>> {
+    let host =
+        shutter_wasm::WasmHost::new(wasm_cache_dir()).context("starting the WebAssembly host")?;
     Ok(Arc::new(host))
 }
 

@@ -267,6 +267,24 @@ fn wasm_steps_need_a_module_and_a_hash() {
 }
 
 #[test]
+fn allow_http_takes_hosts_not_urls() {
+    let hash = "ab".repeat(32);
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a:\n    uses: wasm\n    wasm: {{module: x.wasm, sha256: {hash}, allow: {{http: [\"api.example.com:8443\", \"*.corp.test\", \"https://api.example.com\", \"a.*.test\"]}}}}\n"
+    ));
+    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        messages[0].contains("`https://api.example.com` is not a host"),
+        "{messages:?}"
+    );
+    assert!(
+        messages[1].contains("a wildcard may only start the name"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn outputs_may_not_expose_secrets() {
     let found = problems(&format!(
         "{HEAD}secrets: [token]\nsteps:\n  a: {{uses: core.noop}}\noutputs:\n  leak: \"${{{{ secrets.token }}}}\"\n"

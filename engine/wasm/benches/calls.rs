@@ -2,14 +2,17 @@
 //! - cold: compile + instantiate + run (a host without any cache);
 //! - cached: load the compiled artifact from disk + instantiate + run;
 //! - warm: instantiate (`InstancePre`, pooling allocator) + run, fresh store;
-//! - floor: bare wasmtime, no Shutter — a precompiled module, a linker with
-//!   WASI preview1, instantiate + `_start` with the same stdin/stdout pipes.
+//! - floor: bare wasmtime, no Shutter, default engine config — for the
+//!   command, a precompiled module, a linker with WASI preview1, and
+//!   instantiate plus `_start` with the same stdin/stdout pipes; for the component, the
+//!   `bindgen!` world with do-nothing host functions, instantiate + `run`.
 //!
 //! `SHUTTER_WASM_EXAMPLES=DIR cargo bench -p shutter-wasm --bench calls`
-//! (DIR from `wasm-steps/build.sh DIR`; default `wasm-steps/target`). A
-//! component is measured too when `SHUTTER_WASM_COMPONENT` names a `.wat`
-//! or `.wasm` component of the `shutter:step` world (an absolute path:
-//! benches run in the crate's directory).
+//! (DIR from `wasm-steps/build.sh DIR`; default `wasm-steps/target`). The
+//! component is `wasm-steps/examples/wat/echo.component.wat` unless
+//! `SHUTTER_WASM_COMPONENT` names another `.wat` or `.wasm` component of the
+//! `shutter:step` world (an absolute path: benches run in the crate's
+//! directory).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +43,7 @@ fn run_of() -> Run {
         limits: Limits::default(),
         grants: Grants::default(),
         canceled: Arc::new(AtomicBool::new(false)),
+        runtime: None,
     }
 }
 
@@ -113,6 +117,54 @@ fn floor(bytes: &[u8]) -> Duration {
     })
 }
 
+mod bare_component {
+    //! The component floor: wasmtime's own bindings, nothing of Shutter's.
+    wasmtime::component::bindgen!({
+        path: "../../wasm-steps/wit/step.wit",
+        world: "workflow-step",
+    });
+
+    pub(super) struct Nothing;
+
+    impl shutter::step::host::Host for Nothing {
+        fn log(&mut self, _: shutter::step::host::Level, _: String) {}
+        fn progress(&mut self, _: u8, _: String) {}
+        fn secret(&mut self, _: String) -> Option<String> {
+            None
+        }
+    }
+
+    impl shutter::step::http::Host for Nothing {
+        fn request(&mut self, _: String) -> Result<String, String> {
+            Err("no http".to_owned())
+        }
+    }
+}
+
+/// Bare wasmtime: what a component call costs without Shutter.
+fn component_floor(bytes: &[u8]) -> Duration {
+    use bare_component::{Nothing, WorkflowStep, WorkflowStepPre};
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, bytes).expect("compiles");
+    let mut linker = wasmtime::component::Linker::<Nothing>::new(&engine);
+    WorkflowStep::add_to_linker::<Nothing, wasmtime::component::HasSelf<Nothing>>(
+        &mut linker,
+        |state| state,
+    )
+    .expect("links");
+    let pre = WorkflowStepPre::new(linker.instantiate_pre(&component).expect("pre")).expect("pre");
+    let input = json!({"n": 1}).to_string();
+    time(2001, || {
+        let mut store = wasmtime::Store::new(&engine, Nothing);
+        let step = pre.instantiate(&mut store).expect("instantiates");
+        let out = step
+            .shutter_step_step()
+            .call_run(&mut store, &input)
+            .expect("runs");
+        assert!(out.is_ok());
+    })
+}
+
 fn main() {
     let dir = std::env::var_os("SHUTTER_WASM_EXAMPLES").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../wasm-steps/target"),
@@ -126,13 +178,23 @@ fn main() {
         bare.as_secs_f64() * 1e6
     );
     measure("echo, WASI command", &echo, Some(bare));
-    if let Some(path) = std::env::var_os("SHUTTER_WASM_COMPONENT") {
-        let path = PathBuf::from(path);
-        let bytes = if path.extension().is_some_and(|e| e == "wat") {
-            wat::parse_file(&path).expect("valid component text")
-        } else {
-            std::fs::read(&path).expect("readable")
-        };
-        measure("echo, component", &bytes, None);
-    }
+    let path = std::env::var_os("SHUTTER_WASM_COMPONENT").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../wasm-steps/examples/wat/echo.component.wat")
+        },
+        PathBuf::from,
+    );
+    let bytes = if path.extension().is_some_and(|e| e == "wat") {
+        wat::parse_file(&path).expect("valid component text")
+    } else {
+        std::fs::read(&path).expect("readable")
+    };
+    let bare = component_floor(&bytes);
+    println!(
+        "floor: bare wasmtime instantiate + run of {} (component): {:.1} us",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        bare.as_secs_f64() * 1e6
+    );
+    measure("echo, component", &bytes, Some(bare));
 }

@@ -9,7 +9,8 @@ use serde_json::Value as Json;
 use shutter_runtime::{Action, ActionContext, ActionError};
 
 use crate::failure::Failure;
-use crate::host::{Grants, Run, WasmHost};
+use crate::fetch::{ModuleFetcher, is_url};
+use crate::host::{Grants, Loaded, Run, WasmHost};
 use crate::limits::{DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits, MAX_MEMORY};
 
 /// Runs `uses: wasm` steps.
@@ -40,16 +41,29 @@ impl Action for WasmAction {
             .module
             .as_ref()
             .ok_or_else(|| ActionError::Fatal("no `wasm:` module given".to_owned()))?;
-        if module.module.starts_with("https://") || module.module.starts_with("http://") {
-            return Err(ActionError::Fatal(format!(
-                "fetching modules by URL ({}) is not supported yet: use a path",
-                module.module
-            )));
-        }
-        let path = resolve_module(&module.module, ctx.base_dir.as_deref());
-        let bytes = tokio::fs::read(&path)
-            .await
-            .map_err(|e| ActionError::Fatal(format!("reading module {}: {e}", path.display())))?;
+        // A module loaded before (by its pinned SHA-256) is neither read nor fetched again.
+        let source = match self.host.loaded(&module.sha256) {
+            Some(loaded) => Source::Loaded(loaded),
+            None if is_url(&module.module) => Source::Bytes(
+                self.host
+                    .modules()
+                    .fetch(&module.module, &module.sha256)
+                    .await
+                    .map_err(|e| {
+                        if e.retryable {
+                            ActionError::Retryable(e.message)
+                        } else {
+                            ActionError::Fatal(e.message)
+                        }
+                    })?,
+            ),
+            None => {
+                let path = resolve_module(&module.module, ctx.base_dir.as_deref());
+                Source::Bytes(tokio::fs::read(&path).await.map_err(|e| {
+                    ActionError::Fatal(format!("reading module {}: {e}", path.display()))
+                })?)
+            }
+        };
         let memory = module.memory.unwrap_or(DEFAULT_MEMORY);
         if memory > MAX_MEMORY {
             return Err(ActionError::Fatal(format!(
@@ -71,14 +85,19 @@ impl Action for WasmAction {
             grants: Grants {
                 secrets: ctx.secrets.clone(),
                 env,
+                http: module.allow_http.clone(),
             },
             canceled: Arc::new(AtomicBool::new(false)),
+            runtime: tokio::runtime::Handle::try_current().ok(),
         };
         let canceled = run.canceled.clone();
         let host = self.host.clone();
         let sha256 = module.sha256.clone();
         let blocking = tokio::task::spawn_blocking(move || {
-            let loaded = host.load(&bytes, &sha256)?;
+            let loaded = match source {
+                Source::Loaded(loaded) => loaded,
+                Source::Bytes(bytes) => host.load(&bytes, &sha256)?,
+            };
             Ok::<_, Failure>(host.run(&loaded, run))
         });
         // Cancel reaches the guest at its next epoch tick.
@@ -109,6 +128,12 @@ impl Action for WasmAction {
     }
 }
 
+/// A step's module: loaded already, or its bytes.
+enum Source {
+    Loaded(Arc<Loaded>),
+    Bytes(Vec<u8>),
+}
+
 /// Stops the guest if the action's future is dropped (the step's timeout
 /// fired first): the blocking thread must not run on unobserved.
 struct StopGuard(Arc<AtomicBool>);
@@ -116,6 +141,43 @@ struct StopGuard(Arc<AtomicBool>);
 impl Drop for StopGuard {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Every `uses: wasm` module of a workflow, its compensations included.
+fn wasm_modules(
+    workflow: &shutter_dsl::Workflow,
+) -> impl Iterator<Item = (&shutter_dsl::StepId, &shutter_dsl::model::WasmModule)> {
+    workflow
+        .steps
+        .values()
+        .flat_map(|step| {
+            std::iter::once((&step.id, &step.call))
+                .chain(step.compensate.iter().map(|c| (&step.id, c)))
+        })
+        .filter_map(|(id, call)| match &call.action {
+            shutter_dsl::model::ActionRef::Wasm(module) => Some((id, module)),
+            shutter_dsl::model::ActionRef::Builtin(_) => None,
+        })
+}
+
+/// Fetches every module a workflow names by URL before an execution
+/// starts (kept on disk by SHA-256), so a wrong pin or a dead URL fails
+/// before anything runs. Returns one message per problem.
+pub async fn fetch_modules(
+    workflow: &shutter_dsl::Workflow,
+    fetcher: &ModuleFetcher,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    for (id, module) in wasm_modules(workflow).filter(|(_, m)| is_url(&m.module)) {
+        if let Err(err) = fetcher.fetch(&module.module, &module.sha256).await {
+            problems.push(format!("step `{id}`: {err}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
     }
 }
 
@@ -128,15 +190,9 @@ pub fn verify_modules(
 ) -> Result<(), Vec<String>> {
     use sha2::Digest;
     let mut problems = Vec::new();
-    let calls = workflow.steps.values().flat_map(|step| {
-        std::iter::once((&step.id, &step.call)).chain(step.compensate.iter().map(|c| (&step.id, c)))
-    });
-    for (id, call) in calls {
-        let shutter_dsl::model::ActionRef::Wasm(module) = &call.action else {
-            continue;
-        };
-        if module.module.contains("://") {
-            continue;
+    for (id, module) in wasm_modules(workflow) {
+        if is_url(&module.module) {
+            continue; // fetch_modules checks these
         }
         let path = resolve_module(&module.module, base_dir);
         match std::fs::read(&path) {

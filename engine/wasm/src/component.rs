@@ -1,8 +1,9 @@
 //! The component ABI: the `shutter:step/workflow-step` world of
 //! `wasm-steps/wit/step.wit`. The host interface gives a step logs,
-//! progress and only the secrets it was granted; WASI (for components built
-//! through the preview1 adapter) gets no files, no sockets, no environment
-//! but what is granted.
+//! progress and only the secrets it was granted; the http interface only
+//! the hosts it was granted; WASI (for components built through the
+//! preview1 adapter) gets no files, no sockets, no environment but what is
+//! granted.
 
 use shutter_runtime::{LogLevel, Secrets};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
@@ -12,6 +13,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::failure::Failure;
 use crate::host::{Outcome, Run, first_line, parse_output};
+use crate::http::{HttpAllow, HttpGrant};
 use crate::limits::{STDERR_LIMIT, Watch};
 use crate::logs::stderr_lines;
 
@@ -27,6 +29,8 @@ pub(crate) struct State {
     table: ResourceTable,
     limits: StoreLimits,
     secrets: Secrets,
+    /// None when the step has no `allow.http` (or no runtime to run on).
+    http: Option<HttpGrant>,
     logs: Vec<(LogLevel, String)>,
     progress: Vec<(u8, String)>,
 }
@@ -61,6 +65,40 @@ impl Host for State {
     }
 }
 
+impl shutter::step::http::Host for State {
+    fn request(&mut self, request: String) -> Result<String, String> {
+        let Some(http) = &self.http else {
+            return Err("this step is granted no http (allow.http is empty)".to_owned());
+        };
+        let answer = http.request(&request);
+        // The method and where to, never headers or bodies (they may carry secrets).
+        let line = serde_json::from_str::<serde_json::Value>(&request)
+            .ok()
+            .map(|r| {
+                format!(
+                    "http {} {}",
+                    r["method"].as_str().unwrap_or("GET").to_ascii_uppercase(),
+                    r["url"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .split('?')
+                        .next()
+                        .unwrap_or("?")
+                )
+            })
+            .unwrap_or_else(|| "http request".to_owned());
+        let outcome = match &answer {
+            Ok(response) => serde_json::from_str::<serde_json::Value>(response)
+                .ok()
+                .map_or_else(String::new, |r| format!("-> {}", r["status"])),
+            Err(message) => format!("failed: {message}"),
+        };
+        self.logs
+            .push((LogLevel::Debug, format!("{line} {outcome}")));
+        answer
+    }
+}
+
 pub(crate) type Pre = WorkflowStepPre<State>;
 
 pub(crate) fn prepare(engine: &Engine, component: &Component) -> Result<Pre, Failure> {
@@ -83,7 +121,12 @@ pub(crate) fn prepare(engine: &Engine, component: &Component) -> Result<Pre, Fai
     })
 }
 
-pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
+pub(crate) fn run(
+    engine: &Engine,
+    pre: &Pre,
+    run: Run,
+    client: Option<&reqwest::Client>,
+) -> Outcome {
     let stderr = MemoryOutputPipe::new(STDERR_LIMIT);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stderr(stderr.clone());
@@ -91,17 +134,30 @@ pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
         wasi.env(name, value);
     }
     let limits = run.limits.store_limits();
+    let watch = Watch::new(run.limits.timeout, run.canceled.clone());
+    let allow = HttpAllow::new(run.grants.http.iter().cloned());
+    let http = match (allow.is_empty(), client, &run.runtime) {
+        (false, Some(client), Some(runtime)) => Some(HttpGrant {
+            allow,
+            client: client.clone(),
+            runtime: runtime.clone(),
+            deadline: watch.deadline,
+            canceled: run.canceled.clone(),
+        }),
+        _ => None,
+    };
     let state = State {
         wasi: wasi.build(),
         table: ResourceTable::new(),
         limits,
         secrets: run.grants.secrets.clone(),
+        http,
         logs: Vec::new(),
         progress: Vec::new(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limits);
-    Watch::new(run.limits.timeout, run.canceled.clone()).install(&mut store);
+    watch.install(&mut store);
 
     let called = pre.instantiate(&mut store).and_then(|bindings| {
         bindings

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use crate::abi::{Abi, detect};
 use crate::cache::{Compiled, DiskCache, hex};
 use crate::failure::Failure;
+use crate::fetch::ModuleFetcher;
 use crate::limits::{Limits, MAX_MEMORY};
 use crate::{command, component};
 
@@ -33,6 +34,8 @@ pub(crate) enum Prepared {
 pub struct Grants {
     pub secrets: Secrets,
     pub env: Vec<(String, String)>,
+    /// `allow.http`: the hosts a component may call (commands: none).
+    pub http: Vec<String>,
 }
 
 /// One run of a step.
@@ -44,6 +47,9 @@ pub struct Run {
     pub grants: Grants,
     /// Set to stop the run at the next tick.
     pub canceled: Arc<AtomicBool>,
+    /// Where a component's HTTP requests run (the caller's tokio runtime);
+    /// without one, a component is granted no HTTP.
+    pub runtime: Option<tokio::runtime::Handle>,
 }
 
 /// What a run produced.
@@ -77,6 +83,9 @@ pub struct WasmHost {
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
     ticker: Option<JoinHandle<()>>,
     stop: Arc<AtomicBool>,
+    /// One HTTP client for every component run, made on first use.
+    http: OnceLock<Option<reqwest::Client>>,
+    modules: ModuleFetcher,
 }
 
 impl std::fmt::Debug for WasmHost {
@@ -88,7 +97,8 @@ impl std::fmt::Debug for WasmHost {
 }
 
 impl WasmHost {
-    /// A host caching compiled modules in `cache_dir` (none: memory only).
+    /// A host caching compiled modules in `cache_dir`, and modules
+    /// downloaded by URL in its `modules/` (none: memory only).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, Failure> {
         let engine =
             Engine::new(&config()).map_err(|e| Failure::Load(format!("starting wasmtime: {e}")))?;
@@ -108,11 +118,28 @@ impl WasmHost {
         };
         Ok(Self {
             engine,
+            modules: ModuleFetcher::new(cache_dir.as_ref().map(|dir| dir.join("modules"))),
             cache: cache_dir.map(DiskCache::new),
             loaded: Mutex::new(HashMap::new()),
             ticker: Some(ticker),
             stop,
+            http: OnceLock::new(),
         })
+    }
+
+    /// Where modules named by URL come from.
+    pub fn modules(&self) -> &ModuleFetcher {
+        &self.modules
+    }
+
+    /// The module already loaded with this SHA-256, if any: a step whose
+    /// module is loaded needs neither its file nor its URL again.
+    pub fn loaded(&self, sha256: &str) -> Option<Arc<Loaded>> {
+        self.loaded
+            .lock()
+            .expect("no panic while holding this lock")
+            .get(&sha256.to_ascii_lowercase())
+            .cloned()
     }
 
     /// Loads a module's bytes, checking them against `sha256` first.
@@ -186,7 +213,22 @@ impl WasmHost {
     pub fn run(&self, loaded: &Loaded, run: Run) -> Outcome {
         match &loaded.prepared {
             Prepared::Command(pre) => command::run(&self.engine, pre, run),
-            Prepared::Component(pre) => component::run(&self.engine, pre, run),
+            Prepared::Component(pre) => {
+                let client = if run.grants.http.is_empty() {
+                    None
+                } else {
+                    self.http
+                        .get_or_init(|| match crate::http::client() {
+                            Ok(client) => Some(client),
+                            Err(message) => {
+                                tracing::warn!("components get no http: {message}");
+                                None
+                            }
+                        })
+                        .as_ref()
+                };
+                component::run(&self.engine, pre, run, client)
+            }
         }
     }
 }

@@ -36,6 +36,7 @@ fn run(bytes: &[u8], grants: Grants) -> Outcome {
             limits: Limits::default(),
             grants,
             canceled: Arc::new(AtomicBool::new(false)),
+            runtime: None,
         },
     )
 }
@@ -56,6 +57,7 @@ fn a_secret_is_visible_only_when_granted() {
     let granted = Grants {
         secrets: Secrets::new(BTreeMap::from([("token".to_owned(), "s3cret".to_owned())])),
         env: Vec::new(),
+        http: Vec::new(),
     };
     let out = run(&fixture("echo.component.wat"), granted);
     assert_eq!(out.result, Ok(json!({"echo": {"a": 1}, "has_token": true})));

@@ -48,6 +48,7 @@ fn run_bytes(host: &WasmHost, bytes: &[u8], params: Json, limits: Limits) -> shu
             limits,
             grants: Grants::default(),
             canceled: Arc::new(AtomicBool::new(false)),
+            runtime: None,
         },
     )
 }
@@ -143,6 +144,7 @@ fn cancel_stops_a_running_guest() {
             limits: Limits::default(),
             grants: Grants::default(),
             canceled,
+            runtime: None,
         },
     );
     assert_eq!(out.result, Err(Failure::Canceled));

@@ -53,6 +53,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::FAILURE);
     }
+    // Modules named by URL are downloaded (once, kept by SHA-256) and checked now.
+    let fetcher = shutter_wasm::fetch::ModuleFetcher::new(
+        db::wasm_cache_dir().map(|dir| dir.join("modules")),
+    );
+    if let Err(problems) = shutter_wasm::fetch_modules(&plan.workflow, &fetcher).await {
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        return Ok(ExitCode::FAILURE);
+    }
     let inputs = inputs(&args)?;
     let store = db::open(args.db.db)?;
     let engine = db::engine(store.clone())?;

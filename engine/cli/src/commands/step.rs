@@ -40,6 +40,13 @@ pub(crate) struct RunArgs {
     /// Deadline, e.g. `30s`.
     #[arg(long, default_value = "30s")]
     timeout: String,
+    /// A host a component may call over HTTP, as in `allow.http`
+    /// (`api.example.com`, `127.0.0.1:8080`, `*.example.com`); repeatable.
+    #[arg(long = "allow-http", value_name = "HOST")]
+    allow_http: Vec<String>,
+    /// A variable of this environment the module may read, as in `allow.env`; repeatable.
+    #[arg(long = "allow-env", value_name = "NAME")]
+    allow_env: Vec<String>,
 }
 
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -67,6 +74,11 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading module {}", args.module.display()))?;
     let sha256 = sha256_hex(&bytes);
     let host = crate::db::wasm_host()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the runtime for http")?;
     let loaded = host
         .load(&bytes, &sha256)
         .map_err(|f| anyhow::anyhow!("{f}"))?;
@@ -82,9 +94,19 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
             timeout,
             ..Limits::default()
         },
-        grants: Grants::default(),
+        grants: Grants {
+            env: args
+                .allow_env
+                .iter()
+                .filter_map(|name| std::env::var(name).ok().map(|value| (name.clone(), value)))
+                .collect(),
+            http: args.allow_http.clone(),
+            ..Grants::default()
+        },
         canceled: Arc::new(AtomicBool::new(false)),
+        runtime: Some(runtime.handle().clone()),
     };
+    // Blocking, as in the engine: HTTP requests run on the runtime's threads.
     let outcome = host.run(&loaded, run);
     for (level, line) in &outcome.logs {
         eprintln!("[{level:?}] {line}");

@@ -183,6 +183,13 @@ impl Checker<'_> {
                 }
             });
         let allow = raw.allow.clone().unwrap_or_default();
+        for (i, pattern) in allow.http.iter().enumerate() {
+            if let Err(message) = check_http_pattern(pattern) {
+                self.error(
+                    Diagnostic::error("wasm", message).at(&path.key("allow").key("http").index(i)),
+                );
+            }
+        }
         for (i, secret) in allow.secrets.iter().enumerate() {
             if !self.secrets.contains(secret) {
                 self.error(
@@ -206,6 +213,23 @@ impl Checker<'_> {
             allow_env: allow.env,
         })
     }
+}
+
+/// An `allow.http` entry: `host`, `host:port` or `*.domain[:port]`.
+fn check_http_pattern(pattern: &str) -> Result<(), String> {
+    let trimmed = pattern.trim();
+    if trimmed.is_empty() || trimmed.contains("://") || trimmed.contains('/') {
+        return Err(format!(
+            "`allow.http` entry `{pattern}` is not a host: write `api.example.com`, `api.example.com:8443` or `*.example.com`"
+        ));
+    }
+    let name = trimmed.strip_prefix("*.").unwrap_or(trimmed);
+    if name.is_empty() || name.contains('*') {
+        return Err(format!(
+            "`allow.http` entry `{pattern}`: a wildcard may only start the name (`*.example.com`)"
+        ));
+    }
+    Ok(())
 }
 
 fn is_loopback_url(url: &str) -> bool {
