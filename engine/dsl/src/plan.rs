@@ -266,10 +266,16 @@ pub(crate) fn content_hash(raw: &RawWorkflow) -> PlanHash {
             Ok(())
         }
     }
-    let mut writer = HashWriter(Sha256::new());
+    // Buffered: serde_json writes a few bytes at a time, and each hasher
+    // update has a fixed cost.
+    let mut writer = std::io::BufWriter::with_capacity(64 << 10, HashWriter(Sha256::new()));
     serde_json::to_writer(&mut writer, raw).expect("raw workflows are plain data");
+    let hasher = match writer.into_inner() {
+        Ok(inner) => inner.0,
+        Err(_) => unreachable!("writing to a hasher cannot fail"),
+    };
     let mut hex = String::with_capacity(64);
-    for byte in writer.0.finalize() {
+    for byte in hasher.finalize() {
         let _ = write!(hex, "{byte:02x}");
     }
     PlanHash(hex)

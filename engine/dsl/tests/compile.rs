@@ -267,6 +267,25 @@ fn wasm_steps_need_a_module_and_a_hash() {
 }
 
 #[test]
+fn needs_takes_one_step_id_or_a_list_of_them() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop}}\n  b: {{uses: core.noop, needs: a}}\n  c: {{uses: core.noop, needs: [a, b]}}\n"
+    ));
+    assert_eq!(plan.step(&id("b")).unwrap().needs, vec![id("a")]);
+    assert_eq!(plan.step(&id("c")).unwrap().needs, vec![id("a"), id("b")]);
+    let found = problems(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop}}\n  b: {{uses: core.noop, needs: {{a: 1}}}}\n"
+    ));
+    assert_eq!(found[0].0, "wrong-type", "{found:?}");
+    assert!(
+        found[0]
+            .2
+            .contains("expects a step id or a list of step ids"),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn allow_http_takes_hosts_not_urls() {
     let hash = "ab".repeat(32);
     let found = problems(&format!(

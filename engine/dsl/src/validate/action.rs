@@ -70,8 +70,9 @@ impl Checker<'_> {
             }
         };
         let mut params = IndexMap::with_capacity(with.len());
+        let with_path = path.key("with");
         for (name, value) in with {
-            let (template, refs) = self.template(value, &path.key("with").key(name), place);
+            let (template, refs) = self.template(value, &with_path.key(name), place);
             referenced.extend(refs);
             params.insert(name.clone(), template);
         }
@@ -83,14 +84,15 @@ impl Checker<'_> {
 
     fn check_params(&mut self, spec: &ActionSpec, with: &IndexMap<String, Json>, path: &YamlPath) {
         for (name, value) in with {
-            let ppath = path.key("with").key(name);
+            // Built only for a diagnostic: most parameters are fine.
+            let ppath = || path.key("with").key(name);
             let Some(param) = spec.param_named(name) else {
                 let names: Vec<&str> = spec.params.iter().map(|p| p.name.as_str()).collect();
                 let mut diagnostic = Diagnostic::error(
                     "unknown-param",
                     format!("`{}` has no parameter `{name}`", spec.name),
                 )
-                .at_key(&ppath);
+                .at_key(&ppath());
                 if let Some(help) = suggest::help_for(name, &names) {
                     diagnostic = diagnostic.with_help(help);
                 } else {
@@ -112,7 +114,7 @@ impl Checker<'_> {
                             json_kind(value)
                         ),
                     )
-                    .at(&ppath),
+                    .at(&ppath()),
                 );
             }
         }

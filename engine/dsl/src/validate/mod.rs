@@ -445,10 +445,17 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        let retry = self.retry(raw.retry.as_deref(), base_retry, &path.key("retry"));
-        let timeout = self
-            .duration(raw.timeout.as_deref(), &path.key("timeout"))
-            .or(default_timeout);
+        // Paths are built only for what is there: a valid step of a large
+        // workflow should cost as few allocations as possible.
+        let retry = match raw.retry.as_deref() {
+            Some(retry) => self.retry(Some(retry), base_retry, &path.key("retry")),
+            None => base_retry.clone(),
+        };
+        let timeout = match raw.timeout.as_deref() {
+            Some(text) => self.duration(Some(text), &path.key("timeout")),
+            None => None,
+        }
+        .or(default_timeout);
         let compensate = raw
             .compensate
             .as_ref()
@@ -492,38 +499,43 @@ impl<'a> Checker<'a> {
 
     fn needs(&mut self, id: &str, raw: &RawStep, path: &YamlPath) -> Vec<StepId> {
         let mut needs: Vec<StepId> = Vec::new();
-        let Some(list) = raw.needs.clone() else {
+        let Some(list) = raw.needs.as_ref() else {
             return needs;
         };
-        let is_list = matches!(list, crate::raw::OneOrMany::Many(_));
+        let (list, is_list): (&[String], bool) = match list {
+            crate::raw::OneOrMany::One(one) => (std::slice::from_ref(one), false),
+            crate::raw::OneOrMany::Many(many) => (many, true),
+        };
         // A set, not `needs.contains`: a join may wait for 100,000 steps.
-        let mut seen = HashSet::new();
-        for (i, need) in list.into_vec().into_iter().enumerate() {
-            let npath = if is_list {
-                path.key("needs").index(i)
-            } else {
-                path.key("needs")
+        let mut seen = HashSet::with_capacity(list.len());
+        for (i, need) in list.iter().enumerate() {
+            let npath = || {
+                if is_list {
+                    path.key("needs").index(i)
+                } else {
+                    path.key("needs")
+                }
             };
             if need == id {
                 self.error(
-                    Diagnostic::error("cycle", format!("step `{id}` needs itself")).at(&npath),
+                    Diagnostic::error("cycle", format!("step `{id}` needs itself")).at(&npath()),
                 );
                 continue;
             }
-            if !self.steps.contains_key(&need) {
+            if !self.steps.contains_key(need) {
                 let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
                 let mut diagnostic = Diagnostic::error(
                     "unknown-step",
                     format!("`needs` names an unknown step `{need}`"),
                 )
-                .at(&npath);
-                if let Some(help) = suggest::help_for(&need, &candidates) {
+                .at(&npath());
+                if let Some(help) = suggest::help_for(need, &candidates) {
                     diagnostic = diagnostic.with_help(help);
                 }
                 self.error(diagnostic);
                 continue;
             }
-            if let Ok(step) = StepId::parse(&need)
+            if let Ok(step) = StepId::parse(need)
                 && seen.insert(need)
             {
                 needs.push(step);
