@@ -110,3 +110,69 @@ fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
         .status();
     assert!(server.wait().expect("serve ends").success());
 }
+
+#[test]
+fn serve_keeps_executions_only_as_long_as_it_is_told() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("retention.db");
+    let db_arg = db.display().to_string();
+    let run = shutter(&[
+        "run",
+        "workflows/diamond.yaml",
+        "-i",
+        "vm=web-01",
+        "--db",
+        &db_arg,
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let listed = shutter(&["executions", "list", "--json", "--db", &db_arg]);
+    assert_eq!(
+        serde_json::from_slice::<Json>(&listed.stdout)
+            .expect("json")
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    let mut server = Command::new(shutter_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--keep", "1ms", "--db"])
+        .arg(&db)
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shutter serve starts");
+    // If retention never says anything, the reading below must still end.
+    let pid = server.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let lines = BufReader::new(server.stderr.take().expect("piped")).lines();
+    let mut said = Vec::new();
+    for line in lines {
+        let line = line.expect("readable");
+        let done = line.contains("retention removed");
+        said.push(line);
+        if done {
+            break;
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    assert!(
+        said.iter()
+            .any(|l| l.contains("retention removed 1 execution(s) finished before")),
+        "{said:?}"
+    );
+    let listed = shutter(&["executions", "list", "--json", "--db", &db_arg]);
+    assert_eq!(
+        text(&listed.stdout).trim(),
+        "[]",
+        "{}",
+        text(&listed.stderr)
+    );
+}

@@ -372,5 +372,37 @@ fn spiral_in_every_verified_language_gives_the_same_order() {
         );
         let empty = run_example(&host, module, json!({"tree": null}), Limits::default());
         assert_eq!(empty.result, Ok(json!({"order": []})), "{module}");
+        for (tree, order) in one_sided_and_ragged() {
+            let out = run_example(&host, module, json!({"tree": tree}), Limits::default());
+            assert_eq!(out.result, Ok(json!({"order": order})), "{module}: {tree}");
+        }
     }
+}
+
+/// Hand-built trees whose levels are not full, with their spiral orders
+/// (level 1 left to right, level 2 right to left, and so on).
+fn one_sided_and_ragged() -> Vec<(Json, Json)> {
+    let leaf = |value| tree(value, Json::Null, Json::Null);
+    let left_only = tree(
+        1,
+        tree(2, tree(3, leaf(4), Json::Null), Json::Null),
+        Json::Null,
+    );
+    let right_only = tree(
+        1,
+        Json::Null,
+        tree(2, Json::Null, tree(3, Json::Null, leaf(4))),
+    );
+    // levels [1] [2 3] [4 5] [6 7]
+    let ragged = tree(
+        1,
+        tree(2, leaf(4), Json::Null),
+        tree(3, Json::Null, tree(5, leaf(6), leaf(7))),
+    );
+    vec![
+        (left_only, json!([1, 2, 3, 4])),
+        (right_only, json!([1, 2, 3, 4])),
+        (ragged, json!([1, 2, 3, 5, 4, 6, 7])),
+        (leaf(9), json!([9])),
+    ]
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use shutter_runtime::EngineConfig;
+use shutter_runtime::{EngineConfig, Store};
 use shutter_server::{Server, ServerConfig, Token, check_exposure};
 
 use crate::db::{self, DbArgs};
@@ -27,7 +27,14 @@ pub(crate) struct Args {
     /// Longest `?wait=` a poll may hold.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     max_wait: String,
+    /// Retention: delete executions that finished longer ago than this
+    /// (e.g. `30d`), at start and then hourly. Default: keep everything.
+    #[arg(long, value_name = "DURATION")]
+    keep: Option<String>,
 }
+
+/// How often retention runs while serving.
+const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
@@ -53,7 +60,35 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(refusal) = check_exposure(&args.listen, &config) {
         bail!(refusal);
     }
+    let keep = args
+        .keep
+        .as_deref()
+        .map(|text| {
+            shutter_dsl::units::parse_duration(text)
+                .map_err(|err| anyhow::anyhow!("--keep: {err}"))
+                .and_then(|age| Ok(chrono::Duration::from_std(age)?))
+        })
+        .transpose()?;
     let store = db::open(args.db.db)?;
+    if let Some(keep) = keep {
+        // Dropped with the runtime when the server stops.
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                every.tick().await;
+                let before = chrono::Utc::now() - keep;
+                match store.prune(before).await {
+                    Ok(0) => {}
+                    Ok(removed) => eprintln!(
+                        "shutter: retention removed {removed} execution(s) finished before {}",
+                        before.format("%Y-%m-%d %H:%M:%S")
+                    ),
+                    Err(err) => eprintln!("shutter: retention failed, will try again: {err}"),
+                }
+            }
+        });
+    }
     let server = Server::new(
         store.clone(),
         db::actions()?,
