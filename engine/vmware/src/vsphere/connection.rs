@@ -122,20 +122,20 @@ fn named(name: &str, env: &Env) -> Result<ConnectionConfig, VsphereError> {
     config.vcenter(name, env)
 }
 
-/// The connection a `vm` or `snapshot` reference names, if Shutter's
-/// config has it. A reference naming a vCenter by its instanceUuid, or by
-/// a name no config knows, gives none (the caller falls back to govc's
-/// variables, and the instanceUuid is checked once connected).
+/// The connection a `vm` or `snapshot` reference names in Shutter's
+/// config. None when the reference names no vCenter or names it by its
+/// instanceUuid (the caller falls back to govc's variables, and the
+/// instanceUuid is checked once connected); an error when it names one by
+/// a name no config file knows.
 fn referenced_connection(
     params: &Json,
     env: &Env,
 ) -> Result<Option<ConnectionConfig>, VsphereError> {
-    let names: Vec<&str> = ["vm", "snapshot"]
+    let Some(name) = ["vm", "snapshot"]
         .iter()
         .filter_map(|param| params.get(*param))
-        .filter_map(reference_vcenter)
-        .collect();
-    let Some(name) = names.first() else {
+        .find_map(reference_vcenter)
+    else {
         return Ok(None);
     };
     if is_instance_uuid(name) {
