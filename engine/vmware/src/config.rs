@@ -1,7 +1,7 @@
-//! Shutter's own config file, and its `vcenters` section: named vCenter
-//! connections, so a workflow says `vcenter: prod` (or targets
-//! `vsphere://prod/vm-42`) while the operator keeps URLs, users, passwords
-//! and CA files out of workflows.
+//! Shutter's own config file, and its `vcenters` and `vro_servers`
+//! sections: named connections, so a workflow says `vcenter: prod` (or
+//! targets `vsphere://prod/vm-42`) or `vro: orchestrator` while the
+//! operator keeps URLs, users, passwords and CA files out of workflows.
 //!
 //! ```yaml
 //! vcenters:
@@ -10,6 +10,10 @@
 //!     username: svc-backup@vsphere.local
 //!     password_env: VC01_PASSWORD      # or password_file, or password
 //!     ca_file: vc01-ca.pem             # relative to this file
+//! vro_servers:
+//!   orchestrator:
+//!     url: https://vro.example.com
+//!     token_file: /run/secrets/vro     # bearer; or username + password_*
 //! ```
 //!
 //! Where it is: `SHUTTER_CONFIG`, else `$XDG_CONFIG_HOME/shutter/config.yaml`
@@ -23,6 +27,7 @@ use serde::Deserialize;
 
 use crate::env::Env;
 use crate::tls::Trust;
+use crate::vro::client::{Auth, VroConfig};
 use crate::vsphere::connection::ConnectionConfig;
 use crate::vsphere::error::VsphereError;
 
@@ -37,13 +42,74 @@ const ONE_PASSWORD: &str = "give exactly one of password_env, password_file, pas
 pub struct ShutterConfig {
     path: PathBuf,
     vcenters: BTreeMap<String, NamedVcenter>,
+    vro_servers: BTreeMap<String, NamedVro>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileShape {
     #[serde(default)]
     vcenters: BTreeMap<String, NamedVcenter>,
+    #[serde(default)]
+    vro_servers: BTreeMap<String, NamedVro>,
+}
+
+/// One `vro_servers` entry: `username` + a password (basic auth, vRO 7)
+/// or a token (bearer, vRO 8). No `Debug`: it may hold a secret.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NamedVro {
+    url: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    password_env: Option<String>,
+    #[serde(default)]
+    password_file: Option<PathBuf>,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    token_env: Option<String>,
+    #[serde(default)]
+    token_file: Option<PathBuf>,
+    #[serde(default)]
+    insecure: bool,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+}
+
+impl NamedVro {
+    fn password(&self) -> Source<'_> {
+        Source::of(&self.password, &self.password_env, &self.password_file)
+    }
+
+    fn token(&self) -> Source<'_> {
+        Source::of(&self.token, &self.token_env, &self.token_file)
+    }
+}
+
+/// Where a secret of the config file comes from: written inline, an
+/// environment variable of the engine, or a file.
+enum Source<'a> {
+    None,
+    Inline(&'a str),
+    Env(&'a str),
+    File(&'a Path),
+    Several,
+}
+
+impl<'a> Source<'a> {
+    fn of(inline: &'a Option<String>, env: &'a Option<String>, file: &'a Option<PathBuf>) -> Self {
+        match (inline, env, file) {
+            (None, None, None) => Self::None,
+            (Some(value), None, None) => Self::Inline(value),
+            (None, Some(var), None) => Self::Env(var),
+            (None, None, Some(path)) => Self::File(path),
+            _ => Self::Several,
+        }
+    }
 }
 
 /// One `vcenters` entry. No `Debug`: it may hold a password.
@@ -115,9 +181,7 @@ impl ShutterConfig {
 
     fn parse(path: &Path, text: &str) -> Result<Self, VsphereError> {
         let shape: FileShape = if text.trim().is_empty() {
-            FileShape {
-                vcenters: BTreeMap::new(),
-            }
+            FileShape::default()
         } else {
             serde_yaml::from_str(text).map_err(|e| {
                 let at = e
@@ -140,9 +204,30 @@ impl ShutterConfig {
                 )));
             }
         }
+        for (name, entry) in &shape.vro_servers {
+            let problem = match (entry.password(), entry.token(), &entry.username) {
+                (Source::Several, _, _) => {
+                    Some("give one of password_env, password_file, password")
+                }
+                (_, Source::Several, _) => Some("give one of token_env, token_file, token"),
+                (Source::None, Source::None, _) => Some(
+                    "give username + password_env | password_file | password (basic) or token_env | token_file | token (bearer)",
+                ),
+                (Source::None, _, _) | (_, Source::None, Some(_)) => None,
+                (_, Source::None, None) => Some("a password needs a username"),
+                _ => Some("give a password (basic) or a token (bearer), not both"),
+            };
+            if let Some(problem) = problem {
+                return Err(invalid(format!(
+                    "{}: vro_servers.{name}: {problem}",
+                    path.display()
+                )));
+            }
+        }
         Ok(Self {
             path: path.to_owned(),
             vcenters: shape.vcenters,
+            vro_servers: shape.vro_servers,
         })
     }
 
@@ -158,44 +243,17 @@ impl ShutterConfig {
     /// environment or a file), so a rotated password is picked up by the
     /// next step.
     pub fn vcenter(&self, name: &str, env: &Env) -> Result<ConnectionConfig, VsphereError> {
-        let entry = self.vcenters.get(name).ok_or_else(|| {
-            let hint = shutter_dsl::closest(name, self.vcenters.keys().map(String::as_str))
-                .map(|best| format!(" (did you mean `{best}`?)"))
-                .unwrap_or_default();
-            let known: Vec<&str> = self.vcenters.keys().map(String::as_str).collect();
-            invalid(format!(
-                "no vcenter `{name}` in {}{hint}; it names: {}",
-                self.path.display(),
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            ))
-        })?;
-        let here = |what: &str| format!("{}: vcenters.{name}.{what}", self.path.display());
-        let password = match (&entry.password, &entry.password_env, &entry.password_file) {
-            (Some(inline), None, None) => inline.clone(),
-            (None, Some(var), None) => env.get(var).ok_or_else(|| {
-                invalid(format!(
-                    "{}: the engine's environment has no {var}",
-                    here("password_env")
-                ))
-            })?,
-            (None, None, Some(file)) => {
-                let file = self.relative(file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    invalid(format!(
-                        "{}: reading {}: {e}",
-                        here("password_file"),
-                        file.display()
-                    ))
-                })?;
-                // Files written by `echo` end in a newline that is not part of it.
-                text.trim_end_matches(['\r', '\n']).to_owned()
-            }
-            _ => return Err(invalid(format!("{}: {ONE_PASSWORD}", here("password")))),
-        };
+        let entry = self
+            .vcenters
+            .get(name)
+            .ok_or_else(|| self.unknown("vcenter", name, self.vcenters.keys()))?;
+        let here = format!("{}: vcenters.{name}", self.path.display());
+        let password = self.secret(
+            Source::of(&entry.password, &entry.password_env, &entry.password_file),
+            &here,
+            "password",
+            env,
+        )?;
         let trust = Trust {
             insecure: entry.insecure,
             ca_file: entry.ca_file.as_deref().map(|f| self.relative(f)),
@@ -203,6 +261,81 @@ impl ShutterConfig {
         let config = ConnectionConfig::new(&entry.url, &entry.username, &password, trust)
             .map_err(|e| e.context(&format!("{}: vcenters.{name}", self.path.display())))?;
         Ok(config.named(name))
+    }
+
+    /// The named vRO server, its password or token read now.
+    pub fn vro(&self, name: &str, env: &Env) -> Result<VroConfig, VsphereError> {
+        let entry = self
+            .vro_servers
+            .get(name)
+            .ok_or_else(|| self.unknown("vro server", name, self.vro_servers.keys()))?;
+        let here = format!("{}: vro_servers.{name}", self.path.display());
+        let auth = match (&entry.username, entry.token()) {
+            (_, Source::None) => Auth::Basic {
+                username: entry.username.clone().unwrap_or_default(),
+                password: self.secret(entry.password(), &here, "password", env)?,
+            },
+            (_, token) => Auth::Bearer(self.secret(token, &here, "token", env)?),
+        };
+        let trust = Trust {
+            insecure: entry.insecure,
+            ca_file: entry.ca_file.as_deref().map(|f| self.relative(f)),
+        };
+        VroConfig::new(&entry.url, auth, trust).map_err(|e| invalid(format!("{here}: {e}")))
+    }
+
+    /// The value of a secret the file points at.
+    fn secret(
+        &self,
+        source: Source<'_>,
+        here: &str,
+        what: &str,
+        env: &Env,
+    ) -> Result<String, VsphereError> {
+        match source {
+            Source::Inline(value) => Ok(value.to_owned()),
+            Source::Env(var) => env.get(var).ok_or_else(|| {
+                invalid(format!(
+                    "{here}.{what}_env: the engine's environment has no {var}"
+                ))
+            }),
+            Source::File(file) => {
+                let file = self.relative(file);
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    invalid(format!(
+                        "{here}.{what}_file: reading {}: {e}",
+                        file.display()
+                    ))
+                })?;
+                // Files written by `echo` end in a newline that is not part of it.
+                Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+            }
+            Source::None | Source::Several => Err(invalid(format!(
+                "{here}: give exactly one of {what}_env, {what}_file, {what}"
+            ))),
+        }
+    }
+
+    /// An unknown name: the names there are, and the closest one.
+    fn unknown<'a>(
+        &self,
+        what: &str,
+        name: &str,
+        known: impl Iterator<Item = &'a String>,
+    ) -> VsphereError {
+        let known: Vec<&str> = known.map(String::as_str).collect();
+        let hint = shutter_dsl::closest(name, known.iter().copied())
+            .map(|best| format!(" (did you mean `{best}`?)"))
+            .unwrap_or_default();
+        invalid(format!(
+            "no {what} `{name}` in {}{hint}; it names: {}",
+            self.path.display(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ))
     }
 
     /// Paths in the file are relative to the file, as in clouds.yaml.
@@ -282,6 +415,39 @@ mod tests {
         assert!(err.contains("exactly one"), "{err}");
         assert!(parse("").unwrap().vcenters.is_empty());
         assert!(parse("vcenters: [1]").is_err());
+    }
+
+    #[test]
+    fn a_vro_server_needs_exactly_one_way_to_authenticate() {
+        let entry =
+            |body: &str| parse(&format!("vro_servers:\n  o:\n    url: https://vro\n{body}"));
+        let bearer = entry("    token: t\n").unwrap();
+        assert!(matches!(
+            bearer.vro("o", &env(&[])).unwrap().auth,
+            Auth::Bearer(ref token) if token == "t"
+        ));
+        let basic = entry("    username: u\n    password_env: P\n").unwrap();
+        let vro = basic.vro("o", &env(&[("P", "pw")])).unwrap();
+        assert_eq!(vro.api.as_str(), "https://vro/vco/api");
+        assert_eq!(
+            vro.auth,
+            Auth::Basic {
+                username: "u".into(),
+                password: "pw".into()
+            }
+        );
+        for (body, says) in [
+            ("", "give username + password"),
+            ("    password: p\n", "a password needs a username"),
+            (
+                "    username: u\n    password: p\n    token: t\n",
+                "not both",
+            ),
+            ("    token: t\n    token_env: T\n", "one of token_env"),
+        ] {
+            let err = entry(body).unwrap_err().to_string();
+            assert!(err.contains(says), "{body:?}: {err}");
+        }
     }
 
     #[test]

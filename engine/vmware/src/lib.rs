@@ -13,7 +13,7 @@
 //! # Layout
 //!
 //! - `env.rs`: where environment variables come from (injectable for tests).
-//! - `config.rs`: Shutter's config file and its named vCenter connections.
+//! - `config.rs`: Shutter's config file: named vCenter connections and vRO servers.
 //! - `tls.rs`: HTTP clients with system roots, a CA file, or `insecure`.
 //! - `vsphere/xml.rs`: a namespace-aware XML tree and escaping.
 //! - `vsphere/request.rs`: building request bodies, escaped.
@@ -58,8 +58,9 @@ pub fn actions_with(
     sessions: vsphere::session::SessionCache,
     env: Env,
 ) -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+    let vro = vro::actions::actions(&env);
     let shared = vsphere::actions::Shared { sessions, env };
     let mut all = vsphere::actions::actions(&shared);
-    all.extend(vro::actions::actions());
+    all.extend(vro);
     all
 }

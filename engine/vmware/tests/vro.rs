@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{Value as Json, json};
 use shutter_runtime::{ActionError, Change};
-use support::{run_vro, vro_fake};
+use support::{run_vro, run_vro_in, vro_fake};
 
 fn basic(url: &str) -> Json {
     json!({"url": url, "username": vro_fake::USER, "password_secret": "vro_password"})
@@ -182,4 +182,68 @@ async fn an_unknown_workflow_is_fatal() {
         matches!(out, Err(ActionError::Fatal(ref m)) if m.contains("not found (404)")),
         "{out:?}"
     );
+}
+
+#[tokio::test]
+async fn a_named_server_from_shutters_config_runs_a_workflow() {
+    let url = vro_fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{}\n", vro_fake::TOKEN)).unwrap();
+    let config = dir.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "vro_servers:\n  basic:\n    url: {url}\n    username: {}\n    password_env: VRO_PASSWORD\n  bearer:\n    url: {url}/vco/api\n    token_file: token\n",
+            vro_fake::USER
+        ),
+    )
+    .unwrap();
+    let env = shutter_vmware::Env::from_map(
+        [
+            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
+            ("VRO_PASSWORD".to_owned(), vro_fake::PASSWORD.to_owned()),
+        ]
+        .into(),
+    );
+    for server in ["basic", "bearer"] {
+        let (started, _) = run_vro_in(
+            env.clone(),
+            "vro.workflow.run",
+            json!({"vro": server, "workflow": "echo", "parameters": {"vmName": "web-01"}}),
+        )
+        .await;
+        let execution = started.unwrap()["execution"].as_str().unwrap().to_owned();
+        let (waited, _) = run_vro_in(
+            env.clone(),
+            "vro.workflow.wait",
+            json!({"vro": server, "workflow": "echo", "execution": execution, "poll_interval": "5ms"}),
+        )
+        .await;
+        assert_eq!(waited.unwrap()["state"], "completed", "{server}");
+    }
+    let (unknown, _) = run_vro_in(
+        env.clone(),
+        "vro.workflow.run",
+        json!({"vro": "bearr", "workflow": "echo"}),
+    )
+    .await;
+    let message = unknown.unwrap_err().to_string();
+    assert!(message.contains("did you mean `bearer`"), "{message}");
+    // the wrong password from the environment is refused by vRO, never shown
+    let wrong = shutter_vmware::Env::from_map(
+        [
+            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
+            ("VRO_PASSWORD".to_owned(), "not-it".to_owned()),
+        ]
+        .into(),
+    );
+    let (refused, _) = run_vro_in(
+        wrong,
+        "vro.workflow.run",
+        json!({"vro": "basic", "workflow": "echo"}),
+    )
+    .await;
+    let message = refused.unwrap_err().to_string();
+    assert!(message.contains("401"), "{message}");
+    assert!(!message.contains("not-it"), "{message}");
 }

@@ -10,21 +10,25 @@ use shutter_runtime::{Action, ActionContext, ActionError};
 
 use super::client::{VroClient, VroConfig};
 use super::params::{from_parameters, to_parameters};
+use crate::env::Env;
 
-const VRO_PARAM: &str = "The vRO server: {url, username + password_secret (basic) or token_secret (bearer), insecure, ca_file}.";
+const VRO_PARAM: &str = "The vRO server: the name of a server in Shutter's config (vro_servers, docs/configuration.md), or {url, username + password_secret (basic) or token_secret (bearer), insecure, ca_file}.";
 
-pub(crate) fn actions() -> Vec<(ActionSpec, Arc<dyn Action>)> {
+/// The vRO actions; `env` is where named servers' passwords and the config
+/// file's location come from.
+pub(crate) fn actions(env: &Env) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     vec![
-        (run_spec(), Arc::new(Run)),
-        (wait_spec(), Arc::new(Wait)),
-        (cancel_spec(), Arc::new(Cancel)),
+        (run_spec(), Arc::new(Run(env.clone()))),
+        (wait_spec(), Arc::new(Wait(env.clone()))),
+        (cancel_spec(), Arc::new(Cancel(env.clone()))),
     ]
 }
 
-fn client(ctx: &ActionContext) -> Result<VroClient, ActionError> {
-    VroClient::new(VroConfig::from_param(
+fn client(ctx: &ActionContext, env: &Env) -> Result<VroClient, ActionError> {
+    VroClient::new(VroConfig::from_step(
         ctx.param("vro")?,
         &ctx.secrets,
+        env,
         ctx.base_dir.as_deref(),
     )?)
 }
@@ -34,7 +38,7 @@ fn run_spec() -> ActionSpec {
         "vro.workflow.run",
         "Starts a vRO workflow (POST /vco/api/workflows/{id}/executions). Not idempotent on vRO's side: a try cut short after vRO accepted it may start a second execution.",
     )
-    .param("vro", ParamType::Object, VRO_PARAM)
+    .param("vro", ParamType::Any, VRO_PARAM)
     .param("workflow", ParamType::String, "The workflow's id.")
     .optional(
         "parameters",
@@ -47,7 +51,7 @@ fn run_spec() -> ActionSpec {
 }
 
 #[derive(Debug)]
-struct Run;
+struct Run(Env);
 
 #[async_trait]
 impl Action for Run {
@@ -64,7 +68,7 @@ impl Action for Run {
             }
         };
         let parameters = to_parameters(values).map_err(ActionError::Fatal)?;
-        let execution = client(ctx)?.start(workflow, parameters).await?;
+        let execution = client(ctx, &self.0)?.start(workflow, parameters).await?;
         Ok(json!({ "execution": execution, "workflow": workflow }))
     }
 }
@@ -74,7 +78,7 @@ fn wait_spec() -> ActionSpec {
         "vro.workflow.wait",
         "Waits for a vRO execution to end, polling its state with backoff; `waiting` (user interaction or a signal) is reported as progress. Fails with vRO's content-exception when the execution fails.",
     )
-    .param("vro", ParamType::Object, VRO_PARAM)
+    .param("vro", ParamType::Any, VRO_PARAM)
     .param("workflow", ParamType::String, "The workflow's id.")
     .param("execution", ParamType::String, "The execution's id (the `execution` output of vro.workflow.run).")
     .optional("poll_interval", ParamType::Duration, Some(json!("2s")), "The first wait between polls; it grows by half each poll.")
@@ -88,7 +92,7 @@ fn wait_spec() -> ActionSpec {
 }
 
 #[derive(Debug)]
-struct Wait;
+struct Wait(Env);
 
 fn duration(ctx: &ActionContext, name: &str, default: Duration) -> Result<Duration, ActionError> {
     match ctx.params.get(name).and_then(Json::as_str) {
@@ -103,7 +107,7 @@ impl Action for Wait {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
         let workflow = ctx.str_param("workflow")?;
         let execution = ctx.str_param("execution")?;
-        let client = client(ctx)?;
+        let client = client(ctx, &self.0)?;
         let max = duration(ctx, "max_poll_interval", Duration::from_secs(30))?;
         let mut delay = duration(ctx, "poll_interval", Duration::from_secs(2))?.min(max);
         let mut last = String::new();
@@ -167,7 +171,7 @@ fn cancel_spec() -> ActionSpec {
         "vro.workflow.cancel",
         "Asks vRO to cancel an execution (DELETE .../executions/{id}/state) and reports its state afterwards.",
     )
-    .param("vro", ParamType::Object, VRO_PARAM)
+    .param("vro", ParamType::Any, VRO_PARAM)
     .param("workflow", ParamType::String, "The workflow's id.")
     .param("execution", ParamType::String, "The execution's id.")
     .output("state", ParamType::String, "The execution's state after the request (canceled, or what it ended as).")
@@ -175,14 +179,14 @@ fn cancel_spec() -> ActionSpec {
 }
 
 #[derive(Debug)]
-struct Cancel;
+struct Cancel(Env);
 
 #[async_trait]
 impl Action for Cancel {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
         let workflow = ctx.str_param("workflow")?;
         let execution = ctx.str_param("execution")?;
-        let client = client(ctx)?;
+        let client = client(ctx, &self.0)?;
         client.cancel(workflow, execution).await?;
         let state = client.state(workflow, execution).await?;
         Ok(json!({ "state": state, "execution": execution }))

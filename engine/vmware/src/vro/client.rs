@@ -10,6 +10,8 @@ use serde_json::{Value as Json, json};
 use shutter_runtime::ActionError;
 use shutter_runtime::secrets::Secrets;
 
+use crate::config::{CONFIG_VAR, ShutterConfig};
+use crate::env::Env;
 use crate::tls::{Trust, describe_send_error};
 
 /// How Shutter proves who it is to vRO: basic (vRO 7.x) or a bearer token (8.x).
@@ -42,6 +44,37 @@ fn fatal(message: impl Into<String>) -> ActionError {
 }
 
 impl VroConfig {
+    /// A server at `url` (`https://HOST[:PORT]`, with or without `/vco/api`).
+    pub fn new(url: &str, auth: Auth, trust: Trust) -> Result<Self, ActionError> {
+        Ok(Self {
+            api: api_root(url)?,
+            auth,
+            trust,
+        })
+    }
+
+    /// The server a step asks for: its `vro` parameter, either the name of
+    /// a server in Shutter's config file (`vro_servers`) or the object
+    /// [`Self::from_param`] reads.
+    pub fn from_step(
+        value: &Json,
+        secrets: &Secrets,
+        env: &Env,
+        base_dir: Option<&Path>,
+    ) -> Result<Self, ActionError> {
+        let Json::String(name) = value else {
+            return Self::from_param(value, secrets, base_dir);
+        };
+        let config = ShutterConfig::load(env)
+            .map_err(|e| fatal(e.to_string()))?
+            .ok_or_else(|| {
+                fatal(format!(
+                    "vro `{name}` names a server, but there is no Shutter config file: set {CONFIG_VAR} or write ~/.config/shutter/config.yaml (docs/configuration.md)"
+                ))
+            })?;
+        config.vro(name, env).map_err(|e| fatal(e.to_string()))
+    }
+
     /// Reads `{url, username, password_secret}` or `{url, token_secret}`,
     /// plus `insecure` and `ca_file`. Secrets come from the step's grants.
     pub fn from_param(
@@ -51,7 +84,7 @@ impl VroConfig {
     ) -> Result<Self, ActionError> {
         if !value.is_object() {
             return Err(fatal(
-                "parameter `vro` must be an object {url, username, password_secret | token_secret, insecure, ca_file}",
+                "parameter `vro` must be the name of a server in Shutter's config or an object {url, username, password_secret | token_secret, insecure, ca_file}",
             ));
         }
         let field = |name: &str| {

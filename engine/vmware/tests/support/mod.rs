@@ -102,8 +102,25 @@ pub async fn run_vro(
     params: Json,
     secrets: &[(&str, &str)],
 ) -> (Result<Json, ActionError>, Vec<Change>) {
-    let actions =
-        shutter_vmware::actions_with(SessionCache::new(), Env::from_map(Default::default()));
+    run_vro_with(Env::from_map(Default::default()), action, params, secrets).await
+}
+
+/// Runs a vRO action with the engine's environment set to `env`.
+pub async fn run_vro_in(
+    env: Env,
+    action: &str,
+    params: Json,
+) -> (Result<Json, ActionError>, Vec<Change>) {
+    run_vro_with(env, action, params, &[]).await
+}
+
+async fn run_vro_with(
+    env: Env,
+    action: &str,
+    params: Json,
+    secrets: &[(&str, &str)],
+) -> (Result<Json, ActionError>, Vec<Change>) {
+    let actions = shutter_vmware::actions_with(SessionCache::new(), env);
     let (_, action) = actions
         .into_iter()
         .find(|(spec, _)| spec.name == action)
