@@ -2,7 +2,7 @@
 //! client of `shutter serve`.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value as Json;
 use shutter_tests::{repo_root, shutter_bin};
@@ -22,26 +22,25 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("client.db");
-    let mut server = Command::new(shutter_bin())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--workflows",
-            "workflows",
-            "--db",
-        ])
-        .arg(&db)
+/// `shutter serve` on a free loopback port with `args`, its stderr piped.
+fn serve(db: &std::path::Path, args: &[&str]) -> Child {
+    Command::new(shutter_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(db)
+        .args(args)
         .current_dir(repo_root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("shutter serve starts");
+        .expect("shutter serve starts")
+}
+
+#[test]
+fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("client.db");
+    let mut server = serve(&db, &["--workflows", "workflows"]);
     let mut lines = BufReader::new(server.stderr.take().expect("piped")).lines();
     let base = loop {
         let line = lines.next().expect("serve says where").expect("readable");
@@ -134,15 +133,7 @@ fn serve_keeps_executions_only_as_long_as_it_is_told() {
         Some(1)
     );
 
-    let mut server = Command::new(shutter_bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--keep", "1ms", "--db"])
-        .arg(&db)
-        .current_dir(repo_root())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shutter serve starts");
+    let mut server = serve(&db, &["--keep", "1ms"]);
     // If retention never says anything, the reading below must still end.
     let pid = server.id().to_string();
     std::thread::spawn(move || {

@@ -349,17 +349,10 @@ impl ShutterConfig {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect::<HashMap<_, _>>(),
-        )
+        Env::from_pairs(pairs)
     }
 
     fn parse(text: &str) -> Result<ShutterConfig, VsphereError> {

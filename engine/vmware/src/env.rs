@@ -23,6 +23,16 @@ impl Env {
         Self(Arc::new(move |name| values.get(name).cloned()))
     }
 
+    /// Fixed values from pairs, e.g. `Env::from_pairs(&[("GOVC_URL", "vc")])`.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
     pub fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|value| !value.is_empty())
     }
