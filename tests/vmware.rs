@@ -193,7 +193,20 @@ fn when_the_upload_fails_the_snapshot_is_still_removed() {
     );
     assert!(!run.status.success());
     assert_eq!(execution["execution"]["state"], "failed");
-    assert_eq!(step(&execution, "upload")["state"], "failed");
+    let upload = step(&execution, "upload");
+    assert_eq!(upload["state"], "failed");
+    // an untrusted certificate is not retried: it would not become trusted
+    assert_eq!(
+        upload["attempts"].as_array().map(Vec::len),
+        Some(1),
+        "{upload:#}"
+    );
+    assert!(
+        upload["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("TLS certificate is not trusted")),
+        "{upload:#}"
+    );
     assert_eq!(
         step(&execution, "remove_snapshot")["state"],
         "succeeded",

@@ -19,9 +19,22 @@ pub(crate) fn transport(what: &str, err: &reqwest::Error) -> ActionError {
     }
     if err.is_builder() {
         ActionError::Fatal(message)
+    } else if is_untrusted_certificate(&message) {
+        // Trying again will not make the certificate trusted.
+        ActionError::Fatal(format!(
+            "{what}: the server's TLS certificate is not trusted (add its CA, or turn verification off for it): {}",
+            message.trim_start_matches(&format!("{what}: "))
+        ))
     } else {
         ActionError::Retryable(message)
     }
+}
+
+/// rustls' certificate failures, as they read in an error's chain of causes
+/// (`invalid peer certificate: UnknownIssuer`, `... CaUsedAsEndEntity`).
+fn is_untrusted_certificate(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    lower.contains("invalid peer certificate") || lower.contains("unknownissuer")
 }
 
 /// The error for an unexpected status, from the response body.
@@ -140,6 +153,19 @@ async fn read_limited(mut response: reqwest::Response) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rustls_certificate_failures_are_recognised() {
+        assert!(is_untrusted_certificate(
+            "source https://vc: error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(is_untrusted_certificate(
+            "x: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"
+        ));
+        assert!(!is_untrusted_certificate(
+            "x: error sending request: client error (Connect): tcp connect error: Connection refused"
+        ));
+    }
 
     #[test]
     fn glance_html_becomes_one_line() {
