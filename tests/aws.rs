@@ -5,46 +5,20 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value as Json, json};
-use shutter_testpeers::{Peer, peer};
+use shutter_testpeers::{Peer, moto, peer};
 use shutter_tests::{repo_root, shutter_bin};
 
 /// A moto region pair no other test uses: regions are isolated in moto.
 const REGION: &str = "ap-southeast-2";
 const DR_REGION: &str = "ap-northeast-1";
 
-/// Calls moto's EC2 query API (moto does not check signatures, only that
-/// the credential scope names the service and region).
+/// Calls moto's EC2 query API from a synchronous test.
 pub(crate) fn ec2(moto: &Peer, region: &str, params: &[(&str, &str)]) -> String {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .expect("runtime");
-    let mut form: Vec<(&str, &str)> = vec![("Version", "2016-11-15")];
-    form.extend_from_slice(params);
-    runtime.block_on(async {
-        reqwest::Client::new()
-            .post(&moto.url)
-            .header(
-                "authorization",
-                format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
-            )
-            .form(&form)
-            .send()
-            .await
-            .expect("moto answers")
-            .text()
-            .await
-            .expect("a body")
-    })
-}
-
-pub(crate) fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
-    let start = text
-        .find(open)
-        .map(|i| i + open.len())
-        .expect("tag present");
-    let end = text[start..].find(close).expect("closing tag") + start;
-    &text[start..end]
+        .expect("runtime")
+        .block_on(moto::ec2(&moto.url, region, params))
 }
 
 /// An instance with its root volume and one more attached.
@@ -60,7 +34,7 @@ fn instance(moto: &Peer) -> String {
             ("MaxCount", "1"),
         ],
     );
-    let id = between(&run, "<instanceId>", "</instanceId>").to_owned();
+    let id = moto::first(&run, "instanceId");
     let zone = format!("{REGION}a");
     let volume = ec2(
         moto,
@@ -71,7 +45,7 @@ fn instance(moto: &Peer) -> String {
             ("Size", "8"),
         ],
     );
-    let volume = between(&volume, "<volumeId>", "</volumeId>").to_owned();
+    let volume = moto::first(&volume, "volumeId");
     ec2(
         moto,
         REGION,

@@ -293,7 +293,7 @@ fn one_execution_snapshots_a_target_on_each_cloud() {
             ("Size", "4"),
         ],
     );
-    let volume = crate::aws::between(&volume, "<volumeId>", "</volumeId>").to_owned();
+    let volume = shutter_testpeers::moto::first(&volume, "volumeId");
     let clouds = format!(
         "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {image_url}\n    compute_endpoint_override: {compute}\n"
     );

@@ -16,23 +16,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{ActionContext, Change, ChangeSink, StoreError};
-
-#[derive(Debug)]
-struct Discard;
-
-#[async_trait]
-impl ChangeSink for Discard {
-    async fn record(&self, _changes: Vec<Change>) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
+use shutter_runtime::{ActionContext, RecordingSink};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -62,7 +48,7 @@ fn write_file(path: &Path, mib: u64) {
 }
 
 async fn run(provider: &Provider, name: &str, params: Json) -> Json {
-    let ctx = ActionContext::standalone(params, Arc::new(Discard));
+    let ctx = ActionContext::standalone(params, Arc::new(RecordingSink::default()));
     provider.action(name).unwrap().run(&ctx).await.unwrap()
 }
 

@@ -5,24 +5,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_runtime::{ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_runtime::{ActionContext, ActionError, RecordingSink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-
-#[derive(Debug)]
-struct Discard;
-
-#[async_trait]
-impl ChangeSink for Discard {
-    async fn record(&self, _changes: Vec<Change>) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
 
 /// Answers every request with `status` and echoes the request head in the body.
 async fn server(status: u16) -> String {
@@ -50,7 +36,7 @@ async fn server(status: u16) -> String {
 async fn call(params: Json) -> Result<Json, ActionError> {
     let registry = shutter_providers::registry();
     let action = registry.get("http.request").unwrap();
-    let ctx = ActionContext::standalone(params, Arc::new(Discard));
+    let ctx = ActionContext::standalone(params, Arc::new(RecordingSink::default()));
     action.run(&ctx).await
 }
 

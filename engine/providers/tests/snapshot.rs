@@ -49,17 +49,11 @@ async fn an_aws_volume_is_snapshotted_adopted_on_a_rerun_and_deleted() {
         step.logs()
     );
 
-    let deleted = lab
-        .run("snapshot.delete", json!({"snapshot": out["snapshot"]}))
-        .await
-        .unwrap();
+    let deleted = lab.delete(&out["snapshot"]).await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
     assert_eq!(deleted["details"]["deleted"], json!([id]));
     assert!(!support::snapshot_exists(&lab.moto, region, &id).await);
-    let twice = lab
-        .run("snapshot.delete", json!({"snapshot": out["snapshot"]}))
-        .await
-        .unwrap();
+    let twice = lab.delete(&out["snapshot"]).await;
     assert_eq!(twice["deleted"], false, "{twice}");
 }
 
@@ -86,10 +80,7 @@ async fn an_aws_instance_gets_one_snapshot_per_volume_and_all_are_deleted() {
         assert!(support::snapshot_exists(&lab.moto, region, id).await);
     }
     // the whole output works as well as its `snapshot` reference
-    let deleted = lab
-        .run("snapshot.delete", json!({"snapshot": out}))
-        .await
-        .unwrap();
+    let deleted = lab.delete(&out).await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
     assert_eq!(deleted["ids"], json!(ids));
     for id in &ids {
@@ -144,10 +135,7 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
             .any(|s| s["snapshot"]["moref"] == id.as_str())
     );
 
-    let removed = lab
-        .run("snapshot.delete", json!({"snapshot": out["snapshot"]}))
-        .await
-        .unwrap();
+    let removed = lab.delete(&out["snapshot"]).await;
     assert_eq!(removed["deleted"], true, "{removed}");
     assert_eq!(removed["details"]["removed"], true);
     let listed = lab
@@ -221,16 +209,10 @@ async fn an_openstack_server_is_snapshotted_into_glance_and_deleted() {
     assert_eq!(image["os_require_quiesce"], "yes");
     assert_eq!(image["size"], shutter_testpeers::nova::DISK.len());
 
-    let deleted = lab
-        .run("snapshot.delete", json!({"snapshot": out["snapshot"]}))
-        .await
-        .unwrap();
+    let deleted = lab.delete(&out["snapshot"]).await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
     assert!(support::glance_image(&lab.glance, &id).await.is_none());
-    let twice = lab
-        .run("snapshot.delete", json!({"snapshot": out["snapshot"]}))
-        .await
-        .unwrap();
+    let twice = lab.delete(&out["snapshot"]).await;
     assert_eq!(twice["deleted"], false, "{twice}");
 }
 

@@ -12,6 +12,7 @@
 //! - `store`: the [`Store`] trait; `record`: records, changes and their fold.
 //! - `ids`, `state`: identifiers and states.
 //! - `clock`: injected time; `secrets`: secret values and redaction.
+//! - `recording`: [`RecordingSink`], for running an action outside an execution.
 
 pub mod action;
 pub mod clock;
@@ -19,6 +20,7 @@ mod engine;
 pub(crate) mod executor;
 pub mod ids;
 pub mod record;
+mod recording;
 pub mod secrets;
 pub mod state;
 pub mod store;
@@ -29,6 +31,7 @@ pub use ids::{ExecutionId, StepKey};
 pub use record::{
     Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution, StepRecord,
 };
+pub use recording::RecordingSink;
 pub use secrets::Secrets;
 pub use state::{ExecutionState, StepState};
 pub use store::{ListQuery, Owner, Store, StoreError};

@@ -88,6 +88,14 @@ fn harness() -> Harness {
     harness_with(Secrets::default())
 }
 
+/// A harness whose secret `token` is `hunter2-very-secret`.
+fn harness_with_token() -> Harness {
+    harness_with(Secrets::new(BTreeMap::from([(
+        "token".to_owned(),
+        "hunter2-very-secret".to_owned(),
+    )])))
+}
+
 fn harness_with(secrets: Secrets) -> Harness {
     let store = Arc::new(MemoryStore::new());
     let flaky = Arc::new(Flaky::default());
@@ -380,11 +388,7 @@ async fn outputs_flow_through_expressions() {
 
 #[tokio::test(start_paused = true)]
 async fn secret_values_never_reach_the_record() {
-    let secrets = Secrets::new(BTreeMap::from([(
-        "token".to_owned(),
-        "hunter2-very-secret".to_owned(),
-    )]));
-    let h = harness_with(secrets);
+    let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: core.log, with: {message: \"auth ${{ secrets.token }}\"}}\n  b: {uses: core.fail, needs: a, with: {message: \"bad ${{ secrets.token }}\"}}\n";
     let (id, plan) = h.start(yaml, json!({})).await;
     let record = h
@@ -407,11 +411,7 @@ async fn secret_values_never_reach_the_record() {
 
 #[tokio::test(start_paused = true)]
 async fn built_in_actions_read_declared_secrets_by_name() {
-    let secrets = Secrets::new(BTreeMap::from([(
-        "token".to_owned(),
-        "hunter2-very-secret".to_owned(),
-    )]));
-    let h = harness_with(secrets);
+    let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.secret, with: {name: token}}\n  b: {uses: test.secret, with: {name: other}}\noutputs:\n  a: ${{ steps.a.outputs.granted }}\n  b: ${{ steps.b.outputs.granted }}\n";
     let (id, plan) = h.start(yaml, json!({})).await;
     let record = h

@@ -70,32 +70,9 @@ impl shutter::step::http::Host for State {
         let Some(http) = &self.http else {
             return Err("this step is granted no http (allow.http is empty)".to_owned());
         };
-        let answer = http.request(&request);
-        // The method and where to, never headers or bodies (they may carry secrets).
-        let line = serde_json::from_str::<serde_json::Value>(&request)
-            .ok()
-            .map(|r| {
-                format!(
-                    "http {} {}",
-                    r["method"].as_str().unwrap_or("GET").to_ascii_uppercase(),
-                    r["url"]
-                        .as_str()
-                        .unwrap_or("?")
-                        .split('?')
-                        .next()
-                        .unwrap_or("?")
-                )
-            })
-            .unwrap_or_else(|| "http request".to_owned());
-        let outcome = match &answer {
-            Ok(response) => serde_json::from_str::<serde_json::Value>(response)
-                .ok()
-                .map_or_else(String::new, |r| format!("-> {}", r["status"])),
-            Err(message) => format!("failed: {message}"),
-        };
-        self.logs
-            .push((LogLevel::Debug, format!("{line} {outcome}")));
-        answer
+        let exchange = http.request(&request);
+        self.logs.push((LogLevel::Debug, exchange.log));
+        exchange.answer
     }
 }
 

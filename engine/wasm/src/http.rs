@@ -122,13 +122,41 @@ pub fn client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("building the http client: {e}"))
 }
 
+/// One request: the guest's answer, and the log line it leaves (the method
+/// and the URL without its query, never headers or bodies: they may carry
+/// secrets).
+#[derive(Debug)]
+pub struct Exchange {
+    pub answer: Result<String, String>,
+    pub log: String,
+}
+
 impl HttpGrant {
     /// One request, blocking the calling (guest) thread. Errors are for the
     /// guest: they say why no response came.
-    pub fn request(&self, request: &str) -> Result<String, String> {
+    pub fn request(&self, request: &str) -> Exchange {
+        let mut line = "http request".to_owned();
+        let answer = self.send(request, &mut line);
+        let log = match &answer {
+            Ok((status, _)) => format!("{line} -> {status}"),
+            Err(message) => format!("{line} failed: {message}"),
+        };
+        Exchange {
+            answer: answer.map(|(_, response)| response),
+            log,
+        }
+    }
+
+    /// The status and the response JSON; names the request in `line` as
+    /// soon as it is known.
+    fn send(&self, request: &str, line: &mut String) -> Result<(u16, String), String> {
         let request: Request = serde_json::from_str(request)
             .map_err(|e| format!("the request is not {{method, url, headers, body}}: {e}"))?;
         let url = Url::parse(&request.url).map_err(|e| format!("url `{}`: {e}", request.url))?;
+        let mut shown = url.clone();
+        shown.set_query(None);
+        shown.set_fragment(None);
+        *line = format!("http {} {shown}", request.method.to_ascii_uppercase());
         if !matches!(url.scheme(), "http" | "https") {
             return Err(format!("url `{url}`: only http and https"));
         }
@@ -168,7 +196,7 @@ async fn until(flag: &AtomicBool) {
     }
 }
 
-async fn fetch(builder: reqwest::RequestBuilder, url: &Url) -> Result<String, String> {
+async fn fetch(builder: reqwest::RequestBuilder, url: &Url) -> Result<(u16, String), String> {
     let what = host_port(url);
     let mut response = builder.send().await.map_err(|e| {
         if e.is_timeout() {
@@ -207,7 +235,10 @@ async fn fetch(builder: reqwest::RequestBuilder, url: &Url) -> Result<String, St
     }
     let body = String::from_utf8(body)
         .map_err(|_| format!("http to {what}: the response body is not UTF-8 text"))?;
-    Ok(json!({"status": status, "headers": headers, "body": body}).to_string())
+    Ok((
+        status,
+        json!({"status": status, "headers": headers, "body": body}).to_string(),
+    ))
 }
 
 fn host_port(url: &Url) -> String {

@@ -13,6 +13,7 @@
 //! Peers keep state across tests: tests isolate themselves by unique names,
 //! tags or regions rather than by resetting the peer under other tests.
 
+pub mod moto;
 pub mod nova;
 
 use std::collections::HashMap;

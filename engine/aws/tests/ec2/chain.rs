@@ -4,8 +4,9 @@
 //! child with them set.
 
 use serde_json::json;
+use shutter_runtime::RecordingSink;
 
-use crate::support::{Recorder, client, moto, volume};
+use crate::support::{client, moto, volume};
 
 const CHILD: &str = "SHUTTER_AWS_CHAIN_CHILD_VOLUME";
 
@@ -48,7 +49,7 @@ async fn child() {
         .1;
     let ctx = shutter_runtime::ActionContext::standalone(
         json!({"volume_id": vol}),
-        std::sync::Arc::new(Recorder::default()),
+        std::sync::Arc::new(RecordingSink::default()),
     );
     let out = create.run(&ctx).await.unwrap();
     assert_eq!(out["region"], "eu-north-1", "{out}");

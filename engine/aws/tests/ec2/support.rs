@@ -3,15 +3,14 @@
 //! instances) made with a plain SDK client.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceType};
 use serde_json::Value as Json;
 use shutter_aws::AwsSettings;
-use shutter_runtime::{Action, ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_runtime::{Action, ActionContext, ActionError, RecordingSink};
 
 /// moto's URL and the credentials it hands out.
 pub(crate) fn moto() -> (String, Credentials) {
@@ -40,48 +39,17 @@ pub(crate) fn actions(endpoint: &str) -> HashMap<String, Arc<dyn Action>> {
         .collect()
 }
 
-/// Keeps every change an action records.
-#[derive(Debug, Default)]
-pub(crate) struct Recorder {
-    pub(crate) changes: Mutex<Vec<Change>>,
-}
-
-#[async_trait]
-impl ChangeSink for Recorder {
-    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-        self.changes.lock().unwrap().extend(changes);
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
-
-impl Recorder {
-    pub(crate) fn progress(&self) -> Vec<u8> {
-        self.changes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|c| match c {
-                Change::Progress { percent, .. } => Some(*percent),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
 /// One step of one execution: runs actions with the same idempotency key,
 /// as a step's tries (and its re-run after a crash) do.
 pub(crate) struct Step {
     pub(crate) key: String,
-    pub(crate) recorder: Arc<Recorder>,
+    pub(crate) recorder: Arc<RecordingSink>,
     actions: HashMap<String, Arc<dyn Action>>,
 }
 
 impl Step {
     pub(crate) fn new(endpoint: &str) -> Self {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(RecordingSink::default());
         let key = ActionContext::standalone(Json::Null, recorder.clone()).idempotency_key;
         Self {
             key,
@@ -105,16 +73,7 @@ impl Step {
     }
 
     pub(crate) fn logs(&self) -> Vec<String> {
-        self.recorder
-            .changes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|c| match c {
-                Change::Log { message, .. } => Some(message.clone()),
-                _ => None,
-            })
-            .collect()
+        self.recorder.log_messages()
     }
 }
 

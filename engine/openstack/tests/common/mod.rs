@@ -6,23 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{ActionContext, ActionError, Change, ChangeSink, StoreError};
-
-#[derive(Debug)]
-pub(crate) struct Discard;
-
-#[async_trait]
-impl ChangeSink for Discard {
-    async fn record(&self, _changes: Vec<Change>) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
+use shutter_runtime::{ActionContext, ActionError, RecordingSink};
 
 /// A test's own clouds.yaml and the provider reading it.
 pub(crate) struct Clouds {
@@ -64,7 +50,7 @@ impl Clouds {
 }
 
 pub(crate) fn context(params: Json) -> ActionContext {
-    ActionContext::standalone(params, Arc::new(Discard))
+    ActionContext::standalone(params, Arc::new(RecordingSink::default()))
 }
 
 pub(crate) async fn run_ctx(

@@ -3,33 +3,15 @@
 //! process environment, a step that keeps what it logged, and fixtures.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::config::Credentials;
 use serde_json::{Value as Json, json};
 use shutter_aws::AwsSettings;
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{Action, ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_runtime::{Action, ActionContext, ActionError, RecordingSink};
 use shutter_vmware::Env;
 use shutter_vmware::vsphere::session::SessionCache;
-
-/// Keeps every change a step records.
-#[derive(Debug, Default)]
-pub(crate) struct Recorder {
-    changes: Mutex<Vec<Change>>,
-}
-
-#[async_trait]
-impl ChangeSink for Recorder {
-    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-        self.changes.lock().unwrap().extend(changes);
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
 
 /// The actions under test and the peers behind them.
 pub(crate) struct Lab {
@@ -91,7 +73,7 @@ impl Lab {
 
     /// A new step (its own idempotency key).
     pub(crate) fn step(&self) -> Step<'_> {
-        let recorder = Arc::new(Recorder::default());
+        let recorder = Arc::new(RecordingSink::default());
         let key = ActionContext::standalone(Json::Null, recorder.clone()).idempotency_key;
         Step {
             lab: self,
@@ -105,6 +87,13 @@ impl Lab {
         self.step().run(action, params).await
     }
 
+    /// `snapshot.delete` of a `snapshot` output, which must succeed.
+    pub(crate) async fn delete(&self, snapshot: &Json) -> Json {
+        self.run("snapshot.delete", json!({ "snapshot": snapshot }))
+            .await
+            .unwrap()
+    }
+
     pub(crate) fn aws_options(&self) -> Json {
         json!({"endpoint_url": self.moto})
     }
@@ -114,7 +103,7 @@ impl Lab {
 pub(crate) struct Step<'a> {
     lab: &'a Lab,
     key: String,
-    recorder: Arc<Recorder>,
+    recorder: Arc<RecordingSink>,
 }
 
 impl Step<'_> {
@@ -127,16 +116,7 @@ impl Step<'_> {
     }
 
     pub(crate) fn logs(&self) -> Vec<String> {
-        self.recorder
-            .changes
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|c| match c {
-                Change::Log { message, .. } => Some(message.clone()),
-                _ => None,
-            })
-            .collect()
+        self.recorder.log_messages()
     }
 }
 
@@ -147,36 +127,7 @@ pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
     }
 }
 
-/// One call of moto's EC2 query API, unsigned (moto only reads the region
-/// from the credential scope); the answer's XML as text.
-pub(crate) async fn ec2(moto: &str, region: &str, params: &[(&str, &str)]) -> String {
-    let mut form = vec![("Version", "2016-11-15")];
-    form.extend_from_slice(params);
-    reqwest::Client::new()
-        .post(moto)
-        .header(
-            "authorization",
-            format!("AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
-        )
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
-/// The text of the first `<tag>` in `xml`.
-pub(crate) fn first(xml: &str, tag: &str) -> String {
-    let open = format!("<{tag}>");
-    let start = xml
-        .find(&open)
-        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
-        + open.len();
-    let end = xml[start..].find('<').unwrap() + start;
-    xml[start..end].to_owned()
-}
+pub(crate) use shutter_testpeers::moto::{ec2, first};
 
 pub(crate) async fn volume(moto: &str, region: &str) -> String {
     let az = format!("{region}a");

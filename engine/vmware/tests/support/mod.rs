@@ -10,29 +10,11 @@ pub mod vro_fake;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::Value as Json;
 use shutter_runtime::secrets::Secrets;
-use shutter_runtime::{ActionContext, ActionError, Change, ChangeSink, StoreError};
+use shutter_runtime::{ActionContext, ActionError, Change, RecordingSink};
 use shutter_vmware::Env;
 use shutter_vmware::vsphere::session::SessionCache;
-
-/// Keeps every change an action records, to look at progress and logs.
-#[derive(Debug, Default)]
-pub struct Recorder {
-    pub changes: std::sync::Mutex<Vec<Change>>,
-}
-
-#[async_trait]
-impl ChangeSink for Recorder {
-    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
-        self.changes.lock().unwrap().extend(changes);
-        Ok(())
-    }
-    fn now(&self) -> shutter_runtime::record::Timestamp {
-        chrono::Utc::now()
-    }
-}
 
 /// govc's variables of the shared vcsim, as an injected environment.
 pub fn vcsim_env() -> Env {
@@ -91,7 +73,7 @@ pub async fn run_in(
         .into_iter()
         .find(|(spec, _)| spec.name == action)
         .unwrap();
-    let mut ctx = ActionContext::standalone(params, Arc::new(Recorder::default()));
+    let mut ctx = ActionContext::standalone(params, Arc::new(RecordingSink::default()));
     adjust(&mut ctx);
     action.run(&ctx).await
 }
@@ -125,7 +107,7 @@ async fn run_vro_with(
         .into_iter()
         .find(|(spec, _)| spec.name == action)
         .unwrap();
-    let recorder = Arc::new(Recorder::default());
+    let recorder = Arc::new(RecordingSink::default());
     let mut ctx = ActionContext::standalone(params, recorder.clone());
     ctx.secrets = Secrets::new(
         secrets
@@ -135,6 +117,6 @@ async fn run_vro_with(
     );
     let result = action.run(&ctx).await;
     ctx.flush().await.unwrap();
-    let changes = recorder.changes.lock().unwrap().clone();
+    let changes = recorder.changes();
     (result, changes)
 }

@@ -1,0 +1,62 @@
+//! A [`ChangeSink`] that keeps what an action records in memory, for
+//! running an action outside an execution: provider tests, benches.
+
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+
+use crate::action::ChangeSink;
+use crate::record::{Change, Timestamp};
+use crate::store::StoreError;
+
+/// Keeps every change, in order; the wall clock is its time.
+#[derive(Debug, Default)]
+pub struct RecordingSink {
+    changes: Mutex<Vec<Change>>,
+}
+
+impl RecordingSink {
+    /// Every change recorded so far.
+    pub fn changes(&self) -> Vec<Change> {
+        self.lock().clone()
+    }
+
+    /// The messages of the log lines recorded so far.
+    pub fn log_messages(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter_map(|change| match change {
+                Change::Log { message, .. } => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The percentages of the progress reports recorded so far.
+    pub fn progress(&self) -> Vec<u8> {
+        self.lock()
+            .iter()
+            .filter_map(|change| match change {
+                Change::Progress { percent, .. } => Some(*percent),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
+        // A test that panicked while recording must not hide what it recorded.
+        self.changes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl ChangeSink for RecordingSink {
+    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        self.lock().extend(changes);
+        Ok(())
+    }
+
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
