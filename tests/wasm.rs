@@ -47,12 +47,12 @@ fn the_spiral_workflow_runs_its_module_in_the_sandbox() {
 #[test]
 fn the_shipped_modules_are_what_the_sources_build() {
     for name in ["spiral", "retention", "verify-manifest"] {
-        let shipped = repo_root().join(format!("wasm-steps/dist/{name}.wasm"));
+        let shipped = repo_root().join(format!("workflows/modules/{name}.wasm"));
         let built = examples().join(format!("{name}.wasm"));
         assert_eq!(
             sha256(&shipped),
             sha256(&built),
-            "wasm-steps/dist/{name}.wasm differs from a fresh build: copy {} there and update the pinned sha256 in workflows/",
+            "workflows/modules/{name}.wasm differs from a fresh build: copy {} there and update the pinned sha256 in workflows/",
             built.display()
         );
     }
@@ -62,23 +62,27 @@ fn the_shipped_modules_are_what_the_sources_build() {
 fn a_module_that_is_not_the_pinned_one_fails_before_anything_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
-    let module = repo_root().join("wasm-steps/dist/spiral.wasm");
+    let module = repo_root().join("workflows/modules/spiral.wasm");
+    std::fs::copy(&module, dir.path().join("spiral.wasm")).expect("copied");
     let file = dir.path().join("pinned.yaml");
     std::fs::write(
         &file,
         format!(
-            "version: 1\nname: pinned\nsteps:\n  first: {{uses: core.log, with: {{message: must not run}}}}\n  traverse:\n    uses: wasm\n    needs: first\n    wasm: {{module: {}, sha256: {}}}\n",
-            module.display(),
+            "version: 1\nname: pinned\nsteps:\n  first: {{uses: core.log, with: {{message: must not run}}}}\n  traverse:\n    uses: wasm\n    needs: first\n    wasm: {{module: spiral.wasm, sha256: {}}}\n",
             "ab".repeat(32)
         ),
     )
     .expect("writable");
     let out = shutter_at(&db, &["run", &file.display().to_string()]);
     assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("but the workflow pins abab"),
-        "{}",
-        text(&out.stderr)
+        stderr.contains("does not match its pin") && stderr.contains("pinned.yaml:8:"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&sha256(&module)),
+        "the hash found is not told: {stderr}"
     );
     let list = shutter_at(&db, &["executions", "list", "--json"]);
     assert_eq!(text(&list.stdout).trim(), "[]", "nothing was recorded");
@@ -88,13 +92,13 @@ fn a_module_that_is_not_the_pinned_one_fails_before_anything_runs() {
 fn a_hostile_module_fails_its_step_and_the_rest_of_the_workflow_goes_on() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
-    let bomb = examples().join("adversarial/memory-bomb.wasm");
+    let bomb = dir.path().join("memory-bomb.wasm");
+    std::fs::copy(examples().join("adversarial/memory-bomb.wasm"), &bomb).expect("copied");
     let file = dir.path().join("bomb.yaml");
     std::fs::write(
         &file,
         format!(
-            "version: 1\nname: bomb\nsteps:\n  bomb:\n    uses: wasm\n    wasm: {{module: {}, sha256: {}, memory: 8MiB}}\n  cleanup:\n    uses: core.log\n    needs: bomb\n    finally: true\n    with: {{message: \"bomb ended ${{{{ steps.bomb.state }}}}\"}}\n",
-            bomb.display(),
+            "version: 1\nname: bomb\nsteps:\n  bomb:\n    uses: wasm\n    wasm: {{module: memory-bomb.wasm, sha256: {}, memory: 8MiB}}\n  cleanup:\n    uses: core.log\n    needs: bomb\n    finally: true\n    with: {{message: \"bomb ended ${{{{ steps.bomb.state }}}}\"}}\n",
             sha256(&bomb)
         ),
     )

@@ -2,6 +2,7 @@
 //! binary, paths into the repository, and local test servers.
 
 pub mod recorder;
+pub mod served;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

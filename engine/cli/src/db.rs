@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use shutter_runtime::{ActionRegistry, Engine, EngineConfig};
-use shutter_store::SqliteStore;
+use shutter_store::{Durability, SqliteStore};
 
 /// `--db`, else `$SHUTTER_DB`, else `$XDG_DATA_HOME/shutter/shutter.db`
 /// (`~/.local/share/shutter/shutter.db`).
@@ -23,20 +23,22 @@ pub(crate) fn path(flag: Option<PathBuf>) -> PathBuf {
     data.join("shutter/shutter.db")
 }
 
-pub(crate) fn open(flag: Option<PathBuf>) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = path(flag);
-    let store = SqliteStore::open(&path)
+/// Opens the store at `--db`; `durability` unless `--sync` says otherwise.
+pub(crate) fn open(args: &DbArgs, durability: Durability) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = path(args.db.clone());
+    let durability = args.sync.map_or(durability, Sync::durability);
+    let store = SqliteStore::open_with(&path, durability)
         .with_context(|| format!("opening the execution store {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
 /// An engine with every built-in action and the WebAssembly host, on `store`.
-pub(crate) fn engine(store: Arc<SqliteStore>) -> anyhow::Result<Engine> {
+pub(crate) fn engine(store: Arc<SqliteStore>, config: EngineConfig) -> anyhow::Result<Engine> {
     Ok(Engine::new(
         store,
         actions()?,
         shutter_providers::catalog(),
-        EngineConfig::default(),
+        config,
     ))
 }
 
@@ -74,4 +76,56 @@ pub(crate) struct DbArgs {
     /// The SQLite file; defaults to `$SHUTTER_DB`, else `~/.local/share/shutter/shutter.db`.
     #[arg(long, value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
+    /// When a commit is on disk: `full` (before the engine goes on; the
+    /// default of `serve`) or `normal` (survives a killed process, a power
+    /// cut may lose the last commits; the default elsewhere).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub(crate) sync: Option<Sync>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Sync {
+    Full,
+    Normal,
+}
+
+impl Sync {
+    fn durability(self) -> Durability {
+        match self {
+            Self::Full => Durability::Full,
+            Self::Normal => Durability::Normal,
+        }
+    }
+}
+
+/// How an engine holds the executions it runs.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EngineArgs {
+    /// How long a claim on an execution lasts without renewal (renewed
+    /// every third of it): after a crash, another engine takes the
+    /// execution over this long after the last renewal.
+    #[arg(long, default_value = "30s", value_name = "DURATION")]
+    lease: String,
+    /// How long a running execution waits for an unavailable store (a full
+    /// disk) before it stops where it is, to be taken back once the store
+    /// answers again.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    store_patience: String,
+}
+
+impl EngineArgs {
+    pub(crate) fn config(&self) -> anyhow::Result<EngineConfig> {
+        let duration = |flag: &str, text: &str| {
+            shutter_dsl::units::parse_duration(text).map_err(|err| anyhow::anyhow!("{flag}: {err}"))
+        };
+        let lease = duration("--lease", &self.lease)?;
+        if lease < std::time::Duration::from_millis(300) {
+            anyhow::bail!("--lease: {} is too short (at least 300ms)", self.lease);
+        }
+        Ok(EngineConfig {
+            lease,
+            store_patience: duration("--store-patience", &self.store_patience)?,
+            ..EngineConfig::default()
+        })
+    }
 }

@@ -26,12 +26,39 @@ pub(crate) fn read_source(path: &Path) -> anyhow::Result<Result<Source, Diagnost
         .map_err(|diagnostic| Diagnostics::locate(&Source::new(name, ""), vec![*diagnostic])))
 }
 
-/// Reads and compiles a file: Ok(Err(..)) carries the workflow's problems.
+/// Reads and compiles a file and checks its module files: Ok(Err(..))
+/// carries the workflow's problems.
 pub(crate) fn compile_file(
     path: &Path,
     catalog: &Catalog,
 ) -> anyhow::Result<Result<Plan, Diagnostics>> {
-    Ok(read_source(path)?.and_then(|source| shutter_dsl::compile(&source, catalog)))
+    Ok(read_source(path)?.and_then(|source| {
+        let plan = shutter_dsl::compile(&source, catalog)?;
+        check_modules(&source, &plan, modules_dir_of(path).as_deref())?;
+        Ok(plan)
+    }))
+}
+
+/// The modules directory of a workflow file run here: its own directory.
+pub(crate) fn modules_dir_of(file: &Path) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(file)
+        .ok()
+        .and_then(|path| path.parent().map(Path::to_path_buf))
+}
+
+/// Checks what the compiler cannot: the workflow's module files are
+/// inside `modules_dir`, regular files, and the pinned ones.
+pub(crate) fn check_modules(
+    source: &Source,
+    plan: &Plan,
+    modules_dir: Option<&Path>,
+) -> Result<(), Diagnostics> {
+    let problems = shutter_wasm::check_local_modules(&plan.workflow, modules_dir);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Diagnostics::locate(source, problems))
+    }
 }
 
 /// Whether diagnostics on stderr should be coloured.

@@ -263,7 +263,7 @@ pub struct RawActionCall {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawWasm {
-    /// A path relative to the workflow file, or an https URL.
+    /// A path inside the modules directory (the workflow file's own for `shutter run`, `--modules` for `shutter serve`), or an https URL.
     pub module: String,
     /// Hex SHA-256 of the module; a mismatch fails before anything runs.
     pub sha256: String,

@@ -2,15 +2,25 @@
 
 use std::time::Duration;
 
-/// Parses a duration such as `30s`, `15m`, `2h`, `1h 30m` or `250ms`.
+/// The longest duration anything in Shutter waits for: ten years. Longer
+/// ones are refused where they are written, so no timer or deadline can
+/// overflow a timestamp.
+pub const MAX_DURATION: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// Parses a duration such as `30s`, `15m`, `2h`, `1h 30m` or `250ms`, at
+/// most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("empty duration".to_owned());
     }
-    humantime::parse_duration(trimmed).map_err(|err| {
+    let duration = humantime::parse_duration(trimmed).map_err(|err| {
         format!("`{text}` is not a duration ({err}); write it like `30s`, `15m` or `2h`")
-    })
+    })?;
+    if duration > MAX_DURATION {
+        return Err(format!("`{text}` is longer than the limit of 10 years"));
+    }
+    Ok(duration)
 }
 
 /// Formats a duration the way it would be written in a workflow.
@@ -63,6 +73,14 @@ mod tests {
                 .contains("`soon` is not a duration")
         );
         assert!(parse_duration("").is_err());
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION));
+        for huge in ["3651d", "300000y", "18446744073709551615s"] {
+            let err = parse_duration(huge).unwrap_err();
+            assert!(
+                err.contains("longer than the limit of 10 years") || err.contains("not a duration"),
+                "{huge}: {err}"
+            );
+        }
     }
 
     #[test]

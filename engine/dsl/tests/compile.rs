@@ -368,3 +368,91 @@ fn compensations_are_checked_and_drawn() {
     ));
     assert_eq!(found[0].0, "missing-param");
 }
+
+/// The core catalog and one action whose `headers` take credentials.
+fn with_sensitive_param(text: &str) -> Result<Plan, Diagnostics> {
+    let mut catalog = Catalog::with_core();
+    catalog.register(
+        shutter_dsl::ActionSpec::new("test.call", "calls")
+            .optional("url", shutter_dsl::ParamType::String, None, "")
+            .optional("headers", shutter_dsl::ParamType::Object, None, "")
+            .sensitive(),
+    );
+    compile(&Source::new("w.yaml", text), &catalog)
+}
+
+#[test]
+fn a_secret_is_opaque_outside_sensitive_parameters() {
+    let head = format!("{HEAD}secrets: [token]\nsteps:\n");
+    // Passed whole, anywhere a parameter takes it; built into a value only
+    // where the parameter takes credentials.
+    for ok in [
+        "  a: {uses: core.log, with: {message: \"${{ secrets.token }}\"}}\n",
+        "  a: {uses: test.call, with: {headers: {Authorization: \"Bearer ${{ secrets.token }}\"}}}\n",
+        "  a: {uses: test.call, with: {headers: {X-Key: \"${{ secrets.token | upper }}\"}}}\n",
+    ] {
+        if let Err(d) = with_sensitive_param(&format!("{head}{ok}")) {
+            panic!("{ok}: {d}");
+        }
+    }
+    for (step, line_col) in [
+        (
+            "  a: {uses: core.log, with: {message: \"${{ secrets.token | upper }}\"}}\n",
+            "5:",
+        ),
+        (
+            "  a: {uses: core.log, with: {message: \"token: ${{ secrets.token }}\"}}\n",
+            "5:",
+        ),
+        (
+            "  a: {uses: core.log, with: {message: \"${{ secrets.token ~ 'x' }}\"}}\n",
+            "5:",
+        ),
+        (
+            "  a: {uses: core.log, with: {message: \"${{ secrets.token.upper() }}\"}}\n",
+            "5:",
+        ),
+        (
+            "  a: {uses: core.log, with: {message: \"${{ {secrets.token: 1} }}\"}}\n",
+            "5:",
+        ),
+        (
+            "  a: {uses: test.call, with: {url: \"https://h/?k=${{ secrets.token }}\"}}\n",
+            "5:",
+        ),
+    ] {
+        let found = with_sensitive_param(&format!("{head}{step}"))
+            .expect_err(step)
+            .items;
+        assert_eq!(found.len(), 1, "{step}: {found:?}");
+        assert_eq!(found[0].code, "secret-use", "{step}");
+        assert!(
+            found[0].message.contains("is opaque"),
+            "{step}: {}",
+            found[0].message
+        );
+        assert!(
+            format!("{}:{}", found[0].line, found[0].column).starts_with(line_col),
+            "{step}"
+        );
+    }
+    // Never in a condition, a list to iterate, or a concurrency key; never
+    // a parameter of a WebAssembly step (it has `allow.secrets`).
+    let hash = "a".repeat(64);
+    for text in [
+        format!("{head}  a: {{uses: core.noop, if: \"${{{{ secrets.token == 'x' }}}}\"}}\n"),
+        format!("{head}  a: {{uses: core.noop, for_each: \"${{{{ secrets.token }}}}\"}}\n"),
+        format!(
+            "{HEAD}secrets: [token]\nconcurrency: {{key: \"${{{{ secrets.token }}}}\"}}\nsteps:\n  a: {{uses: core.noop}}\n"
+        ),
+        format!(
+            "{head}  a: {{uses: wasm, wasm: {{module: m.wasm, sha256: {hash}}}, with: {{t: \"${{{{ secrets.token }}}}\"}}}}\n"
+        ),
+    ] {
+        let found = with_sensitive_param(&text).expect_err(&text).items;
+        assert!(
+            found.iter().any(|d| d.code == "secret-use"),
+            "{text}: {found:?}"
+        );
+    }
+}

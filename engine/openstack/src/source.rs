@@ -3,7 +3,7 @@
 //! reached with basic auth or a session cookie from the step's secrets.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -52,7 +52,7 @@ impl Source {
     pub(crate) fn from_params(ctx: &ActionContext) -> Result<Self, ActionError> {
         let source = ctx.str_param("source")?;
         if let Some(rest) = source.strip_prefix("file://") {
-            return Ok(Self::File(resolve(ctx.base_dir.as_deref(), rest)));
+            return Ok(Self::File(local(ctx, rest)?));
         }
         if source.starts_with("http://") || source.starts_with("https://") {
             let password = match ctx
@@ -93,7 +93,7 @@ impl Source {
                 "source `{source}`: expected file://, http:// or https://"
             )));
         }
-        Ok(Self::File(resolve(ctx.base_dir.as_deref(), source)))
+        Ok(Self::File(local(ctx, source)?))
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -159,12 +159,11 @@ impl Source {
     }
 }
 
-fn resolve(base: Option<&Path>, path: &str) -> PathBuf {
-    let path = Path::new(path);
-    match base {
-        Some(base) if path.is_relative() => base.join(path),
-        _ => path.to_path_buf(),
-    }
+/// A local file the step may read (see `Files`).
+fn local(ctx: &ActionContext, path: &str) -> Result<PathBuf, ActionError> {
+    ctx.files
+        .resolve(path, shutter_runtime::files::Use::Read)
+        .map_err(|e| ActionError::Fatal(format!("source: {e}")))
 }
 
 /// Reads and hashes on a blocking thread, a few chunks ahead of the

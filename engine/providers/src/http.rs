@@ -21,7 +21,9 @@ pub(crate) fn action() -> (ActionSpec, Arc<dyn Action>) {
     .param("url", ParamType::String, "The URL.")
     .optional("method", ParamType::String, Some(json!("GET")), "GET, POST, PUT, PATCH, DELETE or HEAD.")
     .optional("headers", ParamType::Object, None, "Request headers (string values).")
+    .sensitive()
     .optional("body", ParamType::Any, None, "A string is sent as is; anything else as JSON.")
+    .sensitive()
     .optional("expect", ParamType::Any, None, "Accepted status codes: one or a list (default: any 2xx).")
     .optional("timeout", ParamType::Duration, Some(json!("30s")), "Deadline for the whole request.")
     .output("status", ParamType::Integer, "The response status code.")
@@ -77,11 +79,11 @@ impl Action for HttpRequest {
             Some(Json::String(text)) => request.body(text.clone()),
             Some(other) => request.json(other),
         };
-        let what = format!("{method_name} {url}");
+        let what = format!("{method_name} {}", without_credentials(url));
         let response = request
             .send()
             .await
-            .map_err(|e| transport_error(&what, &e))?;
+            .map_err(|e| transport_error(&what, e))?;
         let status = response.status();
         let headers: Map<String, Json> = response
             .headers()
@@ -134,14 +136,30 @@ fn expected(value: Option<&Json>) -> Result<Option<Vec<u16>>, ActionError> {
     }
 }
 
-fn transport_error(what: &str, err: &reqwest::Error) -> ActionError {
+/// The URL for messages: without a user or password in it.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// A failure to talk to the server, its causes included but not its URL
+/// (`what` names the call; the URL may carry credentials).
+fn transport_error(what: &str, err: reqwest::Error) -> ActionError {
+    let builder = err.is_builder();
+    let err = err.without_url();
     let mut message = format!("{what}: {err}");
-    let mut source = std::error::Error::source(err);
+    let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
         message.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    if err.is_builder() {
+    if builder {
         ActionError::Fatal(message)
     } else {
         ActionError::Retryable(message)
@@ -153,7 +171,7 @@ async fn read_body(mut response: reqwest::Response, what: &str) -> Result<String
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_error(what, &e))?
+        .map_err(|e| transport_error(what, e))?
     {
         if body.len() + chunk.len() > MAX_BODY {
             return Err(ActionError::Fatal(format!(

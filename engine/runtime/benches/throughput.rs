@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::Map;
 use shutter_dsl::Source;
 use shutter_runtime::{Engine, EngineConfig, ExecutionState, Store, WorkflowSource};
-use shutter_store::{MemoryStore, SqliteStore};
+use shutter_store::{Durability, MemoryStore, SqliteStore};
 use tokio_util::sync::CancellationToken;
 
 fn chain(steps: usize) -> String {
@@ -57,7 +57,7 @@ async fn run_once(store: Arc<dyn Store>, yaml: &str, config: EngineConfig) -> Du
     let plan = Arc::new(
         shutter_dsl::compile(&Source::new("bench.yaml", yaml), engine.catalog()).expect("valid"),
     );
-    let id = engine
+    let claim = engine
         .start(
             &plan,
             WorkflowSource {
@@ -70,7 +70,7 @@ async fn run_once(store: Arc<dyn Store>, yaml: &str, config: EngineConfig) -> Du
         .expect("started");
     let start = Instant::now();
     let record = engine
-        .run(id, plan, CancellationToken::new())
+        .run(claim, plan, CancellationToken::new())
         .await
         .expect("ran");
     let elapsed = start.elapsed();
@@ -83,14 +83,23 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-async fn engine_rate(sqlite: bool, yaml: &str, steps: usize, runs: usize) -> f64 {
+/// The store a rate is measured on: SQLite with its durability, or memory.
+#[derive(Debug, Clone, Copy)]
+enum On {
+    Sqlite(Durability),
+    Memory,
+}
+
+async fn engine_rate(on: On, yaml: &str, steps: usize, runs: usize) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut samples = Vec::new();
     for run in 0..runs {
-        let store: Arc<dyn Store> = if sqlite {
-            Arc::new(SqliteStore::open(dir.path().join(format!("bench-{run}.db"))).expect("store"))
-        } else {
-            Arc::new(MemoryStore::new())
+        let store: Arc<dyn Store> = match on {
+            On::Sqlite(durability) => Arc::new(
+                SqliteStore::open_with(dir.path().join(format!("bench-{run}.db")), durability)
+                    .expect("store"),
+            ),
+            On::Memory => Arc::new(MemoryStore::new()),
         };
         samples.push(run_once(store, yaml, EngineConfig::default()).await);
     }
@@ -119,19 +128,19 @@ async fn tokio_floor(chain: bool, steps: usize) -> f64 {
 /// The rows the engine writes per step (two events, a step record upsert, an
 /// execution update), with the same settings, one commit per step (chain)
 /// or all in one transaction (fan).
-fn sqlite_floor(per_step_commit: bool, steps: usize) -> f64 {
+fn sqlite_floor(per_step_commit: bool, steps: usize, synchronous: &str) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut samples = Vec::new();
     for run in 0..3 {
         let mut conn =
             rusqlite::Connection::open(dir.path().join(format!("floor-{run}.db"))).expect("db");
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
              CREATE TABLE events (e TEXT, seq INTEGER, data TEXT, PRIMARY KEY (e, seq)) WITHOUT ROWID;
              CREATE TABLE steps (e TEXT, key TEXT, record TEXT, PRIMARY KEY (e, key)) WITHOUT ROWID;
              CREATE TABLE executions (id TEXT PRIMARY KEY, record TEXT);
-             INSERT INTO executions VALUES ('x', '{}');",
-        )
+             INSERT INTO executions VALUES ('x', '{{}}');"
+        ))
         .expect("schema");
         let record =
             "{\"key\":\"s1\",\"state\":\"succeeded\",\"attempts\":[{\"number\":1}],\"outputs\":{}}";
@@ -198,7 +207,10 @@ fn main() {
         let before = peak_rss_mib();
         let config = EngineConfig { max_concurrent_steps: 20_000, ..EngineConfig::default() };
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Arc::new(SqliteStore::open(dir.path().join("sleepers.db")).expect("store"));
+        let store = Arc::new(
+            SqliteStore::open_with(dir.path().join("sleepers.db"), Durability::Normal)
+                .expect("store"),
+        );
         let took = run_once(store, &sleepers(10_000), config).await;
         println!(
             "10,000 concurrent core.sleep(3s) steps on SQLite: {:.1} s, peak RSS {:.0} MiB (process before: {before:.0} MiB)",
@@ -212,15 +224,19 @@ fn main() {
 
         let chain_yaml = chain(1_000);
         let fan_yaml = fan(2_000);
-        println!("\n{:<28} {:>12} {:>12}", "", "chain 1,000", "fan 1-2,000-1");
+        println!("\n{:<30} {:>12} {:>12}", "", "chain 1,000", "fan 1-2,000-1");
+        let full = On::Sqlite(Durability::Full);
+        let normal = On::Sqlite(Durability::Normal);
         let rows = [
-            ("engine, SQLite store", engine_rate(true, &chain_yaml, 1_000, 5).await, engine_rate(true, &fan_yaml, 2_002, 5).await),
-            ("engine, in-memory store", engine_rate(false, &chain_yaml, 1_000, 5).await, engine_rate(false, &fan_yaml, 2_002, 5).await),
+            ("engine, SQLite --sync full", engine_rate(full, &chain_yaml, 1_000, 5).await, engine_rate(full, &fan_yaml, 2_002, 5).await),
+            ("engine, SQLite --sync normal", engine_rate(normal, &chain_yaml, 1_000, 5).await, engine_rate(normal, &fan_yaml, 2_002, 5).await),
+            ("engine, in-memory store", engine_rate(On::Memory, &chain_yaml, 1_000, 5).await, engine_rate(On::Memory, &fan_yaml, 2_002, 5).await),
             ("floor: bare tokio tasks", tokio_floor(true, 1_000).await, tokio_floor(false, 2_002).await),
-            ("floor: bare SQLite rows", sqlite_floor(true, 1_000), sqlite_floor(false, 2_002)),
+            ("floor: SQLite rows, FULL", sqlite_floor(true, 1_000, "FULL"), sqlite_floor(false, 2_002, "FULL")),
+            ("floor: SQLite rows, NORMAL", sqlite_floor(true, 1_000, "NORMAL"), sqlite_floor(false, 2_002, "NORMAL")),
         ];
         for (name, chain, fan) in rows {
-            println!("{name:<28} {chain:>10.0}/s {fan:>10.0}/s");
+            println!("{name:<30} {chain:>10.0}/s {fan:>10.0}/s");
         }
         println!("(steps per second, median of 5 runs; floors median of 5 and 3)");
     });

@@ -72,8 +72,11 @@ pub struct ActionContext {
     pub timeout: Option<Duration>,
     /// For `uses: wasm`: the module and what it may reach.
     pub module: Option<shutter_dsl::model::WasmModule>,
-    /// The directory of the workflow file: relative paths resolve from it.
+    /// The modules directory (`--modules`, else the workflow file's):
+    /// module files must be inside it, and relative paths resolve from it.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Which host files the step may name by path (image data, CA files).
+    pub files: crate::files::Files,
     /// The step's durable timer, when one was set before a restart.
     pub(crate) timer: Mutex<Option<Timestamp>>,
     pub(crate) pending: Mutex<Vec<Change>>,
@@ -176,6 +179,7 @@ impl ActionContext {
             timeout: None,
             module: None,
             base_dir: None,
+            files: crate::files::Files::default(),
             timer: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             sink,
@@ -198,6 +202,7 @@ impl ActionContext {
             timeout: self.timeout,
             module: self.module.clone(),
             base_dir: self.base_dir.clone(),
+            files: self.files.clone(),
             timer: Mutex::new(*self.timer.lock().expect("no panic while holding this lock")),
             pending: Mutex::new(Vec::new()),
             sink: self.sink.clone(),
@@ -267,6 +272,7 @@ impl ActionContext {
             timeout: None,
             module: None,
             base_dir: shared.base_dir.clone(),
+            files: shared.files.clone(),
             timer: Mutex::new(None),
             pending: Mutex::new(Vec::new()),
             sink: shared.sink.clone(),

@@ -42,8 +42,7 @@ impl Default for TokioClock {
 
 impl Clock for TokioClock {
     fn now(&self) -> Timestamp {
-        let elapsed = self.base.elapsed();
-        self.wall + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::MAX)
+        after(self.wall, self.base.elapsed())
     }
 }
 
@@ -52,7 +51,36 @@ pub fn until(now: Timestamp, at: Timestamp) -> Duration {
     (at - now).to_std().unwrap_or(Duration::ZERO)
 }
 
-/// `at` plus a duration, saturating.
+/// The latest time Shutter records: the end of year 9999, which every
+/// store writes and reads as RFC 3339.
+pub fn far_future() -> Timestamp {
+    chrono::DateTime::parse_from_rfc3339("9999-12-31T23:59:59Z")
+        .map(|t| t.to_utc())
+        .unwrap_or(chrono::DateTime::<Utc>::MAX_UTC)
+}
+
+/// `at` plus a duration, saturating at [`far_future`] (never a panic on
+/// overflow, whatever a workflow or an input asks for).
 pub fn after(at: Timestamp, duration: Duration) -> Timestamp {
-    at + chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|duration| at.checked_add_signed(duration))
+        .map_or_else(far_future, |t| t.min(far_future()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adding_saturates_instead_of_panicking() {
+        let now = Utc::now();
+        assert_eq!(
+            after(now, Duration::from_secs(1)),
+            now + chrono::Duration::seconds(1)
+        );
+        assert_eq!(after(now, Duration::MAX), far_future());
+        assert_eq!(after(now, Duration::from_secs(u64::MAX / 2)), far_future());
+        assert!(until(now, far_future()).as_secs() / (365 * 24 * 3600) > 7900);
+    }
 }

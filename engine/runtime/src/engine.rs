@@ -12,11 +12,12 @@ use tokio_util::sync::CancellationToken;
 use crate::action::ActionRegistry;
 use crate::clock::{Clock, TokioClock};
 use crate::executor;
+use crate::held::Held;
 use crate::ids::ExecutionId;
 use crate::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
 use crate::secrets::Secrets;
 use crate::state::{ExecutionState, StepState};
-use crate::store::{Owner, Store, StoreError};
+use crate::store::{Claim, Owner, Store, StoreError};
 
 /// Settings with defaults that suit one machine.
 #[derive(Debug, Clone)]
@@ -27,6 +28,18 @@ pub struct EngineConfig {
     pub lease: Duration,
     /// Largest step output accepted, in bytes of JSON.
     pub max_output_bytes: usize,
+    /// How long a running execution waits for an unavailable store (a full
+    /// disk, a lost connection) before it is given up, to be taken back by
+    /// the next claim once the store answers again.
+    pub store_patience: Duration,
+    /// Where WebAssembly module files are (`--modules DIR`); without it,
+    /// an execution's modules are relative to its workflow file's
+    /// directory, and an execution with neither may name none.
+    pub modules_dir: Option<std::path::PathBuf>,
+    /// Which host files steps may name by path: anywhere (relative to the
+    /// workflow's directory) for `shutter run`; inside `--files DIR`, or
+    /// nowhere, for `shutter serve`.
+    pub files: crate::files::Files,
 }
 
 impl Default for EngineConfig {
@@ -35,6 +48,9 @@ impl Default for EngineConfig {
             max_concurrent_steps: 512,
             lease: Duration::from_secs(30),
             max_output_bytes: 1 << 20,
+            store_patience: Duration::from_secs(60),
+            modules_dir: None,
+            files: crate::files::Files::default(),
         }
     }
 }
@@ -52,6 +68,13 @@ pub enum EngineError {
         id: ExecutionId,
         state: &'static str,
     },
+    /// Another engine runs it (it was just retried or resumed elsewhere).
+    #[error("execution {0} is held by another engine")]
+    Held(ExecutionId),
+    /// A bug: the executor panicked. The execution is recorded failed when
+    /// the store allows.
+    #[error("execution {id}: the engine panicked: {message}")]
+    Panicked { id: ExecutionId, message: String },
 }
 
 /// What [`Engine::start_once`] did.
@@ -61,6 +84,8 @@ pub struct Started {
     pub record: ExecutionRecord,
     /// False when the key named an existing execution.
     pub created: bool,
+    /// The claim to run it under ([`Engine::run`]), when it was created.
+    pub claim: Option<Claim>,
 }
 
 /// Where an execution's workflow came from.
@@ -81,6 +106,11 @@ pub(crate) struct Inner {
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) expr: ExprEngine,
     pub(crate) secrets: SecretSource,
+    /// The executions this engine holds, renewed by `keep_leases`.
+    pub(crate) held: Held,
+    /// Secrets given with an execution's start (vRO `secure-string`
+    /// parameters), held in memory only, until the execution ends.
+    pub(crate) given: std::sync::Mutex<std::collections::HashMap<ExecutionId, Secrets>>,
 }
 
 /// Resolves the values of the secrets a workflow declares.
@@ -135,6 +165,8 @@ impl Engine {
                 config,
                 expr: ExprEngine::new(),
                 secrets: SecretSource(Arc::new(Secrets::from_env)),
+                given: std::sync::Mutex::default(),
+                held: Held::default(),
             }),
         }
     }
@@ -155,6 +187,20 @@ impl Engine {
         }
     }
 
+    /// Secrets for one execution besides the engine's source (vRO
+    /// `secure-string` parameters): never stored, so an execution resumed
+    /// by another process or after a restart does not have them, and fails
+    /// saying so unless the source has them too.
+    pub fn give_secrets(&self, id: ExecutionId, secrets: Secrets) {
+        if !secrets.is_empty() {
+            self.inner
+                .given
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id, secrets);
+        }
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -163,15 +209,22 @@ impl Engine {
         &self.inner.catalog
     }
 
-    /// Records a new execution (`queued`) after checking its inputs.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    /// Records a new execution (`queued`) after checking its inputs; run
+    /// it under the claim returned.
     pub async fn start(
         &self,
         plan: &Plan,
         source: WorkflowSource,
         inputs: &Map<String, Json>,
-    ) -> Result<ExecutionId, EngineError> {
+    ) -> Result<Claim, EngineError> {
         let started = self.start_once(plan, source, inputs, None).await?;
-        Ok(started.record.id)
+        Ok(started
+            .claim
+            .unwrap_or_else(|| Claim::created(started.record.id)))
     }
 
     /// Like [`Engine::start`], but with a client's idempotency key: when an
@@ -208,21 +261,64 @@ impl Engine {
             .store
             .create(new, &self.inner.owner, self.inner.config.lease)
             .await?;
+        let created = record.id == id;
+        let claim = created.then(|| Claim::created(id));
+        if let Some(claim) = claim {
+            self.inner.held.insert(claim);
+        }
         Ok(Started {
-            created: record.id == id,
+            created,
             record,
+            claim,
         })
     }
 
     /// Runs an execution to its end and returns its final record. `cancel`
-    /// cancels it (finally steps still run).
+    /// cancels it (finally steps still run). It stops where it is, with an
+    /// error, if the claim is lost or the store stays unavailable longer
+    /// than `store_patience` (it is not renewed after that, so the next
+    /// claim takes it back); a panic of the executor is recorded as the
+    /// execution's failure.
     pub async fn run(
         &self,
-        id: ExecutionId,
+        claim: Claim,
         plan: Arc<Plan>,
         cancel: CancellationToken,
     ) -> Result<ExecutionRecord, EngineError> {
-        executor::run(self.inner.clone(), id, plan, cancel).await
+        use futures_util::FutureExt as _;
+        let halt = self.inner.held.insert(claim);
+        let run = executor::run(self.inner.clone(), claim, halt.clone(), plan, cancel);
+        let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => {
+                let message = executor::panic_message(panic.as_ref());
+                Err(self.record_panic(claim, message).await)
+            }
+        };
+        self.inner.held.remove(claim);
+        if let Err(EngineError::Store(StoreError::Unavailable(_))) = &result {
+            // Given up: let another engine (or this one, later) take it.
+            let _ = self.inner.store.release(claim).await;
+        }
+        result
+    }
+
+    /// Records a panic of the executor as the execution's failure.
+    async fn record_panic(&self, claim: Claim, message: String) -> EngineError {
+        tracing::error!("execution {}: the engine panicked: {message}", claim.id);
+        let finished = Change::ExecutionFinished {
+            state: ExecutionState::Failed,
+            outputs: None,
+            error: Some(format!("the engine panicked: {message}")),
+            at: self.inner.clock.now(),
+        };
+        if let Err(err) = self.inner.store.append(claim, vec![finished]).await {
+            tracing::error!("execution {}: recording the panic failed: {err}", claim.id);
+        }
+        EngineError::Panicked {
+            id: claim.id,
+            message,
+        }
     }
 
     /// Recompiles the workflow an execution recorded.
@@ -255,20 +351,20 @@ impl Engine {
         &self,
         cancel: CancellationToken,
     ) -> Result<Vec<Result<ExecutionRecord, EngineError>>, EngineError> {
-        let ids = self.claim_orphans().await?;
+        let claims = self.claim_orphans().await?;
         let mut tasks = tokio::task::JoinSet::new();
-        for id in ids {
+        for claim in claims {
             let engine = self.clone();
             let cancel = cancel.clone();
             tasks.spawn(async move {
-                let snapshot = engine
-                    .inner
-                    .store
-                    .snapshot(id)
-                    .await?
-                    .ok_or(StoreError::NotFound(id))?;
-                let plan = engine.plan_of(&snapshot)?;
-                engine.run(id, plan, cancel).await
+                let plan = match engine.plan_of_id(claim.id).await {
+                    Ok(plan) => plan,
+                    Err(err) => {
+                        engine.inner.held.remove(claim);
+                        return Err(err);
+                    }
+                };
+                engine.run(claim, plan, cancel).await
             });
         }
         let mut results = Vec::new();
@@ -282,12 +378,24 @@ impl Engine {
         Ok(results)
     }
 
+    /// The plan of a recorded execution.
+    pub async fn plan_of_id(&self, id: ExecutionId) -> Result<Arc<Plan>, EngineError> {
+        let snapshot = self
+            .inner
+            .store
+            .snapshot(id)
+            .await?
+            .ok_or(StoreError::NotFound(id))?;
+        self.plan_of(&snapshot)
+    }
+
     /// Prepares a failed or canceled execution to run again: the steps that
     /// did not succeed (failed, canceled, skipped, compensated) go back to
-    /// `pending`, what succeeded is kept. Returns its plan, for
-    /// [`Engine::run`]. Steps run again with their idempotency keys, so
-    /// what a failed try created is adopted, not made twice.
-    pub async fn retry(&self, id: ExecutionId) -> Result<Arc<Plan>, EngineError> {
+    /// `pending`, what succeeded is kept. Returns its plan and the claim to
+    /// run it under, for [`Engine::run`]. Steps run again with their
+    /// idempotency keys, so what a failed try created is adopted, not made
+    /// twice.
+    pub async fn retry(&self, id: ExecutionId) -> Result<(Arc<Plan>, Claim), EngineError> {
         let snapshot = self
             .inner
             .store
@@ -302,6 +410,12 @@ impl Engine {
             });
         }
         let plan = self.plan_of(&snapshot)?;
+        let claim = self
+            .inner
+            .store
+            .claim(id, &self.inner.owner, self.inner.config.lease)
+            .await?
+            .ok_or(EngineError::Held(id))?;
         let at = self.inner.clock.now();
         let mut changes = vec![Change::ExecutionRetried { at }];
         changes.extend(
@@ -314,32 +428,69 @@ impl Engine {
                     at,
                 }),
         );
-        self.inner.store.append(id, changes).await?;
-        Ok(plan)
+        match self.inner.store.append(claim, changes).await {
+            Ok(_) => {
+                self.inner.held.insert(claim);
+                Ok((plan, claim))
+            }
+            // Another retry took it between the claim and now.
+            Err(StoreError::Conflict(_)) => Err(EngineError::Held(id)),
+            Err(err) => Err(err.into()),
+        }
     }
 
-    /// Claims executions left behind by stopped engines, for the caller to
-    /// run (see [`Engine::plan_of`] and [`Engine::run`]).
-    pub async fn claim_orphans(&self) -> Result<Vec<ExecutionId>, EngineError> {
-        Ok(self
+    /// Claims executions left behind by stopped engines (not those this
+    /// engine holds), for the caller to run (see [`Engine::plan_of`] and
+    /// [`Engine::run`]).
+    pub async fn claim_orphans(&self) -> Result<Vec<Claim>, EngineError> {
+        let held = self.inner.held.ids();
+        let claims = self
             .inner
             .store
-            .claim_orphans(&self.inner.owner, self.inner.config.lease)
-            .await?)
+            .claim_orphans(&self.inner.owner, self.inner.config.lease, &held)
+            .await?;
+        for claim in &claims {
+            self.inner.held.insert(*claim);
+        }
+        Ok(claims)
     }
 
-    /// Keeps this engine's leases alive until `stop` is canceled.
+    /// Gives up a claim this engine will not run (a stop before it
+    /// started): another engine may take it at once.
+    pub async fn release(&self, claim: Claim) {
+        self.inner.held.remove(claim);
+        if let Err(err) = self.inner.store.release(claim).await {
+            tracing::warn!("releasing execution {}: {err}", claim.id);
+        }
+    }
+
+    /// Keeps the leases of the executions this engine holds alive until
+    /// `stop` is canceled; one claimed by another engine meanwhile is
+    /// stopped here at once.
     pub async fn keep_leases(&self, stop: CancellationToken) {
         let every = self.inner.config.lease / 3;
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
-                () = tokio::time::sleep(every) => {
-                    if let Err(err) = self.inner.store.renew(&self.inner.owner, self.inner.config.lease).await {
-                        tracing::warn!("renewing leases failed: {err}");
-                    }
-                }
+                () = tokio::time::sleep(every) => self.renew().await,
             }
+        }
+    }
+
+    /// Renews every lease once.
+    pub async fn renew(&self) {
+        let claims = self.inner.held.claims();
+        if claims.is_empty() {
+            return;
+        }
+        match self
+            .inner
+            .store
+            .renew(&self.inner.owner, self.inner.config.lease, &claims)
+            .await
+        {
+            Ok(lost) => self.inner.held.lose(&lost),
+            Err(err) => tracing::warn!("renewing leases failed: {err}"),
         }
     }
 }

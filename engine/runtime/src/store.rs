@@ -1,10 +1,12 @@
 //! The `Store` trait: where executions are recorded.
 //!
-//! Designed for several engine nodes sharing one database: executions are
-//! held under a lease by an owner, orphans (a dead owner, an expired lease)
-//! are claimed by others. The embedded `SQLite` store is one such backend; a
-//! Postgres one can follow (`FOR UPDATE SKIP LOCKED` claims) without the
-//! runtime changing.
+//! Designed for several engines sharing one database: an execution is held
+//! under a lease by one owner, and orphans (a dead owner, an expired lease)
+//! are claimed by others. Every claim starts a new *epoch* of the
+//! execution, and every append carries the [`Claim`] it was made under: a
+//! store refuses (with [`StoreError::Conflict`], writing nothing) an append
+//! whose epoch is no longer the execution's, so an engine that stalled past
+//! its lease cannot write over the records of the one that took over.
 
 use std::time::Duration;
 
@@ -26,6 +28,22 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Fatal(String),
+}
+
+/// The right to write an execution: its id and the epoch of the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Claim {
+    pub id: ExecutionId,
+    /// Grows by one with every claim of the execution; a created execution
+    /// is at epoch 1.
+    pub epoch: u64,
+}
+
+impl Claim {
+    /// The claim of an execution its creator holds.
+    pub fn created(id: ExecutionId) -> Self {
+        Self { id, epoch: 1 }
+    }
 }
 
 /// Who holds executions: an engine process.
@@ -70,7 +88,8 @@ pub struct ListQuery {
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Records a new execution (`queued`, a `pending` record per step), held by `owner`.
+    /// Records a new execution (`queued`, a `pending` record per step), held by `owner`
+    /// at epoch 1 ([`Claim::created`]).
     /// When `new.idempotency_key` names an execution that exists, nothing is
     /// created and that execution's record is returned (its id differs from
     /// `new.id`), atomically with respect to other creates.
@@ -82,9 +101,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<ExecutionRecord, StoreError>;
 
     /// Appends changes to the execution's event log and folds them into its
-    /// records, atomically. Returns once they are durable, with the last
-    /// sequence number.
-    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError>;
+    /// records, atomically, if `claim` is still the execution's current one
+    /// (else [`StoreError::Conflict`] and nothing is written). Returns once
+    /// they are durable, with the last sequence number.
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError>;
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError>;
 
@@ -104,16 +124,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         limit: usize,
     ) -> Result<Vec<Event>, StoreError>;
 
-    /// Takes the executions left `queued` or `running` whose owner is gone:
-    /// its lease expired, or (same host) its process no longer exists.
+    /// The `log` events of one step, oldest first, with a sequence number
+    /// above `after`: of the step `step` names (every item of a `for_each`
+    /// step), or of the one instance `step` names (`snap[3]`).
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// Takes the executions left `queued` or `running` whose owner is gone
+    /// — its lease expired, or (same host) its process no longer exists —
+    /// but those in `held` (the caller runs them already). Each is claimed
+    /// at a new epoch.
     async fn claim_orphans(
         &self,
         owner: &Owner,
         lease: Duration,
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Takes one execution at a new epoch, if no engine runs it: it has
+    /// ended (to run it again), or its owner is gone. `None` otherwise.
+    async fn claim(
+        &self,
+        id: ExecutionId,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError>;
+
+    /// Extends the leases of `claims`, which `owner` holds. Returns the
+    /// executions among them it no longer holds (claimed by another since).
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        claims: &[Claim],
     ) -> Result<Vec<ExecutionId>, StoreError>;
 
-    /// Extends the lease on executions `owner` holds.
-    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError>;
+    /// Gives an execution up: its lease ends now, so another engine may
+    /// claim it at once. Does nothing when `claim` is no longer current.
+    async fn release(&self, claim: Claim) -> Result<(), StoreError>;
 
     /// Deletes finished executions (and their events) that ended before `before`.
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;

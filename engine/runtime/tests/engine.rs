@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_dsl::{ActionSpec, ParamType, Source};
 use shutter_runtime::{
-    Action, ActionContext, ActionError, Change, Engine, EngineConfig, ExecutionRecord,
+    Action, ActionContext, ActionError, Change, Claim, Engine, EngineConfig, ExecutionRecord,
     ExecutionSnapshot, ExecutionState, Secrets, StepState, Store, WorkflowSource,
 };
 use shutter_store::MemoryStore;
@@ -77,6 +77,90 @@ impl Action for SecretReader {
     }
 }
 
+/// Echoes the secret its `name` parameter names back in the ways a client
+/// library might: URL-encoded in a log line, base64 in a basic-auth
+/// header, JSON-escaped and as a key in its outputs, and in its error.
+#[derive(Debug, Default)]
+struct Leaky;
+
+#[async_trait]
+impl Action for Leaky {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        use base64::Engine as _;
+        let value = ctx
+            .secrets
+            .get(ctx.str_param("name")?)
+            .unwrap_or("")
+            .to_owned();
+        // As `encodeURIComponent` does.
+        let encoded: String = value
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        ctx.log(
+            shutter_runtime::LogLevel::Info,
+            format!("GET /?key={encoded}"),
+        );
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin:{value}"));
+        ctx.log(
+            shutter_runtime::LogLevel::Info,
+            format!("Authorization: Basic {basic}"),
+        );
+        if ctx.params.get("fail").and_then(Json::as_bool) == Some(true) {
+            return Err(ActionError::Fatal(format!(
+                "server said: {}",
+                serde_json::to_string(&value).unwrap()
+            )));
+        }
+        let mut outputs = serde_json::Map::new();
+        outputs.insert(value.clone(), json!({"echo": value}));
+        Ok(Json::Object(outputs))
+    }
+}
+
+/// Logs and fails with what its sensitive `auth` parameter resolved to.
+#[derive(Debug, Default)]
+struct Echo;
+
+#[async_trait]
+impl Action for Echo {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let auth = ctx.str_param("auth")?;
+        ctx.log(shutter_runtime::LogLevel::Info, format!("sending {auth}"));
+        Err(ActionError::Fatal(format!("401 for {auth}")))
+    }
+}
+
+/// Panics, as a buggy action might.
+#[derive(Debug, Default)]
+struct Panics;
+
+#[async_trait]
+impl Action for Panics {
+    async fn run(&self, _ctx: &ActionContext) -> Result<Json, ActionError> {
+        let items: Vec<u8> = Vec::new();
+        Ok(json!({"first": items[3]}))
+    }
+}
+
+/// Never ends unless canceled or timed out (a hung undo).
+#[derive(Debug, Default)]
+struct Hangs;
+
+#[async_trait]
+impl Action for Hangs {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        ctx.cancel.cancelled().await;
+        Err(ActionError::Canceled)
+    }
+}
+
 struct Harness {
     engine: Engine,
     store: Arc<MemoryStore>,
@@ -112,7 +196,24 @@ fn harness_with(secrets: Secrets) -> Harness {
             .param("name", ParamType::String, "")
             .output("granted", ParamType::Any, ""),
     );
+    catalog.register(
+        ActionSpec::new("test.leaky", "echoes a secret in many forms")
+            .param("name", ParamType::String, "")
+            .optional("fail", ParamType::Boolean, None, "")
+            .with_dynamic_outputs(),
+    );
+    catalog.register(
+        ActionSpec::new("test.echo", "echoes a sensitive parameter")
+            .param("auth", ParamType::String, "")
+            .sensitive(),
+    );
+    catalog.register(ActionSpec::new("test.panics", "panics"));
+    catalog.register(ActionSpec::new("test.hangs", "never ends"));
     let mut actions = shutter_providers::registry();
+    actions.register("test.leaky", Arc::new(Leaky));
+    actions.register("test.echo", Arc::new(Echo));
+    actions.register("test.panics", Arc::new(Panics));
+    actions.register("test.hangs", Arc::new(Hangs));
     actions.register("test.flaky", flaky.clone());
     actions.register("test.busy", busy.clone());
     actions.register("test.secret", Arc::new(SecretReader));
@@ -143,7 +244,7 @@ impl Harness {
             .start(&plan, source, inputs.as_object().unwrap())
             .await
             .unwrap();
-        (id, Arc::new(plan))
+        (id.id, Arc::new(plan))
     }
 
     async fn run(&self, yaml: &str, inputs: Json) -> (ExecutionRecord, ExecutionSnapshot) {
@@ -157,7 +258,11 @@ impl Harness {
         cancel: CancellationToken,
     ) -> (ExecutionRecord, ExecutionSnapshot) {
         let (id, plan) = self.start(yaml, inputs).await;
-        let record = self.engine.run(id, plan, cancel).await.unwrap();
+        let record = self
+            .engine
+            .run(Claim::created(id), plan, cancel)
+            .await
+            .unwrap();
         (record, self.store.snapshot(id).await.unwrap().unwrap())
     }
 
@@ -259,7 +364,7 @@ async fn compensation_runs_in_reverse_order_of_success() {
     let (id, plan) = h.start(yaml, json!({})).await;
     let record = h
         .engine
-        .run(id, plan, CancellationToken::new())
+        .run(Claim::created(id), plan, CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(record.state, ExecutionState::Failed);
@@ -389,11 +494,11 @@ async fn outputs_flow_through_expressions() {
 #[tokio::test(start_paused = true)]
 async fn secret_values_never_reach_the_record() {
     let h = harness_with_token();
-    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: core.log, with: {message: \"auth ${{ secrets.token }}\"}}\n  b: {uses: core.fail, needs: a, with: {message: \"bad ${{ secrets.token }}\"}}\n";
+    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: core.log, with: {message: \"${{ secrets.token }}\"}}\n  b: {uses: core.fail, needs: a, with: {message: \"${{ secrets.token }}\"}}\n";
     let (id, plan) = h.start(yaml, json!({})).await;
     let record = h
         .engine
-        .run(id, plan, CancellationToken::new())
+        .run(Claim::created(id), plan, CancellationToken::new())
         .await
         .unwrap();
     let everything = format!(
@@ -405,8 +510,167 @@ async fn secret_values_never_reach_the_record() {
         !everything.contains("hunter2"),
         "a secret leaked: {everything}"
     );
-    assert!(everything.contains("auth ***"));
-    assert!(everything.contains("bad ***"));
+    assert!(everything.contains("message: \"***\""), "{everything}");
+}
+
+/// Everything an execution left: its record, steps and event log.
+async fn everything(h: &Harness, id: shutter_runtime::ExecutionId) -> String {
+    format!(
+        "{:?} {:?}",
+        h.store.snapshot(id).await.unwrap(),
+        h.changes(id).await
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
+    let h = harness_with(Secrets::new(BTreeMap::from([(
+        "token".to_owned(),
+        "hunter2 \"very/secret\"&=".to_owned(),
+    )])));
+    for fail in [false, true] {
+        let yaml = format!(
+            "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {{uses: test.leaky, with: {{name: token, fail: {fail}}}}}\n"
+        );
+        let (id, plan) = h.start(&yaml, json!({})).await;
+        h.engine
+            .run(Claim::created(id), plan, CancellationToken::new())
+            .await
+            .unwrap();
+        let everything = everything(&h, id).await;
+        for leak in [
+            "hunter2",
+            "very/secret",
+            "very%2Fsecret",
+            "aHVudGVyMi",
+            "\\\"very",
+        ] {
+            assert!(!everything.contains(leak), "{leak} leaked: {everything}");
+        }
+        assert!(everything.contains("Basic "), "{everything}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_a_sensitive_parameter_resolves_to_is_redacted() {
+    let h = harness_with_token();
+    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.echo, with: {auth: \"Bearer ${{ secrets.token | upper }}\"}}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let record = h
+        .engine
+        .run(Claim::created(id), plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Failed);
+    let everything = everything(&h, id).await;
+    assert!(!everything.contains("HUNTER2"), "{everything}");
+    assert!(everything.contains("401 for ***"), "{everything}");
+    assert!(everything.contains("sending ***"), "{everything}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_declared_secret_that_is_not_set_fails_before_any_step() {
+    let h = harness_with_token();
+    let yaml = "version: 1\nname: t\nsecrets: [token, vault_pw]\nsteps:\n  a: {uses: test.busy}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let record = h
+        .engine
+        .run(Claim::created(id), plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Failed);
+    let error = record.error.unwrap();
+    assert!(
+        error.contains("`vault_pw`") && error.contains("SHUTTER_SECRET_VAULT_PW"),
+        "{error}"
+    );
+    assert!(!error.contains("`token`"), "{error}");
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 0, "no step ran");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_action_fails_its_step_not_the_engine() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\nsteps:\n  a: {uses: test.panics}\n  after: {uses: core.log, needs: a, finally: true, with: {message: still here}}\n",
+            json!({}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    let error = snapshot.steps[0].error.clone().unwrap();
+    assert!(
+        error.contains("panicked") && error.contains("index out of bounds"),
+        "{error}"
+    );
+    assert_eq!(state_of(&snapshot, "after"), StepState::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_huge_sleep_fails_its_step_instead_of_overflowing() {
+    let h = harness();
+    let (record, snapshot) = h
+        .run(
+            "version: 1\nname: t\ninputs: {d: {type: string}}\nsteps:\n  a: {uses: core.sleep, with: {duration: \"${{ inputs.d }}\"}}\n",
+            json!({"d": "300000y"}),
+        )
+        .await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    let error = snapshot.steps[0].error.clone().unwrap();
+    assert!(
+        error.contains("longer than the limit of 10 years"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn compensation_honours_the_step_timeout_and_cancel() {
+    let h = harness();
+    let yaml = "version: 1\nname: t\nsteps:\n  a:\n    uses: core.noop\n    timeout: 5s\n    compensate: {uses: test.hangs}\n  b: {uses: core.fail, needs: a, with: {message: boom}}\n";
+    let started = tokio::time::Instant::now();
+    let (record, snapshot) = h.run(yaml, json!({})).await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    let a = snapshot
+        .steps
+        .iter()
+        .find(|s| s.key.to_string() == "a")
+        .unwrap();
+    assert!(
+        a.compensation_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("timed out after 5s"),
+        "{a:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+
+    // Without a step timeout, a cancel stops the hung undo.
+    let yaml = "version: 1\nname: t\nsteps:\n  a:\n    uses: core.noop\n    compensate: {uses: test.hangs}\n  b: {uses: core.fail, needs: a, with: {message: boom}}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn({
+        let engine = h.engine.clone();
+        let cancel = cancel.clone();
+        async move { engine.run(Claim::created(id), plan, cancel).await }
+    });
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(!run.is_finished(), "the undo hangs until canceled");
+    cancel.cancel();
+    let record = run.await.unwrap().unwrap();
+    assert_eq!(record.state, ExecutionState::Failed);
+    let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
+    let a = snapshot
+        .steps
+        .iter()
+        .find(|s| s.key.to_string() == "a")
+        .unwrap();
+    assert!(
+        a.compensation_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("canceled"),
+        "{a:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -416,7 +680,7 @@ async fn built_in_actions_read_declared_secrets_by_name() {
     let (id, plan) = h.start(yaml, json!({})).await;
     let record = h
         .engine
-        .run(id, plan, CancellationToken::new())
+        .run(Claim::created(id), plan, CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(record.outputs, Some(json!({"a": 19, "b": null})));
@@ -431,7 +695,11 @@ async fn an_interrupted_execution_resumes_without_redoing_finished_steps() {
     let run = tokio::spawn({
         let engine = h.engine.clone();
         let plan = plan.clone();
-        async move { engine.run(id, plan, CancellationToken::new()).await }
+        async move {
+            engine
+                .run(Claim::created(id), plan, CancellationToken::new())
+                .await
+        }
     });
     tokio::time::sleep(Duration::from_secs(10 + 20 * 60)).await;
     run.abort();
@@ -440,7 +708,7 @@ async fn an_interrupted_execution_resumes_without_redoing_finished_steps() {
     let before = tokio::time::Instant::now();
     let record = h
         .engine
-        .run(id, plan, CancellationToken::new())
+        .run(Claim::created(id), plan, CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(record.state, ExecutionState::Succeeded);

@@ -156,7 +156,7 @@ async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
                 };
                 store
                     .append(
-                        id,
+                        shutter_runtime::Claim::created(id),
                         vec![
                             Change::ExecutionStarted { at },
                             Change::ExecutionFinished {

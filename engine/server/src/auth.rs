@@ -1,4 +1,5 @@
-//! Bearer-token authentication for every route but `/healthz`.
+//! Bearer tokens: the API token for every route but `/healthz`, and the
+//! admin token for registering workflows.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -42,39 +43,100 @@ fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
     difference == 0
 }
 
-/// Rejects requests without `Authorization: Bearer <token>`.
+/// Who may call which route: the tokens configured and whether
+/// registering workflows is open to anyone who can reach the server.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// The token every route but the public ones requires, when set.
+    pub token: Option<Token>,
+    /// The token registering workflows requires; it also opens every
+    /// other route.
+    pub admin_token: Option<Token>,
+    /// Without an admin token, let anyone who may call the other routes
+    /// register workflows (`--allow-anonymous-admin`).
+    pub allow_anonymous_admin: bool,
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Holds no data: answered to anyone.
+    Public,
+    /// Reads and starts: the API token, when one is set.
+    Client,
+    /// Registers code that runs with the host's credentials.
+    Admin,
+}
+
+fn class(method: &axum::http::Method, path: &str) -> Class {
+    match path {
+        "/healthz" => Class::Public,
+        "/workflows" if method == axum::http::Method::POST => Class::Admin,
+        _ => Class::Client,
+    }
+}
+
+/// Checks the bearer token a route needs.
 pub(crate) async fn require(
-    State(token): State<Option<Token>>,
+    State(access): State<Access>,
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(token) = token else {
-        return next.run(request).await;
-    };
-    if request.uri().path() == "/healthz" {
-        return next.run(request).await;
-    }
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
-    match presented {
-        Some(presented) if token.matches(presented.trim()) => next.run(request).await,
-        _ => {
-            let mut response = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required",
-            )
-            .into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-            response
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim);
+    let is = |token: &Option<Token>| {
+        token
+            .as_ref()
+            .zip(presented)
+            .is_some_and(|(token, presented)| token.matches(presented))
+    };
+    let allowed = match class(request.method(), request.uri().path()) {
+        Class::Public => Ok(()),
+        Class::Client => {
+            if access.token.is_none() || is(&access.token) || is(&access.admin_token) {
+                Ok(())
+            } else {
+                Err(unauthorized())
+            }
         }
+        Class::Admin => {
+            let open = access.admin_token.is_none() && access.allow_anonymous_admin;
+            if is(&access.admin_token) || (open && (access.token.is_none() || is(&access.token))) {
+                Ok(())
+            } else if access.admin_token.is_none() && !open {
+                Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "admin_required",
+                    "registering a workflow is an admin act (its steps run with this host's credentials): start the server with --admin-token-file, or --allow-anonymous-admin",
+                )
+                .into_response())
+            } else {
+                Err(unauthorized())
+            }
+        }
+    };
+    match allowed {
+        Ok(()) => next.run(request).await,
+        Err(response) => response,
     }
+}
+
+fn unauthorized() -> Response {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid bearer token is required",
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
 }
 
 #[cfg(test)]

@@ -65,12 +65,14 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound(id) => Self::not_found(format_args!("execution {id}")),
-            StoreError::Unavailable(_) => {
-                tracing::warn!("store unavailable: {err}");
+            StoreError::Unavailable(cause) => {
+                tracing::warn!("store unavailable: {cause}");
+                // The cause (busy, a full disk) is the operator's to fix and
+                // names no data.
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    "the execution store is busy; try again",
+                    format!("the execution store is unavailable ({cause}); try again"),
                 )
             }
             StoreError::Conflict(_) | StoreError::Fatal(_) => Self::internal(err),
@@ -94,6 +96,8 @@ impl From<EngineError> for ApiError {
             EngineError::Unresumable { .. } => {
                 Self::new(StatusCode::CONFLICT, "unresumable", err.to_string())
             }
+            EngineError::Held(_) => Self::conflict("held_elsewhere", err.to_string()),
+            EngineError::Panicked { .. } => Self::internal(err),
         }
     }
 }

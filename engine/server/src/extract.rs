@@ -16,7 +16,12 @@ pub(crate) struct JsonBody<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        Self::new(rejection.status(), "invalid_body", rejection.body_text())
+        let code = match rejection.status() {
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "invalid_body",
+        };
+        Self::new(rejection.status(), code, rejection.body_text())
     }
 }
 

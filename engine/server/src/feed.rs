@@ -9,8 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery,
-    NewExecution, Owner, Store, StoreError,
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
+    ListQuery, NewExecution, Owner, Store, StoreError,
 };
 use tokio::sync::watch;
 
@@ -88,10 +88,10 @@ impl Store for WatchedStore {
         Ok(record)
     }
 
-    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError> {
-        self.metrics.observe(id, &changes);
-        let seq = self.inner.append(id, changes).await?;
-        self.feed.publish(id, seq);
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
+        self.metrics.observe(claim.id, &changes);
+        let seq = self.inner.append(claim, changes).await?;
+        self.feed.publish(claim.id, seq);
         Ok(seq)
     }
 
@@ -120,16 +120,45 @@ impl Store for WatchedStore {
         self.inner.events(id, after, limit).await
     }
 
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner.logs(id, step, after, limit).await
+    }
+
     async fn claim_orphans(
         &self,
         owner: &Owner,
         lease: Duration,
-    ) -> Result<Vec<ExecutionId>, StoreError> {
-        self.inner.claim_orphans(owner, lease).await
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.inner.claim_orphans(owner, lease, held).await
     }
 
-    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError> {
-        self.inner.renew(owner, lease).await
+    async fn claim(
+        &self,
+        id: ExecutionId,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.inner.claim(id, owner, lease).await
+    }
+
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        self.inner.renew(owner, lease, claims).await
+    }
+
+    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
+        self.inner.release(claim).await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 use shutter_dsl::model::ConcurrencyPolicy;
 use shutter_dsl::{ExprEngine, Plan};
-use shutter_runtime::ExecutionId;
+use shutter_runtime::{Claim, ExecutionId};
 
 /// The concurrency key of an execution of `plan` with (resolved) `inputs`.
 pub(crate) fn key_of(
@@ -51,7 +51,7 @@ pub(crate) enum Admission {
 pub(crate) struct Gate {
     /// Key -> the execution holding it (None: reserved, not yet recorded).
     held: HashMap<String, Option<ExecutionId>>,
-    waiting: HashMap<String, VecDeque<(ExecutionId, Arc<Plan>)>>,
+    waiting: HashMap<String, VecDeque<(Claim, Arc<Plan>)>>,
 }
 
 impl Gate {
@@ -84,8 +84,9 @@ impl Gate {
         }
     }
 
-    /// Whether `id` may start now under `key`; if not, it waits in line.
-    pub(crate) fn enter(&mut self, key: &str, id: ExecutionId, plan: &Arc<Plan>) -> bool {
+    /// Whether `claim` may start now under `key`; if not, it waits in line.
+    pub(crate) fn enter(&mut self, key: &str, claim: Claim, plan: &Arc<Plan>) -> bool {
+        let id = claim.id;
         match self.held.get(key) {
             None | Some(None) => {
                 self.held.insert(key.to_owned(), Some(id));
@@ -96,24 +97,24 @@ impl Gate {
                 self.waiting
                     .entry(key.to_owned())
                     .or_default()
-                    .push_back((id, plan.clone()));
+                    .push_back((claim, plan.clone()));
                 false
             }
         }
     }
 
     /// Takes `id` out of line (it is canceled before it ran).
-    pub(crate) fn take_waiting(&mut self, id: ExecutionId) -> Option<Arc<Plan>> {
+    pub(crate) fn take_waiting(&mut self, id: ExecutionId) -> Option<(Claim, Arc<Plan>)> {
         for line in self.waiting.values_mut() {
-            if let Some(position) = line.iter().position(|(waiting, _)| *waiting == id) {
-                return line.remove(position).map(|(_, plan)| plan);
+            if let Some(position) = line.iter().position(|(waiting, _)| waiting.id == id) {
+                return line.remove(position);
             }
         }
         None
     }
 
     /// `id` ended: the next in line for `key`, which now holds it.
-    pub(crate) fn leave(&mut self, key: &str, id: ExecutionId) -> Option<(ExecutionId, Arc<Plan>)> {
+    pub(crate) fn leave(&mut self, key: &str, id: ExecutionId) -> Option<(Claim, Arc<Plan>)> {
         if self.held.get(key) != Some(&Some(id)) {
             return None;
         }
@@ -122,8 +123,8 @@ impl Gate {
             self.waiting.remove(key);
         }
         match &next {
-            Some((next_id, _)) => {
-                self.held.insert(key.to_owned(), Some(*next_id));
+            Some((next, _)) => {
+                self.held.insert(key.to_owned(), Some(next.id));
             }
             None => {
                 self.held.remove(key);

@@ -12,27 +12,37 @@
 //! - `runner`: executions running in this process; cancel; shutdown.
 //! - `gate`: workflow `concurrency` keys (skip or queue). `schedule`: cron starts.
 //! - `workflows`: the served workflows and their versions (by plan hash).
-//! - `etag`, `auth`: middleware. `metrics`: Prometheus text. `vro`: typed parameters.
+//! - `listen`: accepting connections (request-head deadline, connection cap).
+//! - `host`, `cross_site`, `auth`: who may call what (the `Host` check, CSRF,
+//!   tokens); `shape`: every refusal in the error shape; `etag`.
+//! - `metrics`: Prometheus text. `vro`: typed parameters. `trim`: freed
+//!   memory back to the OS after a burst.
 //! - `openapi`: the generated OpenAPI document.
 
 mod auth;
+mod cross_site;
 mod error;
 mod etag;
 mod extract;
 mod feed;
 mod gate;
+mod host;
+mod listen;
 mod metrics;
 mod openapi;
 mod routes;
 mod runner;
 mod schedule;
 mod server;
+mod shape;
 mod state;
+mod trim;
 mod views;
 mod vro;
 mod workflows;
 
-pub use auth::Token;
+pub use auth::{Access, Token};
+pub use host::AllowedHosts;
 pub use server::{Server, ServerConfig, check_exposure};
 pub use state::AppState;
-pub use workflows::{Registered, Workflows};
+pub use workflows::{Registered, WorkflowCheck, Workflows};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
 use shutter_dsl::{ExprEngine, Plan};
-use shutter_runtime::{Engine, EngineError, ExecutionId};
+use shutter_runtime::{Claim, Engine, EngineError, ExecutionId};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +15,7 @@ use crate::gate::{Gate, key_of};
 
 #[derive(Debug)]
 struct Running {
+    claim: Claim,
     cancel: CancellationToken,
     abort: Option<AbortHandle>,
 }
@@ -45,14 +46,14 @@ impl Runner {
 
     /// Runs a recorded execution to its end in the background; with a
     /// concurrency key, only once the key is free (it waits in line).
-    pub(crate) fn launch(&self, id: ExecutionId, plan: Arc<Plan>, key: Option<String>) {
+    pub(crate) fn launch(&self, claim: Claim, plan: Arc<Plan>, key: Option<String>) {
         if let Some(key) = &key {
-            let admitted = lock(&self.gate).enter(key, id, &plan);
+            let admitted = lock(&self.gate).enter(key, claim, &plan);
             if !admitted {
                 return;
             }
         }
-        spawn(self.context(), id, plan, key, CancellationToken::new());
+        spawn(self.context(), claim, plan, key, CancellationToken::new());
     }
 
     fn context(&self) -> Context {
@@ -64,15 +65,21 @@ impl Runner {
         }
     }
 
-    /// Takes back executions a stopped engine left running and runs them.
-    /// Returns how many were taken back and the ones that cannot resume.
+    /// Takes back executions a stopped engine left running (or this one
+    /// gave up while its store was down) and runs them. Returns how many
+    /// were taken back and the ones that cannot resume.
     pub(crate) async fn resume_orphans(&self) -> Result<(usize, Vec<EngineError>), EngineError> {
-        let ids = self.engine.claim_orphans().await?;
+        let claims = self.engine.claim_orphans().await?;
         let mut problems = Vec::new();
         let mut resumed = 0;
-        for id in ids {
-            let Some(snapshot) = self.engine.store().snapshot(id).await? else {
-                continue;
+        for claim in claims {
+            let snapshot = match self.engine.store().snapshot(claim.id).await {
+                Ok(Some(snapshot)) => snapshot,
+                Ok(None) => continue,
+                Err(err) => {
+                    self.engine.release(claim).await;
+                    return Err(err.into());
+                }
             };
             match self.engine.plan_of(&snapshot) {
                 Ok(plan) => {
@@ -83,10 +90,13 @@ impl Runner {
                         .cloned()
                         .unwrap_or_default();
                     let key = self.key_of(&plan, &inputs);
-                    self.launch(id, plan, key);
+                    self.launch(claim, plan, key);
                     resumed += 1;
                 }
-                Err(err) => problems.push(err),
+                Err(err) => {
+                    self.engine.release(claim).await;
+                    problems.push(err);
+                }
             }
         }
         Ok((resumed, problems))
@@ -103,10 +113,10 @@ impl Runner {
         // it canceled (its `finally` steps run) without doing its work.
         let waiting = lock(&self.gate).take_waiting(id);
         match waiting {
-            Some(plan) => {
+            Some((claim, plan)) => {
                 let cancel = CancellationToken::new();
                 cancel.cancel();
-                spawn(self.context(), id, plan, None, cancel);
+                spawn(self.context(), claim, plan, None, cancel);
                 true
             }
             None => false,
@@ -144,6 +154,8 @@ impl Runner {
             if let Some(abort) = running.abort {
                 abort.abort();
             }
+            // Stopped where it is: another engine may take it at once.
+            self.engine.release(running.claim).await;
         }
     }
 
@@ -185,11 +197,12 @@ struct Context {
 /// its concurrency key starts.
 fn spawn(
     context: Context,
-    id: ExecutionId,
+    claim: Claim,
     plan: Arc<Plan>,
     key: Option<String>,
     cancel: CancellationToken,
 ) {
+    let id = claim.id;
     let mut running = lock(&context.running);
     if running.contains_key(&id) {
         return;
@@ -197,6 +210,7 @@ fn spawn(
     running.insert(
         id,
         Running {
+            claim,
             cancel: cancel.clone(),
             abort: None,
         },
@@ -204,7 +218,7 @@ fn spawn(
     let task = tokio::spawn({
         let context = context.clone();
         async move {
-            if let Err(err) = context.engine.run(id, plan, cancel).await {
+            if let Err(err) = context.engine.run(claim, plan, cancel).await {
                 tracing::error!("execution {id} stopped: {err}");
             }
             let next = key

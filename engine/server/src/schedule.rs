@@ -75,7 +75,8 @@ async fn fire(state: &AppState, name: &str, tick: DateTime<Utc>) {
         "schedule:{name}:{}",
         tick.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    match start_execution(state, name, &serde_json::Map::new(), Some(key)).await {
+    let secrets = shutter_runtime::Secrets::default();
+    match start_execution(state, name, &serde_json::Map::new(), Some(key), secrets).await {
         Ok((record, true)) => tracing::info!("schedule started {name} ({})", record.id),
         Ok((record, false)) => {
             tracing::info!("schedule tick of {name} already started ({})", record.id);

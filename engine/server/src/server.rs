@@ -11,22 +11,51 @@ use shutter_runtime::{ActionRegistry, Engine, EngineConfig, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::Token;
+use crate::auth::Access;
 use crate::feed::{ChangeFeed, WatchedStore};
+use crate::host::AllowedHosts;
+use crate::listen::ConnectionLimits;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::state::{AppState, Shared};
-use crate::workflows::Workflows;
+use crate::workflows::{WorkflowCheck, Workflows};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Longest `?wait=` a request may hold (longer asks are cut to it).
     pub max_wait: Duration,
     /// On shutdown, how long running executions get to finish before they
     /// are stopped where they are (to be resumed by the next start).
     pub shutdown_grace: Duration,
-    /// Bearer token every route but `/healthz` requires, when set.
-    pub token: Option<Token>,
+    /// The tokens, and who may register workflows.
+    pub access: Access,
+    /// DNS names besides loopback ones and addresses that clients use in
+    /// `Host`; other names are refused (DNS rebinding).
+    pub allowed_hosts: AllowedHosts,
+    /// How long a client has to send a request head; also how long an
+    /// idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Most connections open at once; more are answered 503 and closed.
+    pub max_connections: usize,
+    /// What a workflow must pass to be served besides compiling (module
+    /// files inside the modules directory, say).
+    pub check: Option<WorkflowCheck>,
+    /// Most versions of a workflow kept in memory; older ones are dropped.
+    pub max_workflow_versions: usize,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_wait", &self.max_wait)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("access", &self.access)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("header_timeout", &self.header_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("max_workflow_versions", &self.max_workflow_versions)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerConfig {
@@ -34,14 +63,19 @@ impl Default for ServerConfig {
         Self {
             max_wait: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
-            token: None,
+            access: Access::default(),
+            allowed_hosts: AllowedHosts::default(),
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            check: None,
+            max_workflow_versions: crate::workflows::MAX_VERSIONS,
         }
     }
 }
 
 /// Refuses to expose the API beyond this machine without a token.
 pub fn check_exposure(addr: &SocketAddr, config: &ServerConfig) -> Result<(), String> {
-    if addr.ip().is_loopback() || config.token.is_some() {
+    if addr.ip().is_loopback() || config.access.token.is_some() {
         Ok(())
     } else {
         Err(format!(
@@ -93,7 +127,7 @@ impl Server {
         let engine = Engine::with_clock(watched, actions, catalog, engine, clock.clone());
         let state = AppState(Arc::new(Shared {
             runner: Runner::new(engine),
-            workflows: Workflows::default(),
+            workflows: Workflows::new(config.check.clone(), config.max_workflow_versions),
             feed,
             metrics,
             max_wait: config.max_wait,
@@ -126,7 +160,7 @@ impl Server {
 
     /// The routes, for serving or for in-process tests.
     pub fn router(&self) -> Router {
-        crate::routes::router(self.state.clone(), self.config.token.clone())
+        crate::routes::router(self.state.clone(), &self.config)
     }
 
     /// Takes back executions a stopped engine left running and runs them.
@@ -151,21 +185,53 @@ impl Server {
             let leases = leases.clone();
             async move { engine.keep_leases(leases).await }
         });
+        let sweep = tokio::spawn(sweep(self.state.clone(), leases.clone()));
+        let trim = tokio::spawn(crate::trim::run(leases.clone()));
         let stopping = self.state.0.stopping.clone();
-        let signal = async move {
-            shutdown.await;
-            stopping.cancel();
+        tokio::spawn({
+            let stopping = stopping.clone();
+            async move {
+                shutdown.await;
+                stopping.cancel();
+            }
+        });
+        let limits = ConnectionLimits {
+            header_timeout: self.config.header_timeout,
+            max_connections: self.config.max_connections,
         };
-        let served = axum::serve(listener, self.router())
-            .with_graceful_shutdown(signal)
-            .await;
+        crate::listen::serve(listener, self.router(), limits, stopping).await;
         self.state
             .runner()
             .shutdown(self.config.shutdown_grace)
             .await;
         leases.cancel();
         let _ = keep.await;
+        let _ = sweep.await;
+        let _ = trim.await;
         let _ = schedules.await;
-        served
+        Ok(())
+    }
+}
+
+/// Takes back, every third of a lease, executions whose owner is gone: a
+/// node that died, or this one when it gave an execution up because its
+/// store stayed down (it runs again once the store answers).
+async fn sweep(state: AppState, stop: CancellationToken) {
+    let every = state.engine().config().lease / 3;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match state.runner().resume_orphans().await {
+            Ok((0, _)) => {}
+            Ok((resumed, problems)) => {
+                tracing::info!("took back {resumed} execution(s) whose owner was gone");
+                for problem in problems {
+                    tracing::warn!("{problem}");
+                }
+            }
+            Err(err) => tracing::warn!("looking for executions to take back: {err}"),
+        }
     }
 }

@@ -155,6 +155,8 @@ pub(crate) struct EventPage {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LogLine {
+    /// The event's sequence number: pass the last one as `after` to read on.
+    pub(crate) seq: u64,
     /// The step key (with `[N]` for a `for_each` item).
     pub(crate) step: String,
     pub(crate) attempt: u32,
@@ -167,6 +169,8 @@ pub(crate) struct LogLine {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LogPage {
     pub(crate) lines: Vec<LogLine>,
+    /// Pass as `after` for the next page; absent when this page was not full.
+    pub(crate) next_after: Option<u64>,
 }
 
 /// A workflow as listed.
@@ -176,6 +180,7 @@ pub(crate) struct WorkflowSummary {
     pub(crate) description: Option<String>,
     /// Content hash of the version new executions run.
     pub(crate) plan_hash: String,
+    /// Versions kept (older ones are dropped past the server's limit).
     pub(crate) versions: usize,
     pub(crate) steps: usize,
     /// Cron expression and time zone, when scheduled.
@@ -214,7 +219,8 @@ pub(crate) struct WorkflowDetail {
     pub(crate) inputs: Json,
     pub(crate) definition: String,
     pub(crate) graph: GraphView,
-    /// Every version's plan hash, oldest first.
+    /// The plan hash of every version kept (the latest ten by default),
+    /// oldest first.
     pub(crate) version_hashes: Vec<String>,
 }
 

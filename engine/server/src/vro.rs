@@ -12,8 +12,45 @@ pub(crate) struct Parameter {
     pub(crate) value: Option<Json>,
 }
 
+/// A start request's parameters: workflow inputs, and `secure-string`
+/// values, which are secrets of the execution (never stored or echoed).
+#[derive(Debug, Default)]
+pub(crate) struct Given {
+    pub(crate) inputs: Map<String, Json>,
+    pub(crate) secrets: std::collections::BTreeMap<String, String>,
+}
+
+/// The typed parameters of a start request as workflow inputs and secrets.
+pub(crate) fn given(parameters: &[Parameter]) -> Result<Given, String> {
+    let mut given = Given::default();
+    for parameter in parameters {
+        let secure = parameter
+            .value
+            .as_ref()
+            .and_then(|value| value.get("secure-string"));
+        if let Some(body) = secure {
+            let value = body.get("value").and_then(Json::as_str).ok_or_else(|| {
+                format!(
+                    "parameter `{}`: a secure-string value is a string",
+                    parameter.name
+                )
+            })?;
+            given
+                .secrets
+                .insert(parameter.name.clone(), value.to_owned());
+        }
+    }
+    given.inputs = inputs(
+        &parameters
+            .iter()
+            .filter(|p| !given.secrets.contains_key(&p.name))
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(given)
+}
+
 /// The typed parameters of a start request as workflow inputs.
-pub(crate) fn inputs(parameters: &[Parameter]) -> Result<Map<String, Json>, String> {
+fn inputs(parameters: &[&Parameter]) -> Result<Map<String, Json>, String> {
     let mut inputs = Map::new();
     for parameter in parameters {
         let value = match &parameter.value {
@@ -36,7 +73,7 @@ fn from_typed(value: &Json) -> Result<Json, String> {
         return Err("a value is an object with one key naming its type".to_owned());
     };
     match kind.as_str() {
-        "string" | "secure-string" | "number" | "boolean" | "date" | "mime-attachment" => {
+        "string" | "number" | "boolean" | "date" | "mime-attachment" => {
             Ok(body.get("value").cloned().unwrap_or(Json::Null))
         }
         "array" => body
@@ -63,6 +100,10 @@ fn from_typed(value: &Json) -> Result<Json, String> {
             }
             Ok(Json::Object(object))
         }
+        "secure-string" => Err(
+            "a secure-string is accepted only as a parameter of its own (it becomes a secret of the execution)"
+                .to_owned(),
+        ),
         "sdk-object" => Ok(json!({
             "type": body.get("type").cloned().unwrap_or(Json::Null),
             "id": body.get("id").cloned().unwrap_or(Json::Null),
@@ -125,7 +166,7 @@ mod tests {
         for (name, value) in value.as_object().expect("object") {
             let typed = parameter(name, value);
             let parsed: Parameter = serde_json::from_value(typed).expect("shape");
-            assert_eq!(&inputs(&[parsed]).expect("converts")[name], value);
+            assert_eq!(&given(&[parsed]).expect("converts").inputs[name], value);
         }
     }
 
@@ -138,7 +179,7 @@ mod tests {
              "value": {"sdk-object": {"type": "VC:VirtualMachine", "id": "vc1/vm-42"}}}
         ]))
         .expect("shape");
-        let inputs = inputs(&parameters).expect("converts");
+        let inputs = given(&parameters).expect("converts").inputs;
         assert_eq!(inputs["vmName"], "web-01");
         assert_eq!(
             inputs["vm"],
@@ -147,12 +188,43 @@ mod tests {
     }
 
     #[test]
+    fn secure_strings_are_secrets_not_inputs() {
+        let parameters: Vec<Parameter> = serde_json::from_value(json!([
+            {"name": "vm", "type": "string", "value": {"string": {"value": "web-01"}}},
+            {"name": "password", "type": "SecureString",
+             "value": {"secure-string": {"value": "hunter2"}}}
+        ]))
+        .expect("shape");
+        let given = given(&parameters).expect("converts");
+        assert_eq!(
+            given.inputs,
+            json!({"vm": "web-01"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        );
+        assert_eq!(given.secrets["password"], "hunter2");
+        let nested: Vec<Parameter> = serde_json::from_value(json!([
+            {"name": "list", "value": {"array": {"elements": [{"secure-string": {"value": "x"}}]}}}
+        ]))
+        .expect("shape");
+        assert!(
+            given_err(&nested).contains("secure-string"),
+            "a secure-string inside another value is refused, not stored"
+        );
+    }
+
+    fn given_err(parameters: &[Parameter]) -> String {
+        given(parameters).expect_err("refused")
+    }
+
+    #[test]
     fn unknown_types_are_refused_by_name() {
         let parameters: Vec<Parameter> = serde_json::from_value(
             json!([{"name": "x", "value": {"encrypted-blob": {"value": 1}}}]),
         )
         .expect("shape");
-        let err = inputs(&parameters).expect_err("refused");
+        let err = given(&parameters).expect_err("refused");
         assert!(
             err.contains("parameter `x`") && err.contains("encrypted-blob"),
             "{err}"

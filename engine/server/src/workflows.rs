@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use shutter_dsl::{Catalog, Diagnostics, Plan, Source};
+use shutter_dsl::{Catalog, Diagnostic, Diagnostics, Plan, Source, Workflow};
 use shutter_runtime::record::Timestamp;
 
 /// One compiled version of a workflow.
@@ -28,13 +28,48 @@ pub enum Registered {
     Unchanged,
 }
 
-#[derive(Debug, Default)]
+/// A check a workflow must pass to be served, besides compiling: what
+/// the compiler cannot see (module files, say). Its problems point at the
+/// YAML, like the compiler's.
+pub type WorkflowCheck = Arc<dyn Fn(&Workflow) -> Vec<Diagnostic> + Send + Sync>;
+
 pub struct Workflows {
     /// Name -> versions, oldest first; the last is the one new executions run.
     by_name: RwLock<BTreeMap<String, Vec<Arc<Version>>>>,
+    check: Option<WorkflowCheck>,
+    /// Most versions kept per workflow; older ones are forgotten (their
+    /// executions keep their own YAML in the store).
+    max_versions: usize,
+}
+
+/// Versions kept per workflow unless configured otherwise.
+pub(crate) const MAX_VERSIONS: usize = 10;
+
+impl Default for Workflows {
+    fn default() -> Self {
+        Self::new(None, MAX_VERSIONS)
+    }
+}
+
+impl std::fmt::Debug for Workflows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workflows")
+            .field("by_name", &self.by_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Workflows {
+    /// Served workflows must also pass `check`; at most `max_versions`
+    /// versions of each are kept.
+    pub fn new(check: Option<WorkflowCheck>, max_versions: usize) -> Self {
+        Self {
+            by_name: RwLock::default(),
+            check,
+            max_versions: max_versions.max(1),
+        }
+    }
+
     /// Compiles and adds a workflow. Its problems are returned, not added.
     pub fn register(
         &self,
@@ -44,6 +79,12 @@ impl Workflows {
         now: Timestamp,
     ) -> Result<(Arc<Version>, Registered), Diagnostics> {
         let plan = shutter_dsl::compile(source, catalog)?;
+        if let Some(check) = &self.check {
+            let problems = check(&plan.workflow);
+            if !problems.is_empty() {
+                return Err(Diagnostics::locate(source, problems));
+            }
+        }
         let name = plan.workflow.name.to_string();
         let mut by_name = self
             .by_name
@@ -60,6 +101,8 @@ impl Workflows {
             registered_at: now,
         });
         versions.push(version.clone());
+        let excess = versions.len().saturating_sub(self.max_versions);
+        versions.drain(..excess);
         Ok((version, Registered::New))
     }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use shutter_runtime::EngineConfig;
-use shutter_server::ServerConfig;
+use shutter_server::{Access, ServerConfig};
 use support::server_on;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,6 +18,10 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
     let db = dir.path().join("socket.db");
     let config = ServerConfig {
         shutdown_grace: Duration::from_millis(100),
+        access: Access {
+            allow_anonymous_admin: true,
+            ..Access::default()
+        },
         ..ServerConfig::default()
     };
     let engine = EngineConfig {
@@ -101,4 +105,80 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         .unwrap();
     let canceled = tower::ServiceExt::oneshot(api, request).await.unwrap();
     assert_eq!(canceled.status(), 202, "the resumed execution runs here");
+}
+
+/// A server on a real socket with `config`, and how to stop it.
+async fn serve(
+    config: ServerConfig,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_on(&dir.path().join("s.db"), config, EngineConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    (address, stop, serving, dir)
+}
+
+/// Reads until the server closes the connection (or `limit` passes).
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    tokio::time::timeout(limit, stream.read_to_end(&mut answer))
+        .await
+        .ok()
+        .map(|_| String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_heads_are_dropped_and_open_connections_are_capped() {
+    use tokio::io::AsyncWriteExt;
+    let config = ServerConfig {
+        header_timeout: Duration::from_millis(300),
+        max_connections: 4,
+        ..ServerConfig::default()
+    };
+    let (address, stop, serving, _dir) = serve(config).await;
+    // Slow clients take every slot with half a request head each.
+    let mut slow = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // One more is refused at once, in the error shape.
+    let mut extra = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let refused = read_until_closed(&mut extra, Duration::from_secs(5))
+        .await
+        .expect("answered at once");
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    let body: Json = serde_json::from_str(refused.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["error"]["code"], "too_many_connections");
+    // The slow ones are closed once the head deadline passes.
+    for stream in &mut slow {
+        let closed = read_until_closed(stream, Duration::from_secs(5)).await;
+        assert!(closed.is_some(), "the server closed a half-sent head");
+    }
+    // And their slots serve others again.
+    let health = reqwest::get(format!("http://{address}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), serving)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
 }

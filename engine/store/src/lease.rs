@@ -14,18 +14,31 @@ pub(crate) struct Lease {
 
 /// An owner is gone when its lease expired, or — same host — its process no
 /// longer exists (so `shutter resume` after a `kill -9` need not wait for the
-/// lease to run out). Linux's `/proc` tells whether a process exists.
+/// lease to run out). Linux's `/proc` tells whether a process exists. An
+/// expired lease of `me` counts too: an execution this engine gave up (its
+/// store was down) is taken back; the caller leaves out those it runs.
 pub(crate) fn is_orphaned(lease: Option<&Lease>, me: &Owner, now: Timestamp) -> bool {
     let Some(lease) = lease else {
         return true;
     };
-    if lease.owner_id == me.id {
-        return false;
-    }
     if lease.until < now {
         return true;
     }
-    lease.host == me.host && lease.pid != me.pid && !process_exists(lease.pid)
+    lease.owner_id != me.id
+        && lease.host == me.host
+        && lease.pid != me.pid
+        && !process_exists(lease.pid)
+}
+
+/// Whether an execution can be claimed by `me` at `now`: it ended (no one
+/// runs it), or its owner is gone.
+pub(crate) fn is_claimable(
+    terminal: bool,
+    lease: Option<&Lease>,
+    me: &Owner,
+    now: Timestamp,
+) -> bool {
+    terminal || is_orphaned(lease, me, now)
 }
 
 fn process_exists(pid: u32) -> bool {

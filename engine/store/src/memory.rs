@@ -9,11 +9,11 @@ use chrono::Utc;
 use indexmap::IndexMap;
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery,
-    NewExecution, Owner, StepKey, StepRecord, Store, StoreError,
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
+    ListQuery, NewExecution, Owner, StepKey, StepRecord, Store, StoreError,
 };
 
-use crate::lease::{Lease, is_orphaned};
+use crate::lease::{Lease, is_claimable, is_orphaned};
 
 #[derive(Debug)]
 struct Entry {
@@ -23,6 +23,8 @@ struct Entry {
     steps: IndexMap<StepKey, StepRecord>,
     events: Vec<Event>,
     lease: Option<Lease>,
+    /// The epoch of the current claim (see `Claim`).
+    epoch: u64,
     idempotency_key: Option<String>,
 }
 
@@ -43,12 +45,30 @@ impl MemoryStore {
     }
 }
 
+/// Claims an entry for `owner` at the next epoch.
+fn take(id: ExecutionId, entry: &mut Entry, owner: &Owner, lease: Duration) -> Claim {
+    entry.epoch += 1;
+    entry.lease = Some(lease_for(owner, lease));
+    Claim {
+        id,
+        epoch: entry.epoch,
+    }
+}
+
+/// The refusal of an append under a claim that is no longer current.
+pub(crate) fn fenced(claim: Claim, current: u64) -> StoreError {
+    StoreError::Conflict(format!(
+        "execution {} is held by another engine now (claim epoch {} is past, the current one is {current})",
+        claim.id, claim.epoch
+    ))
+}
+
 fn lease_for(owner: &Owner, lease: Duration) -> Lease {
     Lease {
         owner_id: owner.id.clone(),
         host: owner.host.clone(),
         pid: owner.pid,
-        until: Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX),
+        until: shutter_runtime::clock::after(Utc::now(), lease),
     }
 }
 
@@ -86,15 +106,21 @@ impl Store for MemoryStore {
                 steps,
                 events: Vec::new(),
                 lease: Some(lease_for(owner, lease)),
+                epoch: 1,
                 idempotency_key: new.idempotency_key,
             },
         );
         Ok(record)
     }
 
-    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError> {
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
         let mut executions = self.lock();
-        let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        let entry = executions
+            .get_mut(&claim.id)
+            .ok_or(StoreError::NotFound(claim.id))?;
+        if entry.epoch != claim.epoch {
+            return Err(fenced(claim, entry.epoch));
+        }
         for change in changes {
             let seq = entry.record.last_seq + 1;
             entry.record.apply(seq, &change);
@@ -173,28 +199,87 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let executions = self.lock();
+        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
+        Ok(entry
+            .events
+            .iter()
+            .filter(|e| e.seq > after)
+            .filter(|e| match &e.change {
+                Change::Log { key, .. } => key.step == step || key.to_string() == step,
+                _ => false,
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     async fn claim_orphans(
         &self,
         owner: &Owner,
         lease: Duration,
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError> {
         let now = Utc::now();
         let mut claimed = Vec::new();
         for (id, entry) in self.lock().iter_mut() {
-            if !entry.record.state.is_terminal() && is_orphaned(entry.lease.as_ref(), owner, now) {
-                entry.lease = Some(lease_for(owner, lease));
-                claimed.push(*id);
+            if !entry.record.state.is_terminal()
+                && !held.contains(id)
+                && is_orphaned(entry.lease.as_ref(), owner, now)
+            {
+                claimed.push(take(*id, entry, owner, lease));
             }
         }
-        claimed.sort();
+        claimed.sort_by_key(|claim| claim.id);
         Ok(claimed)
     }
 
-    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError> {
-        for entry in self.lock().values_mut() {
-            if entry.lease.as_ref().is_some_and(|l| l.owner_id == owner.id) {
-                entry.lease = Some(lease_for(owner, lease));
+    async fn claim(
+        &self,
+        id: ExecutionId,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        let mut executions = self.lock();
+        let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        let terminal = entry.record.state.is_terminal();
+        Ok(
+            is_claimable(terminal, entry.lease.as_ref(), owner, Utc::now())
+                .then(|| take(id, entry, owner, lease)),
+        )
+    }
+
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        let mut executions = self.lock();
+        let mut lost = Vec::new();
+        for claim in claims {
+            match executions.get_mut(&claim.id) {
+                Some(entry) if entry.epoch == claim.epoch => {
+                    entry.lease = Some(lease_for(owner, lease));
+                }
+                _ => lost.push(claim.id),
             }
+        }
+        Ok(lost)
+    }
+
+    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
+        if let Some(entry) = self.lock().get_mut(&claim.id)
+            && entry.epoch == claim.epoch
+        {
+            entry.lease = None;
         }
         Ok(())
     }

@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState, Store,
-    StoreError,
+    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState,
+    Store, StoreError,
 };
 use shutter_store::{MemoryStore, SqliteStore};
 
@@ -65,7 +65,7 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     let item = StepKey::item("b", 0);
     let seq = store
         .append(
-            id,
+            Claim::created(id),
             vec![
                 Change::ExecutionStarted { at: at(1) },
                 Change::AttemptStarted {
@@ -87,7 +87,7 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     assert_eq!(seq, 3);
     let seq = store
         .append(
-            id,
+            Claim::created(id),
             vec![
                 Change::StepSucceeded {
                     key: a.clone(),
@@ -126,7 +126,10 @@ async fn unknown_executions_are_not_found(store: Arc<dyn Store>) {
     let id = ExecutionId::new();
     assert_eq!(
         store
-            .append(id, vec![Change::ExecutionStarted { at: at(0) }])
+            .append(
+                Claim::created(id),
+                vec![Change::ExecutionStarted { at: at(0) }]
+            )
             .await,
         Err(StoreError::NotFound(id))
     );
@@ -141,7 +144,10 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
         store.create(new, &owner(), LEASE).await.unwrap();
     }
     store
-        .append(ids[6], vec![Change::ExecutionStarted { at: at(10) }])
+        .append(
+            Claim::created(ids[6]),
+            vec![Change::ExecutionStarted { at: at(10) }],
+        )
         .await
         .unwrap();
     let page = |query: ListQuery| {
@@ -218,7 +224,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     store.create(finished, &dead, LEASE).await.unwrap();
     store
         .append(
-            finished_id,
+            Claim::created(finished_id),
             vec![Change::ExecutionFinished {
                 state: ExecutionState::Succeeded,
                 outputs: None,
@@ -229,9 +235,13 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let me = owner();
+    let claimed = store.claim_orphans(&me, LEASE, &[]).await.unwrap();
     assert_eq!(
-        store.claim_orphans(&me, LEASE).await.unwrap(),
-        vec![orphan_id]
+        claimed,
+        vec![Claim {
+            id: orphan_id,
+            epoch: 2
+        }]
     );
     assert_eq!(
         store
@@ -240,13 +250,121 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
                     id: "third".into(),
                     ..me.clone()
                 },
-                LEASE
+                LEASE,
+                &[]
             )
             .await
             .unwrap(),
+        Vec::<Claim>::new()
+    );
+    assert_eq!(
+        store.renew(&me, LEASE, &claimed).await.unwrap(),
         Vec::<ExecutionId>::new()
     );
-    store.renew(&me, LEASE).await.unwrap();
+}
+
+async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
+    let gone = Owner {
+        id: "stalled".into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    };
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, &gone, Duration::ZERO).await.unwrap();
+    let first = Claim::created(id);
+    store
+        .append(first, vec![Change::ExecutionStarted { at: at(1) }])
+        .await
+        .unwrap();
+    // The lease ran out: another engine claims the execution.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let me = owner();
+    let second = store.claim_orphans(&me, LEASE, &[]).await.unwrap();
+    assert_eq!(second, vec![Claim { id, epoch: 2 }]);
+    let before = store.events(id, 0, 100).await.unwrap();
+    // The stalled engine wakes: its appends are refused, and write nothing.
+    let refused = store
+        .append(
+            first,
+            vec![
+                Change::StepSkipped {
+                    key: StepKey::step("a"),
+                    reason: "late".into(),
+                    at: at(2),
+                },
+                Change::ExecutionFinished {
+                    state: ExecutionState::Failed,
+                    outputs: None,
+                    error: Some("late".into()),
+                    at: at(2),
+                },
+            ],
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert_eq!(store.events(id, 0, 100).await.unwrap(), before);
+    assert_eq!(
+        store.get(id).await.unwrap().unwrap().state,
+        ExecutionState::Running
+    );
+    // Renewing tells it it lost the execution; the holder's appends go on.
+    assert_eq!(store.renew(&gone, LEASE, &[first]).await.unwrap(), vec![id]);
+    assert_eq!(store.renew(&me, LEASE, &second).await.unwrap(), vec![]);
+    store
+        .append(
+            second[0],
+            vec![Change::ExecutionFinished {
+                state: ExecutionState::Succeeded,
+                outputs: None,
+                error: None,
+                at: at(3),
+            }],
+        )
+        .await
+        .unwrap();
+    // An ended execution may be claimed again (a retry), at the next epoch;
+    // a held one may not.
+    let again = store.claim(id, &me, LEASE).await.unwrap();
+    assert_eq!(again, Some(Claim { id, epoch: 3 }));
+    let other = Owner {
+        id: "other".into(),
+        ..me.clone()
+    };
+    store
+        .append(again.unwrap(), vec![Change::ExecutionRetried { at: at(4) }])
+        .await
+        .unwrap();
+    assert_eq!(store.claim(id, &other, LEASE).await.unwrap(), None);
+    // Released, it may.
+    store.release(again.unwrap()).await.unwrap();
+    assert_eq!(
+        store.claim(id, &other, LEASE).await.unwrap(),
+        Some(Claim { id, epoch: 4 })
+    );
+}
+
+async fn the_caller_keeps_what_it_holds(store: Arc<dyn Store>) {
+    // An expired lease of the caller's own is taken back (an execution it
+    // gave up while its store was down) unless it says it runs it.
+    let me = owner();
+    let held = new_execution("w", 0);
+    let parked = new_execution("w", 1);
+    let (held_id, parked_id) = (held.id, parked.id);
+    store.create(held, &me, Duration::ZERO).await.unwrap();
+    store.create(parked, &me, Duration::ZERO).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let claimed = store.claim_orphans(&me, LEASE, &[held_id]).await.unwrap();
+    assert_eq!(
+        claimed,
+        vec![Claim {
+            id: parked_id,
+            epoch: 2
+        }]
+    );
 }
 
 async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
@@ -286,7 +404,10 @@ async fn counts_executions_by_state(store: Arc<dyn Store>) {
     let id = started.id;
     store.create(started, &owner(), LEASE).await.unwrap();
     store
-        .append(id, vec![Change::ExecutionStarted { at: at(4) }])
+        .append(
+            Claim::created(id),
+            vec![Change::ExecutionStarted { at: at(4) }],
+        )
         .await
         .unwrap();
     let mut counts = store.count_by_state().await.unwrap();
@@ -305,7 +426,7 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     store.create(running, &owner(), LEASE).await.unwrap();
     store
         .append(
-            old_id,
+            Claim::created(old_id),
             vec![Change::ExecutionFinished {
                 state: ExecutionState::Failed,
                 outputs: None,
@@ -316,7 +437,10 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
         .await
         .unwrap();
     store
-        .append(running_id, vec![Change::ExecutionStarted { at: at(5) }])
+        .append(
+            Claim::created(running_id),
+            vec![Change::ExecutionStarted { at: at(5) }],
+        )
         .await
         .unwrap();
     assert_eq!(store.prune(at(4)).await.unwrap(), 0);
@@ -346,6 +470,8 @@ contract!(
     unknown_executions_are_not_found,
     lists_newest_first_with_filters_and_a_stable_cursor,
     orphans_are_claimed_once_and_live_owners_kept,
+    appends_are_fenced_by_the_current_claim,
+    the_caller_keeps_what_it_holds,
     prunes_only_finished_executions,
     an_idempotency_key_starts_one_execution,
     counts_executions_by_state,
@@ -361,7 +487,10 @@ async fn sqlite_keeps_everything_across_a_reopen() {
         let store = SqliteStore::open(&path).unwrap();
         store.create(new, &owner(), LEASE).await.unwrap();
         store
-            .append(id, vec![Change::ExecutionStarted { at: at(1) }])
+            .append(
+                Claim::created(id),
+                vec![Change::ExecutionStarted { at: at(1) }],
+            )
             .await
             .unwrap();
         store.close();
@@ -460,8 +589,11 @@ async fn sqlite_and_memory_agree_on_random_histories() {
                     }
                 })
                 .collect();
-            let a = sqlite.append(id, changes.clone()).await.unwrap();
-            let b = memory.append(id, changes).await.unwrap();
+            let a = sqlite
+                .append(Claim::created(id), changes.clone())
+                .await
+                .unwrap();
+            let b = memory.append(Claim::created(id), changes).await.unwrap();
             assert_eq!(a, b);
         }
         let mut left = sqlite.snapshot(id).await.unwrap().unwrap();

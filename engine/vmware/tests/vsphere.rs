@@ -18,7 +18,13 @@ use support::{run, run_in, run_keyed, vcsim_env};
 #[tokio::test]
 async fn login_reads_the_vcenter_instance_uuid() {
     let env = vcsim_env();
-    let config = ConnectionConfig::from_step(&json!({}), &Default::default(), &env, None).unwrap();
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &env,
+        &shutter_runtime::Files::default(),
+    )
+    .unwrap();
     let client = Client::connect(config).await.unwrap();
     assert_eq!(client.vcenter().len(), 36, "{}", client.vcenter());
     assert!(client.service().full_name.contains("vCenter"));
@@ -229,8 +235,13 @@ async fn the_disk_url_streams_with_the_session_cookie() {
     let vm = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_C0_RP0_VM0"}))
         .await
         .unwrap();
-    let config =
-        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &vcsim_env(),
+        &shutter_runtime::Files::default(),
+    )
+    .unwrap();
     let client = sessions.client(&config).await.unwrap();
     let url = vm["disks"][0]["url"].as_str().unwrap();
     let response = client
@@ -247,8 +258,13 @@ async fn the_disk_url_streams_with_the_session_cookie() {
 async fn an_expired_session_is_replaced_once() {
     let sessions = SessionCache::new();
     let moref = vm_moref(&sessions).await;
-    let config =
-        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &vcsim_env(),
+        &shutter_runtime::Files::default(),
+    )
+    .unwrap();
     let client = sessions.client(&config).await.unwrap();
     let first = client.session_cookie().unwrap();
 
@@ -340,8 +356,13 @@ async fn the_plain_api_serves_other_actions() {
     };
     use shutter_vmware::vsphere::vm::{VmTarget, find_vm};
 
-    let config =
-        ConnectionConfig::from_step(&json!({}), &Default::default(), &vcsim_env(), None).unwrap();
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &vcsim_env(),
+        &shutter_runtime::Files::default(),
+    )
+    .unwrap();
     let client = SessionCache::new().client(&config).await.unwrap();
     let target = VmTarget::parse(&json!(format!("vsphere://{}/vm-66", client.vcenter()))).unwrap();
     let vm = find_vm(&client, &target).await.unwrap();

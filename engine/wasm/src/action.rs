@@ -1,6 +1,6 @@
 //! `uses: wasm`: the runtime's action that runs a step's module in the host.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,6 +12,7 @@ use crate::failure::Failure;
 use crate::fetch::{ModuleFetcher, is_url};
 use crate::host::{Grants, Loaded, Run, WasmHost};
 use crate::limits::{DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits, MAX_MEMORY};
+use crate::modules;
 
 /// Runs `uses: wasm` steps.
 #[derive(Debug)]
@@ -22,15 +23,6 @@ pub struct WasmAction {
 impl WasmAction {
     pub fn new(host: Arc<WasmHost>) -> Self {
         Self { host }
-    }
-}
-
-/// Where a module path points: relative paths resolve from the workflow file.
-pub fn resolve_module(module: &str, base_dir: Option<&Path>) -> PathBuf {
-    let path = Path::new(module);
-    match base_dir {
-        Some(base) if path.is_relative() => base.join(path),
-        _ => path.to_path_buf(),
     }
 }
 
@@ -57,12 +49,10 @@ impl Action for WasmAction {
                         }
                     })?,
             ),
-            None => {
-                let path = resolve_module(&module.module, ctx.base_dir.as_deref());
-                Source::Bytes(tokio::fs::read(&path).await.map_err(|e| {
-                    ActionError::Fatal(format!("reading module {}: {e}", path.display()))
-                })?)
-            }
+            None => Source::File {
+                module: module.module.clone(),
+                root: ctx.base_dir.clone(),
+            },
         };
         let memory = module.memory.unwrap_or(DEFAULT_MEMORY);
         if memory > MAX_MEMORY {
@@ -97,6 +87,12 @@ impl Action for WasmAction {
             let loaded = match source {
                 Source::Loaded(loaded) => loaded,
                 Source::Bytes(bytes) => host.load(&bytes, &sha256)?,
+                Source::File { module, root } => {
+                    let bytes = modules::locate(&module, root.as_deref())
+                        .and_then(|file| modules::read(&file, &module))
+                        .map_err(|err| Failure::Load(err.0))?;
+                    host.load(&bytes, &sha256)?
+                }
             };
             Ok::<_, Failure>(host.run(&loaded, run))
         });
@@ -128,10 +124,15 @@ impl Action for WasmAction {
     }
 }
 
-/// A step's module: loaded already, or its bytes.
+/// A step's module: loaded already, its bytes, or a file to read (on
+/// the blocking thread).
 enum Source {
     Loaded(Arc<Loaded>),
     Bytes(Vec<u8>),
+    File {
+        module: String,
+        root: Option<PathBuf>,
+    },
 }
 
 /// Stops the guest if the action's future is dropped (the step's timeout
@@ -144,23 +145,6 @@ impl Drop for StopGuard {
     }
 }
 
-/// Every `uses: wasm` module of a workflow, its compensations included.
-fn wasm_modules(
-    workflow: &shutter_dsl::Workflow,
-) -> impl Iterator<Item = (&shutter_dsl::StepId, &shutter_dsl::model::WasmModule)> {
-    workflow
-        .steps
-        .values()
-        .flat_map(|step| {
-            std::iter::once((&step.id, &step.call))
-                .chain(step.compensate.iter().map(|c| (&step.id, c)))
-        })
-        .filter_map(|(id, call)| match &call.action {
-            shutter_dsl::model::ActionRef::Wasm(module) => Some((id, module)),
-            shutter_dsl::model::ActionRef::Builtin(_) => None,
-        })
-}
-
 /// Fetches every module a workflow names by URL before an execution
 /// starts (kept on disk by SHA-256), so a wrong pin or a dead URL fails
 /// before anything runs. Returns one message per problem.
@@ -169,47 +153,12 @@ pub async fn fetch_modules(
     fetcher: &ModuleFetcher,
 ) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
-    for (id, module) in wasm_modules(workflow).filter(|(_, m)| is_url(&m.module)) {
+    for (path, module) in modules::modules_of(workflow) {
+        if !is_url(&module.module) {
+            continue;
+        }
         if let Err(err) = fetcher.fetch(&module.module, &module.sha256).await {
-            problems.push(format!("step `{id}`: {err}"));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
-    }
-}
-
-/// Checks every `uses: wasm` module of a workflow (and its compensations)
-/// before an execution starts: the file is there and its SHA-256 is the one
-/// pinned. Returns one message per problem.
-pub fn verify_modules(
-    workflow: &shutter_dsl::Workflow,
-    base_dir: Option<&Path>,
-) -> Result<(), Vec<String>> {
-    use sha2::Digest;
-    let mut problems = Vec::new();
-    for (id, module) in wasm_modules(workflow) {
-        if is_url(&module.module) {
-            continue; // fetch_modules checks these
-        }
-        let path = resolve_module(&module.module, base_dir);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let actual = crate::cache::hex(&sha2::Sha256::digest(&bytes));
-                if actual != module.sha256 {
-                    problems.push(format!(
-                        "step `{id}`: module {} has sha256 {actual}, but the workflow pins {}",
-                        path.display(),
-                        module.sha256
-                    ));
-                }
-            }
-            Err(err) => problems.push(format!(
-                "step `{id}`: cannot read module {}: {err}",
-                path.display()
-            )),
+            problems.push(format!("{path}: {err}"));
         }
     }
     if problems.is_empty() {

@@ -81,12 +81,7 @@ impl ModuleFetcher {
             tracing::warn!("downloading again: {} is corrupt", path.display());
         }
         let bytes = self.download(url).await?;
-        let actual = hex(&Sha256::digest(&bytes));
-        if actual != sha256 {
-            return Err(FetchError::fatal(format!(
-                "module {url} has sha256 {actual}, but the workflow pins {sha256}"
-            )));
-        }
+        crate::modules::check_pin(&bytes, &sha256, url).map_err(|e| FetchError::fatal(e.0))?;
         if let Some(path) = &kept
             && let Err(err) = keep(path, &bytes)
         {
@@ -117,7 +112,11 @@ impl ModuleFetcher {
         let client = self
             .client
             .get_or_init(|| {
+                // No redirects (a hop could go to plain http or a host the
+                // compiler would refuse) and no proxy from the environment.
                 reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy()
                     .connect_timeout(Duration::from_secs(15))
                     .timeout(Duration::from_secs(300))
                     .build()
@@ -129,6 +128,11 @@ impl ModuleFetcher {
             FetchError::retryable(format!("fetching module {url}: {}", source_of(&e)))
         })?;
         let status = response.status();
+        if status.is_redirection() {
+            return Err(FetchError::fatal(format!(
+                "fetching module {url}: the server answered {status}; redirects are not followed: name the module's final URL"
+            )));
+        }
         if !status.is_success() {
             let message = format!("fetching module {url}: the server answered {status}");
             return Err(if status.is_server_error() || status.as_u16() == 429 {

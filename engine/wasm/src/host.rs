@@ -146,8 +146,10 @@ impl WasmHost {
     pub fn load(&self, bytes: &[u8], sha256: &str) -> Result<Arc<Loaded>, Failure> {
         let actual = hex(&Sha256::digest(bytes));
         if !actual.eq_ignore_ascii_case(sha256) {
+            // Never the hash found: that would tell a workflow the hash of
+            // any file it can name.
             return Err(Failure::Load(format!(
-                "module sha256 is {actual}, not the {sha256} the workflow pins"
+                "the module does not match its pin (sha256 {sha256})"
             )));
         }
         if let Some(loaded) = self

@@ -12,7 +12,8 @@
 //! # Layout
 //! - `host.rs`: the engine, loading (sha256 check, ABI, caches), running.
 //! - `command.rs`, `component.rs`: the two ABIs.
-//! - `cache.rs`: compiled artifacts on disk; `fetch.rs`: modules by URL.
+//! - `cache.rs`: compiled artifacts on disk; `fetch.rs`: modules by URL;
+//!   `modules.rs`: module files, confined to the modules directory.
 //! - `limits.rs`: bounds and the deadline/cancel watch; `failure.rs`: every
 //!   way a run fails, explained.
 //! - `http.rs`: outgoing HTTP for components, only to granted hosts.
@@ -30,9 +31,11 @@ mod host;
 pub mod http;
 pub mod limits;
 mod logs;
+pub mod modules;
 
 pub use abi::{Abi, detect};
-pub use action::{WasmAction, fetch_modules, resolve_module, verify_modules};
+pub use action::{WasmAction, fetch_modules};
 pub use failure::Failure;
 pub use host::{Grants, Loaded, Outcome, Run, WasmHost};
 pub use limits::Limits;
+pub use modules::check_local_modules;

@@ -3,7 +3,7 @@
 //! Modules by URL against a small HTTP server on 127.0.0.1: downloaded
 //! once and kept by SHA-256, a wrong pin refused before it is kept, server
 //! and network failures classed as retryable or not, plain http refused
-//! off the loopback interface.
+//! off the loopback interface, redirects not followed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +49,7 @@ async fn server() -> (String, Arc<AtomicUsize>) {
                 }
                 let (status, body): (&str, &[u8]) = match path.as_str() {
                     "/m.wasm" => ("200 OK", MODULE),
+                    "/moved" => ("302 Found\r\nlocation: /m.wasm", b""),
                     "/busy" => ("500 Internal Server Error", b"busy"),
                     _ => ("404 Not Found", b"no"),
                 };
@@ -96,14 +97,25 @@ async fn a_wrong_pin_is_refused_and_not_kept() {
         .await
         .unwrap_err();
     assert!(!err.retryable);
+    assert!(err.message.contains("does not match its pin"), "{err}");
     assert!(
-        err.message.contains(&format!(
-            "has sha256 {}, but the workflow pins {pinned}",
-            sha(MODULE)
-        )),
-        "{err}"
+        !err.message.contains(&sha(MODULE)),
+        "the hash found is never told: {err}"
     );
     assert_eq!(std::fs::read_dir(dir.path()).map_or(0, Iterator::count), 0);
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (base, requests) = server().await;
+    let fetcher = ModuleFetcher::new(None);
+    let err = fetcher
+        .fetch(&format!("{base}/moved"), &sha(MODULE))
+        .await
+        .unwrap_err();
+    assert!(!err.retryable, "{err}");
+    assert!(err.message.contains("redirects are not followed"), "{err}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "the hop was not taken");
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
-//! `shutter executions list|show|wait|cancel|prune`: the records on the
+//! `shutter executions list|show|wait|cancel|check|prune`: the records on the
 //! embedded store, or on a server with `--server URL`.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use shutter_runtime::{ExecutionId, ExecutionState, ListQuery, Store};
+
+use shutter_store::Durability;
 
 use crate::client::{Client, ServerArgs};
 use crate::db::{self, DbArgs};
@@ -51,6 +53,12 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Checks the store's file for corruption (SQLite's integrity check);
+    /// exits 0 when it is sound.
+    Check {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Deletes finished executions older than a duration (retention).
     Prune {
         /// e.g. `30d`, `12h`.
@@ -85,7 +93,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let state = state
                 .map(|s| ExecutionState::parse(&s).with_context(|| format!("unknown state `{s}`")))
                 .transpose()?;
-            let store = db::open(db.db)?;
+            let store = db::open(&db, Durability::Normal)?;
             let records = store
                 .list(&ListQuery {
                     workflow,
@@ -126,7 +134,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 print_remote_detail(&detail, json)?;
                 return Ok(ExitCode::SUCCESS);
             }
-            let store = db::open(db.db)?;
+            let store = db::open(&db, Durability::Normal)?;
             let Some(snapshot) = store.snapshot(id).await? else {
                 bail!("no execution {id}");
             };
@@ -169,15 +177,31 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("cancel requested for {id}");
         }
         Command::Prune { older_than, db } => {
-            let age = humantime::parse_duration(&older_than)
-                .with_context(|| format!("`{older_than}` is not a duration"))?;
+            let age = shutter_dsl::units::parse_duration(&older_than)
+                .map_err(|err| anyhow::anyhow!("--older-than: {err}"))?;
             let before = chrono::Utc::now() - chrono::Duration::from_std(age)?;
-            let store = db::open(db.db)?;
+            let store = db::open(&db, Durability::Normal)?;
             let removed = store.prune(before).await?;
             println!(
                 "removed {removed} executions finished before {}",
                 before.format("%Y-%m-%d %H:%M:%S")
             );
+        }
+        Command::Check { db } => {
+            let store = db::open(&db, Durability::Normal)?;
+            let problems = store.check().await?;
+            if !problems.is_empty() {
+                for problem in &problems {
+                    eprintln!("{problem}");
+                }
+                eprintln!(
+                    "error: {} is damaged ({} problem(s))",
+                    store.path().display(),
+                    problems.len()
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("ok: {}", store.path().display());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -5,17 +5,21 @@ use std::process::ExitCode;
 use shutter_runtime::ExecutionState;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, DbArgs};
+use shutter_store::Durability;
+
+use crate::db::{self, DbArgs, EngineArgs};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = db::open(args.db.db)?;
-    let engine = db::engine(store)?;
+    let store = db::open(&args.db, Durability::Normal)?;
+    let engine = db::engine(store, args.engine.config()?)?;
     let cancel = CancellationToken::new();
     tokio::spawn({
         let cancel = cancel.clone();

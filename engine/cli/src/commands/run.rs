@@ -10,8 +10,10 @@ use serde_json::{Map, Value as Json};
 use shutter_runtime::{ExecutionState, WorkflowSource};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, DbArgs};
-use crate::load::{catalog, read_source, stderr_color};
+use shutter_store::Durability;
+
+use crate::db::{self, DbArgs, EngineArgs};
+use crate::load::{catalog, check_modules, modules_dir_of, read_source, stderr_color};
 use crate::progress;
 
 #[derive(Debug, clap::Args)]
@@ -26,6 +28,8 @@ pub(crate) struct Args {
     inputs_file: Option<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -43,14 +47,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    // A module that is missing or not the pinned one fails before anything runs.
-    let base_dir = std::fs::canonicalize(&args.file)
-        .ok()
-        .and_then(|p| p.parent().map(std::path::Path::to_path_buf));
-    if let Err(problems) = shutter_wasm::verify_modules(&plan.workflow, base_dir.as_deref()) {
-        for problem in problems {
-            eprintln!("error: {problem}");
-        }
+    // A module outside the workflow's directory, missing or not the
+    // pinned one fails before anything runs.
+    if let Err(diagnostics) = check_modules(&source, &plan, modules_dir_of(&args.file).as_deref()) {
+        eprint!("{}", diagnostics.render(stderr_color()));
         return Ok(ExitCode::FAILURE);
     }
     // Modules named by URL are downloaded (once, kept by SHA-256) and checked now.
@@ -64,16 +64,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let inputs = inputs(&args)?;
-    let store = db::open(args.db.db)?;
-    let engine = db::engine(store.clone())?;
+    let store = db::open(&args.db, Durability::Normal)?;
+    let engine = db::engine(store.clone(), args.engine.config()?)?;
     // Absolute, so a resume from another directory finds files relative to it.
     let path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
     let workflow_source = WorkflowSource {
         text: source.text().to_owned(),
         path: Some(path.display().to_string()),
     };
-    let id = match engine.start(&plan, workflow_source, &inputs).await {
-        Ok(id) => id,
+    let claim = match engine.start(&plan, workflow_source, &inputs).await {
+        Ok(claim) => claim,
         Err(shutter_runtime::EngineError::Inputs(errors)) => {
             for error in errors {
                 eprintln!("error: {error}");
@@ -82,6 +82,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(err) => return Err(err).context("starting the execution"),
     };
+    let id = claim.id;
     eprintln!(
         "execution {id} ({} on {})",
         plan.workflow.name,
@@ -121,7 +122,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let tty = std::io::stderr().is_terminal();
         async move { progress::follow(store.as_ref(), id, tty, done).await }
     });
-    let result = engine.run(id, plan, cancel).await;
+    let result = engine.run(claim, plan, cancel).await;
     done.cancel();
     let _ = follower.await;
     leases.cancel();

@@ -3,17 +3,24 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use shutter_runtime::{EngineConfig, Store};
-use shutter_server::{Server, ServerConfig, Token, check_exposure};
+use shutter_runtime::{EngineConfig, Files, Store};
+use shutter_server::{
+    Access, AllowedHosts, Server, ServerConfig, Token, WorkflowCheck, check_exposure,
+};
 
-use crate::db::{self, DbArgs};
+use shutter_store::Durability;
+
+use crate::db::{self, DbArgs, EngineArgs};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
     /// Address to listen on. Anything but loopback needs a token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -21,9 +28,39 @@ pub(crate) struct Args {
     /// files are reported and skipped.
     #[arg(long, value_name = "DIR")]
     workflows: Option<PathBuf>,
+    /// Where WebAssembly module files are: a workflow may name only files
+    /// inside it (default: the `--workflows` directory; without either,
+    /// modules only by URL).
+    #[arg(long, value_name = "DIR")]
+    modules: Option<PathBuf>,
+    /// The directory steps may read and write local files in (image data
+    /// to upload or download, CA files); without it, served workflows move
+    /// data by URL only.
+    #[arg(long, value_name = "DIR")]
+    files: Option<PathBuf>,
     /// A file holding the bearer token clients must send (else `$SHUTTER_API_TOKEN`).
     #[arg(long, value_name = "PATH")]
     token_file: Option<PathBuf>,
+    /// A file holding the admin token, which registering workflows
+    /// (`POST /workflows`) requires (else `$SHUTTER_ADMIN_TOKEN`).
+    #[arg(long, value_name = "PATH")]
+    admin_token_file: Option<PathBuf>,
+    /// Without an admin token, let whoever may start executions also
+    /// register workflows (code that runs with this host's credentials).
+    #[arg(long)]
+    allow_anonymous_admin: bool,
+    /// A DNS name clients reach this server by (repeatable). Loopback
+    /// names and IP addresses are always accepted in `Host`; other names
+    /// are refused, which stops DNS-rebinding pages.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
+    /// How long a client has to send a request head (and how long an idle
+    /// connection stays open).
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    header_timeout: String,
+    /// Most connections open at once; more are answered 503 and closed.
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
     /// Longest `?wait=` a poll may hold.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     max_wait: String,
@@ -41,20 +78,38 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
         .init();
-    let token = match &args.token_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the token file {}", path.display()))?;
-            Some(Token::new(&text).with_context(|| format!("{} is empty", path.display()))?)
-        }
-        None => std::env::var("SHUTTER_API_TOKEN")
-            .ok()
-            .and_then(|t| Token::new(&t)),
+    let access = Access {
+        token: token(args.token_file.as_deref(), "SHUTTER_API_TOKEN")?,
+        admin_token: token(args.admin_token_file.as_deref(), "SHUTTER_ADMIN_TOKEN")?,
+        allow_anonymous_admin: args.allow_anonymous_admin,
+    };
+    let modules_dir = match args.modules.as_ref().or(args.workflows.as_ref()) {
+        Some(dir) => Some(
+            std::fs::canonicalize(dir)
+                .with_context(|| format!("the modules directory {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let files = match &args.files {
+        Some(dir) => Files::Within(
+            std::fs::canonicalize(dir)
+                .with_context(|| format!("the files directory {}", dir.display()))?,
+        ),
+        None => Files::Nowhere,
+    };
+    let check: WorkflowCheck = {
+        let modules_dir = modules_dir.clone();
+        Arc::new(move |workflow| {
+            shutter_wasm::check_local_modules(workflow, modules_dir.as_deref())
+        })
     };
     let config = ServerConfig {
-        max_wait: shutter_dsl::units::parse_duration(&args.max_wait)
-            .map_err(|err| anyhow::anyhow!("--max-wait: {err}"))?,
-        token,
+        check: Some(check),
+        max_wait: duration("--max-wait", &args.max_wait)?,
+        header_timeout: duration("--header-timeout", &args.header_timeout)?,
+        max_connections: args.max_connections,
+        allowed_hosts: AllowedHosts::new(args.allowed_hosts.iter().cloned()),
+        access,
         ..ServerConfig::default()
     };
     if let Err(refusal) = check_exposure(&args.listen, &config) {
@@ -69,7 +124,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .and_then(|age| Ok(chrono::Duration::from_std(age)?))
         })
         .transpose()?;
-    let store = db::open(args.db.db)?;
+    let store = db::open(&args.db, Durability::Full)?;
     if let Some(keep) = keep {
         // Dropped with the runtime when the server stops.
         let store = store.clone();
@@ -93,7 +148,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         store.clone(),
         db::actions()?,
         shutter_providers::catalog(),
-        EngineConfig::default(),
+        EngineConfig {
+            modules_dir,
+            files,
+            ..args.engine.config()?
+        },
         config,
     );
     if let Some(dir) = &args.workflows {
@@ -126,6 +185,24 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     store.close();
     eprintln!("shutter: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A token from its file, else from the environment variable.
+fn token(file: Option<&std::path::Path>, variable: &str) -> anyhow::Result<Option<Token>> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?;
+            Ok(Some(
+                Token::new(&text).with_context(|| format!("{} is empty", path.display()))?,
+            ))
+        }
+        None => Ok(std::env::var(variable).ok().and_then(|t| Token::new(&t))),
+    }
+}
+
+fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    shutter_dsl::units::parse_duration(text).map_err(|err| anyhow::anyhow!("{flag}: {err}"))
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

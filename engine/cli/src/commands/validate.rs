@@ -21,20 +21,41 @@ enum Format {
     Json,
 }
 
+/// The secrets a workflow declares that this environment does not set: an
+/// execution of it here would fail before its first step.
+fn unset_secrets(plan: &shutter_dsl::Plan) -> Vec<String> {
+    plan.workflow
+        .secrets
+        .iter()
+        .filter_map(|name| {
+            let variable = shutter_runtime::Secrets::variable(name);
+            let set = std::env::var_os(&variable).is_some_and(|value| !value.is_empty());
+            (!set)
+                .then(|| format!("secret `{name}` is not set here: set {variable} before running"))
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalog = catalog();
     let mut failed = 0;
     for file in &args.files {
         let result = compile_file(file, &catalog)?;
+        let unset = result.as_ref().map(unset_secrets).unwrap_or_default();
         match (&result, args.format) {
-            (Ok(plan), Format::Text) => println!(
-                "ok: {}: workflow {}, {} steps, {} levels, hash {}",
-                file.display(),
-                plan.workflow.name,
-                plan.workflow.steps.len(),
-                plan.levels.len(),
-                plan.hash.short()
-            ),
+            (Ok(plan), Format::Text) => {
+                println!(
+                    "ok: {}: workflow {}, {} steps, {} levels, hash {}",
+                    file.display(),
+                    plan.workflow.name,
+                    plan.workflow.steps.len(),
+                    plan.levels.len(),
+                    plan.hash.short()
+                );
+                for warning in &unset {
+                    eprintln!("warning: {}: {warning}", file.display());
+                }
+            }
             (Err(diagnostics), Format::Text) => {
                 eprint!("{}", diagnostics.render(stderr_color()));
                 eprintln!(
@@ -52,6 +73,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
                     "steps": plan.workflow.steps.len(),
                     "levels": plan.levels.len(),
                     "hash": plan.hash.as_str(),
+                    "warnings": unset,
                 })
             ),
             (Err(diagnostics), Format::Json) => println!(

@@ -74,6 +74,11 @@ pub struct ParamSpec {
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<Json>,
+    /// Takes credentials (headers, passwords): a value may be built from
+    /// secrets here (`Bearer ${{ secrets.token }}`), and what it resolves
+    /// to is redacted like a secret.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
 }
 
 /// One output an action produces.
@@ -124,6 +129,7 @@ impl ActionSpec {
             required: true,
             description: description.to_owned(),
             default: None,
+            sensitive: false,
         });
         self
     }
@@ -142,7 +148,17 @@ impl ActionSpec {
             required: false,
             description: description.to_owned(),
             default,
+            sensitive: false,
         });
+        self
+    }
+
+    /// Marks the parameter added last as one that takes credentials.
+    #[must_use]
+    pub fn sensitive(mut self) -> Self {
+        if let Some(param) = self.params.last_mut() {
+            param.sensitive = true;
+        }
         self
     }
 
@@ -221,8 +237,13 @@ impl Catalog {
                         (Some(default), false) => format!("no (default `{default}`)"),
                         (None, false) => "no".to_owned(),
                     };
+                    let sensitive = if p.sensitive {
+                        " Sensitive: may be built from secrets; redacted."
+                    } else {
+                        ""
+                    };
                     out.push_str(&format!(
-                        "| `{}` | {} | {required} | {} |\n",
+                        "| `{}` | {} | {required} | {}{sensitive} |\n",
                         p.name, p.ty, p.description
                     ));
                 }

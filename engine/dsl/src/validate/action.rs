@@ -3,6 +3,7 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
+use super::references::SecretUse;
 use super::{Checker, Place, json_kind};
 use crate::catalog::{ActionSpec, ParamType, WASM_ACTION};
 use crate::diagnostic::Diagnostic;
@@ -71,8 +72,19 @@ impl Checker<'_> {
         };
         let mut params = IndexMap::with_capacity(with.len());
         let with_path = path.key("with");
+        let spec = self.catalog.get(uses);
         for (name, value) in with {
-            let (template, refs) = self.template(value, &with_path.key(name), place);
+            let secrets = if uses == WASM_ACTION {
+                SecretUse::NeverWasm
+            } else if spec
+                .and_then(|spec| spec.param_named(name))
+                .is_some_and(|param| param.sensitive)
+            {
+                SecretUse::Any
+            } else {
+                SecretUse::Whole
+            };
+            let (template, refs) = self.template_using(value, &with_path.key(name), place, secrets);
             referenced.extend(refs);
             params.insert(name.clone(), template);
         }
@@ -103,6 +115,20 @@ impl Checker<'_> {
                 continue;
             };
             let has_expression = matches!(value, Json::String(s) if s.contains("${{"));
+            // A duration that does not parse says why (too long, a typo).
+            if let (false, ParamType::Duration, Json::String(text)) =
+                (has_expression, param.ty, value)
+                && let Err(message) = crate::units::parse_duration(text)
+            {
+                self.error(
+                    Diagnostic::error(
+                        "wrong-type",
+                        format!("parameter `{name}` of `{}`: {message}", spec.name),
+                    )
+                    .at(&ppath()),
+                );
+                continue;
+            }
             if !has_expression && !param.ty.accepts(value) {
                 self.error(
                     Diagnostic::error(

@@ -10,6 +10,22 @@ use crate::path::YamlPath;
 use crate::suggest;
 use crate::template::{Found, Template};
 
+/// How a value may use secrets. A secret is opaque: what a filter, an
+/// operator or surrounding text makes of it is a new text that redaction
+/// cannot recognise, so outside parameters that take credentials a secret
+/// may only be passed whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SecretUse {
+    /// Not at all (`if`, `for_each`, keys, outputs).
+    Never,
+    /// Not at all: a WebAssembly step reads its secrets with `secret()`.
+    NeverWasm,
+    /// As the whole value, `${{ secrets.NAME }}`.
+    Whole,
+    /// In any expression: the parameter is marked sensitive.
+    Any,
+}
+
 impl Checker<'_> {
     /// Parses a value's expressions and checks what they read. Returns the
     /// template and the step ids read (for implied dependencies).
@@ -19,12 +35,36 @@ impl Checker<'_> {
         path: &YamlPath,
         place: Place,
     ) -> (Template, Vec<String>) {
+        self.template_using(value, path, place, SecretUse::Never)
+    }
+
+    /// [`Self::template`] for a value that may use secrets as `secrets` says.
+    pub(super) fn template_using(
+        &mut self,
+        value: &Json,
+        path: &YamlPath,
+        place: Place,
+        secrets: SecretUse,
+    ) -> (Template, Vec<String>) {
         let mut found = Vec::new();
         let template = Template::parse(value, path, &mut found, self.errs);
+        let whole = matches!(template, Template::Expr(_));
         let mut steps = Vec::new();
         for Found { path, expression } in found {
             match self.engine.references(&expression) {
                 Ok(references) => {
+                    let secret = references.iter().find_map(|reference| match reference {
+                        Reference::Secret(name) => Some(name.clone()),
+                        _ => None,
+                    });
+                    // (An undeclared secret is reported as such, below.)
+                    if let Some(name) = secret
+                        && place != Place::Outputs
+                        && self.secrets.contains(&name)
+                    {
+                        let plain = expression.0.trim() == format!("secrets.{name}");
+                        self.secret_use(&name, secrets, whole && plain, &path);
+                    }
                     for reference in references {
                         if let Some(step) = self.reference(&reference, &path, place) {
                             steps.push(step);
@@ -41,6 +81,35 @@ impl Checker<'_> {
             }
         }
         (template, steps)
+    }
+
+    /// Reports a secret used where, or how, it may not be.
+    fn secret_use(&mut self, name: &str, allowed: SecretUse, passed_whole: bool, path: &YamlPath) {
+        let refusal = match allowed {
+            SecretUse::Any => None,
+            SecretUse::Whole if passed_whole => None,
+            SecretUse::Whole => Some((
+                format!(
+                    "secret `{name}` is opaque: pass it whole as `${{{{ secrets.{name} }}}}`, not through filters, operators or text around it"
+                ),
+                "only parameters that take credentials (such as `headers` of `http.request`) may build a value from a secret; `shutter actions NAME` marks them sensitive",
+            )),
+            SecretUse::NeverWasm => Some((
+                format!("secret `{name}` cannot be a parameter of a WebAssembly step"),
+                "grant it with `wasm.allow.secrets`; the step reads it with `secret()`",
+            )),
+            SecretUse::Never => Some((
+                format!("secret `{name}` can only be given to a step's parameter"),
+                "a condition, a `for_each` list or a key made from a secret would reveal it",
+            )),
+        };
+        if let Some((message, help)) = refusal {
+            self.error(
+                Diagnostic::error("secret-use", message)
+                    .at(path)
+                    .with_help(help),
+            );
+        }
     }
 
     /// Checks one reference; returns the step id it reads, if any.

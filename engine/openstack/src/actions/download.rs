@@ -1,7 +1,6 @@
 //! `openstack.image.download`: an active image's data into a local file,
 //! streamed and checked against Glance's size and hashes.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,7 +16,7 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
         "Streams an active image's data to a file (written as PATH.part, renamed when complete) and checks it against Glance's size, os_hash_value (SHA-512) and checksum (MD5).",
     ))
     .param("image_id", ParamType::String, "The image (status active).")
-    .param("path", ParamType::String, "Where to write the data (relative paths from the workflow file's directory).")
+    .param("path", ParamType::String, "Where to write the data (relative paths from the workflow file's directory; a served workflow writes only inside `--files`).")
     .output("path", ParamType::String, "The file written.")
     .output("sha512", ParamType::String, "SHA-512 of the data (hex).")
     .output("md5", ParamType::String, "MD5 of the data (hex).")
@@ -40,10 +39,10 @@ impl Action for Download {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
         let session = self.provider.session(ctx)?;
         let id = ctx.str_param("image_id")?;
-        let mut path = PathBuf::from(ctx.str_param("path")?);
-        if let Some(base) = ctx.base_dir.as_ref().filter(|_| path.is_relative()) {
-            path = base.join(path);
-        }
+        let path = ctx
+            .files
+            .resolve(ctx.str_param("path")?, shutter_runtime::files::Use::Write)
+            .map_err(|e| ActionError::Fatal(format!("path: {e}")))?;
         let digests = crate::glance::download(&session, ctx, id, &path).await?;
         Ok(json!({
             "path": path.display().to_string(),

@@ -1,14 +1,18 @@
 //! Compensation: when an execution fails, the `compensate` actions of the
 //! steps that succeeded run, most recent success first. A compensation that
-//! fails is recorded and the others still run. Resumable: a compensated
-//! step is not compensated twice.
+//! fails is recorded and the others still run. Each try is bounded by the
+//! step's `timeout` (else [`DEFAULT_TIMEOUT`]); a cancel of the execution
+//! stops the one running and the rest are recorded as not run. Resumable: a
+//! compensated step is not compensated twice.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use shutter_dsl::model::ActionCall;
+use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-use super::instance::resolve;
+use super::instance::{resolve, run_once};
 use super::retry::backoff;
 use crate::action::{ActionContext, ActionError};
 use crate::ids::StepKey;
@@ -16,7 +20,13 @@ use crate::record::Change;
 use crate::state::StepState;
 use crate::store::StoreError;
 
-pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), StoreError> {
+/// How long one try of a compensation may take when its step sets no `timeout`.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    cancel: &CancellationToken,
+) -> Result<(), StoreError> {
     let snapshot = shared
         .inner
         .store
@@ -51,13 +61,24 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), StoreError> {
                 call,
                 item,
                 step.retry.clone(),
+                step.timeout.unwrap_or(DEFAULT_TIMEOUT),
             ))
         })
         .collect();
     done.sort_by_key(|entry| std::cmp::Reverse(entry.0));
-    for (_, key, call, item, retry) in done {
+    for (_, key, call, item, retry, timeout) in done {
+        let outcome = if cancel.is_cancelled() {
+            Err("not run: the execution was canceled".to_owned())
+        } else {
+            let bounds = Bounds {
+                retry: &retry,
+                timeout,
+                cancel,
+            };
+            compensate_one(shared, &key, &call, item.as_ref(), &bounds).await
+        };
         let at = shared.sink.now();
-        let change = match compensate_one(shared, &key, &call, item.as_ref(), &retry).await {
+        let change = match outcome {
             Ok(()) => Change::StepCompensated { key, at },
             Err(error) => Change::CompensationFailed { key, error, at },
         };
@@ -66,12 +87,19 @@ pub(crate) async fn run(shared: &Arc<Shared>) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What bounds one compensation.
+struct Bounds<'a> {
+    retry: &'a shutter_dsl::model::RetryPolicy,
+    timeout: Duration,
+    cancel: &'a CancellationToken,
+}
+
 async fn compensate_one(
     shared: &Arc<Shared>,
     key: &StepKey,
     call: &ActionCall,
     item: Option<&serde_json::Value>,
-    retry: &shutter_dsl::model::RetryPolicy,
+    bounds: &Bounds<'_>,
 ) -> Result<(), String> {
     let action = resolve(shared, call)?;
     let scope = shared.scope.with_item(item);
@@ -94,7 +122,9 @@ async fn compensate_one(
             tries,
         );
         ctx.secrets = super::instance::granted_secrets(shared, call);
-        let result = action.run(&ctx).await;
+        ctx.cancel = bounds.cancel.child_token();
+        ctx.timeout = Some(bounds.timeout);
+        let result = run_once(action.as_ref(), &ctx, Some(bounds.timeout), bounds.cancel).await;
         let pending = ctx.take_pending();
         if !pending.is_empty() {
             shared
@@ -105,11 +135,18 @@ async fn compensate_one(
         }
         match result {
             Ok(_) => return Ok(()),
-            Err(ActionError::Retryable(error)) if tries < retry.attempts => {
-                tracing::info!("compensation of {key} failed ({error}); trying again");
-                let wait = backoff(retry, tries, &mut rand::rng());
-                tokio::time::sleep(wait).await;
+            Err(ActionError::Retryable(error)) if tries < bounds.retry.attempts => {
+                tracing::info!(
+                    "compensation of {key} failed ({}); trying again",
+                    shared.secrets.redact(&error)
+                );
+                let wait = backoff(bounds.retry, tries, &mut rand::rng());
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = bounds.cancel.cancelled() => return Err("canceled while waiting to try again".to_owned()),
+                }
             }
+            Err(ActionError::Canceled) => return Err("canceled while running".to_owned()),
             Err(err) => return Err(err.to_string()),
         }
     }

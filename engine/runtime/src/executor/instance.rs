@@ -9,10 +9,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::retry::backoff;
-use crate::action::{Action, ActionContext, ActionError};
+use super::sink::Redacting;
+use crate::action::{Action, ActionContext, ActionError, ChangeSink};
 use crate::clock::{after, until};
 use crate::ids::StepKey;
 use crate::record::{Change, StepRecord};
+use crate::secrets::Secrets;
 use crate::state::StepState;
 use crate::store::StoreError;
 
@@ -156,6 +158,14 @@ async fn tries(
             Ok(params) => Json::Object(params),
             Err(err) => return fail(shared, key, Some(attempt), err.to_string()).await,
         };
+        // What a sensitive parameter resolved to (`Bearer <token>`) is
+        // hidden like a secret in everything this try records.
+        let hidden = sensitive_values(shared, &call, &params);
+        let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
+            shared.sink.clone()
+        } else {
+            Arc::new(Redacting::new(shared.sink.clone(), hidden.clone()))
+        };
         let ctx = ActionContext {
             params,
             idempotency_key: ActionContext::key_for(shared.id, &key),
@@ -170,6 +180,7 @@ async fn tries(
                 ActionRef::Builtin(_) => None,
             },
             base_dir: shared.base_dir.clone(),
+            files: shared.files.clone(),
             timer: Mutex::new(timer),
             pending: Mutex::new(Vec::new()),
             sink: sink.clone(),
@@ -179,10 +190,15 @@ async fn tries(
         counted += 1;
         let mut changes = ctx.take_pending();
         let now = sink.now();
+        let result = result.map_err(|err| match err {
+            ActionError::Retryable(error) => ActionError::Retryable(hidden.redact(&error)),
+            ActionError::Fatal(error) => ActionError::Fatal(hidden.redact(&error)),
+            ActionError::Canceled => ActionError::Canceled,
+        });
         match result {
             Ok(outputs) => match check_outputs(outputs, shared.inner.config.max_output_bytes) {
                 Ok(outputs) => {
-                    let outputs = shared.secrets.redact_json(&outputs);
+                    let outputs = shared.secrets.redact_json(&hidden.redact_json(&outputs));
                     changes.push(Change::StepSucceeded {
                         key: key.clone(),
                         attempt,
@@ -235,7 +251,7 @@ async fn tries(
 }
 
 /// One try, bounded by the step's timeout and its cancellation.
-async fn run_once(
+pub(super) async fn run_once(
     action: &dyn Action,
     ctx: &ActionContext,
     timeout: Option<std::time::Duration>,
@@ -243,7 +259,7 @@ async fn run_once(
 ) -> Result<Json, ActionError> {
     let run = async {
         match timeout {
-            Some(limit) => tokio::time::timeout(limit, action.run(ctx))
+            Some(limit) => tokio::time::timeout(limit, guarded(action, ctx))
                 .await
                 .unwrap_or_else(|_| {
                     Err(ActionError::Retryable(format!(
@@ -251,13 +267,37 @@ async fn run_once(
                         shutter_dsl::units::format_duration(limit)
                     )))
                 }),
-            None => action.run(ctx).await,
+            None => guarded(action, ctx).await,
         }
     };
     tokio::select! {
         result = run => result,
         () = cancel.cancelled() => Err(ActionError::Canceled),
     }
+}
+
+/// An action's try, with a panic turned into a failure of the step: a
+/// bug in one action must not leave the execution running forever.
+async fn guarded(action: &dyn Action, ctx: &ActionContext) -> Result<Json, ActionError> {
+    use futures_util::FutureExt as _;
+    std::panic::AssertUnwindSafe(action.run(ctx))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            Err(ActionError::Fatal(format!(
+                "the action panicked: {}",
+                panic_message(panic.as_ref())
+            )))
+        })
+}
+
+/// What a panic said, when it said it as text.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }
 
 /// Outputs are a JSON object (null counts as empty) of bounded size.
@@ -288,6 +328,39 @@ fn kind(value: &Json) -> &'static str {
         Json::Number(_) => "a number",
         Json::Bool(_) => "a boolean",
         _ => "something else",
+    }
+}
+
+/// The text a step's sensitive parameters resolved to, as secrets to hide.
+fn sensitive_values(shared: &Shared, call: &ActionCall, params: &Json) -> Secrets {
+    let ActionRef::Builtin(name) = &call.action else {
+        return Secrets::default();
+    };
+    let Some(spec) = shared.inner.catalog.get(name) else {
+        return Secrets::default();
+    };
+    let mut texts = Vec::new();
+    for param in spec.params.iter().filter(|param| param.sensitive) {
+        if let Some(value) = params.get(&param.name) {
+            collect_texts(value, &mut texts);
+        }
+    }
+    Secrets::new(
+        texts
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| (format!("sensitive{i}"), text))
+            .collect(),
+    )
+}
+
+/// Every string inside a JSON value (not the keys: header names).
+fn collect_texts(value: &Json, texts: &mut Vec<String>) {
+    match value {
+        Json::String(text) if !text.is_empty() => texts.push(text.clone()),
+        Json::Array(items) => items.iter().for_each(|item| collect_texts(item, texts)),
+        Json::Object(map) => map.values().for_each(|item| collect_texts(item, texts)),
+        _ => {}
     }
 }
 

@@ -31,11 +31,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::action::ChangeSink;
 use crate::engine::{EngineError, Inner};
+use crate::held::Halt;
 use crate::ids::{ExecutionId, StepKey};
 use crate::record::{Change, ExecutionRecord, StepRecord};
 use crate::secrets::Secrets;
 use crate::state::{ExecutionState, StepState};
-use crate::store::StoreError;
+use crate::store::{Claim, StoreError};
+pub(crate) use instance::panic_message;
 use instance::{Finished, Work, run_instance};
 use scope::{Scope, StepsView};
 use sink::StoreSink;
@@ -49,8 +51,10 @@ pub(crate) struct Shared {
     pub(crate) sink: Arc<dyn ChangeSink>,
     pub(crate) scope: Scope,
     pub(crate) secrets: Secrets,
-    /// The workflow file's directory, for paths relative to it.
+    /// The modules directory, for module paths relative to it.
     pub(crate) base_dir: Option<std::path::PathBuf>,
+    /// Which host files steps may name.
+    pub(crate) files: crate::files::Files,
 }
 
 /// Where a step (a node of the plan) stands.
@@ -74,6 +78,8 @@ struct Run {
     nodes: IndexMap<StepId, Node>,
     ready: VecDeque<StepId>,
     tasks: JoinSet<Finished>,
+    /// Which instance each task runs, to fail the right one if it panics.
+    spawned: HashMap<tokio::task::Id, StepKey>,
     failing: Option<String>,
     canceled: bool,
     /// Canceled on failure or cancel: stops non-`finally` work.
@@ -82,10 +88,12 @@ struct Run {
 
 pub(crate) async fn run(
     inner: Arc<Inner>,
-    id: ExecutionId,
+    claim: Claim,
+    halt: Arc<Halt>,
     plan: Arc<Plan>,
     cancel: CancellationToken,
 ) -> Result<ExecutionRecord, EngineError> {
+    let id = claim.id;
     let snapshot = inner
         .store
         .snapshot(id)
@@ -94,18 +102,37 @@ pub(crate) async fn run(
     if snapshot.execution.state.is_terminal() {
         return Ok(snapshot.execution);
     }
-    let secrets = inner.secrets.resolve(&plan.workflow.secrets);
+    let given = lock(&inner.given).get(&id).cloned().unwrap_or_default();
+    let secrets = inner.secrets.resolve(&plan.workflow.secrets).merged(&given);
     let sink: Arc<dyn ChangeSink> = Arc::new(StoreSink {
         store: inner.store.clone(),
         clock: inner.clock.clone(),
-        id,
+        claim,
         secrets: secrets.clone(),
+        halt: halt.clone(),
+        patience: inner.config.store_patience,
     });
     if snapshot.execution.state == ExecutionState::Queued {
         sink.record(vec![Change::ExecutionStarted {
             at: inner.clock.now(),
         }])
         .await?;
+    }
+    if let Some(error) = missing_secrets(&plan, &secrets) {
+        // Before any step runs: a step would otherwise go on with no value.
+        sink.record(vec![Change::ExecutionFinished {
+            state: ExecutionState::Failed,
+            outputs: None,
+            error: Some(error),
+            at: inner.clock.now(),
+        }])
+        .await?;
+        lock(&inner.given).remove(&id);
+        return inner
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id).into());
     }
     let started_at = snapshot
         .execution
@@ -125,12 +152,7 @@ pub(crate) async fn run(
         .workflow
         .timeout
         .map(|limit| crate::clock::after(started_at, limit));
-    // Paths in the workflow (WASM modules) are relative to its file.
-    let base_dir = snapshot
-        .source_path
-        .as_deref()
-        .and_then(|p| std::path::Path::new(p).parent())
-        .map(std::path::Path::to_path_buf);
+    let (base_dir, files) = places(&inner.config, snapshot.source_path.as_deref());
     let shared = Arc::new(Shared {
         inner,
         id,
@@ -139,9 +161,75 @@ pub(crate) async fn run(
         scope,
         secrets,
         base_dir,
+        files,
     });
     let mut run = Run::new(shared, snapshot.steps);
-    run.drive(cancel, deadline).await
+    let halted = halt.token().clone();
+    let driven = tokio::select! {
+        result = run.drive(cancel, deadline) => Some(result),
+        () = halted.cancelled() => None,
+    };
+    // Lost to another engine, or the store stayed down: every task stops
+    // now, and nothing more is written.
+    let result = match (driven, halt.reason()) {
+        (Some(Ok(record)), _) => Ok(record),
+        (_, Some(reason)) => {
+            run.tasks.abort_all();
+            Err(reason.into())
+        }
+        (Some(Err(err)), None) => Err(err),
+        (None, None) => Err(StoreError::Fatal("the execution was halted".to_owned()).into()),
+    };
+    if result.is_ok() {
+        lock(&run.shared.inner.given).remove(&id);
+    }
+    result
+}
+
+/// Where an execution's steps find files: module files relative to the
+/// modules directory (the engine's, else the workflow file's own), data
+/// files as the engine allows (anywhere: relative to the workflow file).
+fn places(
+    config: &crate::engine::EngineConfig,
+    source_path: Option<&str>,
+) -> (Option<std::path::PathBuf>, crate::files::Files) {
+    let workflow_dir = source_path
+        .and_then(|p| std::path::Path::new(p).parent())
+        .map(std::path::Path::to_path_buf);
+    let files = match &config.files {
+        crate::files::Files::Anywhere { base: None } => crate::files::Files::Anywhere {
+            base: workflow_dir.clone(),
+        },
+        other => other.clone(),
+    };
+    (config.modules_dir.clone().or(workflow_dir), files)
+}
+
+/// Why the execution cannot run: declared secrets without a value. (Those
+/// given with a vRO start are never stored: an execution resumed after a
+/// restart does not have them, and ends here.)
+fn missing_secrets(plan: &Plan, secrets: &Secrets) -> Option<String> {
+    let missing: Vec<String> = plan
+        .workflow
+        .secrets
+        .iter()
+        .filter(|name| secrets.get(name).is_none())
+        .map(|name| format!("`{name}` (set {})", Secrets::variable(name)))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "secret{} not set: {}",
+        if missing.len() == 1 { " is" } else { "s are" },
+        missing.join(", ")
+    ))
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Run {
@@ -196,6 +284,7 @@ impl Run {
             nodes,
             ready,
             tasks: JoinSet::new(),
+            spawned: HashMap::new(),
             failing,
             canceled: false,
             work: CancellationToken::new(),
@@ -224,10 +313,14 @@ impl Run {
             }
             let wait = deadline.map(|d| crate::clock::until(self.shared.sink.now(), d));
             tokio::select! {
-                joined = self.tasks.join_next() => {
-                    let finished = joined
-                        .expect("the set is not empty")
-                        .map_err(|err| StoreError::Fatal(format!("a step task panicked: {err}")))?;
+                joined = self.tasks.join_next_with_id() => {
+                    let finished = match joined.expect("the set is not empty") {
+                        Ok((task, finished)) => {
+                            self.spawned.remove(&task);
+                            finished
+                        }
+                        Err(err) => self.panicked(err).await?,
+                    };
                     self.finished(finished).await?;
                 }
                 () = cancel.cancelled(), if !self.canceled => {
@@ -254,7 +347,7 @@ impl Run {
             .into());
         }
         let (state, outputs, error) = if let Some(error) = self.failing.clone() {
-            compensate::run(&self.shared).await?;
+            compensate::run(&self.shared, &cancel).await?;
             (ExecutionState::Failed, None, Some(error))
         } else if self.canceled {
             (ExecutionState::Canceled, None, Some("canceled".to_owned()))
@@ -428,7 +521,7 @@ impl Run {
                 .remove(&key)
                 .unwrap_or_else(|| StepRecord::new(key.clone()));
             let work = Work {
-                key,
+                key: key.clone(),
                 call: step.call.clone(),
                 retry: step.retry.clone(),
                 timeout: step.timeout,
@@ -440,10 +533,41 @@ impl Run {
             } else {
                 self.work.child_token()
             };
-            self.tasks
+            let task = self
+                .tasks
                 .spawn(run_instance(self.shared.clone(), work, cancel));
+            self.spawned.insert(task.id(), key);
             *running += 1;
         }
+    }
+
+    /// A step's task ended without an answer (a bug in the executor's step
+    /// code panicked): the step fails with the panic's message.
+    async fn panicked(&mut self, err: tokio::task::JoinError) -> Result<Finished, StoreError> {
+        let key = self
+            .spawned
+            .remove(&err.id())
+            .ok_or_else(|| StoreError::Fatal(format!("an unknown step task ended: {err}")))?;
+        let error = match err.try_into_panic() {
+            Ok(panic) => format!("the step panicked: {}", panic_message(panic.as_ref())),
+            Err(err) => format!("the step's task ended: {err}"),
+        };
+        let at = self.shared.sink.now();
+        self.shared
+            .sink
+            .record(vec![Change::StepFailed {
+                key: key.clone(),
+                attempt: None,
+                error: error.clone(),
+                at,
+            }])
+            .await?;
+        Ok(Finished {
+            key,
+            state: StepState::Failed,
+            outputs: None,
+            error: Some(error),
+        })
     }
 
     async fn finished(&mut self, finished: Finished) -> Result<(), StoreError> {

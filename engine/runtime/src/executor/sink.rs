@@ -1,37 +1,118 @@
 //! Writing an execution's changes to the store, with secrets redacted:
 //! the one place every change passes through on its way to a record.
+//!
+//! Each append carries the execution's claim. When the store refuses it
+//! (another engine took the execution) or stays unavailable for longer
+//! than the engine's patience, the execution is halted: its tasks stop at
+//! once and nothing more is written.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::action::ChangeSink;
 use crate::clock::Clock;
-use crate::ids::ExecutionId;
+use crate::held::Halt;
 use crate::record::{Change, Timestamp};
 use crate::secrets::Secrets;
-use crate::store::{Store, StoreError};
+use crate::store::{Claim, Store, StoreError};
 
 #[derive(Debug)]
 pub(crate) struct StoreSink {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) id: ExecutionId,
+    pub(crate) claim: Claim,
     pub(crate) secrets: Secrets,
+    pub(crate) halt: Arc<Halt>,
+    /// How long to keep trying an unavailable store.
+    pub(crate) patience: Duration,
 }
+
+/// First wait before trying an unavailable store again; it doubles up to
+/// [`MAX_WAIT`].
+const FIRST_WAIT: Duration = Duration::from_millis(50);
+const MAX_WAIT: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl ChangeSink for StoreSink {
+    async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        if let Some(reason) = self.halt.reason() {
+            return Err(reason);
+        }
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .map(|c| redact(&self.secrets, c))
+            .collect();
+        let deadline = tokio::time::Instant::now() + self.patience;
+        let mut wait = FIRST_WAIT;
+        loop {
+            match self.store.append(self.claim, changes.clone()).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Unavailable(cause))
+                    if tokio::time::Instant::now() + wait < deadline =>
+                {
+                    if wait == FIRST_WAIT {
+                        tracing::warn!(
+                            "execution {}: the store is unavailable ({cause}); trying again for up to {}s",
+                            self.claim.id,
+                            self.patience.as_secs()
+                        );
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = self.halt.token().cancelled() => {
+                            return Err(self.halt.reason().unwrap_or(StoreError::Unavailable(cause)));
+                        }
+                    }
+                    wait = (wait * 2).min(MAX_WAIT);
+                }
+                Err(err @ (StoreError::Unavailable(_) | StoreError::Conflict(_))) => {
+                    if let StoreError::Unavailable(cause) = &err {
+                        tracing::error!(
+                            "execution {}: the store stayed unavailable ({cause}); it stops here and is taken back once the store answers",
+                            self.claim.id
+                        );
+                    }
+                    self.halt.halt(err.clone());
+                    return Err(err);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// A sink that hides more than the execution's secrets (what a step's
+/// sensitive parameters resolved to) before passing changes on.
+#[derive(Debug)]
+pub(crate) struct Redacting {
+    inner: Arc<dyn ChangeSink>,
+    secrets: Secrets,
+}
+
+impl Redacting {
+    pub(crate) fn new(inner: Arc<dyn ChangeSink>, secrets: Secrets) -> Self {
+        Self { inner, secrets }
+    }
+}
+
+#[async_trait]
+impl ChangeSink for Redacting {
     async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         let changes = changes
             .into_iter()
             .map(|c| redact(&self.secrets, c))
             .collect();
-        self.store.append(self.id, changes).await.map(|_| ())
+        self.inner.record(changes).await
     }
 
     fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.inner.now()
     }
 }
 

@@ -231,56 +231,77 @@ pub(crate) async fn events(
     }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LogParams {
+    /// Only lines after this sequence number (`seq` of the last line read).
+    after: Option<u64>,
+    /// At most this many lines, 1 to 5000 (default 1000).
+    limit: Option<usize>,
+}
+
 /// The log lines of one step (every item of a `for_each` step when given
-/// the step id; one item when given `id[N]`), oldest first.
-#[utoipa::path(get, path = "/executions/{id}/steps/{step}/logs", params(("id" = String, Path), ("step" = String, Path)), tag = "executions",
-    responses((status = 200, body = LogPage), (status = 404, body = crate::views::ErrorBody)))]
+/// the step id; one item when given `id[N]`), oldest first, a page at a time.
+#[utoipa::path(get, path = "/executions/{id}/steps/{step}/logs", params(("id" = String, Path), ("step" = String, Path), LogParams), tag = "executions",
+    responses((status = 200, body = LogPage), (status = 400, body = crate::views::ErrorBody), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn logs(
     State(state): State<AppState>,
     Path((id, step)): Path<(String, String)>,
+    Query(params): Query<LogParams>,
 ) -> Result<Json<LogPage>, ApiError> {
     let id = execution_id(&id)?;
+    let limit = params.limit.unwrap_or(1000);
+    if !(1..=5000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1 to 5000"));
+    }
     let snapshot = state
         .store()
         .snapshot(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
-    let matches = |key: &shutter_runtime::StepKey| key.step == step || key.to_string() == step;
-    if !snapshot.steps.iter().any(|s| matches(&s.key)) {
+    let known = snapshot
+        .steps
+        .iter()
+        .any(|s| s.key.step == step || s.key.to_string() == step);
+    if !known {
         return Err(ApiError::not_found(format_args!(
             "step `{step}` of execution {id}"
         )));
     }
-    let mut lines = Vec::new();
-    let mut after = 0;
-    loop {
-        let events = state.store().events(id, after, 1000).await?;
-        let Some(last) = events.last() else { break };
-        after = last.seq;
-        for event in events {
-            if let Change::Log {
+    let events = state
+        .store()
+        .logs(id, &step, params.after.unwrap_or(0), limit)
+        .await?;
+    let full = events.len() == limit;
+    let lines: Vec<LogLine> = events
+        .into_iter()
+        .filter_map(|event| match event.change {
+            Change::Log {
                 key,
                 attempt,
                 level,
                 message,
                 at,
-            } = event.change
-                && matches(&key)
-            {
-                lines.push(LogLine {
-                    step: key.to_string(),
-                    attempt,
-                    level: serde_json::to_value(level)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    message,
-                    at,
-                });
-            }
-        }
-    }
-    Ok(Json(LogPage { lines }))
+            } => Some(LogLine {
+                seq: event.seq,
+                step: key.to_string(),
+                attempt,
+                level: serde_json::to_value(level)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                message,
+                at,
+            }),
+            _ => None,
+        })
+        .collect();
+    let next_after = if full {
+        lines.last().map(|l| l.seq)
+    } else {
+        None
+    };
+    Ok(Json(LogPage { lines, next_after }))
 }
 
 /// Cancels a running execution: steps stop, `finally` steps still run.
@@ -318,10 +339,10 @@ pub(crate) async fn retry(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = execution_id(&id)?;
-    let plan = state.engine().retry(id).await?;
+    let (plan, claim) = state.engine().retry(id).await?;
     let record = current(&state, id).await?;
     let inputs = record.inputs.as_object().cloned().unwrap_or_default();
     let key = state.runner().key_of(&plan, &inputs);
-    state.runner().launch(id, plan, key);
+    state.runner().launch(claim, plan, key);
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
 }

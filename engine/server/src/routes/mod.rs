@@ -14,14 +14,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::auth::{self, Token};
+use crate::auth;
 use crate::error::ApiError;
+use crate::server::ServerConfig;
 use crate::state::AppState;
 
 /// Largest request body but for workflow YAML.
 const MAX_BODY: usize = 1 << 20;
 
-pub(crate) fn router(state: AppState, token: Option<Token>) -> Router {
+pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
     let deadline = state.0.max_wait + Duration::from_secs(30);
     Router::new()
         .route(
@@ -49,11 +50,20 @@ pub(crate) fn router(state: AppState, token: Option<Token>) -> Router {
         .route("/openapi.json", get(system::openapi))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn(crate::etag::tag))
-        .layer(middleware::from_fn_with_state(token, auth::require))
+        .layer(middleware::from_fn_with_state(
+            config.access.clone(),
+            auth::require,
+        ))
+        .layer(middleware::from_fn(crate::cross_site::check))
+        .layer(middleware::from_fn_with_state(
+            config.allowed_hosts.clone(),
+            crate::host::check,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             time_limit(request, next, deadline)
         }))
+        .layer(middleware::from_fn(crate::shape::errors))
         .with_state(state)
 }
 

@@ -11,7 +11,7 @@ use shutter_runtime::ExecutionRecord;
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, execution_id, idempotency_key};
-use crate::routes::workflows::{set_location, start_execution};
+use crate::routes::workflows::{latest, set_location, start_execution};
 use crate::state::AppState;
 use crate::vro;
 
@@ -29,10 +29,21 @@ pub(crate) async fn start(
     headers: HeaderMap,
     JsonBody(body): JsonBody<StartBody>,
 ) -> Result<Response, ApiError> {
-    let inputs = vro::inputs(&body.parameters)
+    let given = vro::given(&body.parameters)
         .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", err))?;
+    let declared = &latest(&state, &name)?.plan.workflow.secrets;
+    if let Some(undeclared) = given.secrets.keys().find(|n| !declared.contains(n)) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_inputs",
+            format!(
+                "parameter `{undeclared}` is a secure-string, which becomes a secret of the execution: the workflow must list it under `secrets`"
+            ),
+        ));
+    }
     let key = idempotency_key(&headers)?;
-    let (record, _) = start_execution(&state, &name, &inputs, key).await?;
+    let secrets = shutter_runtime::Secrets::new(given.secrets);
+    let (record, _) = start_execution(&state, &name, &given.inputs, key, secrets).await?;
     let mut response = (StatusCode::ACCEPTED, Json(shape(&record))).into_response();
     set_location(
         &mut response,

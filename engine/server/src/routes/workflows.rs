@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shutter_dsl::Source;
-use shutter_runtime::{EngineError, WorkflowSource};
+use shutter_runtime::{EngineError, Secrets, WorkflowSource};
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, idempotency_key};
@@ -105,7 +105,8 @@ pub(crate) async fn start(
     JsonBody(request): JsonBody<StartRequest>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let (record, created) = start_execution(&state, &name, &request.inputs, key).await?;
+    let (record, created) =
+        start_execution(&state, &name, &request.inputs, key, Secrets::default()).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -116,13 +117,15 @@ pub(crate) async fn start(
     Ok(response)
 }
 
-/// Starts (or, by key, finds) an execution of `name` and runs it. Shared
-/// with the vRO-shaped route and the scheduler.
+/// Starts (or, by key, finds) an execution of `name` and runs it, with
+/// `secrets` given for it alone (never stored). Shared with the vRO-shaped
+/// route and the scheduler.
 pub(crate) async fn start_execution(
     state: &AppState,
     name: &str,
     inputs: &serde_json::Map<String, serde_json::Value>,
     key: Option<String>,
+    secrets: Secrets,
 ) -> Result<(shutter_runtime::ExecutionRecord, bool), ApiError> {
     let version = latest(state, name)?;
     let resolved = shutter_dsl::inputs::resolve_inputs(&version.plan.workflow, inputs)
@@ -196,8 +199,12 @@ pub(crate) async fn start_execution(
         }
         return Ok((started.record, false));
     }
+    state.engine().give_secrets(started.record.id, secrets);
+    let claim = started
+        .claim
+        .unwrap_or_else(|| shutter_runtime::Claim::created(started.record.id));
     state.runner().launch(
-        started.record.id,
+        claim,
         version.plan.clone(),
         admission.map(|(gate_key, _)| gate_key),
     );

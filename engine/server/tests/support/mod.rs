@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value as Json;
 use shutter_runtime::EngineConfig;
-use shutter_server::{Server, ServerConfig, Token};
+use shutter_server::{Access, Server, ServerConfig, Token};
 use shutter_store::SqliteStore;
 use tower::ServiceExt;
 
@@ -22,12 +22,22 @@ pub(crate) struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// A server that lets anyone register workflows (most tests are about
+/// other things), guarded by `token` when given.
 pub(crate) fn server(token: Option<&str>) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
-    let config = ServerConfig {
-        token: token.and_then(Token::new),
+    server_with(ServerConfig {
+        access: Access {
+            token: token.and_then(Token::new),
+            admin_token: None,
+            allow_anonymous_admin: true,
+        },
         ..ServerConfig::default()
-    };
+    })
+}
+
+/// A server with `config`, in process.
+pub(crate) fn server_with(config: ServerConfig) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
     let server = server_on(&dir.path().join("api.db"), config, EngineConfig::default());
     let router = server.router();
     TestServer {

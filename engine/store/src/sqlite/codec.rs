@@ -28,13 +28,20 @@ pub(crate) fn decode_execution(text: &str) -> Result<ExecutionRecord, StoreError
     from_json(text)
 }
 
-/// SQLite errors, grouped by what the caller does.
+/// SQLite errors, grouped by what the caller does: busy, a full disk and
+/// I/O errors pass (another process finishes, an operator frees space),
+/// so they are `Unavailable`; the rest is `Fatal`.
 pub(crate) fn db_error(err: &rusqlite::Error) -> StoreError {
     match err {
         rusqlite::Error::SqliteFailure(code, _)
             if matches!(
                 code.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::DiskFull
+                    | rusqlite::ErrorCode::SystemIoFailure
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::OutOfMemory
             ) =>
         {
             StoreError::Unavailable(err.to_string())

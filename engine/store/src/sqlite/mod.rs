@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery,
-    NewExecution, Owner, StepRecord, Store, StoreError,
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
+    ListQuery, NewExecution, Owner, StepRecord, Store, StoreError,
 };
 use tokio::sync::oneshot;
 
@@ -28,13 +28,41 @@ pub struct SqliteStore {
     path: PathBuf,
     requests: Mutex<Option<mpsc::Sender<Op>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Idle read connections, at most [`READERS`].
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Reads running at once: a burst of thousands of polls waits here
+    /// instead of opening (and keeping) a connection and a thread each.
+    reading: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most reads at once, and most idle read connections kept.
+const READERS: usize = 8;
+
+/// Page cache of a read connection, in KiB (SQLite's default is 2 MiB).
+const READER_CACHE_KIB: i64 = 512;
+
+/// When a commit is on disk (SQLite's `synchronous`, in WAL mode).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is on disk before the engine acts on it: a power cut
+    /// loses nothing recorded (an fsync per commit; group commit shares it).
+    #[default]
+    Full,
+    /// Every commit survives the process being killed, but a power cut or
+    /// an OS crash can lose the last ones (fsync only at checkpoints): the
+    /// steps they recorded run again, with their idempotency keys.
+    Normal,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its
-    /// schema up to date.
+    /// schema up to date; commits are [`Durability::Full`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::Full)
+    }
+
+    /// [`SqliteStore::open`] with the durability of commits chosen.
+    pub fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -43,6 +71,12 @@ impl SqliteStore {
         let mut conn = Connection::open(&path)
             .map_err(|e| StoreError::Fatal(format!("opening {}: {e}", path.display())))?;
         schema::configure(&conn).map_err(|e| db_error(&e))?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", synchronous)
+            .map_err(|e| db_error(&e))?;
         schema::migrate(&mut conn)
             .map_err(|e| StoreError::Fatal(format!("migrating {}: {e}", path.display())))?;
         let (requests, receiver) = mpsc::channel();
@@ -55,7 +89,25 @@ impl SqliteStore {
             requests: Mutex::new(Some(requests)),
             writer: Mutex::new(Some(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
+            reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
         })
+    }
+
+    /// SQLite's `integrity_check`: an empty list when the file is sound,
+    /// else what it found wrong.
+    pub async fn check(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare("PRAGMA integrity_check")
+                .map_err(|e| db_error(&e))?;
+            let found = statement
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(|e| db_error(&e))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| db_error(&e))?;
+            Ok(found.into_iter().filter(|line| line != "ok").collect())
+        })
+        .await
     }
 
     pub fn path(&self) -> &Path {
@@ -106,7 +158,14 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let permit = self
+            .reading
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Fatal("the store is closed".to_owned()))?;
         tokio::task::spawn_blocking(move || {
+            let _reading = permit;
             let pooled = readers
                 .lock()
                 .expect("no panic while holding this lock")
@@ -120,19 +179,36 @@ impl SqliteStore {
                     )
                     .map_err(|e| db_error(&e))?;
                     schema::configure(&conn).map_err(|e| db_error(&e))?;
+                    conn.pragma_update(None, "cache_size", -READER_CACHE_KIB)
+                        .map_err(|e| db_error(&e))?;
                     conn
                 }
             };
             let result = query(&conn);
-            readers
-                .lock()
-                .expect("no panic while holding this lock")
-                .push(conn);
+            let mut idle = readers.lock().expect("no panic while holding this lock");
+            if idle.len() < READERS {
+                idle.push(conn);
+            }
             result
         })
         .await
         .map_err(|e| StoreError::Fatal(format!("read task failed: {e}")))?
     }
+}
+
+/// `text` for a LIKE pattern with `\\` as the escape: `%` and `_` in a step
+/// key are not wildcards (the trailing `%` added by the caller is kept).
+fn escape_like(text: &str) -> String {
+    let (body, wildcard) = text.strip_suffix('%').map_or((text, ""), |b| (b, "%"));
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in body.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str(wildcard);
+    out
 }
 
 impl Drop for SqliteStore {
@@ -159,8 +235,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn append(&self, id: ExecutionId, changes: Vec<Change>) -> Result<u64, StoreError> {
-        self.write(|reply| Op::Append { id, changes, reply }).await
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
+        self.write(|reply| Op::Append {
+            claim,
+            changes,
+            reply,
+        })
+        .await
     }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -299,13 +380,85 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>, StoreError> {
+        let step = step.to_owned();
+        self.read(move |conn| {
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM executions WHERE id = ?1",
+                    params![id.to_string()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| db_error(&e))?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(id));
+            }
+            // `snap` matches `snap` and its items `snap[N]`; `snap[3]` itself.
+            let items = format!("{step}[%");
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT seq, data FROM events WHERE execution_id = ?1 AND type = 'log'
+                     AND (step = ?2 OR (instr(?2, '[') = 0 AND step LIKE ?3 ESCAPE '\\'))
+                     AND seq > ?4 ORDER BY seq LIMIT ?5",
+                )
+                .map_err(|e| db_error(&e))?;
+            statement
+                .query_map(
+                    params![
+                        id.to_string(),
+                        step,
+                        escape_like(&items),
+                        after as i64,
+                        limit as i64
+                    ],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+                )
+                .map_err(|e| db_error(&e))?
+                .map(|row| {
+                    let (seq, data) = row.map_err(|e| db_error(&e))?;
+                    Ok(Event {
+                        seq: seq as u64,
+                        change: from_json(&data)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn claim_orphans(
         &self,
         owner: &Owner,
         lease: Duration,
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError> {
         let owner = owner.clone();
-        self.write(|reply| Op::Claim {
+        let held = held.to_vec();
+        self.write(|reply| Op::ClaimOrphans {
+            owner,
+            lease,
+            held,
+            reply,
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        id: ExecutionId,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        let owner = owner.clone();
+        self.write(|reply| Op::ClaimOne {
+            id,
             owner,
             lease,
             reply,
@@ -313,14 +466,25 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn renew(&self, owner: &Owner, lease: Duration) -> Result<(), StoreError> {
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<ExecutionId>, StoreError> {
         let owner = owner.clone();
+        let claims = claims.to_vec();
         self.write(|reply| Op::Renew {
             owner,
             lease,
+            claims,
             reply,
         })
         .await
+    }
+
+    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
+        self.write(|reply| Op::Release { claim, reply }).await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

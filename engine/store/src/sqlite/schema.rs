@@ -49,13 +49,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX executions_by_idempotency_key ON executions (idempotency_key)
         WHERE idempotency_key IS NOT NULL;
     ",
+    // 3: the epoch of the current claim: every append is fenced by it.
+    "
+    ALTER TABLE executions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Settings for every connection: WAL so readers never block the writer,
-/// NORMAL sync (durable across a killed process; a power cut may lose the
-/// last commits), a busy timeout for other processes sharing the file.
+/// NORMAL sync (the writer's connection then sets the durability asked
+/// for), a busy timeout for other processes sharing the file.
 pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;

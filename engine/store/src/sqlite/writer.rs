@@ -11,12 +11,13 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use shutter_runtime::record::Timestamp;
 use shutter_runtime::{
-    Change, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord, StoreError,
+    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord,
+    StoreError,
 };
 use tokio::sync::oneshot;
 
 use super::codec::{db_error, decode_execution, from_json, parse_time, time, to_json};
-use crate::lease::{Lease, is_orphaned};
+use crate::lease::{Lease, is_claimable, is_orphaned};
 
 /// Most requests committed together.
 const MAX_BATCH: usize = 1024;
@@ -31,18 +32,30 @@ pub(crate) enum Op {
         reply: Reply<ExecutionRecord>,
     },
     Append {
-        id: ExecutionId,
+        claim: Claim,
         changes: Vec<Change>,
         reply: Reply<u64>,
     },
-    Claim {
+    ClaimOrphans {
         owner: Owner,
         lease: Duration,
-        reply: Reply<Vec<ExecutionId>>,
+        held: Vec<ExecutionId>,
+        reply: Reply<Vec<Claim>>,
+    },
+    ClaimOne {
+        id: ExecutionId,
+        owner: Owner,
+        lease: Duration,
+        reply: Reply<Option<Claim>>,
     },
     Renew {
         owner: Owner,
         lease: Duration,
+        claims: Vec<Claim>,
+        reply: Reply<Vec<ExecutionId>>,
+    },
+    Release {
+        claim: Claim,
         reply: Reply<()>,
     },
     Prune {
@@ -60,6 +73,8 @@ enum Done {
         Reply<Vec<ExecutionId>>,
         Result<Vec<ExecutionId>, StoreError>,
     ),
+    Claims(Reply<Vec<Claim>>, Result<Vec<Claim>, StoreError>),
+    Claim(Reply<Option<Claim>>, Result<Option<Claim>, StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
 }
 
@@ -76,6 +91,8 @@ impl Done {
             Self::Record(reply, result) => send(reply, result, commit),
             Self::Number(reply, result) => send(reply, result, commit),
             Self::Ids(reply, result) => send(reply, result, commit),
+            Self::Claims(reply, result) => send(reply, result, commit),
+            Self::Claim(reply, result) => send(reply, result, commit),
             Self::Unit(reply, result) => send(reply, result, commit),
         }
     }
@@ -152,7 +169,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             });
             Done::Record(reply, result.map(|()| out.expect("set on success")))
         }
-        Op::Append { id, changes, reply } => {
+        Op::Append {
+            claim,
+            changes,
+            reply,
+        } => {
+            let id = claim.id;
             let mut active = match cache.remove(&id) {
                 Some(active) => active,
                 None => match load(tx, id) {
@@ -161,7 +183,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
                     Err(err) => return Done::Number(reply, Err(err)),
                 },
             };
-            let result = savepoint(&mut || append(tx, &mut active, &changes));
+            let result = savepoint(&mut || append(tx, &mut active, claim, &changes));
             let seq = active.record.last_seq;
             // On failure the savepoint undid the rows; the entry, changed in
             // memory, is dropped so the next append reloads the truth.
@@ -170,28 +192,53 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             }
             Done::Number(reply, result.map(|()| seq))
         }
-        Op::Claim {
+        Op::ClaimOrphans {
             owner,
             lease,
+            held,
             reply,
         } => {
             let mut out = Vec::new();
             let result = savepoint(&mut || {
-                out = claim(tx, &owner, lease)?;
+                out = claim_orphans(tx, &owner, lease, &held)?;
                 Ok(())
             });
-            Done::Ids(reply, result.map(|()| std::mem::take(&mut out)))
+            // What another engine wrote since this one last did is not in
+            // the cache: the next append reloads the claimed executions.
+            for claim in &out {
+                cache.remove(&claim.id);
+            }
+            Done::Claims(reply, result.map(|()| std::mem::take(&mut out)))
         }
-        Op::Renew {
+        Op::ClaimOne {
+            id,
             owner,
             lease,
             reply,
         } => {
-            let until = time(lease_until(lease));
+            let mut out = None;
+            let result = savepoint(&mut || {
+                out = claim_one(tx, id, &owner, lease)?;
+                Ok(())
+            });
+            cache.remove(&id);
+            Done::Claim(reply, result.map(|()| out))
+        }
+        Op::Renew {
+            owner,
+            lease,
+            claims,
+            reply,
+        } => Done::Ids(reply, renew(tx, &owner, lease, &claims)),
+        Op::Release { claim, reply } => {
             let result = tx
                 .execute(
-                    "UPDATE executions SET lease_until = ?1 WHERE owner_id = ?2 AND state IN ('queued', 'running')",
-                    params![until, owner.id],
+                    "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND epoch = ?3",
+                    params![
+                        time(Utc::now() - chrono::Duration::seconds(1)),
+                        claim.id.to_string(),
+                        claim.epoch as i64
+                    ],
                 )
                 .map(|_| ())
                 .map_err(|e| db_error(&e));
@@ -211,7 +258,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
 }
 
 fn lease_until(lease: Duration) -> Timestamp {
-    Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+    shutter_runtime::clock::after(Utc::now(), lease)
 }
 
 fn create(
@@ -239,8 +286,8 @@ fn create(
     let record = ExecutionRecord::new(new);
     let inserted = tx.execute(
         "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
-                                 owner_id, owner_host, owner_pid, lease_until, idempotency_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                 owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)",
         params![
             new.id.to_string(),
             new.workflow,
@@ -317,21 +364,48 @@ fn load(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<Option<Active
     }))
 }
 
+/// Folds `changes` into the execution and writes them, if `claim` is the
+/// current one: the fenced update of the execution's row comes first, so a
+/// refused append writes nothing.
 fn append(
     tx: &rusqlite::Transaction<'_>,
     active: &mut Active,
+    claim: Claim,
     changes: &[Change],
 ) -> Result<(), StoreError> {
     let id = active.record.id.to_string();
     let mut touched: Vec<StepKey> = Vec::new();
     let mut created: Vec<StepKey> = Vec::new();
+    let first_seq = active.record.last_seq + 1;
+    for change in changes {
+        let seq = active.record.last_seq + 1;
+        active.record.apply(seq, change);
+    }
+    let record = &active.record;
+    let updated = tx
+        .prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4 WHERE id = ?5 AND epoch = ?6")
+        .and_then(|mut s| {
+            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id, claim.epoch as i64])
+        })
+        .map_err(|e| db_error(&e))?;
+    if updated == 0 {
+        let current: i64 = tx
+            .query_row(
+                "SELECT epoch FROM executions WHERE id = ?1",
+                params![id],
+                |row| row.get(0),
+            )
+            .map_err(|e| db_error(&e))?;
+        return Err(crate::memory::fenced(
+            claim,
+            u64::try_from(current).unwrap_or(0),
+        ));
+    }
     {
         let mut insert = tx
             .prepare_cached("INSERT INTO events (execution_id, seq, type, step, data) VALUES (?1, ?2, ?3, ?4, ?5)")
             .map_err(|e| db_error(&e))?;
-        for change in changes {
-            let seq = active.record.last_seq + 1;
-            active.record.apply(seq, change);
+        for (seq, change) in (first_seq..).zip(changes) {
             if change.touches_step_record()
                 && let Some(key) = change.step()
             {
@@ -377,25 +451,38 @@ fn append(
             ])
             .map_err(|e| db_error(&e))?;
     }
-    let record = &active.record;
-    tx.prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4 WHERE id = ?5")
-        .and_then(|mut s| {
-            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id])
-        })
-        .map_err(|e| db_error(&e))?;
     Ok(())
 }
 
-fn claim(
+/// A row's lease, if it has one.
+fn lease_of(
+    owner_id: Option<String>,
+    host: Option<String>,
+    pid: Option<u32>,
+    until: Option<String>,
+) -> Result<Option<Lease>, StoreError> {
+    Ok(match (owner_id, host, pid, until) {
+        (Some(owner_id), Some(host), Some(pid), Some(until)) => Some(Lease {
+            owner_id,
+            host,
+            pid,
+            until: parse_time(&until)?,
+        }),
+        _ => None,
+    })
+}
+
+fn claim_orphans(
     tx: &rusqlite::Transaction<'_>,
     owner: &Owner,
     lease: Duration,
-) -> Result<Vec<ExecutionId>, StoreError> {
+    held: &[ExecutionId],
+) -> Result<Vec<Claim>, StoreError> {
     let now = Utc::now();
     let mut candidates = Vec::new();
     {
         let mut statement = tx
-            .prepare(
+            .prepare_cached(
                 "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
                  WHERE state IN ('queued', 'running') ORDER BY id",
             )
@@ -413,29 +500,106 @@ fn claim(
             .map_err(|e| db_error(&e))?;
         for row in rows {
             let (id, owner_id, host, pid, until) = row.map_err(|e| db_error(&e))?;
-            let lease = match (owner_id, host, pid, until) {
-                (Some(owner_id), Some(host), Some(pid), Some(until)) => Some(Lease {
-                    owner_id,
-                    host,
-                    pid,
-                    until: parse_time(&until)?,
-                }),
-                _ => None,
-            };
+            let id: ExecutionId = id.parse().map_err(StoreError::Fatal)?;
+            if held.contains(&id) {
+                continue;
+            }
+            let lease = lease_of(owner_id, host, pid, until)?;
             if is_orphaned(lease.as_ref(), owner, now) {
                 candidates.push(id);
             }
         }
     }
+    candidates
+        .into_iter()
+        .map(|id| take(tx, id, owner, lease))
+        .collect()
+}
+
+fn claim_one(
+    tx: &rusqlite::Transaction<'_>,
+    id: ExecutionId,
+    owner: &Owner,
+    lease: Duration,
+) -> Result<Option<Claim>, StoreError> {
+    let row = tx
+        .query_row(
+            "SELECT state, owner_id, owner_host, owner_pid, lease_until FROM executions WHERE id = ?1",
+            params![id.to_string()],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                    row.get::<_, Option<u32>>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(|e| db_error(&e))?;
+    let Some((state, owner_id, host, pid, until)) = row else {
+        return Err(StoreError::NotFound(id));
+    };
+    let terminal = shutter_runtime::ExecutionState::parse(&state).is_some_and(|s| s.is_terminal());
+    let lease_now = lease_of(owner_id, host, pid, until)?;
+    if !is_claimable(terminal, lease_now.as_ref(), owner, Utc::now()) {
+        return Ok(None);
+    }
+    take(tx, id, owner, lease).map(Some)
+}
+
+/// Claims one execution for `owner` at the next epoch.
+fn take(
+    tx: &rusqlite::Transaction<'_>,
+    id: ExecutionId,
+    owner: &Owner,
+    lease: Duration,
+) -> Result<Claim, StoreError> {
+    let epoch: i64 = tx
+        .prepare_cached(
+            "UPDATE executions SET owner_id = ?1, owner_host = ?2, owner_pid = ?3, lease_until = ?4, epoch = epoch + 1
+             WHERE id = ?5 RETURNING epoch",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![owner.id, owner.host, owner.pid, time(lease_until(lease)), id.to_string()],
+                |row| row.get(0),
+            )
+        })
+        .map_err(|e| db_error(&e))?;
+    Ok(Claim {
+        id,
+        epoch: u64::try_from(epoch).unwrap_or(0),
+    })
+}
+
+/// Extends the leases `owner` still holds; returns the executions it lost.
+fn renew(
+    tx: &rusqlite::Transaction<'_>,
+    owner: &Owner,
+    lease: Duration,
+    claims: &[Claim],
+) -> Result<Vec<ExecutionId>, StoreError> {
     let until = time(lease_until(lease));
-    let mut ids = Vec::with_capacity(candidates.len());
-    for id in candidates {
-        tx.execute(
-            "UPDATE executions SET owner_id = ?1, owner_host = ?2, owner_pid = ?3, lease_until = ?4 WHERE id = ?5",
-            params![owner.id, owner.host, owner.pid, until, id],
+    let mut statement = tx
+        .prepare_cached(
+            "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND epoch = ?3 AND owner_id = ?4",
         )
         .map_err(|e| db_error(&e))?;
-        ids.push(id.parse().map_err(StoreError::Fatal)?);
+    let mut lost = Vec::new();
+    for claim in claims {
+        let renewed = statement
+            .execute(params![
+                until,
+                claim.id.to_string(),
+                claim.epoch as i64,
+                owner.id
+            ])
+            .map_err(|e| db_error(&e))?;
+        if renewed == 0 {
+            lost.push(claim.id);
+        }
     }
-    Ok(ids)
+    Ok(lost)
 }

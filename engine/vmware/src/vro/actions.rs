@@ -29,7 +29,7 @@ fn client(ctx: &ActionContext, env: &Env) -> Result<VroClient, ActionError> {
         ctx.param("vro")?,
         &ctx.secrets,
         env,
-        ctx.base_dir.as_deref(),
+        &ctx.files,
     )?)
 }
 

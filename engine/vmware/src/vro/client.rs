@@ -2,12 +2,12 @@
 //! their failures mean for a step.
 
 use std::fmt;
-use std::path::Path;
 
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value as Json, json};
 use shutter_runtime::ActionError;
+use shutter_runtime::Files;
 use shutter_runtime::secrets::Secrets;
 
 use crate::config::{CONFIG_VAR, ShutterConfig};
@@ -60,10 +60,10 @@ impl VroConfig {
         value: &Json,
         secrets: &Secrets,
         env: &Env,
-        base_dir: Option<&Path>,
+        files: &Files,
     ) -> Result<Self, ActionError> {
         let Json::String(name) = value else {
-            return Self::from_param(value, secrets, base_dir);
+            return Self::from_param(value, secrets, files);
         };
         let config = ShutterConfig::load(env)
             .map_err(|e| fatal(e.to_string()))?
@@ -77,11 +77,7 @@ impl VroConfig {
 
     /// Reads `{url, username, password_secret}` or `{url, token_secret}`,
     /// plus `insecure` and `ca_file`. Secrets come from the step's grants.
-    pub fn from_param(
-        value: &Json,
-        secrets: &Secrets,
-        base_dir: Option<&Path>,
-    ) -> Result<Self, ActionError> {
+    pub fn from_param(value: &Json, secrets: &Secrets, files: &Files) -> Result<Self, ActionError> {
         if !value.is_object() {
             return Err(fatal(
                 "parameter `vro` must be the name of a server in Shutter's config or an object {url, username, password_secret | token_secret, insecure, ca_file}",
@@ -120,10 +116,10 @@ impl VroConfig {
             Some(Json::Bool(flag)) => *flag,
             Some(_) => return Err(fatal("`vro.insecure` must be true or false")),
         };
-        let ca_file = field("ca_file").map(|path| match base_dir {
-            Some(dir) if Path::new(path).is_relative() => dir.join(path),
-            _ => path.into(),
-        });
+        let ca_file = field("ca_file")
+            .map(|path| files.resolve(path, shutter_runtime::files::Use::Read))
+            .transpose()
+            .map_err(|e| fatal(format!("`vro.ca_file`: {e}")))?;
         Ok(Self {
             api: api_root(url)?,
             auth,
@@ -323,21 +319,21 @@ mod tests {
         let bearer = VroConfig::from_param(
             &json!({"url": "https://v", "token_secret": "tok"}),
             &secrets,
-            None,
+            &Files::default(),
         )
         .unwrap();
         assert_eq!(bearer.auth, Auth::Bearer("t0ken".into()));
         let basic = VroConfig::from_param(
             &json!({"url": "https://v", "username": "u", "password_secret": "pw"}),
             &secrets,
-            None,
+            &Files::default(),
         )
         .unwrap();
         assert!(!format!("{basic:?}").contains("pa55"));
         let missing = VroConfig::from_param(
             &json!({"url": "https://v", "username": "u"}),
             &secrets,
-            None,
+            &Files::default(),
         );
         assert!(missing.is_err());
     }

@@ -30,12 +30,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     async fn client(&self, ctx: &ActionContext) -> Result<Client, ActionError> {
-        let config = ConnectionConfig::from_step(
-            &ctx.params,
-            &ctx.secrets,
-            &self.env,
-            ctx.base_dir.as_deref(),
-        )?;
+        let config = ConnectionConfig::from_step(&ctx.params, &ctx.secrets, &self.env, &ctx.files)?;
         Ok(self.sessions.client(&config).await?)
     }
 

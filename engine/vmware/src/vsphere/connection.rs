@@ -4,10 +4,10 @@
 //! names, else govc's environment variables.
 
 use std::fmt;
-use std::path::Path;
 
 use reqwest::Url;
 use serde_json::Value as Json;
+use shutter_runtime::Files;
 use shutter_runtime::secrets::Secrets;
 
 use super::error::VsphereError;
@@ -95,10 +95,10 @@ impl ConnectionConfig {
         params: &Json,
         secrets: &Secrets,
         env: &Env,
-        base_dir: Option<&Path>,
+        files: &Files,
     ) -> Result<Self, VsphereError> {
         match params.get("vcenter") {
-            Some(Json::Object(_)) => from_param(&params["vcenter"], secrets, base_dir),
+            Some(Json::Object(_)) => from_param(&params["vcenter"], secrets, files),
             Some(Json::String(name)) if !name.is_empty() => named(name, env),
             None | Some(Json::Null) => match referenced_connection(params, env)? {
                 Some(config) => Ok(config),
@@ -182,7 +182,7 @@ pub(crate) fn is_instance_uuid(text: &str) -> bool {
 fn from_param(
     value: &Json,
     secrets: &Secrets,
-    base_dir: Option<&Path>,
+    files: &Files,
 ) -> Result<ConnectionConfig, VsphereError> {
     let field = |name: &str| {
         value
@@ -205,10 +205,10 @@ fn from_param(
         Some(Json::Bool(flag)) => *flag,
         Some(_) => return Err(invalid("`vcenter.insecure` must be true or false")),
     };
-    let ca_file = field("ca_file").map(|path| match base_dir {
-        Some(dir) if Path::new(path).is_relative() => dir.join(path),
-        _ => path.into(),
-    });
+    let ca_file = field("ca_file")
+        .map(|path| files.resolve(path, shutter_runtime::files::Use::Read))
+        .transpose()
+        .map_err(|e| invalid(format!("`vcenter.ca_file`: {e}")))?;
     ConnectionConfig::new(url, username, password, Trust { insecure, ca_file })
 }
 
@@ -284,6 +284,8 @@ fn decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use serde_json::json;
 
     use super::*;
@@ -301,7 +303,8 @@ mod tests {
             ("GOVC_INSECURE", "1"),
         ]);
         let config =
-            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, None).unwrap();
+            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, &Files::default())
+                .unwrap();
         assert_eq!(config.url.as_str(), "https://vc.example.com/sdk");
         assert_eq!(config.username, "admin");
         assert_eq!(config.password(), "pw");
@@ -313,7 +316,8 @@ mod tests {
     fn credentials_in_govc_url_are_taken_out_of_it() {
         let env = env(&[("GOVC_URL", "https://u%40corp:p%3Ass@vc:8443/sdk")]);
         let config =
-            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, None).unwrap();
+            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, &Files::default())
+                .unwrap();
         assert_eq!(config.url.as_str(), "https://vc:8443/sdk");
         assert_eq!(config.username, "u@corp");
         assert_eq!(config.password(), "p:ss");
@@ -328,7 +332,9 @@ mod tests {
             &params,
             &secrets,
             &env(&[("GOVC_PASSWORD", "other")]),
-            Some(Path::new("/wf")),
+            &Files::Anywhere {
+                base: Some("/wf".into()),
+            },
         )
         .unwrap();
         assert_eq!(config.password(), "s3cret");
@@ -338,14 +344,20 @@ mod tests {
         );
         assert!(!config.trust.insecure, "insecure is never the default");
         let missing = json!({"vcenter": {"url": "https://vc/sdk", "username": "a", "password_secret": "nope"}});
-        let err = ConnectionConfig::from_step(&missing, &secrets, &env(&[]), None).unwrap_err();
+        let err = ConnectionConfig::from_step(&missing, &secrets, &env(&[]), &Files::default())
+            .unwrap_err();
         assert!(err.to_string().contains("secret `nope`"), "{err}");
     }
 
     #[test]
     fn no_connection_at_all_is_a_clear_error() {
-        let err = ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env(&[]), None)
-            .unwrap_err();
+        let err = ConnectionConfig::from_step(
+            &json!({}),
+            &Secrets::default(),
+            &env(&[]),
+            &Files::default(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("GOVC_URL"), "{err}");
     }
 }

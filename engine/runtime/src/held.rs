@@ -1,0 +1,112 @@
+//! The executions an engine holds: the claim each was taken under, and how
+//! each is stopped at once when it is lost — claimed by another engine
+//! (this one stalled past its lease) or out of reach of the store for too
+//! long. Their leases are renewed together (`Engine::keep_leases`).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::ids::ExecutionId;
+use crate::store::{Claim, StoreError};
+
+/// Why an execution stopped where it was, if it did.
+#[derive(Debug, Default)]
+pub(crate) struct Halt {
+    token: CancellationToken,
+    reason: Mutex<Option<StoreError>>,
+}
+
+impl Halt {
+    /// Stops the execution's tasks; the first reason is kept.
+    pub(crate) fn halt(&self, reason: StoreError) {
+        lock(&self.reason).get_or_insert(reason);
+        self.token.cancel();
+    }
+
+    pub(crate) fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub(crate) fn reason(&self) -> Option<StoreError> {
+        lock(&self.reason).clone()
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    epoch: u64,
+    halt: std::sync::Arc<Halt>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    entries: Mutex<HashMap<ExecutionId, Entry>>,
+}
+
+impl Held {
+    /// Notes a claim; a newer one replaces an older.
+    pub(crate) fn insert(&self, claim: Claim) -> std::sync::Arc<Halt> {
+        let mut entries = lock(&self.entries);
+        match entries.get(&claim.id) {
+            Some(entry) if entry.epoch == claim.epoch => entry.halt.clone(),
+            _ => {
+                let halt = std::sync::Arc::new(Halt::default());
+                entries.insert(
+                    claim.id,
+                    Entry {
+                        epoch: claim.epoch,
+                        halt: halt.clone(),
+                    },
+                );
+                halt
+            }
+        }
+    }
+
+    /// Forgets a claim (the execution ended, or was given up); its lease is
+    /// no longer renewed.
+    pub(crate) fn remove(&self, claim: Claim) {
+        let mut entries = lock(&self.entries);
+        if entries
+            .get(&claim.id)
+            .is_some_and(|e| e.epoch == claim.epoch)
+        {
+            entries.remove(&claim.id);
+        }
+    }
+
+    pub(crate) fn claims(&self) -> Vec<Claim> {
+        lock(&self.entries)
+            .iter()
+            .map(|(id, entry)| Claim {
+                id: *id,
+                epoch: entry.epoch,
+            })
+            .collect()
+    }
+
+    pub(crate) fn ids(&self) -> Vec<ExecutionId> {
+        lock(&self.entries).keys().copied().collect()
+    }
+
+    /// Stops and forgets executions another engine now holds.
+    pub(crate) fn lose(&self, ids: &[ExecutionId]) {
+        let mut entries = lock(&self.entries);
+        for id in ids {
+            if let Some(entry) = entries.remove(id) {
+                tracing::warn!("execution {id} was claimed by another engine: stopping it here");
+                entry.halt.halt(StoreError::Conflict(format!(
+                    "execution {id} is now held by another engine"
+                )));
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
