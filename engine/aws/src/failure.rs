@@ -5,7 +5,7 @@
 //! and keeps AWS's own code and message.
 
 use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 /// `operation` is the EC2 API name (`CreateSnapshot`), `on` what it acted on
 /// (`vol-0abc`), empty when nothing in particular.
@@ -25,37 +25,36 @@ where
                 Some(message) if !message.is_empty() => format!("{what}: {code}: {message}"),
                 _ => format!("{what}: {code}"),
             };
-            if retryable_code(code) || retryable_status(service.raw().status().as_u16()) {
-                ActionError::Retryable(message)
+            if retryable_code(code)
+                || shutter_kit::retryable_status_code(service.raw().status().as_u16())
+            {
+                ActionError::retryable(message)
             } else {
-                ActionError::Fatal(message)
+                ActionError::fatal(message)
             }
         }
-        SdkError::TimeoutError(_) => ActionError::Retryable(format!("{what}: timed out")),
+        SdkError::TimeoutError(_) => ActionError::retryable(format!("{what}: timed out")),
         SdkError::DispatchFailure(failure) => {
             let message = format!("{what}: {}", DisplayErrorContext(err));
             // A user error is a request that cannot be sent (a bad
-            // endpoint URL); every other dispatch failure is the network's.
-            if failure.is_user() {
-                ActionError::Fatal(message)
+            // endpoint URL), and an untrusted certificate stays untrusted;
+            // every other dispatch failure is the network's.
+            if failure.is_user() || shutter_kit::is_untrusted_certificate(err) {
+                ActionError::fatal(message)
             } else {
-                ActionError::Retryable(message)
+                ActionError::retryable(message)
             }
         }
         SdkError::ResponseError(response) => {
             let message = format!("{what}: unreadable response: {}", DisplayErrorContext(err));
-            if retryable_status(response.raw().status().as_u16()) {
-                ActionError::Retryable(message)
+            if shutter_kit::retryable_status_code(response.raw().status().as_u16()) {
+                ActionError::retryable(message)
             } else {
-                ActionError::Fatal(message)
+                ActionError::fatal(message)
             }
         }
-        _ => ActionError::Fatal(format!("{what}: {}", DisplayErrorContext(err))),
+        _ => ActionError::fatal(format!("{what}: {}", DisplayErrorContext(err))),
     }
-}
-
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 429 || status == 408
 }
 
 /// AWS error codes that clear by themselves: throttling, transient
@@ -126,7 +125,9 @@ mod tests {
         ] {
             assert!(!retryable_code(code), "{code}");
         }
-        assert!(retryable_status(503) && retryable_status(500) && retryable_status(429));
-        assert!(!retryable_status(400) && !retryable_status(403));
+        assert!(shutter_kit::retryable_status_code(503) && shutter_kit::retryable_status_code(408));
+        assert!(
+            !shutter_kit::retryable_status_code(400) && !shutter_kit::retryable_status_code(403)
+        );
     }
 }

@@ -12,7 +12,7 @@
 //! fresh resource; steps are resumed later than that.
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use shutter_runtime::{ActionContext, LogLevel};
+use shutter_core::{ActionContext, LogLevel};
 
 /// The tag key that carries the idempotency key of the step that created a resource.
 pub const IDEMPOTENCY_TAG: &str = "shutter:idempotency-key";

@@ -31,19 +31,19 @@ mod settings;
 
 use std::sync::Arc;
 
-use shutter_runtime::Action;
+use shutter_core::Action;
 
 pub use idempotency::IDEMPOTENCY_TAG;
 pub use settings::AwsSettings;
 
 /// Every action of this provider: its catalog entry and its implementation,
 /// configured by the standard `aws-config` chain alone.
-pub fn actions() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+pub fn actions() -> Vec<(shutter_core::ActionSpec, Arc<dyn Action>)> {
     actions_with(AwsSettings::default())
 }
 
 /// Every action of this provider, with `settings` taking precedence over
 /// the standard chain (a binary's own configuration file; tests).
-pub fn actions_with(settings: AwsSettings) -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+pub fn actions_with(settings: AwsSettings) -> Vec<(shutter_core::ActionSpec, Arc<dyn Action>)> {
     actions::all(&Arc::new(settings::Clients::new(settings)))
 }

@@ -8,10 +8,10 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::config::Credentials;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-use shutter_runtime::{ActionContext, ActionError};
+use shutter_core::{ActionContext, ActionError};
 use tokio::sync::OnceCell;
 
-use crate::params;
+use crate::params::Located;
 
 /// Overrides of the standard `aws-config` chain. Everything left `None`
 /// comes from the chain (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
@@ -55,8 +55,8 @@ impl Clients {
 
     /// The client for the step's `region` and `endpoint_url` parameters.
     pub(crate) async fn for_step(&self, ctx: &ActionContext) -> Result<Ec2, ActionError> {
-        let region = params::opt_str(ctx, "region")?;
-        self.in_region(ctx, region).await
+        let located: Located = ctx.params()?;
+        self.in_region(ctx, located.region.as_deref()).await
     }
 
     /// The client for `region` (or the configured one) and the step's `endpoint_url`.
@@ -65,12 +65,12 @@ impl Clients {
         ctx: &ActionContext,
         region: Option<&str>,
     ) -> Result<Ec2, ActionError> {
-        let endpoint = params::opt_str(ctx, "endpoint_url")?.map(str::to_owned);
+        let endpoint = ctx.params::<Located>()?.endpoint_url;
         let base = self.base().await;
         let region = match region {
             Some(region) => region.to_owned(),
             None => base.region().map(ToString::to_string).ok_or_else(|| {
-                ActionError::Fatal(
+                ActionError::fatal(
                     "no aws region: set the step's `region`, AWS_REGION or a profile's `region`"
                         .to_owned(),
                 )

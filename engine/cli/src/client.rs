@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
+use shutter_server::views::ErrorBody;
 
 /// Options of every command that talks to a server.
 #[derive(Debug, clap::Args)]
@@ -52,9 +54,12 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<Json> {
-        self.send(self.http.get(format!("{}{path}", self.base)), path)
-            .await
+    /// `GET path`, its answer read as the server's view type `T`.
+    pub(crate) async fn get_as<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let answer = self
+            .send(self.http.get(format!("{}{path}", self.base)), path)
+            .await?;
+        self.read(answer, path)
     }
 
     pub(crate) async fn post(&self, path: &str, body: &Json) -> anyhow::Result<Json> {
@@ -63,6 +68,25 @@ impl Client {
             path,
         )
         .await
+    }
+
+    /// `POST path`, its answer read as the server's view type `T`.
+    pub(crate) async fn post_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Json,
+    ) -> anyhow::Result<T> {
+        let answer = self.post(path, body).await?;
+        self.read(answer, path)
+    }
+
+    fn read<T: DeserializeOwned>(&self, answer: Json, path: &str) -> anyhow::Result<T> {
+        serde_json::from_value(answer).with_context(|| {
+            format!(
+                "{}{path}: an answer this client does not understand",
+                self.base
+            )
+        })
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, path: &str) -> anyhow::Result<Json> {
@@ -80,13 +104,18 @@ impl Client {
             .await
             .with_context(|| format!("reading the answer of {}{path}", self.base))?;
         if !status.is_success() {
-            let error = &body["error"];
+            let error = serde_json::from_value::<ErrorBody>(body)
+                .ok()
+                .map(|body| body.error);
             let mut message = format!(
                 "{}{path}: {status}: {}",
                 self.base,
-                error["message"].as_str().unwrap_or("(no message)")
+                error
+                    .as_ref()
+                    .map_or("(no message)", |e| e.message.as_str())
             );
-            if let Some(details) = error["details"].as_array() {
+            let details = error.and_then(|e| e.details);
+            if let Some(details) = details.as_ref().and_then(Json::as_array) {
                 for detail in details {
                     message.push_str(&format!(
                         "\n  {}",

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shutter_runtime::{ActionRegistry, Engine, EngineConfig};
+use shutter_core::ActionRegistry;
+use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::{Durability, SqliteStore};
 
 /// `--db`, else `$SHUTTER_DB`, else `$XDG_DATA_HOME/shutter/shutter.db`
@@ -42,15 +43,26 @@ pub(crate) fn engine(store: Arc<SqliteStore>, config: EngineConfig) -> anyhow::R
     ))
 }
 
-/// Every built-in action and the WebAssembly host.
+/// Every built-in action and the WebAssembly host; the providers read
+/// Shutter's config file and YAML files of their own through the
+/// language crate's YAML reader.
 pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
-    let mut actions = shutter_providers::registry();
-    let host = wasm_host()?;
-    actions.register(
-        shutter_dsl::catalog::WASM_ACTION,
-        Arc::new(shutter_wasm::WasmAction::new(host)),
-    );
+    let settings = shutter_providers::Settings {
+        config: Arc::new(config_source()),
+        yaml: shutter_dsl::config_file::yaml_reader(),
+    };
+    let mut actions = shutter_providers::registry_with(&settings);
+    actions.register_modules(Arc::new(shutter_wasm::WasmRunner::new(wasm_host()?)));
     Ok(actions)
+}
+
+/// Shutter's config file, where the environment says, with the sections
+/// the providers read.
+pub(crate) fn config_source() -> shutter_dsl::config_file::YamlConfig {
+    shutter_dsl::config_file::YamlConfig::new(
+        shutter_core::Env::process(),
+        shutter_providers::config_sections(),
+    )
 }
 
 /// Where the WebAssembly host keeps compiled modules (and, in `modules/`,
@@ -116,7 +128,8 @@ pub(crate) struct EngineArgs {
 impl EngineArgs {
     pub(crate) fn config(&self) -> anyhow::Result<EngineConfig> {
         let duration = |flag: &str, text: &str| {
-            shutter_dsl::units::parse_duration(text).map_err(|err| anyhow::anyhow!("{flag}: {err}"))
+            shutter_core::units::parse_duration(text)
+                .map_err(|err| anyhow::anyhow!("{flag}: {err}"))
         };
         let lease = duration("--lease", &self.lease)?;
         if lease < std::time::Duration::from_millis(300) {

@@ -53,7 +53,7 @@ pub(crate) fn check_modules(
     plan: &Plan,
     modules_dir: Option<&Path>,
 ) -> Result<(), Diagnostics> {
-    let problems = shutter_wasm::check_local_modules(&plan.workflow, modules_dir);
+    let problems = crate::modules::check_local(&plan.workflow, modules_dir);
     if problems.is_empty() {
         Ok(())
     } else {

@@ -3,6 +3,7 @@
 //! # Layout
 //! - `main.rs`: argument parsing (clap) and dispatch; errors printed once, as a chain.
 //! - `load.rs`: reading workflow files with the size limit and compiling them.
+//! - `modules.rs`: a workflow's WebAssembly modules, checked or fetched before it runs.
 //! - `db.rs`: where the embedded store lives; the engine on it.
 //! - `client.rs`: the HTTP client of `shutter serve` (`--server URL`).
 //! - `progress.rs`: live progress of a running execution.
@@ -12,6 +13,7 @@ mod client;
 mod commands;
 mod db;
 mod load;
+mod modules;
 mod progress;
 
 use std::process::ExitCode;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use shutter_runtime::{Change, ExecutionId, Store};
+use shutter_core::{Change, ExecutionId, Store};
 use tokio_util::sync::CancellationToken;
 
 /// Follows the event log until `done` is canceled, then prints what is left.
@@ -196,6 +196,6 @@ fn describe(change: &Change) -> Option<String> {
     Some(line)
 }
 
-fn clock(at: &shutter_runtime::record::Timestamp) -> String {
+fn clock(at: &shutter_core::record::Timestamp) -> String {
     at.format("%H:%M:%S%.3f").to_string()
 }

@@ -24,8 +24,14 @@
 //! - `diagnostic`, `span_index`, `path`, `suggest`: how problems are located and shown.
 //! - `inputs`: checking the inputs given to an execution.
 //! - `limits`: bounds that keep hostile input cheap.
+//! - `config_file`: Shutter's own YAML config file read into a located
+//!   [`shutter_core::config::ConfigFile`]; each crate reads its section.
+//!
+//! The catalog types, durations (`units`) and suggestions live in
+//! `shutter-core`, so providers describe their actions without this crate.
 
-pub mod catalog;
+pub use shutter_core::catalog;
+pub mod config_file;
 mod decode;
 pub mod diagnostic;
 pub mod expr;
@@ -40,9 +46,9 @@ pub mod render;
 pub mod schema;
 mod source;
 mod span_index;
-mod suggest;
+use shutter_core::suggest;
 pub mod template;
-pub mod units;
+pub use shutter_core::units;
 mod validate;
 
 pub use catalog::{ActionSpec, Catalog, ParamType};
@@ -50,8 +56,8 @@ pub use diagnostic::{Diagnostic, Diagnostics, Located, Severity};
 pub use expr::{EvalError, ExprEngine};
 pub use model::{StepId, Workflow, WorkflowName};
 pub use plan::{EdgeKind, Plan, PlanHash};
+pub use shutter_core::suggest::closest;
 pub use source::Source;
-pub use suggest::closest;
 pub use template::Template;
 
 /// Compiles a workflow: parse, validate, build the DAG.

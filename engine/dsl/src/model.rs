@@ -90,6 +90,29 @@ pub struct Workflow {
     pub steps: IndexMap<StepId, Step>,
 }
 
+impl Workflow {
+    /// Every `uses: wasm` module the workflow names (compensations
+    /// included), with the YAML path of its `module` key, for checks made
+    /// outside the compiler (files, downloads).
+    pub fn wasm_modules(&self) -> Vec<(crate::path::YamlPath, &WasmModule)> {
+        let mut found = Vec::new();
+        for step in self.steps.values() {
+            let path = crate::path::YamlPath::root()
+                .key("steps")
+                .key(step.id.as_str());
+            if let ActionRef::Wasm(module) = &step.call.action {
+                found.push((path.key("wasm").key("module"), module));
+            }
+            if let Some(compensate) = &step.compensate
+                && let ActionRef::Wasm(module) = &compensate.action
+            {
+                found.push((path.key("compensate").key("wasm").key("module"), module));
+            }
+        }
+        found
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSpec {
     #[serde(rename = "type")]
@@ -154,17 +177,9 @@ impl ActionRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WasmModule {
-    /// As written: relative to the workflow file, or an https URL.
-    pub module: String,
-    /// Lower-case hex.
-    pub sha256: String,
-    pub memory: Option<u64>,
-    pub allow_http: Vec<String>,
-    pub allow_secrets: Vec<String>,
-    pub allow_env: Vec<String>,
-}
+/// A step's `wasm:` block, checked: the concept lives in `shutter-core`,
+/// which the WebAssembly host reads without compiling the language.
+pub use shutter_core::ModuleSpec as WasmModule;
 
 /// An action with its parameters: a step's body, or a compensation.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::fmt::Write as _;
 
 use indexmap::IndexMap;
 use petgraph::Direction;
@@ -274,11 +273,7 @@ pub(crate) fn content_hash(raw: &RawWorkflow) -> PlanHash {
         Ok(inner) => inner.0,
         Err(_) => unreachable!("writing to a hasher cannot fail"),
     };
-    let mut hex = String::with_capacity(64);
-    for byte in hasher.finalize() {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    PlanHash(hex)
+    PlanHash(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -373,9 +373,9 @@ fn compensations_are_checked_and_drawn() {
 fn with_sensitive_param(text: &str) -> Result<Plan, Diagnostics> {
     let mut catalog = Catalog::with_core();
     catalog.register(
-        shutter_dsl::ActionSpec::new("test.call", "calls")
-            .optional("url", shutter_dsl::ParamType::String, None, "")
-            .optional("headers", shutter_dsl::ParamType::Object, None, "")
+        shutter_core::ActionSpec::new("test.call", "calls")
+            .optional("url", shutter_core::ParamType::String, None, "")
+            .optional("headers", shutter_core::ParamType::Object, None, "")
             .sensitive(),
     );
     compile(&Source::new("w.yaml", text), &catalog)

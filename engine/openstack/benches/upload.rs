@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
+use shutter_core::{ActionContext, RecordingSink};
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{ActionContext, RecordingSink};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -71,10 +71,10 @@ async fn main() {
         format!("clouds:\n  bench:\n    auth_type: none\n    image_endpoint_override: {glance}\n"),
     )
     .unwrap();
-    let provider = Provider::new(ConfigSources::isolated([(
-        "OS_CLIENT_CONFIG_FILE",
-        clouds.display().to_string(),
-    )]));
+    let provider = Provider::new(
+        ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds.display().to_string())])
+            .with_yaml(shutter_dsl::config_file::yaml_reader()),
+    );
 
     let file = dir.path().join("disk.raw");
     let started = Instant::now();

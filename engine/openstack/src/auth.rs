@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use crate::config::{Auth, Cloud, Named, Secret};
 use crate::error;
@@ -191,13 +191,16 @@ pub(crate) async fn authenticate(
         "keystone authentication for cloud `{}` at {base}",
         cloud.name
     );
+    let url = reqwest::Url::parse(&base)
+        .map_err(|e| ActionError::fatal(format!("{what}: `auth_url` is not a URL: {e}")))
+        .and_then(|base| shutter_kit::join(&base, &["auth", "tokens"]))?;
     let response = client
-        .post(format!("{base}/auth/tokens"))
+        .post(url)
         .json(&body)
         .timeout(std::time::Duration::from_secs(60))
         .send()
         .await
-        .map_err(|e| error::transport(&what, &e))?;
+        .map_err(|e| shutter_kit::transport(&what, e))?;
     if !response.status().is_success() {
         return Err(error::status(&what, response).await);
     }
@@ -206,11 +209,9 @@ pub(crate) async fn authenticate(
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .ok_or_else(|| ActionError::Fatal(format!("{what}: no X-Subject-Token in the answer")))?;
-    let parsed: TokenBody = response
-        .json()
-        .await
-        .map_err(|e| ActionError::Fatal(format!("{what}: unreadable token: {e}")))?;
+        .ok_or_else(|| ActionError::fatal(format!("{what}: no X-Subject-Token in the answer")))?;
+    // A token with its catalog is a few hundred KiB at most.
+    let parsed: TokenBody = shutter_kit::json(&what, response, 16 << 20).await?;
     Ok(Some(Token {
         id: Secret(id),
         expires_at: parsed.token.expires_at,
@@ -289,6 +290,7 @@ mod tests {
             endpoint_overrides: Default::default(),
             endpoint_override: None,
             verify_tls: true,
+            cacert: None,
         };
         assert_eq!(
             token.endpoint("image", &cloud).unwrap(),

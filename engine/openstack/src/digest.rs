@@ -27,10 +27,6 @@ pub(crate) struct Hasher {
     size: u64,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Hasher {
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.sha512.update(data);
@@ -40,8 +36,8 @@ impl Hasher {
 
     pub(crate) fn finish(self) -> Digests {
         Digests {
-            sha512: hex(&self.sha512.finalize()),
-            md5: hex(&self.md5.finalize()),
+            sha512: hex::encode(self.sha512.finalize()),
+            md5: hex::encode(self.md5.finalize()),
             size: self.size,
         }
     }

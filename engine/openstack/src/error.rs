@@ -1,46 +1,22 @@
-//! Failed calls turned into [`ActionError`]s by what the caller does next,
-//! with Glance's HTML and Nova's JSON error bodies reduced to one line.
+//! Answers with an unexpected status turned into [`ActionError`]s, with
+//! Glance's HTML and Nova's JSON error bodies reduced to one line. (Which
+//! statuses and transport failures are retryable is the kit's to say.)
 
 use reqwest::StatusCode;
 use serde_json::Value as Json;
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 /// Longest error text kept from a response body.
 const MAX_MESSAGE: usize = 300;
 
-/// A transport failure: connection refused, reset, timed out... retryable;
-/// a request that could not even be built is fatal.
-pub(crate) fn transport(what: &str, err: &reqwest::Error) -> ActionError {
-    let mut message = format!("{what}: {err}");
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    if err.is_builder() {
-        ActionError::Fatal(message)
-    } else if is_untrusted_certificate(&message) {
-        // Trying again will not make the certificate trusted.
-        ActionError::Fatal(format!(
-            "{what}: the server's TLS certificate is not trusted (add its CA, or turn verification off for it): {}",
-            message.trim_start_matches(&format!("{what}: "))
-        ))
-    } else {
-        ActionError::Retryable(message)
-    }
-}
-
-/// rustls' certificate failures, as they read in an error's chain of causes
-/// (`invalid peer certificate: UnknownIssuer`, `... CaUsedAsEndEntity`).
-fn is_untrusted_certificate(chain: &str) -> bool {
-    let lower = chain.to_ascii_lowercase();
-    lower.contains("invalid peer certificate") || lower.contains("unknownissuer")
-}
-
-/// The error for an unexpected status, from the response body.
+/// The error for an unexpected status, from the response body (at most
+/// 64 KiB of it is read).
 pub(crate) async fn status(what: &str, response: reqwest::Response) -> ActionError {
     let status = response.status();
-    let body = read_limited(response).await;
+    let body = shutter_kit::read_capped(response, 64 << 10)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
     from_status(what, status, &body)
 }
 
@@ -60,10 +36,10 @@ pub(crate) fn from_status(what: &str, status: StatusCode, body: &str) -> ActionE
         message.push_str(": ");
         message.push_str(&detail);
     }
-    if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
-        ActionError::Retryable(message)
+    if shutter_kit::retryable_status(status) {
+        ActionError::retryable(message)
     } else {
-        ActionError::Fatal(message)
+        ActionError::fatal(message)
     }
 }
 
@@ -138,34 +114,9 @@ fn clip(text: &str) -> String {
     }
 }
 
-/// The body, up to 64 KiB: enough for any error page.
-async fn read_limited(mut response: reqwest::Response) -> String {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        body.extend_from_slice(&chunk);
-        if body.len() > 64 << 10 {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&body).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rustls_certificate_failures_are_recognised() {
-        assert!(is_untrusted_certificate(
-            "source https://vc: error sending request: client error (Connect): invalid peer certificate: UnknownIssuer"
-        ));
-        assert!(is_untrusted_certificate(
-            "x: invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))"
-        ));
-        assert!(!is_untrusted_certificate(
-            "x: error sending request: client error (Connect): tcp connect error: Connection refused"
-        ));
-    }
 
     #[test]
     fn glance_html_becomes_one_line() {
@@ -173,7 +124,7 @@ mod tests {
         let err = from_status("PUT image 1", StatusCode::CONFLICT, body);
         assert_eq!(
             err,
-            ActionError::Fatal(
+            ActionError::fatal(
                 "PUT image 1: 409 conflict: Image status transition from active to saving is not allowed"
                     .to_owned()
             )
@@ -190,7 +141,7 @@ mod tests {
         );
         assert!(matches!(
             from_status("x", StatusCode::SERVICE_UNAVAILABLE, ""),
-            ActionError::Retryable(m) if m == "x: 503 Service Unavailable"
+            ActionError::Retryable { message, .. } if message == "x: 503 Service Unavailable"
         ));
         assert_eq!(body_message(&"a ".repeat(400)).len(), MAX_MESSAGE + 3);
     }

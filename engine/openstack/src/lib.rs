@@ -36,13 +36,16 @@ mod tokens;
 
 use std::sync::Arc;
 
-use shutter_runtime::Action;
+use shutter_core::Action;
 
 pub use config::{Cloud, ConfigSources};
 pub use provider::Provider;
 
 /// Every action of this provider: its catalog entry and its implementation,
-/// configured from this process's environment and clouds.yaml files.
-pub fn actions() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
-    Provider::new(ConfigSources::from_process()).actions()
+/// configured from this process's environment and clouds.yaml files (read
+/// with `yaml`).
+pub fn actions(
+    yaml: shutter_core::config::ReadYaml,
+) -> Vec<(shutter_core::ActionSpec, Arc<dyn Action>)> {
+    Provider::new(ConfigSources::from_process().with_yaml(yaml)).actions()
 }

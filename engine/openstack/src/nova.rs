@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Map, Value as Json, json};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use crate::error;
 use crate::session::Session;
@@ -22,27 +22,25 @@ pub(crate) async fn create_image(
     let body = json!({ "createImage": { "name": name, "metadata": metadata } });
     let response = session
         .send("compute", &what, |client, base| {
-            let mut request = client
-                .post(format!("{base}/servers/{server_id}/action"))
-                .json(&body);
+            let url = shutter_kit::join(base, &["servers", server_id, "action"])?;
+            let mut request = client.post(url).json(&body);
             if let Some(version) = microversion {
                 request = request
                     .header("OpenStack-API-Version", format!("compute {version}"))
                     .header("X-OpenStack-Nova-API-Version", version);
             }
-            request
+            Ok(request)
         })
         .await?;
     let status = response.status();
     if status == StatusCode::CONFLICT {
         // Nova answers 409 while the server is busy with another task (e.g.
         // a snapshot already running): waiting and trying again can succeed.
-        return Err(match error::status(&what, response).await {
-            ActionError::Fatal(message) => ActionError::Retryable(format!(
-                "{message} (the server is busy; retrying may succeed)"
-            )),
-            other => other,
-        });
+        let busy = error::status(&what, response).await;
+        return Err(ActionError::retryable(format!(
+            "{} (the server is busy; retrying may succeed)",
+            busy.message()
+        )));
     }
     if !status.is_success() {
         return Err(error::status(&what, response).await);
@@ -52,8 +50,10 @@ pub(crate) async fn create_image(
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let text = response.text().await.unwrap_or_default();
-    let from_body = serde_json::from_str::<Json>(&text)
+    let body = shutter_kit::read_capped(response, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let from_body = serde_json::from_slice::<Json>(&body)
         .ok()
         .and_then(|j| j.get("image_id").and_then(Json::as_str).map(str::to_owned));
     let from_location = location.as_deref().and_then(|l| {
@@ -64,7 +64,7 @@ pub(crate) async fn create_image(
             .map(str::to_owned)
     });
     from_body.or(from_location).ok_or_else(|| {
-        ActionError::Fatal(format!(
+        ActionError::fatal(format!(
             "{what}: Nova accepted the request ({status}) but named no image (no `image_id`, no Location header)"
         ))
     })

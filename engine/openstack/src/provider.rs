@@ -1,11 +1,13 @@
 //! The provider: configuration sources, HTTP clients and the token cache
 //! that all its actions share.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
-use shutter_dsl::ActionSpec;
-use shutter_runtime::{Action, ActionContext, ActionError};
+use serde::Deserialize;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec};
+use shutter_kit::{HttpOptions, Redirects};
 
 use crate::config::{self, ConfigSources};
 use crate::session::Session;
@@ -20,18 +22,26 @@ pub struct Provider {
 #[derive(Debug)]
 struct Inner {
     sources: ConfigSources,
-    client: reqwest::Client,
-    /// For clouds with `verify: false` (self-signed lab certificates).
-    insecure: reqwest::Client,
+    /// One client per way of trusting servers, built on first use.
+    clients: Mutex<HashMap<Trust, reqwest::Client>>,
     tokens: TokenCache,
 }
 
-fn client(verify: bool) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(15))
-        .danger_accept_invalid_certs(!verify)
-        .build()
-        .unwrap_or_default()
+/// How a client trusts the server it talks to, and whether it follows
+/// redirects (only a data source does, and only on the same host).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Trust {
+    pub(crate) verify: bool,
+    pub(crate) cacert: Option<PathBuf>,
+    pub(crate) redirects: Redirects,
+}
+
+/// The `cloud` parameter every OpenStack action takes; none (or `""`)
+/// is the default cloud.
+#[derive(Deserialize)]
+struct CloudParam {
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    cloud: Option<String>,
 }
 
 impl Provider {
@@ -39,8 +49,7 @@ impl Provider {
         Self {
             inner: Arc::new(Inner {
                 sources,
-                client: client(true),
-                insecure: client(false),
+                clients: Mutex::default(),
                 tokens: TokenCache::default(),
             }),
         }
@@ -71,12 +80,28 @@ impl Provider {
         self.inner.tokens.spoil().await;
     }
 
-    pub(crate) fn client(&self, verify: bool) -> &reqwest::Client {
-        if verify {
-            &self.inner.client
-        } else {
-            &self.inner.insecure
+    /// The client for `trust`. Streams are bounded by the step's timeout,
+    /// so no whole-request deadline; connecting has one.
+    pub(crate) fn client(&self, trust: &Trust) -> Result<reqwest::Client, ActionError> {
+        let mut clients = self
+            .inner
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(trust) {
+            return Ok(client.clone());
         }
+        let client = HttpOptions {
+            ca_file: trust.cacert.clone(),
+            insecure: !trust.verify,
+            redirects: trust.redirects,
+            timeout: None,
+            ..HttpOptions::default()
+        }
+        .build()
+        .map_err(|e| ActionError::fatal(e.0))?;
+        clients.insert(trust.clone(), client.clone());
+        Ok(client)
     }
 
     pub(crate) fn tokens(&self) -> &TokenCache {
@@ -85,8 +110,9 @@ impl Provider {
 
     /// The session for the step's `cloud` parameter (or the default cloud).
     pub(crate) fn session(&self, ctx: &ActionContext) -> Result<Session, ActionError> {
-        let name = ctx.params.get("cloud").and_then(serde_json::Value::as_str);
-        let cloud = config::load(&self.inner.sources, name).map_err(ActionError::Fatal)?;
+        let CloudParam { cloud: name } = ctx.params()?;
+        let cloud =
+            config::load(&self.inner.sources, name.as_deref()).map_err(ActionError::fatal)?;
         Ok(Session::new(self.clone(), cloud))
     }
 }

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use reqwest::{Client, RequestBuilder, Response, StatusCode};
-use shutter_runtime::ActionError;
+use reqwest::{Client, RequestBuilder, Response, StatusCode, Url};
+use shutter_core::ActionError;
+use shutter_kit::Redirects;
 
 use crate::auth::Token;
 use crate::config::Cloud;
 use crate::error;
-use crate::provider::Provider;
+use crate::provider::{Provider, Trust};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Session {
@@ -20,8 +21,8 @@ pub(crate) struct Session {
 /// Where one call goes and with which token.
 #[derive(Debug)]
 pub(crate) struct Target {
-    /// The service's base URL, without a trailing `/`.
-    pub(crate) base: String,
+    /// The service's base URL.
+    pub(crate) base: Url,
     token: Option<Arc<Token>>,
 }
 
@@ -42,13 +43,24 @@ impl Session {
         }
     }
 
-    pub(crate) fn client(&self) -> &Client {
-        self.provider.client(self.cloud.verify_tls)
+    /// The client for the cloud's APIs: its `verify` and `cacert`, no
+    /// redirects (a token must not follow one to another host).
+    pub(crate) fn client(&self) -> Result<Client, ActionError> {
+        self.provider.client(&Trust {
+            verify: self.cloud.verify_tls,
+            cacert: self.cloud.cacert.clone(),
+            redirects: Redirects::None,
+        })
     }
 
-    /// For sources with `source_verify_tls: false`.
-    pub(crate) fn insecure_client(&self) -> &Client {
-        self.provider.client(false)
+    /// The client for a data source: redirects followed on the same host
+    /// only, so secret headers never reach another server.
+    pub(crate) fn source_client(&self, verify: bool) -> Result<Client, ActionError> {
+        self.provider.client(&Trust {
+            verify,
+            cacert: self.cloud.cacert.clone(),
+            redirects: Redirects::SameHost,
+        })
     }
 
     /// The base URL and token for `service` (`image`, `compute`): an
@@ -57,24 +69,27 @@ impl Session {
         let token = self
             .provider
             .tokens()
-            .get(self.client(), &self.cloud)
+            .get(&self.client()?, &self.cloud)
             .await?;
         let base = match (self.cloud.endpoint_override(service), &token) {
             (Some(url), _) => url.to_owned(),
             (None, Some(token)) => token
                 .endpoint(service, &self.cloud)
-                .map_err(ActionError::Fatal)?,
+                .map_err(ActionError::fatal)?,
             (None, None) => {
-                return Err(ActionError::Fatal(format!(
+                return Err(ActionError::fatal(format!(
                     "cloud `{}`: no `{service}_endpoint_override` and no Keystone to ask",
                     self.cloud.name
                 )));
             }
         };
-        Ok(Target {
-            base: base.trim_end_matches('/').to_owned(),
-            token,
-        })
+        let base = Url::parse(&base).map_err(|e| {
+            ActionError::fatal(format!(
+                "cloud `{}`: the `{service}` endpoint `{base}` is not a URL: {e}",
+                self.cloud.name
+            ))
+        })?;
+        Ok(Target { base, token })
     }
 
     /// After a 401: whether to try once more (the token is dropped so the
@@ -96,16 +111,17 @@ impl Session {
         &self,
         service: &str,
         what: &str,
-        build: impl Fn(&Client, &str) -> RequestBuilder,
+        build: impl Fn(&Client, &Url) -> Result<RequestBuilder, ActionError>,
     ) -> Result<Response, ActionError> {
+        let client = self.client()?;
         let mut retried = false;
         loop {
             let target = self.target(service).await?;
-            let request = target.authorize(build(self.client(), &target.base));
+            let request = target.authorize(build(&client, &target.base)?);
             let response = request
                 .send()
                 .await
-                .map_err(|e| error::transport(what, &e))?;
+                .map_err(|e| shutter_kit::transport(what, e))?;
             if response.status() == StatusCode::UNAUTHORIZED
                 && !retried
                 && self.rejected(&target).await
@@ -122,7 +138,7 @@ impl Session {
         &self,
         service: &str,
         what: &str,
-        build: impl Fn(&Client, &str) -> RequestBuilder,
+        build: impl Fn(&Client, &Url) -> Result<RequestBuilder, ActionError>,
     ) -> Result<Response, ActionError> {
         let response = self.send(service, what, build).await?;
         if response.status().is_success() {

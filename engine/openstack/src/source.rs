@@ -2,13 +2,14 @@
 //! such as a vSphere datastore file (`https://vcenter/folder/...?dcPath=..&dsName=..`)
 //! reached with basic auth or a session cookie from the step's secrets.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use serde_json::Value as Json;
-use shutter_runtime::{ActionContext, ActionError};
+use serde::Deserialize;
+use shutter_core::{ActionContext, ActionError};
 
 use crate::digest::{DataStream, Tally, hashing};
 use crate::error;
@@ -38,58 +39,61 @@ pub(crate) struct Opened {
     pub(crate) tally: Tally,
 }
 
-fn secret(ctx: &ActionContext, name: &str, param: &str) -> Result<String, ActionError> {
-    ctx.secrets.get(name).map(str::to_owned).ok_or_else(|| {
-        ActionError::Fatal(format!(
-            "`{param}` names the secret `{name}`, which is not granted to this step"
-        ))
-    })
+/// The `source` parameter and its companions.
+#[derive(Deserialize)]
+struct SourceParams {
+    source: String,
+    #[serde(default)]
+    source_user: Option<String>,
+    #[serde(default)]
+    source_password_secret: Option<String>,
+    /// Header -> the name of the secret holding its value.
+    #[serde(default)]
+    source_headers: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    source_verify_tls: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Source {
     /// The `source` parameter and its companions (`source_user`,
     /// `source_password_secret`, `source_headers`, `source_verify_tls`).
     pub(crate) fn from_params(ctx: &ActionContext) -> Result<Self, ActionError> {
-        let source = ctx.str_param("source")?;
+        let params: SourceParams = ctx.params()?;
+        let source = params.source.as_str();
         if let Some(rest) = source.strip_prefix("file://") {
             return Ok(Self::File(local(ctx, rest)?));
         }
         if source.starts_with("http://") || source.starts_with("https://") {
-            let password = match ctx
-                .params
-                .get("source_password_secret")
-                .and_then(Json::as_str)
-            {
-                Some(name) => Some(secret(ctx, name, "source_password_secret")?),
-                None => None,
-            };
-            let mut headers = Vec::new();
-            if let Some(map) = ctx.params.get("source_headers").and_then(Json::as_object) {
-                for (header, name) in map {
-                    let name = name.as_str().ok_or_else(|| {
-                        ActionError::Fatal(format!("`source_headers.{header}` must name a secret"))
-                    })?;
-                    headers.push((header.clone(), secret(ctx, name, "source_headers")?));
-                }
-            }
+            let password = params
+                .source_password_secret
+                .as_deref()
+                .map(|name| {
+                    ctx.secret("source_password_secret", name)
+                        .map(str::to_owned)
+                })
+                .transpose()?;
+            let headers = params
+                .source_headers
+                .iter()
+                .map(|(header, name)| {
+                    let value = ctx.secret(&format!("source_headers.{header}"), name)?;
+                    Ok((header.clone(), value.to_owned()))
+                })
+                .collect::<Result<_, ActionError>>()?;
             return Ok(Self::Http {
                 url: source.to_owned(),
-                user: ctx
-                    .params
-                    .get("source_user")
-                    .and_then(Json::as_str)
-                    .map(str::to_owned),
+                user: params.source_user,
                 password,
                 headers,
-                verify_tls: ctx
-                    .params
-                    .get("source_verify_tls")
-                    .and_then(Json::as_bool)
-                    .unwrap_or(true),
+                verify_tls: params.source_verify_tls,
             });
         }
         if source.contains("://") {
-            return Err(ActionError::Fatal(format!(
+            return Err(ActionError::fatal(format!(
                 "source `{source}`: expected file://, http:// or https://"
             )));
         }
@@ -104,16 +108,17 @@ impl Source {
         }
     }
 
+    /// Opens the data: a file, or a GET with the session's source client
+    /// (same-host redirects only, so secret headers stay with their host).
     pub(crate) async fn open(
         &self,
-        client: &reqwest::Client,
-        insecure: &reqwest::Client,
+        session: &crate::session::Session,
     ) -> Result<Opened, ActionError> {
         let tally = Tally::default();
         match self {
             Self::File(path) => {
                 let file = std::fs::File::open(path)
-                    .map_err(|e| ActionError::Fatal(format!("source {}: {e}", path.display())))?;
+                    .map_err(|e| ActionError::fatal(format!("source {}: {e}", path.display())))?;
                 let len = file.metadata().ok().map(|m| m.len());
                 Ok(Opened {
                     stream: read_file(file, tally.clone()),
@@ -128,7 +133,7 @@ impl Source {
                 headers,
                 verify_tls,
             } => {
-                let client = if *verify_tls { client } else { insecure };
+                let client = session.source_client(*verify_tls)?;
                 let mut request = client.get(url);
                 if let Some(user) = user {
                     request = request.basic_auth(user, password.as_ref());
@@ -140,7 +145,13 @@ impl Source {
                 let response = request
                     .send()
                     .await
-                    .map_err(|e| error::transport(&what, &e))?;
+                    .map_err(|e| shutter_kit::transport(&what, e))?;
+                if response.status().is_redirection() {
+                    return Err(ActionError::fatal(format!(
+                        "{what}: the server answered {} (a redirect to another host is not followed: secret headers must not go there)",
+                        response.status()
+                    )));
+                }
                 if !response.status().is_success() {
                     return Err(error::status(&what, response).await);
                 }
@@ -162,8 +173,8 @@ impl Source {
 /// A local file the step may read (see `Files`).
 fn local(ctx: &ActionContext, path: &str) -> Result<PathBuf, ActionError> {
     ctx.files
-        .resolve(path, shutter_runtime::files::Use::Read)
-        .map_err(|e| ActionError::Fatal(format!("source: {e}")))
+        .resolve(path, shutter_core::files::Use::Read)
+        .map_err(|e| ActionError::fatal(format!("source: {e}")))
 }
 
 /// Reads and hashes on a blocking thread, a few chunks ahead of the

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use crate::auth::{self, Token};
 use crate::config::Cloud;
@@ -27,8 +27,7 @@ pub(crate) struct TokenCache {
 /// credentials share a token and secrets are not kept as map keys.
 fn key(cloud: &Cloud) -> String {
     let canonical = serde_json::to_vec(&cloud.auth).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(&canonical))
 }
 
 impl TokenCache {

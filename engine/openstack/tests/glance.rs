@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use common::{data_file, file_url, glance_cloud, unique};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha512};
-use shutter_runtime::{ActionError, Secrets};
+use shutter_core::{ActionError, Secrets};
 
 fn sha512_hex(data: &[u8]) -> String {
     Sha512::digest(data)
@@ -22,7 +22,7 @@ fn sha512_hex(data: &[u8]) -> String {
 
 fn fatal(err: &ActionError) -> &str {
     match err {
-        ActionError::Fatal(message) => message,
+        ActionError::Fatal { message, .. } => message,
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }
@@ -377,7 +377,7 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, ActionError::Retryable(m) if m.contains("still queued")),
+        matches!(&err, ActionError::Retryable { message: m, .. } if m.contains("still not done after")),
         "{err:?}"
     );
     let download = clouds

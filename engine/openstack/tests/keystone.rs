@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::{Clouds, data_file, file_url, unique};
 use serde_json::{Value as Json, json};
-use shutter_runtime::{ActionError, Secrets};
+use shutter_core::{ActionError, Secrets};
 use shutter_testpeers::Peer;
 
 fn peer() -> Peer {
@@ -51,7 +51,8 @@ fn clouds(extra: &str) -> Clouds {
     let sources = shutter_openstack::ConfigSources::isolated([
         ("OS_CLIENT_CONFIG_FILE", clouds_path.display().to_string()),
         ("OS_CLIENT_SECURE_FILE", secure_path.display().to_string()),
-    ]);
+    ])
+    .with_yaml(shutter_dsl::config_file::yaml_reader());
     Clouds {
         dir,
         provider: shutter_openstack::Provider::new(sources),
@@ -90,7 +91,7 @@ async fn token() -> (String, String, String) {
 
 fn fatal(err: &ActionError) -> &str {
     match err {
-        ActionError::Fatal(message) => message,
+        ActionError::Fatal { message, .. } => message,
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }
@@ -266,7 +267,7 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
         .await
         .unwrap_err();
     assert!(
-        fatal(&without).contains("`source_headers` names the secret `source_token`"),
+        fatal(&without).contains("`source_headers.X-Auth-Token` names the secret `source_token`"),
         "{without:?}"
     );
     let mut ctx = common::context(params);

@@ -20,7 +20,7 @@ use axum::{Json as AxumJson, Router};
 use common::{Clouds, unique};
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha512};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 /// The disk of the fake server `web-01`, as a snapshot of it contains.
 const DISK: &[u8] = b"the disk of web-01, snapshotted by the fake nova";
@@ -230,7 +230,7 @@ async fn unknown_servers_are_fatal_and_busy_servers_retryable() {
         .unwrap_err();
     assert_eq!(
         err,
-        ActionError::Fatal("createImage of server nope on cloud `lab`: 404 not found: Instance nope could not be found.".to_owned())
+        ActionError::fatal("createImage of server nope on cloud `lab`: 404 not found: Instance nope could not be found.".to_owned())
     );
     let err = clouds
         .run(
@@ -240,7 +240,7 @@ async fn unknown_servers_are_fatal_and_busy_servers_retryable() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, ActionError::Retryable(m) if m.contains("409 conflict: Cannot 'createImage'")),
+        matches!(&err, ActionError::Retryable { message: m, .. } if m.contains("409 conflict: Cannot 'createImage'")),
         "{err:?}"
     );
 }

@@ -9,7 +9,7 @@ use shutter_dsl::{Catalog, Source};
 #[test]
 fn the_instance_backup_workflow_compiles_against_the_catalog() {
     let mut catalog = Catalog::with_core();
-    for (spec, _) in shutter_openstack::actions() {
+    for (spec, _) in shutter_openstack::actions(shutter_dsl::config_file::yaml_reader()) {
         catalog.register(spec);
     }
     let path = shutter_testpeers::repo_root().join("workflows/openstack-instance-backup.yaml");

@@ -18,16 +18,43 @@ pub mod snapshot;
 
 use std::sync::Arc;
 
-use shutter_dsl::Catalog;
-use shutter_runtime::{Action, ActionRegistry};
+use shutter_core::config::{ConfigSource, NoConfig, ReadYaml};
+use shutter_core::{Action, ActionRegistry, ActionSpec, Catalog};
+
+/// What the providers read from around them, handed over by the binary.
+#[derive(Clone)]
+pub struct Settings {
+    /// Shutter's config file (named vCenters and vRO servers).
+    pub config: Arc<dyn ConfigSource>,
+    /// How YAML files of the clouds' own are read (`clouds.yaml`).
+    pub yaml: ReadYaml,
+}
+
+impl Default for Settings {
+    /// No config file; clouds files read as JSON only.
+    fn default() -> Self {
+        Self {
+            config: Arc::new(NoConfig),
+            yaml: shutter_openstack::ConfigSources::default().yaml,
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Every built-in action: its catalog entry and its implementation.
-fn all() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+fn all(settings: &Settings) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     let mut actions = core::actions();
     actions.push(http::action());
     actions.extend(shutter_aws::actions());
-    actions.extend(shutter_vmware::actions());
-    actions.extend(shutter_openstack::actions());
+    actions.extend(shutter_vmware::actions(settings.config.clone()));
+    actions.extend(shutter_openstack::actions(settings.yaml.clone()));
     actions.extend(snapshot::actions(&actions));
     actions
 }
@@ -35,19 +62,29 @@ fn all() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
 /// What the compiler checks `uses:` and `with:` against.
 pub fn catalog() -> Catalog {
     let mut catalog = Catalog::empty();
-    for (spec, _) in all() {
+    for (spec, _) in all(&Settings::default()) {
         catalog.register(spec);
     }
     catalog
 }
 
-/// What the engine runs.
+/// What the engine runs, with no config file (tests, embedding).
 pub fn registry() -> ActionRegistry {
+    registry_with(&Settings::default())
+}
+
+/// What the engine runs, reading what `settings` say.
+pub fn registry_with(settings: &Settings) -> ActionRegistry {
     let mut registry = ActionRegistry::new();
-    for (spec, action) in all() {
+    for (spec, action) in all(settings) {
         registry.register(&spec.name, action);
     }
     registry
+}
+
+/// Every section of Shutter's config file the providers read.
+pub fn config_sections() -> Vec<&'static str> {
+    shutter_vmware::CONFIG_SECTIONS.to_vec()
 }
 
 #[cfg(test)]

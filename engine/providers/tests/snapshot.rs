@@ -188,7 +188,7 @@ async fn a_vsphere_target_on_another_vcenter_is_refused() {
 #[tokio::test]
 async fn an_openstack_server_is_snapshotted_into_glance_and_deleted() {
     let lab = Lab::new().await;
-    let name = format!("web-01-{}", shutter_runtime::ExecutionId::new());
+    let name = format!("web-01-{}", shutter_core::ExecutionId::new());
     let out = lab
         .run("snapshot", json!({"target": "openstack://lab/web-01", "name": name, "description": "nightly", "quiesce": true, "tags": {"backup_of": "web-01"}, "options": {"interval": "100ms"}}))
         .await

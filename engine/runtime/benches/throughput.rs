@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Map;
+use shutter_core::{ExecutionState, Store};
 use shutter_dsl::Source;
-use shutter_runtime::{Engine, EngineConfig, ExecutionState, Store, WorkflowSource};
+use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
 use shutter_store::{Durability, MemoryStore, SqliteStore};
 use tokio_util::sync::CancellationToken;
 

@@ -9,15 +9,15 @@ use shutter_dsl::{Catalog, ExprEngine, Plan, Source};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::ActionRegistry;
-use crate::clock::{Clock, TokioClock};
 use crate::executor;
 use crate::held::Held;
-use crate::ids::ExecutionId;
-use crate::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
-use crate::secrets::Secrets;
-use crate::state::{ExecutionState, StepState};
-use crate::store::{Claim, Owner, Store, StoreError};
+use shutter_core::action::ActionRegistry;
+use shutter_core::clock::{Clock, TokioClock};
+use shutter_core::ids::ExecutionId;
+use shutter_core::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
+use shutter_core::secrets::Secrets;
+use shutter_core::state::{ExecutionState, StepState};
+use shutter_core::store::{Claim, Owner, Store, StoreError};
 
 /// Settings with defaults that suit one machine.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ pub struct EngineConfig {
     /// Which host files steps may name by path: anywhere (relative to the
     /// workflow's directory) for `shutter run`; inside `--files DIR`, or
     /// nowhere, for `shutter serve`.
-    pub files: crate::files::Files,
+    pub files: shutter_core::files::Files,
 }
 
 impl Default for EngineConfig {
@@ -50,7 +50,7 @@ impl Default for EngineConfig {
             max_output_bytes: 1 << 20,
             store_patience: Duration::from_secs(60),
             modules_dir: None,
-            files: crate::files::Files::default(),
+            files: shutter_core::files::Files::default(),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Mutex;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::ids::ExecutionId;
-use crate::store::{Claim, StoreError};
+use shutter_core::ids::ExecutionId;
+use shutter_core::store::{Claim, StoreError};
 
 /// Why an execution stopped where it was, if it did.
 #[derive(Debug, Default)]

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType, Source};
-use shutter_runtime::{
-    Action, ActionContext, ActionError, Change, Claim, Engine, EngineConfig, ExecutionRecord,
-    ExecutionSnapshot, ExecutionState, Secrets, StepState, Store, WorkflowSource,
+use shutter_core::{
+    Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
+    ExecutionState, Secrets, StepState, Store,
 };
+use shutter_dsl::{ActionSpec, ParamType, Source};
+use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
@@ -37,7 +38,7 @@ impl Action for Flaky {
         if tries.len() >= succeed_on {
             Ok(json!({"tries": tries.len()}))
         } else {
-            Err(ActionError::Retryable(format!(
+            Err(ActionError::retryable(format!(
                 "try {} failed",
                 tries.len()
             )))
@@ -65,6 +66,11 @@ impl Action for Busy {
     }
 }
 
+/// The string parameter `name`.
+fn string(ctx: &ActionContext, name: &str) -> Result<String, ActionError> {
+    shutter_core::parse_param(name, ctx.param(name)?)
+}
+
 /// Says whether the secret its `name` parameter names was granted.
 #[derive(Debug, Default)]
 struct SecretReader;
@@ -72,8 +78,8 @@ struct SecretReader;
 #[async_trait]
 impl Action for SecretReader {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let name = ctx.str_param("name")?;
-        Ok(json!({"granted": ctx.secrets.get(name).map(str::len)}))
+        let name = string(ctx, "name")?;
+        Ok(json!({"granted": ctx.secrets.get(&name).map(str::len)}))
     }
 }
 
@@ -89,7 +95,7 @@ impl Action for Leaky {
         use base64::Engine as _;
         let value = ctx
             .secrets
-            .get(ctx.str_param("name")?)
+            .get(&string(ctx, "name")?)
             .unwrap_or("")
             .to_owned();
         // As `encodeURIComponent` does.
@@ -103,17 +109,14 @@ impl Action for Leaky {
                 }
             })
             .collect();
-        ctx.log(
-            shutter_runtime::LogLevel::Info,
-            format!("GET /?key={encoded}"),
-        );
+        ctx.log(shutter_core::LogLevel::Info, format!("GET /?key={encoded}"));
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("admin:{value}"));
         ctx.log(
-            shutter_runtime::LogLevel::Info,
+            shutter_core::LogLevel::Info,
             format!("Authorization: Basic {basic}"),
         );
         if ctx.params.get("fail").and_then(Json::as_bool) == Some(true) {
-            return Err(ActionError::Fatal(format!(
+            return Err(ActionError::fatal(format!(
                 "server said: {}",
                 serde_json::to_string(&value).unwrap()
             )));
@@ -131,9 +134,9 @@ struct Echo;
 #[async_trait]
 impl Action for Echo {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let auth = ctx.str_param("auth")?;
-        ctx.log(shutter_runtime::LogLevel::Info, format!("sending {auth}"));
-        Err(ActionError::Fatal(format!("401 for {auth}")))
+        let auth = string(ctx, "auth")?;
+        ctx.log(shutter_core::LogLevel::Info, format!("sending {auth}"));
+        Err(ActionError::fatal(format!("401 for {auth}")))
     }
 }
 
@@ -232,7 +235,7 @@ impl Harness {
         &self,
         yaml: &str,
         inputs: Json,
-    ) -> (shutter_runtime::ExecutionId, Arc<shutter_dsl::Plan>) {
+    ) -> (shutter_core::ExecutionId, Arc<shutter_dsl::Plan>) {
         let plan = shutter_dsl::compile(&Source::new("test.yaml", yaml), self.engine.catalog())
             .unwrap_or_else(|d| panic!("{d}"));
         let source = WorkflowSource {
@@ -266,7 +269,7 @@ impl Harness {
         (record, self.store.snapshot(id).await.unwrap().unwrap())
     }
 
-    async fn changes(&self, id: shutter_runtime::ExecutionId) -> Vec<Change> {
+    async fn changes(&self, id: shutter_core::ExecutionId) -> Vec<Change> {
         self.store
             .events(id, 0, 100_000)
             .await
@@ -514,7 +517,7 @@ async fn secret_values_never_reach_the_record() {
 }
 
 /// Everything an execution left: its record, steps and event log.
-async fn everything(h: &Harness, id: shutter_runtime::ExecutionId) -> String {
+async fn everything(h: &Harness, id: shutter_core::ExecutionId) -> String {
     format!(
         "{:?} {:?}",
         h.store.snapshot(id).await.unwrap(),

@@ -27,11 +27,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shutter_runtime::record::Change;
-use shutter_runtime::{
-    ActionRegistry, EngineConfig, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner,
-    Store,
+use shutter_core::record::Change;
+use shutter_core::{
+    ActionRegistry, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Store,
 };
+use shutter_runtime::EngineConfig;
 use shutter_server::{Server, ServerConfig};
 use shutter_store::SqliteStore;
 
@@ -156,7 +156,7 @@ async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
                 };
                 store
                     .append(
-                        shutter_runtime::Claim::created(id),
+                        shutter_core::Claim::created(id),
                         vec![
                             Change::ExecutionStarted { at },
                             Change::ExecutionFinished {
@@ -201,7 +201,7 @@ fn serve(db: &Path) {
         let server = Server::new(
             store,
             ActionRegistry::new(),
-            shutter_dsl::Catalog::with_core(),
+            shutter_core::Catalog::with_core(),
             EngineConfig::default(),
             ServerConfig::default(),
         );

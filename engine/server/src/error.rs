@@ -5,7 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value as Json_, json};
-use shutter_runtime::{EngineError, StoreError};
+use shutter_core::StoreError;
+use shutter_runtime::EngineError;
 
 /// An error a handler returns. Client errors keep their status and say what
 /// was wrong; internal errors become a generic 500 and are logged once here,

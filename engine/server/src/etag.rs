@@ -28,7 +28,7 @@ pub(crate) async fn tag(request: Request, next: Next) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let digest = Sha256::digest(&bytes);
-    let tag: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    let tag = hex::encode(&digest[..12]);
     let tag = format!("\"{tag}\"");
     if let Ok(value) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, value);

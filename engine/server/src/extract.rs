@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, header};
-use shutter_runtime::ExecutionId;
+use shutter_core::ExecutionId;
 
 use crate::error::ApiError;
 
@@ -35,7 +35,7 @@ pub(crate) fn wait(text: Option<&str>, max: Duration) -> Result<Option<Duration>
     let Some(text) = text.filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
-    let wait = shutter_dsl::units::parse_duration(text)
+    let wait = shutter_core::units::parse_duration(text)
         .map_err(|err| ApiError::bad_request(format!("wait: {err}")))?;
     Ok(Some(wait.min(max)))
 }

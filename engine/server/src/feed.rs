@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{
+use shutter_core::record::Timestamp;
+use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
     ListQuery, NewExecution, Owner, Store, StoreError,
 };

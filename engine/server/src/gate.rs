@@ -6,9 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
+use shutter_core::{Claim, ExecutionId};
 use shutter_dsl::model::ConcurrencyPolicy;
 use shutter_dsl::{ExprEngine, Plan};
-use shutter_runtime::{Claim, ExecutionId};
 
 /// The concurrency key of an execution of `plan` with (resolved) `inputs`.
 pub(crate) fn key_of(

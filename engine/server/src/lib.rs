@@ -37,7 +37,7 @@ mod server;
 mod shape;
 mod state;
 mod trim;
-mod views;
+pub mod views;
 mod vro;
 mod workflows;
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{Change, ExecutionId, ExecutionState, StepKey};
+use shutter_core::record::Timestamp;
+use shutter_core::{Change, ExecutionId, ExecutionState, StepKey};
 
 /// Upper bounds of the step duration buckets, in seconds.
 const BUCKETS: [f64; 12] = [

@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
+use shutter_core::{Claim, ExecutionId};
 use shutter_dsl::{ExprEngine, Plan};
-use shutter_runtime::{Claim, Engine, EngineError, ExecutionId};
+use shutter_runtime::{Engine, EngineError};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
 

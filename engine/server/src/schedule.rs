@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shutter_runtime::clock::Clock;
+use shutter_core::clock::Clock;
 use tokio_util::sync::CancellationToken;
 
 use crate::routes::workflows::start_execution;
@@ -75,7 +75,7 @@ async fn fire(state: &AppState, name: &str, tick: DateTime<Utc>) {
         "schedule:{name}:{}",
         tick.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    let secrets = shutter_runtime::Secrets::default();
+    let secrets = shutter_core::Secrets::default();
     match start_execution(state, name, &serde_json::Map::new(), Some(key), secrets).await {
         Ok((record, true)) => tracing::info!("schedule started {name} ({})", record.id),
         Ok((record, false)) => {

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use shutter_dsl::Catalog;
-use shutter_runtime::clock::{Clock, TokioClock};
-use shutter_runtime::{ActionRegistry, Engine, EngineConfig, Store};
+use shutter_core::Catalog;
+use shutter_core::clock::{Clock, TokioClock};
+use shutter_core::{ActionRegistry, Store};
+use shutter_runtime::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

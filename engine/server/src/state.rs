@@ -3,7 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shutter_runtime::{Engine, Store};
+use shutter_core::Store;
+use shutter_runtime::Engine;
 use tokio_util::sync::CancellationToken;
 
 use crate::feed::ChangeFeed;

@@ -1,35 +1,36 @@
 //! What the API answers with: its own types, so storage can change without
-//! changing the API, each with an OpenAPI schema.
+//! changing the API, each with an OpenAPI schema. Public, so clients (the
+//! CLI) read answers through the same types the server writes.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use shutter_runtime::record::Event;
-use shutter_runtime::{ExecutionRecord, ExecutionSnapshot, StepRecord};
+use shutter_core::record::Event;
+use shutter_core::{ExecutionRecord, ExecutionSnapshot, StepRecord};
 use utoipa::ToSchema;
 
 use crate::workflows::Version;
 
 /// An execution without its steps, as listed.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExecutionSummary {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExecutionSummary {
     /// UUIDv7: sorts by creation time.
-    pub(crate) id: String,
-    pub(crate) workflow: String,
+    pub id: String,
+    pub workflow: String,
     /// Content hash of the workflow version it runs.
-    pub(crate) plan_hash: String,
+    pub plan_hash: String,
     /// `queued`, `running`, `succeeded`, `failed` or `canceled`.
-    pub(crate) state: String,
+    pub state: String,
     #[schema(value_type = Object)]
-    pub(crate) inputs: Json,
+    pub inputs: Json,
     #[schema(value_type = Option<Object>)]
-    pub(crate) outputs: Option<Json>,
-    pub(crate) error: Option<String>,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) started_at: Option<DateTime<Utc>>,
-    pub(crate) finished_at: Option<DateTime<Utc>>,
+    pub outputs: Option<Json>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
     /// Sequence number of the last event: grows with every change.
-    pub(crate) version: u64,
+    pub version: u64,
 }
 
 impl From<&ExecutionRecord> for ExecutionSummary {
@@ -51,11 +52,11 @@ impl From<&ExecutionRecord> for ExecutionSummary {
 }
 
 /// An execution with every step.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExecutionDetail {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExecutionDetail {
     #[serde(flatten)]
-    pub(crate) execution: ExecutionSummary,
-    pub(crate) steps: Vec<StepView>,
+    pub execution: ExecutionSummary,
+    pub steps: Vec<StepView>,
 }
 
 impl From<&ExecutionSnapshot> for ExecutionDetail {
@@ -67,22 +68,22 @@ impl From<&ExecutionSnapshot> for ExecutionDetail {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct StepView {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StepView {
     /// The step id, with `[N]` for an item of a `for_each` step.
-    pub(crate) key: String,
+    pub key: String,
     /// `pending`, `running`, `retrying`, `succeeded`, `failed`, `skipped`,
     /// `canceled` or `compensated`.
-    pub(crate) state: String,
-    pub(crate) attempts: Vec<AttemptView>,
+    pub state: String,
+    pub attempts: Vec<AttemptView>,
     #[schema(value_type = Option<Object>)]
-    pub(crate) outputs: Option<Json>,
-    pub(crate) error: Option<String>,
-    pub(crate) started_at: Option<DateTime<Utc>>,
-    pub(crate) finished_at: Option<DateTime<Utc>>,
-    pub(crate) next_attempt_at: Option<DateTime<Utc>>,
-    pub(crate) progress: Option<ProgressView>,
-    pub(crate) compensation_error: Option<String>,
+    pub outputs: Option<Json>,
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub progress: Option<ProgressView>,
+    pub compensation_error: Option<String>,
 }
 
 impl From<&StepRecord> for StepView {
@@ -116,75 +117,75 @@ impl From<&StepRecord> for StepView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AttemptView {
-    pub(crate) number: u32,
-    pub(crate) started_at: DateTime<Utc>,
-    pub(crate) finished_at: Option<DateTime<Utc>>,
-    pub(crate) error: Option<String>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttemptView {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
     #[schema(value_type = Option<Object>)]
-    pub(crate) outputs: Option<Json>,
+    pub outputs: Option<Json>,
     /// The engine stopped during this try; it was run again.
-    pub(crate) interrupted: bool,
+    pub interrupted: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ProgressView {
-    pub(crate) percent: u8,
-    pub(crate) message: String,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProgressView {
+    pub percent: u8,
+    pub message: String,
 }
 
 /// A page of executions, newest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ExecutionPage {
-    pub(crate) items: Vec<ExecutionSummary>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ExecutionPage {
+    pub items: Vec<ExecutionSummary>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub(crate) next_cursor: Option<String>,
+    pub next_cursor: Option<String>,
 }
 
 /// Events of an execution, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EventPage {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
     #[schema(value_type = Vec<Object>)]
-    pub(crate) events: Vec<Event>,
+    pub events: Vec<Event>,
     /// Pass as `after` to read on.
-    pub(crate) last_seq: u64,
+    pub last_seq: u64,
     /// The execution has ended: no event will follow.
-    pub(crate) finished: bool,
+    pub finished: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LogLine {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
     /// The event's sequence number: pass the last one as `after` to read on.
-    pub(crate) seq: u64,
+    pub seq: u64,
     /// The step key (with `[N]` for a `for_each` item).
-    pub(crate) step: String,
-    pub(crate) attempt: u32,
+    pub step: String,
+    pub attempt: u32,
     /// `debug`, `info`, `warn` or `error`.
-    pub(crate) level: String,
-    pub(crate) message: String,
-    pub(crate) at: DateTime<Utc>,
+    pub level: String,
+    pub message: String,
+    pub at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LogPage {
-    pub(crate) lines: Vec<LogLine>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LogPage {
+    pub lines: Vec<LogLine>,
     /// Pass as `after` for the next page; absent when this page was not full.
-    pub(crate) next_after: Option<u64>,
+    pub next_after: Option<u64>,
 }
 
 /// A workflow as listed.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct WorkflowSummary {
-    pub(crate) name: String,
-    pub(crate) description: Option<String>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowSummary {
+    pub name: String,
+    pub description: Option<String>,
     /// Content hash of the version new executions run.
-    pub(crate) plan_hash: String,
+    pub plan_hash: String,
     /// Versions kept (older ones are dropped past the server's limit).
-    pub(crate) versions: usize,
-    pub(crate) steps: usize,
+    pub versions: usize,
+    pub steps: usize,
     /// Cron expression and time zone, when scheduled.
-    pub(crate) schedule: Option<String>,
+    pub schedule: Option<String>,
 }
 
 impl WorkflowSummary {
@@ -204,67 +205,67 @@ impl WorkflowSummary {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct WorkflowList {
-    pub(crate) items: Vec<WorkflowSummary>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowList {
+    pub items: Vec<WorkflowSummary>,
 }
 
 /// A workflow with its inputs, its YAML and its DAG.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct WorkflowDetail {
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDetail {
     #[serde(flatten)]
-    pub(crate) summary: WorkflowSummary,
+    pub summary: WorkflowSummary,
     /// Input name -> `{type, description, default, required, enum}`.
     #[schema(value_type = Object)]
-    pub(crate) inputs: Json,
-    pub(crate) definition: String,
-    pub(crate) graph: GraphView,
+    pub inputs: Json,
+    pub definition: String,
+    pub graph: GraphView,
     /// The plan hash of every version kept (the latest ten by default),
     /// oldest first.
-    pub(crate) version_hashes: Vec<String>,
+    pub version_hashes: Vec<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct GraphView {
-    pub(crate) nodes: Vec<NodeView>,
-    pub(crate) edges: Vec<EdgeView>,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GraphView {
+    pub nodes: Vec<NodeView>,
+    pub edges: Vec<EdgeView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct NodeView {
-    pub(crate) id: String,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeView {
+    pub id: String,
     /// The action it runs (`wasm` for a WebAssembly module).
-    pub(crate) uses: String,
-    pub(crate) finally: bool,
+    pub uses: String,
+    pub finally: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct EdgeView {
-    pub(crate) from: String,
-    pub(crate) to: String,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EdgeView {
+    pub from: String,
+    pub to: String,
     /// `needs` (written) or `implied` (an expression reads the other step).
-    pub(crate) kind: String,
+    pub kind: String,
 }
 
 /// `POST /workflows/{name}/executions`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct StartRequest {
+pub struct StartRequest {
     #[serde(default)]
     #[schema(value_type = Object)]
-    pub(crate) inputs: serde_json::Map<String, Json>,
+    pub inputs: serde_json::Map<String, Json>,
 }
 
 /// The error shape of every route.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    pub(crate) error: ErrorDetail,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ErrorDetail {
-    pub(crate) code: String,
-    pub(crate) message: String,
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
     #[schema(value_type = Option<Object>)]
-    pub(crate) details: Option<Json>,
+    pub details: Option<Json>,
 }

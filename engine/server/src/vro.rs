@@ -145,8 +145,8 @@ fn to_typed(value: &Json) -> (String, Json) {
 }
 
 /// vRO's name for an execution state.
-pub(crate) fn state(state: shutter_runtime::ExecutionState) -> &'static str {
-    use shutter_runtime::ExecutionState as S;
+pub(crate) fn state(state: shutter_core::ExecutionState) -> &'static str {
+    use shutter_core::ExecutionState as S;
     match state {
         S::Queued | S::Running => "running",
         S::Succeeded => "completed",

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use shutter_core::record::Timestamp;
 use shutter_dsl::{Catalog, Diagnostic, Diagnostics, Plan, Source, Workflow};
-use shutter_runtime::record::Timestamp;
 
 /// One compiled version of a workflow.
 #[derive(Debug)]

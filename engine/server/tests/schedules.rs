@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::TimeZone;
-use shutter_runtime::clock::TokioClock;
-use shutter_runtime::{EngineConfig, ListQuery, Store};
+use shutter_core::clock::TokioClock;
+use shutter_core::{ListQuery, Store};
+use shutter_runtime::EngineConfig;
 use shutter_server::{Server, ServerConfig};
 use shutter_store::MemoryStore;
 use support::server;

@@ -301,7 +301,14 @@ fn confined_to(dir: &std::path::Path) -> support::TestServer {
             ..Access::default()
         },
         check: Some(std::sync::Arc::new(move |workflow| {
-            shutter_wasm::check_local_modules(workflow, Some(&dir))
+            workflow
+                .wasm_modules()
+                .into_iter()
+                .filter_map(|(path, module)| {
+                    let err = shutter_wasm::modules::check_file(module, Some(&dir)).err()?;
+                    Some(shutter_dsl::Diagnostic::error("wasm", err.0).at(&path))
+                })
+                .collect()
         })),
         ..ServerConfig::default()
     })

@@ -1,7 +1,7 @@
 //! When an execution's owner is gone and another engine may take it.
 
-use shutter_runtime::Owner;
-use shutter_runtime::record::Timestamp;
+use shutter_core::Owner;
+use shutter_core::record::Timestamp;
 
 /// Who holds an execution and until when.
 #[derive(Debug, Clone)]

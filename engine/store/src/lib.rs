@@ -3,8 +3,9 @@
 //! - [`SqliteStore`]: the embedded default — one file, WAL, created on first
 //!   use, versioned migrations; writes go through one writer thread that
 //!   commits whatever is waiting in one transaction (group commit), so many
-//!   concurrent steps cost few fsyncs while every change is still durable
-//!   before the engine acts on it.
+//!   concurrent steps cost few fsyncs; with `Durability::Full` every change
+//!   is on disk before the engine acts on it, with `Normal` it survives a
+//!   killed process (a power cut may lose the last commits).
 //! - [`MemoryStore`]: the same contract in memory, for tests and benchmarks.
 //!
 //! # Layout

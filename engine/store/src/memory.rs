@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 use indexmap::IndexMap;
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{
+use shutter_core::record::Timestamp;
+use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
     ListQuery, NewExecution, Owner, StepKey, StepRecord, Store, StoreError,
 };
@@ -68,7 +68,7 @@ fn lease_for(owner: &Owner, lease: Duration) -> Lease {
         owner_id: owner.id.clone(),
         host: owner.host.clone(),
         pid: owner.pid,
-        until: shutter_runtime::clock::after(Utc::now(), lease),
+        until: shutter_core::clock::after(Utc::now(), lease),
     }
 }
 

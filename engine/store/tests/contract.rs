@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{
+use shutter_core::record::Timestamp;
+use shutter_core::{
     Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState,
     Store, StoreError,
 };
@@ -76,7 +76,7 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
                 Change::Log {
                     key: a.clone(),
                     attempt: 1,
-                    level: shutter_runtime::LogLevel::Info,
+                    level: shutter_core::LogLevel::Info,
                     message: "hi".into(),
                     at: at(2),
                 },

@@ -1,7 +1,8 @@
-//! Shutter's own config file, and its `vcenters` and `vro_servers`
-//! sections: named connections, so a workflow says `vcenter: prod` (or
-//! targets `vsphere://prod/vm-42`) or `vro: orchestrator` while the
-//! operator keeps URLs, users, passwords and CA files out of workflows.
+//! The `vcenters` and `vro_servers` sections of Shutter's config file
+//! (`shutter_core::config`): named connections, so a workflow says
+//! `vcenter: prod` (or targets `vsphere://prod/vm-42`) or `vro: orchestrator`
+//! while the operator keeps URLs, users, passwords and CA files out of
+//! workflows.
 //!
 //! ```yaml
 //! vcenters:
@@ -15,15 +16,13 @@
 //!     url: https://vro.example.com
 //!     token_file: /run/secrets/vro     # bearer; or username + password_*
 //! ```
-//!
-//! Where it is: `SHUTTER_CONFIG`, else `$XDG_CONFIG_HOME/shutter/config.yaml`
-//! (`~/.config/shutter/config.yaml`), else `/etc/shutter/config.yaml`.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use shutter_core::config::ConfigFile;
 
 use crate::env::Env;
 use crate::tls::Trust;
@@ -31,26 +30,17 @@ use crate::vro::client::{Auth, VroConfig};
 use crate::vsphere::connection::ConnectionConfig;
 use crate::vsphere::error::VsphereError;
 
-/// The variable naming the config file; when set, the file must exist.
-pub const CONFIG_VAR: &str = "SHUTTER_CONFIG";
+pub use shutter_core::config::CONFIG_VAR;
 
-const SYSTEM_PATH: &str = "/etc/shutter/config.yaml";
+/// The sections of Shutter's config file this crate reads.
+pub const SECTIONS: &[&str] = &["vcenters", "vro_servers"];
 
 const ONE_PASSWORD: &str = "give exactly one of password_env, password_file, password";
 
-/// The parsed config file.
+/// The VMware sections of the config file.
 pub struct ShutterConfig {
-    path: PathBuf,
+    file: ConfigFile,
     vcenters: BTreeMap<String, NamedVcenter>,
-    vro_servers: BTreeMap<String, NamedVro>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileShape {
-    #[serde(default)]
-    vcenters: BTreeMap<String, NamedVcenter>,
-    #[serde(default)]
     vro_servers: BTreeMap<String, NamedVro>,
 }
 
@@ -133,7 +123,7 @@ struct NamedVcenter {
 impl fmt::Debug for ShutterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ShutterConfig")
-            .field("path", &self.path)
+            .field("path", &self.file.path())
             .field("vcenters", &self.vcenters.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -144,54 +134,25 @@ fn invalid(message: impl Into<String>) -> VsphereError {
 }
 
 impl ShutterConfig {
-    /// The config file the environment points at, if there is one.
-    pub fn locate(env: &Env) -> Result<Option<PathBuf>, VsphereError> {
-        if let Some(path) = env.get(CONFIG_VAR) {
-            let path = PathBuf::from(path);
-            if !path.is_file() {
-                return Err(invalid(format!(
-                    "{CONFIG_VAR} names {}, which is not a file",
-                    path.display()
-                )));
-            }
-            return Ok(Some(path));
-        }
-        let user_dir = env
-            .get("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| env.get("HOME").map(|home| Path::new(&home).join(".config")));
-        let candidates = user_dir
-            .map(|dir| dir.join("shutter").join("config.yaml"))
-            .into_iter()
-            .chain([PathBuf::from(SYSTEM_PATH)]);
-        Ok(candidates.into_iter().find(|path| path.is_file()))
-    }
-
     /// The config file, or `None` when there is none.
     pub fn load(env: &Env) -> Result<Option<Self>, VsphereError> {
-        Self::locate(env)?.map(|path| Self::read(&path)).transpose()
+        env.config()
+            .map_err(|e| invalid(e.0))?
+            .map(Self::from_file)
+            .transpose()
     }
 
-    /// Reads and checks one file. Errors name `file:line:col`.
-    pub fn read(path: &Path) -> Result<Self, VsphereError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
-        Self::parse(path, &text)
-    }
-
-    fn parse(path: &Path, text: &str) -> Result<Self, VsphereError> {
-        let shape: FileShape = if text.trim().is_empty() {
-            FileShape::default()
-        } else {
-            serde_yaml::from_str(text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                invalid(format!("{}{at}: {e}", path.display()))
-            })?
-        };
-        for (name, entry) in &shape.vcenters {
+    /// The VMware sections of `file`, checked.
+    pub fn from_file(file: ConfigFile) -> Result<Self, VsphereError> {
+        let vcenters: BTreeMap<String, NamedVcenter> = file
+            .section("vcenters")
+            .map_err(|e| invalid(e.0))?
+            .unwrap_or_default();
+        let vro_servers: BTreeMap<String, NamedVro> = file
+            .section("vro_servers")
+            .map_err(|e| invalid(e.0))?
+            .unwrap_or_default();
+        for (name, entry) in &vcenters {
             let sources = [
                 entry.password.is_some(),
                 entry.password_env.is_some(),
@@ -200,11 +161,11 @@ impl ShutterConfig {
             if sources.iter().filter(|given| **given).count() != 1 {
                 return Err(invalid(format!(
                     "{}: vcenters.{name}: {ONE_PASSWORD}",
-                    path.display()
+                    file.at(&["vcenters", name])
                 )));
             }
         }
-        for (name, entry) in &shape.vro_servers {
+        for (name, entry) in &vro_servers {
             let problem = match (entry.password(), entry.token(), &entry.username) {
                 (Source::Several, _, _) => {
                     Some("give one of password_env, password_file, password")
@@ -220,19 +181,19 @@ impl ShutterConfig {
             if let Some(problem) = problem {
                 return Err(invalid(format!(
                     "{}: vro_servers.{name}: {problem}",
-                    path.display()
+                    file.at(&["vro_servers", name])
                 )));
             }
         }
         Ok(Self {
-            path: path.to_owned(),
-            vcenters: shape.vcenters,
-            vro_servers: shape.vro_servers,
+            file,
+            vcenters,
+            vro_servers,
         })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn has_vcenter(&self, name: &str) -> bool {
@@ -247,7 +208,7 @@ impl ShutterConfig {
             .vcenters
             .get(name)
             .ok_or_else(|| self.unknown("vcenter", name, self.vcenters.keys()))?;
-        let here = format!("{}: vcenters.{name}", self.path.display());
+        let here = format!("{}: vcenters.{name}", self.path().display());
         let password = self.secret(
             Source::of(&entry.password, &entry.password_env, &entry.password_file),
             &here,
@@ -259,7 +220,7 @@ impl ShutterConfig {
             ca_file: entry.ca_file.as_deref().map(|f| self.relative(f)),
         };
         let config = ConnectionConfig::new(&entry.url, &entry.username, &password, trust)
-            .map_err(|e| e.context(&format!("{}: vcenters.{name}", self.path.display())))?;
+            .map_err(|e| e.context(&format!("{}: vcenters.{name}", self.path().display())))?;
         Ok(config.named(name))
     }
 
@@ -269,7 +230,7 @@ impl ShutterConfig {
             .vro_servers
             .get(name)
             .ok_or_else(|| self.unknown("vro server", name, self.vro_servers.keys()))?;
-        let here = format!("{}: vro_servers.{name}", self.path.display());
+        let here = format!("{}: vro_servers.{name}", self.path().display());
         let auth = match (&entry.username, entry.token()) {
             (_, Source::None) => Auth::Basic {
                 username: entry.username.clone().unwrap_or_default(),
@@ -324,12 +285,12 @@ impl ShutterConfig {
         known: impl Iterator<Item = &'a String>,
     ) -> VsphereError {
         let known: Vec<&str> = known.map(String::as_str).collect();
-        let hint = shutter_dsl::closest(name, known.iter().copied())
+        let hint = shutter_core::suggest::closest(name, known.iter().copied())
             .map(|best| format!(" (did you mean `{best}`?)"))
             .unwrap_or_default();
         invalid(format!(
             "no {what} `{name}` in {}{hint}; it names: {}",
-            self.path.display(),
+            self.path().display(),
             if known.is_empty() {
                 "none".to_owned()
             } else {
@@ -340,10 +301,7 @@ impl ShutterConfig {
 
     /// Paths in the file are relative to the file, as in clouds.yaml.
     fn relative(&self, path: &Path) -> PathBuf {
-        match self.path.parent() {
-            Some(dir) if path.is_relative() => dir.join(path),
-            _ => path.to_owned(),
-        }
+        self.file.relative(path)
     }
 }
 
@@ -356,7 +314,10 @@ mod tests {
     }
 
     fn parse(text: &str) -> Result<ShutterConfig, VsphereError> {
-        ShutterConfig::parse(Path::new("/etc/shutter/config.yaml"), text)
+        let file =
+            shutter_dsl::config_file::parse(Path::new("/etc/shutter/config.yaml"), text, SECTIONS)
+                .map_err(|e| invalid(e.0))?;
+        ShutterConfig::from_file(file)
     }
 
     const TWO: &str = "vcenters:\n  prod:\n    url: vc01.example.com\n    username: svc\n    password_env: VC01_PASSWORD\n    ca_file: certs/vc01.pem\n  lab:\n    url: https://127.0.0.1:8989/sdk\n    username: user\n    password: pass\n    insecure: true\n";
@@ -453,28 +414,14 @@ mod tests {
             "vcenters:\n  a:\n    url: vc\n    username: u\n    password_file: pw\n",
         )
         .unwrap();
-        let config = ShutterConfig::load(&env(&[(CONFIG_VAR, path.to_str().unwrap())]))
+        let vars = shutter_core::Env::from_pairs(&[(CONFIG_VAR, path.to_str().unwrap())]);
+        let source = shutter_dsl::config_file::YamlConfig::new(vars.clone(), SECTIONS.to_vec());
+        let config = ShutterConfig::load(&Env::new(vars).with_config(std::sync::Arc::new(source)))
             .unwrap()
             .unwrap();
         assert_eq!(
             config.vcenter("a", &env(&[])).unwrap().password(),
             "from-file"
         );
-    }
-
-    #[test]
-    fn the_file_is_found_by_variable_then_user_dir() {
-        let dir = tempfile::tempdir().unwrap();
-        let user = dir.path().join("shutter").join("config.yaml");
-        std::fs::create_dir_all(user.parent().unwrap()).unwrap();
-        std::fs::write(&user, "").unwrap();
-        let found =
-            ShutterConfig::locate(&env(&[("XDG_CONFIG_HOME", dir.path().to_str().unwrap())]))
-                .unwrap();
-        assert_eq!(found.as_deref(), Some(user.as_path()));
-        let err = ShutterConfig::locate(&env(&[(CONFIG_VAR, "/nonexistent/shutter.yaml")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("SHUTTER_CONFIG"), "{err}");
     }
 }

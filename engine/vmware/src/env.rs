@@ -1,45 +1,57 @@
-//! Where environment variables come from: the process, or a map in tests,
-//! so tests never change the environment other tests read.
+//! What the VMware actions read from around them: environment variables
+//! (govc's `GOVC_*`, passwords the config file names) and Shutter's config
+//! file (its `vcenters` and `vro_servers` sections). Both are injected, so
+//! tests never change what other tests read.
 
-use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
-/// A function from a variable's name to its value.
-type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+use shutter_core::config::{ConfigError, ConfigFile, ConfigSource, NoConfig};
 
-/// A lookup of environment variables.
-#[derive(Clone)]
-pub struct Env(Arc<Lookup>);
-
-impl Env {
-    /// The process environment.
-    pub fn process() -> Self {
-        Self(Arc::new(|name| std::env::var(name).ok()))
-    }
-
-    /// Fixed values, nothing else.
-    pub fn from_map(values: HashMap<String, String>) -> Self {
-        Self(Arc::new(move |name| values.get(name).cloned()))
-    }
-
-    /// Fixed values from pairs, e.g. `Env::from_pairs(&[("GOVC_URL", "vc")])`.
-    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        )
-    }
-
-    pub fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name).filter(|value| !value.is_empty())
-    }
+/// Variables and the config file.
+#[derive(Debug, Clone)]
+pub struct Env {
+    vars: shutter_core::Env,
+    config: Arc<dyn ConfigSource>,
 }
 
-impl fmt::Debug for Env {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Env(..)")
+impl Env {
+    /// The process environment, and no config file.
+    pub fn process() -> Self {
+        Self::new(shutter_core::Env::process())
+    }
+
+    /// Fixed variables, e.g. `Env::from_pairs(&[("GOVC_URL", "vc")])`, and
+    /// no config file.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::new(shutter_core::Env::from_pairs(pairs))
+    }
+
+    /// Fixed variables from a map, and no config file.
+    pub fn from_map(values: std::collections::HashMap<String, String>) -> Self {
+        Self::new(shutter_core::Env::from_map(values))
+    }
+
+    pub fn new(vars: shutter_core::Env) -> Self {
+        Self {
+            vars,
+            config: Arc::new(NoConfig),
+        }
+    }
+
+    /// Where the config file comes from.
+    #[must_use]
+    pub fn with_config(mut self, config: Arc<dyn ConfigSource>) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// A variable, when set and not empty.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars.get(name)
+    }
+
+    /// The config file as it is now.
+    pub fn config(&self) -> Result<Option<ConfigFile>, ConfigError> {
+        self.config.load()
     }
 }

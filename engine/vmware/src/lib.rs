@@ -12,9 +12,10 @@
 //!
 //! # Layout
 //!
-//! - `env.rs`: where environment variables come from (injectable for tests).
-//! - `config.rs`: Shutter's config file: named vCenter connections and vRO servers.
-//! - `tls.rs`: HTTP clients with system roots, a CA file, or `insecure`.
+//! - `env.rs`: environment variables and Shutter's config file (injectable for tests).
+//! - `config.rs`: the config file's `vcenters` and `vro_servers` sections.
+//! - `server.rs`: an inline server parameter (`vcenter`, `vro`), typed.
+//! - `tls.rs`: HTTP clients (the kit's) with system roots, a CA file, or `insecure`.
 //! - `vsphere/xml.rs`: a namespace-aware XML tree and escaping.
 //! - `vsphere/request.rs`: building request bodies, escaped.
 //! - `vsphere/moref.rs`: managed object references.
@@ -23,7 +24,7 @@
 //! - `vsphere/client.rs`: one session: service content, login, calls, re-login once.
 //! - `vsphere/session.rs`: sessions shared per vCenter, user and trust.
 //! - `vsphere/properties.rs`: the property collector.
-//! - `vsphere/task.rs`: waiting for tasks, with progress and cancel.
+//! - `vsphere/task.rs`: waiting for tasks (the kit's `poll_until`): progress, cancel, deadline.
 //! - `vsphere/vm.rs`: finding and describing VMs, datastore URLs.
 //! - `vsphere/snapshot.rs`: create (with adoption), list, remove.
 //! - `vsphere/actions.rs`: the `vsphere.*` actions.
@@ -33,23 +34,27 @@
 
 use std::sync::Arc;
 
-use shutter_runtime::Action;
+use shutter_core::config::ConfigSource;
+use shutter_core::{Action, ActionSpec};
 
 pub mod config;
 pub mod env;
+pub mod server;
 pub mod tls;
 pub mod vro;
 pub mod vsphere;
 
 pub use env::Env;
 
+pub use config::SECTIONS as CONFIG_SECTIONS;
+
 /// Every action of this provider: its catalog entry and its implementation.
 /// vSphere sessions go to the process-wide cache; defaults come from the
-/// process environment.
-pub fn actions() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+/// process environment and `config` (Shutter's config file).
+pub fn actions(config: Arc<dyn ConfigSource>) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     actions_with(
         vsphere::session::SessionCache::global().clone(),
-        Env::process(),
+        Env::process().with_config(config),
     )
 }
 
@@ -57,7 +62,7 @@ pub fn actions() -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
 pub fn actions_with(
     sessions: vsphere::session::SessionCache,
     env: Env,
-) -> Vec<(shutter_dsl::ActionSpec, Arc<dyn Action>)> {
+) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     let vro = vro::actions::actions(&env);
     let shared = vsphere::actions::Shared { sessions, env };
     let mut all = vsphere::actions::actions(&shared);

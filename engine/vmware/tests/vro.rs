@@ -1,12 +1,13 @@
 #![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
 
 //! The vRO actions against the fake in `support/vro_fake.rs` (vRO has no
-//! public simulator): run, wait, outputs, failure, cancel, progress, auth.
+//! public simulator): run, wait (with its deadline), outputs, failure,
+//! cancel, progress, auth.
 
 mod support;
 
 use serde_json::{Value as Json, json};
-use shutter_runtime::{ActionError, Change};
+use shutter_core::{ActionError, Change};
 use support::{run_vro, run_vro_in, vro_fake};
 
 fn basic(url: &str) -> Json {
@@ -86,7 +87,7 @@ async fn a_failed_execution_is_fatal_with_its_content_exception() {
     let execution = start(&vro, "fails", json!({"vmName": "db-02"})).await;
     let (out, _) = wait(&vro, "fails", &execution).await;
     match out.unwrap_err() {
-        ActionError::Fatal(message) => {
+        ActionError::Fatal { message, .. } => {
             assert!(
                 message.starts_with(&format!(
                     "vro workflow fails execution {execution} failed: "
@@ -126,6 +127,34 @@ async fn waiting_for_input_is_reported_as_progress() {
 }
 
 #[tokio::test]
+async fn a_wait_ends_at_its_deadline_and_says_so() {
+    let url = vro_fake::start().await;
+    let vro = basic(&url);
+    let execution = start(&vro, "forever", json!({})).await;
+    let (out, _) = run_vro(
+        "vro.workflow.wait",
+        json!({"vro": vro, "workflow": "forever", "execution": execution, "poll_interval": "10ms", "max_poll_interval": "20ms", "wait_timeout": "200ms"}),
+        SECRETS,
+    )
+    .await;
+    // Retryable: the step's retry policy may wait again; vRO runs on.
+    let Err(ActionError::Retryable { message, .. }) = out else {
+        panic!("expected a retryable end of the wait, got {out:?}");
+    };
+    assert_eq!(
+        message,
+        format!("vro workflow forever execution {execution}: still not done after 200ms")
+    );
+    let (out, _) = run_vro(
+        "vro.workflow.cancel",
+        json!({"vro": vro, "workflow": "forever", "execution": execution}),
+        SECRETS,
+    )
+    .await;
+    assert_eq!(out.unwrap()["state"], "canceled");
+}
+
+#[tokio::test]
 async fn cancel_stops_an_execution_and_wait_then_fails() {
     let url = vro_fake::start().await;
     let vro = basic(&url);
@@ -139,7 +168,7 @@ async fn cancel_stops_an_execution_and_wait_then_fails() {
     assert_eq!(out.unwrap()["state"], "canceled");
     let (out, _) = wait(&vro, "forever", &execution).await;
     assert!(
-        matches!(out, Err(ActionError::Fatal(ref m)) if m.contains("was canceled in vro")),
+        matches!(out, Err(ActionError::Fatal { message: ref m, .. }) if m.contains("was canceled in vro")),
         "{out:?}"
     );
 }
@@ -154,7 +183,7 @@ async fn wrong_credentials_are_a_clear_fatal_error() {
     )
     .await;
     match out.unwrap_err() {
-        ActionError::Fatal(message) => {
+        ActionError::Fatal { message, .. } => {
             assert!(
                 message.contains("vro refused the credentials (401 Unauthorized"),
                 "{message}"
@@ -179,7 +208,7 @@ async fn an_unknown_workflow_is_fatal() {
     )
     .await;
     assert!(
-        matches!(out, Err(ActionError::Fatal(ref m)) if m.contains("not found (404)")),
+        matches!(out, Err(ActionError::Fatal { message: ref m, .. }) if m.contains("not found (404)")),
         "{out:?}"
     );
 }
@@ -198,13 +227,11 @@ async fn a_named_server_from_shutters_config_runs_a_workflow() {
         ),
     )
     .unwrap();
-    let env = shutter_vmware::Env::from_map(
-        [
-            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
-            ("VRO_PASSWORD".to_owned(), vro_fake::PASSWORD.to_owned()),
-        ]
-        .into(),
-    );
+    let path = config.display().to_string();
+    let env = support::env_with_config(&[
+        ("SHUTTER_CONFIG", &path),
+        ("VRO_PASSWORD", vro_fake::PASSWORD),
+    ]);
     for server in ["basic", "bearer"] {
         let (started, _) = run_vro_in(
             env.clone(),
@@ -230,13 +257,7 @@ async fn a_named_server_from_shutters_config_runs_a_workflow() {
     let message = unknown.unwrap_err().to_string();
     assert!(message.contains("did you mean `bearer`"), "{message}");
     // the wrong password from the environment is refused by vRO, never shown
-    let wrong = shutter_vmware::Env::from_map(
-        [
-            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
-            ("VRO_PASSWORD".to_owned(), "not-it".to_owned()),
-        ]
-        .into(),
-    );
+    let wrong = support::env_with_config(&[("SHUTTER_CONFIG", &path), ("VRO_PASSWORD", "not-it")]);
     let (refused, _) = run_vro_in(
         wrong,
         "vro.workflow.run",

@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::{Value as Json, json};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 use shutter_vmware::vsphere::client::Client;
 use shutter_vmware::vsphere::connection::ConnectionConfig;
 use shutter_vmware::vsphere::session::SessionCache;
@@ -22,7 +22,7 @@ async fn login_reads_the_vcenter_instance_uuid() {
         &json!({}),
         &Default::default(),
         &env,
-        &shutter_runtime::Files::default(),
+        &shutter_core::Files::default(),
     )
     .unwrap();
     let client = Client::connect(config).await.unwrap();
@@ -88,7 +88,7 @@ async fn a_bad_moref_is_a_fatal_managed_object_not_found() {
     .await
     .unwrap_err();
     match err {
-        ActionError::Fatal(message) => {
+        ActionError::Fatal { message, .. } => {
             assert!(
                 message.starts_with("looking up vm vm-999999 on vcenter "),
                 "{message}"
@@ -106,7 +106,7 @@ async fn a_bad_moref_is_a_fatal_managed_object_not_found() {
     .await
     .unwrap_err();
     assert!(
-        matches!(&err, ActionError::Fatal(m) if m.contains("no vm named `no-such-vm`")),
+        matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("no vm named `no-such-vm`")),
         "{err:?}"
     );
 }
@@ -121,7 +121,7 @@ async fn a_reference_from_another_vcenter_is_refused() {
     .await
     .unwrap_err();
     assert!(
-        matches!(&err, ActionError::Fatal(m) if m.contains("belongs to vcenter 00000000")),
+        matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("belongs to vcenter 00000000")),
         "{err:?}"
     );
 }
@@ -239,7 +239,7 @@ async fn the_disk_url_streams_with_the_session_cookie() {
         &json!({}),
         &Default::default(),
         &vcsim_env(),
-        &shutter_runtime::Files::default(),
+        &shutter_core::Files::default(),
     )
     .unwrap();
     let client = sessions.client(&config).await.unwrap();
@@ -262,7 +262,7 @@ async fn an_expired_session_is_replaced_once() {
         &json!({}),
         &Default::default(),
         &vcsim_env(),
-        &shutter_runtime::Files::default(),
+        &shutter_core::Files::default(),
     )
     .unwrap();
     let client = sessions.client(&config).await.unwrap();
@@ -329,7 +329,7 @@ async fn a_self_signed_certificate_is_refused_unless_insecure() {
     .await
     .unwrap_err();
     match secure {
-        ActionError::Fatal(message) => {
+        ActionError::Fatal { message, .. } => {
             assert!(
                 message.starts_with("tls: the certificate of https://127.0.0.1:"),
                 "{message}"
@@ -360,7 +360,7 @@ async fn the_plain_api_serves_other_actions() {
         &json!({}),
         &Default::default(),
         &vcsim_env(),
-        &shutter_runtime::Files::default(),
+        &shutter_core::Files::default(),
     )
     .unwrap();
     let client = SessionCache::new().client(&config).await.unwrap();
@@ -383,6 +383,57 @@ async fn the_plain_api_serves_other_actions() {
     assert!(removed.removed);
 }
 
+#[tokio::test]
+async fn a_task_that_never_ends_is_given_up_at_its_deadline() {
+    use shutter_vmware::vsphere::error::VsphereError;
+    use shutter_vmware::vsphere::moref::MoRef;
+    use shutter_vmware::vsphere::properties::retrieve;
+    use shutter_vmware::vsphere::task::{Observer, wait_for_task};
+
+    /// Watches with a short deadline.
+    struct Impatient;
+    impl Observer for Impatient {
+        fn task_deadline(&self) -> std::time::Duration {
+            std::time::Duration::from_millis(300)
+        }
+    }
+
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &vcsim_env(),
+        &shutter_core::Files::default(),
+    )
+    .unwrap();
+    let client = SessionCache::new().client(&config).await.unwrap();
+    // vcsim runs its tasks to the end within the call that starts them;
+    // tests/peers/vcsim/main.go makes one that is never run (it stays
+    // `queued`, as a real task behind a busy host).
+    let held = shutter_testpeers::peer("vcsim")
+        .var("SHUTTER_VCSIM_HELD_TASK")
+        .expect("the vcsim peer names a held task")
+        .to_owned();
+    let task = MoRef::new("Task", &held);
+    let started = std::time::Instant::now();
+    let err = wait_for_task(&client, &task, "waiting forever", &Impatient)
+        .await
+        .unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let VsphereError::Unavailable(message) = &err else {
+        panic!("a deadline is retryable, got {err:?}");
+    };
+    assert!(
+        message.starts_with("waiting forever: still not done after 300ms")
+            && message.contains("asked to cancel"),
+        "{message}"
+    );
+    // vcsim 0.24 has no CancelTask (it answers MethodNotFound): asking is
+    // best effort, and the wait ends the same either way. The task is as
+    // vCenter says, untouched.
+    let info = retrieve(&client, &task, &["info"]).await.unwrap();
+    assert_eq!(info.get("info").unwrap().text_of("state"), Some("queued"));
+}
+
 /// The engine's environment with Shutter's config naming vcsim `sim`,
 /// its password in a variable, and no govc variables at all.
 fn named_sim_env(dir: &std::path::Path) -> shutter_vmware::Env {
@@ -398,13 +449,10 @@ fn named_sim_env(dir: &std::path::Path) -> shutter_vmware::Env {
         ),
     )
     .unwrap();
-    shutter_vmware::Env::from_map(
-        [
-            ("SHUTTER_CONFIG".to_owned(), config.display().to_string()),
-            ("SIM_PASSWORD".to_owned(), var("GOVC_PASSWORD")),
-        ]
-        .into(),
-    )
+    support::env_with_config(&[
+        ("SHUTTER_CONFIG", &config.display().to_string()),
+        ("SIM_PASSWORD", &var("GOVC_PASSWORD")),
+    ])
 }
 
 #[tokio::test]

@@ -6,33 +6,47 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::{Action, ActionContext, ActionError, ModuleRunner, ModuleSpec};
 
 use crate::failure::Failure;
-use crate::fetch::{ModuleFetcher, is_url};
+use crate::fetch::is_url;
 use crate::host::{Grants, Loaded, Run, WasmHost};
 use crate::limits::{DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits, MAX_MEMORY};
 use crate::modules;
 
-/// Runs `uses: wasm` steps.
-#[derive(Debug)]
-pub struct WasmAction {
+/// Runs `uses: wasm` steps: registered as the engine's module runner, it
+/// makes a [`WasmAction`] for each step's module.
+#[derive(Debug, Clone)]
+pub struct WasmRunner {
     host: Arc<WasmHost>,
 }
 
-impl WasmAction {
+impl WasmRunner {
     pub fn new(host: Arc<WasmHost>) -> Self {
         Self { host }
     }
 }
 
+impl ModuleRunner for WasmRunner {
+    fn action(&self, module: &ModuleSpec) -> Arc<dyn Action> {
+        Arc::new(WasmAction {
+            host: self.host.clone(),
+            module: module.clone(),
+        })
+    }
+}
+
+/// One step's module, run in the host.
+#[derive(Debug)]
+pub struct WasmAction {
+    host: Arc<WasmHost>,
+    module: ModuleSpec,
+}
+
 #[async_trait]
 impl Action for WasmAction {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let module = ctx
-            .module
-            .as_ref()
-            .ok_or_else(|| ActionError::Fatal("no `wasm:` module given".to_owned()))?;
+        let module = &self.module;
         // A module loaded before (by its pinned SHA-256) is neither read nor fetched again.
         let source = match self.host.loaded(&module.sha256) {
             Some(loaded) => Source::Loaded(loaded),
@@ -40,14 +54,7 @@ impl Action for WasmAction {
                 self.host
                     .modules()
                     .fetch(&module.module, &module.sha256)
-                    .await
-                    .map_err(|e| {
-                        if e.retryable {
-                            ActionError::Retryable(e.message)
-                        } else {
-                            ActionError::Fatal(e.message)
-                        }
-                    })?,
+                    .await?,
             ),
             None => Source::File {
                 module: module.module.clone(),
@@ -56,7 +63,7 @@ impl Action for WasmAction {
         };
         let memory = module.memory.unwrap_or(DEFAULT_MEMORY);
         if memory > MAX_MEMORY {
-            return Err(ActionError::Fatal(format!(
+            return Err(ActionError::fatal(format!(
                 "`memory` {memory} is above this host's limit of {MAX_MEMORY} bytes"
             )));
         }
@@ -99,13 +106,13 @@ impl Action for WasmAction {
         // Cancel reaches the guest at its next epoch tick.
         let _stop_when_dropped = StopGuard(canceled.clone());
         let outcome = tokio::select! {
-            joined = blocking => joined.map_err(|e| ActionError::Fatal(format!("the step's thread failed: {e}")))?,
+            joined = blocking => joined.map_err(|e| ActionError::fatal(format!("the step's thread failed: {e}")))?,
             () = ctx.cancel.cancelled() => {
                 canceled.store(true, Ordering::Relaxed);
                 return Err(ActionError::Canceled);
             }
         };
-        let outcome = outcome.map_err(|failure| ActionError::Fatal(failure.to_string()))?;
+        let outcome = outcome.map_err(|failure| ActionError::fatal(failure.to_string()))?;
         for (level, line) in outcome.logs {
             ctx.log(level, ctx.secrets.redact(&line));
         }
@@ -116,9 +123,9 @@ impl Action for WasmAction {
             if failure == Failure::Canceled {
                 ActionError::Canceled
             } else if failure.retryable() {
-                ActionError::Retryable(failure.to_string())
+                ActionError::retryable(failure.to_string())
             } else {
-                ActionError::Fatal(failure.to_string())
+                ActionError::fatal(failure.to_string())
             }
         })
     }
@@ -142,28 +149,5 @@ struct StopGuard(Arc<AtomicBool>);
 impl Drop for StopGuard {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Fetches every module a workflow names by URL before an execution
-/// starts (kept on disk by SHA-256), so a wrong pin or a dead URL fails
-/// before anything runs. Returns one message per problem.
-pub async fn fetch_modules(
-    workflow: &shutter_dsl::Workflow,
-    fetcher: &ModuleFetcher,
-) -> Result<(), Vec<String>> {
-    let mut problems = Vec::new();
-    for (path, module) in modules::modules_of(workflow) {
-        if !is_url(&module.module) {
-            continue;
-        }
-        if let Err(err) = fetcher.fetch(&module.module, &module.sha256).await {
-            problems.push(format!("{path}: {err}"));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems)
     }
 }

@@ -48,7 +48,7 @@ impl DiskCache {
         let (artifact, digest) = self.paths(engine, sha256);
         let bytes = std::fs::read(&artifact).ok()?;
         let expected = std::fs::read_to_string(&digest).ok()?;
-        if hex(&Sha256::digest(&bytes)) != expected.trim() {
+        if hex::encode(Sha256::digest(&bytes)) != expected.trim() {
             tracing::warn!("ignoring corrupt compiled module {}", artifact.display());
             return None;
         }
@@ -72,7 +72,7 @@ impl DiskCache {
         let (artifact, digest) = self.paths(engine, sha256);
         let write = || -> std::io::Result<()> {
             std::fs::create_dir_all(&self.dir)?;
-            write_atomically(&digest, hex(&Sha256::digest(serialized)).as_bytes())?;
+            write_atomically(&digest, hex::encode(Sha256::digest(serialized)).as_bytes())?;
             write_atomically(&artifact, serialized)
         };
         if let Err(err) = write() {
@@ -88,14 +88,4 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -5,7 +5,7 @@
 //! preview1 adapter) gets no files, no sockets, no environment but what is
 //! granted.
 
-use shutter_runtime::{LogLevel, Secrets};
+use shutter_core::{LogLevel, Secrets};
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store, StoreLimits};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;

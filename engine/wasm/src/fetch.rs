@@ -6,50 +6,19 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-
-use crate::cache::hex;
+use shutter_core::ActionError;
+use shutter_kit::{HttpOptions, Proxy, Redirects};
 
 /// The largest module downloaded (a JavaScript component is ~12 MB).
 pub const MODULE_LIMIT: usize = 256 << 20;
-
-/// Why a module could not be fetched; `retryable` when a later try may
-/// succeed (the server was down or answered 5xx).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchError {
-    pub message: String,
-    pub retryable: bool,
-}
-
-impl FetchError {
-    fn fatal(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: false,
-        }
-    }
-
-    fn retryable(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            retryable: true,
-        }
-    }
-}
-
-impl std::fmt::Display for FetchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// Downloaded modules, by SHA-256, in a directory (none: memory only).
 #[derive(Debug, Default)]
 pub struct ModuleFetcher {
     dir: Option<PathBuf>,
-    client: OnceLock<Result<reqwest::Client, String>>,
+    client: OnceLock<Result<reqwest::Client, shutter_kit::ClientError>>,
 }
 
 /// Whether `module` names a URL rather than a file.
@@ -66,7 +35,7 @@ impl ModuleFetcher {
     }
 
     /// The module at `url`, whose SHA-256 must be `sha256`.
-    pub async fn fetch(&self, url: &str, sha256: &str) -> Result<Vec<u8>, FetchError> {
+    pub async fn fetch(&self, url: &str, sha256: &str) -> Result<Vec<u8>, ActionError> {
         let sha256 = sha256.to_ascii_lowercase();
         let kept = self
             .dir
@@ -75,13 +44,13 @@ impl ModuleFetcher {
         if let Some(path) = &kept
             && let Ok(bytes) = tokio::fs::read(path).await
         {
-            if hex(&Sha256::digest(&bytes)) == sha256 {
+            if hex::encode(Sha256::digest(&bytes)) == sha256 {
                 return Ok(bytes);
             }
             tracing::warn!("downloading again: {} is corrupt", path.display());
         }
         let bytes = self.download(url).await?;
-        crate::modules::check_pin(&bytes, &sha256, url).map_err(|e| FetchError::fatal(e.0))?;
+        crate::modules::check_pin(&bytes, &sha256, url).map_err(|e| ActionError::fatal(e.0))?;
         if let Some(path) = &kept
             && let Err(err) = keep(path, &bytes)
         {
@@ -90,9 +59,9 @@ impl ModuleFetcher {
         Ok(bytes)
     }
 
-    async fn download(&self, url: &str) -> Result<Vec<u8>, FetchError> {
+    async fn download(&self, url: &str) -> Result<Vec<u8>, ActionError> {
         let parsed = reqwest::Url::parse(url)
-            .map_err(|e| FetchError::fatal(format!("module url `{url}`: {e}")))?;
+            .map_err(|e| ActionError::fatal(format!("module url `{url}`: {e}")))?;
         let loopback = parsed.host_str().is_some_and(|host| {
             let host = host.trim_matches(['[', ']']);
             host.eq_ignore_ascii_case("localhost")
@@ -104,7 +73,7 @@ impl ModuleFetcher {
             "https" => {}
             "http" if loopback => {}
             _ => {
-                return Err(FetchError::fatal(format!(
+                return Err(ActionError::fatal(format!(
                     "module url `{url}` must use https (plain http only to 127.0.0.1 or localhost)"
                 )));
             }
@@ -114,55 +83,33 @@ impl ModuleFetcher {
             .get_or_init(|| {
                 // No redirects (a hop could go to plain http or a host the
                 // compiler would refuse) and no proxy from the environment.
-                reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .no_proxy()
-                    .connect_timeout(Duration::from_secs(15))
-                    .timeout(Duration::from_secs(300))
-                    .build()
-                    .map_err(|e| format!("building the http client: {e}"))
+                HttpOptions {
+                    redirects: Redirects::None,
+                    proxy: Proxy::None,
+                    ..HttpOptions::default()
+                }
+                .build()
             })
             .as_ref()
-            .map_err(|e| FetchError::fatal(e.clone()))?;
-        let mut response = client.get(parsed).send().await.map_err(|e| {
-            FetchError::retryable(format!("fetching module {url}: {}", source_of(&e)))
-        })?;
+            .map_err(|e| ActionError::fatal(e.to_string()))?;
+        let what = format!("fetching module {url}");
+        let response = client
+            .get(parsed)
+            .send()
+            .await
+            .map_err(|e| shutter_kit::transport(&what, e))?;
         let status = response.status();
         if status.is_redirection() {
-            return Err(FetchError::fatal(format!(
-                "fetching module {url}: the server answered {status}; redirects are not followed: name the module's final URL"
+            return Err(ActionError::fatal(format!(
+                "{what}: the server answered {status}; redirects are not followed: name the module's final URL"
             )));
         }
         if !status.is_success() {
-            let message = format!("fetching module {url}: the server answered {status}");
-            return Err(if status.is_server_error() || status.as_u16() == 429 {
-                FetchError::retryable(message)
-            } else {
-                FetchError::fatal(message)
-            });
+            return Err(shutter_kit::status(&what, status, ""));
         }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            FetchError::retryable(format!("fetching module {url}: {}", source_of(&e)))
-        })? {
-            if bytes.len() + chunk.len() > MODULE_LIMIT {
-                return Err(FetchError::fatal(format!(
-                    "module {url} is larger than the limit of {MODULE_LIMIT} bytes"
-                )));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        let bytes = shutter_kit::body(&what, response, MODULE_LIMIT).await?;
+        Ok(bytes.to_vec())
     }
-}
-
-/// The innermost cause: reqwest's own message is "error sending request".
-fn source_of(err: &reqwest::Error) -> String {
-    let mut cause: &dyn std::error::Error = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 fn keep(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
-use shutter_runtime::{LogLevel, Secrets};
+use shutter_core::{LogLevel, Secrets};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::abi::{Abi, detect};
-use crate::cache::{Compiled, DiskCache, hex};
+use crate::cache::{Compiled, DiskCache};
 use crate::failure::Failure;
 use crate::fetch::ModuleFetcher;
 use crate::limits::{Limits, MAX_MEMORY};
@@ -144,7 +144,7 @@ impl WasmHost {
 
     /// Loads a module's bytes, checking them against `sha256` first.
     pub fn load(&self, bytes: &[u8], sha256: &str) -> Result<Arc<Loaded>, Failure> {
-        let actual = hex(&Sha256::digest(bytes));
+        let actual = hex::encode(Sha256::digest(bytes));
         if !actual.eq_ignore_ascii_case(sha256) {
             // Never the hash found: that would tell a workflow the hash of
             // any file it can name.

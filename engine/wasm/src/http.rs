@@ -114,12 +114,16 @@ fn get() -> String {
 /// The client every run shares: no redirects (the guest decides), no
 /// proxies from the environment (they would route around the allow-list).
 pub fn client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| format!("building the http client: {e}"))
+    shutter_kit::HttpOptions {
+        redirects: shutter_kit::Redirects::None,
+        proxy: shutter_kit::Proxy::None,
+        connect_timeout: Duration::from_secs(10),
+        // Each request is bounded by the step's deadline.
+        timeout: None,
+        ..shutter_kit::HttpOptions::default()
+    }
+    .build()
+    .map_err(|e| e.0)
 }
 
 /// One request: the guest's answer, and the log line it leaves (the method
@@ -198,7 +202,7 @@ async fn until(flag: &AtomicBool) {
 
 async fn fetch(builder: reqwest::RequestBuilder, url: &Url) -> Result<(u16, String), String> {
     let what = host_port(url);
-    let mut response = builder.send().await.map_err(|e| {
+    let response = builder.send().await.map_err(|e| {
         if e.is_timeout() {
             format!("http to {what}: no answer before the step's deadline")
         } else {
@@ -220,20 +224,17 @@ async fn fetch(builder: reqwest::RequestBuilder, url: &Url) -> Result<(u16, Stri
             })
             .or_insert(value);
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+    let body = shutter_kit::read_capped(response, RESPONSE_LIMIT)
         .await
-        .map_err(|e| format!("http to {what}: reading the response: {e}"))?
-    {
-        if body.len() + chunk.len() > RESPONSE_LIMIT {
-            return Err(format!(
+        .map_err(|e| match e {
+            shutter_kit::BodyError::TooLarge(_) => format!(
                 "http to {what}: the response is larger than the limit of {RESPONSE_LIMIT} bytes"
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = String::from_utf8(body)
+            ),
+            shutter_kit::BodyError::Read(e) => {
+                format!("http to {what}: reading the response: {}", e.without_url())
+            }
+        })?;
+    let body = String::from_utf8(body.to_vec())
         .map_err(|_| format!("http to {what}: the response body is not UTF-8 text"))?;
     Ok((
         status,

@@ -18,7 +18,7 @@
 //!   way a run fails, explained.
 //! - `http.rs`: outgoing HTTP for components, only to granted hosts.
 //! - `logs.rs`: guest stderr as log lines.
-//! - `action.rs`: `uses: wasm` for the runtime.
+//! - `action.rs`: `uses: wasm` for the engine: the module runner and its actions.
 
 mod abi;
 mod action;
@@ -34,8 +34,7 @@ mod logs;
 pub mod modules;
 
 pub use abi::{Abi, detect};
-pub use action::{WasmAction, fetch_modules};
+pub use action::{WasmAction, WasmRunner};
 pub use failure::Failure;
 pub use host::{Grants, Loaded, Outcome, Run, WasmHost};
 pub use limits::Limits;
-pub use modules::check_local_modules;

@@ -1,6 +1,6 @@
 //! Guest stderr as log lines.
 
-use shutter_runtime::LogLevel;
+use shutter_core::LogLevel;
 
 /// Each non-empty line of `bytes` (lossy UTF-8), as an `info` line; a
 /// `warn:`/`error:`/`debug:` prefix picks the level.

@@ -11,12 +11,8 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use shutter_dsl::Diagnostic;
-use shutter_dsl::model::WasmModule;
-use shutter_dsl::path::YamlPath;
 
-use crate::cache::hex;
-use crate::fetch::{MODULE_LIMIT, is_url};
+use crate::fetch::MODULE_LIMIT;
 
 /// Why a module file cannot be used. Never says what the file holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,7 +84,7 @@ pub fn read(path: &Path, module: &str) -> Result<Vec<u8>, ModuleError> {
 /// mismatch never carries the hash found, so a workflow cannot learn the
 /// hash of a file by pinning a wrong one.
 pub fn check_pin(bytes: &[u8], sha256: &str, module: &str) -> Result<(), ModuleError> {
-    if hex(&Sha256::digest(bytes)).eq_ignore_ascii_case(sha256) {
+    if hex::encode(Sha256::digest(bytes)).eq_ignore_ascii_case(sha256) {
         Ok(())
     } else {
         Err(ModuleError(format!(
@@ -97,44 +93,15 @@ pub fn check_pin(bytes: &[u8], sha256: &str, module: &str) -> Result<(), ModuleE
     }
 }
 
-/// Every `uses: wasm` module of a workflow (compensations included), with
-/// the YAML path of its `module` key.
-pub fn modules_of(workflow: &shutter_dsl::Workflow) -> Vec<(YamlPath, &WasmModule)> {
-    let mut found = Vec::new();
-    for step in workflow.steps.values() {
-        let path = YamlPath::root().key("steps").key(step.id.as_str());
-        if let shutter_dsl::model::ActionRef::Wasm(module) = &step.call.action {
-            found.push((path.key("wasm").key("module"), module));
-        }
-        if let Some(compensate) = &step.compensate
-            && let shutter_dsl::model::ActionRef::Wasm(module) = &compensate.action
-        {
-            found.push((path.key("compensate").key("wasm").key("module"), module));
-        }
-    }
-    found
-}
-
-/// Checks every local module of a workflow before it is accepted: where
-/// it is, what it is, and its pin. One diagnostic per problem, at the
-/// `module` key, for `Diagnostics::locate`.
-pub fn check_local_modules(
-    workflow: &shutter_dsl::Workflow,
+/// Checks a module named by a local path: where it is, what it is, and its
+/// pin. (A module named by URL is checked when it is fetched.)
+pub fn check_file(
+    module: &shutter_core::ModuleSpec,
     root: Option<&Path>,
-) -> Vec<Diagnostic> {
-    let mut problems = Vec::new();
-    for (path, module) in modules_of(workflow) {
-        if is_url(&module.module) {
-            continue;
-        }
-        let checked = locate(&module.module, root)
-            .and_then(|file| read(&file, &module.module))
-            .and_then(|bytes| check_pin(&bytes, &module.sha256, &module.module));
-        if let Err(ModuleError(message)) = checked {
-            problems.push(Diagnostic::error("wasm", message).at(&path));
-        }
-    }
-    problems
+) -> Result<(), ModuleError> {
+    let file = locate(&module.module, root)?;
+    let bytes = read(&file, &module.module)?;
+    check_pin(&bytes, &module.sha256, &module.module)
 }
 
 #[cfg(test)]
@@ -177,7 +144,7 @@ mod tests {
     #[test]
     fn a_wrong_pin_never_tells_the_hash_found() {
         let bytes = b"secret file contents";
-        let found = hex(&Sha256::digest(bytes));
+        let found = hex::encode(Sha256::digest(bytes));
         let err = check_pin(bytes, &"0".repeat(64), "m.wasm")
             .expect_err("mismatch")
             .0;

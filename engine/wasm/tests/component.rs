@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use shutter_runtime::{LogLevel, Secrets};
+use shutter_core::{LogLevel, Secrets};
 use shutter_wasm::{Abi, Failure, Grants, Limits, Outcome, Run, WasmHost};
 
 fn fixture(name: &str) -> Vec<u8> {

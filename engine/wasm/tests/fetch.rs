@@ -2,7 +2,7 @@
 
 //! Modules by URL against a small HTTP server on 127.0.0.1: downloaded
 //! once and kept by SHA-256, a wrong pin refused before it is kept, server
-//! and network failures classed as retryable or not, plain http refused
+//! and network failures classed as retryable or not (5xx and 408 are), plain http refused
 //! off the loopback interface, redirects not followed.
 
 use std::sync::Arc;
@@ -22,7 +22,7 @@ fn sha(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// Serves MODULE at `/m.wasm`, 500 at `/busy`, 404 elsewhere; counts requests.
+/// Serves MODULE at `/m.wasm`, 500 at `/busy`, 408 at `/slow`, 404 elsewhere; counts requests.
 async fn server() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -51,6 +51,7 @@ async fn server() -> (String, Arc<AtomicUsize>) {
                     "/m.wasm" => ("200 OK", MODULE),
                     "/moved" => ("302 Found\r\nlocation: /m.wasm", b""),
                     "/busy" => ("500 Internal Server Error", b"busy"),
+                    "/slow" => ("408 Request Timeout", b"too slow"),
                     _ => ("404 Not Found", b"no"),
                 };
                 let head = format!(
@@ -96,10 +97,10 @@ async fn a_wrong_pin_is_refused_and_not_kept() {
         .fetch(&format!("{base}/m.wasm"), &pinned)
         .await
         .unwrap_err();
-    assert!(!err.retryable);
-    assert!(err.message.contains("does not match its pin"), "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.message().contains("does not match its pin"), "{err}");
     assert!(
-        !err.message.contains(&sha(MODULE)),
+        !err.message().contains(&sha(MODULE)),
         "the hash found is never told: {err}"
     );
     assert_eq!(std::fs::read_dir(dir.path()).map_or(0, Iterator::count), 0);
@@ -113,8 +114,11 @@ async fn redirects_are_not_followed() {
         .fetch(&format!("{base}/moved"), &sha(MODULE))
         .await
         .unwrap_err();
-    assert!(!err.retryable, "{err}");
-    assert!(err.message.contains("redirects are not followed"), "{err}");
+    assert!(!err.is_retryable(), "{err}");
+    assert!(
+        err.message().contains("redirects are not followed"),
+        "{err}"
+    );
     assert_eq!(requests.load(Ordering::SeqCst), 1, "the hop was not taken");
 }
 
@@ -128,14 +132,26 @@ async fn failures_say_whether_a_retry_may_help() {
         .await
         .unwrap_err();
     assert!(
-        !missing.retryable && missing.message.contains("404"),
+        !missing.is_retryable() && missing.message().contains("404"),
         "{missing}"
     );
     let busy = fetcher
         .fetch(&format!("{base}/busy"), &pin)
         .await
         .unwrap_err();
-    assert!(busy.retryable && busy.message.contains("500"), "{busy}");
+    assert!(
+        busy.is_retryable() && busy.message().contains("500"),
+        "{busy}"
+    );
+    // 408: the server gave up waiting for the request; a later try may pass.
+    let slow = fetcher
+        .fetch(&format!("{base}/slow"), &pin)
+        .await
+        .unwrap_err();
+    assert!(
+        slow.is_retryable() && slow.message().contains("408"),
+        "{slow}"
+    );
     // a port nothing listens on: bind one, then free it
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -145,13 +161,13 @@ async fn failures_say_whether_a_retry_may_help() {
         .fetch(&format!("http://{closed}/m.wasm"), &pin)
         .await
         .unwrap_err();
-    assert!(refused.retryable, "{refused}");
+    assert!(refused.is_retryable(), "{refused}");
     let plain = fetcher
         .fetch("http://example.com/m.wasm", &pin)
         .await
         .unwrap_err();
     assert!(
-        !plain.retryable && plain.message.contains("must use https"),
+        !plain.is_retryable() && plain.message().contains("must use https"),
         "{plain}"
     );
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
-use shutter_runtime::LogLevel;
+use shutter_core::LogLevel;
 use shutter_wasm::{Failure, Grants, Limits, Outcome, Run, WasmHost};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;

@@ -11,6 +11,12 @@
 // URL (without credentials) on stdout and, with -env, writes a GOVC_* env
 // file.  SIGTERM or SIGINT stop it cleanly (exit 0); the datastore
 // directories it makes under $TMPDIR are removed then.
+//
+// vcsim runs every task to its end within the call that starts it, so no
+// task is ever seen `running`. To test that a wait for a task gives up at
+// its deadline, the env file also names SHUTTER_VCSIM_HELD_TASK: a task
+// made with the simulator's own CreateTask on the first VM and never run,
+// so it stays `queued` (as a real vCenter task waiting for a busy host).
 package main
 
 import (
@@ -24,6 +30,7 @@ import (
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func main() {
@@ -49,8 +56,10 @@ func main() {
 	}
 	u.User = nil
 
+	held := heldTask()
+
 	if *envFile != "" {
-		env := fmt.Sprintf("GOVC_URL=%s\nGOVC_USERNAME=%s\nGOVC_PASSWORD=%s\nGOVC_INSECURE=1\n", u.String(), user, pass)
+		env := fmt.Sprintf("GOVC_URL=%s\nGOVC_USERNAME=%s\nGOVC_PASSWORD=%s\nGOVC_INSECURE=1\nSHUTTER_VCSIM_HELD_TASK=%s\n", u.String(), user, pass, held)
 		if err := os.WriteFile(*envFile, []byte(env), 0o600); err != nil {
 			server.Close()
 			model.Remove()
@@ -67,4 +76,16 @@ func main() {
 	log.Printf("vcsim: %v, shutting down", s)
 	server.Close()
 	model.Remove()
+}
+
+// heldTask makes a task on the first VM that is never run: it stays queued.
+func heldTask() string {
+	vms := simulator.Map.All("VirtualMachine")
+	if len(vms) == 0 {
+		log.Fatalf("vcsim: the model has no VM")
+	}
+	task := simulator.CreateTask(vms[0], "shutterHeldTask", func(*simulator.Task) (types.AnyType, types.BaseMethodFault) {
+		return nil, nil
+	})
+	return task.Self.Value
 }

@@ -10,11 +10,15 @@
 //! Where no real server exists (Nova), [`nova`] is a fake that follows the
 //! documented API and does its work in a real peer (Glance).
 //!
+//! [`tls::tls_proxy`] puts TLS with a test CA in front of a peer, for the
+//! tests of how clients trust certificates.
+//!
 //! Peers keep state across tests: tests isolate themselves by unique names,
 //! tags or regions rather than by resetting the peer under other tests.
 
 pub mod moto;
 pub mod nova;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::fs::File;

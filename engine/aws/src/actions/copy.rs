@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::ResourceType;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use super::{created_snapshots, located};
 use crate::failure::aws_error;
@@ -54,81 +54,92 @@ pub(super) fn copy_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Acti
             ParamType::Boolean,
             "True when an earlier try had created the copy.",
         );
-    (
-        spec,
-        Arc::new(CopySnapshot {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_copy_snapshot(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct CopySnapshot {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct CopyParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    snapshot_id: String,
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    source_region: String,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    encrypted: Option<bool>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    kms_key_id: Option<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    description: Option<String>,
+    #[serde(default)]
+    tags: params::Tags,
 }
 
-#[async_trait]
-impl Action for CopySnapshot {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let source_id = params::required_str(ctx, "snapshot_id")?;
-        let source_region = params::required_str(ctx, "source_region")?;
-        let encrypted = params::opt_bool(ctx, "encrypted")?;
-        let kms_key_id = params::opt_str(ctx, "kms_key_id")?;
-        let description = params::opt_str(ctx, "description")?;
-        let tags = params::tags(ctx, "tags")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        let on = format!("{source_id} from {source_region}");
-        let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", &on).await?;
-        if let Some(found) = earlier.first() {
-            let id = found.snapshot_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "snapshot copy", std::slice::from_ref(&id), &ec2.region);
-            return Ok(json!({
-                "snapshot_id": id,
-                "source_snapshot_id": source_id,
-                "source_region": source_region,
-                "region": ec2.region,
-                "state": found.state().map(|s| s.as_str()),
-                "adopted": true,
-            }));
-        }
-        let copied = ec2
-            .client
-            .copy_snapshot()
-            .source_snapshot_id(source_id)
-            .source_region(source_region)
-            .set_encrypted(encrypted)
-            .set_kms_key_id(kms_key_id.map(str::to_owned))
-            .set_description(description.map(str::to_owned))
-            .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags))
-            .send()
-            .await
-            .map_err(|err| aws_error("CopySnapshot", &on, &err))?;
-        let copy_id = copied.snapshot_id().ok_or_else(|| {
-            ActionError::Retryable(format!(
-                "aws ec2 CopySnapshot on {on}: no snapshot id in the answer"
-            ))
-        })?;
-        // CopySnapshot answers with the id alone; the state is one Describe away.
-        let state = ec2
-            .client
-            .describe_snapshots()
-            .snapshot_ids(copy_id)
-            .send()
-            .await
-            .ok()
-            .and_then(|answer| {
-                answer
-                    .snapshots()
-                    .first()
-                    .and_then(|s| s.state().map(|st| st.as_str().to_owned()))
-            });
-        Ok(json!({
-            "snapshot_id": copy_id,
+async fn run_copy_snapshot(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: CopyParams,
+) -> Result<Json, ActionError> {
+    let CopyParams {
+        snapshot_id: source_id,
+        source_region,
+        encrypted,
+        kms_key_id,
+        description,
+        tags,
+    } = params;
+    let ec2 = clients.for_step(ctx).await?;
+    let on = format!("{source_id} from {source_region}");
+    let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", &on).await?;
+    if let Some(found) = earlier.first() {
+        let id = found.snapshot_id().unwrap_or_default().to_owned();
+        idempotency::log_adopted(ctx, "snapshot copy", std::slice::from_ref(&id), &ec2.region);
+        return Ok(json!({
+            "snapshot_id": id,
             "source_snapshot_id": source_id,
             "source_region": source_region,
             "region": ec2.region,
-            "state": state,
-            "adopted": false,
-        }))
+            "state": found.state().map(|s| s.as_str()),
+            "adopted": true,
+        }));
     }
+    let copied = ec2
+        .client
+        .copy_snapshot()
+        .source_snapshot_id(&source_id)
+        .source_region(&source_region)
+        .set_encrypted(encrypted)
+        .set_kms_key_id(kms_key_id)
+        .set_description(description)
+        .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags.0))
+        .send()
+        .await
+        .map_err(|err| aws_error("CopySnapshot", &on, &err))?;
+    let copy_id = copied.snapshot_id().ok_or_else(|| {
+        ActionError::retryable(format!(
+            "aws ec2 CopySnapshot on {on}: no snapshot id in the answer"
+        ))
+    })?;
+    // CopySnapshot answers with the id alone; the state is one Describe away.
+    let state = ec2
+        .client
+        .describe_snapshots()
+        .snapshot_ids(copy_id)
+        .send()
+        .await
+        .ok()
+        .and_then(|answer| {
+            answer
+                .snapshots()
+                .first()
+                .and_then(|s| s.state().map(|st| st.as_str().to_owned()))
+        });
+    Ok(json!({
+        "snapshot_id": copy_id,
+        "source_snapshot_id": source_id,
+        "source_region": source_region,
+        "region": ec2.region,
+        "state": state,
+        "adopted": false,
+    }))
 }

@@ -6,11 +6,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::Tag;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use super::{located, tag_filters};
 use crate::failure::{aws_error, is_gone};
@@ -38,48 +38,59 @@ pub(super) fn delete_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Ac
             "The snapshots that were already gone.",
         )
         .output("region", ParamType::String, "The region.");
-    (
-        spec,
-        Arc::new(DeleteSnapshot {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_delete_snapshot(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct DeleteSnapshot {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct DeleteParams {
+    #[serde(default, deserialize_with = "shutter_core::params::one_or_many")]
+    snapshot_ids: Vec<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    snapshot_id: Option<String>,
+    #[serde(default)]
+    tags: params::Tags,
+    #[serde(default = "yes")]
+    missing_ok: bool,
 }
 
-#[async_trait]
-impl Action for DeleteSnapshot {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let mut ids = params::strings(ctx, "snapshot_ids")?;
-        ids.extend(params::opt_str(ctx, "snapshot_id")?.map(str::to_owned));
-        let tags = params::tags(ctx, "tags")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        if !tags.is_empty() {
-            ids.extend(tagged(&ec2, &tags).await?);
-        }
-        let mut seen = std::collections::HashSet::new();
-        ids.retain(|id| seen.insert(id.clone()));
-        if ids.is_empty() && tags.is_empty() {
-            return Err(ActionError::Fatal(
-                "give `snapshot_id`, `snapshot_ids` or `tags`: there is nothing to delete"
-                    .to_owned(),
-            ));
-        }
-        let missing_ok = params::bool_or(ctx, "missing_ok", true)?;
-        let (mut deleted, mut missing) = (Vec::new(), Vec::new());
-        for id in ids {
-            if delete_one(&ec2, ctx, &id, missing_ok).await? {
-                deleted.push(id);
-            } else {
-                missing.push(id);
-            }
-        }
-        Ok(json!({ "deleted": deleted, "missing": missing, "region": ec2.region }))
+fn yes() -> bool {
+    true
+}
+
+async fn run_delete_snapshot(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: DeleteParams,
+) -> Result<Json, ActionError> {
+    let DeleteParams {
+        snapshot_ids: mut ids,
+        snapshot_id,
+        tags: params::Tags(tags),
+        missing_ok,
+    } = params;
+    ids.extend(snapshot_id);
+    let ec2 = clients.for_step(ctx).await?;
+    if !tags.is_empty() {
+        ids.extend(tagged(&ec2, &tags).await?);
     }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    if ids.is_empty() && tags.is_empty() {
+        return Err(ActionError::fatal(
+            "give `snapshot_id`, `snapshot_ids` or `tags`: there is nothing to delete".to_owned(),
+        ));
+    }
+    let (mut deleted, mut missing) = (Vec::new(), Vec::new());
+    for id in ids {
+        if delete_one(&ec2, ctx, &id, missing_ok).await? {
+            deleted.push(id);
+        } else {
+            missing.push(id);
+        }
+    }
+    Ok(json!({ "deleted": deleted, "missing": missing, "region": ec2.region }))
 }
 
 /// The snapshots of this account carrying every one of `tags`.

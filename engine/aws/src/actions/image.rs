@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType};
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use super::delete::delete_one;
 use super::located;
@@ -31,93 +31,103 @@ pub(super) fn create_image(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Actio
         .output("state", ParamType::String, "`pending` until its snapshots complete, then `available`; null when EC2 does not say yet.")
         .output("region", ParamType::String, "The region it is in.")
         .output("adopted", ParamType::Boolean, "True when an earlier try had created it.");
-    (
-        spec,
-        Arc::new(CreateImage {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_create_image(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct CreateImage {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct ImageParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    instance_id: String,
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    name: String,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    description: Option<String>,
+    #[serde(default)]
+    no_reboot: bool,
+    #[serde(default)]
+    tags: params::Tags,
 }
 
-#[async_trait]
-impl Action for CreateImage {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let instance_id = params::required_str(ctx, "instance_id")?;
-        let name = params::required_str(ctx, "name")?;
-        let description = params::opt_str(ctx, "description")?;
-        let no_reboot = params::bool_or(ctx, "no_reboot", false)?;
-        let tags = params::tags(ctx, "tags")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        let usable = Filter::builder()
-            .name("state")
-            .values("pending")
-            .values("available")
-            .build();
-        let earlier = ec2
-            .client
-            .describe_images()
-            .owners("self")
-            .filters(idempotency::created_by(ctx))
-            .filters(usable)
-            .send()
-            .await
-            .map_err(|err| aws_error("DescribeImages", instance_id, &err))?;
-        if let Some(found) = earlier.images().first() {
-            let id = found.image_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "image", std::slice::from_ref(&id), &ec2.region);
-            return Ok(json!({
-                "image_id": id,
-                "name": found.name().unwrap_or(name),
-                "state": found.state().map(|s| s.as_str()),
-                "region": ec2.region,
-                "adopted": true,
-            }));
-        }
-        // Only the image is tagged: the key on its snapshots would add
-        // nothing (the image is what is adopted), and moto refuses it.
-        let created = ec2
-            .client
-            .create_image()
-            .instance_id(instance_id)
-            .name(name)
-            .set_description(description.map(str::to_owned))
-            .no_reboot(no_reboot)
-            .tag_specifications(idempotency::tagged(ctx, ResourceType::Image, &tags))
-            .send()
-            .await
-            .map_err(|err| aws_error("CreateImage", instance_id, &err))?;
-        let image_id = created.image_id().ok_or_else(|| {
-            ActionError::Retryable(format!(
-                "aws ec2 CreateImage on {instance_id}: no image id in the answer"
-            ))
-        })?;
-        let state = ec2
-            .client
-            .describe_images()
-            .image_ids(image_id)
-            .send()
-            .await
-            .ok()
-            .and_then(|answer| {
-                answer
-                    .images()
-                    .first()?
-                    .state()
-                    .map(|s| s.as_str().to_owned())
-            });
-        Ok(json!({
-            "image_id": image_id,
-            "name": name,
-            "state": state,
+async fn run_create_image(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: ImageParams,
+) -> Result<Json, ActionError> {
+    let ImageParams {
+        instance_id,
+        name,
+        description,
+        no_reboot,
+        tags: params::Tags(tags),
+    } = params;
+    let (instance_id, name) = (instance_id.as_str(), name.as_str());
+    let ec2 = clients.for_step(ctx).await?;
+    let usable = Filter::builder()
+        .name("state")
+        .values("pending")
+        .values("available")
+        .build();
+    let earlier = ec2
+        .client
+        .describe_images()
+        .owners("self")
+        .filters(idempotency::created_by(ctx))
+        .filters(usable)
+        .send()
+        .await
+        .map_err(|err| aws_error("DescribeImages", instance_id, &err))?;
+    if let Some(found) = earlier.images().first() {
+        let id = found.image_id().unwrap_or_default().to_owned();
+        idempotency::log_adopted(ctx, "image", std::slice::from_ref(&id), &ec2.region);
+        return Ok(json!({
+            "image_id": id,
+            "name": found.name().unwrap_or(name),
+            "state": found.state().map(|s| s.as_str()),
             "region": ec2.region,
-            "adopted": false,
-        }))
+            "adopted": true,
+        }));
     }
+    // Only the image is tagged: the key on its snapshots would add
+    // nothing (the image is what is adopted), and moto refuses it.
+    let created = ec2
+        .client
+        .create_image()
+        .instance_id(instance_id)
+        .name(name)
+        .set_description(description)
+        .no_reboot(no_reboot)
+        .tag_specifications(idempotency::tagged(ctx, ResourceType::Image, &tags))
+        .send()
+        .await
+        .map_err(|err| aws_error("CreateImage", instance_id, &err))?;
+    let image_id = created.image_id().ok_or_else(|| {
+        ActionError::retryable(format!(
+            "aws ec2 CreateImage on {instance_id}: no image id in the answer"
+        ))
+    })?;
+    let state = ec2
+        .client
+        .describe_images()
+        .image_ids(image_id)
+        .send()
+        .await
+        .ok()
+        .and_then(|answer| {
+            answer
+                .images()
+                .first()?
+                .state()
+                .map(|s| s.as_str().to_owned())
+        });
+    Ok(json!({
+        "image_id": image_id,
+        "name": name,
+        "state": state,
+        "region": ec2.region,
+        "adopted": false,
+    }))
 }
 
 pub(super) fn deregister_image(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Action>) {
@@ -141,75 +151,85 @@ pub(super) fn deregister_image(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn A
             "The snapshots deleted with it.",
         )
         .output("region", ParamType::String, "The region.");
-    (
-        spec,
-        Arc::new(DeregisterImage {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_deregister_image(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct DeregisterImage {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct DeregisterParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    image_id: String,
+    #[serde(default)]
+    delete_snapshots: bool,
+    #[serde(default = "yes")]
+    missing_ok: bool,
 }
 
-#[async_trait]
-impl Action for DeregisterImage {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let image_id = params::required_str(ctx, "image_id")?;
-        let delete_snapshots = params::bool_or(ctx, "delete_snapshots", false)?;
-        let missing_ok = params::bool_or(ctx, "missing_ok", true)?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        // The snapshots are known only while the image exists: read them first.
-        let snapshots = if delete_snapshots {
-            match ec2
-                .client
-                .describe_images()
-                .image_ids(image_id)
-                .send()
-                .await
-            {
-                Ok(answer) => answer
-                    .images()
-                    .iter()
-                    .flat_map(|image| image.block_device_mappings())
-                    .filter_map(|mapping| mapping.ebs()?.snapshot_id().map(str::to_owned))
-                    .collect(),
-                Err(err) if missing_ok && is_gone(&err) => Vec::new(),
-                Err(err) => return Err(aws_error("DescribeImages", image_id, &err)),
-            }
-        } else {
-            Vec::new()
-        };
-        let deregistered = match ec2
+fn yes() -> bool {
+    true
+}
+
+async fn run_deregister_image(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: DeregisterParams,
+) -> Result<Json, ActionError> {
+    let DeregisterParams {
+        image_id,
+        delete_snapshots,
+        missing_ok,
+    } = params;
+    let image_id = image_id.as_str();
+    let ec2 = clients.for_step(ctx).await?;
+    // The snapshots are known only while the image exists: read them first.
+    let snapshots = if delete_snapshots {
+        match ec2
             .client
-            .deregister_image()
-            .image_id(image_id)
+            .describe_images()
+            .image_ids(image_id)
             .send()
             .await
         {
-            Ok(_) => true,
-            Err(err) if missing_ok && is_gone(&err) => {
-                ctx.log(
-                    LogLevel::Info,
-                    format!("image {image_id} in {} was already gone", ec2.region),
-                );
-                false
-            }
-            Err(err) => return Err(aws_error("DeregisterImage", image_id, &err)),
-        };
-        let mut deleted = Vec::new();
-        for id in snapshots {
-            if delete_one(&ec2, ctx, &id, true).await? {
-                deleted.push(id);
-            }
+            Ok(answer) => answer
+                .images()
+                .iter()
+                .flat_map(|image| image.block_device_mappings())
+                .filter_map(|mapping| mapping.ebs()?.snapshot_id().map(str::to_owned))
+                .collect(),
+            Err(err) if missing_ok && is_gone(&err) => Vec::new(),
+            Err(err) => return Err(aws_error("DescribeImages", image_id, &err)),
         }
-        Ok(json!({
-            "image_id": image_id,
-            "deregistered": deregistered,
-            "deleted_snapshot_ids": deleted,
-            "region": ec2.region,
-        }))
+    } else {
+        Vec::new()
+    };
+    let deregistered = match ec2
+        .client
+        .deregister_image()
+        .image_id(image_id)
+        .send()
+        .await
+    {
+        Ok(_) => true,
+        Err(err) if missing_ok && is_gone(&err) => {
+            ctx.log(
+                LogLevel::Info,
+                format!("image {image_id} in {} was already gone", ec2.region),
+            );
+            false
+        }
+        Err(err) => return Err(aws_error("DeregisterImage", image_id, &err)),
+    };
+    let mut deleted = Vec::new();
+    for id in snapshots {
+        if delete_one(&ec2, ctx, &id, true).await? {
+            deleted.push(id);
+        }
     }
+    Ok(json!({
+        "image_id": image_id,
+        "deregistered": deregistered,
+        "deleted_snapshot_ids": deleted,
+        "region": ec2.region,
+    }))
 }

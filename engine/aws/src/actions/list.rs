@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use super::{located, tag_filters};
 use crate::failure::aws_error;
@@ -31,57 +31,69 @@ pub(super) fn list_snapshots(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Act
         .output("snapshot_ids", ParamType::Array, "Their ids, in the same order.")
         .output("count", ParamType::Integer, "How many there are.")
         .output("region", ParamType::String, "The region listed.");
-    (
-        spec,
-        Arc::new(ListSnapshots {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_list_snapshots(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct ListSnapshots {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    owner: Option<String>,
+    #[serde(default)]
+    tags: params::Tags,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    volume_id: Option<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "params::page_size")]
+    page_size: Option<i32>,
 }
 
-#[async_trait]
-impl Action for ListSnapshots {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let owner = params::opt_str(ctx, "owner")?.unwrap_or("self");
-        let mut filters = tag_filters(&params::tags(ctx, "tags")?);
-        if let Some(volume) = params::opt_str(ctx, "volume_id")? {
-            filters.push(Filter::builder().name("volume-id").values(volume).build());
-        }
-        if let Some(state) = params::opt_str(ctx, "state")? {
-            filters.push(Filter::builder().name("status").values(state).build());
-        }
-        let page_size = params::opt_i32(ctx, "page_size")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        let request = ec2
-            .client
-            .describe_snapshots()
-            .owner_ids(owner)
-            .set_filters(Some(filters));
-        let mut pages = match page_size {
-            Some(size) => request.into_paginator().page_size(size),
-            None => request.into_paginator(),
-        }
-        .items()
-        .send();
-        let mut snapshots = Vec::new();
-        while let Some(item) = pages.next().await {
-            let snapshot = item.map_err(|err| aws_error("DescribeSnapshots", owner, &err))?;
-            snapshots.push(snapshot);
-        }
-        snapshots.sort_by_key(|s| {
-            std::cmp::Reverse(s.start_time().map(|t| (t.secs(), t.subsec_nanos())))
-        });
-        let ids: Vec<&str> = snapshots.iter().filter_map(|s| s.snapshot_id()).collect();
-        Ok(json!({
-            "snapshots": snapshots.iter().map(|s| output::snapshot(s, &ec2.region)).collect::<Vec<_>>(),
-            "snapshot_ids": ids,
-            "count": snapshots.len(),
-            "region": ec2.region,
-        }))
+async fn run_list_snapshots(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: ListParams,
+) -> Result<Json, ActionError> {
+    let ListParams {
+        owner,
+        tags,
+        volume_id,
+        state,
+        page_size,
+    } = params;
+    let owner = owner.as_deref().unwrap_or("self");
+    let mut filters = tag_filters(&tags.0);
+    if let Some(volume) = volume_id {
+        filters.push(Filter::builder().name("volume-id").values(volume).build());
     }
+    if let Some(state) = state {
+        filters.push(Filter::builder().name("status").values(state).build());
+    }
+    let ec2 = clients.for_step(ctx).await?;
+    let request = ec2
+        .client
+        .describe_snapshots()
+        .owner_ids(owner)
+        .set_filters(Some(filters));
+    let mut pages = match page_size {
+        Some(size) => request.into_paginator().page_size(size),
+        None => request.into_paginator(),
+    }
+    .items()
+    .send();
+    let mut snapshots = Vec::new();
+    while let Some(item) = pages.next().await {
+        let snapshot = item.map_err(|err| aws_error("DescribeSnapshots", owner, &err))?;
+        snapshots.push(snapshot);
+    }
+    snapshots
+        .sort_by_key(|s| std::cmp::Reverse(s.start_time().map(|t| (t.secs(), t.subsec_nanos()))));
+    let ids: Vec<&str> = snapshots.iter().filter_map(|s| s.snapshot_id()).collect();
+    Ok(json!({
+        "snapshots": snapshots.iter().map(|s| output::snapshot(s, &ec2.region)).collect::<Vec<_>>(),
+        "snapshot_ids": ids,
+        "count": snapshots.len(),
+        "region": ec2.region,
+    }))
 }

@@ -12,8 +12,8 @@ mod wait;
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::{Filter, Snapshot, Tag};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::{Action, ActionContext, ActionError};
+use shutter_core::{ActionSpec, ParamType};
 
 use crate::failure::aws_error;
 use crate::idempotency;

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::{InstanceSpecification, ResourceType};
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use super::{created_snapshots, located};
 use crate::failure::aws_error;
@@ -49,57 +49,63 @@ pub(super) fn create_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Ac
             ParamType::Boolean,
             "True when an earlier try had created it.",
         );
-    (
-        spec,
-        Arc::new(CreateSnapshot {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_create_snapshot(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct CreateSnapshot {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct SnapshotParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    volume_id: String,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    description: Option<String>,
+    #[serde(default)]
+    tags: params::Tags,
 }
 
-#[async_trait]
-impl Action for CreateSnapshot {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let volume_id = params::required_str(ctx, "volume_id")?;
-        let description = params::opt_str(ctx, "description")?;
-        let tags = params::tags(ctx, "tags")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", volume_id).await?;
-        if let Some(found) = earlier.first() {
-            let id = found.snapshot_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "snapshot", std::slice::from_ref(&id), &ec2.region);
-            return Ok(json!({
-                "snapshot_id": id,
-                "volume_id": found.volume_id().unwrap_or(volume_id),
-                "state": found.state().map(|s| s.as_str()),
-                "start_time": output::time(found.start_time()),
-                "region": ec2.region,
-                "adopted": true,
-            }));
-        }
-        let created = ec2
-            .client
-            .create_snapshot()
-            .volume_id(volume_id)
-            .set_description(description.map(str::to_owned))
-            .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags))
-            .send()
-            .await
-            .map_err(|err| aws_error("CreateSnapshot", volume_id, &err))?;
-        Ok(json!({
-            "snapshot_id": created.snapshot_id(),
-            "volume_id": created.volume_id().unwrap_or(volume_id),
-            "state": created.state().map(|s| s.as_str()),
-            "start_time": output::time(created.start_time()),
+async fn run_create_snapshot(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: SnapshotParams,
+) -> Result<Json, ActionError> {
+    let SnapshotParams {
+        volume_id,
+        description,
+        tags: params::Tags(tags),
+    } = params;
+    let volume_id = volume_id.as_str();
+    let ec2 = clients.for_step(ctx).await?;
+    let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", volume_id).await?;
+    if let Some(found) = earlier.first() {
+        let id = found.snapshot_id().unwrap_or_default().to_owned();
+        idempotency::log_adopted(ctx, "snapshot", std::slice::from_ref(&id), &ec2.region);
+        return Ok(json!({
+            "snapshot_id": id,
+            "volume_id": found.volume_id().unwrap_or(volume_id),
+            "state": found.state().map(|s| s.as_str()),
+            "start_time": output::time(found.start_time()),
             "region": ec2.region,
-            "adopted": false,
-        }))
+            "adopted": true,
+        }));
     }
+    let created = ec2
+        .client
+        .create_snapshot()
+        .volume_id(volume_id)
+        .set_description(description)
+        .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags))
+        .send()
+        .await
+        .map_err(|err| aws_error("CreateSnapshot", volume_id, &err))?;
+    Ok(json!({
+        "snapshot_id": created.snapshot_id(),
+        "volume_id": created.volume_id().unwrap_or(volume_id),
+        "state": created.state().map(|s| s.as_str()),
+        "start_time": output::time(created.start_time()),
+        "region": ec2.region,
+        "adopted": false,
+    }))
 }
 
 pub(super) fn create_snapshots(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Action>) {
@@ -128,84 +134,92 @@ pub(super) fn create_snapshots(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn A
             ParamType::Boolean,
             "True when an earlier try had created them.",
         );
-    (
-        spec,
-        Arc::new(CreateSnapshots {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_create_snapshots(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct CreateSnapshots {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct InstanceParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    instance_id: String,
+    #[serde(default)]
+    exclude_boot_volume: bool,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    description: Option<String>,
+    #[serde(default)]
+    tags: params::Tags,
 }
 
-#[async_trait]
-impl Action for CreateSnapshots {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let instance_id = params::required_str(ctx, "instance_id")?;
-        let exclude_boot = params::bool_or(ctx, "exclude_boot_volume", false)?;
-        let description = params::opt_str(ctx, "description")?;
-        let tags = params::tags(ctx, "tags")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        // One CreateSnapshots call makes them all, so finding any means
-        // the earlier try's call went through: adopt what it made.
-        let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", instance_id).await?;
-        let (snapshots, adopted): (Vec<Json>, bool) = if earlier.is_empty() {
-            let created = ec2
-                .client
-                .create_snapshots()
-                .instance_specification(
-                    InstanceSpecification::builder()
-                        .instance_id(instance_id)
-                        .exclude_boot_volume(exclude_boot)
-                        .build(),
-                )
-                .set_description(description.map(str::to_owned))
-                .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags))
-                .send()
-                .await
-                .map_err(|err| aws_error("CreateSnapshots", instance_id, &err))?;
-            let made = created
-                .snapshots()
-                .iter()
-                .map(|s| {
-                    json!({
-                        "snapshot_id": s.snapshot_id(),
-                        "volume_id": s.volume_id(),
-                        "state": s.state().map(|st| st.as_str()),
-                        "start_time": output::time(s.start_time()),
-                    })
-                })
-                .collect();
-            (made, false)
-        } else {
-            let found = earlier
-                .iter()
-                .map(|s| {
-                    json!({
-                        "snapshot_id": s.snapshot_id(),
-                        "volume_id": s.volume_id(),
-                        "state": s.state().map(|st| st.as_str()),
-                        "start_time": output::time(s.start_time()),
-                    })
-                })
-                .collect();
-            (found, true)
-        };
-        let ids: Vec<String> = snapshots
+async fn run_create_snapshots(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: InstanceParams,
+) -> Result<Json, ActionError> {
+    let InstanceParams {
+        instance_id,
+        exclude_boot_volume: exclude_boot,
+        description,
+        tags: params::Tags(tags),
+    } = params;
+    let instance_id = instance_id.as_str();
+    let ec2 = clients.for_step(ctx).await?;
+    // One CreateSnapshots call makes them all, so finding any means
+    // the earlier try's call went through: adopt what it made.
+    let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", instance_id).await?;
+    let (snapshots, adopted): (Vec<Json>, bool) = if earlier.is_empty() {
+        let created = ec2
+            .client
+            .create_snapshots()
+            .instance_specification(
+                InstanceSpecification::builder()
+                    .instance_id(instance_id)
+                    .exclude_boot_volume(exclude_boot)
+                    .build(),
+            )
+            .set_description(description)
+            .tag_specifications(idempotency::tagged(ctx, ResourceType::Snapshot, &tags))
+            .send()
+            .await
+            .map_err(|err| aws_error("CreateSnapshots", instance_id, &err))?;
+        let made = created
+            .snapshots()
             .iter()
-            .filter_map(|s| s["snapshot_id"].as_str().map(str::to_owned))
+            .map(|s| {
+                json!({
+                    "snapshot_id": s.snapshot_id(),
+                    "volume_id": s.volume_id(),
+                    "state": s.state().map(|st| st.as_str()),
+                    "start_time": output::time(s.start_time()),
+                })
+            })
             .collect();
-        if adopted {
-            idempotency::log_adopted(ctx, "snapshots", &ids, &ec2.region);
-        }
-        Ok(json!({
-            "snapshot_ids": ids,
-            "snapshots": snapshots,
-            "region": ec2.region,
-            "adopted": adopted,
-        }))
+        (made, false)
+    } else {
+        let found = earlier
+            .iter()
+            .map(|s| {
+                json!({
+                    "snapshot_id": s.snapshot_id(),
+                    "volume_id": s.volume_id(),
+                    "state": s.state().map(|st| st.as_str()),
+                    "start_time": output::time(s.start_time()),
+                })
+            })
+            .collect();
+        (found, true)
+    };
+    let ids: Vec<String> = snapshots
+        .iter()
+        .filter_map(|s| s["snapshot_id"].as_str().map(str::to_owned))
+        .collect();
+    if adopted {
+        idempotency::log_adopted(ctx, "snapshots", &ids, &ec2.region);
     }
+    Ok(json!({
+        "snapshot_ids": ids,
+        "snapshots": snapshots,
+        "region": ec2.region,
+        "adopted": adopted,
+    }))
 }

@@ -11,17 +11,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use aws_sdk_ec2::types::Snapshot;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
-use tokio::time::Instant;
+use shutter_core::action::typed;
+use shutter_core::units::Span;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
+use shutter_kit::{Poll, Polled, poll_until};
 
 use super::located;
 use crate::failure::aws_error;
+use crate::output;
 use crate::settings::Clients;
-use crate::{output, params};
 
 /// The longest pause between two polls, whatever `poll` says.
 const MAX_POLL: Duration = Duration::from_secs(60);
@@ -39,87 +40,105 @@ pub(super) fn wait_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Acti
         .output("snapshot_ids", ParamType::Array, "The snapshots waited for.")
         .output("snapshots", ParamType::Array, "Each snapshot as DescribeSnapshots last saw it (`id`, `state`, `progress`, `volume_id`, `tags`, ...).")
         .output("region", ParamType::String, "The region they are in.");
-    (
-        spec,
-        Arc::new(WaitSnapshot {
-            clients: clients.clone(),
-        }),
-    )
+    typed(spec, clients.clone(), |clients, ctx, params| {
+        Box::pin(run_wait_snapshot(clients, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct WaitSnapshot {
-    clients: Arc<Clients>,
+#[derive(Debug, Deserialize)]
+struct WaitParams {
+    #[serde(default, deserialize_with = "shutter_core::params::one_or_many")]
+    ids: Vec<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    timeout: Option<Span>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    poll: Option<Span>,
 }
 
-#[async_trait]
-impl Action for WaitSnapshot {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let ids = params::strings(ctx, "ids")?;
-        if ids.is_empty() {
-            return Err(ActionError::Fatal(
-                "parameter `ids` names no snapshot".to_owned(),
-            ));
-        }
-        let target = params::opt_str(ctx, "state")?.unwrap_or("completed");
-        let (timeout, timeout_text) = params::duration_or(ctx, "timeout", "6h")?;
-        let (first_poll, _) = params::duration_or(ctx, "poll", "5s")?;
-        let ec2 = self.clients.for_step(ctx).await?;
-        let on = ids.join(", ");
-        let deadline = Instant::now() + timeout;
-        let mut pause = first_poll;
-        loop {
-            let answer = ec2
-                .client
-                .describe_snapshots()
-                .set_snapshot_ids(Some(ids.clone()))
-                .send()
-                .await
-                .map_err(|err| aws_error("DescribeSnapshots", &on, &err))?;
-            let snapshots = answer.snapshots();
-            if let Some(failed) = snapshots
-                .iter()
-                .find(|s| state(s) == "error" && target != "error")
-            {
-                return Err(ActionError::Fatal(format!(
-                    "aws ec2 wait_snapshot: {} is in state error: {}",
-                    failed.snapshot_id().unwrap_or_default(),
-                    failed.state_message().unwrap_or("AWS gave no reason"),
-                )));
-            }
-            let waiting: Vec<&Snapshot> = snapshots.iter().filter(|s| state(s) != target).collect();
-            if waiting.is_empty() {
-                return Ok(json!({
-                    "snapshot_ids": ids,
-                    "snapshots": snapshots.iter().map(|s| output::snapshot(s, &ec2.region)).collect::<Vec<_>>(),
-                    "region": ec2.region,
-                }));
-            }
-            let summary = describe(&waiting);
-            ctx.progress(
-                overall(snapshots),
-                format!(
-                    "{} of {} snapshots {target}; waiting for {summary}",
-                    snapshots.len() - waiting.len(),
-                    snapshots.len()
-                ),
-            );
-            // Pollers see progress while the step still runs.
-            ctx.flush().await?;
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(ActionError::Retryable(format!(
-                    "aws ec2 wait_snapshot: not {target} after {timeout_text}: {summary}"
-                )));
-            }
-            let nap = pause.min(deadline - now);
-            tokio::select! {
-                () = tokio::time::sleep(nap) => {}
-                () = ctx.cancel.cancelled() => return Err(ActionError::Canceled),
-            }
-            pause = (pause + pause / 2).min(MAX_POLL.max(first_poll));
+impl WaitParams {
+    fn poll(&self) -> Poll {
+        let first = self.poll.map_or(Duration::from_secs(5), |span| span.0);
+        Poll {
+            first,
+            growth: 1.5,
+            cap: MAX_POLL.max(first),
+            deadline: self
+                .timeout
+                .map_or(Duration::from_secs(6 * 3600), |span| span.0),
         }
     }
+}
+
+async fn run_wait_snapshot(
+    clients: &Arc<Clients>,
+    ctx: &ActionContext,
+    params: WaitParams,
+) -> Result<Json, ActionError> {
+    let ids = &params.ids;
+    if ids.is_empty() {
+        return Err(ActionError::fatal("parameter `ids` names no snapshot"));
+    }
+    let target = params.state.as_deref().unwrap_or("completed");
+    let ec2 = clients.for_step(ctx).await?;
+    let on = ids.join(", ");
+    let what = format!("aws ec2 wait_snapshot for {target}");
+    let snapshots = poll_until(&ctx.cancel, &what, params.poll(), || async {
+        let answer = ec2
+            .client
+            .describe_snapshots()
+            .set_snapshot_ids(Some(ids.clone()))
+            .send()
+            .await
+            .map_err(|err| aws_error("DescribeSnapshots", &on, &err))?;
+        let snapshots = answer.snapshots().to_vec();
+        Ok::<_, ActionError>(match look(ctx, &snapshots, target).await? {
+            Some(waiting) => Polled::Waiting(waiting),
+            None => Polled::Done(snapshots),
+        })
+    })
+    .await?;
+    Ok(json!({
+        "snapshot_ids": ids,
+        "snapshots": snapshots.iter().map(|s| output::snapshot(s, &ec2.region)).collect::<Vec<_>>(),
+        "region": ec2.region,
+    }))
+}
+
+/// Fails on a snapshot in `error` (it will never complete); otherwise
+/// reports how far the others are, for pollers to see while the step runs,
+/// and says what it still waits for (none: done).
+async fn look(
+    ctx: &ActionContext,
+    snapshots: &[Snapshot],
+    target: &str,
+) -> Result<Option<String>, ActionError> {
+    if let Some(failed) = snapshots
+        .iter()
+        .find(|s| state(s) == "error" && target != "error")
+    {
+        return Err(ActionError::fatal(format!(
+            "aws ec2 wait_snapshot: {} is in state error: {}",
+            failed.snapshot_id().unwrap_or_default(),
+            failed.state_message().unwrap_or("AWS gave no reason"),
+        )));
+    }
+    let waiting: Vec<&Snapshot> = snapshots.iter().filter(|s| state(s) != target).collect();
+    if waiting.is_empty() {
+        return Ok(None);
+    }
+    let summary = describe(&waiting);
+    ctx.progress(
+        overall(snapshots),
+        format!(
+            "{} of {} snapshots {target}; waiting for {summary}",
+            snapshots.len() - waiting.len(),
+            snapshots.len(),
+        ),
+    );
+    ctx.flush().await?;
+    Ok(Some(summary))
 }
 
 fn state(snapshot: &Snapshot) -> &str {

@@ -4,7 +4,7 @@
 //! child with them set.
 
 use serde_json::json;
-use shutter_runtime::RecordingSink;
+use shutter_core::RecordingSink;
 
 use crate::support::{client, moto, volume};
 
@@ -47,7 +47,7 @@ async fn child() {
         .find(|(spec, _)| spec.name == "aws.ec2.create_snapshot")
         .unwrap()
         .1;
-    let ctx = shutter_runtime::ActionContext::standalone(
+    let ctx = shutter_core::ActionContext::standalone(
         json!({"volume_id": vol}),
         std::sync::Arc::new(RecordingSink::default()),
     );

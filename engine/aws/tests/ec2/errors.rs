@@ -2,7 +2,7 @@
 //! message; throttling, 5xx and unreachable endpoints are retryable.
 
 use serde_json::json;
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -49,7 +49,10 @@ async fn bad_parameters_are_fatal_before_any_request() {
         )
         .await,
     );
-    assert_eq!(message, "parameter `volume_id` must be a string, got 7");
+    assert_eq!(
+        message,
+        "parameter `volume_id`: invalid type: integer `7`, expected a string"
+    );
     let message = fatal(run("aws.ec2.delete_snapshot", json!({"region": "us-west-1"})).await);
     assert!(message.contains("nothing to delete"), "{message}");
     let message = fatal(
@@ -89,7 +92,7 @@ async fn retryable(endpoint: &str) -> String {
         )
         .await;
     match result {
-        Err(ActionError::Retryable(message)) => message,
+        Err(ActionError::Retryable { message, .. }) => message,
         other => panic!("expected a retryable error, got {other:?}"),
     }
 }

@@ -10,7 +10,7 @@ use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceType};
 use serde_json::Value as Json;
 use shutter_aws::AwsSettings;
-use shutter_runtime::{Action, ActionContext, ActionError, RecordingSink};
+use shutter_core::{Action, ActionContext, ActionError, RecordingSink};
 
 /// moto's URL and the credentials it hands out.
 pub(crate) fn moto() -> (String, Credentials) {
@@ -168,12 +168,12 @@ pub(crate) async fn snapshots_tagged(
 
 /// A value no other test (or earlier run against a shared moto) uses.
 pub(crate) fn unique() -> String {
-    shutter_runtime::ExecutionId::new().to_string()
+    shutter_core::ExecutionId::new().to_string()
 }
 
 pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
     match result {
-        Err(ActionError::Fatal(message)) => message,
+        Err(ActionError::Fatal { message, .. }) => message,
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use serde_json::json;
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use crate::proxy::Proxy;
 use crate::support::{Step, client, fatal, run, volume};
@@ -75,12 +75,14 @@ async fn running_out_of_time_is_a_clear_retryable_failure() {
             json!({"ids": id, "region": region, "poll": "50ms", "timeout": "300ms"}),
         )
         .await;
-    let Err(ActionError::Retryable(message)) = result else {
+    let Err(ActionError::Retryable { message, .. }) = result else {
         panic!("expected a retryable timeout, got {result:?}");
     };
     assert_eq!(
         message,
-        format!("aws ec2 wait_snapshot: not completed after 300ms: {id} pending 40%")
+        format!(
+            "aws ec2 wait_snapshot for completed: still not done after 300ms: {id} pending 40%"
+        )
     );
     assert!(
         proxy.describes.load(Ordering::SeqCst) >= 2,

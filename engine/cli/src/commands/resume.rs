@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use shutter_runtime::ExecutionState;
+use shutter_core::ExecutionState;
 use tokio_util::sync::CancellationToken;
 
 use shutter_store::Durability;

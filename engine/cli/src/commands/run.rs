@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde_json::{Map, Value as Json};
-use shutter_runtime::{ExecutionState, WorkflowSource};
+use shutter_core::ExecutionState;
+use shutter_runtime::WorkflowSource;
 use tokio_util::sync::CancellationToken;
 
 use shutter_store::Durability;
@@ -57,7 +58,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fetcher = shutter_wasm::fetch::ModuleFetcher::new(
         db::wasm_cache_dir().map(|dir| dir.join("modules")),
     );
-    if let Err(problems) = shutter_wasm::fetch_modules(&plan.workflow, &fetcher).await {
+    if let Err(problems) = crate::modules::fetch(&plan.workflow, &fetcher).await {
         for problem in problems {
             eprintln!("error: {problem}");
         }

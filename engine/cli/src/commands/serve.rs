@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use shutter_runtime::{EngineConfig, Files, Store};
+use shutter_core::{Files, Store};
+use shutter_runtime::EngineConfig;
 use shutter_server::{
     Access, AllowedHosts, Server, ServerConfig, Token, WorkflowCheck, check_exposure,
 };
@@ -64,6 +65,10 @@ pub(crate) struct Args {
     /// Longest `?wait=` a poll may hold.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     max_wait: String,
+    /// Versions kept per registered workflow; older ones are forgotten
+    /// (their executions keep their own YAML in the store).
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workflow_versions: u16,
     /// Retention: delete executions that finished longer ago than this
     /// (e.g. `30d`), at start and then hourly. Default: keep everything.
     #[arg(long, value_name = "DURATION")]
@@ -99,15 +104,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let check: WorkflowCheck = {
         let modules_dir = modules_dir.clone();
-        Arc::new(move |workflow| {
-            shutter_wasm::check_local_modules(workflow, modules_dir.as_deref())
-        })
+        Arc::new(move |workflow| crate::modules::check_local(workflow, modules_dir.as_deref()))
     };
     let config = ServerConfig {
         check: Some(check),
         max_wait: duration("--max-wait", &args.max_wait)?,
         header_timeout: duration("--header-timeout", &args.header_timeout)?,
         max_connections: args.max_connections,
+        max_workflow_versions: usize::from(args.workflow_versions),
         allowed_hosts: AllowedHosts::new(args.allowed_hosts.iter().cloned()),
         access,
         ..ServerConfig::default()
@@ -119,7 +123,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .keep
         .as_deref()
         .map(|text| {
-            shutter_dsl::units::parse_duration(text)
+            shutter_core::units::parse_duration(text)
                 .map_err(|err| anyhow::anyhow!("--keep: {err}"))
                 .and_then(|age| Ok(chrono::Duration::from_std(age)?))
         })
@@ -202,7 +206,7 @@ fn token(file: Option<&std::path::Path>, variable: &str) -> anyhow::Result<Optio
 }
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
-    shutter_dsl::units::parse_duration(text).map_err(|err| anyhow::anyhow!("{flag}: {err}"))
+    shutter_core::units::parse_duration(text).map_err(|err| anyhow::anyhow!("{flag}: {err}"))
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

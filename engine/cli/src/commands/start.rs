@@ -3,10 +3,11 @@
 use std::process::ExitCode;
 
 use serde_json::{Map, Value as Json, json};
-use shutter_runtime::ExecutionId;
+use shutter_core::ExecutionId;
+use shutter_server::views::ExecutionSummary;
 
 use crate::client::ServerArgs;
-use crate::commands::executions::{exit_for, print_remote_detail, require, wait};
+use crate::commands::executions::{exit_for, print_detail, require, wait};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -30,22 +31,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             shutter_dsl::inputs::parse_assignment(input).map_err(anyhow::Error::msg)?;
         inputs.insert(name, value);
     }
-    let started = client
-        .post(
+    let started: ExecutionSummary = client
+        .post_as(
             &format!("/workflows/{}/executions", args.workflow),
             &json!({"inputs": Json::Object(inputs)}),
         )
         .await?;
-    let id: ExecutionId = started["id"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let id: ExecutionId = started.id.parse().map_err(anyhow::Error::msg)?;
     println!("{id}");
     if !args.wait {
         return Ok(ExitCode::SUCCESS);
     }
     let detail = wait(&client, id).await?;
-    print_remote_detail(&detail, false)?;
+    print_detail(&detail, false)?;
     Ok(exit_for(&detail))
 }

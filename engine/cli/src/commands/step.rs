@@ -67,9 +67,9 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if !params.is_object() {
         bail!("the input must be a JSON object");
     }
-    let memory = shutter_dsl::units::parse_size(&args.memory).map_err(anyhow::Error::msg)?;
+    let memory = shutter_core::units::parse_size(&args.memory).map_err(anyhow::Error::msg)?;
     let timeout: Duration =
-        shutter_dsl::units::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
+        shutter_core::units::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
     let bytes = std::fs::read(&args.module)
         .with_context(|| format!("reading module {}", args.module.display()))?;
     let sha256 = sha256_hex(&bytes);
@@ -133,8 +133,5 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -28,7 +28,7 @@ fn unset_secrets(plan: &shutter_dsl::Plan) -> Vec<String> {
         .secrets
         .iter()
         .filter_map(|name| {
-            let variable = shutter_runtime::Secrets::variable(name);
+            let variable = shutter_core::Secrets::variable(name);
             let set = std::env::var_os(&variable).is_some_and(|value| !value.is_empty());
             (!set)
                 .then(|| format!("secret `{name}` is not set here: set {variable} before running"))

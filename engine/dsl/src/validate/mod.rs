@@ -2,11 +2,12 @@
 //! (names, references, actions, parameters, durations, cron), all reported
 //! at once. Dependencies implied by expressions are added here.
 //!
-//! `action.rs` checks what a step runs, `references.rs` what its
-//! expressions read.
+//! `step.rs` checks one step (its control fields, `needs`, compensation),
+//! `action.rs` what a step runs, `references.rs` what its expressions read.
 
 mod action;
 mod references;
+mod step;
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -19,12 +20,11 @@ use crate::catalog::{ActionSpec, Catalog};
 use crate::diagnostic::Diagnostic;
 use crate::expr::ExprEngine;
 use crate::model::{
-    ActionCall, Concurrency, ConcurrencyPolicy, InputSpec, InputType, RetryPolicy, Schedule, Step,
-    StepId, Workflow, WorkflowName,
+    Concurrency, ConcurrencyPolicy, InputSpec, InputType, RetryPolicy, Schedule, Step, StepId,
+    Workflow, WorkflowName,
 };
 use crate::path::YamlPath;
-use crate::raw::{RawActionCall, RawRetry, RawSchedule, RawStep, RawWorkflow};
-use crate::suggest;
+use crate::raw::{RawRetry, RawSchedule, RawStep, RawWorkflow};
 use crate::units::parse_duration;
 
 const ROOT_NAMES: &[&str] = &["inputs", "steps", "execution", "item", "secrets"];
@@ -370,195 +370,6 @@ impl<'a> Checker<'a> {
             cron: cron.clone(),
             timezone: tz,
         })
-    }
-
-    fn step(
-        &mut self,
-        id: &str,
-        raw: &RawStep,
-        path: &YamlPath,
-        base_retry: &RetryPolicy,
-        default_timeout: Option<Duration>,
-    ) -> Option<Step> {
-        let step_id = match StepId::parse(id) {
-            Ok(step_id) => Some(step_id),
-            Err(message) => {
-                self.error(Diagnostic::error("name", message).at_key(path));
-                None
-            }
-        };
-        let for_each_set = raw.for_each.is_some();
-        let mut referenced = Vec::new();
-        let call = self.call(
-            &raw.uses,
-            &raw.with,
-            raw.wasm.as_deref(),
-            path,
-            Place::StepWith {
-                for_each: for_each_set,
-            },
-            &mut referenced,
-        );
-        let condition = raw.condition.as_ref().map(|value| {
-            let cpath = path.key("if");
-            if let Json::String(_) | Json::Bool(_) = value {
-            } else {
-                self.error(
-                    Diagnostic::error("wrong-type", "`if` expects an expression or a boolean")
-                        .at(&cpath),
-                );
-            }
-            let (template, refs) = self.template(value, &cpath, Place::StepControl);
-            referenced.extend(refs);
-            template
-        });
-        let for_each = raw.for_each.as_ref().map(|value| {
-            let fpath = path.key("for_each");
-            let (template, refs) = self.template(value, &fpath, Place::StepControl);
-            if let Some(literal) = template.as_literal()
-                && !literal.is_array()
-            {
-                self.error(
-                    Diagnostic::error(
-                        "wrong-type",
-                        "`for_each` expects a list or an expression giving one",
-                    )
-                    .at(&fpath),
-                );
-            }
-            referenced.extend(refs);
-            template
-        });
-        if let Some(concurrency) = raw.concurrency {
-            if concurrency == 0 {
-                self.error(
-                    Diagnostic::error("concurrency", "`concurrency` must be at least 1")
-                        .at(&path.key("concurrency")),
-                );
-            } else if !for_each_set {
-                self.error(
-                    Diagnostic::error(
-                        "concurrency",
-                        "`concurrency` limits the items of a `for_each`; this step has none",
-                    )
-                    .at_key(&path.key("concurrency")),
-                );
-            }
-        }
-        // Paths are built only for what is there: a valid step of a large
-        // workflow should cost as few allocations as possible.
-        let retry = match raw.retry.as_deref() {
-            Some(retry) => self.retry(Some(retry), base_retry, &path.key("retry")),
-            None => base_retry.clone(),
-        };
-        let timeout = match raw.timeout.as_deref() {
-            Some(text) => self.duration(Some(text), &path.key("timeout")),
-            None => None,
-        }
-        .or(default_timeout);
-        let compensate = raw
-            .compensate
-            .as_ref()
-            .and_then(|c| self.compensation(c, &path.key("compensate"), for_each_set));
-
-        let needs = self.needs(id, raw, path);
-        let mut all_needs = needs.clone();
-        let mut implied = Vec::new();
-        for step in referenced {
-            if step == id {
-                self.error(
-                    Diagnostic::error(
-                        "self-reference",
-                        format!("step `{id}` reads its own outputs before it has run"),
-                    )
-                    .at(path),
-                );
-                continue;
-            }
-            if !all_needs.iter().any(|n| n.as_str() == step)
-                && let Ok(step) = StepId::parse(&step)
-            {
-                all_needs.push(step.clone());
-                implied.push(step);
-            }
-        }
-        Some(Step {
-            id: step_id?,
-            call: call?,
-            needs: all_needs,
-            implied_needs: implied,
-            condition,
-            for_each,
-            concurrency: raw.concurrency,
-            retry,
-            timeout,
-            compensate,
-            finally: raw.finally,
-        })
-    }
-
-    fn needs(&mut self, id: &str, raw: &RawStep, path: &YamlPath) -> Vec<StepId> {
-        let mut needs: Vec<StepId> = Vec::new();
-        let Some(list) = raw.needs.as_ref() else {
-            return needs;
-        };
-        let (list, is_list): (&[String], bool) = match list {
-            crate::raw::OneOrMany::One(one) => (std::slice::from_ref(one), false),
-            crate::raw::OneOrMany::Many(many) => (many, true),
-        };
-        // A set, not `needs.contains`: a join may wait for 100,000 steps.
-        let mut seen = HashSet::with_capacity(list.len());
-        for (i, need) in list.iter().enumerate() {
-            let npath = || {
-                if is_list {
-                    path.key("needs").index(i)
-                } else {
-                    path.key("needs")
-                }
-            };
-            if need == id {
-                self.error(
-                    Diagnostic::error("cycle", format!("step `{id}` needs itself")).at(&npath()),
-                );
-                continue;
-            }
-            if !self.steps.contains_key(need) {
-                let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
-                let mut diagnostic = Diagnostic::error(
-                    "unknown-step",
-                    format!("`needs` names an unknown step `{need}`"),
-                )
-                .at(&npath());
-                if let Some(help) = suggest::help_for(need, &candidates) {
-                    diagnostic = diagnostic.with_help(help);
-                }
-                self.error(diagnostic);
-                continue;
-            }
-            if let Ok(step) = StepId::parse(need)
-                && seen.insert(need)
-            {
-                needs.push(step);
-            }
-        }
-        needs
-    }
-
-    fn compensation(
-        &mut self,
-        raw: &RawActionCall,
-        path: &YamlPath,
-        for_each: bool,
-    ) -> Option<ActionCall> {
-        let mut ignored = Vec::new();
-        self.call(
-            &raw.uses,
-            &raw.with,
-            raw.wasm.as_deref(),
-            path,
-            Place::Compensate { for_each },
-            &mut ignored,
-        )
     }
 }
 

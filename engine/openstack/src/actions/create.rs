@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json, json};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use crate::glance::KEY_PROPERTY;
 use crate::provider::Provider;
@@ -37,57 +37,73 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
     .output("id", ParamType::String, "The image id.")
     .output("status", ParamType::String, "The image status (queued when new).")
     .output("adopted", ParamType::Boolean, "Whether an image from a previous try was adopted.");
-    (
-        spec,
-        Arc::new(Create {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(create(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Create {
-    provider: Provider,
+#[derive(Deserialize)]
+struct Params {
+    name: String,
+    #[serde(default = "raw")]
+    disk_format: String,
+    #[serde(default = "bare")]
+    container_format: String,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    properties: Option<Map<String, Json>>,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
 }
 
-#[async_trait]
-impl Action for Create {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let name = ctx.str_param("name")?;
-        if let Some(image) = crate::glance::find_by_key(&session, &ctx.idempotency_key).await? {
-            let id = image.get("id").and_then(Json::as_str).unwrap_or_default();
-            ctx.log(
-                LogLevel::Info,
-                format!("adopting image {id} created by a previous try"),
-            );
-            return Ok(json!({ "id": id, "status": image["status"], "adopted": true }));
-        }
-        let mut body = json!({
-            "name": name,
-            "disk_format": ctx.params.get("disk_format").and_then(Json::as_str).unwrap_or("raw"),
-            "container_format": ctx.params.get("container_format").and_then(Json::as_str).unwrap_or("bare"),
-        });
-        if let Some(visibility) = ctx.params.get("visibility").and_then(Json::as_str) {
-            body["visibility"] = json!(visibility);
-        }
-        if let Some(tags) = ctx.params.get("tags").filter(|t| t.is_array()) {
-            body["tags"] = tags.clone();
-        }
-        if let Some(properties) = ctx.params.get("properties").and_then(Json::as_object) {
-            for (key, value) in properties {
-                if FIELDS.contains(&key.as_str()) || key == KEY_PROPERTY {
-                    return Err(ActionError::Fatal(format!(
-                        "property `{key}` is reserved: use the parameter of that name"
-                    )));
-                }
-                body[key] = super::property_value(value);
-            }
-        }
-        body[KEY_PROPERTY] = json!(ctx.idempotency_key);
-        let image = crate::glance::create(&session, &body).await?;
+fn raw() -> String {
+    "raw".to_owned()
+}
+
+fn bare() -> String {
+    "bare".to_owned()
+}
+
+async fn create(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: Params,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let name = params.name.as_str();
+    if let Some(image) = crate::glance::find_by_key(&session, &ctx.idempotency_key).await? {
         let id = image.get("id").and_then(Json::as_str).unwrap_or_default();
-        ctx.log(LogLevel::Info, format!("created image {id} ({name})"));
-        Ok(json!({ "id": id, "status": image["status"], "adopted": false }))
+        ctx.log(
+            LogLevel::Info,
+            format!("adopting image {id} created by a previous try"),
+        );
+        return Ok(json!({ "id": id, "status": image["status"], "adopted": true }));
     }
+    let mut body = json!({
+        "name": name,
+        "disk_format": params.disk_format,
+        "container_format": params.container_format,
+    });
+    if let Some(visibility) = &params.visibility {
+        body["visibility"] = json!(visibility);
+    }
+    if let Some(tags) = &params.tags {
+        body["tags"] = json!(tags);
+    }
+    if let Some(properties) = &params.properties {
+        for (key, value) in properties {
+            if FIELDS.contains(&key.as_str()) || key == KEY_PROPERTY {
+                return Err(ActionError::fatal(format!(
+                    "property `{key}` is reserved: use the parameter of that name"
+                )));
+            }
+            body[key] = super::property_value(value);
+        }
+    }
+    body[KEY_PROPERTY] = json!(ctx.idempotency_key);
+    let image = crate::glance::create(&session, &body).await?;
+    let id = image.get("id").and_then(Json::as_str).unwrap_or_default();
+    ctx.log(LogLevel::Info, format!("created image {id} ({name})"));
+    Ok(json!({ "id": id, "status": image["status"], "adopted": false }))
 }

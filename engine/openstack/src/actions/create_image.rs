@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use crate::glance::KEY_PROPERTY;
 use crate::provider::Provider;
@@ -33,70 +33,73 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
     ))
     .output("image_id", ParamType::String, "The new image's id.")
     .output("adopted", ParamType::Boolean, "Whether an image from a previous try was adopted.");
-    (
-        spec,
-        Arc::new(CreateImage {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(create_image(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct CreateImage {
-    provider: Provider,
+#[derive(Deserialize)]
+struct Params {
+    server_id: String,
+    name: String,
+    #[serde(default)]
+    metadata: Map<String, Json>,
+    #[serde(default)]
+    quiesce: bool,
+    #[serde(default)]
+    microversion: Option<String>,
+    #[serde(default = "super::yes")]
+    wait: bool,
 }
 
-#[async_trait]
-impl Action for CreateImage {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let server = ctx.str_param("server_id")?;
-        let name = ctx.str_param("name")?;
-        let options = super::wait_options(ctx)?;
-        let (id, adopted) = match crate::glance::find_by_key(&session, &ctx.idempotency_key).await?
-        {
-            Some(image) => {
-                let id = image
-                    .get("id")
-                    .and_then(Json::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                ctx.log(
-                    LogLevel::Info,
-                    format!("adopting image {id} of server {server} from a previous try"),
-                );
-                (id, true)
+async fn create_image(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: Params,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let (server, name) = (params.server_id.as_str(), params.name.as_str());
+    let options = super::wait_options(ctx)?;
+    let (id, adopted) = match crate::glance::find_by_key(&session, &ctx.idempotency_key).await? {
+        Some(image) => {
+            let id = image
+                .get("id")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            ctx.log(
+                LogLevel::Info,
+                format!("adopting image {id} of server {server} from a previous try"),
+            );
+            (id, true)
+        }
+        None => {
+            let mut metadata = Map::new();
+            for (key, value) in &params.metadata {
+                metadata.insert(key.clone(), super::property_value(value));
             }
-            None => {
-                let mut metadata = Map::new();
-                if let Some(given) = ctx.params.get("metadata").and_then(Json::as_object) {
-                    for (key, value) in given {
-                        metadata.insert(key.clone(), super::property_value(value));
-                    }
-                }
-                if ctx.params.get("quiesce").and_then(Json::as_bool) == Some(true) {
-                    metadata.insert("hw_qemu_guest_agent".to_owned(), json!("yes"));
-                    metadata.insert("os_require_quiesce".to_owned(), json!("yes"));
-                }
-                metadata.insert(KEY_PROPERTY.to_owned(), json!(ctx.idempotency_key));
-                let microversion = ctx.params.get("microversion").and_then(Json::as_str);
-                let id = crate::nova::create_image(&session, server, name, &metadata, microversion)
-                    .await?;
-                ctx.log(
-                    LogLevel::Info,
-                    format!("server {server}: createImage accepted, image {id}"),
-                );
-                (id, false)
+            if params.quiesce {
+                metadata.insert("hw_qemu_guest_agent".to_owned(), json!("yes"));
+                metadata.insert("os_require_quiesce".to_owned(), json!("yes"));
             }
-        };
-        let image = if ctx.params.get("wait").and_then(Json::as_bool) == Some(false) {
-            crate::glance::get(&session, &id).await?
-        } else {
-            crate::glance::wait_active(&session, ctx, &id, options).await?
-        };
-        let mut out = crate::glance::summary(&image);
-        out["image_id"] = json!(id);
-        out["adopted"] = json!(adopted);
-        Ok(out)
-    }
+            metadata.insert(KEY_PROPERTY.to_owned(), json!(ctx.idempotency_key));
+            let microversion = params.microversion.as_deref();
+            let id =
+                crate::nova::create_image(&session, server, name, &metadata, microversion).await?;
+            ctx.log(
+                LogLevel::Info,
+                format!("server {server}: createImage accepted, image {id}"),
+            );
+            (id, false)
+        }
+    };
+    let image = if !params.wait {
+        crate::glance::get(&session, &id).await?
+    } else {
+        crate::glance::wait_active(&session, ctx, &id, options).await?
+    };
+    let mut out = crate::glance::summary(&image);
+    out["image_id"] = json!(id);
+    out["adopted"] = json!(adopted);
+    Ok(out)
 }

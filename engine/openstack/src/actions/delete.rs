@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use crate::provider::Provider;
 
@@ -18,33 +18,33 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
     .param("image_id", ParamType::String, "The image id.")
     .optional("missing_ok", ParamType::Boolean, Some(json!(true)), "Succeed when the image does not exist.")
     .output("deleted", ParamType::Boolean, "Whether this call deleted it (false: it was already gone).");
-    (
-        spec,
-        Arc::new(Delete {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(delete(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Delete {
-    provider: Provider,
+#[derive(Deserialize)]
+struct Params {
+    image_id: String,
+    #[serde(default = "super::yes")]
+    missing_ok: bool,
 }
 
-#[async_trait]
-impl Action for Delete {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let id = ctx.str_param("image_id")?;
-        let deleted = crate::glance::delete(&session, id).await?;
-        if !deleted {
-            if ctx.params.get("missing_ok").and_then(Json::as_bool) == Some(false) {
-                return Err(ActionError::Fatal(format!(
-                    "delete image {id}: 404 not found"
-                )));
-            }
-            ctx.log(LogLevel::Info, format!("image {id} was already gone"));
+async fn delete(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: Params,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let id = params.image_id.as_str();
+    let deleted = crate::glance::delete(&session, id).await?;
+    if !deleted {
+        if !params.missing_ok {
+            return Err(ActionError::fatal(format!(
+                "delete image {id}: 404 not found"
+            )));
         }
-        Ok(json!({ "deleted": deleted }))
+        ctx.log(LogLevel::Info, format!("image {id} was already gone"));
     }
+    Ok(json!({ "deleted": deleted }))
 }

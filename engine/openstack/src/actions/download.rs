@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use crate::provider::Provider;
 
@@ -21,34 +20,33 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
     .output("sha512", ParamType::String, "SHA-512 of the data (hex).")
     .output("md5", ParamType::String, "MD5 of the data (hex).")
     .output("size", ParamType::Integer, "Bytes written.");
-    (
-        spec,
-        Arc::new(Download {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(download(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Download {
-    provider: Provider,
+#[derive(Debug, serde::Deserialize)]
+struct DownloadParams {
+    image_id: String,
+    path: String,
 }
 
-#[async_trait]
-impl Action for Download {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let id = ctx.str_param("image_id")?;
-        let path = ctx
-            .files
-            .resolve(ctx.str_param("path")?, shutter_runtime::files::Use::Write)
-            .map_err(|e| ActionError::Fatal(format!("path: {e}")))?;
-        let digests = crate::glance::download(&session, ctx, id, &path).await?;
-        Ok(json!({
-            "path": path.display().to_string(),
-            "sha512": digests.sha512,
-            "md5": digests.md5,
-            "size": digests.size,
-        }))
-    }
+async fn download(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: DownloadParams,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let DownloadParams { image_id, path } = params;
+    let path = ctx
+        .files
+        .resolve(&path, shutter_core::files::Use::Write)
+        .map_err(|e| ActionError::fatal(format!("path: {e}")))?;
+    let digests = crate::glance::download(&session, ctx, &image_id, &path).await?;
+    Ok(json!({
+        "path": path.display().to_string(),
+        "sha512": digests.sha512,
+        "md5": digests.md5,
+        "size": digests.size,
+    }))
 }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use crate::provider::Provider;
 
@@ -38,44 +38,33 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
         "The image records, newest first (Glance's default order).",
     )
     .output("count", ParamType::Integer, "How many images were found.");
-    (
-        spec,
-        Arc::new(List {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(list(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct List {
-    provider: Provider,
+#[derive(Deserialize)]
+struct Params {
+    #[serde(default)]
+    filters: Map<String, Json>,
+    #[serde(default = "a_hundred")]
+    page_size: u64,
+    #[serde(default)]
+    max: Option<u64>,
 }
 
-#[async_trait]
-impl Action for List {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let filters = match ctx.params.get("filters") {
-            None | Some(Json::Null) => Map::new(),
-            Some(Json::Object(map)) => map.clone(),
-            Some(_) => {
-                return Err(ActionError::Fatal(
-                    "parameter `filters` must be an object".to_owned(),
-                ));
-            }
-        };
-        let page_size = ctx
-            .params
-            .get("page_size")
-            .and_then(Json::as_u64)
-            .unwrap_or(100)
-            .max(1);
-        let max = ctx
-            .params
-            .get("max")
-            .and_then(Json::as_u64)
-            .map(|m| usize::try_from(m).unwrap_or(usize::MAX));
-        let images = crate::glance::list(&session, &filters, page_size, max).await?;
-        Ok(json!({ "count": images.len(), "images": images }))
-    }
+fn a_hundred() -> u64 {
+    100
+}
+
+async fn list(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: Params,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let max = params.max.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
+    let images =
+        crate::glance::list(&session, &params.filters, params.page_size.max(1), max).await?;
+    Ok(json!({ "count": images.len(), "images": images }))
 }

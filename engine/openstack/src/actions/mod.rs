@@ -11,11 +11,12 @@ mod verify;
 mod wait;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::units::Span;
+use shutter_core::{Action, ActionContext, ActionError};
+use shutter_core::{ActionSpec, ParamType};
 
 use crate::provider::Provider;
 
@@ -65,19 +66,39 @@ fn with_wait_params(spec: ActionSpec) -> ActionSpec {
     )
 }
 
-fn duration(ctx: &ActionContext, name: &str, default: Duration) -> Result<Duration, ActionError> {
-    match ctx.params.get(name).and_then(Json::as_str) {
-        Some(text) => shutter_dsl::units::parse_duration(text)
-            .map_err(|e| ActionError::Fatal(format!("parameter `{name}`: {e}"))),
-        None => Ok(default),
-    }
+/// The wait parameters (`interval`, `wait_timeout`).
+#[derive(Deserialize)]
+struct WaitParams {
+    #[serde(default = "five_seconds")]
+    interval: Span,
+    #[serde(default = "an_hour")]
+    wait_timeout: Span,
+}
+
+fn five_seconds() -> Span {
+    Span::secs(5)
+}
+
+fn an_hour() -> Span {
+    Span::secs(3600)
 }
 
 fn wait_options(ctx: &ActionContext) -> Result<crate::glance::WaitOptions, ActionError> {
+    let params: WaitParams = ctx.params()?;
     Ok(crate::glance::WaitOptions {
-        interval: duration(ctx, "interval", Duration::from_secs(5))?,
-        timeout: duration(ctx, "wait_timeout", Duration::from_secs(3600))?,
+        interval: params.interval.0,
+        timeout: params.wait_timeout.0,
     })
+}
+
+/// The image an action is about.
+#[derive(Deserialize)]
+struct ImageParam {
+    image_id: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Glance custom properties are strings: other JSON values are written as JSON text.

@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
 
 use crate::provider::Provider;
 use crate::source::Source;
@@ -32,53 +31,46 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
     .output("md5", ParamType::String, "MD5 of the data streamed (hex).")
     .output("size", ParamType::Integer, "Bytes streamed.")
     .output("adopted", ParamType::Boolean, "The image was already active with this data (a previous try uploaded it).");
-    (
-        spec,
-        Arc::new(Upload {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(upload(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Upload {
-    provider: Provider,
-}
-
-#[async_trait]
-impl Action for Upload {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let id = ctx.str_param("image_id")?;
-        let source = Source::from_params(ctx)?;
-        let image = crate::glance::get(&session, id).await?;
-        let status = image
-            .get("status")
-            .and_then(Json::as_str)
-            .unwrap_or("unknown");
-        match status {
-            "queued" => {}
-            "active" => return adopt(&session, ctx, id, &image, &source).await,
-            "saving" | "uploading" | "importing" => {
-                return Err(ActionError::Fatal(format!(
-                    "image {id} is already receiving data (status {status}): another upload is running or was cut off; delete the image and create it again"
-                )));
-            }
-            other => {
-                return Err(ActionError::Fatal(format!(
-                    "image {id} is {other}: it cannot take data"
-                )));
-            }
+async fn upload(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: super::ImageParam,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let id = params.image_id.as_str();
+    let source = Source::from_params(ctx)?;
+    let image = crate::glance::get(&session, id).await?;
+    let status = image
+        .get("status")
+        .and_then(Json::as_str)
+        .unwrap_or("unknown");
+    match status {
+        "queued" => {}
+        "active" => return adopt(&session, ctx, id, &image, &source).await,
+        "saving" | "uploading" | "importing" => {
+            return Err(ActionError::fatal(format!(
+                "image {id} is already receiving data (status {status}): another upload is running or was cut off; delete the image and create it again"
+            )));
         }
-        ctx.log(
-            LogLevel::Info,
-            format!("uploading {} to image {id}", source.describe()),
-        );
-        let digests = crate::glance::upload(&session, ctx, id, &source).await?;
-        Ok(
-            json!({ "sha512": digests.sha512, "md5": digests.md5, "size": digests.size, "adopted": false }),
-        )
+        other => {
+            return Err(ActionError::fatal(format!(
+                "image {id} is {other}: it cannot take data"
+            )));
+        }
     }
+    ctx.log(
+        LogLevel::Info,
+        format!("uploading {} to image {id}", source.describe()),
+    );
+    let digests = crate::glance::upload(&session, ctx, id, &source).await?;
+    Ok(
+        json!({ "sha512": digests.sha512, "md5": digests.md5, "size": digests.size, "adopted": false }),
+    )
 }
 
 /// The image is active: if its data is the source's, a previous try
@@ -109,7 +101,7 @@ async fn adopt(
         (None, None) => false,
     };
     if !same {
-        return Err(ActionError::Fatal(format!(
+        return Err(ActionError::fatal(format!(
             "409 conflict: image {id} is already active with other data than {}: Glance image data cannot be replaced; create a new image",
             source.describe()
         )));

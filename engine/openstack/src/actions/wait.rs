@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::Value as Json;
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use crate::provider::Provider;
 
@@ -17,26 +16,18 @@ pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
         ))
         .param("image_id", ParamType::String, "The image id."),
     ));
-    (
-        spec,
-        Arc::new(Wait {
-            provider: provider.clone(),
-        }),
-    )
+    typed(spec, provider.clone(), |provider, ctx, params| {
+        Box::pin(wait(provider, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Wait {
-    provider: Provider,
-}
-
-#[async_trait]
-impl Action for Wait {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let session = self.provider.session(ctx)?;
-        let options = super::wait_options(ctx)?;
-        let image =
-            crate::glance::wait_active(&session, ctx, ctx.str_param("image_id")?, options).await?;
-        Ok(crate::glance::summary(&image))
-    }
+async fn wait(
+    provider: &Provider,
+    ctx: &ActionContext,
+    params: super::ImageParam,
+) -> Result<Json, ActionError> {
+    let session = provider.session(ctx)?;
+    let options = super::wait_options(ctx)?;
+    let image = crate::glance::wait_active(&session, ctx, &params.image_id, options).await?;
+    Ok(crate::glance::summary(&image))
 }

@@ -46,11 +46,11 @@ const NOT_CLOUD_KEYS: &[&str] = &["OS_CLOUD", "OS_CLIENT_CONFIG_FILE", "OS_CLIEN
 pub fn load(sources: &ConfigSources, name: Option<&str>) -> Result<Cloud, String> {
     let clouds_file = sources.find("clouds", "OS_CLIENT_CONFIG_FILE");
     let mut clouds = match &clouds_file {
-        Some(path) => read_clouds(path)?,
+        Some(path) => read_clouds(sources, path)?,
         None => Map::new(),
     };
     if let Some(path) = sources.find("secure", "OS_CLIENT_SECURE_FILE") {
-        for (cloud, secure) in read_clouds(&path)? {
+        for (cloud, secure) in read_clouds(sources, &path)? {
             merge(clouds.entry(cloud).or_insert(Json::Null), secure);
         }
     }
@@ -76,7 +76,18 @@ pub fn load(sources: &ConfigSources, name: Option<&str>) -> Result<Cloud, String
             ));
         }
     };
-    Cloud::from_raw(&name, normalize(raw)).map_err(|e| format!("cloud `{name}`: {e}"))
+    let mut cloud =
+        Cloud::from_raw(&name, normalize(raw)).map_err(|e| format!("cloud `{name}`: {e}"))?;
+    // A CA file named in clouds.yaml is relative to that file, whatever
+    // directory the engine runs in.
+    if let (Some(cacert), Some(file)) = (&mut cloud.cacert, &clouds_file)
+        && cacert.is_relative()
+        && name != ENVVARS
+        && let Some(dir) = file.parent()
+    {
+        *cacert = dir.join(&*cacert);
+    }
+    Ok(cloud)
 }
 
 fn describe(file: Option<&Path>, clouds: &Map<String, Json>) -> String {
@@ -90,10 +101,9 @@ fn describe(file: Option<&Path>, clouds: &Map<String, Json>) -> String {
 }
 
 /// The `clouds:` map of a clouds.yaml or secure.yaml.
-fn read_clouds(path: &Path) -> Result<Map<String, Json>, String> {
+fn read_clouds(sources: &ConfigSources, path: &Path) -> Result<Map<String, Json>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let value: Json =
-        serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let value: Json = (sources.yaml)(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     match value.get("clouds") {
         None | Some(Json::Null) => Ok(Map::new()),
         Some(Json::Object(clouds)) => Ok(clouds.clone()),

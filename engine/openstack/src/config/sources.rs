@@ -7,9 +7,13 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value as Json;
+use shutter_core::config::ReadYaml;
 
 /// The environment and the search directories for one configuration lookup.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ConfigSources {
     /// `OS_*` variables (others are ignored).
     pub env: HashMap<String, String>,
@@ -19,6 +23,36 @@ pub struct ConfigSources {
     pub user_dir: Option<PathBuf>,
     /// `/etc/openstack`, when set.
     pub site_dir: Option<PathBuf>,
+    /// How `clouds.yaml` is read (the binary hands one over; by default
+    /// only JSON, which `clouds.json` is).
+    pub yaml: ReadYaml,
+}
+
+impl Default for ConfigSources {
+    fn default() -> Self {
+        Self {
+            env: HashMap::new(),
+            cwd: None,
+            user_dir: None,
+            site_dir: None,
+            yaml: Arc::new(|text: &str| {
+                serde_json::from_str::<Json>(text).map_err(|err| {
+                    format!("{err} (this engine reads clouds files as JSON only: it was given no YAML reader)")
+                })
+            }),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConfigSources {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigSources")
+            .field("env", &self.env.keys().collect::<Vec<_>>())
+            .field("cwd", &self.cwd)
+            .field("user_dir", &self.user_dir)
+            .field("site_dir", &self.site_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigSources {
@@ -36,7 +70,15 @@ impl ConfigSources {
             cwd: std::env::current_dir().ok(),
             user_dir,
             site_dir: Some(PathBuf::from("/etc/openstack")),
+            ..Self::default()
         }
+    }
+
+    /// Reads YAML files with `yaml`.
+    #[must_use]
+    pub fn with_yaml(mut self, yaml: ReadYaml) -> Self {
+        self.yaml = yaml;
+        self
     }
 
     /// Only the given variables and no search directories: the files are

@@ -42,7 +42,8 @@ fn secure_yaml_is_merged_and_dashes_normalized() {
         "secure.yaml",
         "clouds:\n  prod:\n    auth:\n      password: hunter2\n",
     );
-    let mut sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)]);
+    let mut sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)])
+        .with_yaml(shutter_dsl::config_file::yaml_reader());
     sources.cwd = Some(dir.path().to_path_buf());
     let cloud = load(&sources, Some("prod")).unwrap();
     let Auth::Password {
@@ -69,7 +70,8 @@ fn secure_yaml_is_merged_and_dashes_normalized() {
 fn application_credentials_and_auth_none() {
     let dir = tempfile::tempdir().unwrap();
     let clouds = write(dir.path(), "clouds.yaml", CLOUDS);
-    let sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)]);
+    let sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)])
+        .with_yaml(shutter_dsl::config_file::yaml_reader());
     let cloud = load(&sources, Some("appcred")).unwrap();
     assert!(
         matches!(&cloud.auth, Auth::ApplicationCredential { id: Some(id), secret, .. } if id == "abc" && secret.0 == "s3cret")
@@ -94,7 +96,8 @@ fn os_cloud_picks_the_default_and_unknown_names_list_the_known() {
     let sources = ConfigSources::isolated([
         ("OS_CLIENT_CONFIG_FILE", clouds.as_str()),
         ("OS_CLOUD", "local"),
-    ]);
+    ])
+    .with_yaml(shutter_dsl::config_file::yaml_reader());
     assert_eq!(load(&sources, None).unwrap().name, "local");
     assert_eq!(
         load(&sources, Some("prod")).unwrap_err(),
@@ -117,6 +120,7 @@ fn search_order_prefers_the_named_file_then_cwd_then_user_dir() {
     };
     write(user.path(), "clouds.yaml", &one("http://user"));
     let mut sources = ConfigSources {
+        yaml: shutter_dsl::config_file::yaml_reader(),
         user_dir: Some(user.path().to_path_buf()),
         cwd: Some(cwd.path().to_path_buf()),
         ..ConfigSources::default()
@@ -142,7 +146,8 @@ fn os_variables_make_the_envvars_cloud() {
         ("OS_REGION_NAME", "RegionOne"),
         ("OS_INTERFACE", "public"),
         ("OS_IDENTITY_API_VERSION", "3"),
-    ]);
+    ])
+    .with_yaml(shutter_dsl::config_file::yaml_reader());
     let cloud = load(&sources, None).unwrap();
     assert_eq!(cloud.name, ENVVARS);
     assert!(
@@ -150,7 +155,8 @@ fn os_variables_make_the_envvars_cloud() {
     );
     assert_eq!(cloud.region.as_deref(), Some("RegionOne"));
 
-    let glance_only = ConfigSources::isolated([("OS_IMAGE_URL", "http://127.0.0.1:9292")]);
+    let glance_only = ConfigSources::isolated([("OS_IMAGE_URL", "http://127.0.0.1:9292")])
+        .with_yaml(shutter_dsl::config_file::yaml_reader());
     let cloud = load(&glance_only, Some("envvars")).unwrap();
     assert_eq!(cloud.auth, Auth::None);
     assert_eq!(
@@ -167,7 +173,8 @@ fn bad_configurations_say_what_is_wrong() {
         "clouds.yaml",
         "clouds:\n  a:\n    auth_type: token\n  b:\n    auth_type: none\n  c:\n    identity_api_version: 2\n    auth: {auth_url: x, username: u, password: p}\n",
     );
-    let sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)]);
+    let sources = ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds)])
+        .with_yaml(shutter_dsl::config_file::yaml_reader());
     assert!(
         load(&sources, Some("a"))
             .unwrap_err()

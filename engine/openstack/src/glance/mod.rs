@@ -11,25 +11,40 @@ mod wait;
 pub(crate) use transfer::{digest_source, download, upload};
 pub(crate) use wait::{WaitOptions, wait_active};
 
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use serde_json::{Map, Value as Json, json};
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use crate::session::Session;
 
 /// The image property that carries the step's idempotency key.
 pub(crate) const KEY_PROPERTY: &str = "shutter_idempotency_key";
 
+/// Largest JSON answer read (a page of image records).
+const MAX_ANSWER: usize = 16 << 20;
+
 /// Glance's root: catalogs list it with or without a version suffix.
-pub(crate) fn root(base: &str) -> &str {
-    match base.rsplit_once('/') {
-        Some((root, last)) if last.starts_with("v2") || last.starts_with("v1") => root,
-        _ => base,
+pub(crate) fn root(base: &Url) -> Url {
+    let mut root = base.clone();
+    let versioned = base
+        .path_segments()
+        .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
+        .is_some_and(|last| last.starts_with("v2") || last.starts_with("v1"));
+    if let Ok(mut segments) = root.path_segments_mut() {
+        segments.pop_if_empty();
+        if versioned {
+            segments.pop();
+        }
     }
+    root
 }
 
-fn images(base: &str) -> String {
-    format!("{}/v2/images", root(base))
+/// `/v2/images` followed by `rest` (an image id, `file`), each one path
+/// segment: an id can never reach another path.
+pub(crate) fn images(base: &Url, rest: &[&str]) -> Result<Url, ActionError> {
+    let mut segments = vec!["v2", "images"];
+    segments.extend_from_slice(rest);
+    shutter_kit::join(&root(base), &segments)
 }
 
 pub(crate) fn what(session: &Session, action: &str, id: &str) -> String {
@@ -37,17 +52,14 @@ pub(crate) fn what(session: &Session, action: &str, id: &str) -> String {
 }
 
 async fn json_of(response: reqwest::Response, what: &str) -> Result<Json, ActionError> {
-    response
-        .json()
-        .await
-        .map_err(|e| ActionError::Retryable(format!("{what}: unreadable answer: {e}")))
+    shutter_kit::json(what, response, MAX_ANSWER).await
 }
 
 pub(crate) async fn get(session: &Session, id: &str) -> Result<Json, ActionError> {
     let what = what(session, "get", id);
     let response = session
         .call("image", &what, |client, base| {
-            client.get(format!("{}/{id}", images(base)))
+            Ok(client.get(images(base, &[id])?))
         })
         .await?;
     json_of(response, &what).await
@@ -77,9 +89,8 @@ pub(crate) async fn list(
         let page = next.take();
         let response = session
             .call("image", &what, |client, base| match &page {
-                // `next` is a path with its query, relative to Glance's root.
-                Some(path) => client.get(format!("{}{path}", root(base))),
-                None => client.get(images(base)).query(&query),
+                Some(path) => Ok(client.get(next_page(base, path)?)),
+                None => Ok(client.get(images(base, &[])?).query(&query)),
             })
             .await?;
         let body = json_of(response, &what).await?;
@@ -103,6 +114,26 @@ pub(crate) async fn list(
     }
 }
 
+/// The page Glance's `next` names: a path with its query, relative to
+/// Glance's root, which must stay on Glance's host (the token goes with it).
+fn next_page(base: &Url, next: &str) -> Result<Url, ActionError> {
+    let root = root(base);
+    // Glance's `next` is a path from its root, which may itself have a path
+    // (`http://host/image`): join it under the root. A `//host/...` is a
+    // reference to another host, never a path.
+    let path = next.strip_prefix('/').unwrap_or(next);
+    let url = (!path.starts_with('/'))
+        .then(|| root.join(path).ok())
+        .flatten()
+        .filter(|url| url.origin() == root.origin())
+        .ok_or_else(|| {
+            ActionError::fatal(format!(
+                "Glance's next page `{next}` is not on Glance's host"
+            ))
+        })?;
+    Ok(url)
+}
+
 /// The image a previous try of this step created, if any (one that can
 /// still become or is `active`).
 pub(crate) async fn find_by_key(session: &Session, key: &str) -> Result<Option<Json>, ActionError> {
@@ -122,7 +153,7 @@ pub(crate) async fn create(session: &Session, body: &Json) -> Result<Json, Actio
     let what = format!("create image `{name}` on cloud `{}`", session.cloud.name);
     let response = session
         .call("image", &what, |client, base| {
-            client.post(images(base)).json(body)
+            Ok(client.post(images(base, &[])?).json(body))
         })
         .await?;
     json_of(response, &what).await
@@ -133,7 +164,7 @@ pub(crate) async fn delete(session: &Session, id: &str) -> Result<bool, ActionEr
     let what = what(session, "delete", id);
     let response = session
         .send("image", &what, |client, base| {
-            client.delete(format!("{}/{id}", images(base)))
+            Ok(client.delete(images(base, &[id])?))
         })
         .await?;
     match response.status() {
@@ -169,8 +200,8 @@ pub(crate) fn summary(image: &Json) -> Json {
 }
 
 /// Output names of [`summary`], for catalog entries.
-pub(crate) const SUMMARY: &[(&str, shutter_dsl::ParamType, &str)] = {
-    use shutter_dsl::ParamType::{Any, Object, String as Str};
+pub(crate) const SUMMARY: &[(&str, shutter_core::ParamType, &str)] = {
+    use shutter_core::ParamType::{Any, Object, String as Str};
     &[
         ("id", Str, "The image id."),
         ("name", Any, "The image name."),
@@ -211,11 +242,36 @@ pub(crate) const SUMMARY: &[(&str, shutter_dsl::ParamType, &str)] = {
 
 #[cfg(test)]
 mod tests {
+    use reqwest::Url;
+
+    fn root(base: &str) -> String {
+        super::root(&Url::parse(base).expect("a URL")).to_string()
+    }
+
     #[test]
     fn root_drops_a_version_suffix() {
-        assert_eq!(super::root("http://g:9292"), "http://g:9292");
-        assert_eq!(super::root("http://g:9292/v2"), "http://g:9292");
-        assert_eq!(super::root("http://g/image/v2.1"), "http://g/image");
-        assert_eq!(super::root("http://g/image"), "http://g/image");
+        assert_eq!(root("http://g:9292"), "http://g:9292/");
+        assert_eq!(root("http://g:9292/v2"), "http://g:9292/");
+        assert_eq!(root("http://g/image/v2.1/"), "http://g/image");
+        assert_eq!(root("http://g/image"), "http://g/image");
+    }
+
+    #[test]
+    fn ids_and_pages_stay_on_glance() {
+        let base = Url::parse("http://g:9292/v2").expect("a URL");
+        assert_eq!(
+            super::images(&base, &["../x?y", "file"])
+                .expect("a URL")
+                .as_str(),
+            "http://g:9292/v2/images/..%2Fx%3Fy/file"
+        );
+        assert_eq!(
+            super::next_page(&base, "/v2/images?marker=a")
+                .expect("a URL")
+                .as_str(),
+            "http://g:9292/v2/images?marker=a"
+        );
+        assert!(super::next_page(&base, "//evil.example/v2/images").is_err());
+        assert!(super::next_page(&base, "http://evil.example/").is_err());
     }
 }

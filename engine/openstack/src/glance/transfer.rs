@@ -9,10 +9,10 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use serde_json::Value as Json;
-use shutter_runtime::{ActionContext, ActionError};
+use shutter_core::{ActionContext, ActionError};
 use tokio::io::AsyncWriteExt;
 
-use super::{root, what};
+use super::{images, what};
 use crate::digest::{Digests, Tally, hashing};
 use crate::error;
 use crate::session::Session;
@@ -66,13 +66,11 @@ pub(crate) async fn upload(
     let what = what(session, "upload to", id);
     let mut retried = false;
     loop {
-        let opened = source
-            .open(session.client(), session.insecure_client())
-            .await?;
+        let opened = source.open(session).await?;
         let target = session.target("image").await?;
-        let url = format!("{}/v2/images/{id}/file", root(&target.base));
+        let url = images(&target.base, &[id, "file"])?;
         let mut request = target
-            .authorize(session.client().put(url))
+            .authorize(session.client()?.put(url))
             .header(CONTENT_TYPE, "application/octet-stream");
         if let Some(len) = opened.len {
             request = request.header(CONTENT_LENGTH, len);
@@ -80,7 +78,7 @@ pub(crate) async fn upload(
         let request = request.body(reqwest::Body::wrap_stream(opened.stream));
         let response = with_progress(ctx, &opened.tally, opened.len, "uploaded", request.send())
             .await?
-            .map_err(|e| error::transport(&what, &e))?;
+            .map_err(|e| shutter_kit::transport(&what, e))?;
         if response.status() == StatusCode::UNAUTHORIZED
             && !retried
             && session.rejected(&target).await
@@ -93,7 +91,7 @@ pub(crate) async fn upload(
         }
         let digests = opened.tally.digests();
         if let Some(len) = opened.len.filter(|len| *len != digests.size) {
-            return Err(ActionError::Fatal(format!(
+            return Err(ActionError::fatal(format!(
                 "{what}: source {} changed while reading ({len} bytes expected, {} read)",
                 source.describe(),
                 digests.size
@@ -108,11 +106,9 @@ pub(crate) async fn digest_source(
     session: &Session,
     source: &Source,
 ) -> Result<Digests, ActionError> {
-    let mut opened = source
-        .open(session.client(), session.insecure_client())
-        .await?;
+    let mut opened = source.open(session).await?;
     while let Some(chunk) = opened.stream.next().await {
-        chunk.map_err(|e| ActionError::Retryable(format!("source {}: {e}", source.describe())))?;
+        chunk.map_err(|e| ActionError::retryable(format!("source {}: {e}", source.describe())))?;
     }
     Ok(opened.tally.digests())
 }
@@ -152,7 +148,7 @@ pub(crate) async fn download(
         .and_then(Json::as_str)
         .unwrap_or("unknown");
     if status != "active" {
-        return Err(ActionError::Fatal(format!(
+        return Err(ActionError::fatal(format!(
             "image {id} is {status}, not active: it has no data to download yet"
         )));
     }
@@ -160,12 +156,12 @@ pub(crate) async fn download(
     let what = what(session, "download", id);
     let response = session
         .call("image", &what, |client, base| {
-            client.get(format!("{}/v2/images/{id}/file", root(base)))
+            Ok(client.get(images(base, &[id, "file"])?))
         })
         .await?;
     let part = PathBuf::from(format!("{}.part", path.display()));
     let local =
-        |e: std::io::Error| ActionError::Fatal(format!("{what}: writing {}: {e}", part.display()));
+        |e: std::io::Error| ActionError::fatal(format!("{what}: writing {}: {e}", part.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(dir).await.map_err(local)?;
     }
@@ -178,7 +174,7 @@ pub(crate) async fn download(
     let mut file = tokio::fs::File::create(&part).await.map_err(local)?;
     let copy = async {
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ActionError::Retryable(format!("{what}: {e}")))?;
+            let chunk = chunk.map_err(|e| ActionError::retryable(format!("{what}: {e}")))?;
             file.write_all(&chunk).await.map_err(local)?;
         }
         file.sync_all().await.map_err(local)
@@ -202,7 +198,7 @@ pub(crate) async fn download(
 
 fn check(what: &str, expected: &Expected, got: &Digests) -> Result<(), ActionError> {
     let mismatch = |field: &str, want: &dyn std::fmt::Display, have: &dyn std::fmt::Display| {
-        ActionError::Retryable(format!(
+        ActionError::retryable(format!(
             "{what}: {field} mismatch: Glance says {want}, received {have}"
         ))
     };

@@ -1,9 +1,11 @@
 //! Polling an image until it is `active`.
 
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use serde_json::Value as Json;
-use shutter_runtime::{ActionContext, ActionError};
+use shutter_core::{ActionContext, ActionError};
+use shutter_kit::{Poll, Polled, poll_until};
 
 use crate::session::Session;
 
@@ -24,15 +26,22 @@ fn percent(status: &str) -> u8 {
     }
 }
 
+/// Polls the image every `interval` (fixed) until it is `active`, for at
+/// most `timeout`; a status that can never become active fails at once.
 pub(crate) async fn wait_active(
     session: &Session,
     ctx: &ActionContext,
     id: &str,
     options: WaitOptions,
 ) -> Result<Json, ActionError> {
-    let started = Instant::now();
-    let mut last = String::new();
-    loop {
+    let last = Mutex::new(String::new());
+    let poll = Poll {
+        first: options.interval,
+        growth: 1.0,
+        cap: options.interval,
+        deadline: options.timeout,
+    };
+    poll_until(&ctx.cancel, &format!("image {id}"), poll, || async {
         let image = super::get(session, id).await?;
         let status = image
             .get("status")
@@ -42,39 +51,38 @@ pub(crate) async fn wait_active(
         match status.as_str() {
             "active" => {
                 ctx.progress(100, format!("image {id} is active"));
-                return Ok(image);
+                return Ok(Polled::Done(image));
             }
             "killed" => {
-                return Err(ActionError::Fatal(format!(
+                return Err(ActionError::fatal(format!(
                     "image {id} was killed: Glance failed to receive its data"
                 )));
             }
             "deleted" | "pending_delete" => {
-                return Err(ActionError::Fatal(format!(
+                return Err(ActionError::fatal(format!(
                     "image {id} was deleted while waiting for it"
                 )));
             }
             "deactivated" => {
-                return Err(ActionError::Fatal(format!(
+                return Err(ActionError::fatal(format!(
                     "image {id} is deactivated: it will not become active by waiting"
                 )));
             }
             _ => {}
         }
-        if status != last {
+        let changed = {
+            let mut last = last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let changed = *last != status;
+            last.clone_from(&status);
+            changed
+        };
+        if changed {
             ctx.progress(percent(&status), format!("image {id} is {status}"));
-            let _ = ctx.flush().await;
-            last = status;
+            ctx.flush().await?;
         }
-        if started.elapsed() >= options.timeout {
-            return Err(ActionError::Retryable(format!(
-                "image {id} is still {last} after {}s",
-                options.timeout.as_secs()
-            )));
-        }
-        tokio::select! {
-            () = tokio::time::sleep(options.interval) => {}
-            () = ctx.cancel.cancelled() => return Err(ActionError::Canceled),
-        }
-    }
+        Ok(Polled::Pending)
+    })
+    .await
 }

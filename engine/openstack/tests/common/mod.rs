@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
+use shutter_core::{ActionContext, ActionError, RecordingSink};
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{ActionContext, ActionError, RecordingSink};
 
 /// A test's own clouds.yaml and the provider reading it.
 pub(crate) struct Clouds {
@@ -22,7 +22,8 @@ impl Clouds {
         let path = dir.path().join("clouds.yaml");
         std::fs::write(&path, yaml).unwrap();
         let sources =
-            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", path.display().to_string())]);
+            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", path.display().to_string())])
+                .with_yaml(shutter_dsl::config_file::yaml_reader());
         Self {
             dir,
             provider: Provider::new(sources),

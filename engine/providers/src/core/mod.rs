@@ -2,98 +2,102 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use serde_json::{Value as Json, json};
-use shutter_dsl::ActionSpec;
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use shutter_core::action::typed;
+use shutter_core::units::Span;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel};
 
 pub(crate) fn actions() -> Vec<(ActionSpec, Arc<dyn Action>)> {
-    let specs = shutter_dsl::Catalog::with_core();
+    let specs = shutter_core::Catalog::with_core();
     let spec = |name: &str| {
         specs
             .get(name)
             .cloned()
-            .expect("core specs live in the dsl catalog")
+            .expect("core specs live in the core catalog")
     };
     vec![
-        (spec("core.noop"), Arc::new(Noop)),
-        (spec("core.log"), Arc::new(Log)),
-        (spec("core.sleep"), Arc::new(Sleep)),
-        (spec("core.fail"), Arc::new(Fail)),
+        typed(spec("core.noop"), (), |(), _, params| {
+            Box::pin(noop(params))
+        }),
+        typed(spec("core.log"), (), |(), ctx, params| {
+            Box::pin(log(ctx, params))
+        }),
+        typed(spec("core.sleep"), (), |(), ctx, params| {
+            Box::pin(sleep(ctx, params))
+        }),
+        typed(spec("core.fail"), (), |(), _, params| {
+            Box::pin(fail(params))
+        }),
     ]
 }
 
-#[derive(Debug)]
-struct Noop;
-
-#[async_trait]
-impl Action for Noop {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        Ok(ctx
-            .params
-            .get("outputs")
-            .cloned()
-            .unwrap_or_else(|| json!({})))
-    }
+#[derive(Debug, Deserialize)]
+struct NoopParams {
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    outputs: Option<Map<String, Json>>,
 }
 
-#[derive(Debug)]
-struct Log;
-
-#[async_trait]
-impl Action for Log {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let message = ctx.str_param("message")?;
-        let level = match ctx
-            .params
-            .get("level")
-            .and_then(Json::as_str)
-            .unwrap_or("info")
-        {
-            "debug" => LogLevel::Debug,
-            "info" => LogLevel::Info,
-            "warn" => LogLevel::Warn,
-            "error" => LogLevel::Error,
-            other => {
-                return Err(ActionError::Fatal(format!(
-                    "unknown level `{other}`: use debug, info, warn or error"
-                )));
-            }
-        };
-        ctx.log(level, message);
-        Ok(json!({ "message": message }))
-    }
+/// Its `outputs`, as given.
+async fn noop(params: NoopParams) -> Result<Json, ActionError> {
+    Ok(Json::Object(params.outputs.unwrap_or_default()))
 }
 
-#[derive(Debug)]
-struct Sleep;
-
-#[async_trait]
-impl Action for Sleep {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let text = ctx.str_param("duration")?;
-        let duration = shutter_dsl::units::parse_duration(text).map_err(ActionError::Fatal)?;
-        ctx.sleep(duration).await?;
-        Ok(json!({}))
-    }
+#[derive(Debug, Deserialize)]
+struct LogParams {
+    message: String,
+    #[serde(default)]
+    level: Level,
 }
 
-#[derive(Debug)]
-struct Fail;
+/// `core.log`'s levels, as written.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
 
-#[async_trait]
-impl Action for Fail {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let message = ctx.str_param("message")?.to_owned();
-        if ctx
-            .params
-            .get("retryable")
-            .and_then(Json::as_bool)
-            .unwrap_or(false)
-        {
-            Err(ActionError::Retryable(message))
-        } else {
-            Err(ActionError::Fatal(message))
+impl From<Level> for LogLevel {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Debug => Self::Debug,
+            Level::Info => Self::Info,
+            Level::Warn => Self::Warn,
+            Level::Error => Self::Error,
         }
     }
+}
+
+async fn log(ctx: &ActionContext, params: LogParams) -> Result<Json, ActionError> {
+    ctx.log(params.level.into(), params.message.clone());
+    Ok(serde_json::json!({ "message": params.message }))
+}
+
+#[derive(Debug, Deserialize)]
+struct SleepParams {
+    duration: Span,
+}
+
+async fn sleep(ctx: &ActionContext, params: SleepParams) -> Result<Json, ActionError> {
+    ctx.sleep(params.duration.0).await?;
+    Ok(serde_json::json!({}))
+}
+
+#[derive(Debug, Deserialize)]
+struct FailParams {
+    message: String,
+    #[serde(default)]
+    retryable: bool,
+}
+
+async fn fail(params: FailParams) -> Result<Json, ActionError> {
+    Err(if params.retryable {
+        ActionError::retryable(params.message)
+    } else {
+        ActionError::fatal(params.message)
+    })
 }

@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError, LogLevel};
+use shutter_core::{ActionSpec, ParamType};
 
 use super::target::Target;
-use super::{Delegates, opt_object, opt_str, with_options};
+use super::{Delegates, with_options};
 
 pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
     let spec = ActionSpec::new(
@@ -57,96 +58,99 @@ pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
     .output("adopted", ParamType::Boolean, "True when an earlier try of the step had made it.")
     .output("snapshot", ParamType::Object, "What `snapshot.delete` takes: {provider, id, ids, target, options}.")
     .output("details", ParamType::Object, "The provider action's own outputs, unchanged.");
-    (spec, Arc::new(Snapshot(delegates.clone())))
+    typed(spec, delegates.clone(), |delegates, ctx, params| {
+        Box::pin(snapshot(delegates, ctx, params))
+    })
 }
 
-#[derive(Debug)]
-struct Snapshot(Delegates);
-
 /// What is asked for, whatever the cloud.
-struct Request<'a> {
-    name: &'a str,
-    description: Option<&'a str>,
+struct Request {
+    name: String,
+    description: Option<String>,
     quiesce: bool,
     tags: Map<String, Json>,
     options: Map<String, Json>,
 }
 
-#[async_trait]
-impl Action for Snapshot {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let target = Target::parse(ctx.str_param("target")?)?;
-        let name = opt_str(&ctx.params, "name")?
-            .ok_or_else(|| ActionError::Fatal("missing parameter `name`".to_owned()))?;
-        let quiesce = match super::given(&ctx.params, "quiesce") {
-            None => false,
-            Some(value) => value.as_bool().ok_or_else(|| {
-                ActionError::Fatal(format!(
-                    "parameter `quiesce` must be true or false, got {value}"
-                ))
-            })?,
-        };
-        let request = Request {
-            name,
-            description: opt_str(&ctx.params, "description")?,
-            quiesce,
-            tags: opt_object(&ctx.params, "tags")?
-                .cloned()
-                .unwrap_or_default(),
-            options: opt_object(&ctx.params, "options")?
-                .cloned()
-                .unwrap_or_default(),
-        };
-        let taken = match &target {
-            Target::AwsVolume { region, volume_id } => {
-                aws(
-                    &self.0,
-                    ctx,
-                    &request,
-                    region,
-                    ("aws.ec2.create_snapshot", "volume_id", volume_id),
-                )
-                .await?
-            }
-            Target::AwsInstance {
+/// The step's parameters.
+#[derive(Debug, Deserialize)]
+struct Params {
+    target: String,
+    #[serde(deserialize_with = "shutter_core::params::required")]
+    name: String,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    quiesce: Option<bool>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    tags: Option<Map<String, Json>>,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    options: Option<Map<String, Json>>,
+}
+
+/// Takes the snapshot through the target's provider.
+async fn snapshot(
+    delegates: &Delegates,
+    ctx: &ActionContext,
+    params: Params,
+) -> Result<Json, ActionError> {
+    let target = Target::parse(&params.target)?;
+    let request = Request {
+        name: params.name,
+        description: params.description,
+        quiesce: params.quiesce.unwrap_or(false),
+        tags: params.tags.unwrap_or_default(),
+        options: params.options.unwrap_or_default(),
+    };
+    let taken = match &target {
+        Target::AwsVolume { region, volume_id } => {
+            aws(
+                delegates,
+                ctx,
+                &request,
                 region,
-                instance_id,
-            } => {
-                aws(
-                    &self.0,
-                    ctx,
-                    &request,
-                    region,
-                    ("aws.ec2.create_snapshots", "instance_id", instance_id),
-                )
-                .await?
-            }
-            Target::OpenStack { cloud, server_id } => {
-                openstack(&self.0, ctx, &request, cloud, server_id).await?
-            }
-            Target::Vsphere { .. } => vsphere(&self.0, ctx, &request, &target).await?,
-        };
-        let provider = target.provider().name();
-        let target = target.to_string();
-        Ok(json!({
+                ("aws.ec2.create_snapshot", "volume_id", volume_id),
+            )
+            .await?
+        }
+        Target::AwsInstance {
+            region,
+            instance_id,
+        } => {
+            aws(
+                delegates,
+                ctx,
+                &request,
+                region,
+                ("aws.ec2.create_snapshots", "instance_id", instance_id),
+            )
+            .await?
+        }
+        Target::OpenStack { cloud, server_id } => {
+            openstack(delegates, ctx, &request, cloud, server_id).await?
+        }
+        Target::Vsphere { .. } => vsphere(delegates, ctx, &request, &target).await?,
+    };
+    let provider = target.provider().name();
+    let target = target.to_string();
+    Ok(json!({
+        "id": taken.id,
+        "ids": taken.ids,
+        "provider": provider,
+        "target": target,
+        "name": request.name,
+        "created_at": taken.created_at,
+        "consistency": if taken.quiesced { "quiesced" } else { "crash" },
+        "adopted": taken.details.get("adopted").and_then(Json::as_bool).unwrap_or(false),
+        "snapshot": {
+            "provider": provider,
             "id": taken.id,
             "ids": taken.ids,
-            "provider": provider,
             "target": target,
-            "name": request.name,
-            "created_at": taken.created_at,
-            "consistency": if taken.quiesced { "quiesced" } else { "crash" },
-            "adopted": taken.details.get("adopted").and_then(Json::as_bool).unwrap_or(false),
-            "snapshot": {
-                "provider": provider,
-                "id": taken.id,
-                "ids": taken.ids,
-                "target": target,
-                "options": request.options,
-            },
-            "details": taken.details,
-        }))
-    }
+            "options": request.options,
+        },
+        "details": taken.details,
+    }))
 }
 
 /// What a provider made, in the common terms.
@@ -163,7 +167,7 @@ fn text(value: &Json, name: &str, action: &str) -> Result<String, ActionError> {
         .get(name)
         .and_then(Json::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| ActionError::Fatal(format!("{action} gave no `{name}` output")))
+        .ok_or_else(|| ActionError::fatal(format!("{action} gave no `{name}` output")))
 }
 
 /// When the provider does not say (moto's `CreateSnapshots` has no start
@@ -178,7 +182,7 @@ fn time_or_now(value: Option<&Json>) -> Json {
 async fn aws(
     delegates: &Delegates,
     ctx: &ActionContext,
-    request: &Request<'_>,
+    request: &Request,
     region: &str,
     (action, key, resource): (&str, &str, &str),
 ) -> Result<Taken, ActionError> {
@@ -195,7 +199,7 @@ async fn aws(
     params.insert(key.to_owned(), json!(resource));
     params.insert("region".to_owned(), json!(region));
     params.insert("tags".to_owned(), Json::Object(tags));
-    if let Some(description) = request.description {
+    if let Some(description) = &request.description {
         params.insert("description".to_owned(), json!(description));
     }
     let params = with_options(params, &request.options)?;
@@ -228,7 +232,7 @@ async fn aws(
         (ids, time_or_now(earliest.as_ref()))
     };
     let id = ids.first().cloned().ok_or_else(|| {
-        ActionError::Fatal(format!(
+        ActionError::fatal(format!(
             "{action} on {resource} made no snapshot: the instance has no EBS volume to snapshot"
         ))
     })?;
@@ -244,13 +248,13 @@ async fn aws(
 async fn openstack(
     delegates: &Delegates,
     ctx: &ActionContext,
-    request: &Request<'_>,
+    request: &Request,
     cloud: &str,
     server_id: &str,
 ) -> Result<Taken, ActionError> {
     const ACTION: &str = "openstack.server.create_image";
     let mut metadata = request.tags.clone();
-    if let Some(description) = request.description {
+    if let Some(description) = &request.description {
         metadata
             .entry("description")
             .or_insert_with(|| json!(description));
@@ -282,7 +286,7 @@ async fn openstack(
 async fn vsphere(
     delegates: &Delegates,
     ctx: &ActionContext,
-    request: &Request<'_>,
+    request: &Request,
     target: &Target,
 ) -> Result<Taken, ActionError> {
     const ACTION: &str = "vsphere.snapshot.create";
@@ -297,7 +301,7 @@ async fn vsphere(
     params.insert("vm".to_owned(), json!(target.to_string()));
     params.insert("name".to_owned(), json!(request.name));
     params.insert("quiesce".to_owned(), json!(request.quiesce));
-    if let Some(description) = request.description {
+    if let Some(description) = &request.description {
         params.insert("description".to_owned(), json!(description));
     }
     let params = with_options(params, &request.options)?;

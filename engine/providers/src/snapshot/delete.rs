@@ -5,13 +5,14 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::{Action, ActionContext, ActionError};
+use shutter_core::{ActionSpec, ParamType};
 
 use super::target::{Provider, Target};
-use super::{Delegates, opt_object, with_options};
+use super::{Delegates, with_options};
 
 pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
     let spec = ActionSpec::new(
@@ -35,11 +36,10 @@ pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
     .output("ids", ParamType::Array, "Every snapshot deleted or found gone.")
     .output("target", ParamType::String, "What it was a snapshot of.")
     .output("details", ParamType::Object, "The provider action's own outputs, unchanged.");
-    (spec, Arc::new(SnapshotDelete(delegates.clone())))
+    typed(spec, delegates.clone(), |delegates, ctx, params| {
+        Box::pin(delete(delegates, ctx, params))
+    })
 }
-
-#[derive(Debug)]
-struct SnapshotDelete(Delegates);
 
 /// The `snapshot` parameter, checked.
 #[derive(Debug)]
@@ -52,7 +52,7 @@ struct Made {
 
 impl Made {
     fn parse(value: &Json) -> Result<Self, ActionError> {
-        let bad = |why: &str| ActionError::Fatal(format!("parameter `snapshot`: {why}"));
+        let bad = |why: &str| ActionError::fatal(format!("parameter `snapshot`: {why}"));
         let map = value
             .as_object()
             .ok_or_else(|| bad("must be the `snapshot` output of a snapshot step"))?;
@@ -103,49 +103,57 @@ impl Made {
     }
 }
 
-#[async_trait]
-impl Action for SnapshotDelete {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let made = Made::parse(ctx.param("snapshot")?)?;
-        let mut options = made.options.clone();
-        if let Some(given) = opt_object(&ctx.params, "options")? {
-            options.extend(given.clone());
+/// The step's parameters.
+#[derive(Debug, Deserialize)]
+struct DeleteParams {
+    snapshot: Json,
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    options: Option<Map<String, Json>>,
+}
+
+/// Deletes what a `snapshot` step made, through its provider.
+async fn delete(
+    delegates: &Delegates,
+    ctx: &ActionContext,
+    params: DeleteParams,
+) -> Result<Json, ActionError> {
+    let made = Made::parse(&params.snapshot)?;
+    let mut options = made.options.clone();
+    options.extend(params.options.unwrap_or_default());
+    let mut params = Map::new();
+    let (action, deleted_key) = match &made.target {
+        Target::AwsVolume { region, .. } | Target::AwsInstance { region, .. } => {
+            params.insert("snapshot_ids".to_owned(), json!(made.ids));
+            params.insert("region".to_owned(), json!(region));
+            ("aws.ec2.delete_snapshot", "deleted")
         }
-        let mut params = Map::new();
-        let (action, deleted_key) = match &made.target {
-            Target::AwsVolume { region, .. } | Target::AwsInstance { region, .. } => {
-                params.insert("snapshot_ids".to_owned(), json!(made.ids));
-                params.insert("region".to_owned(), json!(region));
-                ("aws.ec2.delete_snapshot", "deleted")
-            }
-            Target::OpenStack { cloud, .. } => {
-                params.insert("cloud".to_owned(), json!(cloud));
-                params.insert("image_id".to_owned(), json!(made.id));
-                ("openstack.image.delete", "deleted")
-            }
-            Target::Vsphere { vcenter, vm } => {
-                let reference = json!({"vcenter": vcenter, "vm": vm, "moref": made.id});
-                params.insert("snapshot".to_owned(), reference);
-                ("vsphere.snapshot.remove", "removed")
-            }
-        };
-        let params = with_options(params, &options)?;
-        let details = self.0.run(ctx, action, params).await?;
-        let deleted = match details.get(deleted_key) {
-            Some(Json::Bool(deleted)) => *deleted,
-            // aws lists what it deleted and what was already gone.
-            Some(Json::Array(deleted)) => !deleted.is_empty(),
-            _ => false,
-        };
-        Ok(json!({
-            "deleted": deleted,
-            "provider": made.target.provider().name(),
-            "id": made.id,
-            "ids": made.ids,
-            "target": made.target.to_string(),
-            "details": details,
-        }))
-    }
+        Target::OpenStack { cloud, .. } => {
+            params.insert("cloud".to_owned(), json!(cloud));
+            params.insert("image_id".to_owned(), json!(made.id));
+            ("openstack.image.delete", "deleted")
+        }
+        Target::Vsphere { vcenter, vm } => {
+            let reference = json!({"vcenter": vcenter, "vm": vm, "moref": made.id});
+            params.insert("snapshot".to_owned(), reference);
+            ("vsphere.snapshot.remove", "removed")
+        }
+    };
+    let params = with_options(params, &options)?;
+    let details = delegates.run(ctx, action, params).await?;
+    let deleted = match details.get(deleted_key) {
+        Some(Json::Bool(deleted)) => *deleted,
+        // aws lists what it deleted and what was already gone.
+        Some(Json::Array(deleted)) => !deleted.is_empty(),
+        _ => false,
+    };
+    Ok(json!({
+        "deleted": deleted,
+        "provider": made.target.provider().name(),
+        "id": made.id,
+        "ids": made.ids,
+        "target": made.target.to_string(),
+        "details": details,
+    }))
 }
 
 #[cfg(test)]
@@ -176,17 +184,17 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&err, ActionError::Fatal(m) if m.contains("says provider `vsphere`")),
+            matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("says provider `vsphere`")),
             "{err:?}"
         );
         let err = Made::parse(&json!({"target": "vsphere://vc/vm-1"})).unwrap_err();
         assert!(
-            matches!(&err, ActionError::Fatal(m) if m.contains("has no `id`")),
+            matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("has no `id`")),
             "{err:?}"
         );
         let err = Made::parse(&json!({"id": "x", "target": "ftp://a/b"})).unwrap_err();
         assert!(
-            matches!(&err, ActionError::Fatal(m) if m.contains("unknown scheme `ftp`")),
+            matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("unknown scheme `ftp`")),
             "{err:?}"
         );
         assert!(Made::parse(&json!("aws://us-east-1/vol-1")).is_err());

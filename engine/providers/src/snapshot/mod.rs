@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
-use shutter_dsl::ActionSpec;
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::ActionSpec;
+use shutter_core::{Action, ActionContext, ActionError};
 
 /// The provider actions `snapshot` and `snapshot.delete` dispatch to.
 const DELEGATES: &[&str] = &[
@@ -65,18 +65,14 @@ impl Delegates {
         params: Json,
     ) -> Result<Json, ActionError> {
         let action = self.0.get(name).ok_or_else(|| {
-            ActionError::Fatal(format!(
+            ActionError::fatal(format!(
                 "`{name}` is not registered in this binary: its provider is not built in"
             ))
         })?;
         let delegate = ctx.delegate(params);
         let result = action.run(&delegate).await;
         ctx.absorb(delegate);
-        result.map_err(|err| match err {
-            ActionError::Retryable(message) => ActionError::Retryable(format!("{name}: {message}")),
-            ActionError::Fatal(message) => ActionError::Fatal(format!("{name}: {message}")),
-            ActionError::Canceled => ActionError::Canceled,
-        })
+        result.map_err(|err| err.map_message(|message| format!("{name}: {message}")))
     }
 }
 
@@ -89,46 +85,13 @@ fn with_options(
 ) -> Result<Json, ActionError> {
     for (key, value) in options {
         if params.contains_key(key) {
-            return Err(ActionError::Fatal(format!(
+            return Err(ActionError::fatal(format!(
                 "`options.{key}` cannot be passed through: the snapshot step sets `{key}` itself"
             )));
         }
         params.insert(key.clone(), value.clone());
     }
     Ok(Json::Object(params))
-}
-
-/// An optional parameter; null and the empty string count as not given,
-/// so a workflow input defaulting to `""` can be passed through.
-fn given<'a>(params: &'a Json, name: &str) -> Option<&'a Json> {
-    match params.get(name) {
-        None | Some(Json::Null) => None,
-        Some(Json::String(text)) if text.is_empty() => None,
-        Some(value) => Some(value),
-    }
-}
-
-fn opt_str<'a>(params: &'a Json, name: &str) -> Result<Option<&'a str>, ActionError> {
-    given(params, name)
-        .map(|value| {
-            value.as_str().ok_or_else(|| {
-                ActionError::Fatal(format!("parameter `{name}` must be a string, got {value}"))
-            })
-        })
-        .transpose()
-}
-
-fn opt_object<'a>(
-    params: &'a Json,
-    name: &str,
-) -> Result<Option<&'a Map<String, Json>>, ActionError> {
-    given(params, name)
-        .map(|value| {
-            value.as_object().ok_or_else(|| {
-                ActionError::Fatal(format!("parameter `{name}` must be an object, got {value}"))
-            })
-        })
-        .transpose()
 }
 
 #[cfg(test)]
@@ -149,7 +112,7 @@ mod tests {
         let err = with_options(base, sneaky.as_object().unwrap()).unwrap_err();
         assert_eq!(
             err,
-            ActionError::Fatal(
+            ActionError::fatal(
                 "`options.region` cannot be passed through: the snapshot step sets `region` itself"
                     .to_owned()
             )
@@ -159,8 +122,12 @@ mod tests {
     #[test]
     fn every_delegate_is_a_registered_provider_action() {
         let mut registered = shutter_aws::actions();
-        registered.extend(shutter_vmware::actions());
-        registered.extend(shutter_openstack::actions());
+        registered.extend(shutter_vmware::actions(std::sync::Arc::new(
+            shutter_core::config::NoConfig,
+        )));
+        registered.extend(shutter_openstack::actions(
+            shutter_openstack::ConfigSources::default().yaml,
+        ));
         for name in DELEGATES {
             assert!(
                 registered.iter().any(|(spec, _)| spec.name == *name),

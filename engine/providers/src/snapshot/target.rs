@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 /// The cloud a target lives in; its name is the `provider` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ const EXPECTED: &str = "expected aws://REGION/vol-ID, aws://REGION/i-ID, opensta
 
 impl Target {
     pub(crate) fn parse(text: &str) -> Result<Self, ActionError> {
-        let bad = |why: &str| ActionError::Fatal(format!("snapshot target `{text}`: {why}"));
+        let bad = |why: &str| ActionError::fatal(format!("snapshot target `{text}`: {why}"));
         let (scheme, rest) = text
             .split_once("://")
             .ok_or_else(|| bad(&format!("not a reference; {EXPECTED}")))?;
@@ -177,7 +177,7 @@ mod tests {
 
     fn fatal(text: &str) -> String {
         match Target::parse(text) {
-            Err(ActionError::Fatal(message)) => message,
+            Err(ActionError::Fatal { message, .. }) => message,
             other => panic!("{text}: expected a fatal error, got {other:?}"),
         }
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use aws_sdk_ec2::config::Credentials;
 use serde_json::{Value as Json, json};
 use shutter_aws::AwsSettings;
+use shutter_core::{Action, ActionContext, ActionError, RecordingSink};
 use shutter_openstack::{ConfigSources, Provider};
-use shutter_runtime::{Action, ActionContext, ActionError, RecordingSink};
 use shutter_vmware::Env;
 use shutter_vmware::vsphere::session::SessionCache;
 
@@ -42,7 +42,7 @@ impl Lab {
         let vcsim = shutter_testpeers::peer("vcsim");
         registered.extend(shutter_vmware::actions_with(
             SessionCache::new(),
-            Env::from_map(vcsim.env.into_iter().collect()),
+            Env::new(shutter_core::Env::from_map(vcsim.env.into_iter().collect())),
         ));
         let glance = shutter_testpeers::peer("glance");
         let glance = glance.var("OS_IMAGE_URL").unwrap_or(&glance.url).to_owned();
@@ -55,7 +55,8 @@ impl Lab {
         )
         .unwrap();
         let sources =
-            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds.display().to_string())]);
+            ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds.display().to_string())])
+                .with_yaml(shutter_dsl::config_file::yaml_reader());
         registered.extend(Provider::new(sources).actions());
         let ours = shutter_providers::snapshot::actions(&registered);
         let actions = registered
@@ -122,7 +123,7 @@ impl Step<'_> {
 
 pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
     match result {
-        Err(ActionError::Fatal(message)) => message,
+        Err(ActionError::Fatal { message, .. }) => message,
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }

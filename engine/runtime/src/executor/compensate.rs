@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::instance::{resolve, run_once};
 use super::retry::backoff;
-use crate::action::{ActionContext, ActionError};
-use crate::ids::StepKey;
-use crate::record::Change;
-use crate::state::StepState;
-use crate::store::StoreError;
+use shutter_core::action::{ActionContext, ActionError, ContextParts};
+use shutter_core::ids::StepKey;
+use shutter_core::record::Change;
+use shutter_core::state::StepState;
+use shutter_core::store::StoreError;
 
 /// How long one try of a compensation may take when its step sets no `timeout`.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -115,15 +115,22 @@ async fn compensate_one(
     let mut tries = 0;
     loop {
         tries += 1;
-        let mut ctx = ActionContext::for_compensation(
-            shared,
-            key,
-            serde_json::Value::Object(params.clone()),
-            tries,
-        );
-        ctx.secrets = super::instance::granted_secrets(shared, call);
-        ctx.cancel = bounds.cancel.child_token();
-        ctx.timeout = Some(bounds.timeout);
+        // Its own idempotency key, so an undo that is retried or resumed
+        // is applied once.
+        let ctx = ActionContext::new(ContextParts {
+            params: serde_json::Value::Object(params.clone()),
+            idempotency_key: format!("{}:compensate", ActionContext::key_for(shared.id, key)),
+            execution: shared.id,
+            step: key.clone(),
+            attempt: tries,
+            cancel: bounds.cancel.child_token(),
+            secrets: super::instance::granted_secrets(shared, call),
+            timeout: Some(bounds.timeout),
+            base_dir: shared.base_dir.clone(),
+            files: shared.files.clone(),
+            timer: None,
+            sink: shared.sink.clone(),
+        });
         let result = run_once(action.as_ref(), &ctx, Some(bounds.timeout), bounds.cancel).await;
         let pending = ctx.take_pending();
         if !pending.is_empty() {
@@ -135,10 +142,10 @@ async fn compensate_one(
         }
         match result {
             Ok(_) => return Ok(()),
-            Err(ActionError::Retryable(error)) if tries < bounds.retry.attempts => {
+            Err(error) if error.is_retryable() && tries < bounds.retry.attempts => {
                 tracing::info!(
                     "compensation of {key} failed ({}); trying again",
-                    shared.secrets.redact(&error)
+                    shared.secrets.redact(&error.report())
                 );
                 let wait = backoff(bounds.retry, tries, &mut rand::rng());
                 tokio::select! {
@@ -147,7 +154,7 @@ async fn compensate_one(
                 }
             }
             Err(ActionError::Canceled) => return Err("canceled while running".to_owned()),
-            Err(err) => return Err(err.to_string()),
+            Err(err) => return Err(err.report()),
         }
     }
 }

@@ -1,22 +1,22 @@
 //! Running one step instance: its tries, with retry, timeout, durable
 //! waits and cancellation. Every change is recorded before it is acted on.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value as Json;
+use shutter_core::action::{Action, ActionContext, ActionError, ChangeSink, ContextParts};
+use shutter_core::clock::{after, until};
+use shutter_core::ids::StepKey;
+use shutter_core::record::{Change, StepRecord};
+use shutter_core::secrets::Secrets;
+use shutter_core::state::StepState;
+use shutter_core::store::StoreError;
 use shutter_dsl::model::{ActionCall, ActionRef, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::retry::backoff;
 use super::sink::Redacting;
-use crate::action::{Action, ActionContext, ActionError, ChangeSink};
-use crate::clock::{after, until};
-use crate::ids::StepKey;
-use crate::record::{Change, StepRecord};
-use crate::secrets::Secrets;
-use crate::state::StepState;
-use crate::store::StoreError;
 
 /// How an instance ended, for the scheduler.
 #[derive(Debug)]
@@ -74,19 +74,20 @@ pub(crate) async fn run_instance(
 
 /// The action a call runs, or why there is none.
 pub(crate) fn resolve(shared: &Shared, call: &ActionCall) -> Result<Arc<dyn Action>, String> {
-    let name = call.action.name();
-    shared
-        .inner
-        .actions
-        .get(name)
-        .ok_or_else(|| match &call.action {
-            ActionRef::Wasm(_) => "WebAssembly steps are not available in this build".to_owned(),
-            ActionRef::Builtin(name) => {
-                format!("action `{name}` has no implementation in this build")
-            }
-        })
+    let actions = &shared.inner.actions;
+    match &call.action {
+        ActionRef::Wasm(module) => actions
+            .module(module)
+            .ok_or_else(|| "WebAssembly steps are not available in this build".to_owned()),
+        ActionRef::Builtin(name) => actions
+            .get(name)
+            .ok_or_else(|| format!("action `{name}` has no implementation in this build")),
+    }
 }
 
+/// Every try of one instance until it succeeds, fails for good or is
+/// canceled: resume where a stopped engine left it, then try, settle, and
+/// wait before the next try.
 async fn tries(
     shared: &Arc<Shared>,
     work: Work,
@@ -100,154 +101,238 @@ async fn tries(
         item,
         record,
     } = work;
-    let sink = &shared.sink;
     let action = match resolve(shared, &call) {
         Ok(action) => action,
-        Err(error) => {
-            sink.record(vec![Change::StepFailed {
-                key: key.clone(),
-                attempt: None,
-                error: error.clone(),
-                at: sink.now(),
-            }])
-            .await?;
-            return Ok(Finished::failed(key, error));
-        }
+        Err(error) => return fail(shared, key, None, error).await,
     };
-    let mut attempt = u32::try_from(record.attempts.len()).unwrap_or(u32::MAX);
-    let mut counted = record.counted_attempts();
-    // A try cut short by an engine stop: close it, then run again, same key.
-    if record.state == StepState::Running
-        && let Some(last) = record.attempts.last().filter(|a| a.finished_at.is_none())
-    {
-        sink.record(vec![Change::AttemptInterrupted {
-            key: key.clone(),
-            attempt: last.number,
-            at: sink.now(),
-        }])
-        .await?;
-        counted = counted.saturating_sub(1);
-    }
-    // Waiting for a retry when the engine stopped: wait for the time left.
-    if record.state == StepState::Retrying
-        && let Some(next_at) = record.next_attempt_at
-        && wait_until(shared, next_at, cancel).await.is_err()
-    {
+    let Some((mut attempt, mut counted)) = resume(shared, &key, &record, cancel).await? else {
         return canceled(shared, key, "canceled while waiting to retry").await;
-    }
-    let timer = record.timer;
+    };
+    let instance = Instance {
+        key: &key,
+        call: &call,
+        item: item.as_ref(),
+        timeout,
+        timer: record.timer,
+    };
     loop {
         attempt += 1;
         let permit = tokio::select! {
             permit = shared.inner.permits.clone().acquire_owned() => permit.ok(),
             () = cancel.cancelled() => return canceled(shared, key, "canceled before it started").await,
         };
-        sink.record(vec![Change::AttemptStarted {
-            key: key.clone(),
-            attempt,
-            at: sink.now(),
-        }])
-        .await?;
-        let scope = shared.scope.with_item(item.as_ref());
-        let params = call
-            .with
-            .iter()
-            .map(|(name, template)| Ok((name.clone(), shared.inner.expr.eval(template, &scope)?)))
-            .collect::<Result<serde_json::Map<_, _>, shutter_dsl::EvalError>>();
-        let params = match params {
-            Ok(params) => Json::Object(params),
-            Err(err) => return fail(shared, key, Some(attempt), err.to_string()).await,
-        };
-        // What a sensitive parameter resolved to (`Bearer <token>`) is
-        // hidden like a secret in everything this try records.
-        let hidden = sensitive_values(shared, &call, &params);
-        let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
-            shared.sink.clone()
-        } else {
-            Arc::new(Redacting::new(shared.sink.clone(), hidden.clone()))
-        };
-        let ctx = ActionContext {
-            params,
-            idempotency_key: ActionContext::key_for(shared.id, &key),
-            execution: shared.id,
-            step: key.clone(),
-            attempt,
-            cancel: cancel.child_token(),
-            secrets: granted_secrets(shared, &call),
-            timeout,
-            module: match &call.action {
-                ActionRef::Wasm(module) => Some(module.clone()),
-                ActionRef::Builtin(_) => None,
-            },
-            base_dir: shared.base_dir.clone(),
-            files: shared.files.clone(),
-            timer: Mutex::new(timer),
-            pending: Mutex::new(Vec::new()),
-            sink: sink.clone(),
-        };
-        let result = run_once(action.as_ref(), &ctx, timeout, cancel).await;
+        shared
+            .sink
+            .record(vec![Change::AttemptStarted {
+                key: key.clone(),
+                attempt,
+                at: shared.sink.now(),
+            }])
+            .await?;
+        let tried = try_once(shared, action.as_ref(), &instance, attempt, cancel).await;
         drop(permit);
         counted += 1;
-        let mut changes = ctx.take_pending();
-        let now = sink.now();
-        let result = result.map_err(|err| match err {
-            ActionError::Retryable(error) => ActionError::Retryable(hidden.redact(&error)),
-            ActionError::Fatal(error) => ActionError::Fatal(hidden.redact(&error)),
-            ActionError::Canceled => ActionError::Canceled,
-        });
-        match result {
-            Ok(outputs) => match check_outputs(outputs, shared.inner.config.max_output_bytes) {
-                Ok(outputs) => {
-                    let outputs = shared.secrets.redact_json(&hidden.redact_json(&outputs));
-                    changes.push(Change::StepSucceeded {
-                        key: key.clone(),
-                        attempt,
-                        outputs: outputs.clone(),
-                        at: now,
-                    });
-                    sink.record(changes).await?;
-                    return Ok(Finished {
-                        key,
-                        state: StepState::Succeeded,
-                        outputs: Some(outputs),
-                        error: None,
-                    });
-                }
-                Err(error) => {
-                    sink.record(changes).await?;
-                    return fail(shared, key, Some(attempt), error).await;
-                }
-            },
-            Err(ActionError::Retryable(error)) if counted < retry.attempts => {
-                let wait = backoff(&retry, counted, &mut rand::rng());
-                let next_at = after(now, wait);
-                changes.push(Change::AttemptRetrying {
-                    key: key.clone(),
-                    attempt,
-                    error,
-                    next_at,
-                    at: now,
-                });
-                sink.record(changes).await?;
+        let tried = match tried {
+            Ok(tried) => tried,
+            Err(error) => return fail(shared, key, Some(attempt), error).await,
+        };
+        match settle(shared, &key, attempt, counted, &retry, tried).await? {
+            Next::Finished(finished) => return Ok(finished),
+            Next::Fail(error) => return fail(shared, key, Some(attempt), error).await,
+            Next::Canceled => return canceled(shared, key, "canceled while running").await,
+            Next::RetryAt(next_at) => {
                 if wait_until(shared, next_at, cancel).await.is_err() {
                     return canceled(shared, key, "canceled while waiting to retry").await;
                 }
             }
-            Err(ActionError::Retryable(error) | ActionError::Fatal(error)) => {
-                sink.record(changes).await?;
-                let error = if counted > 1 {
-                    format!("{error} (after {counted} tries)")
-                } else {
-                    error
-                };
-                return fail(shared, key, Some(attempt), error).await;
-            }
-            Err(ActionError::Canceled) => {
-                sink.record(changes).await?;
-                return canceled(shared, key, "canceled while running").await;
-            }
         }
     }
+}
+
+/// What does not change from one try of an instance to the next.
+struct Instance<'a> {
+    key: &'a StepKey,
+    call: &'a ActionCall,
+    item: Option<&'a Json>,
+    timeout: Option<std::time::Duration>,
+    /// The step's durable timer, when one was set before a restart.
+    timer: Option<shutter_core::record::Timestamp>,
+}
+
+/// Picks up where an engine that stopped left the instance: closes a try
+/// it cut short (which does not count against `retry`) and waits out a
+/// retry it was waiting for. The tries made and counted so far; none when
+/// canceled while waiting.
+async fn resume(
+    shared: &Shared,
+    key: &StepKey,
+    record: &StepRecord,
+    cancel: &CancellationToken,
+) -> Result<Option<(u32, u32)>, StoreError> {
+    let attempt = u32::try_from(record.attempts.len()).unwrap_or(u32::MAX);
+    let mut counted = record.counted_attempts();
+    if record.state == StepState::Running
+        && let Some(last) = record.attempts.last().filter(|a| a.finished_at.is_none())
+    {
+        shared
+            .sink
+            .record(vec![Change::AttemptInterrupted {
+                key: key.clone(),
+                attempt: last.number,
+                at: shared.sink.now(),
+            }])
+            .await?;
+        counted = counted.saturating_sub(1);
+    }
+    if record.state == StepState::Retrying
+        && let Some(next_at) = record.next_attempt_at
+        && wait_until(shared, next_at, cancel).await.is_err()
+    {
+        return Ok(None);
+    }
+    Ok(Some((attempt, counted)))
+}
+
+/// One try's result and what it left to record.
+struct Tried {
+    result: Result<Json, Failure>,
+    /// The try's log lines and progress, recorded with its outcome.
+    changes: Vec<Change>,
+    /// What the step's sensitive parameters resolved to, hidden everywhere.
+    hidden: Secrets,
+    sink: Arc<dyn ChangeSink>,
+}
+
+/// One try: evaluates the parameters, builds the context, runs the action.
+/// An error is a parameter that could not be evaluated.
+async fn try_once(
+    shared: &Shared,
+    action: &dyn Action,
+    instance: &Instance<'_>,
+    attempt: u32,
+    cancel: &CancellationToken,
+) -> Result<Tried, String> {
+    let scope = shared.scope.with_item(instance.item);
+    let params = instance
+        .call
+        .with
+        .iter()
+        .map(|(name, template)| Ok((name.clone(), shared.inner.expr.eval(template, &scope)?)))
+        .collect::<Result<serde_json::Map<_, _>, shutter_dsl::EvalError>>()
+        .map_err(|err| err.to_string())?;
+    let params = Json::Object(params);
+    // What a sensitive parameter resolved to (`Bearer <token>`) is hidden
+    // like a secret in everything this try records.
+    let hidden = sensitive_values(shared, instance.call, &params);
+    let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
+        shared.sink.clone()
+    } else {
+        Arc::new(Redacting::new(shared.sink.clone(), hidden.clone()))
+    };
+    let ctx = ActionContext::new(ContextParts {
+        params,
+        idempotency_key: ActionContext::key_for(shared.id, instance.key),
+        execution: shared.id,
+        step: instance.key.clone(),
+        attempt,
+        cancel: cancel.child_token(),
+        secrets: granted_secrets(shared, instance.call),
+        timeout: instance.timeout,
+        base_dir: shared.base_dir.clone(),
+        files: shared.files.clone(),
+        timer: instance.timer,
+        sink: sink.clone(),
+    });
+    let result = run_once(action, &ctx, instance.timeout, cancel).await;
+    // Recorded as reported: the message and its causes, with what the
+    // sensitive parameters resolved to hidden (the sink hides secrets).
+    let result = result.map_err(|err| match err {
+        ActionError::Canceled => Failure::Canceled,
+        err => Failure::Error {
+            retryable: err.is_retryable(),
+            report: hidden.redact(&err.report()),
+        },
+    });
+    Ok(Tried {
+        result,
+        changes: ctx.take_pending(),
+        hidden,
+        sink,
+    })
+}
+
+/// What comes after a try.
+enum Next {
+    Finished(Finished),
+    Fail(String),
+    Canceled,
+    RetryAt(shutter_core::record::Timestamp),
+}
+
+/// Records how a try ended and decides what comes next: success, another
+/// try (a retryable failure with tries left), or the end of the step.
+async fn settle(
+    shared: &Shared,
+    key: &StepKey,
+    attempt: u32,
+    counted: u32,
+    retry: &RetryPolicy,
+    tried: Tried,
+) -> Result<Next, StoreError> {
+    let Tried {
+        result,
+        mut changes,
+        hidden,
+        sink,
+    } = tried;
+    let now = sink.now();
+    let next = match result {
+        Ok(outputs) => match check_outputs(outputs, shared.inner.config.max_output_bytes) {
+            Ok(outputs) => {
+                let outputs = shared.secrets.redact_json(&hidden.redact_json(&outputs));
+                changes.push(Change::StepSucceeded {
+                    key: key.clone(),
+                    attempt,
+                    outputs: outputs.clone(),
+                    at: now,
+                });
+                Next::Finished(Finished {
+                    key: key.clone(),
+                    state: StepState::Succeeded,
+                    outputs: Some(outputs),
+                    error: None,
+                })
+            }
+            Err(error) => Next::Fail(error),
+        },
+        Err(Failure::Error {
+            retryable: true,
+            report: error,
+        }) if counted < retry.attempts => {
+            let next_at = after(now, backoff(retry, counted, &mut rand::rng()));
+            changes.push(Change::AttemptRetrying {
+                key: key.clone(),
+                attempt,
+                error,
+                next_at,
+                at: now,
+            });
+            Next::RetryAt(next_at)
+        }
+        Err(Failure::Error { report: error, .. }) if counted > 1 => {
+            Next::Fail(format!("{error} (after {counted} tries)"))
+        }
+        Err(Failure::Error { report: error, .. }) => Next::Fail(error),
+        Err(Failure::Canceled) => Next::Canceled,
+    };
+    sink.record(changes).await?;
+    Ok(next)
+}
+
+/// How a try ended, as the scheduler records it.
+enum Failure {
+    Error { retryable: bool, report: String },
+    Canceled,
 }
 
 /// One try, bounded by the step's timeout and its cancellation.
@@ -262,9 +347,9 @@ pub(super) async fn run_once(
             Some(limit) => tokio::time::timeout(limit, guarded(action, ctx))
                 .await
                 .unwrap_or_else(|_| {
-                    Err(ActionError::Retryable(format!(
+                    Err(ActionError::retryable(format!(
                         "timed out after {}",
-                        shutter_dsl::units::format_duration(limit)
+                        shutter_core::units::format_duration(limit)
                     )))
                 }),
             None => guarded(action, ctx).await,
@@ -284,7 +369,7 @@ async fn guarded(action: &dyn Action, ctx: &ActionContext) -> Result<Json, Actio
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| {
-            Err(ActionError::Fatal(format!(
+            Err(ActionError::fatal(format!(
                 "the action panicked: {}",
                 panic_message(panic.as_ref())
             )))
@@ -368,7 +453,10 @@ fn collect_texts(value: &Json, texts: &mut Vec<String>) {
 /// `allow.secrets` lists (it is untrusted code); a built-in action (part of
 /// Shutter) the workflow's declared secrets, which its parameters name
 /// (`password_secret: vro_password`).
-pub(super) fn granted_secrets(shared: &Shared, call: &ActionCall) -> crate::secrets::Secrets {
+pub(super) fn granted_secrets(
+    shared: &Shared,
+    call: &ActionCall,
+) -> shutter_core::secrets::Secrets {
     match &call.action {
         ActionRef::Wasm(module) => shared.secrets.only(&module.allow_secrets),
         ActionRef::Builtin(_) => shared.secrets.clone(),
@@ -377,7 +465,7 @@ pub(super) fn granted_secrets(shared: &Shared, call: &ActionCall) -> crate::secr
 
 async fn wait_until(
     shared: &Shared,
-    at: crate::record::Timestamp,
+    at: shutter_core::record::Timestamp,
     cancel: &CancellationToken,
 ) -> Result<(), ()> {
     let wait = until(shared.sink.now(), at);

@@ -29,17 +29,17 @@ use shutter_dsl::{Plan, StepId};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::action::ChangeSink;
 use crate::engine::{EngineError, Inner};
 use crate::held::Halt;
-use crate::ids::{ExecutionId, StepKey};
-use crate::record::{Change, ExecutionRecord, StepRecord};
-use crate::secrets::Secrets;
-use crate::state::{ExecutionState, StepState};
-use crate::store::{Claim, StoreError};
 pub(crate) use instance::panic_message;
 use instance::{Finished, Work, run_instance};
 use scope::{Scope, StepsView};
+use shutter_core::action::ChangeSink;
+use shutter_core::ids::{ExecutionId, StepKey};
+use shutter_core::record::{Change, ExecutionRecord, StepRecord};
+use shutter_core::secrets::Secrets;
+use shutter_core::state::{ExecutionState, StepState};
+use shutter_core::store::{Claim, StoreError};
 use sink::StoreSink;
 
 /// What every task of one execution shares.
@@ -54,7 +54,7 @@ pub(crate) struct Shared {
     /// The modules directory, for module paths relative to it.
     pub(crate) base_dir: Option<std::path::PathBuf>,
     /// Which host files steps may name.
-    pub(crate) files: crate::files::Files,
+    pub(crate) files: shutter_core::files::Files,
 }
 
 /// Where a step (a node of the plan) stands.
@@ -145,13 +145,13 @@ pub(crate) async fn run(
             "started_at": started_at.to_rfc3339(),
             "workflow": snapshot.execution.workflow,
         })),
-        secrets: secrets.to_value(),
+        secrets: minijinja::Value::from_serialize(secrets.as_map()),
         steps: Arc::new(StepsView::default()),
     };
     let deadline = plan
         .workflow
         .timeout
-        .map(|limit| crate::clock::after(started_at, limit));
+        .map(|limit| shutter_core::clock::after(started_at, limit));
     let (base_dir, files) = places(&inner.config, snapshot.source_path.as_deref());
     let shared = Arc::new(Shared {
         inner,
@@ -192,14 +192,16 @@ pub(crate) async fn run(
 fn places(
     config: &crate::engine::EngineConfig,
     source_path: Option<&str>,
-) -> (Option<std::path::PathBuf>, crate::files::Files) {
+) -> (Option<std::path::PathBuf>, shutter_core::files::Files) {
     let workflow_dir = source_path
         .and_then(|p| std::path::Path::new(p).parent())
         .map(std::path::Path::to_path_buf);
     let files = match &config.files {
-        crate::files::Files::Anywhere { base: None } => crate::files::Files::Anywhere {
-            base: workflow_dir.clone(),
-        },
+        shutter_core::files::Files::Anywhere { base: None } => {
+            shutter_core::files::Files::Anywhere {
+                base: workflow_dir.clone(),
+            }
+        }
         other => other.clone(),
     };
     (config.modules_dir.clone().or(workflow_dir), files)
@@ -294,7 +296,7 @@ impl Run {
     async fn drive(
         &mut self,
         cancel: CancellationToken,
-        deadline: Option<crate::record::Timestamp>,
+        deadline: Option<shutter_core::record::Timestamp>,
     ) -> Result<ExecutionRecord, EngineError> {
         if self.failing.is_some() {
             self.work.cancel();
@@ -311,7 +313,7 @@ impl Run {
             if self.tasks.is_empty() {
                 break;
             }
-            let wait = deadline.map(|d| crate::clock::until(self.shared.sink.now(), d));
+            let wait = deadline.map(|d| shutter_core::clock::until(self.shared.sink.now(), d));
             tokio::select! {
                 joined = self.tasks.join_next_with_id() => {
                     let finished = match joined.expect("the set is not empty") {
@@ -329,7 +331,7 @@ impl Run {
                 }
                 () = sleep_opt(wait), if !timed_out && wait.is_some() => {
                     timed_out = true;
-                    let limit = self.shared.plan.workflow.timeout.map(shutter_dsl::units::format_duration).unwrap_or_default();
+                    let limit = self.shared.plan.workflow.timeout.map(shutter_core::units::format_duration).unwrap_or_default();
                     self.failing.get_or_insert_with(|| format!("the workflow timed out after {limit}"));
                     self.work.cancel();
                 }

@@ -11,7 +11,7 @@ use minijinja::Value;
 use minijinja::value::Object;
 use serde_json::Value as Json;
 
-use crate::state::StepState;
+use shutter_core::state::StepState;
 
 /// Finished steps as expressions see them: `{outputs, state}` by step id.
 #[derive(Debug, Default)]

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::Value as Json;
+use shutter_core::action::ChangeSink;
+use shutter_core::clock::Clock;
+use shutter_core::record::{Change, Timestamp};
+use shutter_core::secrets::Secrets;
+use shutter_core::store::{Claim, Store, StoreError};
 
-use crate::action::ChangeSink;
-use crate::clock::Clock;
 use crate::held::Halt;
-use crate::record::{Change, Timestamp};
-use crate::secrets::Secrets;
-use crate::store::{Claim, Store, StoreError};
 
 #[derive(Debug)]
 pub(crate) struct StoreSink {
@@ -117,108 +118,32 @@ impl ChangeSink for Redacting {
 }
 
 /// Hides secret values in every free-text and data field of a change.
-pub(crate) fn redact(secrets: &Secrets, change: Change) -> Change {
+/// The match names every variant, so a new one must say what it hides.
+pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
     if secrets.is_empty() {
         return change;
     }
-    let text = |t: String| secrets.redact(&t);
-    match change {
-        Change::Log {
-            key,
-            attempt,
-            level,
-            message,
-            at,
-        } => Change::Log {
-            key,
-            attempt,
-            level,
-            message: text(message),
-            at,
-        },
-        Change::Progress {
-            key,
-            percent,
-            message,
-            at,
-        } => Change::Progress {
-            key,
-            percent,
-            message: text(message),
-            at,
-        },
-        Change::AttemptRetrying {
-            key,
-            attempt,
-            error,
-            next_at,
-            at,
-        } => Change::AttemptRetrying {
-            key,
-            attempt,
-            error: text(error),
-            next_at,
-            at,
-        },
-        Change::StepSucceeded {
-            key,
-            attempt,
-            outputs,
-            at,
-        } => Change::StepSucceeded {
-            key,
-            attempt,
-            outputs: secrets.redact_json(&outputs),
-            at,
-        },
-        Change::StepFailed {
-            key,
-            attempt,
-            error,
-            at,
-        } => Change::StepFailed {
-            key,
-            attempt,
-            error: text(error),
-            at,
-        },
-        Change::StepSkipped { key, reason, at } => Change::StepSkipped {
-            key,
-            reason: text(reason),
-            at,
-        },
-        Change::StepCanceled { key, reason, at } => Change::StepCanceled {
-            key,
-            reason: text(reason),
-            at,
-        },
-        Change::CompensationFailed { key, error, at } => Change::CompensationFailed {
-            key,
-            error: text(error),
-            at,
-        },
-        Change::StepExpanded { key, items, at } => Change::StepExpanded {
-            key,
-            items: items.iter().map(|i| secrets.redact_json(i)).collect(),
-            at,
-        },
-        Change::ExecutionFinished {
-            state,
-            outputs,
-            error,
-            at,
-        } => Change::ExecutionFinished {
-            state,
-            outputs: outputs.map(|o| secrets.redact_json(&o)),
-            error: error.map(text),
-            at,
-        },
-        other @ (Change::ExecutionStarted { .. }
+    let text = |t: &mut String| *t = secrets.redact(t);
+    let data = |value: &mut Json| *value = secrets.redact_json(value);
+    match &mut change {
+        Change::Log { message, .. } | Change::Progress { message, .. } => text(message),
+        Change::AttemptRetrying { error, .. }
+        | Change::StepFailed { error, .. }
+        | Change::CompensationFailed { error, .. } => text(error),
+        Change::StepSkipped { reason, .. } | Change::StepCanceled { reason, .. } => text(reason),
+        Change::StepSucceeded { outputs, .. } => data(outputs),
+        Change::StepExpanded { items, .. } => items.iter_mut().for_each(data),
+        Change::ExecutionFinished { outputs, error, .. } => {
+            outputs.iter_mut().for_each(data);
+            error.iter_mut().for_each(text);
+        }
+        Change::ExecutionStarted { .. }
         | Change::AttemptStarted { .. }
         | Change::AttemptInterrupted { .. }
         | Change::StepCompensated { .. }
         | Change::StepReset { .. }
         | Change::ExecutionRetried { .. }
-        | Change::TimerSet { .. }) => other,
+        | Change::TimerSet { .. } => {}
     }
+    change
 }

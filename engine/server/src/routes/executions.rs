@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use shutter_runtime::record::Change;
-use shutter_runtime::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery};
+use shutter_core::record::Change;
+use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;

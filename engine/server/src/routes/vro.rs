@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
-use shutter_runtime::ExecutionRecord;
+use shutter_core::ExecutionRecord;
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, execution_id, idempotency_key};
@@ -42,7 +42,7 @@ pub(crate) async fn start(
         ));
     }
     let key = idempotency_key(&headers)?;
-    let secrets = shutter_runtime::Secrets::new(given.secrets);
+    let secrets = shutter_core::Secrets::new(given.secrets);
     let (record, _) = start_execution(&state, &name, &given.inputs, key, secrets).await?;
     let mut response = (StatusCode::ACCEPTED, Json(shape(&record))).into_response();
     set_location(
@@ -95,7 +95,7 @@ async fn record(state: &AppState, name: &str, id: &str) -> Result<ExecutionRecor
         .ok_or_else(|| ApiError::not_found(format_args!("execution {id} of workflow `{name}`")))
 }
 
-fn date(time: Option<shutter_runtime::record::Timestamp>) -> Json_ {
+fn date(time: Option<shutter_core::record::Timestamp>) -> Json_ {
     time.map_or(Json_::Null, |t| {
         json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, false))
     })

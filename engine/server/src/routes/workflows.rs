@@ -7,8 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shutter_core::Secrets;
 use shutter_dsl::Source;
-use shutter_runtime::{EngineError, Secrets, WorkflowSource};
+use shutter_runtime::{EngineError, WorkflowSource};
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, idempotency_key};
@@ -126,7 +127,7 @@ pub(crate) async fn start_execution(
     inputs: &serde_json::Map<String, serde_json::Value>,
     key: Option<String>,
     secrets: Secrets,
-) -> Result<(shutter_runtime::ExecutionRecord, bool), ApiError> {
+) -> Result<(shutter_core::ExecutionRecord, bool), ApiError> {
     let version = latest(state, name)?;
     let resolved = shutter_dsl::inputs::resolve_inputs(&version.plan.workflow, inputs)
         .map_err(|errors| ApiError::from(EngineError::Inputs(errors)))?;
@@ -202,7 +203,7 @@ pub(crate) async fn start_execution(
     state.engine().give_secrets(started.record.id, secrets);
     let claim = started
         .claim
-        .unwrap_or_else(|| shutter_runtime::Claim::created(started.record.id));
+        .unwrap_or_else(|| shutter_core::Claim::created(started.record.id));
     state.runner().launch(
         claim,
         version.plan.clone(),

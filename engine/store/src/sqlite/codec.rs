@@ -1,8 +1,8 @@
 //! Values to and from rows.
 
 use chrono::SecondsFormat;
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{ExecutionRecord, StoreError};
+use shutter_core::record::Timestamp;
+use shutter_core::{ExecutionRecord, StoreError};
 
 /// Fixed-width RFC 3339 in UTC, so text order is time order.
 pub(crate) fn time(at: Timestamp) -> String {

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{
+use shutter_core::record::Timestamp;
+use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
     ListQuery, NewExecution, Owner, StepRecord, Store, StoreError,
 };

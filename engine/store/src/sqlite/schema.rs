@@ -50,8 +50,10 @@ const MIGRATIONS: &[&str] = &[
         WHERE idempotency_key IS NOT NULL;
     ",
     // 3: the epoch of the current claim: every append is fenced by it.
+    // Executions written before it are at epoch 1, their creator's claim
+    // (`Claim::created`), so the next claim of one is a new epoch.
     "
-    ALTER TABLE executions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE executions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
     ",
 ];
 

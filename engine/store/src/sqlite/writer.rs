@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
-use shutter_runtime::record::Timestamp;
-use shutter_runtime::{
+use shutter_core::record::Timestamp;
+use shutter_core::{
     Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord,
     StoreError,
 };
@@ -258,7 +258,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
 }
 
 fn lease_until(lease: Duration) -> Timestamp {
-    shutter_runtime::clock::after(Utc::now(), lease)
+    shutter_core::clock::after(Utc::now(), lease)
 }
 
 fn create(
@@ -541,7 +541,7 @@ fn claim_one(
     let Some((state, owner_id, host, pid, until)) = row else {
         return Err(StoreError::NotFound(id));
     };
-    let terminal = shutter_runtime::ExecutionState::parse(&state).is_some_and(|s| s.is_terminal());
+    let terminal = shutter_core::ExecutionState::parse(&state).is_some_and(|s| s.is_terminal());
     let lease_now = lease_of(owner_id, host, pid, until)?;
     if !is_claimable(terminal, lease_now.as_ref(), owner, Utc::now()) {
         return Ok(None);

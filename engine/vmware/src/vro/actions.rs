@@ -1,12 +1,13 @@
 //! The `vro.workflow.*` actions: start an execution, wait for it, cancel it.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::units::Span;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
+use shutter_kit::{Poll, Polled, poll_until};
 
 use super::client::{VroClient, VroConfig};
 use super::params::{from_parameters, to_parameters};
@@ -18,9 +19,15 @@ const VRO_PARAM: &str = "The vRO server: the name of a server in Shutter's confi
 /// file's location come from.
 pub(crate) fn actions(env: &Env) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     vec![
-        (run_spec(), Arc::new(Run(env.clone()))),
-        (wait_spec(), Arc::new(Wait(env.clone()))),
-        (cancel_spec(), Arc::new(Cancel(env.clone()))),
+        typed(run_spec(), env.clone(), |env, ctx, params| {
+            Box::pin(start_execution(env, ctx, params))
+        }),
+        typed(wait_spec(), env.clone(), |env, ctx, params| {
+            Box::pin(wait_execution(env, ctx, params))
+        }),
+        typed(cancel_spec(), env.clone(), |env, ctx, params| {
+            Box::pin(cancel_execution(env, ctx, params))
+        }),
     ]
 }
 
@@ -50,27 +57,33 @@ fn run_spec() -> ActionSpec {
     .output("workflow", ParamType::String, "The workflow's id.")
 }
 
-#[derive(Debug)]
-struct Run(Env);
+async fn start_execution(
+    env: &Env,
+    ctx: &ActionContext,
+    params: RunParams,
+) -> Result<Json, ActionError> {
+    let parameters =
+        to_parameters(&params.parameters.unwrap_or_default()).map_err(ActionError::fatal)?;
+    let execution = client(ctx, env)?
+        .start(&params.workflow, parameters)
+        .await?;
+    Ok(json!({ "execution": execution, "workflow": params.workflow }))
+}
 
-#[async_trait]
-impl Action for Run {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let workflow = ctx.str_param("workflow")?;
-        let empty = Map::new();
-        let values = match ctx.params.get("parameters") {
-            None | Some(Json::Null) => &empty,
-            Some(Json::Object(map)) => map,
-            Some(_) => {
-                return Err(ActionError::Fatal(
-                    "parameter `parameters` must be an object".to_owned(),
-                ));
-            }
-        };
-        let parameters = to_parameters(values).map_err(ActionError::Fatal)?;
-        let execution = client(ctx, &self.0)?.start(workflow, parameters).await?;
-        Ok(json!({ "execution": execution, "workflow": workflow }))
-    }
+/// The parameters of `vro.workflow.run` beyond `vro`.
+#[derive(Debug, Deserialize)]
+struct RunParams {
+    workflow: String,
+    /// Null is the same as none given.
+    #[serde(default)]
+    parameters: Option<Map<String, Json>>,
+}
+
+/// Which execution `wait` and `cancel` are about.
+#[derive(Debug, Deserialize)]
+struct ExecutionParams {
+    workflow: String,
+    execution: String,
 }
 
 fn wait_spec() -> ActionSpec {
@@ -83,6 +96,7 @@ fn wait_spec() -> ActionSpec {
     .param("execution", ParamType::String, "The execution's id (the `execution` output of vro.workflow.run).")
     .optional("poll_interval", ParamType::Duration, Some(json!("2s")), "The first wait between polls; it grows by half each poll.")
     .optional("max_poll_interval", ParamType::Duration, Some(json!("30s")), "The longest wait between polls.")
+    .optional("wait_timeout", ParamType::Duration, Some(json!("24h")), "How long to wait for the execution to end; past it the step fails (retryable: its retry policy may wait again) and the execution goes on in vRO.")
     .output("state", ParamType::String, "completed.")
     .output("outputs", ParamType::Object, "The output parameters by name, as plain values.")
     .output("execution", ParamType::String, "The execution's id.")
@@ -91,78 +105,97 @@ fn wait_spec() -> ActionSpec {
     .output("end_date", ParamType::String, "When vRO finished it.")
 }
 
-#[derive(Debug)]
-struct Wait(Env);
+/// The parameters of `vro.workflow.wait` beyond `vro`.
+#[derive(Debug, Deserialize)]
+struct WaitParams {
+    #[serde(flatten)]
+    target: ExecutionParams,
+    #[serde(default = "WaitParams::poll_interval")]
+    poll_interval: Span,
+    #[serde(default = "WaitParams::max_poll_interval")]
+    max_poll_interval: Span,
+    #[serde(default = "WaitParams::wait_timeout")]
+    wait_timeout: Span,
+}
 
-fn duration(ctx: &ActionContext, name: &str, default: Duration) -> Result<Duration, ActionError> {
-    match ctx.params.get(name).and_then(Json::as_str) {
-        Some(text) => shutter_dsl::units::parse_duration(text)
-            .map_err(|e| ActionError::Fatal(format!("parameter `{name}`: {e}"))),
-        None => Ok(default),
+impl WaitParams {
+    fn poll_interval() -> Span {
+        Span::secs(2)
+    }
+    fn max_poll_interval() -> Span {
+        Span::secs(30)
+    }
+    fn wait_timeout() -> Span {
+        Span::secs(24 * 3600)
+    }
+    fn poll(&self) -> Poll {
+        Poll {
+            first: self.poll_interval.0,
+            growth: 1.5,
+            cap: self.max_poll_interval.0,
+            deadline: self.wait_timeout.0,
+        }
     }
 }
 
-#[async_trait]
-impl Action for Wait {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let workflow = ctx.str_param("workflow")?;
-        let execution = ctx.str_param("execution")?;
-        let client = client(ctx, &self.0)?;
-        let max = duration(ctx, "max_poll_interval", Duration::from_secs(30))?;
-        let mut delay = duration(ctx, "poll_interval", Duration::from_secs(2))?.min(max);
-        let mut last = String::new();
-        loop {
-            let state = client.state(workflow, execution).await?;
-            match state.as_str() {
-                "completed" => break,
-                "failed" => {
-                    let record = client.execution(workflow, execution).await?;
-                    let cause = record
-                        .get("content-exception")
-                        .and_then(Json::as_str)
-                        .unwrap_or("no content-exception given");
-                    return Err(ActionError::Fatal(format!(
-                        "vro workflow {workflow} execution {execution} failed: {cause}"
-                    )));
-                }
-                "canceled" => {
-                    return Err(ActionError::Fatal(format!(
-                        "vro workflow {workflow} execution {execution} was canceled in vro"
-                    )));
-                }
-                _ if state != last => {
-                    let message = match state.as_str() {
-                        "waiting" => {
-                            format!("vro execution {execution}: waiting for user interaction")
-                        }
-                        "waiting-signal" => {
-                            format!("vro execution {execution}: waiting for a signal")
-                        }
-                        other => format!("vro execution {execution}: {other}"),
-                    };
+async fn wait_execution(
+    env: &Env,
+    ctx: &ActionContext,
+    params: WaitParams,
+) -> Result<Json, ActionError> {
+    let ExecutionParams {
+        workflow,
+        execution,
+    } = &params.target;
+    let client = client(ctx, env)?;
+    let what = format!("vro workflow {workflow} execution {execution}");
+    let last = Mutex::new(String::new());
+    poll_until(&ctx.cancel, &what, params.poll(), || async {
+        let state = client.state(workflow, execution).await?;
+        let news = *last.lock().expect("no panic while holding this lock") != state;
+        if news {
+            state.clone_into(&mut last.lock().expect("no panic while holding this lock"));
+        }
+        match state.as_str() {
+            "completed" => Ok(Polled::Done(())),
+            "failed" => {
+                let record = client.execution(workflow, execution).await?;
+                let cause = record
+                    .get("content-exception")
+                    .and_then(Json::as_str)
+                    .unwrap_or("no content-exception given");
+                Err(ActionError::fatal(format!("{what} failed: {cause}")))
+            }
+            "canceled" => Err(ActionError::fatal(format!("{what} was canceled in vro"))),
+            other => {
+                if news {
                     // vRO gives no percentage; the state is the news.
-                    ctx.progress(0, message);
+                    ctx.progress(0, waiting(execution, other));
                     ctx.flush().await?;
                 }
-                _ => {}
+                Ok(Polled::Pending)
             }
-            last = state;
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = ctx.cancel.cancelled() => return Err(ActionError::Canceled),
-            }
-            delay = delay.mul_f32(1.5).min(max);
         }
-        let record = client.execution(workflow, execution).await?;
-        let field = |name: &str| record.get(name).cloned().unwrap_or(Json::Null);
-        Ok(json!({
-            "state": "completed",
-            "outputs": from_parameters(&field("output-parameters")),
-            "execution": execution,
-            "workflow": workflow,
-            "start_date": field("start-date"),
-            "end_date": field("end-date"),
-        }))
+    })
+    .await?;
+    let record = client.execution(workflow, execution).await?;
+    let field = |name: &str| record.get(name).cloned().unwrap_or(Json::Null);
+    Ok(json!({
+        "state": "completed",
+        "outputs": from_parameters(&field("output-parameters")),
+        "execution": execution,
+        "workflow": workflow,
+        "start_date": field("start-date"),
+        "end_date": field("end-date"),
+    }))
+}
+
+/// What an execution that has not ended is doing, for its progress.
+fn waiting(execution: &str, state: &str) -> String {
+    match state {
+        "waiting" => format!("vro execution {execution}: waiting for user interaction"),
+        "waiting-signal" => format!("vro execution {execution}: waiting for a signal"),
+        other => format!("vro execution {execution}: {other}"),
     }
 }
 
@@ -178,17 +211,17 @@ fn cancel_spec() -> ActionSpec {
     .output("execution", ParamType::String, "The execution's id.")
 }
 
-#[derive(Debug)]
-struct Cancel(Env);
-
-#[async_trait]
-impl Action for Cancel {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let workflow = ctx.str_param("workflow")?;
-        let execution = ctx.str_param("execution")?;
-        let client = client(ctx, &self.0)?;
-        client.cancel(workflow, execution).await?;
-        let state = client.state(workflow, execution).await?;
-        Ok(json!({ "state": state, "execution": execution }))
-    }
+async fn cancel_execution(
+    env: &Env,
+    ctx: &ActionContext,
+    params: ExecutionParams,
+) -> Result<Json, ActionError> {
+    let ExecutionParams {
+        workflow,
+        execution,
+    } = params;
+    let client = client(ctx, env)?;
+    client.cancel(&workflow, &execution).await?;
+    let state = client.state(&workflow, &execution).await?;
+    Ok(json!({ "state": state, "execution": execution }))
 }

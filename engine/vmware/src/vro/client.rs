@@ -6,13 +6,14 @@ use std::fmt;
 use reqwest::header::{ACCEPT, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value as Json, json};
-use shutter_runtime::ActionError;
-use shutter_runtime::Files;
-use shutter_runtime::secrets::Secrets;
+use shutter_core::ActionError;
+use shutter_core::Files;
+use shutter_core::secrets::Secrets;
 
 use crate::config::{CONFIG_VAR, ShutterConfig};
 use crate::env::Env;
-use crate::tls::{Trust, describe_send_error};
+use crate::server::ServerParam;
+use crate::tls::Trust;
 
 /// How Shutter proves who it is to vRO: basic (vRO 7.x) or a bearer token (8.x).
 #[derive(Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub struct VroConfig {
 }
 
 fn fatal(message: impl Into<String>) -> ActionError {
-    ActionError::Fatal(message.into())
+    ActionError::fatal(message.into())
 }
 
 impl VroConfig {
@@ -83,47 +84,40 @@ impl VroConfig {
                 "parameter `vro` must be the name of a server in Shutter's config or an object {url, username, password_secret | token_secret, insecure, ca_file}",
             ));
         }
-        let field = |name: &str| {
-            value
-                .get(name)
-                .and_then(Json::as_str)
-                .filter(|s| !s.is_empty())
-        };
-        let secret = |param: &str| -> Result<String, ActionError> {
-            let name = field(param).ok_or_else(|| fatal(format!("`vro.{param}` is missing")))?;
-            secrets.get(name).map(str::to_owned).ok_or_else(|| {
-                fatal(format!(
-                    "secret `{name}` (vro.{param}) is not granted to this step or has no value"
-                ))
-            })
-        };
-        let url = field("url").ok_or_else(|| fatal("`vro.url` is missing"))?;
-        let auth = if field("token_secret").is_some() {
-            Auth::Bearer(secret("token_secret")?)
+        let param = ServerParam::parse("vro", value)?;
+        let auth = if param.token_secret.is_some() {
+            Auth::Bearer(
+                param
+                    .secret(
+                        "vro",
+                        "token_secret",
+                        param.token_secret.as_deref(),
+                        secrets,
+                    )?
+                    .to_owned(),
+            )
         } else {
-            let username = field("username").ok_or_else(|| {
-                fatal(
-                    "`vro` needs `username` + `password_secret` (basic) or `token_secret` (bearer)",
-                )
-            })?;
-            Auth::Basic {
-                username: username.to_owned(),
-                password: secret("password_secret")?,
-            }
+            let username = param
+                .username
+                .clone()
+                .filter(|name| !name.is_empty())
+                .ok_or_else(|| {
+                    fatal("`vro` needs `username` + `password_secret` (basic) or `token_secret` (bearer)")
+                })?;
+            let password = param
+                .secret(
+                    "vro",
+                    "password_secret",
+                    param.password_secret.as_deref(),
+                    secrets,
+                )?
+                .to_owned();
+            Auth::Basic { username, password }
         };
-        let insecure = match value.get("insecure") {
-            None | Some(Json::Null) => false,
-            Some(Json::Bool(flag)) => *flag,
-            Some(_) => return Err(fatal("`vro.insecure` must be true or false")),
-        };
-        let ca_file = field("ca_file")
-            .map(|path| files.resolve(path, shutter_runtime::files::Use::Read))
-            .transpose()
-            .map_err(|e| fatal(format!("`vro.ca_file`: {e}")))?;
         Ok(Self {
-            api: api_root(url)?,
+            api: api_root(&param.url)?,
             auth,
-            trust: Trust { insecure, ca_file },
+            trust: param.trust("vro", files)?,
         })
     }
 }
@@ -144,6 +138,9 @@ fn api_root(url: &str) -> Result<Url, ActionError> {
     Ok(api)
 }
 
+/// Largest answer read from vRO (an execution with its parameters).
+const MAX_ANSWER: usize = 16 << 20;
+
 /// A vRO server to call.
 #[derive(Debug, Clone)]
 pub struct VroClient {
@@ -153,7 +150,7 @@ pub struct VroClient {
 
 impl VroClient {
     pub fn new(config: VroConfig) -> Result<Self, ActionError> {
-        let http = config.trust.client().map_err(ActionError::Fatal)?;
+        let http = config.trust.client().map_err(ActionError::fatal)?;
         Ok(Self { http, config })
     }
 
@@ -179,7 +176,11 @@ impl VroClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let status = response.status();
-        let body: Json = response.json().await.unwrap_or(Json::Null);
+        let body: Json = shutter_kit::read_capped(response, MAX_ANSWER)
+            .await
+            .ok()
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .unwrap_or(Json::Null);
         let id = location
             .as_deref()
             .and_then(|l| l.trim_end_matches('/').rsplit('/').next())
@@ -219,20 +220,12 @@ impl VroClient {
     }
 
     fn url(&self, segments: &[&str]) -> Result<Url, ActionError> {
-        let mut url = self.config.api.clone();
-        url.path_segments_mut()
-            .map_err(|()| fatal(format!("{} cannot hold a path", self.config.api)))?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
+        shutter_kit::join(&self.config.api, segments)
     }
 
     async fn json(&self, method: Method, url: Url, what: &str) -> Result<Json, ActionError> {
         let response = self.send(method, url, None, what).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| ActionError::Retryable(format!("{what}: unreadable answer: {e}")))
+        shutter_kit::json(what, response, MAX_ANSWER).await
     }
 
     async fn send(
@@ -253,36 +246,22 @@ impl VroClient {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.send().await.map_err(|e| {
-            let (chain, tls) = describe_send_error(&e);
-            if tls {
-                fatal(format!(
-                    "{what}: tls: the certificate of {} is not trusted ({chain}); add its CA with `ca_file`, or set `insecure: true` only for a test server",
-                    self.config.api
-                ))
-            } else {
-                ActionError::Retryable(format!("{what}: {chain}"))
-            }
-        })?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| shutter_kit::transport(what, e))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let text = response.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(300).collect();
+        let excerpt = shutter_kit::excerpt(response).await;
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => fatal(format!(
                 "{what}: vro refused the credentials ({status}, {:?} auth on {})",
                 self.config.auth, self.config.api
             )),
             StatusCode::NOT_FOUND => fatal(format!("{what}: not found (404): {excerpt}")),
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
-                ActionError::Retryable(format!("{what}: {status}: {excerpt}"))
-            }
-            s if s.is_server_error() => {
-                ActionError::Retryable(format!("{what}: {status}: {excerpt}"))
-            }
-            _ => fatal(format!("{what}: {status}: {excerpt}")),
+            _ => shutter_kit::status(what, status, &excerpt),
         })
     }
 }

@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value as Json, json};
-use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Action, ActionContext, ActionError};
+use shutter_core::action::typed;
+use shutter_core::units::Span;
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
 
 use super::client::Client;
 use super::connection::ConnectionConfig;
@@ -15,10 +17,12 @@ use super::session::SessionCache;
 use super::snapshot::{
     SnapshotRef, SnapshotSpec, create_snapshot, list_snapshots, remove_snapshot,
 };
+use super::task::{DEFAULT_TASK_DEADLINE, StepWatch};
 use super::vm::{VmTarget, find_vm, get_vm};
 use crate::env::Env;
 
 const VCENTER_PARAM: &str = "The vCenter: the name of a connection in Shutter's config (docs/configuration.md), or {url, username, password_secret, insecure, ca_file}. Default: the connection the vm/snapshot reference names, else govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
+const TASK_TIMEOUT_PARAM: &str = "How long the vCenter task may run before the step stops waiting and asks vCenter to cancel it (a retryable failure: another try adopts what the task made).";
 const VM_PARAM: &str = "The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an instanceUuid, vsphere://VCENTER/vm-42, or the `vm` output of vsphere.vm.get.";
 
 /// What every vSphere action shares: the sessions and the environment.
@@ -42,10 +46,18 @@ impl Shared {
 
 pub(crate) fn actions(shared: &Shared) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     vec![
-        (vm_get_spec(), Arc::new(VmGet(shared.clone()))),
-        (create_spec(), Arc::new(SnapshotCreate(shared.clone()))),
-        (list_spec(), Arc::new(SnapshotList(shared.clone()))),
-        (remove_spec(), Arc::new(SnapshotRemove(shared.clone()))),
+        typed(vm_get_spec(), shared.clone(), |shared, ctx, params| {
+            Box::pin(run_vm_get(shared, ctx, params))
+        }),
+        typed(create_spec(), shared.clone(), |shared, ctx, params| {
+            Box::pin(run_snapshot_create(shared, ctx, params))
+        }),
+        typed(list_spec(), shared.clone(), |shared, ctx, params| {
+            Box::pin(run_snapshot_list(shared, ctx, params))
+        }),
+        typed(remove_spec(), shared.clone(), |shared, ctx, params| {
+            Box::pin(run_snapshot_remove(shared, ctx, params))
+        }),
     ]
 }
 
@@ -92,27 +104,25 @@ fn vm_get_spec() -> ActionSpec {
     )
 }
 
-#[derive(Debug)]
-struct VmGet(Shared);
-
-#[async_trait]
-impl Action for VmGet {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let client = self.0.client(ctx).await?;
-        let vm = self.0.vm(ctx, &client).await?;
-        let info = get_vm(&client, &vm).await?;
-        let mut out = to_json(&info)?;
-        out["vm"] = json!({
-            "vcenter": info.vcenter,
-            "moref": info.moref,
-            "name": info.name,
-            "instance_uuid": info.instance_uuid,
-        });
-        if let Some(name) = &client.config().name {
-            out["vm"]["connection"] = json!(name);
-        }
-        Ok(out)
+async fn run_vm_get(
+    shared: &Shared,
+    ctx: &ActionContext,
+    _: IgnoredAny,
+) -> Result<Json, ActionError> {
+    let client = shared.client(ctx).await?;
+    let vm = shared.vm(ctx, &client).await?;
+    let info = get_vm(&client, &vm).await?;
+    let mut out = to_json(&info)?;
+    out["vm"] = json!({
+        "vcenter": info.vcenter,
+        "moref": info.moref,
+        "name": info.name,
+        "instance_uuid": info.instance_uuid,
+    });
+    if let Some(name) = &client.config().name {
+        out["vm"]["connection"] = json!(name);
     }
+    Ok(out)
 }
 
 fn create_spec() -> ActionSpec {
@@ -125,6 +135,7 @@ fn create_spec() -> ActionSpec {
     .optional("description", ParamType::String, Some(json!("")), "The snapshot's description.")
     .optional("memory", ParamType::Boolean, Some(json!(false)), "Include the VM's memory.")
     .optional("quiesce", ParamType::Boolean, Some(json!(false)), "Quiesce the guest file systems (needs VMware Tools).")
+    .optional("task_timeout", ParamType::Duration, Some(json!("1h")), TASK_TIMEOUT_PARAM)
     .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("snapshot", ParamType::Object, "The reference later steps pass on (vsphere.snapshot.remove): {vcenter, vm, moref}, and `connection` when made through a named connection.")
     .output("id", ParamType::String, "The snapshot's moRef.")
@@ -140,58 +151,71 @@ fn create_spec() -> ActionSpec {
     .output("disks", ParamType::Array, "The disks it captured, with datastore download URLs (url, data_url).")
 }
 
-#[derive(Debug)]
-struct SnapshotCreate(Shared);
+/// The parameters of `vsphere.snapshot.create` beyond `vm` and `vcenter`.
+#[derive(Debug, Deserialize)]
+struct CreateParams {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    memory: bool,
+    #[serde(default)]
+    quiesce: bool,
+    #[serde(default = "task_timeout")]
+    task_timeout: Span,
+}
 
-#[async_trait]
-impl Action for SnapshotCreate {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let client = self.0.client(ctx).await?;
-        let vm = self.0.vm(ctx, &client).await?;
-        let flag = |name: &str| {
-            ctx.params
-                .get(name)
-                .and_then(Json::as_bool)
-                .unwrap_or(false)
-        };
-        let spec = SnapshotSpec {
-            name: ctx.str_param("name")?.to_owned(),
-            description: ctx
-                .params
-                .get("description")
-                .and_then(Json::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            memory: flag("memory"),
-            quiesce: flag("quiesce"),
-            idempotency_key: Some(ctx.idempotency_key.clone()),
-        };
-        let created = create_snapshot(&client, &vm, &spec, ctx).await?;
-        if created.adopted {
-            ctx.log(
-                shutter_runtime::record::LogLevel::Info,
-                format!(
-                    "adopted snapshot {} made by an earlier try",
-                    created.info.snapshot.moref
-                ),
-            );
-        }
-        let info = &created.info;
-        Ok(json!({
-            "snapshot": info.snapshot,
-            "id": info.snapshot.moref,
-            "uri": info.snapshot.uri(),
-            "vcenter": info.snapshot.vcenter,
-            "vm": info.snapshot.vm,
-            "name": info.name,
-            "description": info.description,
-            "created_at": info.created_at,
-            "quiesced": info.quiesced,
-            "consistency": info.consistency(),
-            "adopted": created.adopted,
-            "disks": to_json(&created.disks)?,
-        }))
+fn task_timeout() -> Span {
+    Span(DEFAULT_TASK_DEADLINE)
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn run_snapshot_create(
+    shared: &Shared,
+    ctx: &ActionContext,
+    params: CreateParams,
+) -> Result<Json, ActionError> {
+    let client = shared.client(ctx).await?;
+    let vm = shared.vm(ctx, &client).await?;
+    let spec = SnapshotSpec {
+        name: params.name,
+        description: params.description,
+        memory: params.memory,
+        quiesce: params.quiesce,
+        idempotency_key: Some(ctx.idempotency_key.clone()),
+    };
+    let watch = StepWatch {
+        ctx,
+        deadline: params.task_timeout.0,
+    };
+    let created = create_snapshot(&client, &vm, &spec, &watch).await?;
+    if created.adopted {
+        ctx.log(
+            shutter_core::record::LogLevel::Info,
+            format!(
+                "adopted snapshot {} made by an earlier try",
+                created.info.snapshot.moref
+            ),
+        );
     }
+    let info = &created.info;
+    Ok(json!({
+        "snapshot": info.snapshot,
+        "id": info.snapshot.moref,
+        "uri": info.snapshot.uri(),
+        "vcenter": info.snapshot.vcenter,
+        "vm": info.snapshot.vm,
+        "name": info.name,
+        "description": info.description,
+        "created_at": info.created_at,
+        "quiesced": info.quiesced,
+        "consistency": info.consistency(),
+        "adopted": created.adopted,
+        "disks": to_json(&created.disks)?,
+    }))
 }
 
 fn list_spec() -> ActionSpec {
@@ -215,22 +239,20 @@ fn list_spec() -> ActionSpec {
     )
 }
 
-#[derive(Debug)]
-struct SnapshotList(Shared);
-
-#[async_trait]
-impl Action for SnapshotList {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let client = self.0.client(ctx).await?;
-        let vm = self.0.vm(ctx, &client).await?;
-        let snapshots = list_snapshots(&client, &vm).await?;
-        Ok(json!({
-            "vcenter": client.vcenter(),
-            "vm": vm.value,
-            "count": snapshots.len(),
-            "snapshots": to_json(&snapshots)?,
-        }))
-    }
+async fn run_snapshot_list(
+    shared: &Shared,
+    ctx: &ActionContext,
+    _: IgnoredAny,
+) -> Result<Json, ActionError> {
+    let client = shared.client(ctx).await?;
+    let vm = shared.vm(ctx, &client).await?;
+    let snapshots = list_snapshots(&client, &vm).await?;
+    Ok(json!({
+        "vcenter": client.vcenter(),
+        "vm": vm.value,
+        "count": snapshots.len(),
+        "snapshots": to_json(&snapshots)?,
+    }))
 }
 
 fn remove_spec() -> ActionSpec {
@@ -241,46 +263,56 @@ fn remove_spec() -> ActionSpec {
     .param("snapshot", ParamType::Any, "The `snapshot` output of vsphere.snapshot.create, or vsphere://VCENTER/VM/SNAPSHOT.")
     .optional("remove_children", ParamType::Boolean, Some(json!(false)), "Also remove the snapshots below it.")
     .optional("consolidate", ParamType::Boolean, Some(json!(true)), "Consolidate the disks as part of the removal.")
+    .optional("task_timeout", ParamType::Duration, Some(json!("1h")), TASK_TIMEOUT_PARAM)
     .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("removed", ParamType::Boolean, "False when it was already gone.")
     .output("consolidated", ParamType::Boolean, "Whether ConsolidateVMDisks_Task ran afterwards.")
     .output("snapshot", ParamType::Object, "The reference that was removed.")
 }
 
-#[derive(Debug)]
-struct SnapshotRemove(Shared);
+/// The parameters of `vsphere.snapshot.remove` beyond `snapshot` and `vcenter`.
+#[derive(Debug, Deserialize)]
+struct RemoveParams {
+    #[serde(default)]
+    remove_children: bool,
+    #[serde(default = "yes")]
+    consolidate: bool,
+    #[serde(default = "task_timeout")]
+    task_timeout: Span,
+}
 
-#[async_trait]
-impl Action for SnapshotRemove {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let snapshot = SnapshotRef::parse(ctx.param("snapshot")?)?;
-        let client = self.0.client(ctx).await?;
-        let remove_children = ctx
-            .params
-            .get("remove_children")
-            .and_then(Json::as_bool)
-            .unwrap_or(false);
-        let consolidate = ctx
-            .params
-            .get("consolidate")
-            .and_then(Json::as_bool)
-            .unwrap_or(true);
-        let removed =
-            remove_snapshot(&client, &snapshot, remove_children, consolidate, ctx).await?;
-        if !removed.removed {
-            ctx.log(
-                shutter_runtime::record::LogLevel::Info,
-                format!("snapshot {} was already gone", snapshot.moref),
-            );
-        }
-        Ok(json!({
-            "removed": removed.removed,
-            "consolidated": removed.consolidated,
-            "snapshot": snapshot,
-        }))
+async fn run_snapshot_remove(
+    shared: &Shared,
+    ctx: &ActionContext,
+    params: RemoveParams,
+) -> Result<Json, ActionError> {
+    let snapshot = SnapshotRef::parse(ctx.param("snapshot")?)?;
+    let client = shared.client(ctx).await?;
+    let watch = StepWatch {
+        ctx,
+        deadline: params.task_timeout.0,
+    };
+    let removed = remove_snapshot(
+        &client,
+        &snapshot,
+        params.remove_children,
+        params.consolidate,
+        &watch,
+    )
+    .await?;
+    if !removed.removed {
+        ctx.log(
+            shutter_core::record::LogLevel::Info,
+            format!("snapshot {} was already gone", snapshot.moref),
+        );
     }
+    Ok(json!({
+        "removed": removed.removed,
+        "consolidated": removed.consolidated,
+        "snapshot": snapshot,
+    }))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Json, ActionError> {
-    serde_json::to_value(value).map_err(|e| ActionError::Fatal(format!("encoding outputs: {e}")))
+    serde_json::to_value(value).map_err(|e| ActionError::fatal(format!("encoding outputs: {e}")))
 }

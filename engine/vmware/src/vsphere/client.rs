@@ -10,7 +10,6 @@ use super::error::{VsphereError, fault_from};
 use super::moref::MoRef;
 use super::request::Request;
 use super::xml::{self, Element};
-use crate::tls::describe_send_error;
 
 /// The cookie vCenter keeps a SOAP session in.
 const SESSION_COOKIE: &str = "vmware_soap_session";
@@ -33,6 +32,8 @@ pub struct ServiceContent {
     pub view_manager: MoRef,
     pub search_index: MoRef,
     pub session_manager: MoRef,
+    /// Where tasks are listed and made; not every endpoint has one.
+    pub task_manager: Option<MoRef>,
 }
 
 /// A session on one vCenter. Cheap to clone; clones share the session.
@@ -168,7 +169,7 @@ impl Client {
             .body(request.envelope())
             .send()
             .await
-            .map_err(|e| transport_error(config, &e))?;
+            .map_err(|e| transport_error(config, e))?;
         let cookie = response
             .headers()
             .get_all(SET_COOKIE)
@@ -221,7 +222,7 @@ async fn send(
     let response = builder
         .send()
         .await
-        .map_err(|e| transport_error(config, &e))?;
+        .map_err(|e| transport_error(config, e))?;
     answer(config, response)
         .await
         .map_err(|e| e.context(&format!("{} on {}", request.method(), config.url)))
@@ -237,7 +238,7 @@ async fn answer(
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| transport_error(config, &e))?
+        .map_err(|e| transport_error(config, e))?
     {
         if body.len() + chunk.len() > MAX_ANSWER {
             return Err(VsphereError::Invalid(format!(
@@ -256,7 +257,7 @@ async fn answer(
             fault.text_of("faultstring").unwrap_or_default(),
         ));
     }
-    if status.is_server_error() {
+    if shutter_kit::retryable_status(status) {
         return Err(VsphereError::Unavailable(format!(
             "http {status}: {}",
             excerpt(&text)
@@ -289,15 +290,21 @@ async fn answer(
     Ok(response)
 }
 
-fn transport_error(config: &ConnectionConfig, err: &reqwest::Error) -> VsphereError {
-    let (chain, tls) = describe_send_error(err);
-    if tls {
+fn transport_error(config: &ConnectionConfig, err: reqwest::Error) -> VsphereError {
+    // The kit classifies (an untrusted certificate is fatal); the message
+    // keeps vCenter's hint.
+    let untrusted = shutter_kit::is_untrusted_certificate(&err);
+    let classified = shutter_kit::transport(config.url.as_str(), err);
+    let report = classified.report();
+    if untrusted {
         VsphereError::Tls(format!(
-            "tls: the certificate of {} is not trusted ({chain}); add its CA with `ca_file`, or set `insecure: true` only for a test server such as vcsim",
+            "tls: the certificate of {} is not trusted ({report}); add its CA with `ca_file`, or set `insecure: true` only for a test server such as vcsim",
             config.url
         ))
+    } else if classified.is_retryable() {
+        VsphereError::Unavailable(report)
     } else {
-        VsphereError::Unavailable(format!("{}: {chain}", config.url))
+        VsphereError::Invalid(report)
     }
 }
 
@@ -333,5 +340,6 @@ fn service_content(response: &Element) -> Result<ServiceContent, String> {
         view_manager: moref("viewManager")?,
         search_index: moref("searchIndex")?,
         session_manager: moref("sessionManager")?,
+        task_manager: content.child("taskManager").and_then(MoRef::from_element),
     })
 }

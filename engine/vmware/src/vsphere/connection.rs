@@ -7,12 +7,13 @@ use std::fmt;
 
 use reqwest::Url;
 use serde_json::Value as Json;
-use shutter_runtime::Files;
-use shutter_runtime::secrets::Secrets;
+use shutter_core::Files;
+use shutter_core::secrets::Secrets;
 
 use super::error::VsphereError;
 use crate::config::ShutterConfig;
 use crate::env::Env;
+use crate::server::ServerParam;
 use crate::tls::Trust;
 
 /// A vCenter endpoint and its credentials.
@@ -184,32 +185,26 @@ fn from_param(
     secrets: &Secrets,
     files: &Files,
 ) -> Result<ConnectionConfig, VsphereError> {
-    let field = |name: &str| {
-        value
-            .get(name)
-            .and_then(Json::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let url = field("url").ok_or_else(|| invalid("`vcenter.url` is missing"))?;
-    let username = field("username").ok_or_else(|| invalid("`vcenter.username` is missing"))?;
-    let secret = field("password_secret").ok_or_else(|| {
-        invalid("`vcenter.password_secret` is missing: name a secret granted to the step")
-    })?;
-    let password = secrets.get(secret).ok_or_else(|| {
-        invalid(format!(
-            "secret `{secret}` (vcenter.password_secret) is not granted to this step or has no value"
-        ))
-    })?;
-    let insecure = match value.get("insecure") {
-        None | Some(Json::Null) => false,
-        Some(Json::Bool(flag)) => *flag,
-        Some(_) => return Err(invalid("`vcenter.insecure` must be true or false")),
-    };
-    let ca_file = field("ca_file")
-        .map(|path| files.resolve(path, shutter_runtime::files::Use::Read))
-        .transpose()
-        .map_err(|e| invalid(format!("`vcenter.ca_file`: {e}")))?;
-    ConnectionConfig::new(url, username, password, Trust { insecure, ca_file })
+    let param = ServerParam::parse("vcenter", value).map_err(invalid_param)?;
+    let username = param
+        .username
+        .as_deref()
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| invalid("`vcenter.username` is missing"))?;
+    let password = param
+        .secret(
+            "vcenter",
+            "password_secret",
+            param.password_secret.as_deref(),
+            secrets,
+        )
+        .map_err(invalid_param)?;
+    let trust = param.trust("vcenter", files).map_err(invalid_param)?;
+    ConnectionConfig::new(&param.url, username, password, trust)
+}
+
+fn invalid_param(err: shutter_core::ActionError) -> VsphereError {
+    VsphereError::Invalid(err.message().to_owned())
 }
 
 fn from_env(env: &Env) -> Result<ConnectionConfig, VsphereError> {

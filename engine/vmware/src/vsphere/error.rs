@@ -1,6 +1,6 @@
 //! What can go wrong talking to a vCenter, and what a step does about it.
 
-use shutter_runtime::ActionError;
+use shutter_core::ActionError;
 
 use super::xml::Element;
 
@@ -64,12 +64,12 @@ impl VsphereError {
 impl From<VsphereError> for ActionError {
     fn from(err: VsphereError) -> Self {
         match err {
-            VsphereError::Unavailable(m) => Self::Retryable(m),
+            VsphereError::Unavailable(m) => Self::retryable(m),
             VsphereError::Fault { ref kind, .. } if TRANSIENT_FAULTS.contains(&kind.as_str()) => {
-                Self::Retryable(err.to_string())
+                Self::retryable(err.to_string())
             }
             VsphereError::Canceled => Self::Canceled,
-            other => Self::Fatal(other.to_string()),
+            other => Self::fatal(other.to_string()),
         }
     }
 }

@@ -11,10 +11,21 @@ pub mod vro_fake;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use shutter_runtime::secrets::Secrets;
-use shutter_runtime::{ActionContext, ActionError, Change, RecordingSink};
+use shutter_core::secrets::Secrets;
+use shutter_core::{ActionContext, ActionError, Change, RecordingSink};
 use shutter_vmware::Env;
 use shutter_vmware::vsphere::session::SessionCache;
+
+/// Fixed variables, with Shutter's config file where they say
+/// (`SHUTTER_CONFIG`), read as the binary reads it.
+pub fn env_with_config(pairs: &[(&str, &str)]) -> Env {
+    let vars = shutter_core::Env::from_pairs(pairs);
+    let config = shutter_dsl::config_file::YamlConfig::new(
+        vars.clone(),
+        shutter_vmware::CONFIG_SECTIONS.to_vec(),
+    );
+    Env::new(vars).with_config(std::sync::Arc::new(config))
+}
 
 /// govc's variables of the shared vcsim, as an injected environment.
 pub fn vcsim_env() -> Env {

@@ -1,6 +1,10 @@
 //! The `Action` trait: what a step runs, built-in or WebAssembly alike.
 
-use std::collections::HashMap;
+mod error;
+pub mod params;
+mod registry;
+mod typed;
+
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,33 +14,16 @@ use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{after, until};
+use crate::files::Files;
 use crate::ids::{ExecutionId, StepKey};
 use crate::record::{Change, LogLevel, Timestamp};
 use crate::secrets::Secrets;
 use crate::store::StoreError;
 
-/// How an action failed, grouped by what the engine does next.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ActionError {
-    /// May succeed if tried again (the step's `retry` policy decides).
-    #[error("{0}")]
-    Retryable(String),
-    /// Will not succeed by trying again.
-    #[error("{0}")]
-    Fatal(String),
-    /// The step was canceled while running.
-    #[error("canceled")]
-    Canceled,
-}
-
-impl From<StoreError> for ActionError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Unavailable(message) => Self::Retryable(message),
-            other => Self::Fatal(other.to_string()),
-        }
-    }
-}
+pub use error::{ActionError, Cause};
+pub use params::{parse as parse_params, parse_param};
+pub use registry::ActionRegistry;
+pub use typed::{BoxFuture, Run, typed};
 
 #[async_trait]
 pub trait Action: Send + Sync + fmt::Debug {
@@ -70,20 +57,56 @@ pub struct ActionContext {
     pub secrets: Secrets,
     /// The step's deadline for one try, when it has one.
     pub timeout: Option<Duration>,
-    /// For `uses: wasm`: the module and what it may reach.
-    pub module: Option<shutter_dsl::model::WasmModule>,
     /// The modules directory (`--modules`, else the workflow file's):
     /// module files must be inside it, and relative paths resolve from it.
     pub base_dir: Option<std::path::PathBuf>,
     /// Which host files the step may name by path (image data, CA files).
-    pub files: crate::files::Files,
+    pub files: Files,
     /// The step's durable timer, when one was set before a restart.
-    pub(crate) timer: Mutex<Option<Timestamp>>,
-    pub(crate) pending: Mutex<Vec<Change>>,
-    pub(crate) sink: Arc<dyn ChangeSink>,
+    timer: Mutex<Option<Timestamp>>,
+    pending: Mutex<Vec<Change>>,
+    sink: Arc<dyn ChangeSink>,
+}
+
+/// What an executor gives one try of a step (see [`ActionContext`]'s
+/// fields); [`ActionContext::new`] builds the context from it.
+#[derive(Debug)]
+pub struct ContextParts {
+    pub params: Json,
+    pub idempotency_key: String,
+    pub execution: ExecutionId,
+    pub step: StepKey,
+    pub attempt: u32,
+    pub cancel: CancellationToken,
+    pub secrets: Secrets,
+    pub timeout: Option<Duration>,
+    pub base_dir: Option<std::path::PathBuf>,
+    pub files: Files,
+    /// The step's durable timer, when one was set before a restart.
+    pub timer: Option<Timestamp>,
+    /// Where log lines, progress and timers are recorded.
+    pub sink: Arc<dyn ChangeSink>,
 }
 
 impl ActionContext {
+    pub fn new(parts: ContextParts) -> Self {
+        Self {
+            params: parts.params,
+            idempotency_key: parts.idempotency_key,
+            execution: parts.execution,
+            step: parts.step,
+            attempt: parts.attempt,
+            cancel: parts.cancel,
+            secrets: parts.secrets,
+            timeout: parts.timeout,
+            base_dir: parts.base_dir,
+            files: parts.files,
+            timer: Mutex::new(parts.timer),
+            pending: Mutex::new(Vec::new()),
+            sink: parts.sink,
+        }
+    }
+
     /// The idempotency key for a step instance.
     pub fn key_for(execution: ExecutionId, step: &StepKey) -> String {
         format!("shutter:{execution}:{step}")
@@ -128,7 +151,9 @@ impl ActionContext {
         self.sink.record(changes).await
     }
 
-    pub(crate) fn take_pending(&self) -> Vec<Change> {
+    /// Takes the log lines and progress buffered so far (the executor
+    /// writes them with the try's outcome).
+    pub fn take_pending(&self) -> Vec<Change> {
         std::mem::take(
             &mut *self
                 .pending
@@ -168,7 +193,7 @@ impl ActionContext {
     pub fn standalone(params: Json, sink: Arc<dyn ChangeSink>) -> Self {
         let execution = ExecutionId::new();
         let step = StepKey::step("standalone");
-        Self {
+        Self::new(ContextParts {
             params,
             idempotency_key: Self::key_for(execution, &step),
             execution,
@@ -177,13 +202,11 @@ impl ActionContext {
             cancel: CancellationToken::new(),
             secrets: Secrets::default(),
             timeout: None,
-            module: None,
             base_dir: None,
-            files: crate::files::Files::default(),
-            timer: Mutex::new(None),
-            pending: Mutex::new(Vec::new()),
+            files: Files::default(),
+            timer: None,
             sink,
-        }
+        })
     }
 
     /// A context for running another action on this step's behalf (an
@@ -200,7 +223,6 @@ impl ActionContext {
             cancel: self.cancel.clone(),
             secrets: self.secrets.clone(),
             timeout: self.timeout,
-            module: self.module.clone(),
             base_dir: self.base_dir.clone(),
             files: self.files.clone(),
             timer: Mutex::new(*self.timer.lock().expect("no panic while holding this lock")),
@@ -218,64 +240,18 @@ impl ActionContext {
             .extend(changes);
     }
 
-    /// The parameter `name`, or a fatal error naming it.
+    /// The parameter `name` as given, or a fatal error naming it: for a
+    /// parameter of any shape, read by its own parser (a VM reference).
+    /// Everything else is read typed, through [`Self::params`].
     pub fn param(&self, name: &str) -> Result<&Json, ActionError> {
         self.params
             .get(name)
-            .ok_or_else(|| ActionError::Fatal(format!("missing parameter `{name}`")))
+            .ok_or_else(|| ActionError::fatal(format!("missing parameter `{name}`")))
     }
 
-    pub fn str_param(&self, name: &str) -> Result<&str, ActionError> {
-        self.param(name)?
-            .as_str()
-            .ok_or_else(|| ActionError::Fatal(format!("parameter `{name}` must be a string")))
-    }
-}
-
-/// The actions an engine can run, by `uses:` name.
-#[derive(Debug, Clone, Default)]
-pub struct ActionRegistry {
-    actions: HashMap<String, Arc<dyn Action>>,
-}
-
-impl ActionRegistry {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn register(&mut self, name: &str, action: Arc<dyn Action>) {
-        self.actions.insert(name.to_owned(), action);
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<dyn Action>> {
-        self.actions.get(name).cloned()
-    }
-}
-
-impl ActionContext {
-    /// A context for a step's compensation: its own idempotency key, so an
-    /// undo that is retried or resumed is applied once.
-    pub(crate) fn for_compensation(
-        shared: &crate::executor::Shared,
-        key: &StepKey,
-        params: Json,
-        attempt: u32,
-    ) -> Self {
-        Self {
-            params,
-            idempotency_key: format!("{}:compensate", Self::key_for(shared.id, key)),
-            execution: shared.id,
-            step: key.clone(),
-            attempt,
-            cancel: CancellationToken::new(),
-            secrets: Secrets::default(),
-            timeout: None,
-            module: None,
-            base_dir: shared.base_dir.clone(),
-            files: shared.files.clone(),
-            timer: Mutex::new(None),
-            pending: Mutex::new(Vec::new()),
-            sink: shared.sink.clone(),
-        }
+    /// The secret `name` that parameter `param` names, if this step was
+    /// granted it (a built-in action: the workflow's declared secrets).
+    pub fn secret(&self, param: &str, name: &str) -> Result<&str, ActionError> {
+        self.secrets.granted(param, name)
     }
 }

@@ -28,6 +28,26 @@ pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
+/// A duration as written in a workflow (`30s`), read by serde: for the
+/// typed parameters of actions. Refuses what [`parse_duration`] refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span(pub Duration);
+
+impl Span {
+    pub const fn secs(seconds: u64) -> Self {
+        Self(Duration::from_secs(seconds))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Parses a byte size such as `64MiB`, `512KiB`, `1GiB`, `100MB` or `4096`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
@@ -81,6 +101,19 @@ mod tests {
                 "{huge}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn spans_read_from_parameters() {
+        let span: Span = serde_json::from_value(serde_json::json!("90s")).expect("a span");
+        assert_eq!(span, Span::secs(90));
+        let err = serde_json::from_value::<Span>(serde_json::json!(90)).expect_err("a number");
+        assert!(err.to_string().contains("expected a string"), "{err}");
+        let err = serde_json::from_value::<Span>(serde_json::json!("soon")).expect_err("text");
+        assert!(
+            err.to_string().contains("`soon` is not a duration"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Catalog entries of the core actions. Their implementations live in the
-//! runtime; the entries live here so the compiler knows them without it.
+//! providers crate; the entries live here so the compiler knows them without it.
 
 use serde_json::json;
 

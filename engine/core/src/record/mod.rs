@@ -3,7 +3,10 @@
 //! Every state change is a [`Change`]: the store appends it to the
 //! execution's event log (with a sequence number) and folds it into the
 //! records with [`ExecutionRecord::apply`] and [`StepRecord::apply`]. The
-//! fold lives here, once, so every store backend projects the same way.
+//! fold lives here (`fold.rs`), once, so every store backend projects the
+//! same way.
+
+mod fold;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -303,35 +306,6 @@ impl ExecutionRecord {
             last_seq: 0,
         }
     }
-
-    /// Folds one change (with its sequence number) into the record.
-    pub fn apply(&mut self, seq: u64, change: &Change) {
-        self.last_seq = seq;
-        match change {
-            Change::ExecutionStarted { at } => {
-                self.state = ExecutionState::Running;
-                self.started_at.get_or_insert(*at);
-            }
-            Change::ExecutionFinished {
-                state,
-                outputs,
-                error,
-                at,
-            } => {
-                self.state = *state;
-                self.outputs.clone_from(outputs);
-                self.error.clone_from(error);
-                self.finished_at = Some(*at);
-            }
-            Change::ExecutionRetried { .. } => {
-                self.state = ExecutionState::Running;
-                self.outputs = None;
-                self.error = None;
-                self.finished_at = None;
-            }
-            _ => {}
-        }
-    }
 }
 
 impl StepRecord {
@@ -344,132 +318,6 @@ impl StepRecord {
             .filter(|a| !a.interrupted)
             .count();
         u32::try_from(counted).unwrap_or(u32::MAX)
-    }
-
-    /// Folds one change about this step into the record.
-    pub fn apply(&mut self, seq: u64, change: &Change) {
-        match change {
-            Change::StepExpanded { items, .. } => self.items = Some(items.clone()),
-            Change::AttemptStarted { attempt, at, .. } => {
-                self.state = StepState::Running;
-                self.started_at.get_or_insert(*at);
-                self.next_attempt_at = None;
-                self.attempts.push(AttemptRecord {
-                    number: *attempt,
-                    started_at: *at,
-                    finished_at: None,
-                    error: None,
-                    outputs: None,
-                    interrupted: false,
-                });
-            }
-            Change::AttemptInterrupted { attempt, at, .. } => {
-                self.finish_attempt(
-                    *attempt,
-                    *at,
-                    Some("interrupted: the engine stopped during this try".to_owned()),
-                    None,
-                );
-                if let Some(last) = self
-                    .attempts
-                    .iter_mut()
-                    .rev()
-                    .find(|a| a.number == *attempt)
-                {
-                    last.interrupted = true;
-                }
-            }
-            Change::AttemptRetrying {
-                attempt,
-                error,
-                next_at,
-                at,
-                ..
-            } => {
-                self.state = StepState::Retrying;
-                self.next_attempt_at = Some(*next_at);
-                self.finish_attempt(*attempt, *at, Some(error.clone()), None);
-            }
-            Change::StepSucceeded {
-                attempt,
-                outputs,
-                at,
-                ..
-            } => {
-                self.state = StepState::Succeeded;
-                self.outputs = Some(outputs.clone());
-                self.finished_at = Some(*at);
-                self.succeeded_seq = Some(seq);
-                self.finish_attempt(*attempt, *at, None, Some(outputs.clone()));
-            }
-            Change::StepFailed {
-                attempt, error, at, ..
-            } => {
-                self.state = StepState::Failed;
-                self.error = Some(error.clone());
-                self.finished_at = Some(*at);
-                if let Some(attempt) = attempt {
-                    self.finish_attempt(*attempt, *at, Some(error.clone()), None);
-                }
-            }
-            Change::StepSkipped { reason, at, .. } => {
-                self.state = StepState::Skipped;
-                self.error = Some(reason.clone());
-                self.finished_at = Some(*at);
-            }
-            Change::StepCanceled { reason, at, .. } => {
-                self.state = StepState::Canceled;
-                self.error = Some(reason.clone());
-                self.finished_at = Some(*at);
-                if let Some(last) = self.attempts.last_mut().filter(|a| a.finished_at.is_none()) {
-                    last.finished_at = Some(*at);
-                    last.error = Some(reason.clone());
-                }
-            }
-            Change::StepCompensated { .. } => self.state = StepState::Compensated,
-            Change::StepReset { .. } => {
-                self.state = StepState::Pending;
-                self.outputs = None;
-                self.error = None;
-                self.finished_at = None;
-                self.next_attempt_at = None;
-                self.timer = None;
-                self.progress = None;
-                self.succeeded_seq = None;
-                self.compensation_error = None;
-                self.counted_from = self.attempts.len();
-            }
-            Change::CompensationFailed { error, .. } => {
-                self.compensation_error = Some(error.clone());
-            }
-            Change::TimerSet { fires_at, .. } => self.timer = Some(*fires_at),
-            Change::Progress {
-                percent, message, ..
-            } => {
-                self.progress = Some(Progress {
-                    percent: *percent,
-                    message: message.clone(),
-                });
-            }
-            Change::Log { .. }
-            | Change::ExecutionStarted { .. }
-            | Change::ExecutionFinished { .. }
-            | Change::ExecutionRetried { .. } => {}
-        }
-    }
-
-    fn finish_attempt(
-        &mut self,
-        number: u32,
-        at: Timestamp,
-        error: Option<String>,
-        outputs: Option<Json>,
-    ) {
-        if let Some(attempt) = self.attempts.iter_mut().rev().find(|a| a.number == number) {
-            attempt.finished_at = Some(at);
-            attempt.error = error;
-            attempt.outputs = outputs;
-        }
     }
 }
 

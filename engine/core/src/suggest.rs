@@ -14,7 +14,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// `help` text for an unknown name: a suggestion, else the accepted names.
-pub(crate) fn help_for(word: &str, candidates: &[&str]) -> Option<String> {
+pub fn help_for(word: &str, candidates: &[&str]) -> Option<String> {
     if let Some(best) = closest(word, candidates.iter().copied()) {
         return Some(format!("did you mean `{best}`?"));
     }

@@ -4,7 +4,7 @@
 //! docs/actions.md is generated from it. Provider crates add their entries
 //! with [`Catalog::register`].
 
-mod core;
+mod core_actions;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -196,7 +196,7 @@ impl Catalog {
     /// The catalog with the core actions (`core.*`).
     pub fn with_core() -> Self {
         let mut catalog = Self::empty();
-        for spec in core::actions() {
+        for spec in core_actions::actions() {
             catalog.register(spec);
         }
         catalog

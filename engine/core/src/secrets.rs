@@ -70,6 +70,16 @@ impl Secrets {
         self.values.get(name).map(String::as_str)
     }
 
+    /// The secret `name` that parameter `param` names (`vcenter.password_secret`),
+    /// or the one error every action gives when it is not granted.
+    pub fn granted(&self, param: &str, name: &str) -> Result<&str, crate::ActionError> {
+        self.get(name).ok_or_else(|| {
+            crate::ActionError::fatal(format!(
+                "`{param}` names the secret `{name}`, which is not granted to this step or has no value"
+            ))
+        })
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.values.keys().map(String::as_str)
     }
@@ -93,9 +103,9 @@ impl Secrets {
         Self::new(values)
     }
 
-    /// For expressions: `secrets.NAME`.
-    pub fn to_value(&self) -> minijinja::Value {
-        minijinja::Value::from_serialize(&self.values)
+    /// Name -> value, for expressions (`secrets.NAME`).
+    pub fn as_map(&self) -> &BTreeMap<String, String> {
+        &self.values
     }
 
     /// Replaces every secret inside `text`, in any of its forms, with `***`.

@@ -1,0 +1,115 @@
+//! `shutter executions list|show|wait|cancel|check|prune`: the records on the
+//! embedded store, or on a server with `--server URL`.
+//!
+//! In three stages, as ripgrep does: the arguments are read and checked
+//! into a [`Task`] (`task.rs`), the task runs and gives an [`Answer`], and
+//! the answer is printed (`print.rs`). Records of the embedded store and
+//! the server's answers are printed by the same code, through the server's
+//! own view types.
+
+mod print;
+mod task;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use shutter_core::{ExecutionId, ExecutionState};
+use shutter_server::views::ExecutionDetail;
+
+use crate::client::{Client, ServerArgs};
+use crate::db::DbArgs;
+
+pub(crate) use print::print_detail;
+use task::Task;
+pub(crate) use task::exit_for;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Executions, newest first.
+    List {
+        #[arg(long)]
+        workflow: Option<String>,
+        /// queued, running, succeeded, failed or canceled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// One execution with its steps and their tries.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Waits until an execution on a server ends; exits 0 if it succeeded.
+    Wait {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Cancels an execution on a server (its `finally` steps still run).
+    Cancel {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Checks the store's file for corruption (SQLite's integrity check);
+    /// exits 0 when it is sound.
+    Check {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Deletes finished executions older than a duration (retention).
+    Prune {
+        /// e.g. `30d`, `12h`.
+        #[arg(long, value_name = "DURATION")]
+        older_than: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    let json = command.json();
+    let task = Task::read(command)?;
+    let answer = task.run().await?;
+    print::answer(&answer, json)
+}
+
+impl Command {
+    /// Whether the answer is printed as JSON.
+    fn json(&self) -> bool {
+        match self {
+            Self::List { json, .. } | Self::Show { json, .. } | Self::Wait { json, .. } => *json,
+            Self::Cancel { .. } | Self::Check { .. } | Self::Prune { .. } => false,
+        }
+    }
+}
+
+pub(crate) fn require(server: &ServerArgs) -> anyhow::Result<Client> {
+    server
+        .client()?
+        .context("give --server URL (or set SHUTTER_SERVER)")
+}
+
+/// Long-polls until the execution has ended; its detail.
+pub(crate) async fn wait(client: &Client, id: ExecutionId) -> anyhow::Result<ExecutionDetail> {
+    loop {
+        let detail: ExecutionDetail = client.get_as(&format!("/executions/{id}?wait=60s")).await?;
+        if ExecutionState::parse(&detail.execution.state).is_some_and(ExecutionState::is_terminal) {
+            return Ok(detail);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! Stage three: an [`Answer`] printed, as JSON (what the store or the
+//! server holds, unchanged) or for people. The embedded store's records go
+//! through the server's view types, so both print the same way.
+
+use std::process::ExitCode;
+
+use shutter_server::views::{ExecutionDetail, ExecutionSummary};
+
+use super::task::{Answer, exit_for};
+
+pub(super) fn answer(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
+    match answer {
+        Answer::Records(records) if json => println!("{}", serde_json::to_string_pretty(records)?),
+        Answer::Records(records) => {
+            let summaries: Vec<ExecutionSummary> = records.iter().map(Into::into).collect();
+            summaries.iter().for_each(print_summary);
+        }
+        Answer::Page(page) if json => println!("{}", serde_json::to_string_pretty(&page.items)?),
+        Answer::Page(page) => page.items.iter().for_each(print_summary),
+        Answer::Snapshot(snapshot) if json => {
+            println!("{}", serde_json::to_string_pretty(snapshot)?);
+        }
+        Answer::Snapshot(snapshot) => {
+            print_detail(&ExecutionDetail::from(snapshot.as_ref()), false)?;
+        }
+        Answer::Detail(detail) => print_detail(detail, json)?,
+        Answer::Ended(detail) => {
+            print_detail(detail, json)?;
+            return Ok(exit_for(detail));
+        }
+        Answer::CancelRequested(id) => println!("cancel requested for {id}"),
+        Answer::Checked { path, problems } if problems.is_empty() => {
+            println!("ok: {}", path.display());
+        }
+        Answer::Checked { path, problems } => {
+            for problem in problems {
+                eprintln!("{problem}");
+            }
+            eprintln!(
+                "error: {} is damaged ({} problem(s))",
+                path.display(),
+                problems.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        Answer::Pruned { removed, before } => println!(
+            "removed {removed} executions finished before {}",
+            before.format("%Y-%m-%d %H:%M:%S")
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line: id, state, workflow, when it was created and how long it ran.
+fn print_summary(summary: &ExecutionSummary) {
+    let took = match (summary.started_at, summary.finished_at) {
+        (Some(start), Some(end)) => format!("{:.1}s", (end - start).as_seconds_f64()),
+        _ => "-".to_owned(),
+    };
+    println!(
+        "{}  {:10} {:24} {}  {took}",
+        summary.id,
+        summary.state,
+        summary.workflow,
+        summary.created_at.format("%Y-%m-%d %H:%M:%S")
+    );
+}
+
+/// An execution with its steps, one line each.
+pub(crate) fn print_detail(detail: &ExecutionDetail, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(detail)?);
+        return Ok(());
+    }
+    let e = &detail.execution;
+    println!("execution {}  {}  {}", e.id, e.workflow, e.state);
+    println!("inputs:  {}", e.inputs);
+    if let Some(outputs) = &e.outputs {
+        println!("outputs: {outputs}");
+    }
+    if let Some(error) = &e.error {
+        println!("error:   {error}");
+    }
+    for step in &detail.steps {
+        println!(
+            "  {:24} {:12} tries {}  {}",
+            step.key,
+            step.state,
+            step.attempts.len(),
+            step.error.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

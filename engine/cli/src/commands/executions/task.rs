@@ -1,0 +1,200 @@
+//! Stage one and two: the arguments read into a [`Task`], checked (ids,
+//! states, durations) before anything is opened or called; then the task
+//! run against the embedded store or a server, giving an [`Answer`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use shutter_core::record::Timestamp;
+use shutter_core::{
+    ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery, Store,
+};
+use shutter_server::views::{ExecutionDetail, ExecutionPage};
+use shutter_store::Durability;
+
+use super::{Command, require, wait};
+use crate::client::Client;
+use crate::db::{self, DbArgs};
+
+/// Where the executions are.
+#[derive(Debug)]
+pub(super) enum Place {
+    Local(DbArgs),
+    Server(Client),
+}
+
+/// What a command asks for, checked.
+#[derive(Debug)]
+pub(super) enum Task {
+    List { query: ListQuery, at: Place },
+    Show { id: ExecutionId, at: Place },
+    Wait { id: ExecutionId, client: Client },
+    Cancel { id: ExecutionId, client: Client },
+    Check { db: DbArgs },
+    Prune { before: Timestamp, db: DbArgs },
+}
+
+/// What a task found or did.
+#[derive(Debug)]
+pub(super) enum Answer {
+    /// The embedded store's records, as stored.
+    Records(Vec<ExecutionRecord>),
+    /// A server's page, as it answered.
+    Page(ExecutionPage),
+    Snapshot(Box<ExecutionSnapshot>),
+    Detail(Box<ExecutionDetail>),
+    /// The execution ended (`wait`): the exit code says how.
+    Ended(Box<ExecutionDetail>),
+    CancelRequested(ExecutionId),
+    Checked {
+        path: PathBuf,
+        problems: Vec<String>,
+    },
+    Pruned {
+        removed: u64,
+        before: Timestamp,
+    },
+}
+
+impl Task {
+    pub(super) fn read(command: Command) -> anyhow::Result<Self> {
+        Ok(match command {
+            Command::List {
+                workflow,
+                state,
+                limit,
+                db,
+                server,
+                ..
+            } => {
+                let state = state
+                    .map(|s| {
+                        ExecutionState::parse(&s).with_context(|| format!("unknown state `{s}`"))
+                    })
+                    .transpose()?;
+                let query = ListQuery {
+                    workflow,
+                    state,
+                    limit,
+                    ..ListQuery::default()
+                };
+                let at = match server.client()? {
+                    Some(client) => Place::Server(client),
+                    None => Place::Local(db),
+                };
+                Self::List { query, at }
+            }
+            Command::Show { id, db, server, .. } => Self::Show {
+                id: parse_id(&id)?,
+                at: match server.client()? {
+                    Some(client) => Place::Server(client),
+                    None => Place::Local(db),
+                },
+            },
+            Command::Wait { id, server, .. } => Self::Wait {
+                id: parse_id(&id)?,
+                client: require(&server)?,
+            },
+            Command::Cancel { id, server } => Self::Cancel {
+                id: parse_id(&id)?,
+                client: require(&server)?,
+            },
+            Command::Check { db } => Self::Check { db },
+            Command::Prune { older_than, db } => {
+                let age = shutter_core::units::parse_duration(&older_than)
+                    .map_err(|err| anyhow::anyhow!("--older-than: {err}"))?;
+                Self::Prune {
+                    before: chrono::Utc::now() - chrono::Duration::from_std(age)?,
+                    db,
+                }
+            }
+        })
+    }
+
+    pub(super) async fn run(self) -> anyhow::Result<Answer> {
+        Ok(match self {
+            Self::List {
+                query,
+                at: Place::Server(client),
+            } => Answer::Page(client.get_as(&list_path(&query)).await?),
+            Self::List {
+                query,
+                at: Place::Local(db),
+            } => Answer::Records(db::open(&db, Durability::Normal)?.list(&query).await?),
+            Self::Show {
+                id,
+                at: Place::Server(client),
+            } => Answer::Detail(Box::new(client.get_as(&format!("/executions/{id}")).await?)),
+            Self::Show {
+                id,
+                at: Place::Local(db),
+            } => {
+                let store = db::open(&db, Durability::Normal)?;
+                let Some(snapshot) = store.snapshot(id).await? else {
+                    bail!("no execution {id}");
+                };
+                Answer::Snapshot(Box::new(snapshot))
+            }
+            Self::Wait { id, client } => Answer::Ended(Box::new(wait(&client, id).await?)),
+            Self::Cancel { id, client } => {
+                client
+                    .post(&format!("/executions/{id}/cancel"), &serde_json::json!({}))
+                    .await?;
+                Answer::CancelRequested(id)
+            }
+            Self::Check { db } => {
+                let store = db::open(&db, Durability::Normal)?;
+                let problems = store.check().await?;
+                Answer::Checked {
+                    path: store.path().to_path_buf(),
+                    problems,
+                }
+            }
+            Self::Prune { before, db } => {
+                let store = db::open(&db, Durability::Normal)?;
+                Answer::Pruned {
+                    removed: store.prune(before).await?,
+                    before,
+                }
+            }
+        })
+    }
+}
+
+fn parse_id(id: &str) -> anyhow::Result<ExecutionId> {
+    id.parse().map_err(anyhow::Error::msg)
+}
+
+/// `GET /executions` with the query's filters.
+fn list_path(query: &ListQuery) -> String {
+    let mut path = format!("/executions?limit={}", query.limit);
+    if let Some(workflow) = &query.workflow {
+        path.push_str(&format!("&workflow={}", encode(workflow)));
+    }
+    if let Some(state) = query.state {
+        path.push_str(&format!("&state={}", state.as_str()));
+    }
+    path
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// 0 when the execution succeeded, 1 otherwise.
+pub(crate) fn exit_for(detail: &ExecutionDetail) -> ExitCode {
+    if detail.execution.state == ExecutionState::Succeeded.as_str() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
