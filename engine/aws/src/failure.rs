@@ -37,9 +37,10 @@ where
         SdkError::DispatchFailure(failure) => {
             let message = format!("{what}: {}", DisplayErrorContext(err));
             // A user error is a request that cannot be sent (a bad
-            // endpoint URL), and an untrusted certificate stays untrusted;
-            // every other dispatch failure is the network's.
-            if failure.is_user() || shutter_kit::is_untrusted_certificate(err) {
+            // endpoint URL), and a lasting TLS failure (an untrusted
+            // certificate, no TLS on that port) stays; every other
+            // dispatch failure is the network's.
+            if failure.is_user() || shutter_kit::lasting_tls_failure(err).is_some() {
                 ActionError::fatal(message)
             } else {
                 ActionError::retryable(message)

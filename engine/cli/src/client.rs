@@ -41,10 +41,19 @@ impl ServerArgs {
         Ok(Some(Client {
             base: base.trim_end_matches('/').to_owned(),
             token: token.filter(|t| !t.is_empty()),
-            http: reqwest::Client::new(),
+            // The token goes with every request: never to where a redirect
+            // points (another host, or plain http on the same one).
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .context("building the HTTP client")?,
         }))
     }
 }
+
+/// The largest answer the CLI reads (a page of executions or of log lines
+/// is far smaller).
+const ANSWER_LIMIT: usize = 64 << 20;
 
 #[derive(Debug)]
 pub(crate) struct Client {
@@ -99,9 +108,10 @@ impl Client {
             .await
             .with_context(|| format!("calling {}{path}", self.base))?;
         let status = response.status();
-        let body: Json = response
-            .json()
+        let bytes = shutter_kit::read_capped(response, ANSWER_LIMIT)
             .await
+            .with_context(|| format!("reading the answer of {}{path}", self.base))?;
+        let body: Json = serde_json::from_slice(&bytes)
             .with_context(|| format!("reading the answer of {}{path}", self.base))?;
         if !status.is_success() {
             let error = serde_json::from_value::<ErrorBody>(body)

@@ -13,11 +13,16 @@ use shutter_core::ActionError;
 /// may carry credentials.
 pub fn transport(what: &str, err: reqwest::Error) -> ActionError {
     let builder = err.is_builder();
-    let untrusted = is_untrusted_certificate(&err);
+    let tls = lasting_tls_failure(&err);
     let err = err.without_url();
-    if untrusted {
+    if tls == Some(LastingTls::Untrusted) {
         ActionError::fatal(format!(
             "{what}: the server's TLS certificate is not trusted: add its CA (`ca_file`, clouds.yaml `cacert`), or turn verification off only for a test server"
+        ))
+        .because(err)
+    } else if tls == Some(LastingTls::Impossible) {
+        ActionError::fatal(format!(
+            "{what}: no TLS session is possible with this server (is it TLS on this port, and a protocol version it shares?)"
         ))
         .because(err)
     } else if builder {
@@ -56,13 +61,30 @@ pub fn status(what: &str, status: StatusCode, said: &str) -> ActionError {
     }
 }
 
+/// A TLS failure another try cannot mend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastingTls {
+    /// The server's certificate is not trusted (unknown issuer, expired,
+    /// wrong name, refused by the peer).
+    Untrusted,
+    /// The two sides cannot agree at all: no shared version or cipher, no
+    /// certificate, or not TLS on that port.
+    Impossible,
+}
+
 /// Whether `err` (or any of its causes) is a TLS certificate the client
 /// does not trust, found by type through the whole chain.
 pub fn is_untrusted_certificate(err: &(dyn StdError + 'static)) -> bool {
+    lasting_tls_failure(err) == Some(LastingTls::Untrusted)
+}
+
+/// The TLS failure behind `err` that another try cannot mend, if any,
+/// found by type through the whole chain.
+pub fn lasting_tls_failure(err: &(dyn StdError + 'static)) -> Option<LastingTls> {
     let mut next = Some(err);
     while let Some(cause) = next {
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return untrusted(tls);
+            return lasting(tls);
         }
         // `io::Error` hides its payload from `source()` (it answers the
         // payload's own source), and hyper wraps one `io::Error` in another:
@@ -75,23 +97,29 @@ pub fn is_untrusted_certificate(err: &(dyn StdError + 'static)) -> bool {
             None => cause.source(),
         };
     }
-    false
+    None
 }
 
-fn untrusted(err: &rustls::Error) -> bool {
+fn lasting(err: &rustls::Error) -> Option<LastingTls> {
     use rustls::AlertDescription as Alert;
-    matches!(
-        err,
+    match err {
         rustls::Error::InvalidCertificate(_)
-            | rustls::Error::AlertReceived(
-                Alert::BadCertificate
-                    | Alert::UnsupportedCertificate
-                    | Alert::CertificateRevoked
-                    | Alert::CertificateExpired
-                    | Alert::CertificateUnknown
-                    | Alert::UnknownCA
-            )
-    )
+        | rustls::Error::AlertReceived(
+            Alert::BadCertificate
+            | Alert::UnsupportedCertificate
+            | Alert::CertificateRevoked
+            | Alert::CertificateExpired
+            | Alert::CertificateUnknown
+            | Alert::UnknownCA,
+        ) => Some(LastingTls::Untrusted),
+        rustls::Error::PeerIncompatible(_)
+        | rustls::Error::NoCertificatesPresented
+        | rustls::Error::InvalidMessage(_)
+        | rustls::Error::AlertReceived(
+            Alert::HandshakeFailure | Alert::ProtocolVersion | Alert::InsufficientSecurity,
+        ) => Some(LastingTls::Impossible),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +151,13 @@ mod tests {
         assert!(is_untrusted_certificate(&wrapped));
         let other = std::io::Error::other("connection reset");
         assert!(!is_untrusted_certificate(&other));
+        assert_eq!(lasting_tls_failure(&other), None);
+        // TLS spoken to a plain-HTTP port: no later try will do better.
+        let plain = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+        ));
+        assert_eq!(lasting_tls_failure(&plain), Some(LastingTls::Impossible));
+        assert!(!is_untrusted_certificate(&plain));
     }
 }

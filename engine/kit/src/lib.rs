@@ -24,7 +24,8 @@ mod url;
 pub use body::{BodyError, body, excerpt, json, read_capped};
 pub use client::{ClientError, HttpOptions, Proxy, Redirects};
 pub use failure::{
-    is_untrusted_certificate, retryable_status, retryable_status_code, status, transport,
+    LastingTls, is_untrusted_certificate, lasting_tls_failure, retryable_status,
+    retryable_status_code, status, transport,
 };
-pub use poll::{Poll, Polled, WaitEnded, poll_until};
+pub use poll::{MIN_PAUSE, Poll, Polled, WaitEnded, poll_until};
 pub use url::join;

@@ -49,9 +49,14 @@ impl From<WaitEnded> for ActionError {
     }
 }
 
+/// The shortest pause between two looks, whatever a workflow asks: a zero
+/// interval must not turn a wait into a busy loop against a cloud's API.
+pub const MIN_PAUSE: Duration = Duration::from_millis(100);
+
 /// Calls `look` until it answers [`Polled::Done`], pausing between looks,
 /// until `poll.deadline` or `cancel`. An error from `look` ends the wait.
-/// The last pause is cut to the deadline, so the wait never overruns it.
+/// A look that hangs is cut off at the deadline or by cancel too, and the
+/// last pause is cut to the deadline, so the wait never overruns it.
 pub async fn poll_until<T, E, F, Fut>(
     cancel: &CancellationToken,
     what: &str,
@@ -63,30 +68,58 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Polled<T>, E>>,
 {
-    let deadline = tokio::time::Instant::now() + poll.deadline;
-    let mut pause = poll.first.min(poll.cap);
+    let start = tokio::time::Instant::now();
+    // A deadline too far to represent is no deadline.
+    let deadline = start.checked_add(poll.deadline);
+    let cap = poll.cap.max(MIN_PAUSE);
+    let growth = if poll.growth.is_finite() {
+        poll.growth.max(1.0)
+    } else {
+        1.0
+    };
+    let mut pause = poll.first.clamp(MIN_PAUSE, cap);
     let mut waiting = None;
+    let ended = |waiting: &Option<String>| {
+        let after = shutter_core::units::format_duration(poll.deadline);
+        WaitEnded::Deadline(match waiting {
+            Some(on) => format!("{what}: still not done after {after}: {on}"),
+            None => format!("{what}: still not done after {after}"),
+        })
+    };
     loop {
-        match look().await? {
+        let looked = tokio::select! {
+            // A look that is ready at the deadline still counts.
+            biased;
+            looked = look() => looked?,
+            () = cancel.cancelled() => return Err(WaitEnded::Canceled.into()),
+            () = sleep_until(deadline) => return Err(ended(&waiting).into()),
+        };
+        match looked {
             Polled::Done(value) => return Ok(value),
             Polled::Pending => {}
             Polled::Waiting(on) => waiting = Some(on),
         }
         let now = tokio::time::Instant::now();
-        if now >= deadline {
-            let after = shutter_core::units::format_duration(poll.deadline);
-            return Err(WaitEnded::Deadline(match &waiting {
-                Some(on) => format!("{what}: still not done after {after}: {on}"),
-                None => format!("{what}: still not done after {after}"),
-            })
-            .into());
-        }
-        let nap = pause.min(deadline - now);
+        let nap = match deadline {
+            Some(deadline) if now >= deadline => return Err(ended(&waiting).into()),
+            Some(deadline) => pause.min(deadline - now),
+            None => pause,
+        };
         tokio::select! {
             () = tokio::time::sleep(nap) => {}
             () = cancel.cancelled() => return Err(WaitEnded::Canceled.into()),
         }
-        pause = pause.mul_f64(poll.growth.max(1.0)).min(poll.cap);
+        pause = Duration::try_from_secs_f64(pause.as_secs_f64() * growth)
+            .unwrap_or(cap)
+            .min(cap);
+    }
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -145,5 +178,57 @@ mod tests {
         .await
         .expect_err("canceled");
         assert_eq!(err, ActionError::Canceled);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_that_hangs_is_cut_off_by_the_deadline_or_cancel() {
+        let start = tokio::time::Instant::now();
+        let err: ActionError = poll_until(&CancellationToken::new(), "task", poll(30), || {
+            std::future::pending::<Result<Polled<()>, ActionError>>()
+        })
+        .await
+        .expect_err("never answers");
+        assert_eq!(err.message(), "task: still not done after 30s");
+        assert_eq!(start.elapsed(), Duration::from_secs(30));
+
+        let cancel = CancellationToken::new();
+        let canceler = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            canceler.cancel();
+        });
+        let err: ActionError = poll_until(&cancel, "task", poll(30), || {
+            std::future::pending::<Result<Polled<()>, ActionError>>()
+        })
+        .await
+        .expect_err("canceled");
+        assert_eq!(err, ActionError::Canceled);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_zero_interval_still_pauses_and_a_huge_deadline_is_no_deadline() {
+        let start = tokio::time::Instant::now();
+        let mut looks = 0;
+        let never = Poll {
+            first: Duration::ZERO,
+            growth: f64::INFINITY,
+            cap: Duration::ZERO,
+            deadline: Duration::MAX,
+        };
+        let done: u32 = poll_until(&CancellationToken::new(), "x", never, || {
+            looks += 1;
+            let n = looks;
+            async move {
+                Ok::<_, ActionError>(if n == 11 {
+                    Polled::Done(n)
+                } else {
+                    Polled::Pending
+                })
+            }
+        })
+        .await
+        .expect("done");
+        assert_eq!(done, 11);
+        assert_eq!(start.elapsed(), MIN_PAUSE * 10);
     }
 }

@@ -7,12 +7,13 @@ use shutter_core::ActionError;
 /// `base` with `segments` appended. An empty, `.` or `..` segment is
 /// refused: no id is one of those.
 pub fn join(base: &Url, segments: &[&str]) -> Result<Url, ActionError> {
-    if let Some(bad) = segments
-        .iter()
-        .find(|s| s.is_empty() || **s == "." || **s == "..")
-    {
+    // The url crate drops tabs and newlines from a path, so `.\t.` would
+    // become `..`: control characters are refused outright.
+    if let Some(bad) = segments.iter().find(|s| {
+        s.is_empty() || **s == "." || **s == ".." || s.chars().any(|c| c.is_ascii_control())
+    }) {
         return Err(ActionError::fatal(format!(
-            "`{bad}` cannot be part of a URL path"
+            "{bad:?} cannot be part of a URL path"
         )));
     }
     let mut url = base.clone();
@@ -36,6 +37,9 @@ mod tests {
             "http://glance:9292/v2/images/a%2Fb%3Fx=1%23f/file"
         );
         assert!(join(&base, &[".."]).is_err());
+        for sneaky in [".\t.", "..\n", "\r..", "a\u{0}"] {
+            assert!(join(&base, &[sneaky, "action"]).is_err(), "{sneaky:?}");
+        }
         assert!(join(&base, &[""]).is_err());
         let bare = Url::parse("http://nova:8774/v2.1").expect("a URL");
         assert_eq!(

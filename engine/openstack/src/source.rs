@@ -103,8 +103,9 @@ impl Source {
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::File(path) => path.display().to_string(),
-            // The URL only: credentials travel in headers, never in messages.
-            Self::Http { url, .. } => url.split('?').next().unwrap_or(url).to_owned(),
+            // Scheme, host and path only: a query (a pre-signed URL) or
+            // `user:password@` may carry credentials, never put in messages.
+            Self::Http { url, .. } => without_credentials(url),
         }
     }
 
@@ -219,4 +220,36 @@ fn read_full(file: &mut std::fs::File, buffer: &mut [u8]) -> std::io::Result<usi
         }
     }
     Ok(filled)
+}
+
+/// `url` without its query, fragment and `user:password@`.
+fn without_credentials(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            // Only fails for URLs that cannot have credentials at all.
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            parsed.to_string()
+        }
+        // Not a URL: say nothing of it but that.
+        Err(_) => "(a source URL that does not parse)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_credentials;
+
+    #[test]
+    fn credentials_in_a_source_url_never_reach_a_message() {
+        assert_eq!(
+            without_credentials(
+                "https://admin:hunter2@ds.example/folder/a.vmdk?dcPath=DC0&sig=abc#x"
+            ),
+            "https://ds.example/folder/a.vmdk"
+        );
+        assert!(!without_credentials("http://u:p@[::1/").contains("u:p"));
+    }
 }

@@ -13,16 +13,18 @@ use crate::tls::Trust;
 /// an error naming it (`parameter `vcenter.insecure`: ...`).
 #[derive(Debug, Deserialize)]
 pub struct ServerParam {
+    #[serde(deserialize_with = "shutter_core::params::required")]
     pub url: String,
-    #[serde(default)]
+    // An empty value (an unset input) is the same as none given.
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
     pub username: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
     pub password_secret: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
     pub token_secret: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
     pub insecure: Option<bool>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "shutter_core::params::optional")]
     pub ca_file: Option<String>,
 }
 

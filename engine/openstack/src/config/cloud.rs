@@ -90,11 +90,14 @@ struct RawCloud {
 /// gives it (`OS_INSECURE=true`).
 fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
     match Option::<Json>::deserialize(deserializer)? {
+        // An empty value (`OS_INSECURE=`, `verify: ""`) is not given: it
+        // must never turn certificate checks off.
         None | Some(Json::Null) => Ok(None),
         Some(Json::Bool(flag)) => Ok(Some(flag)),
-        Some(Json::String(text)) => match text.to_ascii_lowercase().as_str() {
+        Some(Json::String(text)) => match text.trim().to_ascii_lowercase().as_str() {
+            "" => Ok(None),
             "true" | "yes" | "1" => Ok(Some(true)),
-            "false" | "no" | "0" | "" => Ok(Some(false)),
+            "false" | "no" | "0" => Ok(Some(false)),
             _ => Err(serde::de::Error::custom(format!(
                 "`{text}` is not true or false"
             ))),

@@ -193,3 +193,22 @@ fn bad_configurations_say_what_is_wrong() {
     let err = load(&ConfigSources::default(), None).unwrap_err();
     assert!(err.contains("no clouds.yaml found"), "{err}");
 }
+
+#[test]
+fn an_empty_verify_or_insecure_never_turns_certificate_checks_off() {
+    let local = |extra: serde_json::Value| {
+        let mut raw = serde_json::json!({
+            "auth_type": "none",
+            "image_endpoint_override": "https://127.0.0.1:9292",
+        });
+        raw.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        Cloud::from_raw("local", raw).unwrap()
+    };
+    assert!(local(serde_json::json!({"verify": ""})).verify_tls);
+    assert!(local(serde_json::json!({"insecure": ""})).verify_tls);
+    assert!(local(serde_json::json!({"verify": " "})).verify_tls);
+    assert!(!local(serde_json::json!({"verify": "false"})).verify_tls);
+    assert!(!local(serde_json::json!({"insecure": true})).verify_tls);
+}

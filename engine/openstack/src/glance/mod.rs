@@ -117,10 +117,13 @@ pub(crate) async fn list(
 /// The page Glance's `next` names: a path with its query, relative to
 /// Glance's root, which must stay on Glance's host (the token goes with it).
 fn next_page(base: &Url, next: &str) -> Result<Url, ActionError> {
-    let root = root(base);
     // Glance's `next` is a path from its root, which may itself have a path
-    // (`http://host/image`): join it under the root. A `//host/...` is a
-    // reference to another host, never a path.
+    // (`http://host/image`): join it under the root, as a directory. A
+    // `//host/...` is a reference to another host, never a path.
+    let mut root = root(base);
+    if let Ok(mut segments) = root.path_segments_mut() {
+        segments.pop_if_empty().push("");
+    }
     let path = next.strip_prefix('/').unwrap_or(next);
     let url = (!path.starts_with('/'))
         .then(|| root.join(path).ok())
@@ -272,6 +275,14 @@ mod tests {
             "http://g:9292/v2/images?marker=a"
         );
         assert!(super::next_page(&base, "//evil.example/v2/images").is_err());
+        // Behind a path prefix, as devstack serves it.
+        let prefixed = Url::parse("http://g/image/v2/").expect("a URL");
+        assert_eq!(
+            super::next_page(&prefixed, "/v2/images?marker=a")
+                .expect("a URL")
+                .as_str(),
+            "http://g/image/v2/images?marker=a"
+        );
         assert!(super::next_page(&base, "http://evil.example/").is_err());
     }
 }

@@ -73,6 +73,7 @@ async fn start_execution(
 /// The parameters of `vro.workflow.run` beyond `vro`.
 #[derive(Debug, Deserialize)]
 struct RunParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
     workflow: String,
     /// Null is the same as none given.
     #[serde(default)]
@@ -82,7 +83,9 @@ struct RunParams {
 /// Which execution `wait` and `cancel` are about.
 #[derive(Debug, Deserialize)]
 struct ExecutionParams {
+    #[serde(deserialize_with = "shutter_core::params::required")]
     workflow: String,
+    #[serde(deserialize_with = "shutter_core::params::required")]
     execution: String,
 }
 

@@ -22,7 +22,7 @@ use super::vm::{VmTarget, find_vm, get_vm};
 use crate::env::Env;
 
 const VCENTER_PARAM: &str = "The vCenter: the name of a connection in Shutter's config (docs/configuration.md), or {url, username, password_secret, insecure, ca_file}. Default: the connection the vm/snapshot reference names, else govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
-const TASK_TIMEOUT_PARAM: &str = "How long the vCenter task may run before the step stops waiting and asks vCenter to cancel it (a retryable failure: another try adopts what the task made).";
+const TASK_TIMEOUT_PARAM: &str = "How long the vCenter task may run before the step stops waiting and asks vCenter to cancel it (not every task can be canceled); a retryable failure: another try adopts what the task made.";
 const VM_PARAM: &str = "The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an instanceUuid, vsphere://VCENTER/vm-42, or the `vm` output of vsphere.vm.get.";
 
 /// What every vSphere action shares: the sessions and the environment.
@@ -135,7 +135,7 @@ fn create_spec() -> ActionSpec {
     .optional("description", ParamType::String, Some(json!("")), "The snapshot's description.")
     .optional("memory", ParamType::Boolean, Some(json!(false)), "Include the VM's memory.")
     .optional("quiesce", ParamType::Boolean, Some(json!(false)), "Quiesce the guest file systems (needs VMware Tools).")
-    .optional("task_timeout", ParamType::Duration, Some(json!("1h")), TASK_TIMEOUT_PARAM)
+    .optional("task_timeout", ParamType::Duration, Some(json!("6h")), TASK_TIMEOUT_PARAM)
     .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("snapshot", ParamType::Object, "The reference later steps pass on (vsphere.snapshot.remove): {vcenter, vm, moref}, and `connection` when made through a named connection.")
     .output("id", ParamType::String, "The snapshot's moRef.")
@@ -263,7 +263,7 @@ fn remove_spec() -> ActionSpec {
     .param("snapshot", ParamType::Any, "The `snapshot` output of vsphere.snapshot.create, or vsphere://VCENTER/VM/SNAPSHOT.")
     .optional("remove_children", ParamType::Boolean, Some(json!(false)), "Also remove the snapshots below it.")
     .optional("consolidate", ParamType::Boolean, Some(json!(true)), "Consolidate the disks as part of the removal.")
-    .optional("task_timeout", ParamType::Duration, Some(json!("1h")), TASK_TIMEOUT_PARAM)
+    .optional("task_timeout", ParamType::Duration, Some(json!("6h")), TASK_TIMEOUT_PARAM)
     .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
     .output("removed", ParamType::Boolean, "False when it was already gone.")
     .output("consolidated", ParamType::Boolean, "Whether ConsolidateVMDisks_Task ran afterwards.")

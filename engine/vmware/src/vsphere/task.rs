@@ -16,8 +16,10 @@ use super::properties::retrieve;
 use super::request::Request;
 use super::xml::Element;
 
-/// How long a task may run when neither the step nor the action says.
-pub const DEFAULT_TASK_DEADLINE: Duration = Duration::from_secs(3600);
+/// How long a task may run when neither the step nor the action says: a
+/// backstop against a task vCenter never ends, not a performance limit
+/// (a memory snapshot or a consolidation of a large VM can take hours).
+pub const DEFAULT_TASK_DEADLINE: Duration = Duration::from_secs(6 * 3600);
 
 const POLL: Poll = Poll {
     first: Duration::from_millis(100),
