@@ -98,3 +98,35 @@ fn actions_lists_the_catalog_and_describes_one() {
         run.stderr
     );
 }
+
+#[test]
+fn validate_warns_of_a_declared_secret_that_is_not_set_here() {
+    let dir = temp_dir("unset-secret");
+    let file = write(
+        &dir,
+        "secret.yaml",
+        b"version: 1\nname: s\nsecrets: [never_set_by_anyone]\nsteps:\n  a: {uses: core.noop}\n",
+    );
+    let run = shutter(["validate", &file]);
+    assert_eq!(run.code, Some(0), "a warning, not an error: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: {file}: secret `never_set_by_anyone` is not set here: set SHUTTER_SECRET_NEVER_SET_BY_ANYONE before running"
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_workflow_timeout_beyond_ten_years_is_refused_at_its_line() {
+    let dir = temp_dir("huge-timeout");
+    let file = write(
+        &dir,
+        "huge.yaml",
+        b"version: 1\nname: h\ntimeout: 300000y\nsteps:\n  a: {uses: core.noop}\n",
+    );
+    let run = shutter(["validate", &file]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{file}:3:")), "{}", run.stderr);
+}

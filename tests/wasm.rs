@@ -282,6 +282,7 @@ fn a_module_by_url_calls_the_hosts_its_step_is_granted() {
             .collect()
     };
     let (addr, downloads) = module_server(component);
+    let (proxy, proxied) = proxy_trap();
     let dir = tempfile::tempdir().expect("temp dir");
     let workflow = |name: &str, allow: &str| {
         let file = dir.path().join(format!("{name}.yaml"));
@@ -300,6 +301,10 @@ fn a_module_by_url_calls_the_hosts_its_step_is_granted() {
             .current_dir(repo_root())
             .env("SHUTTER_DB", dir.path().join("s.db"))
             .env("SHUTTER_CACHE", dir.path().join("cache"))
+            // Neither the module fetcher nor the guest's HTTP host may
+            // follow proxy variables (a proxy would see the module and
+            // the step's traffic).
+            .envs(["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"].map(|name| (name, &proxy)))
             .output()
             .expect("shutter starts")
     };
@@ -321,4 +326,24 @@ fn a_module_by_url_calls_the_hosts_its_step_is_granted() {
         1,
         "the module is downloaded once, then kept by its sha256"
     );
+    assert_eq!(
+        proxied.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "proxy variables are ignored"
+    );
+}
+
+/// A listener standing in for a proxy: the URL to set in proxy variables,
+/// and how many connections reached it.
+fn proxy_trap() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!("http://{}", listener.local_addr().expect("bound"));
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for _socket in listener.incoming().flatten() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    (url, connections)
 }

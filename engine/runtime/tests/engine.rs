@@ -115,11 +115,11 @@ impl Action for Leaky {
             shutter_core::LogLevel::Info,
             format!("Authorization: Basic {basic}"),
         );
-        if ctx.params.get("fail").and_then(Json::as_bool) == Some(true) {
-            return Err(ActionError::fatal(format!(
-                "server said: {}",
-                serde_json::to_string(&value).unwrap()
-            )));
+        let said = format!("server said: {}", serde_json::to_string(&value).unwrap());
+        match ctx.params.get("fail") {
+            Some(Json::Bool(true)) => return Err(ActionError::fatal(said)),
+            Some(Json::String(how)) if how == "retry" => return Err(ActionError::retryable(said)),
+            _ => {}
         }
         let mut outputs = serde_json::Map::new();
         outputs.insert(value.clone(), json!({"echo": value}));
@@ -202,7 +202,12 @@ fn harness_with(secrets: Secrets) -> Harness {
     catalog.register(
         ActionSpec::new("test.leaky", "echoes a secret in many forms")
             .param("name", ParamType::String, "")
-            .optional("fail", ParamType::Boolean, None, "")
+            .optional(
+                "fail",
+                ParamType::Any,
+                None,
+                "true: fatally; \"retry\": retryably",
+            )
             .with_dynamic_outputs(),
     );
     catalog.register(
@@ -531,10 +536,20 @@ async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
         "token".to_owned(),
         "hunter2 \"very/secret\"&=".to_owned(),
     )])));
-    for fail in [false, true] {
-        let yaml = format!(
-            "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {{uses: test.leaky, with: {{name: token, fail: {fail}}}}}\n"
-        );
+    let leaky = |fail: &str| format!("{{uses: test.leaky, with: {{name: token, fail: {fail}}}}}");
+    let workflows = [
+        format!("  a: {}\n", leaky("false")),
+        format!("  a: {}\n", leaky("true")),
+        // The note of a retry, and the error of a failed compensation.
+        "  a:\n    uses: test.leaky\n    with: {name: token, fail: retry}\n    retry: {attempts: 2, delay: 1s, jitter: false}\n"
+            .to_owned(),
+        format!(
+            "  a:\n    uses: core.noop\n    compensate: {}\n  b: {{uses: core.fail, needs: a, with: {{message: boom}}}}\n",
+            leaky("true")
+        ),
+    ];
+    for steps in workflows {
+        let yaml = format!("version: 1\nname: t\nsecrets: [token]\nsteps:\n{steps}");
         let (id, plan) = h.start(&yaml, json!({})).await;
         h.engine
             .run(Claim::created(id), plan, CancellationToken::new())
@@ -551,6 +566,10 @@ async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
             assert!(!everything.contains(leak), "{leak} leaked: {everything}");
         }
         assert!(everything.contains("Basic "), "{everything}");
+        if !steps.contains("fail: false") {
+            // The failure was recorded, redacted, not left out.
+            assert!(everything.contains("server said: "), "{everything}");
+        }
     }
 }
 
