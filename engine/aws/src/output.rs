@@ -7,22 +7,19 @@ use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ec2::types::{Snapshot, Tag};
 use serde_json::{Map, Value as Json, json};
 
-pub(crate) fn time(at: Option<&DateTime>) -> Json {
+pub(crate) fn time(at: Option<&DateTime>) -> Option<String> {
     at.and_then(|at| at.fmt(DateTimeFormat::DateTime).ok())
-        .map_or(Json::Null, Json::String)
 }
 
-pub(crate) fn tags(tags: &[Tag]) -> Json {
-    let map: Map<String, Json> = tags
-        .iter()
+pub(crate) fn tags(tags: &[Tag]) -> Map<String, Json> {
+    tags.iter()
         .filter_map(|tag| {
             Some((
                 tag.key()?.to_owned(),
                 json!(tag.value().unwrap_or_default()),
             ))
         })
-        .collect();
-    Json::Object(map)
+        .collect()
 }
 
 /// AWS's `"40%"` as a number; 0 when absent or unreadable.
@@ -73,7 +70,7 @@ mod tests {
     #[test]
     fn times_are_rfc3339() {
         let at = DateTime::from_secs(1_700_000_000);
-        assert_eq!(time(Some(&at)), json!("2023-11-14T22:13:20Z"));
-        assert_eq!(time(None), Json::Null);
+        assert_eq!(time(Some(&at)).as_deref(), Some("2023-11-14T22:13:20Z"));
+        assert_eq!(time(None), None);
     }
 }

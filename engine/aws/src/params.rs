@@ -8,13 +8,19 @@ use aws_sdk_ec2::types::Tag;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value as Json;
+use shutter_core::catalog::ParamKind;
+use shutter_core::{ParamType, action_params};
 
 /// Where a step runs: its `region` and `endpoint_url`, every EC2 action's.
+#[action_params]
 #[derive(Debug, Deserialize)]
 pub(crate) struct Located {
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// AWS region, e.g. `eu-west-1`; default: the standard chain's
+    /// (`AWS_REGION`, the profile's `region`, IMDS).
     pub region: Option<String>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// Send requests here instead of AWS's endpoint (a VPC endpoint, an
+    /// emulator); default: `AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL` or the
+    /// profile's `endpoint_url`.
     pub endpoint_url: Option<String>,
 }
 
@@ -22,6 +28,10 @@ pub(crate) struct Located {
 /// booleans stand for their text. Null or `""` is no tags.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Tags(pub Vec<Tag>);
+
+impl ParamKind for Tags {
+    const KIND: ParamType = ParamType::Object;
+}
 
 impl<'de> Deserialize<'de> for Tags {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

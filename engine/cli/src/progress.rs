@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use shutter_core::{Change, ExecutionId, Store};
+use shutter_core::{Change, ExecutionId, Page, Store};
 use tokio_util::sync::CancellationToken;
 
 /// Follows the event log until `done` is canceled, then prints what is left.
@@ -18,7 +18,7 @@ pub(crate) async fn follow(store: &dyn Store, id: ExecutionId, tty: bool, done: 
     let mut after = 0;
     loop {
         let finished = done.is_cancelled();
-        while let Ok(events) = store.events(id, after, 1000).await {
+        while let Ok(events) = store.events(id, Page::new(after, 1000)).await {
             let Some(last) = events.last() else {
                 break;
             };

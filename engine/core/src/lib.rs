@@ -33,10 +33,13 @@ mod recording;
 pub mod secrets;
 pub mod state;
 pub mod store;
+pub mod store_hook;
 pub mod suggest;
 pub mod units;
 
-pub use action::{Action, ActionContext, ActionError, ActionRegistry, ChangeSink, ContextParts};
+pub use action::{
+    Action, ActionContext, ActionEntry, ActionError, ActionRegistry, ChangeSink, ContextParts,
+};
 pub use action::{params, parse_param, parse_params};
 pub use catalog::{ActionSpec, Catalog, ParamType};
 pub use config::{ConfigError, ConfigFile, ConfigSource};
@@ -49,5 +52,6 @@ pub use record::{
 };
 pub use recording::RecordingSink;
 pub use secrets::Secrets;
+pub use shutter_derive::{action_outputs, action_params};
 pub use state::{ExecutionState, StepState};
-pub use store::{Claim, ListQuery, Owner, Store, StoreError};
+pub use store::{Claim, ListQuery, Owner, Page, Store, StoreError};

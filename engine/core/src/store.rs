@@ -86,6 +86,20 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// Which events to read: those with a sequence number above `after`, at
+/// most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub after: u64,
+    pub limit: usize,
+}
+
+impl Page {
+    pub fn new(after: u64, limit: usize) -> Self {
+        Self { after, limit }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Records a new execution (`queued`, a `pending` record per step), held by `owner`
@@ -116,24 +130,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many executions are in each state (states with none are left out).
     async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError>;
 
-    /// Events with a sequence number above `after`, oldest first.
-    async fn events(
-        &self,
-        id: ExecutionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError>;
+    /// Events of the `page`, oldest first.
+    async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError>;
 
-    /// The `log` events of one step, oldest first, with a sequence number
-    /// above `after`: of the step `step` names (every item of a `for_each`
-    /// step), or of the one instance `step` names (`snap[3]`).
-    async fn logs(
-        &self,
-        id: ExecutionId,
-        step: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError>;
+    /// The `log` events of one step in the `page`, oldest first: of the
+    /// step `step` names (every item of a `for_each` step), or of the one
+    /// instance `step` names (`snap[3]`).
+    async fn logs(&self, id: ExecutionId, step: &str, page: Page)
+    -> Result<Vec<Event>, StoreError>;
 
     /// Takes the executions left `queued` or `running` whose owner is gone
     /// — its lease expired, or (same host) its process no longer exists —

@@ -7,16 +7,23 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use md5::Md5;
+use serde::Serialize;
 use sha2::{Digest, Sha512};
+use shutter_core::action_outputs;
 
 /// A stream of data chunks, as sources and downloads produce them.
 pub(crate) type DataStream = BoxStream<'static, io::Result<Bytes>>;
 
-/// What Glance computes too: `os_hash_value` (SHA-512), `checksum` (MD5), `size`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What Glance computes too: `os_hash_value` (SHA-512), `checksum` (MD5),
+/// `size`; as outputs, of an upload or a download.
+#[action_outputs]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Digests {
+    /// SHA-512 of the data (hex).
     pub(crate) sha512: String,
+    /// MD5 of the data (hex).
     pub(crate) md5: String,
+    /// Bytes of data.
     pub(crate) size: u64,
 }
 

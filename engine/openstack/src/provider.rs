@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec};
+use shutter_core::{Action, ActionContext, ActionError, ActionSpec, action_params};
 use shutter_kit::{HttpOptions, Redirects};
 
 use crate::config::{self, ConfigSources};
@@ -38,9 +38,11 @@ pub(crate) struct Trust {
 
 /// The `cloud` parameter every OpenStack action takes; none (or `""`)
 /// is the default cloud.
+#[action_params]
 #[derive(Deserialize)]
-struct CloudParam {
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+pub(crate) struct CloudParam {
+    /// The clouds.yaml entry (default: `OS_CLOUD`, else the `envvars` cloud of
+    /// `OS_*` variables).
     cloud: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use shutter_core::{ActionContext, ActionError};
+use shutter_core::{ActionContext, ActionError, action_params};
 
 use crate::digest::{DataStream, Tally, hashing};
 use crate::error;
@@ -40,22 +40,23 @@ pub(crate) struct Opened {
 }
 
 /// The `source` parameter and its companions.
+#[action_params]
 #[derive(Deserialize)]
-struct SourceParams {
+pub(crate) struct SourceParams {
+    /// `file:///path`, a path (relative to the workflow file), or an http(s)
+    /// URL.
     source: String,
-    #[serde(default)]
+    /// User for HTTP basic auth on the source.
     source_user: Option<String>,
-    #[serde(default)]
+    /// Name of the granted secret holding the basic-auth password.
     source_password_secret: Option<String>,
-    /// Header -> the name of the secret holding its value.
+    /// Headers sent to the source: header name -> name of the granted
+    /// secret holding its value (e.g. `Cookie` -> `vsphere_session`).
     #[serde(default)]
     source_headers: BTreeMap<String, String>,
-    #[serde(default = "yes")]
+    /// Verify the source's TLS certificate.
+    #[param(default = true)]
     source_verify_tls: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 impl Source {

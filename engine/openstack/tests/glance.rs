@@ -33,9 +33,7 @@ async fn create_upload_wait_verify_download_delete() {
     let clouds = glance_cloud();
     let name = unique("roundtrip");
     let created = clouds
-        .run("openstack.image.create", json!({"cloud": "glance", "name": name, "properties": {"purpose": "test", "generation": 3}}))
-        .await
-        .unwrap();
+        .ok("openstack.image.create", json!({"cloud": "glance", "name": name, "properties": {"purpose": "test", "generation": 3}})).await;
     assert_eq!(created["status"], "queued");
     assert_eq!(created["adopted"], false);
     let id = created["id"].as_str().unwrap().to_owned();
@@ -44,23 +42,21 @@ async fn create_upload_wait_verify_download_delete() {
     let source = clouds.path("disk.raw");
     let data = data_file(&source, (5 << 20) / 2 + 123);
     let uploaded = clouds
-        .run(
+        .ok(
             "openstack.image.upload",
             json!({"cloud": "glance", "image_id": id, "source": file_url(&source)}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(uploaded["sha512"], sha512_hex(&data));
     assert_eq!(uploaded["size"], data.len());
     assert_eq!(uploaded["md5"].as_str().unwrap().len(), 32);
 
     let waited = clouds
-        .run(
+        .ok(
             "openstack.image.wait",
             json!({"cloud": "glance", "image_id": id, "interval": "200ms"}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(waited["status"], "active");
     assert_eq!(waited["sha512"], uploaded["sha512"]);
     assert_eq!(waited["checksum"], uploaded["md5"]);
@@ -68,28 +64,21 @@ async fn create_upload_wait_verify_download_delete() {
     assert_eq!(waited["image"]["generation"], "3");
 
     let verified = clouds
-        .run(
-            "openstack.image.verify",
-            json!({"cloud": "glance", "image_id": id, "sha512": uploaded["sha512"], "size": data.len(), "md5": uploaded["md5"]}),
-        )
-        .await
-        .unwrap();
+        .ok("openstack.image.verify", json!({"cloud": "glance", "image_id": id, "sha512": uploaded["sha512"], "size": data.len(), "md5": uploaded["md5"]})).await;
     assert_eq!(verified["size"], data.len());
     let wrong = clouds
-        .run(
+        .err(
             "openstack.image.verify",
             json!({"cloud": "glance", "image_id": id, "sha512": sha512_hex(b"other")}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(fatal(&wrong).contains("sha512 mismatch"), "{wrong:?}");
     let wrong_size = clouds
-        .run(
+        .err(
             "openstack.image.verify",
             json!({"cloud": "glance", "image_id": id, "sha512": uploaded["sha512"], "size": 1}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         fatal(&wrong_size).contains("size mismatch"),
         "{wrong_size:?}"
@@ -97,56 +86,40 @@ async fn create_upload_wait_verify_download_delete() {
 
     let target = clouds.path("out/copy.raw");
     let downloaded = clouds
-        .run(
+        .ok(
             "openstack.image.download",
             json!({"cloud": "glance", "image_id": id, "path": target.display().to_string()}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(downloaded["sha512"], uploaded["sha512"]);
     assert_eq!(std::fs::read(&target).unwrap(), data);
     assert!(!clouds.path("out/copy.raw.part").exists());
 
     let got = clouds
-        .run(
+        .ok(
             "openstack.image.get",
             json!({"cloud": "glance", "image_id": id}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(got["name"], name.as_str());
 
-    let deleted = clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    let deleted = clouds.delete_image("glance", &id).await;
     assert_eq!(deleted["deleted"], true);
-    let again = clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    let again = clouds.delete_image("glance", &id).await;
     assert_eq!(again["deleted"], false);
     let strict = clouds
-        .run(
+        .err(
             "openstack.image.delete",
             json!({"cloud": "glance", "image_id": id, "missing_ok": false}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(fatal(&strict).contains("404 not found"));
     let gone = clouds
-        .run(
+        .err(
             "openstack.image.get",
             json!({"cloud": "glance", "image_id": id}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         fatal(&gone).contains(&format!(
             "get image {id} on cloud `glance`: 404 not found: No image found with ID {id}"
@@ -173,12 +146,11 @@ async fn the_same_idempotency_key_adopts_instead_of_creating_twice() {
     assert_eq!(second["id"], first["id"]);
     assert_eq!(second["adopted"], true);
     let listed = clouds
-        .run(
+        .ok(
             "openstack.image.list",
             json!({"cloud": "glance", "filters": {"shutter_idempotency_key": key}}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(listed["count"], 1);
 
     // an upload that completed before a crash is adopted on the re-run...
@@ -186,11 +158,8 @@ async fn the_same_idempotency_key_adopts_instead_of_creating_twice() {
     let source = clouds.path("a.raw");
     data_file(&source, 4096);
     let upload = json!({"cloud": "glance", "image_id": id, "source": file_url(&source)});
-    let once = clouds
-        .run("openstack.image.upload", upload.clone())
-        .await
-        .unwrap();
-    let twice = clouds.run("openstack.image.upload", upload).await.unwrap();
+    let once = clouds.ok("openstack.image.upload", upload.clone()).await;
+    let twice = clouds.ok("openstack.image.upload", upload).await;
     assert_eq!(
         (twice["adopted"].clone(), twice["sha512"].clone()),
         (json!(true), once["sha512"].clone())
@@ -199,23 +168,16 @@ async fn the_same_idempotency_key_adopts_instead_of_creating_twice() {
     let other = clouds.path("b.raw");
     std::fs::write(&other, b"different bytes").unwrap();
     let err = clouds
-        .run(
+        .err(
             "openstack.image.upload",
             json!({"cloud": "glance", "image_id": id, "source": file_url(&other)}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         fatal(&err).contains("409 conflict") && fatal(&err).contains("already active"),
         "{err:?}"
     );
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    clouds.delete_image("glance", id).await;
 }
 
 #[tokio::test]
@@ -226,18 +188,15 @@ async fn list_follows_next_across_pages() {
     let mut ids = Vec::new();
     for n in 0..3 {
         let created = clouds
-            .run("openstack.image.create", json!({"cloud": "glance", "name": format!("{batch}-{n}"), "properties": {"test_batch": batch}}))
-            .await
-            .unwrap();
+            .ok("openstack.image.create", json!({"cloud": "glance", "name": format!("{batch}-{n}"), "properties": {"test_batch": batch}})).await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let all = clouds
-        .run(
+        .ok(
             "openstack.image.list",
             json!({"cloud": "glance", "filters": {"test_batch": batch}, "page_size": 1}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(all["count"], 3);
     let mut listed: Vec<String> = all["images"]
         .as_array()
@@ -249,20 +208,18 @@ async fn list_follows_next_across_pages() {
     ids.sort();
     assert_eq!(listed, ids);
     let capped = clouds
-        .run(
+        .ok(
             "openstack.image.list",
             json!({"cloud": "glance", "filters": {"test_batch": batch}, "page_size": 1, "max": 2}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(capped["count"], 2);
     let by_name = clouds
-        .run(
+        .ok(
             "openstack.image.list",
             json!({"cloud": "glance", "filters": {"name": format!("{batch}-1")}}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         by_name["images"][0]["id"],
         json!(
@@ -273,13 +230,7 @@ async fn list_follows_next_across_pages() {
     );
     assert_eq!(by_name["count"], 1);
     for id in ids {
-        clouds
-            .run(
-                "openstack.image.delete",
-                json!({"cloud": "glance", "image_id": id}),
-            )
-            .await
-            .unwrap();
+        clouds.delete_image("glance", &id).await;
     }
 }
 
@@ -288,22 +239,20 @@ async fn glance_html_errors_become_one_clear_line() {
     let _serial = common::serial().await;
     let clouds = glance_cloud();
     let created = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "glance", "name": unique("badformat"), "disk_format": "qcow2"}),
         )
-        .await
-        .unwrap();
+        .await;
     let id = created["id"].as_str().unwrap();
     let source = clouds.path("not-qcow2.raw");
     data_file(&source, 70_000);
     let err = clouds
-        .run(
+        .err(
             "openstack.image.upload",
             json!({"cloud": "glance", "image_id": id, "source": file_url(&source)}),
         )
-        .await
-        .unwrap_err();
+        .await;
     let message = fatal(&err);
     assert!(
         message.starts_with(&format!(
@@ -315,13 +264,7 @@ async fn glance_html_errors_become_one_clear_line() {
         !message.contains('<') && !message.contains('\n'),
         "{message}"
     );
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    clouds.delete_image("glance", id).await;
 }
 
 #[tokio::test]
@@ -331,18 +274,15 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
     let peer = shutter_testpeers::peer("glance");
     let base = peer.var("OS_IMAGE_URL").unwrap().to_owned();
     let empty = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "glance", "name": unique("no-data")}),
         )
-        .await
-        .unwrap();
+        .await;
     let id = empty["id"].as_str().unwrap();
 
     let missing_secret = clouds
-        .run("openstack.image.upload", json!({"cloud": "glance", "image_id": id, "source": "https://vcenter.invalid/folder/x-flat.vmdk", "source_user": "u", "source_password_secret": "vc_password"}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.upload", json!({"cloud": "glance", "image_id": id, "source": "https://vcenter.invalid/folder/x-flat.vmdk", "source_user": "u", "source_password_secret": "vc_password"})).await;
     assert!(
         fatal(&missing_secret).contains("secret `vc_password`, which is not granted"),
         "{missing_secret:?}"
@@ -360,12 +300,11 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
         "{not_found:?}"
     );
     let no_file = clouds
-        .run(
+        .err(
             "openstack.image.upload",
             json!({"cloud": "glance", "image_id": id, "source": "file:///nonexistent/disk.raw"}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         fatal(&no_file).starts_with("source /nonexistent/disk.raw: No such file"),
         "{no_file:?}"
@@ -373,25 +312,15 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
 
     // waiting for an image that never gets data gives up, retryably
     let err = clouds
-        .run("openstack.image.wait", json!({"cloud": "glance", "image_id": id, "interval": "100ms", "wait_timeout": "300ms"}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.wait", json!({"cloud": "glance", "image_id": id, "interval": "100ms", "wait_timeout": "300ms"})).await;
     assert!(
         matches!(&err, ActionError::Retryable { message: m, .. } if m.contains("still not done after")),
         "{err:?}"
     );
     let download = clouds
-        .run("openstack.image.download", json!({"cloud": "glance", "image_id": id, "path": clouds.path("x").display().to_string()}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.download", json!({"cloud": "glance", "image_id": id, "path": clouds.path("x").display().to_string()})).await;
     assert!(fatal(&download).contains("is queued, not active"));
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    clouds.delete_image("glance", id).await;
 }
 
 fn uuid_zero() -> &'static str {
@@ -403,15 +332,11 @@ async fn an_unknown_cloud_names_the_known_ones() {
     let _serial = common::serial().await;
     let clouds = glance_cloud();
     let err = clouds
-        .run("openstack.image.list", json!({"cloud": "prod"}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.list", json!({"cloud": "prod"}))
+        .await;
     assert!(
         fatal(&err).contains("cloud `prod` not found") && fatal(&err).contains("defines: glance"),
         "{err:?}"
     );
-    let _: Json = clouds
-        .run("openstack.image.list", json!({"max": 1}))
-        .await
-        .unwrap();
+    let _: Json = clouds.ok("openstack.image.list", json!({"max": 1})).await;
 }

@@ -102,27 +102,23 @@ async fn images_belong_to_the_project_and_the_token_is_reused() {
     let clouds = clouds("");
     let (_, project_id, _) = token().await;
     let created = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "ks", "name": unique("owned")}),
         )
-        .await
-        .unwrap();
+        .await;
     let id = created["id"].as_str().unwrap();
     let source = clouds.path("d.raw");
     let data = data_file(&source, 200_000);
     let uploaded = clouds
-        .run(
+        .ok(
             "openstack.image.upload",
             json!({"cloud": "ks", "image_id": id, "source": file_url(&source)}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(uploaded["size"], data.len());
     let verified = clouds
-        .run("openstack.image.verify", json!({"cloud": "ks", "image_id": id, "sha512": uploaded["sha512"], "size": data.len()}))
-        .await
-        .unwrap();
+        .ok("openstack.image.verify", json!({"cloud": "ks", "image_id": id, "sha512": uploaded["sha512"], "size": data.len()})).await;
     assert_eq!(verified["owner"], project_id.as_str());
     // five calls, one token
     assert_eq!(clouds.provider.authentications(), 1);
@@ -131,38 +127,29 @@ async fn images_belong_to_the_project_and_the_token_is_reused() {
     // authenticates again once and the call succeeds
     clouds.provider.spoil_cached_tokens().await;
     let got = clouds
-        .run(
+        .ok(
             "openstack.image.get",
             json!({"cloud": "ks", "image_id": id}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(got["status"], "active");
     assert_eq!(clouds.provider.authentications(), 2);
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "ks", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    clouds.delete_image("ks", id).await;
 }
 
 #[tokio::test]
 async fn without_a_token_glance_answers_401_and_bad_passwords_fail_fatally() {
     let clouds = clouds("  wrong:\n    auth:\n      auth_url: AUTH\n      username: admin\n      password: not-the-password\n      project_name: admin\n".replace("AUTH", var(&peer(), "OS_AUTH_URL")).as_str());
     let err = clouds
-        .run("openstack.image.list", json!({"cloud": "anon"}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.list", json!({"cloud": "anon"}))
+        .await;
     assert!(
         fatal(&err).starts_with("list images on cloud `anon`: 401 unauthorized"),
         "{err:?}"
     );
     let err = clouds
-        .run("openstack.image.list", json!({"cloud": "wrong"}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.list", json!({"cloud": "wrong"}))
+        .await;
     let message = fatal(&err);
     assert!(
         message.starts_with("keystone authentication for cloud `wrong`") && message.contains("401"),
@@ -196,27 +183,24 @@ async fn application_credentials_authenticate() {
             .unwrap(),
     ));
     let created = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "appcred", "name": unique("appcred")}),
         )
-        .await
-        .unwrap();
+        .await;
     let got = clouds
-        .run(
+        .ok(
             "openstack.image.get",
             json!({"cloud": "appcred", "image_id": created["id"]}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(got["owner"], project_id.as_str());
     clouds
-        .run(
+        .ok(
             "openstack.image.delete",
             json!({"cloud": "appcred", "image_id": created["id"]}),
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 #[tokio::test]
@@ -231,30 +215,27 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
             .unwrap()
     ));
     let source_image = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "ks", "name": unique("src")}),
         )
-        .await
-        .unwrap();
+        .await;
     let source_id = source_image["id"].as_str().unwrap();
     let file = clouds.path("src.raw");
     data_file(&file, 1_500_000);
     let original = clouds
-        .run(
+        .ok(
             "openstack.image.upload",
             json!({"cloud": "ks", "image_id": source_id, "source": file_url(&file)}),
         )
-        .await
-        .unwrap();
+        .await;
 
     let copy = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "plain", "name": unique("copy")}),
         )
-        .await
-        .unwrap();
+        .await;
     let (token, _, _) = token().await;
     let params = json!({
         "cloud": "plain",
@@ -262,10 +243,7 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
         "source": format!("{}/v2/images/{source_id}/file", var(&peer(), "OS_IMAGE_URL")),
         "source_headers": {"X-Auth-Token": "source_token"},
     });
-    let without = clouds
-        .run("openstack.image.upload", params.clone())
-        .await
-        .unwrap_err();
+    let without = clouds.err("openstack.image.upload", params.clone()).await;
     assert!(
         fatal(&without).contains("`source_headers.X-Auth-Token` names the secret `source_token`"),
         "{without:?}"
@@ -278,17 +256,10 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
     assert_eq!(copied["sha512"], original["sha512"]);
     assert_eq!(copied["size"], 1_500_000);
     clouds
-        .run(
+        .ok(
             "openstack.image.delete",
             json!({"cloud": "plain", "image_id": copy["id"]}),
         )
-        .await
-        .unwrap();
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "ks", "image_id": source_id}),
-        )
-        .await
-        .unwrap();
+        .await;
+    clouds.delete_image("ks", source_id).await;
 }

@@ -183,12 +183,11 @@ async fn create_image_waits_for_the_snapshot_and_adopts_it_on_a_rerun() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     clouds
-        .run(
+        .ok(
             "openstack.image.delete",
             json!({"cloud": "lab", "image_id": out["image_id"]}),
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 #[tokio::test]
@@ -196,49 +195,38 @@ async fn microversion_2_45_names_the_image_in_the_body() {
     let _serial = common::serial().await;
     let (clouds, _) = lab().await;
     let out = clouds
-        .run("openstack.server.create_image", json!({"cloud": "lab", "server_id": "web-01", "name": unique("mv"), "microversion": "2.45", "wait": false}))
-        .await
-        .unwrap();
+        .ok("openstack.server.create_image", json!({"cloud": "lab", "server_id": "web-01", "name": unique("mv"), "microversion": "2.45", "wait": false})).await;
     assert_eq!(out["status"], "queued");
     let id = out["image_id"].as_str().unwrap();
     let waited = clouds
-        .run(
+        .ok(
             "openstack.image.wait",
             json!({"cloud": "lab", "image_id": id, "interval": "100ms"}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(waited["size"], DISK.len());
-    clouds
-        .run(
-            "openstack.image.delete",
-            json!({"cloud": "lab", "image_id": id}),
-        )
-        .await
-        .unwrap();
+    clouds.delete_image("lab", id).await;
 }
 
 #[tokio::test]
 async fn unknown_servers_are_fatal_and_busy_servers_retryable() {
     let (clouds, _) = lab().await;
     let err = clouds
-        .run(
+        .err(
             "openstack.server.create_image",
             json!({"cloud": "lab", "server_id": "nope", "name": "x"}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert_eq!(
         err,
         ActionError::fatal("createImage of server nope on cloud `lab`: 404 not found: Instance nope could not be found.".to_owned())
     );
     let err = clouds
-        .run(
+        .err(
             "openstack.server.create_image",
             json!({"cloud": "lab", "server_id": "busy-01", "name": "x"}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         matches!(&err, ActionError::Retryable { message: m, .. } if m.contains("409 conflict: Cannot 'createImage'")),
         "{err:?}"

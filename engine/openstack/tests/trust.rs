@@ -35,15 +35,13 @@ async fn clouds_yaml_cacert_is_trusted_and_no_other_certificate_is() {
     // Relative to the clouds.yaml that names it.
     proxy.write_ca(clouds.dir.path(), "test-ca.pem");
     let listed = clouds
-        .run("openstack.image.list", json!({"cloud": "tls", "max": 1}))
-        .await
-        .unwrap();
+        .ok("openstack.image.list", json!({"cloud": "tls", "max": 1}))
+        .await;
     assert!(listed["images"].is_array(), "{listed}");
 
     let refused = clouds
-        .run("openstack.image.list", json!({"cloud": "plain", "max": 1}))
-        .await
-        .unwrap_err();
+        .err("openstack.image.list", json!({"cloud": "plain", "max": 1}))
+        .await;
     assert!(
         matches!(&refused, ActionError::Fatal { message, .. } if message.contains("TLS certificate is not trusted")),
         "not retried, and says what to do: {refused:?}"
@@ -88,12 +86,11 @@ async fn secret_source_headers_do_not_follow_a_redirect_to_another_host() {
 
     let clouds = glance_cloud();
     let image = clouds
-        .run(
+        .ok(
             "openstack.image.create",
             json!({"cloud": "glance", "name": unique("redirected")}),
         )
-        .await
-        .unwrap();
+        .await;
     let mut ctx = common::context(json!({
         "cloud": "glance",
         "image_id": image["id"],
@@ -114,24 +111,22 @@ async fn secret_source_headers_do_not_follow_a_redirect_to_another_host() {
         "the other host saw nothing"
     );
     clouds
-        .run(
+        .ok(
             "openstack.image.delete",
             json!({"cloud": "glance", "image_id": image["id"]}),
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 #[tokio::test]
 async fn a_parameter_of_the_wrong_type_is_an_error_naming_it() {
     let clouds = glance_cloud();
     let err = clouds
-        .run(
+        .err(
             "openstack.image.list",
             json!({"cloud": "glance", "page_size": "abc"}),
         )
-        .await
-        .unwrap_err();
+        .await;
     assert!(
         matches!(&err, ActionError::Fatal { message, .. } if message.starts_with("parameter `page_size`: invalid type: string \"abc\"")),
         "{err:?}"

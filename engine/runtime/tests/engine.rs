@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_core::{
     Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
-    ExecutionState, Secrets, StepState, Store,
+    ExecutionState, Page, Secrets, StepState, Store,
 };
 use shutter_dsl::{ActionSpec, ParamType, Source};
 use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
@@ -276,7 +276,7 @@ impl Harness {
 
     async fn changes(&self, id: shutter_core::ExecutionId) -> Vec<Change> {
         self.store
-            .events(id, 0, 100_000)
+            .events(id, Page::new(0, 100_000))
             .await
             .unwrap()
             .into_iter()

@@ -9,124 +9,37 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::json;
-use shutter_core::record::Timestamp;
-use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, Store, StoreError,
-};
+use shutter_core::store_hook::{Hooked, WriteHook};
+use shutter_core::{Change, Claim, ExecutionRecord, ExecutionState, Store};
 use shutter_dsl::Source;
 use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
-/// A memory store that panics once, on the first append with a change
-/// `on` picks.
+/// A hook that panics once, on the first append with a change `on` picks.
 #[derive(Debug)]
 struct PanicsOnce {
-    inner: MemoryStore,
     on: fn(&Change) -> bool,
     panicked: AtomicBool,
 }
 
-#[async_trait]
-impl Store for PanicsOnce {
-    async fn create(
-        &self,
-        new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<ExecutionRecord, StoreError> {
-        self.inner.create(new, owner, lease).await
-    }
-
-    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
+impl WriteHook for PanicsOnce {
+    fn appending(&self, _claim: Claim, changes: &[Change]) {
         if changes.iter().any(self.on) && !self.panicked.swap(true, Ordering::SeqCst) {
             panic!("the store tripped over its own feet");
         }
-        self.inner.append(claim, changes).await
-    }
-
-    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.inner.get(id).await
-    }
-
-    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
-        self.inner.snapshot(id).await
-    }
-
-    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.inner.list(query).await
-    }
-
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
-        self.inner.count_by_state().await
-    }
-
-    async fn events(
-        &self,
-        id: ExecutionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner.events(id, after, limit).await
-    }
-
-    async fn logs(
-        &self,
-        id: ExecutionId,
-        step: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner.logs(id, step, after, limit).await
-    }
-
-    async fn claim_orphans(
-        &self,
-        owner: &Owner,
-        lease: Duration,
-        held: &[ExecutionId],
-    ) -> Result<Vec<Claim>, StoreError> {
-        self.inner.claim_orphans(owner, lease, held).await
-    }
-
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
-        self.inner.claim(id, owner, lease).await
-    }
-
-    async fn renew(
-        &self,
-        owner: &Owner,
-        lease: Duration,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
-        self.inner.renew(owner, lease, claims).await
-    }
-
-    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
-        self.inner.release(claim).await
-    }
-
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
-        self.inner.prune(before).await
     }
 }
 
 /// Runs a one-step workflow on a store that panics once on `on`; the
 /// execution's record.
 async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
-    let store = Arc::new(PanicsOnce {
-        inner: MemoryStore::default(),
+    let hook = PanicsOnce {
         on,
         panicked: AtomicBool::new(false),
-    });
+    };
+    let store = Arc::new(Hooked::new(Arc::new(MemoryStore::default()), hook));
     let engine = Engine::new(
         store.clone(),
         shutter_providers::registry(),
@@ -155,7 +68,7 @@ async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
     .expect("a panic never leaves the execution hanging")
     .ok();
     assert!(
-        store.panicked.load(Ordering::SeqCst),
+        store.hook().panicked.load(Ordering::SeqCst),
         "the planted panic fired"
     );
     store.get(started.id).await.unwrap().unwrap()

@@ -4,14 +4,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use shutter_core::record::Timestamp;
-use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, Store, StoreError,
-};
+use shutter_core::store_hook::WriteHook;
+use shutter_core::{Change, Claim, ExecutionId};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
@@ -57,111 +52,20 @@ impl ChangeFeed {
     }
 }
 
-/// A [`Store`] that tells the feed (and the metrics) about every write.
+/// What the store decorator of this process does around writes: counts
+/// them for the metrics, then tells the feed once they are durable.
 #[derive(Debug)]
-pub(crate) struct WatchedStore {
-    inner: Arc<dyn Store>,
-    feed: Arc<ChangeFeed>,
-    metrics: Arc<Metrics>,
+pub(crate) struct Watch {
+    pub(crate) feed: Arc<ChangeFeed>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
-impl WatchedStore {
-    pub(crate) fn new(inner: Arc<dyn Store>, feed: Arc<ChangeFeed>, metrics: Arc<Metrics>) -> Self {
-        Self {
-            inner,
-            feed,
-            metrics,
-        }
-    }
-}
-
-#[async_trait]
-impl Store for WatchedStore {
-    async fn create(
-        &self,
-        new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<ExecutionRecord, StoreError> {
-        let record = self.inner.create(new, owner, lease).await?;
-        self.feed.publish(record.id, record.last_seq);
-        Ok(record)
+impl WriteHook for Watch {
+    fn appending(&self, claim: Claim, changes: &[Change]) {
+        self.metrics.observe(claim.id, changes);
     }
 
-    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
-        self.metrics.observe(claim.id, &changes);
-        let seq = self.inner.append(claim, changes).await?;
-        self.feed.publish(claim.id, seq);
-        Ok(seq)
-    }
-
-    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.inner.get(id).await
-    }
-
-    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
-        self.inner.snapshot(id).await
-    }
-
-    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
-        self.inner.list(query).await
-    }
-
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
-        self.inner.count_by_state().await
-    }
-
-    async fn events(
-        &self,
-        id: ExecutionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner.events(id, after, limit).await
-    }
-
-    async fn logs(
-        &self,
-        id: ExecutionId,
-        step: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        self.inner.logs(id, step, after, limit).await
-    }
-
-    async fn claim_orphans(
-        &self,
-        owner: &Owner,
-        lease: Duration,
-        held: &[ExecutionId],
-    ) -> Result<Vec<Claim>, StoreError> {
-        self.inner.claim_orphans(owner, lease, held).await
-    }
-
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
-        self.inner.claim(id, owner, lease).await
-    }
-
-    async fn renew(
-        &self,
-        owner: &Owner,
-        lease: Duration,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
-        self.inner.renew(owner, lease, claims).await
-    }
-
-    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
-        self.inner.release(claim).await
-    }
-
-    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
-        self.inner.prune(before).await
+    fn written(&self, id: ExecutionId, seq: u64) {
+        self.feed.publish(id, seq);
     }
 }

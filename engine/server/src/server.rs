@@ -7,13 +7,14 @@ use std::time::Duration;
 use axum::Router;
 use shutter_core::Catalog;
 use shutter_core::clock::{Clock, TokioClock};
+use shutter_core::store_hook::Hooked;
 use shutter_core::{ActionRegistry, Store};
 use shutter_runtime::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Access;
-use crate::feed::{ChangeFeed, WatchedStore};
+use crate::feed::{ChangeFeed, Watch};
 use crate::host::AllowedHosts;
 use crate::listen::ConnectionLimits;
 use crate::metrics::Metrics;
@@ -123,8 +124,11 @@ impl Server {
     ) -> Self {
         let feed = Arc::new(ChangeFeed::default());
         let metrics = Arc::new(Metrics::default());
-        let watched: Arc<dyn Store> =
-            Arc::new(WatchedStore::new(store, feed.clone(), metrics.clone()));
+        let watch = Watch {
+            feed: feed.clone(),
+            metrics: metrics.clone(),
+        };
+        let watched: Arc<dyn Store> = Arc::new(Hooked::new(store, watch));
         let engine = Engine::with_clock(watched, actions, catalog, engine, clock.clone());
         let state = AppState(Arc::new(Shared {
             runner: Runner::new(engine),

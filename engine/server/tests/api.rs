@@ -34,11 +34,9 @@ steps:
 async fn invalid_workflows_get_the_compilers_diagnostics() {
     let api = server(None);
     let answer = api
-        .call(
-            Method::POST,
+        .post_yaml(
             "/workflows",
             "version: 1\nname: bad\nsteps:\n  a: {uses: core.nope}\n",
-            &[("content-type", "application/yaml")],
         )
         .await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -54,34 +52,13 @@ async fn invalid_workflows_get_the_compilers_diagnostics() {
 #[tokio::test]
 async fn workflows_are_versioned_by_content() {
     let api = server(None);
-    let created = api
-        .call(
-            Method::POST,
-            "/workflows",
-            HELLO,
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let created = api.post_yaml("/workflows", HELLO).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     assert_eq!(created.header("location"), "/workflows/hello");
-    let again = api
-        .call(
-            Method::POST,
-            "/workflows",
-            HELLO,
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let again = api.post_yaml("/workflows", HELLO).await;
     assert_eq!(again.status, StatusCode::OK);
     let changed = HELLO.replace("says hello", "says hello again");
-    let second = api
-        .call(
-            Method::POST,
-            "/workflows",
-            &changed,
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let second = api.post_yaml("/workflows", &changed).await;
     assert_eq!(second.status, StatusCode::CREATED);
     let detail = api.get("/workflows/hello").await;
     assert_eq!(detail.status, StatusCode::OK);

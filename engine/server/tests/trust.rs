@@ -169,14 +169,7 @@ async fn registering_a_workflow_is_an_admin_act() {
     // No token at all: registering is refused unless allowed by flag;
     // reading and starting stay open on loopback.
     let open = server_with(defaults());
-    let refused = open
-        .call(
-            Method::POST,
-            "/workflows",
-            PLANTED,
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let refused = open.post_yaml("/workflows", PLANTED).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(refused.body["error"]["code"], "admin_required");
     assert!(
@@ -272,14 +265,7 @@ async fn every_refusal_has_the_error_shape() {
     assert_shaped(&query, StatusCode::BAD_REQUEST, "bad_request");
     let events = api.get(&format!("/executions/{id}/events?after=-1")).await;
     assert_shaped(&events, StatusCode::BAD_REQUEST, "bad_request");
-    let not_json = api
-        .call(
-            Method::POST,
-            "/workflows/w/executions",
-            "inputs: {}",
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let not_json = api.post_yaml("/workflows/w/executions", "inputs: {}").await;
     assert_shaped(
         &not_json,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -341,14 +327,7 @@ async fn a_workflow_reaches_only_module_files_in_the_modules_directory() {
             "version: 1\nname: probe\nsteps:\n  a:\n    uses: wasm\n    wasm:\n      module: {module}\n      sha256: {}\n",
             "0".repeat(64)
         );
-        let answer = api
-            .call(
-                Method::POST,
-                "/workflows",
-                &yaml,
-                &[("content-type", "application/yaml")],
-            )
-            .await;
+        let answer = api.post_yaml("/workflows", &yaml).await;
         assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{module}");
         let detail = &answer.body["error"]["details"][0];
         assert_eq!(detail["line"], 7, "{module}: {detail}");
@@ -363,14 +342,7 @@ async fn a_workflow_reaches_only_module_files_in_the_modules_directory() {
         "version: 1\nname: probe\nsteps:\n  a:\n    uses: wasm\n    wasm: {{module: copy.wasm, sha256: {}}}\n",
         "0".repeat(64)
     );
-    let answer = api
-        .call(
-            Method::POST,
-            "/workflows",
-            &yaml,
-            &[("content-type", "application/yaml")],
-        )
-        .await;
+    let answer = api.post_yaml("/workflows", &yaml).await;
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     let message = answer.body["error"]["details"][0]["message"]
         .as_str()

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, StepKey, StepRecord, Store, StoreError,
+    ListQuery, NewExecution, Owner, Page, StepKey, StepRecord, Store, StoreError,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -36,6 +36,24 @@ pub struct MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The events of `page` that `keep` keeps.
+    fn page(
+        &self,
+        id: ExecutionId,
+        page: Page,
+        keep: impl Fn(&Change) -> bool,
+    ) -> Result<Vec<Event>, StoreError> {
+        let executions = self.lock();
+        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
+        Ok(entry
+            .events
+            .iter()
+            .filter(|e| e.seq > page.after && keep(&e.change))
+            .take(page.limit)
+            .cloned()
+            .collect())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, Entry>> {
@@ -182,43 +200,20 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn events(
-        &self,
-        id: ExecutionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
-        let executions = self.lock();
-        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
-        Ok(entry
-            .events
-            .iter()
-            .filter(|e| e.seq > after)
-            .take(limit)
-            .cloned()
-            .collect())
+    async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
+        self.page(id, page, |_| true)
     }
 
     async fn logs(
         &self,
         id: ExecutionId,
         step: &str,
-        after: u64,
-        limit: usize,
+        page: Page,
     ) -> Result<Vec<Event>, StoreError> {
-        let executions = self.lock();
-        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
-        Ok(entry
-            .events
-            .iter()
-            .filter(|e| e.seq > after)
-            .filter(|e| match &e.change {
-                Change::Log { key, .. } => key.step == step || key.to_string() == step,
-                _ => false,
-            })
-            .take(limit)
-            .cloned()
-            .collect())
+        self.page(id, page, |change| match change {
+            Change::Log { key, .. } => key.step == step || key.to_string() == step,
+            _ => false,
+        })
     }
 
     async fn claim_orphans(

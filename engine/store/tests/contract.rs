@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState,
-    Store, StoreError,
+    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Page, StepKey,
+    StepState, Store, StoreError,
 };
 use shutter_store::{MemoryStore, SqliteStore};
 
@@ -116,10 +116,10 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     assert_eq!(step_a.attempts[0].finished_at, Some(at(3)));
     assert_eq!(step_a.succeeded_seq, Some(4));
     assert_eq!(snapshot.steps.last().unwrap().key, item);
-    let events = store.events(id, 3, 100).await.unwrap();
+    let events = store.events(id, Page::new(3, 100)).await.unwrap();
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
     assert!(matches!(events[0].change, Change::StepSucceeded { .. }));
-    assert_eq!(store.events(id, 0, 2).await.unwrap().len(), 2);
+    assert_eq!(store.events(id, Page::new(0, 2)).await.unwrap().len(), 2);
 }
 
 async fn unknown_executions_are_not_found(store: Arc<dyn Store>) {
@@ -133,7 +133,10 @@ async fn unknown_executions_are_not_found(store: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotFound(id))
     );
-    assert_eq!(store.events(id, 0, 10).await, Err(StoreError::NotFound(id)));
+    assert_eq!(
+        store.events(id, Page::new(0, 10)).await,
+        Err(StoreError::NotFound(id))
+    );
 }
 
 async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Store>) {
@@ -282,7 +285,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     let me = owner();
     let second = store.claim_orphans(&me, LEASE, &[]).await.unwrap();
     assert_eq!(second, vec![Claim { id, epoch: 2 }]);
-    let before = store.events(id, 0, 100).await.unwrap();
+    let before = store.events(id, Page::new(0, 100)).await.unwrap();
     // The stalled engine wakes: its appends are refused, and write nothing.
     let refused = store
         .append(
@@ -306,7 +309,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
-    assert_eq!(store.events(id, 0, 100).await.unwrap(), before);
+    assert_eq!(store.events(id, Page::new(0, 100)).await.unwrap(), before);
     assert_eq!(
         store.get(id).await.unwrap().unwrap().state,
         ExecutionState::Running
@@ -498,7 +501,7 @@ async fn sqlite_keeps_everything_across_a_reopen() {
     let store = SqliteStore::open(&path).unwrap();
     let snapshot = store.snapshot(id).await.unwrap().unwrap();
     assert_eq!(snapshot.execution.state, ExecutionState::Running);
-    assert_eq!(store.events(id, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(store.events(id, Page::new(0, 10)).await.unwrap().len(), 1);
 }
 
 /// Separate connections (as separate processes would) opening one fresh file
@@ -602,8 +605,8 @@ async fn sqlite_and_memory_agree_on_random_histories() {
         right.steps.sort_by(|x, y| x.key.cmp(&y.key));
         assert_eq!(left, right, "round {round}");
         assert_eq!(
-            sqlite.events(id, 0, 1000).await.unwrap(),
-            memory.events(id, 0, 1000).await.unwrap()
+            sqlite.events(id, Page::new(0, 1000)).await.unwrap(),
+            memory.events(id, Page::new(0, 1000)).await.unwrap()
         );
     }
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, StepKey, StepState,
-    Store,
+    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Page, StepKey,
+    StepState, Store,
 };
 use shutter_store::SqliteStore;
 
@@ -126,7 +126,10 @@ async fn the_old_event_logs_read_in_order_with_their_logs() {
     let (_dir, path) = copy_of_fixture();
     let store = SqliteStore::open(&path).unwrap();
     for (execution, count) in [(DIAMOND, 17), (FOR_EACH, 19), (RETRY, 13), (INTERRUPTED, 6)] {
-        let events = store.events(id(execution), 0, 100).await.unwrap();
+        let events = store
+            .events(id(execution), Page::new(0, 100))
+            .await
+            .unwrap();
         let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=count).collect::<Vec<u64>>(), "{execution}");
         assert_eq!(
@@ -134,7 +137,7 @@ async fn the_old_event_logs_read_in_order_with_their_logs() {
             count
         );
     }
-    let retry = store.events(id(RETRY), 0, 100).await.unwrap();
+    let retry = store.events(id(RETRY), Page::new(0, 100)).await.unwrap();
     assert!(
         retry.iter().any(|e| matches!(
             e.change,
@@ -146,7 +149,10 @@ async fn the_old_event_logs_read_in_order_with_their_logs() {
         "{retry:?}"
     );
     // Whatever the old engine logged is read by the per-step filter.
-    let logs = store.logs(id(RETRY), "flaky", 0, 100).await.unwrap();
+    let logs = store
+        .logs(id(RETRY), "flaky", Page::new(0, 100))
+        .await
+        .unwrap();
     assert!(logs.iter().all(|e| matches!(e.change, Change::Log { .. })));
 }
 

@@ -7,90 +7,84 @@
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::Tag;
-use serde::Deserialize;
-use serde_json::{Value as Json, json};
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
+use serde::{Deserialize, Serialize};
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{action_outputs, action_params};
 
-use super::{located, tag_filters};
+use super::tag_filters;
 use crate::failure::{aws_error, is_gone};
 use crate::params;
 use crate::settings::{Clients, Ec2};
 
-pub(super) fn delete_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = ActionSpec::new(
-        "aws.ec2.delete_snapshot",
-        "Deletes snapshots (DeleteSnapshot): `snapshot_id`, `snapshot_ids`, and every snapshot of yours carrying all of `tags`. One already gone counts as deleted unless `missing_ok` is false, so it is safe as a compensation.",
-    )
-    .optional("snapshot_id", ParamType::String, None, "A snapshot to delete.")
-    .optional("snapshot_ids", ParamType::Array, None, "Snapshots to delete (e.g. `aws.ec2.create_snapshots`' `snapshot_ids`).")
-    .optional("tags", ParamType::Object, None, "Also delete every snapshot you own that carries all these tags (at least one tag).")
-    .optional("missing_ok", ParamType::Boolean, Some(json!(true)), "Whether a snapshot that does not exist is fine.");
-    let spec = located(spec)
-        .output(
-            "deleted",
-            ParamType::Array,
-            "The snapshots this step deleted.",
-        )
-        .output(
-            "missing",
-            ParamType::Array,
-            "The snapshots that were already gone.",
-        )
-        .output("region", ParamType::String, "The region.");
-    typed(spec, clients.clone(), |clients, ctx, params| {
-        Box::pin(run_delete_snapshot(clients, ctx, params))
-    })
-}
-
+/// Deletes snapshots (DeleteSnapshot): `snapshot_id`, `snapshot_ids`, and every
+/// snapshot of yours carrying all of `tags`. One already gone counts as deleted
+/// unless `missing_ok` is false, so it is safe as a compensation.
+#[action_params("aws.ec2.delete_snapshot")]
 #[derive(Debug, Deserialize)]
-struct DeleteParams {
+pub(super) struct DeleteSnapshot {
+    /// A snapshot to delete.
+    snapshot_id: Option<String>,
+    /// Snapshots to delete (e.g. `aws.ec2.create_snapshots`' `snapshot_ids`).
     #[serde(default, deserialize_with = "shutter_core::params::one_or_many")]
     snapshot_ids: Vec<String>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
-    snapshot_id: Option<String>,
+    /// Also delete every snapshot you own that carries all these tags (at
+    /// least one tag).
     #[serde(default)]
     tags: params::Tags,
-    #[serde(default = "yes")]
+    /// Whether a snapshot that does not exist is fine.
+    #[param(default = true)]
     missing_ok: bool,
 }
 
-fn yes() -> bool {
-    true
+#[action_outputs]
+#[derive(Debug, Serialize)]
+pub(super) struct Deleted {
+    /// The snapshots this step deleted.
+    deleted: Vec<String>,
+    /// The snapshots that were already gone.
+    missing: Vec<String>,
+    /// The region.
+    region: String,
 }
 
-async fn run_delete_snapshot(
-    clients: &Arc<Clients>,
-    ctx: &ActionContext,
-    params: DeleteParams,
-) -> Result<Json, ActionError> {
-    let DeleteParams {
-        snapshot_ids: mut ids,
-        snapshot_id,
-        tags: params::Tags(tags),
-        missing_ok,
-    } = params;
-    ids.extend(snapshot_id);
-    let ec2 = clients.for_step(ctx).await?;
-    if !tags.is_empty() {
-        ids.extend(tagged(&ec2, &tags).await?);
-    }
-    let mut seen = std::collections::HashSet::new();
-    ids.retain(|id| seen.insert(id.clone()));
-    if ids.is_empty() && tags.is_empty() {
-        return Err(ActionError::fatal(
-            "give `snapshot_id`, `snapshot_ids` or `tags`: there is nothing to delete".to_owned(),
-        ));
-    }
-    let (mut deleted, mut missing) = (Vec::new(), Vec::new());
-    for id in ids {
-        if delete_one(&ec2, ctx, &id, missing_ok).await? {
-            deleted.push(id);
-        } else {
-            missing.push(id);
+impl Run<Arc<Clients>> for DeleteSnapshot {
+    type Outputs = Deleted;
+
+    async fn run(self, ctx: &ActionContext, clients: &Arc<Clients>) -> Outcome<Deleted> {
+        let DeleteSnapshot {
+            snapshot_ids: mut ids,
+            snapshot_id,
+            tags: params::Tags(tags),
+            missing_ok,
+        } = self;
+        ids.extend(snapshot_id);
+        let ec2 = clients.for_step(ctx).await?;
+        if !tags.is_empty() {
+            ids.extend(tagged(&ec2, &tags).await?);
         }
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        if ids.is_empty() && tags.is_empty() {
+            return Err(ActionError::fatal(
+                "give `snapshot_id`, `snapshot_ids` or `tags`: there is nothing to delete"
+                    .to_owned(),
+            ));
+        }
+        let (mut deleted, mut missing) = (Vec::new(), Vec::new());
+        for id in ids {
+            if delete_one(&ec2, ctx, &id, missing_ok).await? {
+                deleted.push(id);
+            } else {
+                missing.push(id);
+            }
+        }
+        Ok(Deleted {
+            deleted,
+            missing,
+            region: ec2.region.clone(),
+        })
     }
-    Ok(json!({ "deleted": deleted, "missing": missing, "region": ec2.region }))
 }
 
 /// The snapshots of this account carrying every one of `tags`.

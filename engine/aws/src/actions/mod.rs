@@ -12,41 +12,27 @@ mod wait;
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::{Filter, Snapshot, Tag};
-use shutter_core::{Action, ActionContext, ActionError};
-use shutter_core::{ActionSpec, ParamType};
+use shutter_core::action::{Run as _, with_params};
+use shutter_core::{ActionContext, ActionEntry, ActionError};
 
 use crate::failure::aws_error;
 use crate::idempotency;
+use crate::params::Located;
 use crate::settings::{Clients, Ec2};
 
-pub(crate) fn all(clients: &Arc<Clients>) -> Vec<(ActionSpec, Arc<dyn Action>)> {
-    vec![
-        snapshot::create_snapshot(clients),
-        snapshot::create_snapshots(clients),
-        wait::wait_snapshot(clients),
-        copy::copy_snapshot(clients),
-        delete::delete_snapshot(clients),
-        tags::create_tags(clients),
-        list::list_snapshots(clients),
-        image::create_image(clients),
-        image::deregister_image(clients),
-    ]
-}
-
-/// Adds the parameters every action takes: where its requests go.
-fn located(spec: ActionSpec) -> ActionSpec {
-    spec.optional(
-        "region",
-        ParamType::String,
-        None,
-        "AWS region, e.g. `eu-west-1`; default: the standard chain's (`AWS_REGION`, the profile's `region`, IMDS).",
-    )
-    .optional(
-        "endpoint_url",
-        ParamType::String,
-        None,
-        "Send requests here instead of AWS's endpoint (a VPC endpoint, an emulator); default: `AWS_ENDPOINT_URL_EC2`, `AWS_ENDPOINT_URL` or the profile's `endpoint_url`.",
-    )
+pub(crate) fn all(clients: &Arc<Clients>) -> Vec<ActionEntry> {
+    let actions = vec![
+        snapshot::CreateSnapshot::entry(clients.clone()),
+        snapshot::CreateSnapshots::entry(clients.clone()),
+        wait::WaitSnapshot::entry(clients.clone()),
+        copy::CopySnapshot::entry(clients.clone()),
+        delete::DeleteSnapshot::entry(clients.clone()),
+        tags::CreateTags::entry(clients.clone()),
+        list::ListSnapshots::entry(clients.clone()),
+        image::CreateImage::entry(clients.clone()),
+        image::DeregisterImage::entry(clients.clone()),
+    ];
+    actions.into_iter().map(with_params::<Located>).collect()
 }
 
 /// Snapshots an earlier try of this step created, oldest first. Snapshots in

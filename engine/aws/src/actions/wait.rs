@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Snapshot;
-use serde::Deserialize;
-use serde_json::{Value as Json, json};
-use shutter_core::action::typed;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use shutter_core::action::{Outcome, Run};
 use shutter_core::units::Span;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
+use shutter_core::{ActionContext, ActionError};
+use shutter_core::{action_outputs, action_params};
 use shutter_kit::{Poll, Polled, poll_until};
 
-use super::located;
 use crate::failure::aws_error;
 use crate::output;
 use crate::settings::Clients;
@@ -27,37 +27,41 @@ use crate::settings::Clients;
 /// The longest pause between two polls, whatever `poll` says.
 const MAX_POLL: Duration = Duration::from_secs(60);
 
-pub(super) fn wait_snapshot(clients: &Arc<Clients>) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = ActionSpec::new(
-        "aws.ec2.wait_snapshot",
-        "Waits until snapshots reach a state (default `completed`), polling DescribeSnapshots with backoff and reporting AWS's progress. Fails (fatal) when one is in the `error` state; running out of `timeout` is retryable.",
-    )
-    .param("ids", ParamType::Array, "The snapshot ids (a single id is accepted too).")
-    .optional("state", ParamType::String, Some(json!("completed")), "The state to wait for.")
-    .optional("timeout", ParamType::Duration, Some(json!("6h")), "How long to wait in one try.")
-    .optional("poll", ParamType::Duration, Some(json!("5s")), "The first pause between polls; it grows by half each time, to at most a minute.");
-    let spec = located(spec)
-        .output("snapshot_ids", ParamType::Array, "The snapshots waited for.")
-        .output("snapshots", ParamType::Array, "Each snapshot as DescribeSnapshots last saw it (`id`, `state`, `progress`, `volume_id`, `tags`, ...).")
-        .output("region", ParamType::String, "The region they are in.");
-    typed(spec, clients.clone(), |clients, ctx, params| {
-        Box::pin(run_wait_snapshot(clients, ctx, params))
-    })
-}
-
+/// Waits until snapshots reach a state (default `completed`), polling
+/// DescribeSnapshots with backoff and reporting AWS's progress. Fails (fatal)
+/// when one is in the `error` state; running out of `timeout` is retryable.
+#[action_params("aws.ec2.wait_snapshot")]
 #[derive(Debug, Deserialize)]
-struct WaitParams {
+pub(super) struct WaitSnapshot {
+    /// The snapshot ids (a single id is accepted too).
+    #[param(required)]
     #[serde(default, deserialize_with = "shutter_core::params::one_or_many")]
     ids: Vec<String>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// The state to wait for.
+    #[param(default = "completed")]
     state: Option<String>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// How long to wait in one try.
+    #[param(default = "6h")]
     timeout: Option<Span>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// The first pause between polls; it grows by half each time, to at
+    /// most a minute.
+    #[param(default = "5s")]
     poll: Option<Span>,
 }
 
-impl WaitParams {
+#[action_outputs]
+#[derive(Debug, Serialize)]
+pub(super) struct Waited {
+    /// The snapshots waited for.
+    snapshot_ids: Vec<String>,
+    /// Each snapshot as DescribeSnapshots last saw it (`id`, `state`,
+    /// `progress`, `volume_id`, `tags`, ...).
+    snapshots: Vec<Json>,
+    /// The region they are in.
+    region: String,
+}
+
+impl WaitSnapshot {
     fn poll(&self) -> Poll {
         let first = self.poll.map_or(Duration::from_secs(5), |span| span.0);
         Poll {
@@ -71,39 +75,42 @@ impl WaitParams {
     }
 }
 
-async fn run_wait_snapshot(
-    clients: &Arc<Clients>,
-    ctx: &ActionContext,
-    params: WaitParams,
-) -> Result<Json, ActionError> {
-    let ids = &params.ids;
-    if ids.is_empty() {
-        return Err(ActionError::fatal("parameter `ids` names no snapshot"));
-    }
-    let target = params.state.as_deref().unwrap_or("completed");
-    let ec2 = clients.for_step(ctx).await?;
-    let on = ids.join(", ");
-    let what = format!("aws ec2 wait_snapshot for {target}");
-    let snapshots = poll_until(&ctx.cancel, &what, params.poll(), || async {
-        let answer = ec2
-            .client
-            .describe_snapshots()
-            .set_snapshot_ids(Some(ids.clone()))
-            .send()
-            .await
-            .map_err(|err| aws_error("DescribeSnapshots", &on, &err))?;
-        let snapshots = answer.snapshots().to_vec();
-        Ok::<_, ActionError>(match look(ctx, &snapshots, target).await? {
-            Some(waiting) => Polled::Waiting(waiting),
-            None => Polled::Done(snapshots),
+impl Run<Arc<Clients>> for WaitSnapshot {
+    type Outputs = Waited;
+
+    async fn run(self, ctx: &ActionContext, clients: &Arc<Clients>) -> Outcome<Waited> {
+        let ids = &self.ids;
+        if ids.is_empty() {
+            return Err(ActionError::fatal("parameter `ids` names no snapshot"));
+        }
+        let target = self.state.as_deref().unwrap_or("completed");
+        let ec2 = clients.for_step(ctx).await?;
+        let on = ids.join(", ");
+        let what = format!("aws ec2 wait_snapshot for {target}");
+        let snapshots = poll_until(&ctx.cancel, &what, self.poll(), || async {
+            let answer = ec2
+                .client
+                .describe_snapshots()
+                .set_snapshot_ids(Some(ids.clone()))
+                .send()
+                .await
+                .map_err(|err| aws_error("DescribeSnapshots", &on, &err))?;
+            let snapshots = answer.snapshots().to_vec();
+            Ok::<_, ActionError>(match look(ctx, &snapshots, target).await? {
+                Some(waiting) => Polled::Waiting(waiting),
+                None => Polled::Done(snapshots),
+            })
         })
-    })
-    .await?;
-    Ok(json!({
-        "snapshot_ids": ids,
-        "snapshots": snapshots.iter().map(|s| output::snapshot(s, &ec2.region)).collect::<Vec<_>>(),
-        "region": ec2.region,
-    }))
+        .await?;
+        Ok(Waited {
+            snapshot_ids: ids.clone(),
+            snapshots: snapshots
+                .iter()
+                .map(|s| output::snapshot(s, &ec2.region))
+                .collect(),
+            region: ec2.region.clone(),
+        })
+    }
 }
 
 /// Fails on a snapshot in `error` (it will never complete); otherwise

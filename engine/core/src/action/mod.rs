@@ -23,7 +23,7 @@ use crate::store::StoreError;
 pub use error::{ActionError, Cause};
 pub use params::{parse as parse_params, parse_param};
 pub use registry::ActionRegistry;
-pub use typed::{BoxFuture, Run, typed};
+pub use typed::{ActionEntry, BoxFuture, Outcome, Run, RunFn, declared, with_params};
 
 #[async_trait]
 pub trait Action: Send + Sync + fmt::Debug {

@@ -5,12 +5,15 @@
 //! with [`Catalog::register`].
 
 mod core_actions;
+mod declare;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value as Json;
+pub use serde_json::Value as Json;
+
+pub use declare::{Named, Outputs, ParamKind, Params};
 
 /// The action name that runs a WebAssembly module instead of a built-in.
 pub const WASM_ACTION: &str = "wasm";
@@ -150,6 +153,13 @@ impl ActionSpec {
             default,
             sensitive: false,
         });
+        self
+    }
+
+    /// Adds a parameter as declared (by `#[action_params]`).
+    #[must_use]
+    pub fn with_param(mut self, param: ParamSpec) -> Self {
+        self.params.push(param);
         self
     }
 

@@ -1,50 +1,47 @@
 //! `openstack.image.delete`: an image that is already gone counts as
 //! deleted, so compensations and re-runs are idempotent.
 
-use std::sync::Arc;
-
-use serde::Deserialize;
-use serde_json::{Value as Json, json};
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
+use serde::{Deserialize, Serialize};
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{action_outputs, action_params};
 
 use crate::provider::Provider;
 
-pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = super::with_cloud(ActionSpec::new(
-        "openstack.image.delete",
-        "Deletes an image. An image that no longer exists is not an error unless `missing_ok` is false.",
-    ))
-    .param("image_id", ParamType::String, "The image id.")
-    .optional("missing_ok", ParamType::Boolean, Some(json!(true)), "Succeed when the image does not exist.")
-    .output("deleted", ParamType::Boolean, "Whether this call deleted it (false: it was already gone).");
-    typed(spec, provider.clone(), |provider, ctx, params| {
-        Box::pin(delete(provider, ctx, params))
-    })
-}
-
+/// Deletes an image. An image that no longer exists is not an error unless
+/// `missing_ok` is false.
+#[action_params("openstack.image.delete")]
 #[derive(Deserialize)]
-struct Params {
+pub(super) struct DeleteImage {
+    /// The image id.
     image_id: String,
-    #[serde(default = "super::yes")]
+    /// Succeed when the image does not exist.
+    #[param(default = true)]
     missing_ok: bool,
 }
 
-async fn delete(
-    provider: &Provider,
-    ctx: &ActionContext,
-    params: Params,
-) -> Result<Json, ActionError> {
-    let session = provider.session(ctx)?;
-    let id = params.image_id.as_str();
-    let deleted = crate::glance::delete(&session, id).await?;
-    if !deleted {
-        if !params.missing_ok {
-            return Err(ActionError::fatal(format!(
-                "delete image {id}: 404 not found"
-            )));
+#[action_outputs]
+#[derive(Serialize)]
+pub(super) struct Deleted {
+    /// Whether this call deleted it (false: it was already gone).
+    deleted: bool,
+}
+
+impl Run<Provider> for DeleteImage {
+    type Outputs = Deleted;
+
+    async fn run(self, ctx: &ActionContext, provider: &Provider) -> Outcome<Deleted> {
+        let session = provider.session(ctx)?;
+        let id = self.image_id.as_str();
+        let deleted = crate::glance::delete(&session, id).await?;
+        if !deleted {
+            if !self.missing_ok {
+                return Err(ActionError::fatal(format!(
+                    "delete image {id}: 404 not found"
+                )));
+            }
+            ctx.log(LogLevel::Info, format!("image {id} was already gone"));
         }
-        ctx.log(LogLevel::Info, format!("image {id} was already gone"));
+        Ok(Deleted { deleted })
     }
-    Ok(json!({ "deleted": deleted }))
 }

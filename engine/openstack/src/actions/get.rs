@@ -1,32 +1,26 @@
 //! `openstack.image.get`: one image's record.
 
-use std::sync::Arc;
+use serde::Deserialize;
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, action_params};
 
-use serde_json::Value as Json;
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
-
+use crate::glance::Summary;
 use crate::provider::Provider;
 
-pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = super::with_summary(
-        super::with_cloud(ActionSpec::new(
-            "openstack.image.get",
-            "Reads one Glance image.",
-        ))
-        .param("image_id", ParamType::String, "The image id."),
-    );
-    typed(spec, provider.clone(), |provider, ctx, params| {
-        Box::pin(get(provider, ctx, params))
-    })
+/// Reads one Glance image.
+#[action_params("openstack.image.get")]
+#[derive(Deserialize)]
+pub(super) struct GetImage {
+    /// The image id.
+    image_id: String,
 }
 
-async fn get(
-    provider: &Provider,
-    ctx: &ActionContext,
-    params: super::ImageParam,
-) -> Result<Json, ActionError> {
-    let session = provider.session(ctx)?;
-    let image = crate::glance::get(&session, &params.image_id).await?;
-    Ok(crate::glance::summary(&image))
+impl Run<Provider> for GetImage {
+    type Outputs = Summary;
+
+    async fn run(self, ctx: &ActionContext, provider: &Provider) -> Outcome<Summary> {
+        let session = provider.session(ctx)?;
+        let image = crate::glance::get(&session, &self.image_id).await?;
+        Ok(crate::glance::summary(&image))
+    }
 }

@@ -10,67 +10,43 @@ mod upload;
 mod verify;
 mod wait;
 
-use std::sync::Arc;
-
 use serde::Deserialize;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
+use shutter_core::action::{Run as _, with_params};
 use shutter_core::units::Span;
-use shutter_core::{Action, ActionContext, ActionError};
-use shutter_core::{ActionSpec, ParamType};
+use shutter_core::{ActionContext, ActionEntry, ActionError, action_params};
 
-use crate::provider::Provider;
+use crate::provider::{CloudParam, Provider};
+use crate::source::SourceParams;
 
-pub(crate) fn all(provider: &Provider) -> Vec<(ActionSpec, Arc<dyn Action>)> {
-    vec![
-        list::action(provider),
-        get::action(provider),
-        create::action(provider),
-        upload::action(provider),
-        download::action(provider),
-        wait::action(provider),
-        verify::action(provider),
-        delete::action(provider),
-        create_image::action(provider),
-    ]
+pub(crate) fn all(provider: &Provider) -> Vec<ActionEntry> {
+    let state = || provider.clone();
+    let actions = vec![
+        list::ListImages::entry(state()),
+        get::GetImage::entry(state()),
+        create::CreateImage::entry(state()),
+        with_params::<SourceParams>(upload::UploadImage::entry(state())),
+        download::DownloadImage::entry(state()),
+        with_params::<WaitParams>(wait::WaitImage::entry(state())),
+        verify::VerifyImage::entry(state()),
+        delete::DeleteImage::entry(state()),
+        with_params::<WaitParams>(create_image::CreateServerImage::entry(state())),
+    ];
+    // Every action takes `cloud`, read by the provider's session.
+    actions.into_iter().map(with_params::<CloudParam>).collect()
 }
 
-/// The `cloud` parameter every action takes.
-fn with_cloud(spec: ActionSpec) -> ActionSpec {
-    spec.optional(
-        "cloud",
-        ParamType::String,
-        None,
-        "The clouds.yaml entry (default: OS_CLOUD, else the `envvars` cloud of OS_* variables).",
-    )
-}
-
-fn with_summary(mut spec: ActionSpec) -> ActionSpec {
-    for (name, ty, description) in crate::glance::SUMMARY {
-        spec = spec.output(name, *ty, description);
-    }
-    spec
-}
-
-fn with_wait_params(spec: ActionSpec) -> ActionSpec {
-    spec.optional(
-        "interval",
-        ParamType::Duration,
-        Some(json!("5s")),
-        "Time between two looks at the image.",
-    )
-    .optional(
-        "wait_timeout",
-        ParamType::Duration,
-        Some(json!("1h")),
-        "Give up waiting after this long (retryable: the step's retry policy may wait again).",
-    )
-}
-
-/// The wait parameters (`interval`, `wait_timeout`).
+/// The wait parameters.
+#[action_params]
 #[derive(Deserialize)]
 struct WaitParams {
+    /// Time between two looks at the image.
+    #[param(default = "5s")]
     #[serde(default = "five_seconds")]
     interval: Span,
+    /// Give up waiting after this long (retryable: the step's retry policy
+    /// may wait again).
+    #[param(default = "1h")]
     #[serde(default = "an_hour")]
     wait_timeout: Span,
 }
@@ -89,16 +65,6 @@ fn wait_options(ctx: &ActionContext) -> Result<crate::glance::WaitOptions, Actio
         interval: params.interval.0,
         timeout: params.wait_timeout.0,
     })
-}
-
-/// The image an action is about.
-#[derive(Deserialize)]
-struct ImageParam {
-    image_id: String,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Glance custom properties are strings: other JSON values are written as JSON text.

@@ -2,75 +2,72 @@
 //! on the way. A re-run against an image that is already active checks the
 //! source against Glance's hash and adopts it instead of failing.
 
-use std::sync::Arc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{action_outputs, action_params};
 
-use serde_json::{Value as Json, json};
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel, ParamType};
-
+use crate::digest::Digests;
 use crate::provider::Provider;
 use crate::source::Source;
 
-pub(super) fn action(provider: &Provider) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = super::with_cloud(ActionSpec::new(
-        "openstack.image.upload",
-        "Streams data into a queued image (PUT /v2/images/{id}/file) from file://, http:// or https:// (e.g. a vSphere datastore URL), computing SHA-512 and MD5 while streaming; memory stays flat.",
-    ))
-    .param("image_id", ParamType::String, "The image to fill (status queued).")
-    .param("source", ParamType::String, "file:///path, a path (relative to the workflow file), or an http(s) URL.")
-    .optional("source_user", ParamType::String, None, "User for HTTP basic auth on the source.")
-    .optional("source_password_secret", ParamType::String, None, "Name of the granted secret holding the basic-auth password.")
-    .optional(
-        "source_headers",
-        ParamType::Object,
-        None,
-        "Headers sent to the source: header name -> name of the granted secret holding its value (e.g. Cookie -> vsphere_session).",
-    )
-    .optional("source_verify_tls", ParamType::Boolean, Some(json!(true)), "Verify the source's TLS certificate.")
-    .output("sha512", ParamType::String, "SHA-512 of the data streamed (hex).")
-    .output("md5", ParamType::String, "MD5 of the data streamed (hex).")
-    .output("size", ParamType::Integer, "Bytes streamed.")
-    .output("adopted", ParamType::Boolean, "The image was already active with this data (a previous try uploaded it).");
-    typed(spec, provider.clone(), |provider, ctx, params| {
-        Box::pin(upload(provider, ctx, params))
-    })
+#[action_outputs]
+#[derive(Serialize)]
+pub(super) struct Uploaded {
+    #[serde(flatten)]
+    digests: Digests,
+    /// The image was already active with this data (a previous try
+    /// uploaded it).
+    adopted: bool,
 }
 
-async fn upload(
-    provider: &Provider,
-    ctx: &ActionContext,
-    params: super::ImageParam,
-) -> Result<Json, ActionError> {
-    let session = provider.session(ctx)?;
-    let id = params.image_id.as_str();
-    let source = Source::from_params(ctx)?;
-    let image = crate::glance::get(&session, id).await?;
-    let status = image
-        .get("status")
-        .and_then(Json::as_str)
-        .unwrap_or("unknown");
-    match status {
-        "queued" => {}
-        "active" => return adopt(&session, ctx, id, &image, &source).await,
-        "saving" | "uploading" | "importing" => {
-            return Err(ActionError::fatal(format!(
-                "image {id} is already receiving data (status {status}): another upload is running or was cut off; delete the image and create it again"
-            )));
+/// Streams data into a queued image (PUT /v2/images/{id}/file) from file://,
+/// http:// or https:// (e.g. a vSphere datastore URL), computing SHA-512 and
+/// MD5 while streaming; memory stays flat.
+#[action_params("openstack.image.upload")]
+#[derive(Deserialize)]
+pub(super) struct UploadImage {
+    /// The image to fill (status queued).
+    image_id: String,
+}
+
+impl Run<Provider> for UploadImage {
+    type Outputs = Uploaded;
+
+    async fn run(self, ctx: &ActionContext, provider: &Provider) -> Outcome<Uploaded> {
+        let session = provider.session(ctx)?;
+        let id = self.image_id.as_str();
+        let source = Source::from_params(ctx)?;
+        let image = crate::glance::get(&session, id).await?;
+        let status = image
+            .get("status")
+            .and_then(Json::as_str)
+            .unwrap_or("unknown");
+        match status {
+            "queued" => {}
+            "active" => return adopt(&session, ctx, id, &image, &source).await,
+            "saving" | "uploading" | "importing" => {
+                return Err(ActionError::fatal(format!(
+                    "image {id} is already receiving data (status {status}): another upload is running or was cut off; delete the image and create it again"
+                )));
+            }
+            other => {
+                return Err(ActionError::fatal(format!(
+                    "image {id} is {other}: it cannot take data"
+                )));
+            }
         }
-        other => {
-            return Err(ActionError::fatal(format!(
-                "image {id} is {other}: it cannot take data"
-            )));
-        }
+        ctx.log(
+            LogLevel::Info,
+            format!("uploading {} to image {id}", source.describe()),
+        );
+        let digests = crate::glance::upload(&session, ctx, id, &source).await?;
+        Ok(Uploaded {
+            digests,
+            adopted: false,
+        })
     }
-    ctx.log(
-        LogLevel::Info,
-        format!("uploading {} to image {id}", source.describe()),
-    );
-    let digests = crate::glance::upload(&session, ctx, id, &source).await?;
-    Ok(
-        json!({ "sha512": digests.sha512, "md5": digests.md5, "size": digests.size, "adopted": false }),
-    )
 }
 
 /// The image is active: if its data is the source's, a previous try
@@ -81,7 +78,7 @@ async fn adopt(
     id: &str,
     image: &Json,
     source: &Source,
-) -> Result<Json, ActionError> {
+) -> Result<Uploaded, ActionError> {
     ctx.log(
         LogLevel::Info,
         format!(
@@ -106,7 +103,8 @@ async fn adopt(
             source.describe()
         )));
     }
-    Ok(
-        json!({ "sha512": digests.sha512, "md5": digests.md5, "size": digests.size, "adopted": true }),
-    )
+    Ok(Uploaded {
+        digests,
+        adopted: true,
+    })
 }

@@ -12,8 +12,9 @@ pub(crate) use transfer::{digest_source, download, upload};
 pub(crate) use wait::{WaitOptions, wait_active};
 
 use reqwest::{StatusCode, Url};
+use serde::Serialize;
 use serde_json::{Map, Value as Json, json};
-use shutter_core::ActionError;
+use shutter_core::{ActionError, action_outputs};
 
 use crate::session::Session;
 
@@ -177,71 +178,67 @@ pub(crate) async fn delete(session: &Session, id: &str) -> Result<bool, ActionEr
     }
 }
 
-/// The outputs that describe an image (get, wait, verify).
-pub(crate) fn summary(image: &Json) -> Json {
+/// The outputs that describe an image (get, wait, verify), each as Glance
+/// gave it (null when it gave none).
+#[action_outputs]
+#[derive(Debug, Serialize)]
+pub(crate) struct Summary {
+    /// The image id.
+    #[output(ty = String)]
+    id: Json,
+    /// The image name.
+    name: Json,
+    /// queued, saving, active, killed, deleted, ...
+    #[output(ty = String)]
+    status: Json,
+    /// Size of the image data in bytes (null before upload).
+    size: Json,
+    /// raw, qcow2, vmdk, ...
+    disk_format: Json,
+    /// bare, ova, ...
+    container_format: Json,
+    /// public, private, shared or community.
+    visibility: Json,
+    /// The owning project id.
+    owner: Json,
+    /// When the image was created (RFC 3339).
+    created_at: Json,
+    /// MD5 of the data, as Glance computed it.
+    checksum: Json,
+    /// The algorithm of `os_hash_value` (normally sha512).
+    os_hash_algo: Json,
+    /// Glance's multihash of the data.
+    os_hash_value: Json,
+    /// `os_hash_value` when it is a SHA-512, else null.
+    sha512: Json,
+    /// The whole image record as Glance returns it.
+    #[output(ty = Object)]
+    image: Json,
+}
+
+pub(crate) fn summary(image: &Json) -> Summary {
     let field = |name: &str| image.get(name).cloned().unwrap_or(Json::Null);
     let sha512 = match image.get("os_hash_algo").and_then(Json::as_str) {
         Some("sha512") => field("os_hash_value"),
         _ => Json::Null,
     };
-    json!({
-        "id": field("id"),
-        "name": field("name"),
-        "status": field("status"),
-        "size": field("size"),
-        "disk_format": field("disk_format"),
-        "container_format": field("container_format"),
-        "visibility": field("visibility"),
-        "owner": field("owner"),
-        "created_at": field("created_at"),
-        "checksum": field("checksum"),
-        "os_hash_algo": field("os_hash_algo"),
-        "os_hash_value": field("os_hash_value"),
-        "sha512": sha512,
-        "image": image,
-    })
+    Summary {
+        id: field("id"),
+        name: field("name"),
+        status: field("status"),
+        size: field("size"),
+        disk_format: field("disk_format"),
+        container_format: field("container_format"),
+        visibility: field("visibility"),
+        owner: field("owner"),
+        created_at: field("created_at"),
+        checksum: field("checksum"),
+        os_hash_algo: field("os_hash_algo"),
+        os_hash_value: field("os_hash_value"),
+        sha512,
+        image: image.clone(),
+    }
 }
-
-/// Output names of [`summary`], for catalog entries.
-pub(crate) const SUMMARY: &[(&str, shutter_core::ParamType, &str)] = {
-    use shutter_core::ParamType::{Any, Object, String as Str};
-    &[
-        ("id", Str, "The image id."),
-        ("name", Any, "The image name."),
-        (
-            "status",
-            Str,
-            "queued, saving, active, killed, deleted, ...",
-        ),
-        (
-            "size",
-            Any,
-            "Size of the image data in bytes (null before upload).",
-        ),
-        ("disk_format", Any, "raw, qcow2, vmdk, ..."),
-        ("container_format", Any, "bare, ova, ..."),
-        ("visibility", Any, "public, private, shared or community."),
-        ("owner", Any, "The owning project id."),
-        ("created_at", Any, "When the image was created (RFC 3339)."),
-        ("checksum", Any, "MD5 of the data, as Glance computed it."),
-        (
-            "os_hash_algo",
-            Any,
-            "The algorithm of `os_hash_value` (normally sha512).",
-        ),
-        ("os_hash_value", Any, "Glance's multihash of the data."),
-        (
-            "sha512",
-            Any,
-            "`os_hash_value` when it is a SHA-512, else null.",
-        ),
-        (
-            "image",
-            Object,
-            "The whole image record as Glance returns it.",
-        ),
-    ]
-};
 
 #[cfg(test)]
 mod tests {

@@ -38,6 +38,27 @@ impl Clouds {
         run_ctx(&self.provider, action, &context(params)).await
     }
 
+    /// Runs `action`: its outputs; the test fails if it fails.
+    pub(crate) async fn ok(&self, action: &str, params: Json) -> Json {
+        self.run(action, params)
+            .await
+            .unwrap_or_else(|err| panic!("{action}: {err:?}"))
+    }
+
+    /// Deletes a test's image from `cloud`: the outputs.
+    pub(crate) async fn delete_image(&self, cloud: &str, id: &str) -> Json {
+        let params = json!({"cloud": cloud, "image_id": id});
+        self.ok("openstack.image.delete", params).await
+    }
+
+    /// Runs `action`, which must fail: its error.
+    pub(crate) async fn err(&self, action: &str, params: Json) -> ActionError {
+        match self.run(action, params).await {
+            Ok(outputs) => panic!("{action} succeeded: {outputs}"),
+            Err(err) => err,
+        }
+    }
+
     pub(crate) async fn run_keyed(
         &self,
         action: &str,

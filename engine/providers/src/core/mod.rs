@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
-use shutter_core::action::typed;
+use shutter_core::action::declared;
 use shutter_core::units::Span;
 use shutter_core::{Action, ActionContext, ActionError, ActionSpec, LogLevel};
 
@@ -17,16 +17,16 @@ pub(crate) fn actions() -> Vec<(ActionSpec, Arc<dyn Action>)> {
             .expect("core specs live in the core catalog")
     };
     vec![
-        typed(spec("core.noop"), (), |(), _, params| {
+        declared(spec("core.noop"), (), |(), _, params| {
             Box::pin(noop(params))
         }),
-        typed(spec("core.log"), (), |(), ctx, params| {
+        declared(spec("core.log"), (), |(), ctx, params| {
             Box::pin(log(ctx, params))
         }),
-        typed(spec("core.sleep"), (), |(), ctx, params| {
+        declared(spec("core.sleep"), (), |(), ctx, params| {
             Box::pin(sleep(ctx, params))
         }),
-        typed(spec("core.fail"), (), |(), _, params| {
+        declared(spec("core.fail"), (), |(), _, params| {
             Box::pin(fail(params))
         }),
     ]

@@ -3,65 +3,14 @@
 //! `openstack.server.create_image` or `vsphere.snapshot.create`, and gives
 //! back one output shape whatever the cloud.
 
-use std::sync::Arc;
-
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError, LogLevel};
-use shutter_core::{ActionSpec, ParamType};
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{action_outputs, action_params};
 
 use super::target::Target;
 use super::{Delegates, with_options};
-
-pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = ActionSpec::new(
-        "snapshot",
-        "Snapshots a volume, instance, server or VM on any cloud, named by a target reference, with the provider's own action (aws.ec2.create_snapshot / create_snapshots, openstack.server.create_image, vsphere.snapshot.create). Same idempotency as those: a re-run adopts what an earlier try made. Undo with `snapshot.delete`.",
-    )
-    .param(
-        "target",
-        ParamType::String,
-        "aws://REGION/vol-ID (one EBS volume), aws://REGION/i-ID (every volume of the instance, at one instant), openstack://CLOUD/SERVER_ID (a clouds.yaml entry and a Nova server), vsphere://VCENTER/vm-N (VCENTER: a connection named in Shutter's config, or the vCenter's instanceUuid with the connection from GOVC_*; vm-N: the VM's moRef).",
-    )
-    .param(
-        "name",
-        ParamType::String,
-        "The snapshot's name (aws: the `Name` tag; openstack: the image name; vsphere: the snapshot name, with a tag of the idempotency key appended).",
-    )
-    .optional("description", ParamType::String, None, "The snapshot's description (openstack: the image property `description`).")
-    .optional(
-        "quiesce",
-        ParamType::Boolean,
-        Some(json!(false)),
-        "Ask for a quiesced snapshot. vsphere: quiesced by VMware Tools; openstack: passed to Nova as the image's quiesce properties (consistency stays `crash`: Nova decides from the server's image); aws: cannot quiesce from outside, a warning is logged.",
-    )
-    .optional(
-        "tags",
-        ParamType::Object,
-        None,
-        "Tags (aws) or image properties (openstack); vsphere snapshots have none (a warning is logged).",
-    )
-    .optional(
-        "options",
-        ParamType::Object,
-        None,
-        "Passed through to the provider's action, e.g. {endpoint_url} for aws, {vcenter: NAME or {url, username, password_secret, insecure}, memory} for vsphere, {microversion, wait_timeout} for openstack. Cannot override what the target sets.",
-    )
-    .output("id", ParamType::String, "The snapshot: EBS snapshot id (an instance's first volume), Glance image id, or vSphere snapshot moRef.")
-    .output("ids", ParamType::Array, "Every snapshot made (one per volume for an aws instance).")
-    .output("provider", ParamType::String, "aws, openstack or vsphere.")
-    .output("target", ParamType::String, "The target reference, as parsed.")
-    .output("name", ParamType::String, "The name asked for.")
-    .output("created_at", ParamType::String, "When the provider took it (RFC 3339).")
-    .output("consistency", ParamType::String, "quiesced (vsphere, when the guest was quiesced) or crash.")
-    .output("adopted", ParamType::Boolean, "True when an earlier try of the step had made it.")
-    .output("snapshot", ParamType::Object, "What `snapshot.delete` takes: {provider, id, ids, target, options}.")
-    .output("details", ParamType::Object, "The provider action's own outputs, unchanged.");
-    typed(spec, delegates.clone(), |delegates, ctx, params| {
-        Box::pin(snapshot(delegates, ctx, params))
-    })
-}
 
 /// What is asked for, whatever the cloud.
 struct Request {
@@ -72,85 +21,142 @@ struct Request {
     options: Map<String, Json>,
 }
 
-/// The step's parameters.
+/// Snapshots a volume, instance, server or VM on any cloud, named by a target
+/// reference, with the provider's own action (`aws.ec2.create_snapshot` /
+/// `create_snapshots`, `openstack.server.create_image`,
+/// `vsphere.snapshot.create`).
+/// Same idempotency as those: a re-run adopts what an earlier try made. Undo
+/// with `snapshot.delete`.
+#[action_params("snapshot")]
 #[derive(Debug, Deserialize)]
-struct Params {
+pub(super) struct TakeSnapshot {
+    /// `aws://REGION/vol-ID` (one EBS volume), `aws://REGION/i-ID` (every
+    /// volume of the instance, at one instant), `openstack://CLOUD/SERVER_ID`
+    /// (a clouds.yaml entry and a Nova server), `vsphere://VCENTER/vm-N`
+    /// (`VCENTER`: a connection named in Shutter's config, or the vCenter's
+    /// instanceUuid with the connection from `GOVC_*`; `vm-N`: the VM's
+    /// moRef).
     target: String,
-    #[serde(deserialize_with = "shutter_core::params::required")]
+    /// The snapshot's name (aws: the `Name` tag; openstack: the image name;
+    /// vsphere: the snapshot name, with a tag of the idempotency key
+    /// appended).
     name: String,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// The snapshot's description (openstack: the image property
+    /// `description`).
     description: Option<String>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// Ask for a quiesced snapshot. vsphere: quiesced by VMware Tools;
+    /// openstack: passed to Nova as the image's quiesce properties
+    /// (consistency stays `crash`: Nova decides from the server's image);
+    /// aws: cannot quiesce from outside, a warning is logged.
+    #[param(default = false)]
     quiesce: Option<bool>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// Tags (aws) or image properties (openstack); vsphere snapshots have
+    /// none (a warning is logged).
     tags: Option<Map<String, Json>>,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// Passed through to the provider's action, e.g. `{endpoint_url}` for
+    /// aws, `{vcenter: NAME or {url, username, password_secret, insecure},
+    /// memory}` for vsphere, `{microversion, wait_timeout}` for openstack.
+    /// Cannot override what the target sets.
     options: Option<Map<String, Json>>,
 }
 
+#[action_outputs]
+#[derive(Debug, Serialize)]
+pub(super) struct Snapshot {
+    /// The snapshot: EBS snapshot id (an instance's first volume), Glance
+    /// image id, or vSphere snapshot moRef.
+    id: String,
+    /// Every snapshot made (one per volume for an aws instance).
+    ids: Vec<String>,
+    /// aws, openstack or vsphere.
+    provider: &'static str,
+    /// The target reference, as parsed.
+    target: String,
+    /// The name asked for.
+    name: String,
+    /// When the provider took it (RFC 3339).
+    #[output(ty = String)]
+    created_at: Json,
+    /// quiesced (vsphere, when the guest was quiesced) or crash.
+    consistency: &'static str,
+    /// True when an earlier try of the step had made it.
+    adopted: bool,
+    /// What `snapshot.delete` takes: `{provider, id, ids, target, options}`.
+    #[output(ty = Object)]
+    snapshot: Json,
+    /// The provider action's own outputs, unchanged.
+    #[output(ty = Object)]
+    details: Json,
+}
+
 /// Takes the snapshot through the target's provider.
-async fn snapshot(
-    delegates: &Delegates,
-    ctx: &ActionContext,
-    params: Params,
-) -> Result<Json, ActionError> {
-    let target = Target::parse(&params.target)?;
-    let request = Request {
-        name: params.name,
-        description: params.description,
-        quiesce: params.quiesce.unwrap_or(false),
-        tags: params.tags.unwrap_or_default(),
-        options: params.options.unwrap_or_default(),
-    };
-    let taken = match &target {
-        Target::AwsVolume { region, volume_id } => {
-            aws(
-                delegates,
-                ctx,
-                &request,
+impl Run<Delegates> for TakeSnapshot {
+    type Outputs = Snapshot;
+
+    async fn run(self, ctx: &ActionContext, delegates: &Delegates) -> Outcome<Snapshot> {
+        let target = Target::parse(&self.target)?;
+        let request = Request {
+            name: self.name,
+            description: self.description,
+            quiesce: self.quiesce.unwrap_or(false),
+            tags: self.tags.unwrap_or_default(),
+            options: self.options.unwrap_or_default(),
+        };
+        let taken = match &target {
+            Target::AwsVolume { region, volume_id } => {
+                aws(
+                    delegates,
+                    ctx,
+                    &request,
+                    region,
+                    ("aws.ec2.create_snapshot", "volume_id", volume_id),
+                )
+                .await?
+            }
+            Target::AwsInstance {
                 region,
-                ("aws.ec2.create_snapshot", "volume_id", volume_id),
-            )
-            .await?
-        }
-        Target::AwsInstance {
-            region,
-            instance_id,
-        } => {
-            aws(
-                delegates,
-                ctx,
-                &request,
-                region,
-                ("aws.ec2.create_snapshots", "instance_id", instance_id),
-            )
-            .await?
-        }
-        Target::OpenStack { cloud, server_id } => {
-            openstack(delegates, ctx, &request, cloud, server_id).await?
-        }
-        Target::Vsphere { .. } => vsphere(delegates, ctx, &request, &target).await?,
-    };
-    let provider = target.provider().name();
-    let target = target.to_string();
-    Ok(json!({
-        "id": taken.id,
-        "ids": taken.ids,
-        "provider": provider,
-        "target": target,
-        "name": request.name,
-        "created_at": taken.created_at,
-        "consistency": if taken.quiesced { "quiesced" } else { "crash" },
-        "adopted": taken.details.get("adopted").and_then(Json::as_bool).unwrap_or(false),
-        "snapshot": {
+                instance_id,
+            } => {
+                aws(
+                    delegates,
+                    ctx,
+                    &request,
+                    region,
+                    ("aws.ec2.create_snapshots", "instance_id", instance_id),
+                )
+                .await?
+            }
+            Target::OpenStack { cloud, server_id } => {
+                openstack(delegates, ctx, &request, cloud, server_id).await?
+            }
+            Target::Vsphere { .. } => vsphere(delegates, ctx, &request, &target).await?,
+        };
+        let provider = target.provider().name();
+        let target = target.to_string();
+        let reference = json!({
             "provider": provider,
             "id": taken.id,
             "ids": taken.ids,
             "target": target,
             "options": request.options,
-        },
-        "details": taken.details,
-    }))
+        });
+        Ok(Snapshot {
+            adopted: taken
+                .details
+                .get("adopted")
+                .and_then(Json::as_bool)
+                .unwrap_or(false),
+            consistency: if taken.quiesced { "quiesced" } else { "crash" },
+            id: taken.id,
+            ids: taken.ids,
+            provider,
+            target,
+            name: request.name,
+            created_at: taken.created_at,
+            snapshot: reference,
+            details: taken.details,
+        })
+    }
 }
 
 /// What a provider made, in the common terms.

@@ -3,43 +3,14 @@
 //! `vsphere.snapshot.remove`). A snapshot already gone counts as deleted,
 //! as it does for those actions, so it is safe as a compensation.
 
-use std::sync::Arc;
-
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
-use shutter_core::action::typed;
-use shutter_core::{Action, ActionContext, ActionError};
-use shutter_core::{ActionSpec, ParamType};
+use shutter_core::action::{Outcome, Run};
+use shutter_core::{ActionContext, ActionError};
+use shutter_core::{action_outputs, action_params};
 
 use super::target::{Provider, Target};
 use super::{Delegates, with_options};
-
-pub(super) fn action(delegates: &Delegates) -> (ActionSpec, Arc<dyn Action>) {
-    let spec = ActionSpec::new(
-        "snapshot.delete",
-        "Deletes what `snapshot` made, with the provider's own action (aws.ec2.delete_snapshot, openstack.image.delete, vsphere.snapshot.remove). A snapshot already gone counts as deleted, so it is safe as a compensation.",
-    )
-    .param(
-        "snapshot",
-        ParamType::Object,
-        "The `snapshot` output of `snapshot` ({provider, id, ids, target, options}), or the whole output, or at least {id, target}.",
-    )
-    .optional(
-        "options",
-        ParamType::Object,
-        None,
-        "Passed through to the provider's action, over the snapshot's own `options` (e.g. {missing_ok: false}, {remove_children: true}).",
-    )
-    .output("deleted", ParamType::Boolean, "False when it was already gone.")
-    .output("provider", ParamType::String, "aws, openstack or vsphere.")
-    .output("id", ParamType::String, "The snapshot.")
-    .output("ids", ParamType::Array, "Every snapshot deleted or found gone.")
-    .output("target", ParamType::String, "What it was a snapshot of.")
-    .output("details", ParamType::Object, "The provider action's own outputs, unchanged.");
-    typed(spec, delegates.clone(), |delegates, ctx, params| {
-        Box::pin(delete(delegates, ctx, params))
-    })
-}
 
 /// The `snapshot` parameter, checked.
 #[derive(Debug)]
@@ -103,57 +74,83 @@ impl Made {
     }
 }
 
-/// The step's parameters.
+/// Deletes what `snapshot` made, with the provider's own action
+/// (`aws.ec2.delete_snapshot`, `openstack.image.delete`,
+/// `vsphere.snapshot.remove`).
+/// A snapshot already gone counts as deleted, so it is safe as a compensation.
+#[action_params("snapshot.delete")]
 #[derive(Debug, Deserialize)]
-struct DeleteParams {
+pub(super) struct DeleteSnapshot {
+    /// The `snapshot` output of `snapshot` (`{provider, id, ids, target,
+    /// options}`), or the whole output, or at least `{id, target}`.
+    #[param(ty = Object)]
     snapshot: Json,
-    #[serde(default, deserialize_with = "shutter_core::params::optional")]
+    /// Passed through to the provider's action, over the snapshot's own
+    /// `options` (e.g. `{missing_ok: false}`, `{remove_children: true}`).
     options: Option<Map<String, Json>>,
 }
 
+#[action_outputs]
+#[derive(Debug, Serialize)]
+pub(super) struct Deleted {
+    /// False when it was already gone.
+    deleted: bool,
+    /// aws, openstack or vsphere.
+    provider: &'static str,
+    /// The snapshot.
+    id: String,
+    /// Every snapshot deleted or found gone.
+    ids: Vec<String>,
+    /// What it was a snapshot of.
+    target: String,
+    /// The provider action's own outputs, unchanged.
+    #[output(ty = Object)]
+    details: Json,
+}
+
 /// Deletes what a `snapshot` step made, through its provider.
-async fn delete(
-    delegates: &Delegates,
-    ctx: &ActionContext,
-    params: DeleteParams,
-) -> Result<Json, ActionError> {
-    let made = Made::parse(&params.snapshot)?;
-    let mut options = made.options.clone();
-    options.extend(params.options.unwrap_or_default());
-    let mut params = Map::new();
-    let (action, deleted_key) = match &made.target {
-        Target::AwsVolume { region, .. } | Target::AwsInstance { region, .. } => {
-            params.insert("snapshot_ids".to_owned(), json!(made.ids));
-            params.insert("region".to_owned(), json!(region));
-            ("aws.ec2.delete_snapshot", "deleted")
-        }
-        Target::OpenStack { cloud, .. } => {
-            params.insert("cloud".to_owned(), json!(cloud));
-            params.insert("image_id".to_owned(), json!(made.id));
-            ("openstack.image.delete", "deleted")
-        }
-        Target::Vsphere { vcenter, vm } => {
-            let reference = json!({"vcenter": vcenter, "vm": vm, "moref": made.id});
-            params.insert("snapshot".to_owned(), reference);
-            ("vsphere.snapshot.remove", "removed")
-        }
-    };
-    let params = with_options(params, &options)?;
-    let details = delegates.run(ctx, action, params).await?;
-    let deleted = match details.get(deleted_key) {
-        Some(Json::Bool(deleted)) => *deleted,
-        // aws lists what it deleted and what was already gone.
-        Some(Json::Array(deleted)) => !deleted.is_empty(),
-        _ => false,
-    };
-    Ok(json!({
-        "deleted": deleted,
-        "provider": made.target.provider().name(),
-        "id": made.id,
-        "ids": made.ids,
-        "target": made.target.to_string(),
-        "details": details,
-    }))
+impl Run<Delegates> for DeleteSnapshot {
+    type Outputs = Deleted;
+
+    async fn run(self, ctx: &ActionContext, delegates: &Delegates) -> Outcome<Deleted> {
+        let made = Made::parse(&self.snapshot)?;
+        let mut options = made.options.clone();
+        options.extend(self.options.unwrap_or_default());
+        let mut asked = Map::new();
+        let (action, deleted_key) = match &made.target {
+            Target::AwsVolume { region, .. } | Target::AwsInstance { region, .. } => {
+                asked.insert("snapshot_ids".to_owned(), json!(made.ids));
+                asked.insert("region".to_owned(), json!(region));
+                ("aws.ec2.delete_snapshot", "deleted")
+            }
+            Target::OpenStack { cloud, .. } => {
+                asked.insert("cloud".to_owned(), json!(cloud));
+                asked.insert("image_id".to_owned(), json!(made.id));
+                ("openstack.image.delete", "deleted")
+            }
+            Target::Vsphere { vcenter, vm } => {
+                let reference = json!({"vcenter": vcenter, "vm": vm, "moref": made.id});
+                asked.insert("snapshot".to_owned(), reference);
+                ("vsphere.snapshot.remove", "removed")
+            }
+        };
+        let asked = with_options(asked, &options)?;
+        let details = delegates.run(ctx, action, asked).await?;
+        let deleted = match details.get(deleted_key) {
+            Some(Json::Bool(deleted)) => *deleted,
+            // aws lists what it deleted and what was already gone.
+            Some(Json::Array(deleted)) => !deleted.is_empty(),
+            _ => false,
+        };
+        Ok(Deleted {
+            deleted,
+            provider: made.target.provider().name(),
+            target: made.target.to_string(),
+            id: made.id,
+            ids: made.ids,
+            details,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value as Json};
-use shutter_core::ActionSpec;
-use shutter_core::{Action, ActionContext, ActionError};
+use shutter_core::action::Run as _;
+use shutter_core::{Action, ActionContext, ActionEntry, ActionError};
 
 /// The provider actions `snapshot` and `snapshot.delete` dispatch to.
 const DELEGATES: &[&str] = &[
@@ -40,7 +40,7 @@ const DELEGATES: &[&str] = &[
 /// `snapshot` and `snapshot.delete`, dispatching to the provider actions
 /// found in `registered` (collect those first). A provider missing from
 /// `registered` fails only the steps that target it.
-pub fn actions(registered: &[(ActionSpec, Arc<dyn Action>)]) -> Vec<(ActionSpec, Arc<dyn Action>)> {
+pub fn actions(registered: &[ActionEntry]) -> Vec<ActionEntry> {
     let delegates = Delegates(
         registered
             .iter()
@@ -48,7 +48,10 @@ pub fn actions(registered: &[(ActionSpec, Arc<dyn Action>)]) -> Vec<(ActionSpec,
             .map(|(spec, action)| (spec.name.clone(), action.clone()))
             .collect(),
     );
-    vec![create::action(&delegates), delete::action(&delegates)]
+    vec![
+        create::TakeSnapshot::entry(delegates.clone()),
+        delete::DeleteSnapshot::entry(delegates),
+    ]
 }
 
 /// Provider actions by name.

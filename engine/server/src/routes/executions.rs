@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shutter_core::record::Change;
-use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery};
+use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery, Page};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
@@ -222,7 +222,7 @@ pub(crate) async fn events(
         Some(wait) => wait_for_change(&state, id, wait, |r| r.last_seq <= after).await?,
         None => current(&state, id).await?,
     };
-    let events = state.store().events(id, after, limit).await?;
+    let events = state.store().events(id, Page::new(after, limit)).await?;
     let last_seq = events.last().map_or(after, |event| event.seq);
     Ok(Json(EventPage {
         finished: record.state.is_terminal() && last_seq >= record.last_seq,
@@ -270,7 +270,7 @@ pub(crate) async fn logs(
     }
     let events = state
         .store()
-        .logs(id, &step, params.after.unwrap_or(0), limit)
+        .logs(id, &step, Page::new(params.after.unwrap_or(0), limit))
         .await?;
     let full = events.len() == limit;
     let lines: Vec<LogLine> = events

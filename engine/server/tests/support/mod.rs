@@ -128,16 +128,15 @@ impl TestServer {
         self.call(Method::POST, uri, body, &[]).await
     }
 
+    /// A POST of a YAML body.
+    pub(crate) async fn post_yaml(&self, uri: &str, yaml: &str) -> Answer {
+        let yaml_type = [("content-type", "application/yaml")];
+        self.call(Method::POST, uri, yaml, &yaml_type).await
+    }
+
     /// Registers a workflow, which must be valid.
     pub(crate) async fn register(&self, yaml: &str) {
-        let answer = self
-            .call(
-                Method::POST,
-                "/workflows",
-                yaml,
-                &[("content-type", "application/yaml")],
-            )
-            .await;
+        let answer = self.post_yaml("/workflows", yaml).await;
         assert!(answer.status.is_success(), "{:?}", answer.body);
     }
 

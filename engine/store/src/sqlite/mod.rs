@@ -14,7 +14,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, StepRecord, Store, StoreError,
+    ListQuery, NewExecution, Owner, Page, StepRecord, Store, StoreError,
 };
 use tokio::sync::oneshot;
 
@@ -211,6 +211,32 @@ fn escape_like(text: &str) -> String {
     out
 }
 
+/// `NotFound` unless the execution exists (a page of no events is not that).
+fn must_exist(conn: &Connection, id: ExecutionId) -> Result<(), StoreError> {
+    conn.query_row(
+        "SELECT 1 FROM executions WHERE id = ?1",
+        params![id.to_string()],
+        |r| r.get::<_, i64>(0),
+    )
+    .optional()
+    .map_err(|e| db_error(&e))?
+    .map(|_| ())
+    .ok_or(StoreError::NotFound(id))
+}
+
+/// One `(seq, data)` row of the events table.
+fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String)> {
+    Ok((row.get(0)?, row.get(1)?))
+}
+
+fn decode_event(row: rusqlite::Result<(i64, String)>) -> Result<Event, StoreError> {
+    let (seq, data) = row.map_err(|e| db_error(&e))?;
+    Ok(Event {
+        seq: seq as u64,
+        change: from_json(&data)?,
+    })
+}
+
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
@@ -349,33 +375,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn events(
-        &self,
-        id: ExecutionId,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Event>, StoreError> {
+    async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
         self.read(move |conn| {
-            let exists: Option<i64> = conn
-                .query_row("SELECT 1 FROM executions WHERE id = ?1", params![id.to_string()], |r| r.get(0))
-                .optional()
-                .map_err(|e| db_error(&e))?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound(id));
-            }
+            must_exist(conn, id)?;
             let mut statement = conn
                 .prepare_cached("SELECT seq, data FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
                 .map_err(|e| db_error(&e))?;
-            statement
-                .query_map(params![id.to_string(), after as i64, limit as i64], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-                })
-                .map_err(|e| db_error(&e))?
-                .map(|row| {
-                    let (seq, data) = row.map_err(|e| db_error(&e))?;
-                    Ok(Event { seq: seq as u64, change: from_json(&data)? })
-                })
-                .collect()
+            let rows = statement
+                .query_map(params![id.to_string(), page.after as i64, page.limit as i64], event_row)
+                .map_err(|e| db_error(&e))?;
+            rows.map(decode_event).collect()
         })
         .await
     }
@@ -384,22 +393,11 @@ impl Store for SqliteStore {
         &self,
         id: ExecutionId,
         step: &str,
-        after: u64,
-        limit: usize,
+        page: Page,
     ) -> Result<Vec<Event>, StoreError> {
         let step = step.to_owned();
         self.read(move |conn| {
-            let exists: Option<i64> = conn
-                .query_row(
-                    "SELECT 1 FROM executions WHERE id = ?1",
-                    params![id.to_string()],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(|e| db_error(&e))?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound(id));
-            }
+            must_exist(conn, id)?;
             // `snap` matches `snap` and its items `snap[N]`; `snap[3]` itself.
             let items = format!("{step}[%");
             let mut statement = conn
@@ -409,26 +407,17 @@ impl Store for SqliteStore {
                      AND seq > ?4 ORDER BY seq LIMIT ?5",
                 )
                 .map_err(|e| db_error(&e))?;
-            statement
-                .query_map(
-                    params![
-                        id.to_string(),
-                        step,
-                        escape_like(&items),
-                        after as i64,
-                        limit as i64
-                    ],
-                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
-                )
-                .map_err(|e| db_error(&e))?
-                .map(|row| {
-                    let (seq, data) = row.map_err(|e| db_error(&e))?;
-                    Ok(Event {
-                        seq: seq as u64,
-                        change: from_json(&data)?,
-                    })
-                })
-                .collect()
+            let values = params![
+                id.to_string(),
+                step,
+                escape_like(&items),
+                page.after as i64,
+                page.limit as i64
+            ];
+            let rows = statement
+                .query_map(values, event_row)
+                .map_err(|e| db_error(&e))?;
+            rows.map(decode_event).collect()
         })
         .await
     }

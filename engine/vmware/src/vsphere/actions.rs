@@ -1,29 +1,26 @@
 //! The `vsphere.*` actions: catalog entries and thin wrappers over the
 //! plain functions of [`super::vm`] and [`super::snapshot`].
 
-use std::sync::Arc;
-
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
-use shutter_core::action::typed;
+use shutter_core::action::{Outcome, Run};
+use shutter_core::catalog::ParamKind;
 use shutter_core::units::Span;
-use shutter_core::{Action, ActionContext, ActionError, ActionSpec, ParamType};
+use shutter_core::{ActionContext, ActionEntry, ActionError, ParamType};
+use shutter_core::{action_outputs, action_params};
 
 use super::client::Client;
 use super::connection::ConnectionConfig;
 use super::moref::MoRef;
 use super::session::SessionCache;
 use super::snapshot::{
-    SnapshotRef, SnapshotSpec, create_snapshot, list_snapshots, remove_snapshot,
+    SnapshotInfo, SnapshotRef, SnapshotSpec, create_snapshot, list_snapshots, remove_snapshot,
 };
 use super::task::{DEFAULT_TASK_DEADLINE, StepWatch};
-use super::vm::{VmTarget, find_vm, get_vm};
+use super::vm::{Disk, VmInfo, VmTarget, find_vm, get_vm};
 use crate::env::Env;
 
 const VCENTER_PARAM: &str = "The vCenter: the name of a connection in Shutter's config (docs/configuration.md), or {url, username, password_secret, insecure, ca_file}. Default: the connection the vm/snapshot reference names, else govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
-const TASK_TIMEOUT_PARAM: &str = "How long the vCenter task may run before the step stops waiting and asks vCenter to cancel it (not every task can be canceled); a retryable failure: another try adopts what the task made.";
-const VM_PARAM: &str = "The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an instanceUuid, vsphere://VCENTER/vm-42, or the `vm` output of vsphere.vm.get.";
 
 /// What every vSphere action shares: the sessions and the environment.
 #[derive(Debug, Clone)]
@@ -38,129 +35,109 @@ impl Shared {
         Ok(self.sessions.client(&config).await?)
     }
 
-    async fn vm(&self, ctx: &ActionContext, client: &Client) -> Result<MoRef, ActionError> {
-        let target = VmTarget::parse(ctx.param("vm")?)?;
+    async fn vm(&self, vm: &VmParam, client: &Client) -> Result<MoRef, ActionError> {
+        let target = VmTarget::parse(&vm.vm)?;
         Ok(find_vm(client, &target).await?)
     }
 }
 
-pub(crate) fn actions(shared: &Shared) -> Vec<(ActionSpec, Arc<dyn Action>)> {
-    vec![
-        typed(vm_get_spec(), shared.clone(), |shared, ctx, params| {
-            Box::pin(run_vm_get(shared, ctx, params))
-        }),
-        typed(create_spec(), shared.clone(), |shared, ctx, params| {
-            Box::pin(run_snapshot_create(shared, ctx, params))
-        }),
-        typed(list_spec(), shared.clone(), |shared, ctx, params| {
-            Box::pin(run_snapshot_list(shared, ctx, params))
-        }),
-        typed(remove_spec(), shared.clone(), |shared, ctx, params| {
-            Box::pin(run_snapshot_remove(shared, ctx, params))
-        }),
-    ]
+pub(crate) fn actions(shared: &Shared) -> Vec<ActionEntry> {
+    let actions = vec![
+        GetVm::entry(shared.clone()),
+        CreateSnapshot::entry(shared.clone()),
+        ListSnapshots::entry(shared.clone()),
+        RemoveSnapshot::entry(shared.clone()),
+    ];
+    actions.into_iter().map(on_vcenter).collect()
 }
 
-fn vm_get_spec() -> ActionSpec {
-    ActionSpec::new(
-        "vsphere.vm.get",
-        "Describes a vSphere VM: identity, power state, disks and their datastore download URLs.",
-    )
-    .param("vm", ParamType::Any, VM_PARAM)
-    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
-    .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
-    .output(
-        "vm",
-        ParamType::Object,
-        "A reference to pass to later steps: {vcenter, moref, name, instance_uuid}, and `connection` when found through a named connection.",
-    )
-    .output("moref", ParamType::String, "The VM's moRef (vm-42).")
-    .output("name", ParamType::String, "The VM's name.")
-    .output("instance_uuid", ParamType::String, "The VM's instanceUuid.")
-    .output(
-        "power_state",
-        ParamType::String,
-        "poweredOn, poweredOff or suspended.",
-    )
-    .output(
-        "consolidation_needed",
-        ParamType::Boolean,
-        "Whether the VM's disks need consolidation.",
-    )
-    .output(
-        "datacenter",
-        ParamType::String,
-        "The datacenter's inventory path.",
-    )
-    .output(
-        "current_snapshot",
-        ParamType::String,
-        "The current snapshot's moRef, or null.",
-    )
-    .output(
-        "disks",
-        ParamType::Array,
-        "Disks: {key, label, file, datastore, path, capacity_bytes, url, data_url}.",
-    )
+/// Adds the `vcenter` parameter every action takes, after its own; the
+/// connection reads it from the step's parameters.
+fn on_vcenter((spec, action): ActionEntry) -> ActionEntry {
+    let spec = spec.optional("vcenter", ParamType::Any, None, VCENTER_PARAM);
+    (spec, action)
 }
 
-async fn run_vm_get(
-    shared: &Shared,
-    ctx: &ActionContext,
-    _: IgnoredAny,
-) -> Result<Json, ActionError> {
-    let client = shared.client(ctx).await?;
-    let vm = shared.vm(ctx, &client).await?;
-    let info = get_vm(&client, &vm).await?;
-    let mut out = to_json(&info)?;
-    out["vm"] = json!({
-        "vcenter": info.vcenter,
-        "moref": info.moref,
-        "name": info.name,
-        "instance_uuid": info.instance_uuid,
-    });
-    if let Some(name) = &client.config().name {
-        out["vm"]["connection"] = json!(name);
-    }
-    Ok(out)
-}
-
-fn create_spec() -> ActionSpec {
-    ActionSpec::new(
-        "vsphere.snapshot.create",
-        "Creates a VM snapshot (CreateSnapshot_Task). The snapshot carries the step's idempotency key: a re-run adopts it instead of making a second one.",
-    )
-    .param("vm", ParamType::Any, VM_PARAM)
-    .param("name", ParamType::String, "The snapshot's name; a tag of the idempotency key is appended.")
-    .optional("description", ParamType::String, Some(json!("")), "The snapshot's description.")
-    .optional("memory", ParamType::Boolean, Some(json!(false)), "Include the VM's memory.")
-    .optional("quiesce", ParamType::Boolean, Some(json!(false)), "Quiesce the guest file systems (needs VMware Tools).")
-    .optional("task_timeout", ParamType::Duration, Some(json!("6h")), TASK_TIMEOUT_PARAM)
-    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
-    .output("snapshot", ParamType::Object, "The reference later steps pass on (vsphere.snapshot.remove): {vcenter, vm, moref}, and `connection` when made through a named connection.")
-    .output("id", ParamType::String, "The snapshot's moRef.")
-    .output("uri", ParamType::String, "vsphere://VCENTER/VM/SNAPSHOT.")
-    .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
-    .output("vm", ParamType::String, "The VM's moRef.")
-    .output("name", ParamType::String, "The snapshot's name as created.")
-    .output("description", ParamType::String, "The snapshot's description as created.")
-    .output("created_at", ParamType::String, "When vCenter created it (RFC 3339).")
-    .output("quiesced", ParamType::Boolean, "Whether the snapshot is quiesced.")
-    .output("consistency", ParamType::String, "quiesced or crash.")
-    .output("adopted", ParamType::Boolean, "True when an earlier try had already created it.")
-    .output("disks", ParamType::Array, "The disks it captured, with datastore download URLs (url, data_url).")
-}
-
-/// The parameters of `vsphere.snapshot.create` beyond `vm` and `vcenter`.
+/// The VM an action is about.
+#[action_params]
 #[derive(Debug, Deserialize)]
-struct CreateParams {
+struct VmParam {
+    /// The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an
+    /// instanceUuid, `vsphere://VCENTER/vm-42`, or the `vm` output of
+    /// `vsphere.vm.get`.
+    vm: Json,
+}
+
+impl ParamKind for SnapshotRef {
+    const KIND: ParamType = ParamType::Object;
+}
+
+#[action_outputs]
+#[derive(Debug, Serialize)]
+struct VmGot {
+    #[serde(flatten)]
+    info: VmInfo,
+    /// A reference to pass to later steps: `{vcenter, moref, name,
+    /// instance_uuid}`, and `connection` when found through a named
+    /// connection.
+    #[output(ty = Object)]
+    vm: Json,
+}
+
+/// Describes a vSphere VM: identity, power state, disks and their datastore
+/// download URLs.
+#[action_params("vsphere.vm.get")]
+#[derive(Debug, Deserialize)]
+struct GetVm {
+    #[serde(flatten)]
+    vm: VmParam,
+}
+
+impl Run<Shared> for GetVm {
+    type Outputs = VmGot;
+
+    async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<VmGot> {
+        let client = shared.client(ctx).await?;
+        let vm = shared.vm(&self.vm, &client).await?;
+        let info = get_vm(&client, &vm).await?;
+        let mut reference = json!({
+            "vcenter": info.vcenter,
+            "moref": info.moref,
+            "name": info.name,
+            "instance_uuid": info.instance_uuid,
+        });
+        if let Some(name) = &client.config().name {
+            reference["connection"] = json!(name);
+        }
+        Ok(VmGot {
+            info,
+            vm: reference,
+        })
+    }
+}
+
+/// Creates a VM snapshot (`CreateSnapshot_Task`). The snapshot carries the step's
+/// idempotency key: a re-run adopts it instead of making a second one.
+#[action_params("vsphere.snapshot.create")]
+#[derive(Debug, Deserialize)]
+struct CreateSnapshot {
+    #[serde(flatten)]
+    vm: VmParam,
+    /// The snapshot's name; a tag of the idempotency key is appended.
     name: String,
-    #[serde(default)]
+    /// The snapshot's description.
+    #[param(default = "")]
     description: String,
-    #[serde(default)]
+    /// Include the VM's memory.
+    #[param(default = false)]
     memory: bool,
-    #[serde(default)]
+    /// Quiesce the guest file systems (needs VMware Tools).
+    #[param(default = false)]
     quiesce: bool,
+    /// How long the vCenter task may run before the step stops waiting and
+    /// asks vCenter to cancel it (not every task can be canceled); a
+    /// retryable failure: another try adopts what the task made.
+    #[param(default = "6h")]
     #[serde(default = "task_timeout")]
     task_timeout: Span,
 }
@@ -169,150 +146,182 @@ fn task_timeout() -> Span {
     Span(DEFAULT_TASK_DEADLINE)
 }
 
-fn yes() -> bool {
-    true
+#[action_outputs]
+#[derive(Debug, Serialize)]
+struct Created {
+    /// The reference later steps pass on (`vsphere.snapshot.remove`):
+    /// `{vcenter, vm, moref}`, and `connection` when made through a named
+    /// connection.
+    snapshot: SnapshotRef,
+    /// The snapshot's moRef.
+    id: String,
+    /// `vsphere://VCENTER/VM/SNAPSHOT`.
+    uri: String,
+    /// The vCenter's instanceUuid.
+    vcenter: String,
+    /// The VM's moRef.
+    vm: String,
+    /// The snapshot's name as created.
+    name: String,
+    /// The snapshot's description as created.
+    description: String,
+    /// When vCenter created it (RFC 3339).
+    created_at: String,
+    /// Whether the snapshot is quiesced.
+    quiesced: bool,
+    /// quiesced or crash.
+    consistency: &'static str,
+    /// True when an earlier try had already created it.
+    adopted: bool,
+    /// The disks it captured, with datastore download URLs (`url`, `data_url`).
+    disks: Vec<Disk>,
 }
 
-async fn run_snapshot_create(
-    shared: &Shared,
-    ctx: &ActionContext,
-    params: CreateParams,
-) -> Result<Json, ActionError> {
-    let client = shared.client(ctx).await?;
-    let vm = shared.vm(ctx, &client).await?;
-    let spec = SnapshotSpec {
-        name: params.name,
-        description: params.description,
-        memory: params.memory,
-        quiesce: params.quiesce,
-        idempotency_key: Some(ctx.idempotency_key.clone()),
-    };
-    let watch = StepWatch {
-        ctx,
-        deadline: params.task_timeout.0,
-    };
-    let created = create_snapshot(&client, &vm, &spec, &watch).await?;
-    if created.adopted {
-        ctx.log(
-            shutter_core::record::LogLevel::Info,
-            format!(
-                "adopted snapshot {} made by an earlier try",
-                created.info.snapshot.moref
-            ),
-        );
+impl Run<Shared> for CreateSnapshot {
+    type Outputs = Created;
+
+    async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Created> {
+        let client = shared.client(ctx).await?;
+        let vm = shared.vm(&self.vm, &client).await?;
+        let spec = SnapshotSpec {
+            name: self.name,
+            description: self.description,
+            memory: self.memory,
+            quiesce: self.quiesce,
+            idempotency_key: Some(ctx.idempotency_key.clone()),
+        };
+        let watch = StepWatch {
+            ctx,
+            deadline: self.task_timeout.0,
+        };
+        let created = create_snapshot(&client, &vm, &spec, &watch).await?;
+        if created.adopted {
+            ctx.log(
+                shutter_core::record::LogLevel::Info,
+                format!(
+                    "adopted snapshot {} made by an earlier try",
+                    created.info.snapshot.moref
+                ),
+            );
+        }
+        let info = created.info;
+        Ok(Created {
+            id: info.snapshot.moref.clone(),
+            uri: info.snapshot.uri(),
+            vcenter: info.snapshot.vcenter.clone(),
+            vm: info.snapshot.vm.clone(),
+            consistency: info.consistency(),
+            snapshot: info.snapshot,
+            name: info.name,
+            description: info.description,
+            created_at: info.created_at,
+            quiesced: info.quiesced,
+            adopted: created.adopted,
+            disks: created.disks,
+        })
     }
-    let info = &created.info;
-    Ok(json!({
-        "snapshot": info.snapshot,
-        "id": info.snapshot.moref,
-        "uri": info.snapshot.uri(),
-        "vcenter": info.snapshot.vcenter,
-        "vm": info.snapshot.vm,
-        "name": info.name,
-        "description": info.description,
-        "created_at": info.created_at,
-        "quiesced": info.quiesced,
-        "consistency": info.consistency(),
-        "adopted": created.adopted,
-        "disks": to_json(&created.disks)?,
-    }))
 }
 
-fn list_spec() -> ActionSpec {
-    ActionSpec::new(
-        "vsphere.snapshot.list",
-        "Lists a VM's snapshots, parents before children.",
-    )
-    .param("vm", ParamType::Any, VM_PARAM)
-    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
-    .output("vcenter", ParamType::String, "The vCenter's instanceUuid.")
-    .output("vm", ParamType::String, "The VM's moRef.")
-    .output(
-        "snapshots",
-        ParamType::Array,
-        "{snapshot, name, description, created_at, quiesced, state, parent, current}.",
-    )
-    .output(
-        "count",
-        ParamType::Integer,
-        "How many snapshots the VM has.",
-    )
+#[action_outputs]
+#[derive(Debug, Serialize)]
+struct Listed {
+    /// The vCenter's instanceUuid.
+    vcenter: String,
+    /// The VM's moRef.
+    vm: String,
+    /// `{snapshot, name, description, created_at, quiesced, state, parent,
+    /// current}`.
+    snapshots: Vec<SnapshotInfo>,
+    /// How many snapshots the VM has.
+    count: usize,
 }
 
-async fn run_snapshot_list(
-    shared: &Shared,
-    ctx: &ActionContext,
-    _: IgnoredAny,
-) -> Result<Json, ActionError> {
-    let client = shared.client(ctx).await?;
-    let vm = shared.vm(ctx, &client).await?;
-    let snapshots = list_snapshots(&client, &vm).await?;
-    Ok(json!({
-        "vcenter": client.vcenter(),
-        "vm": vm.value,
-        "count": snapshots.len(),
-        "snapshots": to_json(&snapshots)?,
-    }))
-}
-
-fn remove_spec() -> ActionSpec {
-    ActionSpec::new(
-        "vsphere.snapshot.remove",
-        "Removes a snapshot (RemoveSnapshot_Task), then consolidates the VM's disks when it reports consolidationNeeded. A snapshot already gone counts as removed.",
-    )
-    .param("snapshot", ParamType::Any, "The `snapshot` output of vsphere.snapshot.create, or vsphere://VCENTER/VM/SNAPSHOT.")
-    .optional("remove_children", ParamType::Boolean, Some(json!(false)), "Also remove the snapshots below it.")
-    .optional("consolidate", ParamType::Boolean, Some(json!(true)), "Consolidate the disks as part of the removal.")
-    .optional("task_timeout", ParamType::Duration, Some(json!("6h")), TASK_TIMEOUT_PARAM)
-    .optional("vcenter", ParamType::Any, None, VCENTER_PARAM)
-    .output("removed", ParamType::Boolean, "False when it was already gone.")
-    .output("consolidated", ParamType::Boolean, "Whether ConsolidateVMDisks_Task ran afterwards.")
-    .output("snapshot", ParamType::Object, "The reference that was removed.")
-}
-
-/// The parameters of `vsphere.snapshot.remove` beyond `snapshot` and `vcenter`.
+/// Lists a VM's snapshots, parents before children.
+#[action_params("vsphere.snapshot.list")]
 #[derive(Debug, Deserialize)]
-struct RemoveParams {
-    #[serde(default)]
+struct ListSnapshots {
+    #[serde(flatten)]
+    vm: VmParam,
+}
+
+impl Run<Shared> for ListSnapshots {
+    type Outputs = Listed;
+
+    async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Listed> {
+        let client = shared.client(ctx).await?;
+        let vm = shared.vm(&self.vm, &client).await?;
+        let snapshots = list_snapshots(&client, &vm).await?;
+        Ok(Listed {
+            vcenter: client.vcenter().to_owned(),
+            vm: vm.value,
+            count: snapshots.len(),
+            snapshots,
+        })
+    }
+}
+
+/// Removes a snapshot (`RemoveSnapshot_Task`), then consolidates the VM's disks
+/// when it reports `consolidationNeeded`. A snapshot already gone counts as
+/// removed.
+#[action_params("vsphere.snapshot.remove")]
+#[derive(Debug, Deserialize)]
+struct RemoveSnapshot {
+    /// The `snapshot` output of `vsphere.snapshot.create`, or
+    /// `vsphere://VCENTER/VM/SNAPSHOT`.
+    snapshot: Json,
+    /// Also remove the snapshots below it.
+    #[param(default = false)]
     remove_children: bool,
-    #[serde(default = "yes")]
+    /// Consolidate the disks as part of the removal.
+    #[param(default = true)]
     consolidate: bool,
+    /// How long the vCenter task may run before the step stops waiting and
+    /// asks vCenter to cancel it (not every task can be canceled); a
+    /// retryable failure: another try adopts what the task made.
+    #[param(default = "6h")]
     #[serde(default = "task_timeout")]
     task_timeout: Span,
 }
 
-async fn run_snapshot_remove(
-    shared: &Shared,
-    ctx: &ActionContext,
-    params: RemoveParams,
-) -> Result<Json, ActionError> {
-    let snapshot = SnapshotRef::parse(ctx.param("snapshot")?)?;
-    let client = shared.client(ctx).await?;
-    let watch = StepWatch {
-        ctx,
-        deadline: params.task_timeout.0,
-    };
-    let removed = remove_snapshot(
-        &client,
-        &snapshot,
-        params.remove_children,
-        params.consolidate,
-        &watch,
-    )
-    .await?;
-    if !removed.removed {
-        ctx.log(
-            shutter_core::record::LogLevel::Info,
-            format!("snapshot {} was already gone", snapshot.moref),
-        );
-    }
-    Ok(json!({
-        "removed": removed.removed,
-        "consolidated": removed.consolidated,
-        "snapshot": snapshot,
-    }))
+#[action_outputs]
+#[derive(Debug, Serialize)]
+struct Removed {
+    /// False when it was already gone.
+    removed: bool,
+    /// Whether `ConsolidateVMDisks_Task` ran afterwards.
+    consolidated: bool,
+    /// The reference that was removed.
+    snapshot: SnapshotRef,
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<Json, ActionError> {
-    serde_json::to_value(value).map_err(|e| ActionError::fatal(format!("encoding outputs: {e}")))
+impl Run<Shared> for RemoveSnapshot {
+    type Outputs = Removed;
+
+    async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Removed> {
+        let snapshot = SnapshotRef::parse(&self.snapshot)?;
+        let client = shared.client(ctx).await?;
+        let watch = StepWatch {
+            ctx,
+            deadline: self.task_timeout.0,
+        };
+        let removed = remove_snapshot(
+            &client,
+            &snapshot,
+            self.remove_children,
+            self.consolidate,
+            &watch,
+        )
+        .await?;
+        if !removed.removed {
+            ctx.log(
+                shutter_core::record::LogLevel::Info,
+                format!("snapshot {} was already gone", snapshot.moref),
+            );
+        }
+        Ok(Removed {
+            removed: removed.removed,
+            consolidated: removed.consolidated,
+            snapshot,
+        })
+    }
 }

@@ -4,6 +4,7 @@
 use reqwest::Url;
 use serde::Serialize;
 use serde_json::Value as Json;
+use shutter_core::action_outputs;
 
 use super::client::Client;
 use super::connection::is_instance_uuid;
@@ -187,19 +188,29 @@ fn returned_moref(response: Element) -> Option<MoRef> {
 }
 
 /// A VM as `vsphere.vm.get` reports it.
+#[action_outputs]
 #[derive(Debug, Clone, Serialize)]
 pub struct VmInfo {
     /// The vCenter's instanceUuid.
     pub vcenter: String,
+    /// The VM's moRef (vm-42).
     pub moref: String,
+    /// The VM's name.
     pub name: String,
+    /// The VM's instanceUuid.
     pub instance_uuid: Option<String>,
+    /// The VM's BIOS UUID (`config.uuid`).
     pub bios_uuid: Option<String>,
+    /// poweredOn, poweredOff or suspended.
     pub power_state: String,
+    /// Whether the VM's disks need consolidation.
     pub consolidation_needed: bool,
     /// The datacenter's inventory path (`DC0`, `folder/DC1`).
     pub datacenter: String,
+    /// The current snapshot's moRef, or null.
     pub current_snapshot: Option<String>,
+    /// Disks: `{key, label, file, datastore, path, capacity_bytes, url,
+    /// data_url}`.
     pub disks: Vec<Disk>,
 }
 

@@ -1,0 +1,125 @@
+//! A store decorator for what a process does around writes (tell long
+//! polls, count metrics, or, in tests, fail on cue), with every read and
+//! lease call passed through unchanged: a decorator writes only its hook.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::ExecutionId;
+use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
+use crate::state::ExecutionState;
+use crate::store::{Claim, ListQuery, Owner, Page, Store, StoreError};
+
+/// What happens around the writes of a [`Hooked`] store.
+pub trait WriteHook: Send + Sync + fmt::Debug {
+    /// Before `changes` reach the store.
+    fn appending(&self, _claim: Claim, _changes: &[Change]) {}
+
+    /// After a write is durable: the execution and its last sequence number.
+    fn written(&self, _id: ExecutionId, _seq: u64) {}
+}
+
+/// `inner` with `hook` called around every create and append.
+#[derive(Debug)]
+pub struct Hooked<H> {
+    inner: Arc<dyn Store>,
+    hook: H,
+}
+
+impl<H: WriteHook> Hooked<H> {
+    pub fn new(inner: Arc<dyn Store>, hook: H) -> Self {
+        Self { inner, hook }
+    }
+
+    pub fn hook(&self) -> &H {
+        &self.hook
+    }
+}
+
+#[async_trait]
+impl<H: WriteHook> Store for Hooked<H> {
+    async fn create(
+        &self,
+        new: NewExecution,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let record = self.inner.create(new, owner, lease).await?;
+        self.hook.written(record.id, record.last_seq);
+        Ok(record)
+    }
+
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
+        self.hook.appending(claim, &changes);
+        let seq = self.inner.append(claim, changes).await?;
+        self.hook.written(claim.id, seq);
+        Ok(seq)
+    }
+
+    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.inner.get(id).await
+    }
+
+    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        self.inner.snapshot(id).await
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.inner.list(query).await
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+        self.inner.count_by_state().await
+    }
+
+    async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
+        self.inner.events(id, page).await
+    }
+
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        page: Page,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.inner.logs(id, step, page).await
+    }
+
+    async fn claim_orphans(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.inner.claim_orphans(owner, lease, held).await
+    }
+
+    async fn claim(
+        &self,
+        id: ExecutionId,
+        owner: &Owner,
+        lease: Duration,
+    ) -> Result<Option<Claim>, StoreError> {
+        self.inner.claim(id, owner, lease).await
+    }
+
+    async fn renew(
+        &self,
+        owner: &Owner,
+        lease: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        self.inner.renew(owner, lease, claims).await
+    }
+
+    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
+        self.inner.release(claim).await
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.inner.prune(before).await
+    }
+}
