@@ -86,6 +86,20 @@ pub struct ListQuery {
     pub limit: usize,
 }
 
+/// Who takes executions and for how long: an engine, and the lease its
+/// claims get (renewed while it runs them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub owner: Owner,
+    pub lease: Duration,
+}
+
+impl Holder {
+    pub fn new(owner: Owner, lease: Duration) -> Self {
+        Self { owner, lease }
+    }
+}
+
 /// Which events to read: those with a sequence number above `after`, at
 /// most `limit` of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,7 +116,7 @@ impl Page {
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Records a new execution (`queued`, a `pending` record per step), held by `owner`
+    /// Records a new execution (`queued`, a `pending` record per step), held by `holder`
     /// at epoch 1 ([`Claim::created`]).
     /// When `new.idempotency_key` names an execution that exists, nothing is
     /// created and that execution's record is returned (its id differs from
@@ -110,8 +124,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn create(
         &self,
         new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
     ) -> Result<ExecutionRecord, StoreError>;
 
     /// Appends changes to the execution's event log and folds them into its
@@ -145,26 +158,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// at a new epoch.
     async fn claim_orphans(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         held: &[ExecutionId],
     ) -> Result<Vec<Claim>, StoreError>;
 
     /// Takes one execution at a new epoch, if no engine runs it: it has
     /// ended (to run it again), or its owner is gone. `None` otherwise.
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError>;
+    async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError>;
 
-    /// Extends the leases of `claims`, which `owner` holds. Returns the
+    /// Extends the leases of `claims`, which `holder` holds. Returns the
     /// executions among them it no longer holds (claimed by another since).
     async fn renew(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         claims: &[Claim],
     ) -> Result<Vec<ExecutionId>, StoreError>;
 

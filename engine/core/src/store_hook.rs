@@ -4,14 +4,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::ids::ExecutionId;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
-use crate::store::{Claim, ListQuery, Owner, Page, Store, StoreError};
+use crate::store::{Claim, Holder, ListQuery, Page, Store, StoreError};
 
 /// What happens around the writes of a [`Hooked`] store.
 pub trait WriteHook: Send + Sync + fmt::Debug {
@@ -44,10 +43,9 @@ impl<H: WriteHook> Store for Hooked<H> {
     async fn create(
         &self,
         new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
     ) -> Result<ExecutionRecord, StoreError> {
-        let record = self.inner.create(new, owner, lease).await?;
+        let record = self.inner.create(new, holder).await?;
         self.hook.written(record.id, record.last_seq);
         Ok(record)
     }
@@ -90,29 +88,22 @@ impl<H: WriteHook> Store for Hooked<H> {
 
     async fn claim_orphans(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         held: &[ExecutionId],
     ) -> Result<Vec<Claim>, StoreError> {
-        self.inner.claim_orphans(owner, lease, held).await
+        self.inner.claim_orphans(holder, held).await
     }
 
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
-        self.inner.claim(id, owner, lease).await
+    async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
+        self.inner.claim(id, holder).await
     }
 
     async fn renew(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         claims: &[Claim],
     ) -> Result<Vec<ExecutionId>, StoreError> {
-        self.inner.renew(owner, lease, claims).await
+        self.inner.renew(holder, claims).await
     }
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {

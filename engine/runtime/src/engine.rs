@@ -17,7 +17,7 @@ use shutter_core::ids::ExecutionId;
 use shutter_core::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
 use shutter_core::secrets::Secrets;
 use shutter_core::state::{ExecutionState, StepState};
-use shutter_core::store::{Claim, Owner, Store, StoreError};
+use shutter_core::store::{Claim, Holder, Owner, Store, StoreError};
 
 /// Settings with defaults that suit one machine.
 #[derive(Debug, Clone)]
@@ -101,7 +101,8 @@ pub(crate) struct Inner {
     pub(crate) actions: ActionRegistry,
     pub(crate) catalog: Catalog,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) owner: Owner,
+    /// This engine as claims name it, with the lease they get.
+    pub(crate) holder: Holder,
     pub(crate) config: EngineConfig,
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) expr: ExprEngine,
@@ -160,7 +161,7 @@ impl Engine {
                 actions,
                 catalog,
                 clock,
-                owner: Owner::this_process(),
+                holder: Holder::new(Owner::this_process(), config.lease),
                 permits: Arc::new(Semaphore::new(config.max_concurrent_steps.max(1))),
                 config,
                 expr: ExprEngine::new(),
@@ -256,11 +257,7 @@ impl Engine {
             idempotency_key: key,
         };
         let id = new.id;
-        let record = self
-            .inner
-            .store
-            .create(new, &self.inner.owner, self.inner.config.lease)
-            .await?;
+        let record = self.inner.store.create(new, &self.inner.holder).await?;
         let created = record.id == id;
         let claim = created.then(|| Claim::created(id));
         if let Some(claim) = claim {
@@ -413,7 +410,7 @@ impl Engine {
         let claim = self
             .inner
             .store
-            .claim(id, &self.inner.owner, self.inner.config.lease)
+            .claim(id, &self.inner.holder)
             .await?
             .ok_or(EngineError::Held(id))?;
         let at = self.inner.clock.now();
@@ -447,7 +444,7 @@ impl Engine {
         let claims = self
             .inner
             .store
-            .claim_orphans(&self.inner.owner, self.inner.config.lease, &held)
+            .claim_orphans(&self.inner.holder, &held)
             .await?;
         for claim in &claims {
             self.inner.held.insert(*claim);
@@ -483,12 +480,7 @@ impl Engine {
         if claims.is_empty() {
             return;
         }
-        match self
-            .inner
-            .store
-            .renew(&self.inner.owner, self.inner.config.lease, &claims)
-            .await
-        {
+        match self.inner.store.renew(&self.inner.holder, &claims).await {
             Ok(lost) => self.inner.held.lose(&lost),
             Err(err) => tracing::warn!("renewing leases failed: {err}"),
         }

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shutter_core::record::Change;
 use shutter_core::{
-    ActionRegistry, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Store,
+    ActionRegistry, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Store,
 };
 use shutter_runtime::EngineConfig;
 use shutter_server::{Server, ServerConfig};
@@ -145,7 +145,7 @@ async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
                 };
                 let id = new.id;
                 store
-                    .create(new, &owner, Duration::from_secs(30))
+                    .create(new, &Holder::new(owner.clone(), Duration::from_secs(30)))
                     .await
                     .unwrap();
                 let at = chrono::Utc::now();

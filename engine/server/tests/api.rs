@@ -196,12 +196,7 @@ async fn etags_revalidate_and_long_polls_return_on_change() {
         let detail = api.get(&format!("/executions/{id}")).await;
         etag = detail.header("etag").to_owned();
         let again = api
-            .call(
-                Method::GET,
-                &format!("/executions/{id}"),
-                "",
-                &[("if-none-match", &etag)],
-            )
+            .get_with(&format!("/executions/{id}"), &[("if-none-match", &etag)])
             .await;
         if again.status == StatusCode::NOT_MODIFIED {
             revalidated = Some(again);
@@ -241,12 +236,7 @@ async fn etags_revalidate_and_long_polls_return_on_change() {
     let list = api.get("/executions").await;
     let list_tag = list.header("etag").to_owned();
     let list_again = api
-        .call(
-            Method::GET,
-            "/executions",
-            "",
-            &[("if-none-match", &list_tag)],
-        )
+        .get_with("/executions", &[("if-none-match", &list_tag)])
         .await;
     assert_eq!(list_again.status, StatusCode::NOT_MODIFIED);
 }
@@ -340,21 +330,11 @@ async fn a_token_guards_everything_but_health() {
     assert_eq!(refused.body["error"]["code"], "unauthorized");
     assert_eq!(refused.header("www-authenticate"), "Bearer");
     let wrong = api
-        .call(
-            Method::GET,
-            "/executions",
-            "",
-            &[("authorization", "Bearer s3cre")],
-        )
+        .get_with("/executions", &[("authorization", "Bearer s3cre")])
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     let allowed = api
-        .call(
-            Method::GET,
-            "/executions",
-            "",
-            &[("authorization", "Bearer s3cret")],
-        )
+        .get_with("/executions", &[("authorization", "Bearer s3cret")])
         .await;
     assert_eq!(allowed.status, StatusCode::OK);
     assert_eq!(api.get("/healthz").await.status, StatusCode::OK);

@@ -138,15 +138,13 @@ async fn a_foreign_host_name_is_not_answered() {
     let api = server(None);
     for path in ["/executions", "/workflows", "/healthz", "/metrics"] {
         let answer = api
-            .call(Method::GET, path, "", &[("host", "attacker.example:8080")])
+            .get_with(path, &[("host", "attacker.example:8080")])
             .await;
         assert_eq!(answer.status, StatusCode::MISDIRECTED_REQUEST, "{path}");
         assert_eq!(answer.body["error"]["code"], "unknown_host");
     }
     for ours in ["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "10.0.0.5"] {
-        let answer = api
-            .call(Method::GET, "/executions", "", &[("host", ours)])
-            .await;
+        let answer = api.get_with("/executions", &[("host", ours)]).await;
         assert_eq!(answer.status, StatusCode::OK, "{ours}");
     }
     let named = server_with(ServerConfig {
@@ -154,12 +152,7 @@ async fn a_foreign_host_name_is_not_answered() {
         ..defaults()
     });
     let answer = named
-        .call(
-            Method::GET,
-            "/executions",
-            "",
-            &[("host", "shutter.internal:8080")],
-        )
+        .get_with("/executions", &[("host", "shutter.internal:8080")])
         .await;
     assert_eq!(answer.status, StatusCode::OK);
 }
@@ -208,7 +201,7 @@ async fn registering_a_workflow_is_an_admin_act() {
     assert_eq!(admin.status, StatusCode::CREATED, "{:?}", admin.body);
     for token in ["Bearer client-secret", "Bearer root-secret"] {
         let read = guarded
-            .call(Method::GET, "/workflows", "", &[("authorization", token)])
+            .get_with("/workflows", &[("authorization", token)])
             .await;
         assert_eq!(read.status, StatusCode::OK, "{token}");
     }

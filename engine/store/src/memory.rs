@@ -2,15 +2,14 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
 use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, Page, StepKey, StepRecord, Store, StoreError,
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
+    ListQuery, NewExecution, Page, StepKey, StepRecord, Store, StoreError,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -63,10 +62,10 @@ impl MemoryStore {
     }
 }
 
-/// Claims an entry for `owner` at the next epoch.
-fn take(id: ExecutionId, entry: &mut Entry, owner: &Owner, lease: Duration) -> Claim {
+/// Claims an entry for `holder` at the next epoch.
+fn take(id: ExecutionId, entry: &mut Entry, holder: &Holder) -> Claim {
     entry.epoch += 1;
-    entry.lease = Some(lease_for(owner, lease));
+    entry.lease = Some(lease_for(holder));
     Claim {
         id,
         epoch: entry.epoch,
@@ -81,12 +80,13 @@ pub(crate) fn fenced(claim: Claim, current: u64) -> StoreError {
     ))
 }
 
-fn lease_for(owner: &Owner, lease: Duration) -> Lease {
+fn lease_for(holder: &Holder) -> Lease {
+    let owner = &holder.owner;
     Lease {
         owner_id: owner.id.clone(),
         host: owner.host.clone(),
         pid: owner.pid,
-        until: shutter_core::clock::after(Utc::now(), lease),
+        until: shutter_core::clock::after(Utc::now(), holder.lease),
     }
 }
 
@@ -95,8 +95,7 @@ impl Store for MemoryStore {
     async fn create(
         &self,
         new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
     ) -> Result<ExecutionRecord, StoreError> {
         let mut executions = self.lock();
         if let Some(key) = &new.idempotency_key
@@ -123,7 +122,7 @@ impl Store for MemoryStore {
                 source_path: new.source_path,
                 steps,
                 events: Vec::new(),
-                lease: Some(lease_for(owner, lease)),
+                lease: Some(lease_for(holder)),
                 epoch: 1,
                 idempotency_key: new.idempotency_key,
             },
@@ -218,8 +217,7 @@ impl Store for MemoryStore {
 
     async fn claim_orphans(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         held: &[ExecutionId],
     ) -> Result<Vec<Claim>, StoreError> {
         let now = Utc::now();
@@ -227,34 +225,28 @@ impl Store for MemoryStore {
         for (id, entry) in self.lock().iter_mut() {
             if !entry.record.state.is_terminal()
                 && !held.contains(id)
-                && is_orphaned(entry.lease.as_ref(), owner, now)
+                && is_orphaned(entry.lease.as_ref(), &holder.owner, now)
             {
-                claimed.push(take(*id, entry, owner, lease));
+                claimed.push(take(*id, entry, holder));
             }
         }
         claimed.sort_by_key(|claim| claim.id);
         Ok(claimed)
     }
 
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
+    async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
         let mut executions = self.lock();
         let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
         let terminal = entry.record.state.is_terminal();
         Ok(
-            is_claimable(terminal, entry.lease.as_ref(), owner, Utc::now())
-                .then(|| take(id, entry, owner, lease)),
+            is_claimable(terminal, entry.lease.as_ref(), &holder.owner, Utc::now())
+                .then(|| take(id, entry, holder)),
         )
     }
 
     async fn renew(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         claims: &[Claim],
     ) -> Result<Vec<ExecutionId>, StoreError> {
         let mut executions = self.lock();
@@ -262,7 +254,7 @@ impl Store for MemoryStore {
         for claim in claims {
             match executions.get_mut(&claim.id) {
                 Some(entry) if entry.epoch == claim.epoch => {
-                    entry.lease = Some(lease_for(owner, lease));
+                    entry.lease = Some(lease_for(holder));
                 }
                 _ => lost.push(claim.id),
             }

@@ -11,13 +11,18 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Page, StepKey,
-    StepState, Store, StoreError,
+    Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
+    StepKey, StepState, Store, StoreError,
 };
 use shutter_store::{MemoryStore, SqliteStore};
 
 fn at(seconds: i64) -> Timestamp {
     Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
+}
+
+/// `owner` claiming with `lease`.
+fn held_by(owner: &Owner, lease: Duration) -> Holder {
+    Holder::new(owner.clone(), lease)
 }
 
 fn owner() -> Owner {
@@ -43,7 +48,7 @@ const LEASE: Duration = Duration::from_secs(30);
 async fn creates_with_pending_steps(store: Arc<dyn Store>) {
     let new = new_execution("w", 0);
     let id = new.id;
-    let record = store.create(new, &owner(), LEASE).await.unwrap();
+    let record = store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
     assert_eq!(record.state, ExecutionState::Queued);
     let snapshot = store.snapshot(id).await.unwrap().unwrap();
     let keys: Vec<String> = snapshot.steps.iter().map(|s| s.key.to_string()).collect();
@@ -60,7 +65,7 @@ async fn creates_with_pending_steps(store: Arc<dyn Store>) {
 async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     let new = new_execution("w", 0);
     let id = new.id;
-    store.create(new, &owner(), LEASE).await.unwrap();
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
     let a = StepKey::step("a");
     let item = StepKey::item("b", 0);
     let seq = store
@@ -144,7 +149,7 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
     for i in 0..7 {
         let new = new_execution(if i % 2 == 0 { "even" } else { "odd" }, i);
         ids.push(new.id);
-        store.create(new, &owner(), LEASE).await.unwrap();
+        store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
     }
     store
         .append(
@@ -173,7 +178,7 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
     assert_eq!(first, vec![ids[6], ids[5], ids[4]]);
     // A newer execution arriving between pages does not shift the next page.
     store
-        .create(new_execution("even", 100), &owner(), LEASE)
+        .create(new_execution("even", 100), &held_by(&owner(), LEASE))
         .await
         .unwrap();
     let second = page(ListQuery {
@@ -222,9 +227,12 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     let kept = new_execution("w", 1);
     let finished = new_execution("w", 2);
     let (orphan_id, finished_id) = (orphan.id, finished.id);
-    store.create(orphan, &dead, LEASE).await.unwrap();
-    store.create(kept, &alive, LEASE).await.unwrap();
-    store.create(finished, &dead, LEASE).await.unwrap();
+    store.create(orphan, &held_by(&dead, LEASE)).await.unwrap();
+    store.create(kept, &held_by(&alive, LEASE)).await.unwrap();
+    store
+        .create(finished, &held_by(&dead, LEASE))
+        .await
+        .unwrap();
     store
         .append(
             Claim::created(finished_id),
@@ -238,7 +246,10 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
         .await
         .unwrap();
     let me = owner();
-    let claimed = store.claim_orphans(&me, LEASE, &[]).await.unwrap();
+    let claimed = store
+        .claim_orphans(&held_by(&me, LEASE), &[])
+        .await
+        .unwrap();
     assert_eq!(
         claimed,
         vec![Claim {
@@ -249,11 +260,13 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     assert_eq!(
         store
             .claim_orphans(
-                &Owner {
-                    id: "third".into(),
-                    ..me.clone()
-                },
-                LEASE,
+                &held_by(
+                    &Owner {
+                        id: "third".into(),
+                        ..me.clone()
+                    },
+                    LEASE
+                ),
                 &[]
             )
             .await
@@ -261,7 +274,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
         Vec::<Claim>::new()
     );
     assert_eq!(
-        store.renew(&me, LEASE, &claimed).await.unwrap(),
+        store.renew(&held_by(&me, LEASE), &claimed).await.unwrap(),
         Vec::<ExecutionId>::new()
     );
 }
@@ -274,7 +287,10 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     };
     let new = new_execution("w", 0);
     let id = new.id;
-    store.create(new, &gone, Duration::ZERO).await.unwrap();
+    store
+        .create(new, &held_by(&gone, Duration::ZERO))
+        .await
+        .unwrap();
     let first = Claim::created(id);
     store
         .append(first, vec![Change::ExecutionStarted { at: at(1) }])
@@ -283,7 +299,10 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     // The lease ran out: another engine claims the execution.
     tokio::time::sleep(Duration::from_millis(5)).await;
     let me = owner();
-    let second = store.claim_orphans(&me, LEASE, &[]).await.unwrap();
+    let second = store
+        .claim_orphans(&held_by(&me, LEASE), &[])
+        .await
+        .unwrap();
     assert_eq!(second, vec![Claim { id, epoch: 2 }]);
     let before = store.events(id, Page::new(0, 100)).await.unwrap();
     // The stalled engine wakes: its appends are refused, and write nothing.
@@ -315,8 +334,14 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         ExecutionState::Running
     );
     // Renewing tells it it lost the execution; the holder's appends go on.
-    assert_eq!(store.renew(&gone, LEASE, &[first]).await.unwrap(), vec![id]);
-    assert_eq!(store.renew(&me, LEASE, &second).await.unwrap(), vec![]);
+    assert_eq!(
+        store.renew(&held_by(&gone, LEASE), &[first]).await.unwrap(),
+        vec![id]
+    );
+    assert_eq!(
+        store.renew(&held_by(&me, LEASE), &second).await.unwrap(),
+        vec![]
+    );
     store
         .append(
             second[0],
@@ -331,7 +356,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         .unwrap();
     // An ended execution may be claimed again (a retry), at the next epoch;
     // a held one may not.
-    let again = store.claim(id, &me, LEASE).await.unwrap();
+    let again = store.claim(id, &held_by(&me, LEASE)).await.unwrap();
     assert_eq!(again, Some(Claim { id, epoch: 3 }));
     let other = Owner {
         id: "other".into(),
@@ -341,11 +366,14 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         .append(again.unwrap(), vec![Change::ExecutionRetried { at: at(4) }])
         .await
         .unwrap();
-    assert_eq!(store.claim(id, &other, LEASE).await.unwrap(), None);
+    assert_eq!(
+        store.claim(id, &held_by(&other, LEASE)).await.unwrap(),
+        None
+    );
     // Released, it may.
     store.release(again.unwrap()).await.unwrap();
     assert_eq!(
-        store.claim(id, &other, LEASE).await.unwrap(),
+        store.claim(id, &held_by(&other, LEASE)).await.unwrap(),
         Some(Claim { id, epoch: 4 })
     );
 }
@@ -357,10 +385,19 @@ async fn the_caller_keeps_what_it_holds(store: Arc<dyn Store>) {
     let held = new_execution("w", 0);
     let parked = new_execution("w", 1);
     let (held_id, parked_id) = (held.id, parked.id);
-    store.create(held, &me, Duration::ZERO).await.unwrap();
-    store.create(parked, &me, Duration::ZERO).await.unwrap();
+    store
+        .create(held, &held_by(&me, Duration::ZERO))
+        .await
+        .unwrap();
+    store
+        .create(parked, &held_by(&me, Duration::ZERO))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let claimed = store.claim_orphans(&me, LEASE, &[held_id]).await.unwrap();
+    let claimed = store
+        .claim_orphans(&held_by(&me, LEASE), &[held_id])
+        .await
+        .unwrap();
     assert_eq!(
         claimed,
         vec![Claim {
@@ -375,13 +412,19 @@ async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
         idempotency_key: Some("client-42".to_owned()),
         ..new_execution("w", 0)
     };
-    let created = store.create(first.clone(), &owner(), LEASE).await.unwrap();
+    let created = store
+        .create(first.clone(), &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     assert_eq!(created.id, first.id);
     let again = NewExecution {
         idempotency_key: Some("client-42".to_owned()),
         ..new_execution("w", 1)
     };
-    let existing = store.create(again.clone(), &owner(), LEASE).await.unwrap();
+    let existing = store
+        .create(again.clone(), &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     assert_eq!(existing.id, first.id, "the first execution is returned");
     assert!(
         store.get(again.id).await.unwrap().is_none(),
@@ -391,7 +434,10 @@ async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
         idempotency_key: Some("client-43".to_owned()),
         ..new_execution("w", 2)
     };
-    let created = store.create(other.clone(), &owner(), LEASE).await.unwrap();
+    let created = store
+        .create(other.clone(), &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     assert_eq!(created.id, other.id);
 }
 
@@ -399,13 +445,16 @@ async fn counts_executions_by_state(store: Arc<dyn Store>) {
     assert!(store.count_by_state().await.unwrap().is_empty());
     for created in 0..3 {
         store
-            .create(new_execution("w", created), &owner(), LEASE)
+            .create(new_execution("w", created), &held_by(&owner(), LEASE))
             .await
             .unwrap();
     }
     let started = new_execution("w", 3);
     let id = started.id;
-    store.create(started, &owner(), LEASE).await.unwrap();
+    store
+        .create(started, &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     store
         .append(
             Claim::created(id),
@@ -425,8 +474,11 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     let old = new_execution("w", 0);
     let running = new_execution("w", 1);
     let (old_id, running_id) = (old.id, running.id);
-    store.create(old, &owner(), LEASE).await.unwrap();
-    store.create(running, &owner(), LEASE).await.unwrap();
+    store.create(old, &held_by(&owner(), LEASE)).await.unwrap();
+    store
+        .create(running, &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     store
         .append(
             Claim::created(old_id),
@@ -488,7 +540,7 @@ async fn sqlite_keeps_everything_across_a_reopen() {
     let id = new.id;
     {
         let store = SqliteStore::open(&path).unwrap();
-        store.create(new, &owner(), LEASE).await.unwrap();
+        store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
         store
             .append(
                 Claim::created(id),
@@ -541,8 +593,11 @@ async fn sqlite_and_memory_agree_on_random_histories() {
     for round in 0..20 {
         let new = new_execution("diff", round);
         let id = new.id;
-        sqlite.create(new.clone(), &owner(), LEASE).await.unwrap();
-        memory.create(new, &owner(), LEASE).await.unwrap();
+        sqlite
+            .create(new.clone(), &held_by(&owner(), LEASE))
+            .await
+            .unwrap();
+        memory.create(new, &held_by(&owner(), LEASE)).await.unwrap();
         for batch in 0..rng.random_range(1..8) {
             let changes: Vec<Change> = (0..rng.random_range(1..6))
                 .map(|i| {

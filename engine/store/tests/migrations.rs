@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, ListQuery, NewExecution, Owner, Page, StepKey,
-    StepState, Store,
+    Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
+    StepKey, StepState, Store,
 };
 use shutter_store::SqliteStore;
 
@@ -164,7 +164,7 @@ async fn the_interrupted_execution_can_be_claimed_and_continued() {
     let lease = Duration::from_secs(30);
     // Its engine is long dead and its lease long expired.
     let claim = store
-        .claim(id(INTERRUPTED), &owner, lease)
+        .claim(id(INTERRUPTED), &Holder::new(owner.clone(), lease))
         .await
         .unwrap()
         .expect("the orphan is claimable");
@@ -217,7 +217,10 @@ async fn new_executions_go_in_beside_the_old_ones() {
     };
     let fresh = new.id;
     store
-        .create(new, &Owner::this_process(), Duration::from_secs(30))
+        .create(
+            new,
+            &Holder::new(Owner::this_process(), Duration::from_secs(30)),
+        )
         .await
         .unwrap();
     store

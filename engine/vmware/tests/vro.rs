@@ -8,7 +8,7 @@ mod support;
 
 use serde_json::{Value as Json, json};
 use shutter_core::{ActionError, Change};
-use support::{run_vro, run_vro_in, vro_fake};
+use support::{fatal, run_vro, run_vro_in, vro_fake};
 
 fn basic(url: &str) -> Json {
     json!({"url": url, "username": vro_fake::USER, "password_secret": "vro_password"})
@@ -86,18 +86,14 @@ async fn a_failed_execution_is_fatal_with_its_content_exception() {
     let vro = basic(&url);
     let execution = start(&vro, "fails", json!({"vmName": "db-02"})).await;
     let (out, _) = wait(&vro, "fails", &execution).await;
-    match out.unwrap_err() {
-        ActionError::Fatal { message, .. } => {
-            assert!(
-                message.starts_with(&format!(
-                    "vro workflow fails execution {execution} failed: "
-                )),
-                "{message}"
-            );
-            assert!(message.contains("datastore is full"), "{message}");
-        }
-        other => panic!("expected fatal, got {other:?}"),
-    }
+    let message = fatal(out);
+    assert!(
+        message.starts_with(&format!(
+            "vro workflow fails execution {execution} failed: "
+        )),
+        "{message}"
+    );
+    assert!(message.contains("datastore is full"), "{message}");
 }
 
 #[tokio::test]
@@ -167,10 +163,8 @@ async fn cancel_stops_an_execution_and_wait_then_fails() {
     .await;
     assert_eq!(out.unwrap()["state"], "canceled");
     let (out, _) = wait(&vro, "forever", &execution).await;
-    assert!(
-        matches!(out, Err(ActionError::Fatal { message: ref m, .. }) if m.contains("was canceled in vro")),
-        "{out:?}"
-    );
+    let message = fatal(out);
+    assert!(message.contains("was canceled in vro"), "{message}");
 }
 
 #[tokio::test]
@@ -182,20 +176,16 @@ async fn wrong_credentials_are_a_clear_fatal_error() {
         &[("vro_password", "wrong")],
     )
     .await;
-    match out.unwrap_err() {
-        ActionError::Fatal { message, .. } => {
-            assert!(
-                message.contains("vro refused the credentials (401 Unauthorized"),
-                "{message}"
-            );
-            assert!(message.contains("Basic(vro-user)"), "{message}");
-            assert!(
-                !message.contains("wrong"),
-                "the password must not leak: {message}"
-            );
-        }
-        other => panic!("expected fatal, got {other:?}"),
-    }
+    let message = fatal(out);
+    assert!(
+        message.contains("vro refused the credentials (401 Unauthorized"),
+        "{message}"
+    );
+    assert!(message.contains("Basic(vro-user)"), "{message}");
+    assert!(
+        !message.contains("wrong"),
+        "the password must not leak: {message}"
+    );
 }
 
 #[tokio::test]
@@ -207,10 +197,8 @@ async fn an_unknown_workflow_is_fatal() {
         SECRETS,
     )
     .await;
-    assert!(
-        matches!(out, Err(ActionError::Fatal { message: ref m, .. }) if m.contains("not found (404)")),
-        "{out:?}"
-    );
+    let message = fatal(out);
+    assert!(message.contains("not found (404)"), "{message}");
 }
 
 #[tokio::test]

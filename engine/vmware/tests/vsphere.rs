@@ -9,11 +9,10 @@
 mod support;
 
 use serde_json::{Value as Json, json};
-use shutter_core::ActionError;
 use shutter_vmware::vsphere::client::Client;
 use shutter_vmware::vsphere::connection::ConnectionConfig;
 use shutter_vmware::vsphere::session::SessionCache;
-use support::{run, run_in, run_keyed, vcsim_env};
+use support::{fatal, run, run_in, run_keyed, vcsim_env};
 
 #[tokio::test]
 async fn login_reads_the_vcenter_instance_uuid() {
@@ -80,50 +79,42 @@ async fn a_vm_is_found_by_name_moref_inventory_path_and_instance_uuid() {
 
 #[tokio::test]
 async fn a_bad_moref_is_a_fatal_managed_object_not_found() {
-    let err = run(
-        &SessionCache::new(),
-        "vsphere.vm.get",
-        json!({"vm": "vm-999999"}),
-    )
-    .await
-    .unwrap_err();
-    match err {
-        ActionError::Fatal { message, .. } => {
-            assert!(
-                message.starts_with("looking up vm vm-999999 on vcenter "),
-                "{message}"
-            );
-            assert!(message.contains("ManagedObjectNotFound"), "{message}");
-            assert!(message.contains("vm-999999"), "{message}");
-        }
-        other => panic!("expected fatal, got {other:?}"),
-    }
-    let err = run(
-        &SessionCache::new(),
-        "vsphere.vm.get",
-        json!({"vm": "no-such-vm"}),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("no vm named `no-such-vm`")),
-        "{err:?}"
+    let message = fatal(
+        run(
+            &SessionCache::new(),
+            "vsphere.vm.get",
+            json!({"vm": "vm-999999"}),
+        )
+        .await,
     );
+    assert!(
+        message.starts_with("looking up vm vm-999999 on vcenter "),
+        "{message}"
+    );
+    assert!(message.contains("ManagedObjectNotFound"), "{message}");
+    assert!(message.contains("vm-999999"), "{message}");
+    let message = fatal(
+        run(
+            &SessionCache::new(),
+            "vsphere.vm.get",
+            json!({"vm": "no-such-vm"}),
+        )
+        .await,
+    );
+    assert!(message.contains("no vm named `no-such-vm`"), "{message}");
 }
 
 #[tokio::test]
 async fn a_reference_from_another_vcenter_is_refused() {
-    let err = run(
-        &SessionCache::new(),
-        "vsphere.vm.get",
-        json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": "vm-1"}}),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(&err, ActionError::Fatal { message: m, .. } if m.contains("belongs to vcenter 00000000")),
-        "{err:?}"
+    let message = fatal(
+        run(
+            &SessionCache::new(),
+            "vsphere.vm.get",
+            json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": "vm-1"}}),
+        )
+        .await,
     );
+    assert!(message.contains("belongs to vcenter 00000000"), "{message}");
 }
 
 #[tokio::test]
@@ -320,24 +311,20 @@ async fn logout_behind_its_back(client: &Client, config: &ConnectionConfig, cook
 async fn a_self_signed_certificate_is_refused_unless_insecure() {
     let peer = shutter_testpeers::peer("vcsim");
     let vcenter = |insecure: bool| json!({"url": peer.url, "username": "user", "password_secret": "vc", "insecure": insecure});
-    let secure = support::run_with_secret(
-        &SessionCache::new(),
-        "vsphere.vm.get",
-        json!({"vm": "DC0_H0_VM0", "vcenter": vcenter(false)}),
-        ("vc", "pass"),
-    )
-    .await
-    .unwrap_err();
-    match secure {
-        ActionError::Fatal { message, .. } => {
-            assert!(
-                message.starts_with("tls: the certificate of https://127.0.0.1:"),
-                "{message}"
-            );
-            assert!(message.contains("insecure: true"), "{message}");
-        }
-        other => panic!("expected a fatal tls error, got {other:?}"),
-    }
+    let message = fatal(
+        support::run_with_secret(
+            &SessionCache::new(),
+            "vsphere.vm.get",
+            json!({"vm": "DC0_H0_VM0", "vcenter": vcenter(false)}),
+            ("vc", "pass"),
+        )
+        .await,
+    );
+    assert!(
+        message.starts_with("tls: the certificate of https://127.0.0.1:"),
+        "{message}"
+    );
+    assert!(message.contains("insecure: true"), "{message}");
     let insecure = support::run_with_secret(
         &SessionCache::new(),
         "vsphere.vm.get",

@@ -3,21 +3,16 @@
 use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
 
-use crate::support::{Step, client, fatal, instance, moto, run, unique};
+use crate::support::{fatal, instance, on_moto, run, unique};
 
 #[tokio::test]
 async fn create_image_once_then_deregister_it_with_its_snapshots() {
     let region = "ap-northeast-1";
-    let ec2 = client(region).await;
+    let (ec2, step) = on_moto(region).await;
     let server = instance(&ec2, region).await;
-    let (url, _) = moto();
-    let step = Step::new(&url);
     let name = format!("backup-{}", unique());
     let params = json!({"instance_id": server, "name": name, "no_reboot": true, "region": region, "tags": {"app": "web"}});
-    let out = step
-        .run("aws.ec2.create_image", params.clone())
-        .await
-        .unwrap();
+    let out = step.ok("aws.ec2.create_image", params.clone()).await;
     let image_id = out["image_id"].as_str().unwrap().to_owned();
     assert!(image_id.starts_with("ami-"), "{out}");
     assert_eq!(out["name"], name.as_str());
@@ -46,7 +41,7 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
         .collect();
     assert!(!snapshots.is_empty(), "an AMI stands on snapshots");
 
-    let again = step.run("aws.ec2.create_image", params).await.unwrap();
+    let again = step.ok("aws.ec2.create_image", params).await;
     assert_eq!(again["image_id"], image_id.as_str());
     assert_eq!(again["adopted"], true);
 

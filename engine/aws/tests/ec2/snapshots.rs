@@ -5,23 +5,18 @@ use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
 
 use crate::proxy::Proxy;
-use crate::support::{Step, client, fatal, instance, moto, run, snapshots_tagged, unique, volume};
+use crate::support::{
+    Step, client, fatal, instance, moto, on_moto, run, snapshots_tagged, unique, volume,
+};
 
 #[tokio::test]
 async fn create_snapshot_tags_it_with_the_key_and_the_users_tags() {
     let region = "eu-west-1";
-    let ec2 = client(region).await;
+    let (ec2, step) = on_moto(region).await;
     let vol = volume(&ec2, region).await;
-    let (url, _) = moto();
-    let step = Step::new(&url);
     let run_tag = unique();
     let out = step
-        .run(
-            "aws.ec2.create_snapshot",
-            json!({"volume_id": vol, "region": region, "description": "nightly", "tags": {"run": run_tag, "tier": 1}}),
-        )
-        .await
-        .unwrap();
+        .ok("aws.ec2.create_snapshot", json!({"volume_id": vol, "region": region, "description": "nightly", "tags": {"run": run_tag, "tier": 1}})).await;
     let id = out["snapshot_id"].as_str().unwrap();
     assert!(id.starts_with("snap-"), "{out}");
     assert_eq!(out["volume_id"], vol.as_str());
@@ -47,18 +42,13 @@ async fn create_snapshot_tags_it_with_the_key_and_the_users_tags() {
 #[tokio::test]
 async fn a_rerun_after_a_crash_adopts_the_snapshot_instead_of_creating_a_second() {
     let region = "eu-west-2";
-    let ec2 = client(region).await;
+    let (ec2, step) = on_moto(region).await;
     let vol = volume(&ec2, region).await;
-    let (url, _) = moto();
-    let step = Step::new(&url);
     let params = json!({"volume_id": vol, "region": region});
     // The first try creates the snapshot; the process dies before its
     // outputs are recorded. The step runs again with the same key.
-    let first = step
-        .run("aws.ec2.create_snapshot", params.clone())
-        .await
-        .unwrap();
-    let again = step.run("aws.ec2.create_snapshot", params).await.unwrap();
+    let first = step.ok("aws.ec2.create_snapshot", params.clone()).await;
+    let again = step.ok("aws.ec2.create_snapshot", params).await;
     assert_eq!(again["snapshot_id"], first["snapshot_id"]);
     assert_eq!(again["adopted"], true);
     assert_eq!(again["volume_id"], vol.as_str());
@@ -89,15 +79,10 @@ async fn a_rerun_after_a_crash_adopts_the_snapshot_instead_of_creating_a_second(
 #[tokio::test]
 async fn create_snapshots_takes_every_volume_of_an_instance_once() {
     let region = "eu-central-1";
-    let ec2 = client(region).await;
+    let (ec2, step) = on_moto(region).await;
     let server = instance(&ec2, region).await;
-    let (url, _) = moto();
-    let step = Step::new(&url);
     let params = json!({"instance_id": server, "region": region, "tags": {"app": "db"}});
-    let out = step
-        .run("aws.ec2.create_snapshots", params.clone())
-        .await
-        .unwrap();
+    let out = step.ok("aws.ec2.create_snapshots", params.clone()).await;
     let ids = out["snapshot_ids"].as_array().unwrap();
     assert_eq!(ids.len(), 2, "root and data volume: {out}");
     // (moto leaves `state` out of its CreateSnapshots answer; EC2 sends it.)
@@ -111,7 +96,7 @@ async fn create_snapshots_takes_every_volume_of_an_instance_once() {
     assert_ne!(volumes[0], volumes[1], "one snapshot per volume");
     assert_eq!(out["adopted"], false);
 
-    let again = step.run("aws.ec2.create_snapshots", params).await.unwrap();
+    let again = step.ok("aws.ec2.create_snapshots", params).await;
     assert_eq!(again["adopted"], true);
     let mut first: Vec<_> = ids.clone();
     let mut second = again["snapshot_ids"].as_array().unwrap().clone();
@@ -155,10 +140,7 @@ async fn copy_snapshot_lands_in_the_second_region_once_and_can_be_waited_for_the
         "snapshot_id": snap["snapshot_id"], "source_region": source, "region": target,
         "description": "dr copy", "tags": {"copy-of": snap["snapshot_id"]},
     });
-    let copy = step
-        .run("aws.ec2.copy_snapshot", params.clone())
-        .await
-        .unwrap();
+    let copy = step.ok("aws.ec2.copy_snapshot", params.clone()).await;
     let copy_id = copy["snapshot_id"].as_str().unwrap();
     assert_ne!(copy_id, snap["snapshot_id"].as_str().unwrap());
     assert_eq!(copy["region"], target);
@@ -176,7 +158,7 @@ async fn copy_snapshot_lands_in_the_second_region_once_and_can_be_waited_for_the
         "not in the source region"
     );
 
-    let again = step.run("aws.ec2.copy_snapshot", params).await.unwrap();
+    let again = step.ok("aws.ec2.copy_snapshot", params).await;
     assert_eq!(again["snapshot_id"], copy_id);
     assert_eq!(again["adopted"], true);
 

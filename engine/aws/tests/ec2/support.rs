@@ -72,6 +72,13 @@ impl Step {
         result
     }
 
+    /// Runs `action`: its outputs; the test fails if it fails.
+    pub(crate) async fn ok(&self, action: &str, params: Json) -> Json {
+        self.run(action, params)
+            .await
+            .unwrap_or_else(|err| panic!("{action}: {err:?}"))
+    }
+
     pub(crate) fn logs(&self) -> Vec<String> {
         self.recorder.log_messages()
     }
@@ -81,6 +88,13 @@ impl Step {
 pub(crate) async fn run(action: &str, params: Json) -> Result<Json, ActionError> {
     let (url, _) = moto();
     Step::new(&url).run(action, params).await
+}
+
+/// A test on moto in `region`: an SDK client for fixtures, and a step whose
+/// actions go to moto.
+pub(crate) async fn on_moto(region: &str) -> (aws_sdk_ec2::Client, Step) {
+    let (url, _) = moto();
+    (client(region).await, Step::new(&url))
 }
 
 /// A plain SDK client on moto, for fixtures and for checking results.

@@ -124,6 +124,11 @@ impl TestServer {
         self.call(Method::GET, uri, "", &[]).await
     }
 
+    /// A GET with these headers.
+    pub(crate) async fn get_with(&self, uri: &str, headers: &[(&str, &str)]) -> Answer {
+        self.call(Method::GET, uri, "", headers).await
+    }
+
     pub(crate) async fn post(&self, uri: &str, body: &str) -> Answer {
         self.call(Method::POST, uri, body, &[]).await
     }

@@ -7,14 +7,13 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
-    ListQuery, NewExecution, Owner, Page, StepRecord, Store, StoreError,
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
+    ListQuery, NewExecution, Page, StepRecord, Store, StoreError,
 };
 use tokio::sync::oneshot;
 
@@ -248,10 +247,9 @@ impl Store for SqliteStore {
     async fn create(
         &self,
         new: NewExecution,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
     ) -> Result<ExecutionRecord, StoreError> {
-        let owner = owner.clone();
+        let Holder { owner, lease } = holder.clone();
         self.write(|reply| Op::Create {
             new: Box::new(new),
             owner,
@@ -424,11 +422,10 @@ impl Store for SqliteStore {
 
     async fn claim_orphans(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         held: &[ExecutionId],
     ) -> Result<Vec<Claim>, StoreError> {
-        let owner = owner.clone();
+        let Holder { owner, lease } = holder.clone();
         let held = held.to_vec();
         self.write(|reply| Op::ClaimOrphans {
             owner,
@@ -439,13 +436,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim(
-        &self,
-        id: ExecutionId,
-        owner: &Owner,
-        lease: Duration,
-    ) -> Result<Option<Claim>, StoreError> {
-        let owner = owner.clone();
+    async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
+        let Holder { owner, lease } = holder.clone();
         self.write(|reply| Op::ClaimOne {
             id,
             owner,
@@ -457,11 +449,10 @@ impl Store for SqliteStore {
 
     async fn renew(
         &self,
-        owner: &Owner,
-        lease: Duration,
+        holder: &Holder,
         claims: &[Claim],
     ) -> Result<Vec<ExecutionId>, StoreError> {
-        let owner = owner.clone();
+        let Holder { owner, lease } = holder.clone();
         let claims = claims.to_vec();
         self.write(|reply| Op::Renew {
             owner,

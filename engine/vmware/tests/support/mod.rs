@@ -33,6 +33,14 @@ pub fn vcsim_env() -> Env {
     Env::from_map(peer.env.into_iter().collect())
 }
 
+/// The message of a fatal failure; the test fails on anything else.
+pub fn fatal(result: Result<Json, ActionError>) -> String {
+    match result {
+        Err(ActionError::Fatal { message, .. }) => message,
+        other => panic!("expected a fatal error, got {other:?}"),
+    }
+}
+
 pub async fn run(sessions: &SessionCache, action: &str, params: Json) -> Result<Json, ActionError> {
     run_ctx(sessions, action, params, |_| {}).await
 }
