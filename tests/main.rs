@@ -9,6 +9,7 @@ mod disk_full;
 mod fencing;
 mod memory;
 mod openstack;
+mod postgres;
 mod run;
 mod vmware;
 mod wasm;

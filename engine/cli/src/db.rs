@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use shutter_core::ActionRegistry;
+use shutter_core::{ActionRegistry, Store};
 use shutter_runtime::{Engine, EngineConfig};
-use shutter_store::{Durability, SqliteStore};
+use shutter_store::{Durability, PostgresStore, SqliteStore};
 
 /// `--db`, else `$SHUTTER_DB`, else `$XDG_DATA_HOME/shutter/shutter.db`
 /// (`~/.local/share/shutter/shutter.db`).
@@ -24,17 +24,79 @@ pub(crate) fn path(flag: Option<PathBuf>) -> PathBuf {
     data.join("shutter/shutter.db")
 }
 
-/// Opens the store at `--db`; `durability` unless `--sync` says otherwise.
-pub(crate) fn open(args: &DbArgs, durability: Durability) -> anyhow::Result<Arc<SqliteStore>> {
+/// A PostgreSQL connection string given as `--db`/`SHUTTER_DB`, if it is one.
+fn postgres_url(path: &std::path::Path) -> Option<&str> {
+    path.to_str()
+        .filter(|text| text.starts_with("postgres://") || text.starts_with("postgresql://"))
+}
+
+/// Opens the store `--db` names: a PostgreSQL URL (several nodes share it;
+/// every commit is durable) or the SQLite file, with `durability` unless
+/// `--sync` says otherwise. The password of a URL is never in a message.
+pub(crate) async fn open(args: &DbArgs, durability: Durability) -> anyhow::Result<Opened> {
     let path = path(args.db.clone());
+    if let Some(url) = postgres_url(&path) {
+        let place = PostgresStore::place_of(url);
+        let store = PostgresStore::connect(url)
+            .await
+            .with_context(|| format!("opening the execution store {place}"))?;
+        return Ok(Opened {
+            store: Arc::new(store),
+            place,
+            sqlite: None,
+        });
+    }
+    let sqlite = open_sqlite_at(&path, args, durability)?;
+    Ok(Opened {
+        store: sqlite.clone(),
+        place: path.display().to_string(),
+        sqlite: Some(sqlite),
+    })
+}
+
+/// An opened store, and where it is for messages (never a password).
+pub(crate) struct Opened {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) place: String,
+    sqlite: Option<Arc<SqliteStore>>,
+}
+
+impl Opened {
+    /// Finishes pending writes (SQLite's writer thread; PostgreSQL commits
+    /// each write before answering it).
+    pub(crate) fn close(&self) {
+        if let Some(sqlite) = &self.sqlite {
+            sqlite.close();
+        }
+    }
+}
+
+/// Opens the SQLite file `--db` names (for what only SQLite has: its
+/// integrity check).
+pub(crate) fn open_sqlite(
+    args: &DbArgs,
+    durability: Durability,
+) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = path(args.db.clone());
+    if postgres_url(&path).is_some() {
+        anyhow::bail!("this command reads the SQLite file; PostgreSQL checks its own data");
+    }
+    open_sqlite_at(&path, args, durability)
+}
+
+fn open_sqlite_at(
+    path: &std::path::Path,
+    args: &DbArgs,
+    durability: Durability,
+) -> anyhow::Result<Arc<SqliteStore>> {
     let durability = args.sync.map_or(durability, Sync::durability);
-    let store = SqliteStore::open_with(&path, durability)
+    let store = SqliteStore::open_with(path, durability)
         .with_context(|| format!("opening the execution store {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
 /// An engine with every built-in action and the WebAssembly host, on `store`.
-pub(crate) fn engine(store: Arc<SqliteStore>, config: EngineConfig) -> anyhow::Result<Engine> {
+pub(crate) fn engine(store: Arc<dyn Store>, config: EngineConfig) -> anyhow::Result<Engine> {
     Ok(Engine::new(
         store,
         actions()?,
@@ -85,12 +147,15 @@ pub(crate) fn wasm_host() -> anyhow::Result<Arc<shutter_wasm::WasmHost>> {
 /// Options shared by every command that reads or writes executions.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DbArgs {
-    /// The SQLite file; defaults to `$SHUTTER_DB`, else `~/.local/share/shutter/shutter.db`.
-    #[arg(long, value_name = "PATH")]
+    /// The SQLite file, or a PostgreSQL URL (`postgres://user@host/db`,
+    /// shared by several nodes); defaults to `$SHUTTER_DB`, else
+    /// `~/.local/share/shutter/shutter.db`.
+    #[arg(long, value_name = "PATH|URL")]
     pub(crate) db: Option<PathBuf>,
-    /// When a commit is on disk: `full` (before the engine goes on; the
-    /// default of `serve`) or `normal` (survives a killed process, a power
-    /// cut may lose the last commits; the default elsewhere).
+    /// When a SQLite commit is on disk: `full` (before the engine goes on;
+    /// the default of `serve`) or `normal` (survives a killed process, a
+    /// power cut may lose the last commits; the default elsewhere).
+    /// PostgreSQL commits are durable as its server is configured.
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) sync: Option<Sync>,
 }

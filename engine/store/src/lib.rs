@@ -14,9 +14,12 @@
 //!   batching writer thread), `schema.rs` (migrations), `codec.rs` (rows).
 //! - `lease.rs`: when an execution's owner counts as gone.
 
+mod codec;
 mod lease;
 mod memory;
+mod postgres;
 mod sqlite;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore};

@@ -14,7 +14,8 @@ use shutter_core::{
     Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
     StepKey, StepState, Store, StoreError,
 };
-use shutter_store::{MemoryStore, SqliteStore};
+use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
+use shutter_testpeers::postgres::ScratchDb;
 
 fn at(seconds: i64) -> Timestamp {
     Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
@@ -516,6 +517,13 @@ macro_rules! contract {
                 super::$test(store).await;
             })*
         }
+        mod postgres {
+            $(#[tokio::test] async fn $test() {
+                let db = super::ScratchDb::new().await;
+                let store = super::PostgresStore::connect(&db.url).await.unwrap();
+                super::$test(std::sync::Arc::new(store)).await;
+            })*
+        }
     };
 }
 
@@ -584,20 +592,21 @@ fn sqlite_fresh_file_opened_concurrently_migrates_once() {
 
 /// Random change sequences from a seed; both stores must agree exactly.
 #[tokio::test]
-async fn sqlite_and_memory_agree_on_random_histories() {
+async fn sqlite_postgres_and_memory_agree_on_random_histories() {
     use rand::{Rng, SeedableRng};
     let dir = tempfile::tempdir().unwrap();
     let sqlite = SqliteStore::open(dir.path().join("diff.db")).unwrap();
     let memory = MemoryStore::new();
+    let db = ScratchDb::new().await;
+    let postgres = PostgresStore::connect(&db.url).await.unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
     for round in 0..20 {
         let new = new_execution("diff", round);
         let id = new.id;
-        sqlite
-            .create(new.clone(), &held_by(&owner(), LEASE))
-            .await
-            .unwrap();
-        memory.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+        let holder = held_by(&owner(), LEASE);
+        sqlite.create(new.clone(), &holder).await.unwrap();
+        postgres.create(new.clone(), &holder).await.unwrap();
+        memory.create(new, &holder).await.unwrap();
         for batch in 0..rng.random_range(1..8) {
             let changes: Vec<Change> = (0..rng.random_range(1..6))
                 .map(|i| {
@@ -651,17 +660,100 @@ async fn sqlite_and_memory_agree_on_random_histories() {
                 .append(Claim::created(id), changes.clone())
                 .await
                 .unwrap();
+            let c = postgres
+                .append(Claim::created(id), changes.clone())
+                .await
+                .unwrap();
             let b = memory.append(Claim::created(id), changes).await.unwrap();
-            assert_eq!(a, b);
+            assert_eq!((a, c), (b, b));
         }
         let mut left = sqlite.snapshot(id).await.unwrap().unwrap();
         let mut right = memory.snapshot(id).await.unwrap().unwrap();
-        left.steps.sort_by(|x, y| x.key.cmp(&y.key));
-        right.steps.sort_by(|x, y| x.key.cmp(&y.key));
-        assert_eq!(left, right, "round {round}");
-        assert_eq!(
-            sqlite.events(id, Page::new(0, 1000)).await.unwrap(),
-            memory.events(id, Page::new(0, 1000)).await.unwrap()
-        );
+        let mut third = postgres.snapshot(id).await.unwrap().unwrap();
+        for snapshot in [&mut left, &mut right, &mut third] {
+            snapshot.steps.sort_by(|x, y| x.key.cmp(&y.key));
+        }
+        assert_eq!(left, right, "sqlite, round {round}");
+        assert_eq!(third, right, "postgres, round {round}");
+        let everything = Page::new(0, 1000);
+        let events = memory.events(id, everything).await.unwrap();
+        assert_eq!(sqlite.events(id, everything).await.unwrap(), events);
+        assert_eq!(postgres.events(id, everything).await.unwrap(), events);
     }
+}
+
+#[tokio::test]
+async fn postgres_nodes_starting_together_on_an_empty_database_migrate_once() {
+    let db = ScratchDb::new().await;
+    let (a, b, c) = tokio::join!(
+        PostgresStore::connect(&db.url),
+        PostgresStore::connect(&db.url),
+        PostgresStore::connect(&db.url),
+    );
+    let (a, b, _c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    // One store's writes are the others' reads: they share the database.
+    let new = new_execution("shared", 1);
+    let id = new.id;
+    a.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    assert_eq!(b.get(id).await.unwrap().unwrap().workflow, "shared");
+    let (client, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let versions = client
+        .query("SELECT version FROM shutter_schema", &[])
+        .await
+        .unwrap();
+    assert_eq!(versions.len(), 1, "one version row");
+    assert_eq!(versions[0].get::<_, i32>(0), 1);
+}
+
+#[tokio::test]
+async fn postgres_nodes_never_both_claim_an_orphan() {
+    let db = ScratchDb::new().await;
+    let a = PostgresStore::connect(&db.url).await.unwrap();
+    let b = PostgresStore::connect(&db.url).await.unwrap();
+    let dead = Owner {
+        id: "dead".into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    };
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let new = new_execution("orphans", n);
+        ids.push(new.id);
+        a.create(new, &held_by(&dead, Duration::ZERO))
+            .await
+            .unwrap();
+    }
+    let node = |name: &str| Owner {
+        id: name.into(),
+        host: "h".into(),
+        pid: std::process::id(),
+    };
+    let (node_a, node_b) = (held_by(&node("a"), LEASE), held_by(&node("b"), LEASE));
+    let (first, second) =
+        tokio::join!(a.claim_orphans(&node_a, &[]), b.claim_orphans(&node_b, &[]),);
+    let mut claimed: Vec<ExecutionId> = first
+        .unwrap()
+        .iter()
+        .chain(second.unwrap().iter())
+        .map(|claim| claim.id)
+        .collect();
+    claimed.sort();
+    ids.sort();
+    assert_eq!(claimed, ids, "every orphan claimed exactly once");
+}
+
+#[tokio::test]
+async fn postgres_that_does_not_answer_is_unavailable_and_passwords_stay_out() {
+    let err = PostgresStore::connect("postgres://shutter:hunter2@127.0.0.1:1/shutter")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    let err = PostgresStore::connect("postgres://x@127.0.0.1:5432/db?bogus=1")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fatal(_)), "{err:?}");
 }

@@ -10,6 +10,9 @@
 //! Where no real server exists (Nova), [`nova`] is a fake that follows the
 //! documented API and does its work in a real peer (Glance).
 //!
+//! [`postgres::ScratchDb`] is a database of a test's own on the PostgreSQL
+//! that `tests/run` makes sure answers.
+//!
 //! [`tls::tls_proxy`] puts TLS with a test CA in front of a peer, for the
 //! tests of how clients trust certificates.
 //!
@@ -18,6 +21,7 @@
 
 pub mod moto;
 pub mod nova;
+pub mod postgres;
 pub mod tls;
 
 use std::collections::HashMap;

@@ -18,8 +18,8 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = db::open(&args.db, Durability::Normal)?;
-    let engine = db::engine(store, args.engine.config()?)?;
+    let opened = db::open(&args.db, Durability::Normal).await?;
+    let engine = db::engine(opened.store.clone(), args.engine.config()?)?;
     let cancel = CancellationToken::new();
     tokio::spawn({
         let cancel = cancel.clone();

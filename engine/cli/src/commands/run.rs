@@ -65,7 +65,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let inputs = inputs(&args)?;
-    let store = db::open(&args.db, Durability::Normal)?;
+    let opened = db::open(&args.db, Durability::Normal).await?;
+    let store = opened.store.clone();
     let engine = db::engine(store.clone(), args.engine.config()?)?;
     // Absolute, so a resume from another directory finds files relative to it.
     let path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
@@ -86,8 +87,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let id = claim.id;
     eprintln!(
         "execution {id} ({} on {})",
-        plan.workflow.name,
-        store.path().display()
+        plan.workflow.name, opened.place
     );
 
     let cancel = CancellationToken::new();

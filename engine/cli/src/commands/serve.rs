@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use shutter_core::{Files, Store};
+use shutter_core::Files;
 use shutter_runtime::EngineConfig;
 use shutter_server::{
     Access, AllowedHosts, Server, ServerConfig, Token, WorkflowCheck, check_exposure,
@@ -128,7 +128,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .and_then(|age| Ok(chrono::Duration::from_std(age)?))
         })
         .transpose()?;
-    let store = db::open(&args.db, Durability::Full)?;
+    let opened = db::open(&args.db, Durability::Full).await?;
+    let store = opened.store.clone();
     if let Some(keep) = keep {
         // Dropped with the runtime when the server stops.
         let store = store.clone();
@@ -176,7 +177,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!(
         "shutter: serving {served} workflow(s) on http://{} (store {})",
         listener.local_addr()?,
-        store.path().display()
+        opened.place
     );
     let (resumed, unresumable) = server.resume().await.context("resuming executions")?;
     if resumed > 0 {
@@ -186,7 +187,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("shutter: {problem}");
     }
     server.serve(listener, shutdown_signal()).await?;
-    store.close();
+    opened.close();
     eprintln!("shutter: stopped");
     Ok(ExitCode::SUCCESS)
 }

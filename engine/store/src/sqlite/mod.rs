@@ -1,6 +1,6 @@
 //! The embedded store: one SQLite file.
 
-mod codec;
+mod error;
 mod schema;
 mod writer;
 
@@ -17,7 +17,8 @@ use shutter_core::{
 };
 use tokio::sync::oneshot;
 
-use codec::{db_error, decode_execution, from_json, time};
+use crate::codec::{decode_execution, from_json, time};
+use error::db_error;
 use writer::Op;
 
 /// Executions in one SQLite file (WAL). Reads use their own connections, so

@@ -16,7 +16,8 @@ use shutter_core::{
 };
 use tokio::sync::oneshot;
 
-use super::codec::{db_error, decode_execution, from_json, parse_time, time, to_json};
+use super::error::db_error;
+use crate::codec::{decode_execution, from_json, parse_time, time, to_json};
 use crate::lease::{Lease, is_claimable, is_orphaned};
 
 /// Most requests committed together.

@@ -7,9 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use shutter_core::record::Timestamp;
-use shutter_core::{
-    ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery, Store,
-};
+use shutter_core::{ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, ListQuery};
 use shutter_server::views::{ExecutionDetail, ExecutionPage};
 use shutter_store::Durability;
 
@@ -121,7 +119,13 @@ impl Task {
             Self::List {
                 query,
                 at: Place::Local(db),
-            } => Answer::Records(db::open(&db, Durability::Normal)?.list(&query).await?),
+            } => Answer::Records(
+                db::open(&db, Durability::Normal)
+                    .await?
+                    .store
+                    .list(&query)
+                    .await?,
+            ),
             Self::Show {
                 id,
                 at: Place::Server(client),
@@ -130,8 +134,8 @@ impl Task {
                 id,
                 at: Place::Local(db),
             } => {
-                let store = db::open(&db, Durability::Normal)?;
-                let Some(snapshot) = store.snapshot(id).await? else {
+                let opened = db::open(&db, Durability::Normal).await?;
+                let Some(snapshot) = opened.store.snapshot(id).await? else {
                     bail!("no execution {id}");
                 };
                 Answer::Snapshot(Box::new(snapshot))
@@ -144,7 +148,7 @@ impl Task {
                 Answer::CancelRequested(id)
             }
             Self::Check { db } => {
-                let store = db::open(&db, Durability::Normal)?;
+                let store = db::open_sqlite(&db, Durability::Normal)?;
                 let problems = store.check().await?;
                 Answer::Checked {
                     path: store.path().to_path_buf(),
@@ -152,9 +156,9 @@ impl Task {
                 }
             }
             Self::Prune { before, db } => {
-                let store = db::open(&db, Durability::Normal)?;
+                let opened = db::open(&db, Durability::Normal).await?;
                 Answer::Pruned {
-                    removed: store.prune(before).await?,
+                    removed: opened.store.prune(before).await?,
                     before,
                 }
             }

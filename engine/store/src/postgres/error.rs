@@ -1,0 +1,43 @@
+//! PostgreSQL's errors as the store's: what passes (a connection lost or
+//! refused, a server shutting down, a full disk, a serialization conflict)
+//! is `Unavailable`, so callers wait and retry; the rest is `Fatal`.
+
+use shutter_core::StoreError;
+use tokio_postgres::error::SqlState;
+
+pub(super) fn pg_error(err: &tokio_postgres::Error) -> StoreError {
+    let Some(code) = err.code() else {
+        // No SQLSTATE: the connection itself failed or was closed; the
+        // cause says why (refused, reset, ...).
+        let why =
+            std::error::Error::source(err).map_or_else(String::new, |cause| format!(": {cause}"));
+        return StoreError::Unavailable(format!("postgres: {err}{why}"));
+    };
+    let passes = code.code().starts_with("08") // connection exceptions
+        || code.code().starts_with("53") // insufficient resources (disk full, ...)
+        || code.code().starts_with("57P") // shutting down, cannot connect now
+        || *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+        || *code == SqlState::LOCK_NOT_AVAILABLE;
+    let message = match err.as_db_error() {
+        Some(db) => format!("postgres: {} ({})", db.message(), code.code()),
+        None => format!("postgres: {err}"),
+    };
+    if passes {
+        StoreError::Unavailable(message)
+    } else {
+        StoreError::Fatal(message)
+    }
+}
+
+pub(super) fn pool_error(err: &deadpool_postgres::PoolError) -> StoreError {
+    match err {
+        deadpool_postgres::PoolError::Backend(err) => pg_error(err),
+        other => StoreError::Unavailable(format!("postgres: {other}")),
+    }
+}
+
+/// Whether the error is a unique-key violation (an id or key taken).
+pub(super) fn is_unique_violation(err: &tokio_postgres::Error) -> bool {
+    err.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}

@@ -1,0 +1,347 @@
+//! [`PostgresStore`]: the store several Shutter nodes share.
+//!
+//! Every request runs on a pooled connection (deadpool) in its own
+//! transaction; an append returns once its transaction committed, so it is
+//! durable (PostgreSQL's `synchronous_commit`). Appends are fenced by the
+//! claim's epoch under a row lock (`SELECT ... FOR UPDATE`), so two nodes
+//! never interleave writes to one execution; claims of orphans skip rows
+//! another node is claiming (`FOR UPDATE SKIP LOCKED`).
+//!
+//! - `schema.rs`: versioned migrations under an advisory lock.
+//! - `write.rs`: create, append and the claims.
+//! - `error.rs`: PostgreSQL's errors as the store's.
+
+mod error;
+mod pgpass;
+mod schema;
+mod write;
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use shutter_core::record::Timestamp;
+use shutter_core::{
+    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
+    ListQuery, NewExecution, Page, StepRecord, Store, StoreError,
+};
+use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+
+use crate::codec::{decode_execution, from_json, time};
+use error::{pg_error, pool_error};
+
+/// Connections a store keeps open at most.
+const POOL_SIZE: usize = 16;
+
+/// Executions in PostgreSQL.
+pub struct PostgresStore {
+    pool: Pool,
+    /// Where it is, without a password, for messages.
+    place: String,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("place", &self.place)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/database`, or the
+    /// key=value form) and brings the schema up to date. Without a password
+    /// in `url`, the password file libpq reads gives it (`PGPASSFILE`, else
+    /// `~/.pgpass`). The password is never part of a message.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Fatal(format!("postgres: bad connection string: {e}")))?;
+        let place = describe(&config);
+        if config.get_password().is_none()
+            && let Some(password) = password_file_entry(&config)
+        {
+            config.password(password);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Fatal(format!("postgres: {e}")))?;
+        let store = Self { pool, place };
+        let mut client = store.client().await?;
+        schema::migrate(&mut client).await?;
+        Ok(store)
+    }
+
+    /// Where the store is: user, hosts and database, never the password.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// Where `url` points, for messages: user, hosts and database, never
+    /// the password.
+    pub fn place_of(url: &str) -> String {
+        tokio_postgres::Config::from_str(url).map_or_else(
+            |_| "PostgreSQL (an unreadable connection string)".to_owned(),
+            |config| describe(&config),
+        )
+    }
+
+    async fn client(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(|e| pool_error(&e))
+    }
+
+    /// One query's rows, on a pooled connection.
+    async fn rows(
+        &self,
+        sql: &str,
+        args: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let client = self.client().await?;
+        client.query(sql, args).await.map_err(|e| pg_error(&e))
+    }
+
+    /// The events of `id` in `page` matching `filter` (SQL on `events`,
+    /// with `$3` and on free), oldest first; `NotFound` for no execution.
+    async fn events_where(
+        &self,
+        id: ExecutionId,
+        page: Page,
+        filter: &str,
+        extra: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Event>, StoreError> {
+        let id_text = id.to_string();
+        if self
+            .rows("SELECT 1 FROM executions WHERE id = $1", &[&id_text])
+            .await?
+            .is_empty()
+        {
+            return Err(StoreError::NotFound(id));
+        }
+        let after = i64::try_from(page.after).unwrap_or(i64::MAX);
+        let limit = i64::try_from(page.limit).unwrap_or(i64::MAX);
+        let mut args: Vec<&(dyn ToSql + Sync)> = vec![&id_text, &after, &limit];
+        args.extend_from_slice(extra);
+        let sql = format!(
+            "SELECT seq, data FROM events WHERE execution_id = $1 AND seq > $2 {filter} ORDER BY seq LIMIT $3"
+        );
+        self.rows(&sql, &args)
+            .await?
+            .iter()
+            .map(|row| {
+                Ok(Event {
+                    seq: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+                    change: from_json(row.get(1))?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The password file's entry for the first host of `config`.
+fn password_file_entry(config: &tokio_postgres::Config) -> Option<String> {
+    let host = match config.get_hosts().first()? {
+        tokio_postgres::config::Host::Tcp(name) => name.clone(),
+        tokio_postgres::config::Host::Unix(_) => "localhost".to_owned(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user()?;
+    let database = config.get_dbname().unwrap_or(user);
+    pgpass::lookup(&host, port, database, user)
+}
+
+/// `user@host:port/database` of a connection string.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        hosts.join(","),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create(
+        &self,
+        new: NewExecution,
+        holder: &Holder,
+    ) -> Result<ExecutionRecord, StoreError> {
+        let mut client = self.client().await?;
+        write::create(&mut client, &new, holder).await
+    }
+
+    async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
+        let mut client = self.client().await?;
+        write::append(&mut client, claim, &changes).await
+    }
+
+    async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
+        let rows = self
+            .rows(
+                "SELECT record FROM executions WHERE id = $1",
+                &[&id.to_string()],
+            )
+            .await?;
+        rows.first()
+            .map(|row| decode_execution(row.get(0)))
+            .transpose()
+    }
+
+    async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        let id_text = id.to_string();
+        let rows = self
+            .rows(
+                "SELECT record, source, source_path FROM executions WHERE id = $1",
+                &[&id_text],
+            )
+            .await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let steps = self
+            .rows(
+                "SELECT record FROM steps WHERE execution_id = $1 ORDER BY position",
+                &[&id_text],
+            )
+            .await?
+            .iter()
+            .map(|step| from_json::<StepRecord>(step.get(0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ExecutionSnapshot {
+            execution: decode_execution(row.get(0))?,
+            source: row.get(1),
+            source_path: row.get(2),
+            steps,
+        }))
+    }
+
+    async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let mut sql = String::from("SELECT record FROM executions WHERE true");
+        let mut args: Vec<String> = Vec::new();
+        let mut filter = |column: &str, op: &str, value: String| {
+            args.push(value);
+            sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
+        };
+        if let Some(workflow) = &query.workflow {
+            filter("workflow", "=", workflow.clone());
+        }
+        if let Some(state) = query.state {
+            filter("state", "=", state.as_str().to_owned());
+        }
+        if let Some(since) = query.since {
+            filter("created_at", ">=", time(since));
+        }
+        if let Some(before) = query.before {
+            filter("id", "<", before.to_string());
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", query.limit));
+        let args: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        self.rows(&sql, &args)
+            .await?
+            .iter()
+            .map(|row| decode_execution(row.get(0)))
+            .collect()
+    }
+
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+        self.rows("SELECT state, count(*) FROM executions GROUP BY state", &[])
+            .await?
+            .iter()
+            .map(|row| {
+                let state: &str = row.get(0);
+                let state = ExecutionState::parse(state).ok_or_else(|| {
+                    StoreError::Fatal(format!("unknown execution state `{state}`"))
+                })?;
+                Ok((state, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
+        self.events_where(id, page, "", &[]).await
+    }
+
+    async fn logs(
+        &self,
+        id: ExecutionId,
+        step: &str,
+        page: Page,
+    ) -> Result<Vec<Event>, StoreError> {
+        // `snap` matches `snap` and its items `snap[N]`; `snap[3]` itself.
+        let items = format!("{}[%", escape_like(step));
+        let filter = "AND type = 'log' AND (step = $4 OR (strpos($4, '[') = 0 AND step LIKE $5))";
+        let step = step.to_owned();
+        self.events_where(id, page, filter, &[&step, &items]).await
+    }
+
+    async fn claim_orphans(
+        &self,
+        holder: &Holder,
+        held: &[ExecutionId],
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut client = self.client().await?;
+        write::claim_orphans(&mut client, holder, held).await
+    }
+
+    async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
+        let mut client = self.client().await?;
+        write::claim_one(&mut client, id, holder).await
+    }
+
+    async fn renew(
+        &self,
+        holder: &Holder,
+        claims: &[Claim],
+    ) -> Result<Vec<ExecutionId>, StoreError> {
+        let client = self.client().await?;
+        write::renew(&client, holder, claims).await
+    }
+
+    async fn release(&self, claim: Claim) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        write::release(&client, claim).await
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND state IN ('succeeded', 'failed', 'canceled')",
+                &[&time(before)],
+            )
+            .await
+            .map_err(|e| pg_error(&e))
+    }
+}
+
+/// `text` for a LIKE pattern with `\` as the escape (PostgreSQL's default):
+/// `%` and `_` in a step key are not wildcards.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,101 @@
+//! The PostgreSQL schema and its versioned migrations. Nodes starting at
+//! the same time on an empty database migrate once: each migrates inside a
+//! transaction holding an advisory lock, and reads the version after
+//! taking it.
+
+use deadpool_postgres::Object;
+use shutter_core::StoreError;
+
+use super::error::pg_error;
+
+/// Each entry upgrades the schema by one version; never edit a shipped one.
+/// The layout follows SQLite's (ids as UUIDv7 text, times as fixed-width
+/// RFC 3339 text, records as JSON text), so the codec is shared.
+const MIGRATIONS: &[&str] = &[
+    // 1: executions (with their idempotency keys and claim epochs), their
+    // step records and their event log.
+    "
+    CREATE TABLE executions (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        finished_at TEXT,
+        last_seq BIGINT NOT NULL,
+        record TEXT NOT NULL,
+        source TEXT NOT NULL,
+        source_path TEXT,
+        owner_id TEXT,
+        owner_host TEXT,
+        owner_pid BIGINT,
+        lease_until TEXT,
+        idempotency_key TEXT,
+        epoch BIGINT NOT NULL DEFAULT 1
+    );
+    CREATE INDEX executions_by_workflow ON executions (workflow, id);
+    CREATE INDEX executions_by_state ON executions (state, id);
+    CREATE INDEX executions_by_finish ON executions (finished_at) WHERE finished_at IS NOT NULL;
+    CREATE UNIQUE INDEX executions_by_idempotency_key ON executions (idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE TABLE steps (
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        position BIGINT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (execution_id, key)
+    );
+    CREATE TABLE events (
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        seq BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        step TEXT,
+        data TEXT NOT NULL,
+        PRIMARY KEY (execution_id, seq)
+    );
+    ",
+];
+
+/// Any constant both nodes agree on: the advisory lock of migrations.
+const MIGRATION_LOCK: i64 = 0x0053_4855_5454_4552; // "SHUTTER"
+
+/// Brings the schema to the newest version; returns it.
+pub(super) async fn migrate(client: &mut Object) -> Result<usize, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS shutter_schema (version INTEGER NOT NULL)")
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let row = tx
+        .query_opt("SELECT version FROM shutter_schema", &[])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let current = match row {
+        Some(row) => usize::try_from(row.get::<_, i32>(0)).unwrap_or(0),
+        None => {
+            tx.execute("INSERT INTO shutter_schema (version) VALUES (0)", &[])
+                .await
+                .map_err(|e| pg_error(&e))?;
+            0
+        }
+    };
+    if current > MIGRATIONS.len() {
+        return Err(StoreError::Fatal(format!(
+            "the database is at schema version {current}, newer than this shutter knows ({}): upgrade shutter",
+            MIGRATIONS.len()
+        )));
+    }
+    for migration in &MIGRATIONS[current..] {
+        tx.batch_execute(migration)
+            .await
+            .map_err(|e| pg_error(&e))?;
+    }
+    let newest = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    tx.execute("UPDATE shutter_schema SET version = $1", &[&newest])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(MIGRATIONS.len())
+}

@@ -1,0 +1,368 @@
+//! The writes: each in one transaction, answered after its commit.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use deadpool_postgres::Object;
+use shutter_core::{
+    Change, Claim, ExecutionId, ExecutionRecord, ExecutionState, Holder, NewExecution, StepKey,
+    StepRecord, StoreError,
+};
+use tokio_postgres::Transaction;
+
+use super::error::{is_unique_violation, pg_error};
+use crate::codec::{decode_execution, from_json, parse_time, time, to_json};
+use crate::lease::{Lease, is_claimable, is_orphaned};
+
+fn lease_until(holder: &Holder) -> String {
+    time(shutter_core::clock::after(Utc::now(), holder.lease))
+}
+
+fn pid(holder: &Holder) -> i64 {
+    i64::from(holder.owner.pid)
+}
+
+pub(super) async fn create(
+    client: &mut Object,
+    new: &NewExecution,
+    holder: &Holder,
+) -> Result<ExecutionRecord, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let record = ExecutionRecord::new(new);
+    let owner = &holder.owner;
+    // A taken idempotency key inserts nothing: the first execution is the answer.
+    let inserted = tx
+        .execute(
+            "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
+                                     owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, 1)
+             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
+            &[
+                &new.id.to_string(),
+                &new.workflow,
+                &new.plan_hash,
+                &record.state.as_str(),
+                &time(new.created_at),
+                &to_json(&record),
+                &new.source,
+                &new.source_path,
+                &owner.id,
+                &owner.host,
+                &pid(holder),
+                &lease_until(holder),
+                &new.idempotency_key,
+            ],
+        )
+        .await;
+    match inserted {
+        Ok(0) => {
+            let row = tx
+                .query_one(
+                    "SELECT record FROM executions WHERE idempotency_key = $1",
+                    &[&new.idempotency_key],
+                )
+                .await
+                .map_err(|e| pg_error(&e))?;
+            return decode_execution(row.get(0));
+        }
+        Ok(_) => {}
+        Err(err) if is_unique_violation(&err) => {
+            return Err(StoreError::Conflict(format!("execution {} exists", new.id)));
+        }
+        Err(err) => return Err(pg_error(&err)),
+    }
+    let insert = tx
+        .prepare("INSERT INTO steps (execution_id, key, position, record) VALUES ($1, $2, $3, $4)")
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let id = new.id.to_string();
+    for (position, step) in (0_i64..).zip(&new.steps) {
+        let key = StepKey::step(step);
+        let step = to_json(&StepRecord::new(key.clone()));
+        tx.execute(&insert, &[&id, &key.to_string(), &position, &step])
+            .await
+            .map_err(|e| pg_error(&e))?;
+    }
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(record)
+}
+
+/// Folds `changes` into the execution and writes them, if `claim` is the
+/// current one. The execution's row is locked first, so appends to one
+/// execution from anywhere are applied one after the other.
+pub(super) async fn append(
+    client: &mut Object,
+    claim: Claim,
+    changes: &[Change],
+) -> Result<u64, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let id = claim.id.to_string();
+    let row = tx
+        .query_opt(
+            "SELECT record, epoch FROM executions WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?
+        .ok_or(StoreError::NotFound(claim.id))?;
+    let current = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
+    if current != claim.epoch {
+        return Err(crate::memory::fenced(claim, current));
+    }
+    let mut record = decode_execution(row.get(0))?;
+    let first_seq = record.last_seq + 1;
+    for change in changes {
+        let seq = record.last_seq + 1;
+        record.apply(seq, change);
+    }
+    let mut steps = touched_steps(&tx, &id, changes).await?;
+    let insert = tx
+        .prepare(
+            "INSERT INTO events (execution_id, seq, type, step, data) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    for (seq, change) in (first_seq..).zip(changes) {
+        if change.touches_step_record()
+            && let Some(key) = change.step()
+            && let Some((step, _)) = steps.get_mut(key)
+        {
+            step.apply(seq, change);
+        }
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+        let step = change.step().map(ToString::to_string);
+        tx.execute(
+            &insert,
+            &[&id, &seq, &change.kind(), &step, &to_json(change)],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    }
+    write_steps(&tx, &id, &steps).await?;
+    let last_seq = i64::try_from(record.last_seq).unwrap_or(i64::MAX);
+    tx.execute(
+        "UPDATE executions SET state = $1, finished_at = $2, last_seq = $3, record = $4 WHERE id = $5",
+        &[
+            &record.state.as_str(),
+            &record.finished_at.map(time),
+            &last_seq,
+            &to_json(&record),
+            &id,
+        ],
+    )
+    .await
+    .map_err(|e| pg_error(&e))?;
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(record.last_seq)
+}
+
+/// The step records `changes` touch, as stored (or new), each with the
+/// position a new one gets (`None` for one that exists).
+async fn touched_steps(
+    tx: &Transaction<'_>,
+    id: &str,
+    changes: &[Change],
+) -> Result<HashMap<StepKey, (StepRecord, Option<i64>)>, StoreError> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in changes
+        .iter()
+        .filter(|c| c.touches_step_record())
+        .filter_map(Change::step)
+    {
+        let key = key.to_string();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    let mut steps = HashMap::new();
+    if keys.is_empty() {
+        return Ok(steps);
+    }
+    let rows = tx
+        .query(
+            "SELECT record FROM steps WHERE execution_id = $1 AND key = ANY($2)",
+            &[&id, &keys],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    for row in rows {
+        let step: StepRecord = from_json(row.get(0))?;
+        steps.insert(step.key.clone(), (step, None));
+    }
+    let mut next: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(position) + 1, 0) FROM steps WHERE execution_id = $1",
+            &[&id],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?
+        .get(0);
+    // New records take positions in the order the changes name them.
+    for change in changes.iter().filter(|c| c.touches_step_record()) {
+        if let Some(key) = change.step()
+            && !steps.contains_key(key)
+        {
+            steps.insert(key.clone(), (StepRecord::new(key.clone()), Some(next)));
+            next += 1;
+        }
+    }
+    Ok(steps)
+}
+
+async fn write_steps(
+    tx: &Transaction<'_>,
+    id: &str,
+    steps: &HashMap<StepKey, (StepRecord, Option<i64>)>,
+) -> Result<(), StoreError> {
+    for (key, (step, position)) in steps {
+        let record = to_json(step);
+        let result = match position {
+            Some(position) => {
+                tx.execute(
+                    "INSERT INTO steps (execution_id, key, position, record) VALUES ($1, $2, $3, $4)",
+                    &[&id, &key.to_string(), position, &record],
+                )
+                .await
+            }
+            None => {
+                tx.execute(
+                    "UPDATE steps SET record = $3 WHERE execution_id = $1 AND key = $2",
+                    &[&id, &key.to_string(), &record],
+                )
+                .await
+            }
+        };
+        result.map_err(|e| pg_error(&e))?;
+    }
+    Ok(())
+}
+
+/// A row's lease, if it has one.
+fn lease_of(row: &tokio_postgres::Row, first: usize) -> Result<Option<Lease>, StoreError> {
+    let owner_id: Option<String> = row.get(first);
+    let host: Option<String> = row.get(first + 1);
+    let pid: Option<i64> = row.get(first + 2);
+    let until: Option<String> = row.get(first + 3);
+    Ok(match (owner_id, host, pid, until) {
+        (Some(owner_id), Some(host), Some(pid), Some(until)) => Some(Lease {
+            owner_id,
+            host,
+            pid: u32::try_from(pid).unwrap_or(0),
+            until: parse_time(&until)?,
+        }),
+        _ => None,
+    })
+}
+
+/// Takes the orphans of dead owners. Rows another node is claiming at the
+/// same moment are skipped (it takes them), not waited for.
+pub(super) async fn claim_orphans(
+    client: &mut Object,
+    holder: &Holder,
+    held: &[ExecutionId],
+) -> Result<Vec<Claim>, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let now = Utc::now();
+    // Only rows that may be orphans are locked: an expired (or no) lease,
+    // or an owner on this host (whose process may be gone). Live leases of
+    // other nodes stay unlocked, so their appends never wait for this.
+    let rows = tx
+        .query(
+            "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
+             WHERE state IN ('queued', 'running')
+               AND (lease_until IS NULL OR lease_until < $1 OR owner_host = $2)
+             ORDER BY id FOR UPDATE SKIP LOCKED",
+            &[&time(now), &holder.owner.host],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let mut claims = Vec::new();
+    for row in rows {
+        let id: ExecutionId = row.get::<_, &str>(0).parse().map_err(StoreError::Fatal)?;
+        if held.contains(&id) || !is_orphaned(lease_of(&row, 1)?.as_ref(), &holder.owner, now) {
+            continue;
+        }
+        claims.push(take(&tx, id, holder).await?);
+    }
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(claims)
+}
+
+pub(super) async fn claim_one(
+    client: &mut Object,
+    id: ExecutionId,
+    holder: &Holder,
+) -> Result<Option<Claim>, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let row = tx
+        .query_opt(
+            "SELECT state, owner_id, owner_host, owner_pid, lease_until FROM executions WHERE id = $1 FOR UPDATE",
+            &[&id.to_string()],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?
+        .ok_or(StoreError::NotFound(id))?;
+    let terminal = ExecutionState::parse(row.get(0)).is_some_and(ExecutionState::is_terminal);
+    let lease = lease_of(&row, 1)?;
+    if !is_claimable(terminal, lease.as_ref(), &holder.owner, Utc::now()) {
+        return Ok(None);
+    }
+    let claim = take(&tx, id, holder).await?;
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(Some(claim))
+}
+
+/// Claims one execution for `holder` at the next epoch.
+async fn take(tx: &Transaction<'_>, id: ExecutionId, holder: &Holder) -> Result<Claim, StoreError> {
+    let owner = &holder.owner;
+    let row = tx
+        .query_one(
+            "UPDATE executions SET owner_id = $1, owner_host = $2, owner_pid = $3, lease_until = $4, epoch = epoch + 1
+             WHERE id = $5 RETURNING epoch",
+            &[&owner.id, &owner.host, &pid(holder), &lease_until(holder), &id.to_string()],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(Claim {
+        id,
+        epoch: u64::try_from(row.get::<_, i64>(0)).unwrap_or(0),
+    })
+}
+
+/// Extends the leases `holder` still holds; returns the executions it lost.
+pub(super) async fn renew(
+    client: &Object,
+    holder: &Holder,
+    claims: &[Claim],
+) -> Result<Vec<ExecutionId>, StoreError> {
+    let until = lease_until(holder);
+    let mut lost = Vec::new();
+    for claim in claims {
+        let epoch = i64::try_from(claim.epoch).unwrap_or(i64::MAX);
+        let renewed = client
+            .execute(
+                "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3 AND owner_id = $4",
+                &[&until, &claim.id.to_string(), &epoch, &holder.owner.id],
+            )
+            .await
+            .map_err(|e| pg_error(&e))?;
+        if renewed == 0 {
+            lost.push(claim.id);
+        }
+    }
+    Ok(lost)
+}
+
+/// Ends the lease of `claim` now, if it is still the current one.
+pub(super) async fn release(client: &Object, claim: Claim) -> Result<(), StoreError> {
+    let past = time(Utc::now() - chrono::Duration::seconds(1));
+    let epoch = i64::try_from(claim.epoch).unwrap_or(i64::MAX);
+    client
+        .execute(
+            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3",
+            &[&past, &claim.id.to_string(), &epoch],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(())
+}
