@@ -54,4 +54,4 @@ pub use recording::RecordingSink;
 pub use secrets::Secrets;
 pub use shutter_derive::{action_outputs, action_params};
 pub use state::{ExecutionState, StepState};
-pub use store::{Claim, Holder, ListQuery, Owner, Page, Store, StoreError};
+pub use store::{Claim, Holder, ListQuery, Owner, Page, Store, StoreError, StoredWorkflow};

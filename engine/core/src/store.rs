@@ -100,6 +100,19 @@ impl Holder {
     }
 }
 
+/// A workflow version as registered (`POST /workflows`, `--workflows DIR`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWorkflow {
+    pub name: String,
+    pub plan_hash: String,
+    /// The YAML.
+    pub source: String,
+    /// The file it was loaded from, if any (its directory resolves module
+    /// paths).
+    pub path: Option<String>,
+    pub registered_at: Timestamp,
+}
+
 /// Which events to read: those with a sequence number above `after`, at
 /// most `limit` of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,4 +193,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes finished executions (and their events) that ended before `before`.
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Keeps a workflow version, so it survives restarts and every node
+    /// sharing the store can run it. Saving a version kept already (same
+    /// name and plan hash) changes nothing.
+    async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError>;
+
+    /// Every workflow version kept, oldest first.
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError>;
+
+    /// Changes that other processes sharing this store write, as the store
+    /// announces them: the execution and its last sequence number. `None`
+    /// where it announces nothing (SQLite and memory: a process learns of
+    /// its own writes from its own change feed).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
+        None
+    }
 }

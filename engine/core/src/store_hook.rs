@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::ids::ExecutionId;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
-use crate::store::{Claim, Holder, ListQuery, Page, Store, StoreError};
+use crate::store::{Claim, Holder, ListQuery, Page, Store, StoreError, StoredWorkflow};
 
 /// What happens around the writes of a [`Hooked`] store.
 pub trait WriteHook: Send + Sync + fmt::Debug {
@@ -112,5 +112,17 @@ impl<H: WriteHook> Store for Hooked<H> {
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.inner.prune(before).await
+    }
+
+    async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {
+        self.inner.save_workflow(workflow).await
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
+        self.inner.workflows().await
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
+        self.inner.changes()
     }
 }

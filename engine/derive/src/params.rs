@@ -105,12 +105,22 @@ fn add_serde_attrs(
             }
             other => quote!(#other),
         };
+        // The default when the parameter is absent, and when it is null or
+        // `""` (an expression that gave nothing), as for an `Option`.
         let function = format_ident!("__default_{}", read.ident);
-        let path = format!("{owner}::{function}");
-        field.attrs.push(parse_quote!(#[serde(default = #path)]));
+        let reader = format_ident!("__read_{}", read.ident);
+        let default_path = format!("{owner}::{function}");
+        let reader_path = format!("{owner}::{reader}");
+        field.attrs.push(parse_quote!(
+            #[serde(default = #default_path, deserialize_with = #reader_path)]
+        ));
         defaults.push(quote! {
             fn #function() -> #ty {
                 #body
+            }
+
+            fn #reader<'de, D: ::serde::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<#ty, D::Error> {
+                ::shutter_core::params::optional_or(deserializer, Self::#function)
             }
         });
         return Ok(true);

@@ -34,7 +34,7 @@ impl ChangeFeed {
             .subscribe()
     }
 
-    fn publish(&self, id: ExecutionId, seq: u64) {
+    pub(crate) fn publish(&self, id: ExecutionId, seq: u64) {
         let mut watchers = self.lock();
         if let Some(sender) = watchers.get(&id) {
             if sender.receiver_count() == 0 {

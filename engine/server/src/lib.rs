@@ -27,6 +27,7 @@ mod extract;
 mod feed;
 mod gate;
 mod host;
+mod kept;
 mod listen;
 mod metrics;
 mod openapi;

@@ -123,6 +123,7 @@ impl Server {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let feed = Arc::new(ChangeFeed::default());
+        relay_changes(&store, &feed);
         let metrics = Arc::new(Metrics::default());
         let watch = Watch {
             feed: feed.clone(),
@@ -166,6 +167,18 @@ impl Server {
     /// The routes, for serving or for in-process tests.
     pub fn router(&self) -> Router {
         crate::routes::router(self.state.clone(), &self.config)
+    }
+
+    /// Serves what the store keeps (workflows registered before a restart
+    /// or on another node) and keeps what this server loaded (its
+    /// `--workflows` directory). Returns the problems of kept workflows
+    /// that do not load here.
+    pub async fn keep_workflows(&self) -> Result<Vec<String>, shutter_core::StoreError> {
+        let problems = crate::kept::refresh(&self.state).await?;
+        for version in self.state.workflows().all_versions() {
+            crate::kept::keep(&self.state, &version).await?;
+        }
+        Ok(problems)
     }
 
     /// Takes back executions a stopped engine left running and runs them.
@@ -239,4 +252,25 @@ async fn sweep(state: AppState, stop: CancellationToken) {
             Err(err) => tracing::warn!("looking for executions to take back: {err}"),
         }
     }
+}
+
+/// Passes on what other nodes write to a shared store (as it announces
+/// it) to this server's change feed, so long polls here wake for it.
+fn relay_changes(store: &Arc<dyn Store>, feed: &Arc<ChangeFeed>) {
+    let (Some(mut changes), Ok(runtime)) = (store.changes(), tokio::runtime::Handle::try_current())
+    else {
+        return;
+    };
+    let feed = feed.clone();
+    runtime.spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok((id, seq)) => feed.publish(id, seq),
+                // Fell behind: those changes are lost here; long polls read
+                // again at their deadline.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
 }

@@ -101,6 +101,9 @@ impl Workflows {
             registered_at: now,
         });
         versions.push(version.clone());
+        // Oldest first by registration: a version kept in the store since
+        // before this start sorts before what this start loaded.
+        versions.sort_by_key(|v| v.registered_at);
         let excess = versions.len().saturating_sub(self.max_versions);
         versions.drain(..excess);
         Ok((version, Registered::New))
@@ -142,6 +145,15 @@ impl Workflows {
         Ok(problems)
     }
 
+    /// Whether this version (by plan hash) of `name` is served here.
+    pub fn knows(&self, name: &str, plan_hash: &str) -> bool {
+        self.read().get(name).is_some_and(|versions| {
+            versions
+                .iter()
+                .any(|v| v.plan.hash.to_string() == plan_hash)
+        })
+    }
+
     /// The version new executions of `name` run.
     pub fn latest(&self, name: &str) -> Option<Arc<Version>> {
         self.read()
@@ -152,6 +164,11 @@ impl Workflows {
     /// Every version of `name`, oldest first.
     pub fn versions(&self, name: &str) -> Vec<Arc<Version>> {
         self.read().get(name).cloned().unwrap_or_default()
+    }
+
+    /// Every version of every workflow, by name, oldest first.
+    pub fn all_versions(&self) -> Vec<Arc<Version>> {
+        self.read().values().flatten().cloned().collect()
     }
 
     /// The latest version of every workflow, by name.

@@ -1,7 +1,7 @@
 //! The store in memory: the reference implementation of the contract.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepKey, StepRecord, Store, StoreError,
+    ListQuery, NewExecution, Page, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -30,6 +30,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     executions: Mutex<HashMap<ExecutionId, Entry>>,
+    workflows: Mutex<Vec<StoredWorkflow>>,
 }
 
 impl MemoryStore {
@@ -269,6 +270,28 @@ impl Store for MemoryStore {
             entry.lease = None;
         }
         Ok(())
+    }
+
+    async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {
+        let mut workflows = self
+            .workflows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let kept = workflows
+            .iter()
+            .any(|w| w.name == workflow.name && w.plan_hash == workflow.plan_hash);
+        if !kept {
+            workflows.push(workflow.clone());
+        }
+        Ok(())
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
+        Ok(self
+            .workflows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone())
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

@@ -12,7 +12,7 @@ use serde_json::json;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
-    StepKey, StepState, Store, StoreError,
+    StepKey, StepState, Store, StoreError, StoredWorkflow,
 };
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
@@ -505,6 +505,28 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     assert!(store.get(running_id).await.unwrap().is_some());
 }
 
+async fn keeps_workflow_versions_once_each_in_order(store: Arc<dyn Store>) {
+    let version = |name: &str, hash: &str, second: i64| StoredWorkflow {
+        name: name.to_owned(),
+        plan_hash: hash.to_owned(),
+        source: format!("version: 1\nname: {name}\n# {hash}\n"),
+        path: (hash == "h1").then(|| "/srv/workflows/nightly.yaml".to_owned()),
+        registered_at: at(second),
+    };
+    assert_eq!(store.workflows().await.unwrap(), vec![]);
+    let first = version("nightly", "h1", 1);
+    let second = version("nightly", "h2", 2);
+    let other = version("weekly", "h1", 3);
+    for workflow in [&first, &second, &other, &first] {
+        store.save_workflow(workflow).await.unwrap();
+    }
+    assert_eq!(
+        store.workflows().await.unwrap(),
+        vec![first, second, other],
+        "each version once, oldest first"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -538,6 +560,7 @@ contract!(
     prunes_only_finished_executions,
     an_idempotency_key_starts_one_execution,
     counts_executions_by_state,
+    keeps_workflow_versions_once_each_in_order,
 );
 
 #[tokio::test]
@@ -705,7 +728,8 @@ async fn postgres_nodes_starting_together_on_an_empty_database_migrate_once() {
         .await
         .unwrap();
     assert_eq!(versions.len(), 1, "one version row");
-    assert_eq!(versions[0].get::<_, i32>(0), 1);
+    let version = usize::try_from(versions[0].get::<_, i32>(0)).unwrap();
+    assert_eq!(version, PostgresStore::schema_version());
 }
 
 #[tokio::test]

@@ -170,6 +170,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("shutter: skipping {file}:\n{problem}");
         }
     }
+    for problem in server
+        .keep_workflows()
+        .await
+        .context("keeping workflows in the store")?
+    {
+        eprintln!("shutter: {problem}");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

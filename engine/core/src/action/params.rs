@@ -63,6 +63,16 @@ where
     }
 }
 
+/// A parameter with a default: null or `""` is not given, so the default.
+/// `#[action_params]` uses it for fields with `#[param(default = ...)]`.
+pub fn optional_or<'de, D, T>(deserializer: D, default: fn() -> T) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    Ok(optional(deserializer)?.unwrap_or_else(default))
+}
+
 /// A required string that may not be empty (an expression that gave `""`
 /// is as good as missing). Use with `#[serde(deserialize_with = "required")]`.
 pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {

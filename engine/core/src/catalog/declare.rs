@@ -38,6 +38,10 @@
 //! // The serde side follows the same declaration.
 //! let read: Greet = serde_json::from_value(serde_json::json!({"name": "vm-1", "greeting": ""})).unwrap();
 //! assert_eq!((read.times, read.greeting), (1, None));
+//! // An expression that gave nothing is the default too; a wrong type is not.
+//! let read: Greet = serde_json::from_value(serde_json::json!({"name": "vm-1", "times": null})).unwrap();
+//! assert_eq!(read.times, 1);
+//! assert!(serde_json::from_value::<Greet>(serde_json::json!({"name": "vm-1", "times": "x"})).is_err());
 //! assert!(serde_json::from_value::<Greet>(serde_json::json!({"name": ""})).is_err());
 //! ```
 

@@ -31,7 +31,7 @@ pub(crate) async fn start(
 ) -> Result<Response, ApiError> {
     let given = vro::given(&body.parameters)
         .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", err))?;
-    let declared = &latest(&state, &name)?.plan.workflow.secrets;
+    let declared = &latest(&state, &name).await?.plan.workflow.secrets;
     if let Some(undeclared) = given.secrets.keys().find(|n| !declared.contains(n)) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -14,6 +14,7 @@ use shutter_runtime::{EngineError, WorkflowSource};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, idempotency_key};
 use crate::gate::{Admission, key_of};
+use crate::kept;
 use crate::state::AppState;
 use crate::views::{
     EdgeView, ExecutionSummary, GraphView, NodeView, StartRequest, WorkflowDetail, WorkflowList,
@@ -51,6 +52,9 @@ pub(crate) async fn register(
             )
             .with_details(json!(diagnostics.items))
         })?;
+    // Kept before answering, so every node (and this one after a restart)
+    // can run what the client was told is registered.
+    kept::keep(&state, &version).await?;
     let name = version.plan.workflow.name.to_string();
     let status = match registered {
         Registered::New => StatusCode::CREATED,
@@ -63,7 +67,10 @@ pub(crate) async fn register(
 
 /// Every workflow this server runs (its latest version).
 #[utoipa::path(get, path = "/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)))]
-pub(crate) async fn list(State(state): State<AppState>) -> Json<WorkflowList> {
+pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowList>, ApiError> {
+    for problem in kept::refresh(&state).await? {
+        tracing::warn!("{problem}");
+    }
     let items = state
         .workflows()
         .all_latest()
@@ -76,7 +83,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Json<WorkflowList> {
             WorkflowSummary::new(version, count)
         })
         .collect();
-    Json(WorkflowList { items })
+    Ok(Json(WorkflowList { items }))
 }
 
 /// A workflow: its inputs, its YAML and its DAG.
@@ -86,7 +93,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<WorkflowDetail>, ApiError> {
-    let version = latest(&state, &name)?;
+    let version = latest(&state, &name).await?;
     Ok(Json(detail(&state, &version)))
 }
 
@@ -128,7 +135,7 @@ pub(crate) async fn start_execution(
     key: Option<String>,
     secrets: Secrets,
 ) -> Result<(shutter_core::ExecutionRecord, bool), ApiError> {
-    let version = latest(state, name)?;
+    let version = latest(state, name).await?;
     let resolved = shutter_dsl::inputs::resolve_inputs(&version.plan.workflow, inputs)
         .map_err(|errors| ApiError::from(EngineError::Inputs(errors)))?;
     let concurrency = key_of(&version.plan, &resolved, state.expr())
@@ -218,7 +225,15 @@ fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-pub(crate) fn latest(state: &AppState, name: &str) -> Result<Arc<Version>, ApiError> {
+/// The version of `name` new executions run; one this node does not know
+/// yet may have been registered on another node: the store is asked.
+pub(crate) async fn latest(state: &AppState, name: &str) -> Result<Arc<Version>, ApiError> {
+    if let Some(version) = state.workflows().latest(name) {
+        return Ok(version);
+    }
+    for problem in kept::refresh(state).await? {
+        tracing::warn!("{problem}");
+    }
     state
         .workflows()
         .latest(name)

@@ -47,6 +47,32 @@ pub(crate) fn server_with(config: ServerConfig) -> TestServer {
     }
 }
 
+/// A server on `store` (shared with other servers, as nodes share a
+/// database) that lets anyone register workflows.
+pub(crate) fn server_on_store(store: Arc<dyn shutter_core::Store>) -> TestServer {
+    let config = ServerConfig {
+        access: Access {
+            token: None,
+            admin_token: None,
+            allow_anonymous_admin: true,
+        },
+        ..ServerConfig::default()
+    };
+    let server = Server::new(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        EngineConfig::default(),
+        config,
+    );
+    let router = server.router();
+    TestServer {
+        server,
+        router,
+        _dir: tempfile::tempdir().unwrap(),
+    }
+}
+
 /// A server on the SQLite file at `path`, with every built-in action.
 pub(crate) fn server_on(
     path: &std::path::Path,

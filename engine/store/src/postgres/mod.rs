@@ -12,6 +12,7 @@
 //! - `error.rs`: PostgreSQL's errors as the store's.
 
 mod error;
+mod listen;
 mod pgpass;
 mod schema;
 mod write;
@@ -24,12 +25,12 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepRecord, Store, StoreError,
+    ListQuery, NewExecution, Page, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
-use crate::codec::{decode_execution, from_json, time};
+use crate::codec::{decode_execution, from_json, parse_time, time};
 use error::{pg_error, pool_error};
 
 /// Connections a store keeps open at most.
@@ -40,7 +41,14 @@ pub struct PostgresStore {
     pool: Pool,
     /// Where it is, without a password, for messages.
     place: String,
+    /// What other nodes write, as announced (see `listen.rs`).
+    changes: tokio::sync::broadcast::Sender<(ExecutionId, u64)>,
+    /// Stops the listening connection when the store is dropped.
+    stop: tokio_util::sync::CancellationToken,
 }
+
+/// Announced changes kept for a subscriber that falls behind.
+const CHANGES_KEPT: usize = 4096;
 
 impl fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -64,6 +72,9 @@ impl PostgresStore {
         {
             config.password(password);
         }
+        let changes = tokio::sync::broadcast::Sender::new(CHANGES_KEPT);
+        let stop = tokio_util::sync::CancellationToken::new();
+        listen::spawn(config.clone(), changes.clone(), stop.clone());
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -75,10 +86,20 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Fatal(format!("postgres: {e}")))?;
-        let store = Self { pool, place };
+        let store = Self {
+            pool,
+            place,
+            changes,
+            stop,
+        };
         let mut client = store.client().await?;
         schema::migrate(&mut client).await?;
         Ok(store)
+    }
+
+    /// The schema version this build migrates databases to.
+    pub fn schema_version() -> usize {
+        schema::newest()
     }
 
     /// Where the store is: user, hosts and database, never the password.
@@ -143,6 +164,12 @@ impl PostgresStore {
                 })
             })
             .collect()
+    }
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 
@@ -319,6 +346,48 @@ impl Store for PostgresStore {
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {
         let client = self.client().await?;
         write::release(&client, claim).await
+    }
+
+    async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO workflows (name, plan_hash, source, path, registered_at) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (name, plan_hash) DO NOTHING",
+                &[
+                    &workflow.name,
+                    &workflow.plan_hash,
+                    &workflow.source,
+                    &workflow.path,
+                    &time(workflow.registered_at),
+                ],
+            )
+            .await
+            .map_err(|e| pg_error(&e))?;
+        Ok(())
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
+        self.rows(
+            "SELECT name, plan_hash, source, path, registered_at FROM workflows ORDER BY registered_at, position",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredWorkflow {
+                name: row.get(0),
+                plan_hash: row.get(1),
+                source: row.get(2),
+                path: row.get(3),
+                registered_at: parse_time(row.get(4))?,
+            })
+        })
+        .collect()
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
+        Some(self.changes.subscribe())
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

@@ -54,7 +54,24 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (execution_id, seq)
     );
     ",
+    // 2: registered workflow versions, which every node can run.
+    "
+    CREATE TABLE workflows (
+        name TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        source TEXT NOT NULL,
+        path TEXT,
+        registered_at TEXT NOT NULL,
+        position BIGSERIAL,
+        PRIMARY KEY (name, plan_hash)
+    );
+    ",
 ];
+
+/// The newest schema version.
+pub(super) fn newest() -> usize {
+    MIGRATIONS.len()
+}
 
 /// Any constant both nodes agree on: the advisory lock of migrations.
 const MIGRATION_LOCK: i64 = 0x0053_4855_5454_4552; // "SHUTTER"

@@ -83,8 +83,21 @@ pub(super) async fn create(
             .await
             .map_err(|e| pg_error(&e))?;
     }
+    notify(&tx, new.id, record.last_seq).await?;
     tx.commit().await.map_err(|e| pg_error(&e))?;
     Ok(record)
+}
+
+/// Announces that `id` is at `seq`, to the nodes listening, at commit.
+async fn notify(tx: &Transaction<'_>, id: ExecutionId, seq: u64) -> Result<(), StoreError> {
+    let payload = super::listen::payload(id, seq);
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&super::listen::CHANNEL, &payload],
+    )
+    .await
+    .map_err(|e| pg_error(&e))?;
+    Ok(())
 }
 
 /// Folds `changes` into the execution and writes them, if `claim` is the
@@ -152,6 +165,7 @@ pub(super) async fn append(
     )
     .await
     .map_err(|e| pg_error(&e))?;
+    notify(&tx, claim.id, record.last_seq).await?;
     tx.commit().await.map_err(|e| pg_error(&e))?;
     Ok(record.last_seq)
 }

@@ -13,11 +13,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepRecord, Store, StoreError,
+    ListQuery, NewExecution, Page, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
-use crate::codec::{decode_execution, from_json, time};
+use crate::codec::{decode_execution, from_json, parse_time, time};
 use error::db_error;
 use writer::Op;
 
@@ -470,5 +470,44 @@ impl Store for SqliteStore {
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.write(|reply| Op::Prune { before, reply }).await
+    }
+
+    async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {
+        let workflow = Box::new(workflow.clone());
+        self.write(|reply| Op::SaveWorkflow { workflow, reply })
+            .await
+    }
+
+    async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
+        self.read(|conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT name, plan_hash, source, path, registered_at FROM workflows ORDER BY registered_at, rowid",
+                )
+                .map_err(|e| db_error(&e))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                })
+                .map_err(|e| db_error(&e))?;
+            rows.map(|row| {
+                let (name, plan_hash, source, path, at) = row.map_err(|e| db_error(&e))?;
+                Ok(StoredWorkflow {
+                    name,
+                    plan_hash,
+                    source,
+                    path,
+                    registered_at: parse_time(&at)?,
+                })
+            })
+            .collect()
+        })
+        .await
     }
 }

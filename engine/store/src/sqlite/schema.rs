@@ -55,6 +55,17 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE executions ADD COLUMN epoch INTEGER NOT NULL DEFAULT 1;
     ",
+    // 4: registered workflow versions, so they survive a restart.
+    "
+    CREATE TABLE workflows (
+        name TEXT NOT NULL,
+        plan_hash TEXT NOT NULL,
+        source TEXT NOT NULL,
+        path TEXT,
+        registered_at TEXT NOT NULL,
+        PRIMARY KEY (name, plan_hash)
+    ) STRICT;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord,
-    StoreError,
+    StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -62,6 +62,10 @@ pub(crate) enum Op {
     Prune {
         before: Timestamp,
         reply: Reply<u64>,
+    },
+    SaveWorkflow {
+        workflow: Box<StoredWorkflow>,
+        reply: Reply<()>,
     },
 }
 
@@ -239,6 +243,23 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
                         time(Utc::now() - chrono::Duration::seconds(1)),
                         claim.id.to_string(),
                         claim.epoch as i64
+                    ],
+                )
+                .map(|_| ())
+                .map_err(|e| db_error(&e));
+            Done::Unit(reply, result)
+        }
+        Op::SaveWorkflow { workflow, reply } => {
+            let result = tx
+                .execute(
+                    "INSERT INTO workflows (name, plan_hash, source, path, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (name, plan_hash) DO NOTHING",
+                    params![
+                        workflow.name,
+                        workflow.plan_hash,
+                        workflow.source,
+                        workflow.path,
+                        time(workflow.registered_at)
                     ],
                 )
                 .map(|_| ())
