@@ -171,19 +171,19 @@ pub(super) async fn append(
 }
 
 /// The step records `changes` touch, as stored (or new), each with the
-/// position a new one gets (`None` for one that exists).
+/// position a new one gets (an existing one keeps its own).
 async fn touched_steps(
     tx: &Transaction<'_>,
     id: &str,
     changes: &[Change],
-) -> Result<HashMap<StepKey, (StepRecord, Option<i64>)>, StoreError> {
-    let mut keys: Vec<String> = Vec::new();
+) -> Result<HashMap<StepKey, (StepRecord, i64)>, StoreError> {
+    // In the order the changes name them: new records take positions so.
+    let mut keys: Vec<&StepKey> = Vec::new();
     for key in changes
         .iter()
         .filter(|c| c.touches_step_record())
         .filter_map(Change::step)
     {
-        let key = key.to_string();
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -192,18 +192,26 @@ async fn touched_steps(
     if keys.is_empty() {
         return Ok(steps);
     }
+    let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
     let rows = tx
         .query(
             "SELECT record FROM steps WHERE execution_id = $1 AND key = ANY($2)",
-            &[&id, &keys],
+            &[&id, &names],
         )
         .await
         .map_err(|e| pg_error(&e))?;
     for row in rows {
         let step: StepRecord = from_json(row.get(0))?;
-        steps.insert(step.key.clone(), (step, None));
+        steps.insert(step.key.clone(), (step, 0));
     }
-    let mut next: i64 = tx
+    let new: Vec<&StepKey> = keys
+        .into_iter()
+        .filter(|k| !steps.contains_key(*k))
+        .collect();
+    if new.is_empty() {
+        return Ok(steps);
+    }
+    let next: i64 = tx
         .query_one(
             "SELECT coalesce(max(position) + 1, 0) FROM steps WHERE execution_id = $1",
             &[&id],
@@ -211,42 +219,33 @@ async fn touched_steps(
         .await
         .map_err(|e| pg_error(&e))?
         .get(0);
-    // New records take positions in the order the changes name them.
-    for change in changes.iter().filter(|c| c.touches_step_record()) {
-        if let Some(key) = change.step()
-            && !steps.contains_key(key)
-        {
-            steps.insert(key.clone(), (StepRecord::new(key.clone()), Some(next)));
-            next += 1;
-        }
+    for (position, key) in (next..).zip(new) {
+        steps.insert(key.clone(), (StepRecord::new(key.clone()), position));
     }
     Ok(steps)
 }
 
+/// Writes the step records: new ones at their position, existing ones in
+/// place (one prepared statement for both).
 async fn write_steps(
     tx: &Transaction<'_>,
     id: &str,
-    steps: &HashMap<StepKey, (StepRecord, Option<i64>)>,
+    steps: &HashMap<StepKey, (StepRecord, i64)>,
 ) -> Result<(), StoreError> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let upsert = tx
+        .prepare(
+            "INSERT INTO steps (execution_id, key, position, record) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (execution_id, key) DO UPDATE SET record = excluded.record",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
     for (key, (step, position)) in steps {
-        let record = to_json(step);
-        let result = match position {
-            Some(position) => {
-                tx.execute(
-                    "INSERT INTO steps (execution_id, key, position, record) VALUES ($1, $2, $3, $4)",
-                    &[&id, &key.to_string(), position, &record],
-                )
-                .await
-            }
-            None => {
-                tx.execute(
-                    "UPDATE steps SET record = $3 WHERE execution_id = $1 AND key = $2",
-                    &[&id, &key.to_string(), &record],
-                )
-                .await
-            }
-        };
-        result.map_err(|e| pg_error(&e))?;
+        tx.execute(&upsert, &[&id, &key.to_string(), position, &to_json(step)])
+            .await
+            .map_err(|e| pg_error(&e))?;
     }
     Ok(())
 }
