@@ -2,6 +2,7 @@
 //! a module per area.
 
 mod aws;
+mod chaos;
 mod cli;
 mod client;
 mod crash;

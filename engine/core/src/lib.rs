@@ -54,4 +54,6 @@ pub use recording::RecordingSink;
 pub use secrets::Secrets;
 pub use shutter_derive::{action_outputs, action_params};
 pub use state::{ExecutionState, StepState};
-pub use store::{Claim, Holder, ListQuery, Owner, Page, Store, StoreError, StoredWorkflow};
+pub use store::{
+    Announcement, Claim, Holder, ListQuery, Owner, Page, Renewal, Store, StoreError, StoredWorkflow,
+};

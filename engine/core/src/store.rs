@@ -51,6 +51,9 @@ impl Claim {
 pub struct Owner {
     /// Unique per engine start.
     pub id: String,
+    /// Where its process id means something: two owners with the same
+    /// `host` see the same processes, so one may tell that the other's
+    /// process is gone (see the stores' lease rules).
     pub host: String,
     pub pid: u32,
 }
@@ -60,9 +63,29 @@ impl Owner {
     pub fn this_process() -> Self {
         Self {
             id: uuid::Uuid::now_v7().to_string(),
-            host: hostname(),
+            host: host_identity(),
             pid: std::process::id(),
         }
+    }
+}
+
+/// The host name, and the process-id namespace when it is not the
+/// initial one: containers sharing a host name (`--uts=host`) but not
+/// their processes must not count as one host, or one would take the
+/// other's executions for orphans.
+fn host_identity() -> String {
+    let name = hostname();
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => {
+            let ns = ns.to_string_lossy().into_owned();
+            // `pid:[4026531836]` is the initial namespace's inode.
+            if ns == "pid:[4026531836]" {
+                name
+            } else {
+                format!("{name}/{ns}")
+            }
+        }
+        Err(_) => name,
     }
 }
 
@@ -98,6 +121,30 @@ impl Holder {
     pub fn new(owner: Owner, lease: Duration) -> Self {
         Self { owner, lease }
     }
+}
+
+/// What renewing leases found among the claims renewed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Renewal {
+    /// Executions held by another engine now (this one stalled past its
+    /// lease): to be stopped here at once.
+    pub lost: Vec<ExecutionId>,
+    /// Executions still held here whose cancel was asked for elsewhere (on
+    /// another node, or by another process): to be canceled here.
+    pub cancel: Vec<ExecutionId>,
+}
+
+/// What a store shared by several processes announces to each of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Announcement {
+    /// An execution was written: it is at this sequence number.
+    Changed { id: ExecutionId, seq: u64 },
+    /// Someone asked for an execution to be canceled: whoever runs it
+    /// cancels it.
+    CancelRequested(ExecutionId),
+    /// An execution was released and waits for an engine with room to
+    /// claim it.
+    WorkQueued,
 }
 
 /// A workflow version as registered (`POST /workflows`, `--workflows DIR`).
@@ -165,14 +212,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn logs(&self, id: ExecutionId, step: &str, page: Page)
     -> Result<Vec<Event>, StoreError>;
 
-    /// Takes the executions left `queued` or `running` whose owner is gone
-    /// — its lease expired, or (same host) its process no longer exists —
-    /// but those in `held` (the caller runs them already). Each is claimed
-    /// at a new epoch.
+    /// Takes at most `limit` of the executions left `queued` or `running`
+    /// whose owner is gone — its lease expired or was released (work
+    /// waiting for an engine with room), or (same host) its process no
+    /// longer exists — but those in `held` (the caller runs them already),
+    /// oldest first. Each is claimed at a new epoch. Several engines may
+    /// call this at once: each execution goes to one of them.
     async fn claim_orphans(
         &self,
         holder: &Holder,
         held: &[ExecutionId],
+        limit: usize,
     ) -> Result<Vec<Claim>, StoreError>;
 
     /// Takes one execution at a new epoch, if no engine runs it: it has
@@ -180,16 +230,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError>;
 
     /// Extends the leases of `claims`, which `holder` holds. Returns the
-    /// executions among them it no longer holds (claimed by another since).
-    async fn renew(
-        &self,
-        holder: &Holder,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError>;
+    /// executions among them it no longer holds (claimed by another since)
+    /// and those whose cancel was asked for ([`Store::request_cancel`]).
+    async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError>;
 
     /// Gives an execution up: its lease ends now, so another engine may
-    /// claim it at once. Does nothing when `claim` is no longer current.
+    /// claim it at once (announced as [`Announcement::WorkQueued`]). Does
+    /// nothing when `claim` is no longer current.
     async fn release(&self, claim: Claim) -> Result<(), StoreError>;
+
+    /// Asks whichever engine runs `id` to cancel it: kept with the
+    /// execution until it ends (the engine holding it learns of it at its
+    /// next renewal, as does one that claims it later) and announced
+    /// ([`Announcement::CancelRequested`]) so it need not wait for that.
+    /// False, with nothing kept, when the execution has ended.
+    async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError>;
 
     /// Deletes finished executions (and their events) that ended before `before`.
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;
@@ -202,11 +257,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every workflow version kept, oldest first.
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError>;
 
-    /// Changes that other processes sharing this store write, as the store
-    /// announces them: the execution and its last sequence number. `None`
+    /// What the processes sharing this store announce (this one's own
+    /// writes included): changes, cancel requests, work released. `None`
     /// where it announces nothing (SQLite and memory: a process learns of
-    /// its own writes from its own change feed).
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
+    /// its own writes from its own change feed, and of other processes'
+    /// cancel requests at its next renewal).
+    fn announcements(&self) -> Option<tokio::sync::broadcast::Receiver<Announcement>> {
         None
     }
 }

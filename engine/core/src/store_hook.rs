@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use crate::ids::ExecutionId;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
-use crate::store::{Claim, Holder, ListQuery, Page, Store, StoreError, StoredWorkflow};
+use crate::store::{
+    Announcement, Claim, Holder, ListQuery, Page, Renewal, Store, StoreError, StoredWorkflow,
+};
 
 /// What happens around the writes of a [`Hooked`] store.
 pub trait WriteHook: Send + Sync + fmt::Debug {
@@ -90,20 +92,21 @@ impl<H: WriteHook> Store for Hooked<H> {
         &self,
         holder: &Holder,
         held: &[ExecutionId],
+        limit: usize,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.inner.claim_orphans(holder, held).await
+        self.inner.claim_orphans(holder, held, limit).await
     }
 
     async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
         self.inner.claim(id, holder).await
     }
 
-    async fn renew(
-        &self,
-        holder: &Holder,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+    async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError> {
         self.inner.renew(holder, claims).await
+    }
+
+    async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        self.inner.request_cancel(id).await
     }
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {
@@ -122,7 +125,7 @@ impl<H: WriteHook> Store for Hooked<H> {
         self.inner.workflows().await
     }
 
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
-        self.inner.changes()
+    fn announcements(&self) -> Option<tokio::sync::broadcast::Receiver<Announcement>> {
+        self.inner.announcements()
     }
 }

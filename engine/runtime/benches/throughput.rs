@@ -8,6 +8,11 @@
 //! each on the SQLite store (a temp file) and on the in-memory store.
 //! Floors: bare tokio tasks of the same shape, and bare SQLite inserts of
 //! the same rows (one commit per step for the chain, one transaction for the fan).
+//!
+//! `-- postgres`: the same on PostgreSQL (the server tests use,
+//! `SHUTTER_TEST_POSTGRES`), with one, two and three engines (nodes) each
+//! running its own execution at once on one database, beside bare
+//! tokio-postgres writes of the same rows.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -17,7 +22,8 @@ use serde_json::Map;
 use shutter_core::{ExecutionState, Store};
 use shutter_dsl::Source;
 use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
-use shutter_store::{Durability, MemoryStore, SqliteStore};
+use shutter_store::{Durability, MemoryStore, PostgresStore, SqliteStore};
+use shutter_testpeers::postgres::ScratchDb;
 use tokio_util::sync::CancellationToken;
 
 fn chain(steps: usize) -> String {
@@ -185,6 +191,125 @@ fn sqlite_floor(per_step_commit: bool, steps: usize, synchronous: &str) -> f64 {
     steps as f64 / median(samples).as_secs_f64()
 }
 
+/// Steps per second of `nodes` engines on one PostgreSQL database, each
+/// running one execution of `yaml` at the same time (median of `runs`).
+async fn postgres_rate(url: &str, nodes: usize, yaml: &str, steps: usize, runs: usize) -> f64 {
+    let mut stores = Vec::new();
+    for _ in 0..nodes {
+        let store: Arc<dyn Store> =
+            Arc::new(PostgresStore::connect(url).await.expect("postgres store"));
+        stores.push(store);
+    }
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let start = Instant::now();
+        let runs: Vec<_> = stores
+            .iter()
+            .map(|store| {
+                let (store, yaml) = (store.clone(), yaml.to_owned());
+                tokio::spawn(async move { run_once(store, &yaml, EngineConfig::default()).await })
+            })
+            .collect();
+        for run in runs {
+            run.await.expect("a run");
+        }
+        samples.push(start.elapsed());
+    }
+    (steps * nodes) as f64 / median(samples).as_secs_f64()
+}
+
+/// The rows the engine writes per step, as on SQLite's floor, through
+/// tokio-postgres: one transaction per step (chain) or one for all (fan).
+async fn postgres_floor(url: &str, per_step_commit: bool, steps: usize) -> f64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("postgres");
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "DROP TABLE IF EXISTS floor_events, floor_steps, floor_executions;
+             CREATE TABLE floor_events (e TEXT, seq BIGINT, data TEXT, PRIMARY KEY (e, seq));
+             CREATE TABLE floor_steps (e TEXT, key TEXT, record TEXT, PRIMARY KEY (e, key));
+             CREATE TABLE floor_executions (id TEXT PRIMARY KEY, record TEXT);",
+        )
+        .await
+        .expect("schema");
+    let record =
+        "{\"key\":\"s1\",\"state\":\"succeeded\",\"attempts\":[{\"number\":1}],\"outputs\":{}}";
+    let mut samples = Vec::new();
+    for run in 0..3 {
+        let execution = format!("x{run}");
+        client
+            .execute(
+                "INSERT INTO floor_executions VALUES ($1, '{}')",
+                &[&execution],
+            )
+            .await
+            .expect("execution");
+        let event = client
+            .prepare("INSERT INTO floor_events VALUES ($1, $2, $3)")
+            .await
+            .expect("prepare");
+        let upsert = client
+            .prepare("INSERT INTO floor_steps VALUES ($1, $2, $3) ON CONFLICT (e, key) DO UPDATE SET record = excluded.record")
+            .await
+            .expect("prepare");
+        let update = client
+            .prepare("UPDATE floor_executions SET record = $2 WHERE id = $1")
+            .await
+            .expect("prepare");
+        let start = Instant::now();
+        let mut seq = 0i64;
+        client.batch_execute("BEGIN").await.expect("begin");
+        for i in 0..steps {
+            for _ in 0..2 {
+                seq += 1;
+                client
+                    .execute(&event, &[&execution, &seq, &record])
+                    .await
+                    .expect("insert");
+            }
+            client
+                .execute(&upsert, &[&execution, &format!("s{i}"), &record])
+                .await
+                .expect("upsert");
+            client
+                .execute(&update, &[&execution, &record])
+                .await
+                .expect("update");
+            if per_step_commit && i + 1 < steps {
+                client.batch_execute("COMMIT; BEGIN").await.expect("commit");
+            }
+        }
+        client.batch_execute("COMMIT").await.expect("commit");
+        samples.push(start.elapsed());
+    }
+    steps as f64 / median(samples).as_secs_f64()
+}
+
+async fn postgres_rates() {
+    let db = ScratchDb::new().await;
+    let chain_yaml = chain(1_000);
+    let fan_yaml = fan(2_000);
+    println!(
+        "\n{:<36} {:>12} {:>14}",
+        "PostgreSQL", "chain 1,000", "fan 1-2,000-1"
+    );
+    for nodes in 1..=3 {
+        let chain = postgres_rate(&db.url, nodes, &chain_yaml, 1_000, 3).await;
+        let fan = postgres_rate(&db.url, nodes, &fan_yaml, 2_002, 3).await;
+        let name = format!("engine, {nodes} node(s), all steps");
+        println!("{name:<36} {chain:>10.0}/s {fan:>12.0}/s");
+    }
+    let chain = postgres_floor(&db.url, true, 1_000).await;
+    let fan = postgres_floor(&db.url, false, 2_002).await;
+    println!(
+        "{:<36} {chain:>10.0}/s {fan:>12.0}/s",
+        "floor: tokio-postgres rows"
+    );
+    println!("(steps per second, median of 3 runs; with n nodes, each runs one execution at once)");
+}
+
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -203,6 +328,10 @@ fn main() {
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
     let wanted = |part: &str| only.as_deref().is_none_or(|o| o == part);
     runtime.block_on(async {
+        if only.as_deref() == Some("postgres") {
+            postgres_rates().await;
+            return;
+        }
         if wanted("sleepers") {
         // First, while the process is small: 10,000 steps sleeping at once.
         let before = peak_rss_mib();

@@ -284,6 +284,12 @@ impl Engine {
     ) -> Result<ExecutionRecord, EngineError> {
         use futures_util::FutureExt as _;
         let halt = self.inner.held.insert(claim);
+        self.inner.held.cancels_with(claim, cancel.clone());
+        if claim.epoch > Claim::created(claim.id).epoch {
+            // Taken over from another engine: a cancel asked for while no
+            // one ran it is learnt now, not at the next renewal.
+            self.renew_claims(&[claim]).await;
+        }
         let run = executor::run(self.inner.clone(), claim, halt.clone(), plan, cancel);
         let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(result) => result,
@@ -348,7 +354,7 @@ impl Engine {
         &self,
         cancel: CancellationToken,
     ) -> Result<Vec<Result<ExecutionRecord, EngineError>>, EngineError> {
-        let claims = self.claim_orphans().await?;
+        let claims = self.claim_orphans(usize::MAX).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for claim in claims {
             let engine = self.clone();
@@ -436,15 +442,18 @@ impl Engine {
         }
     }
 
-    /// Claims executions left behind by stopped engines (not those this
-    /// engine holds), for the caller to run (see [`Engine::plan_of`] and
-    /// [`Engine::run`]).
-    pub async fn claim_orphans(&self) -> Result<Vec<Claim>, EngineError> {
+    /// Claims at most `limit` executions left behind by stopped engines or
+    /// released for an engine with room (not those this engine holds), for
+    /// the caller to run (see [`Engine::plan_of`] and [`Engine::run`]).
+    pub async fn claim_orphans(&self, limit: usize) -> Result<Vec<Claim>, EngineError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
         let held = self.inner.held.ids();
         let claims = self
             .inner
             .store
-            .claim_orphans(&self.inner.holder, &held)
+            .claim_orphans(&self.inner.holder, &held, limit)
             .await?;
         for claim in &claims {
             self.inner.held.insert(*claim);
@@ -474,15 +483,30 @@ impl Engine {
         }
     }
 
-    /// Renews every lease once.
+    /// Renews every lease once; stops the executions lost meanwhile and
+    /// cancels those whose cancel was asked for elsewhere.
     pub async fn renew(&self) {
-        let claims = self.inner.held.claims();
+        self.renew_claims(&self.inner.held.claims()).await;
+    }
+
+    async fn renew_claims(&self, claims: &[Claim]) {
         if claims.is_empty() {
             return;
         }
-        match self.inner.store.renew(&self.inner.holder, &claims).await {
-            Ok(lost) => self.inner.held.lose(&lost),
+        match self.inner.store.renew(&self.inner.holder, claims).await {
+            Ok(renewal) => {
+                self.inner.held.lose(&renewal.lost);
+                self.inner.held.cancel(&renewal.cancel);
+            }
             Err(err) => tracing::warn!("renewing leases failed: {err}"),
         }
+    }
+
+    /// Asks for `id` to be canceled wherever it runs: kept in the store,
+    /// which tells the engine holding it (at once where the store
+    /// announces it, else at that engine's next lease renewal). False when
+    /// it has ended.
+    pub async fn request_cancel(&self, id: ExecutionId) -> Result<bool, EngineError> {
+        Ok(self.inner.store.request_cancel(id).await?)
     }
 }

@@ -1,7 +1,9 @@
 //! The executions an engine holds: the claim each was taken under, and how
 //! each is stopped at once when it is lost — claimed by another engine
 //! (this one stalled past its lease) or out of reach of the store for too
-//! long. Their leases are renewed together (`Engine::keep_leases`).
+//! long — and how one is canceled when a cancel was asked for elsewhere
+//! (another node, another process). Their leases are renewed together
+//! (`Engine::keep_leases`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -38,6 +40,8 @@ impl Halt {
 struct Entry {
     epoch: u64,
     halt: std::sync::Arc<Halt>,
+    /// Cancels the execution (its `finally` steps run), once it runs.
+    cancel: Option<CancellationToken>,
 }
 
 #[derive(Debug, Default)]
@@ -58,11 +62,38 @@ impl Held {
                     Entry {
                         epoch: claim.epoch,
                         halt: halt.clone(),
+                        cancel: None,
                     },
                 );
                 halt
             }
         }
+    }
+
+    /// Notes how the execution `claim` names is canceled while it runs.
+    pub(crate) fn cancels_with(&self, claim: Claim, cancel: CancellationToken) {
+        if let Some(entry) = lock(&self.entries).get_mut(&claim.id)
+            && entry.epoch == claim.epoch
+        {
+            entry.cancel = Some(cancel);
+        }
+    }
+
+    /// Cancels the executions among `ids` that run here; returns whether
+    /// any did.
+    pub(crate) fn cancel(&self, ids: &[ExecutionId]) -> bool {
+        let entries = lock(&self.entries);
+        let mut any = false;
+        for id in ids {
+            if let Some(cancel) = entries.get(id).and_then(|entry| entry.cancel.as_ref()) {
+                if !cancel.is_cancelled() {
+                    tracing::info!("execution {id}: canceled, as asked elsewhere");
+                }
+                cancel.cancel();
+                any = true;
+            }
+        }
+        any
     }
 
     /// Forgets a claim (the execution ended, or was given up); its lease is

@@ -44,6 +44,6 @@ mod workflows;
 
 pub use auth::{Access, Token};
 pub use host::AllowedHosts;
-pub use server::{Server, ServerConfig, check_exposure};
+pub use server::{Background, Server, ServerConfig, check_exposure};
 pub use state::AppState;
 pub use workflows::{Registered, WorkflowCheck, Workflows};

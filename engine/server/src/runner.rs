@@ -1,5 +1,8 @@
 //! The executions this server runs: each on its own task, cancelable by id,
-//! and stopped in order when the server shuts down.
+//! and stopped in order when the server shuts down. A server runs at most
+//! `max_running` at once: an execution started or taken back beyond that
+//! is released to the store, queued for any engine with room (this one
+//! once one of its executions ends, or another node sharing the store).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,17 +29,23 @@ pub(crate) struct Runner {
     engine: Engine,
     running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
     idle: Arc<tokio::sync::Notify>,
+    /// Wakes the sweep that claims queued work: room was made here, or
+    /// another node released work.
+    work: Arc<tokio::sync::Notify>,
+    max_running: usize,
     pub(crate) gate: Arc<Mutex<Gate>>,
     expr: ExprEngine,
 }
 
 impl Runner {
-    pub(crate) fn new(engine: Engine) -> Self {
+    pub(crate) fn new(engine: Engine, max_running: usize) -> Self {
         Self {
             expr: ExprEngine::new(),
             engine,
             running: Arc::default(),
             idle: Arc::default(),
+            work: Arc::default(),
+            max_running: max_running.max(1),
             gate: Arc::default(),
         }
     }
@@ -46,8 +55,21 @@ impl Runner {
     }
 
     /// Runs a recorded execution to its end in the background; with a
-    /// concurrency key, only once the key is free (it waits in line).
+    /// concurrency key, only once the key is free (it waits in line). With
+    /// no room here, it is released instead: queued in the store for the
+    /// first engine with room.
     pub(crate) fn launch(&self, claim: Claim, plan: Arc<Plan>, key: Option<String>) {
+        if self.room() == 0 {
+            if let Some(key) = &key {
+                // Its concurrency key was reserved for it here: whoever
+                // claims it enters the key there.
+                lock(&self.gate).release(key);
+            }
+            let engine = self.engine.clone();
+            tracing::debug!("execution {}: no room here, queued for any node", claim.id);
+            tokio::spawn(async move { engine.release(claim).await });
+            return;
+        }
         if let Some(key) = &key {
             let admitted = lock(&self.gate).enter(key, claim, &plan);
             if !admitted {
@@ -57,20 +79,39 @@ impl Runner {
         spawn(self.context(), claim, plan, key, CancellationToken::new());
     }
 
+    /// How many more executions this server may run now.
+    fn room(&self) -> usize {
+        self.max_running.saturating_sub(self.lock().len())
+    }
+
+    /// Wakes the sweep: there may be queued work to claim.
+    pub(crate) fn wake(&self) {
+        self.work.notify_one();
+    }
+
+    /// Waits until [`Runner::wake`] (or the room made by an execution that
+    /// ended while this server was full).
+    pub(crate) async fn woken(&self) {
+        self.work.notified().await;
+    }
+
     fn context(&self) -> Context {
         Context {
             engine: self.engine.clone(),
             running: self.running.clone(),
             idle: self.idle.clone(),
+            work: self.work.clone(),
+            max_running: self.max_running,
             gate: self.gate.clone(),
         }
     }
 
-    /// Takes back executions a stopped engine left running (or this one
-    /// gave up while its store was down) and runs them. Returns how many
-    /// were taken back and the ones that cannot resume.
+    /// Takes back, as far as there is room, executions a stopped engine
+    /// left running, queued ones released for any engine with room, and
+    /// ones this engine gave up while its store was down, and runs them.
+    /// Returns how many were taken and the ones that cannot resume.
     pub(crate) async fn resume_orphans(&self) -> Result<(usize, Vec<EngineError>), EngineError> {
-        let claims = self.engine.claim_orphans().await?;
+        let claims = self.engine.claim_orphans(self.room()).await?;
         let mut problems = Vec::new();
         let mut resumed = 0;
         for claim in claims {
@@ -103,8 +144,8 @@ impl Runner {
         Ok((resumed, problems))
     }
 
-    /// Asks a running execution to cancel (its `finally` steps still run).
-    /// False when this server is not running it.
+    /// Asks an execution running here to cancel (its `finally` steps still
+    /// run). False when this server is not running it.
     pub(crate) fn cancel(&self, id: ExecutionId) -> bool {
         if let Some(running) = self.lock().get(&id) {
             running.cancel.cancel();
@@ -191,6 +232,8 @@ struct Context {
     engine: Engine,
     running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
     idle: Arc<tokio::sync::Notify>,
+    work: Arc<tokio::sync::Notify>,
+    max_running: usize,
     gate: Arc<Mutex<Gate>>,
 }
 
@@ -227,9 +270,14 @@ fn spawn(
                 .and_then(|key| lock(&context.gate).leave(key, id));
             {
                 let mut running = lock(&context.running);
+                let was_full = running.len() >= context.max_running;
                 running.remove(&id);
                 if running.is_empty() && next.is_none() {
                     context.idle.notify_waiters();
+                }
+                if was_full && next.is_none() {
+                    // Work may have been turned away while full.
+                    context.work.notify_one();
                 }
             }
             if let Some((next, plan)) = next {

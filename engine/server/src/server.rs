@@ -8,7 +8,7 @@ use axum::Router;
 use shutter_core::Catalog;
 use shutter_core::clock::{Clock, TokioClock};
 use shutter_core::store_hook::Hooked;
-use shutter_core::{ActionRegistry, Store};
+use shutter_core::{ActionRegistry, Announcement, Store};
 use shutter_runtime::{Engine, EngineConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub check: Option<WorkflowCheck>,
     /// Most versions of a workflow kept in memory; older ones are dropped.
     pub max_workflow_versions: usize,
+    /// Most executions this server runs at once; more wait in the store,
+    /// queued for any node with room.
+    pub max_executions: usize,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -56,6 +59,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("header_timeout", &self.header_timeout)
             .field("max_connections", &self.max_connections)
             .field("max_workflow_versions", &self.max_workflow_versions)
+            .field("max_executions", &self.max_executions)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +75,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             check: None,
             max_workflow_versions: crate::workflows::MAX_VERSIONS,
+            max_executions: 1000,
         }
     }
 }
@@ -123,7 +128,7 @@ impl Server {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let feed = Arc::new(ChangeFeed::default());
-        relay_changes(&store, &feed);
+        let announcements = store.announcements();
         let metrics = Arc::new(Metrics::default());
         let watch = Watch {
             feed: feed.clone(),
@@ -132,7 +137,7 @@ impl Server {
         let watched: Arc<dyn Store> = Arc::new(Hooked::new(store, watch));
         let engine = Engine::with_clock(watched, actions, catalog, engine, clock.clone());
         let state = AppState(Arc::new(Shared {
-            runner: Runner::new(engine),
+            runner: Runner::new(engine, config.max_executions),
             workflows: Workflows::new(config.check.clone(), config.max_workflow_versions),
             feed,
             metrics,
@@ -140,6 +145,9 @@ impl Server {
             stopping: CancellationToken::new(),
             expr: shutter_dsl::ExprEngine::new(),
         }));
+        if let Some(announcements) = announcements {
+            relay(announcements, &state);
+        }
         Self {
             state,
             config,
@@ -188,6 +196,23 @@ impl Server {
         self.state.runner().resume_orphans().await
     }
 
+    /// Starts what a node does besides answering requests, until `stop`:
+    /// its schedules, the renewal of its leases, the sweep that takes
+    /// orphaned and queued executions, memory trimming. ([`Server::serve`]
+    /// does; in-process callers of [`Server::router`] may.)
+    pub fn spawn_background(&self, stop: CancellationToken) -> Background {
+        let engine = self.state.engine().clone();
+        Background(vec![
+            self.spawn_schedules(stop.clone()),
+            tokio::spawn({
+                let stop = stop.clone();
+                async move { engine.keep_leases(stop).await }
+            }),
+            tokio::spawn(sweep(self.state.clone(), stop.clone())),
+            tokio::spawn(crate::trim::run(stop)),
+        ])
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, ends long
     /// polls, gives running executions `shutdown_grace` to finish and stops
     /// the rest where they are (recorded, resumed by the next start).
@@ -197,14 +222,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let leases = CancellationToken::new();
-        let schedules = self.spawn_schedules(leases.clone());
-        let engine = self.state.engine().clone();
-        let keep = tokio::spawn({
-            let leases = leases.clone();
-            async move { engine.keep_leases(leases).await }
-        });
-        let sweep = tokio::spawn(sweep(self.state.clone(), leases.clone()));
-        let trim = tokio::spawn(crate::trim::run(leases.clone()));
+        let background = self.spawn_background(leases.clone());
         let stopping = self.state.0.stopping.clone();
         tokio::spawn({
             let stopping = stopping.clone();
@@ -223,23 +241,40 @@ impl Server {
             .shutdown(self.config.shutdown_grace)
             .await;
         leases.cancel();
-        let _ = keep.await;
-        let _ = sweep.await;
-        let _ = trim.await;
-        let _ = schedules.await;
+        background.join().await;
         Ok(())
     }
 }
 
-/// Takes back, every third of a lease, executions whose owner is gone: a
-/// node that died, or this one when it gave an execution up because its
-/// store stayed down (it runs again once the store answers).
+/// The tasks of [`Server::spawn_background`].
+#[derive(Debug)]
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    /// Waits for them to end (after their `stop`).
+    pub async fn join(self) {
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
+}
+
+/// How often the sweep looks for work at most: a dead node's executions
+/// are taken at most this long after its lease ran out.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Takes, every third of a lease (at most [`SWEEP_EVERY`]) and whenever woken (room made here, work
+/// released by another node), executions whose owner is gone: a node that
+/// died, one that had no room for them, or this one when it gave an
+/// execution up because its store stayed down (it runs again once the
+/// store answers).
 async fn sweep(state: AppState, stop: CancellationToken) {
-    let every = state.engine().config().lease / 3;
+    let every = (state.engine().config().lease / 3).min(SWEEP_EVERY);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
+            () = state.runner().woken() => {}
         }
         match state.runner().resume_orphans().await {
             Ok((0, _)) => {}
@@ -254,22 +289,33 @@ async fn sweep(state: AppState, stop: CancellationToken) {
     }
 }
 
-/// Passes on what other nodes write to a shared store (as it announces
-/// it) to this server's change feed, so long polls here wake for it.
-fn relay_changes(store: &Arc<dyn Store>, feed: &Arc<ChangeFeed>) {
-    let (Some(mut changes), Ok(runtime)) = (store.changes(), tokio::runtime::Handle::try_current())
-    else {
+/// Acts on what the nodes sharing the store announce: a change wakes the
+/// long polls here, a cancel request cancels the execution if it runs
+/// here, released work wakes the sweep. Ends with the store.
+fn relay(mut announcements: tokio::sync::broadcast::Receiver<Announcement>, state: &AppState) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    let feed = feed.clone();
+    // Held weakly: the relay must not keep a dropped server alive.
+    let state = Arc::downgrade(&state.0);
     runtime.spawn(async move {
         loop {
-            match changes.recv().await {
-                Ok((id, seq)) => feed.publish(id, seq),
-                // Fell behind: those changes are lost here; long polls read
-                // again at their deadline.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            let announcement = match announcements.recv().await {
+                Ok(announcement) => announcement,
+                // Fell behind: those are lost here; long polls read again at
+                // their deadline, renewals report cancels, the sweep runs.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            let Some(shared) = state.upgrade() else {
+                return;
+            };
+            match announcement {
+                Announcement::Changed { id, seq } => shared.feed.publish(id, seq),
+                Announcement::CancelRequested(id) => {
+                    shared.runner.cancel(id);
+                }
+                Announcement::WorkQueued => shared.runner.wake(),
             }
         }
     });

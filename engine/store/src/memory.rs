@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
+    ListQuery, NewExecution, Page, Renewal, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -25,6 +25,9 @@ struct Entry {
     /// The epoch of the current claim (see `Claim`).
     epoch: u64,
     idempotency_key: Option<String>,
+    /// A cancel was asked for while it ran (kept until it is claimed again
+    /// after it ended, for a retry).
+    cancel_requested: bool,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +69,9 @@ impl MemoryStore {
 /// Claims an entry for `holder` at the next epoch.
 fn take(id: ExecutionId, entry: &mut Entry, holder: &Holder) -> Claim {
     entry.epoch += 1;
+    if entry.record.state.is_terminal() {
+        entry.cancel_requested = false;
+    }
     entry.lease = Some(lease_for(holder));
     Claim {
         id,
@@ -126,6 +132,7 @@ impl Store for MemoryStore {
                 lease: Some(lease_for(holder)),
                 epoch: 1,
                 idempotency_key: new.idempotency_key,
+                cancel_requested: false,
             },
         );
         Ok(record)
@@ -220,19 +227,25 @@ impl Store for MemoryStore {
         &self,
         holder: &Holder,
         held: &[ExecutionId],
+        limit: usize,
     ) -> Result<Vec<Claim>, StoreError> {
         let now = Utc::now();
-        let mut claimed = Vec::new();
-        for (id, entry) in self.lock().iter_mut() {
-            if !entry.record.state.is_terminal()
-                && !held.contains(id)
-                && is_orphaned(entry.lease.as_ref(), &holder.owner, now)
-            {
-                claimed.push(take(*id, entry, holder));
-            }
-        }
-        claimed.sort_by_key(|claim| claim.id);
-        Ok(claimed)
+        let mut executions = self.lock();
+        let mut orphans: Vec<ExecutionId> = executions
+            .iter()
+            .filter(|(id, entry)| {
+                !entry.record.state.is_terminal()
+                    && !held.contains(id)
+                    && is_orphaned(entry.lease.as_ref(), &holder.owner, now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        orphans.sort();
+        orphans.truncate(limit);
+        Ok(orphans
+            .into_iter()
+            .filter_map(|id| Some(take(id, executions.get_mut(&id)?, holder)))
+            .collect())
     }
 
     async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
@@ -245,22 +258,31 @@ impl Store for MemoryStore {
         )
     }
 
-    async fn renew(
-        &self,
-        holder: &Holder,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+    async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError> {
         let mut executions = self.lock();
-        let mut lost = Vec::new();
+        let mut renewal = Renewal::default();
         for claim in claims {
             match executions.get_mut(&claim.id) {
                 Some(entry) if entry.epoch == claim.epoch => {
                     entry.lease = Some(lease_for(holder));
+                    if entry.cancel_requested {
+                        renewal.cancel.push(claim.id);
+                    }
                 }
-                _ => lost.push(claim.id),
+                _ => renewal.lost.push(claim.id),
             }
         }
-        Ok(lost)
+        Ok(renewal)
+    }
+
+    async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let mut executions = self.lock();
+        let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        if entry.record.state.is_terminal() {
+            return Ok(false);
+        }
+        entry.cancel_requested = true;
+        Ok(true)
     }
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {

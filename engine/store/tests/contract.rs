@@ -12,7 +12,7 @@ use serde_json::json;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
-    StepKey, StepState, Store, StoreError, StoredWorkflow,
+    Renewal, StepKey, StepState, Store, StoreError, StoredWorkflow,
 };
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
@@ -248,7 +248,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
         .unwrap();
     let me = owner();
     let claimed = store
-        .claim_orphans(&held_by(&me, LEASE), &[])
+        .claim_orphans(&held_by(&me, LEASE), &[], usize::MAX)
         .await
         .unwrap();
     assert_eq!(
@@ -268,7 +268,8 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
                     },
                     LEASE
                 ),
-                &[]
+                &[],
+                usize::MAX
             )
             .await
             .unwrap(),
@@ -276,7 +277,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store.renew(&held_by(&me, LEASE), &claimed).await.unwrap(),
-        Vec::<ExecutionId>::new()
+        Renewal::default()
     );
 }
 
@@ -301,7 +302,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let me = owner();
     let second = store
-        .claim_orphans(&held_by(&me, LEASE), &[])
+        .claim_orphans(&held_by(&me, LEASE), &[], usize::MAX)
         .await
         .unwrap();
     assert_eq!(second, vec![Claim { id, epoch: 2 }]);
@@ -336,12 +337,16 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     );
     // Renewing tells it it lost the execution; the holder's appends go on.
     assert_eq!(
-        store.renew(&held_by(&gone, LEASE), &[first]).await.unwrap(),
+        store
+            .renew(&held_by(&gone, LEASE), &[first])
+            .await
+            .unwrap()
+            .lost,
         vec![id]
     );
     assert_eq!(
         store.renew(&held_by(&me, LEASE), &second).await.unwrap(),
-        vec![]
+        Renewal::default()
     );
     store
         .append(
@@ -396,7 +401,7 @@ async fn the_caller_keeps_what_it_holds(store: Arc<dyn Store>) {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let claimed = store
-        .claim_orphans(&held_by(&me, LEASE), &[held_id])
+        .claim_orphans(&held_by(&me, LEASE), &[held_id], usize::MAX)
         .await
         .unwrap();
     assert_eq!(
@@ -527,6 +532,111 @@ async fn keeps_workflow_versions_once_each_in_order(store: Arc<dyn Store>) {
     );
 }
 
+async fn released_work_is_claimed_oldest_first_as_far_as_there_is_room(store: Arc<dyn Store>) {
+    let busy = Owner {
+        id: "busy".into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    };
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let new = new_execution("queued", n);
+        ids.push(new.id);
+        store.create(new, &held_by(&busy, LEASE)).await.unwrap();
+    }
+    // Live leases: nothing to take.
+    let me = held_by(&owner(), LEASE);
+    assert!(
+        store
+            .claim_orphans(&me, &[], usize::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The busy node had no room and released them: they are queued work.
+    for id in &ids {
+        store.release(Claim::created(*id)).await.unwrap();
+    }
+    let first = store.claim_orphans(&me, &[], 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|c| c.id).collect::<Vec<_>>(),
+        ids[..2].to_vec(),
+        "at most the room asked for, oldest first"
+    );
+    let rest = store.claim_orphans(&me, &[], 2).await.unwrap();
+    assert_eq!(rest.iter().map(|c| c.id).collect::<Vec<_>>(), ids[2..]);
+    assert!(store.claim_orphans(&me, &[], 2).await.unwrap().is_empty());
+}
+
+async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
+    let me = held_by(&owner(), LEASE);
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, &me).await.unwrap();
+    let claim = Claim::created(id);
+    store
+        .append(claim, vec![Change::ExecutionStarted { at: at(1) }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.renew(&me, &[claim]).await.unwrap(),
+        Renewal::default()
+    );
+    assert!(store.request_cancel(id).await.unwrap());
+    let renewal = store.renew(&me, &[claim]).await.unwrap();
+    assert_eq!(renewal.cancel, vec![id]);
+    assert!(renewal.lost.is_empty());
+    // Until it ends, every renewal says so (one could be missed).
+    assert_eq!(store.renew(&me, &[claim]).await.unwrap().cancel, vec![id]);
+    store
+        .append(
+            claim,
+            vec![Change::ExecutionFinished {
+                state: ExecutionState::Canceled,
+                outputs: None,
+                error: None,
+                at: at(2),
+            }],
+        )
+        .await
+        .unwrap();
+    // Ended: nothing more to ask; a retry starts with no cancel pending.
+    assert!(!store.request_cancel(id).await.unwrap());
+    let again = store.claim(id, &me).await.unwrap().unwrap();
+    store
+        .append(again, vec![Change::ExecutionRetried { at: at(3) }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.renew(&me, &[again]).await.unwrap(),
+        Renewal::default()
+    );
+    assert!(matches!(
+        store.request_cancel(ExecutionId::new()).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn a_cancel_asked_while_no_one_held_it_reaches_the_next_holder(store: Arc<dyn Store>) {
+    let dead = Owner {
+        id: "dead".into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    };
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store
+        .create(new, &held_by(&dead, Duration::ZERO))
+        .await
+        .unwrap();
+    assert!(store.request_cancel(id).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let me = held_by(&owner(), LEASE);
+    let claims = store.claim_orphans(&me, &[], usize::MAX).await.unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(store.renew(&me, &claims).await.unwrap().cancel, vec![id]);
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -561,6 +671,9 @@ contract!(
     an_idempotency_key_starts_one_execution,
     counts_executions_by_state,
     keeps_workflow_versions_once_each_in_order,
+    released_work_is_claimed_oldest_first_as_far_as_there_is_room,
+    a_cancel_request_reaches_the_holder_at_renewal,
+    a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
 );
 
 #[tokio::test]
@@ -756,8 +869,10 @@ async fn postgres_nodes_never_both_claim_an_orphan() {
         pid: std::process::id(),
     };
     let (node_a, node_b) = (held_by(&node("a"), LEASE), held_by(&node("b"), LEASE));
-    let (first, second) =
-        tokio::join!(a.claim_orphans(&node_a, &[]), b.claim_orphans(&node_b, &[]),);
+    let (first, second) = tokio::join!(
+        a.claim_orphans(&node_a, &[], usize::MAX),
+        b.claim_orphans(&node_b, &[], usize::MAX),
+    );
     let mut claimed: Vec<ExecutionId> = first
         .unwrap()
         .iter()

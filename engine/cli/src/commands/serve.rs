@@ -69,6 +69,11 @@ pub(crate) struct Args {
     /// (their executions keep their own YAML in the store).
     #[arg(long, default_value_t = 10, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     workflow_versions: u16,
+    /// Most executions this node runs at once. More wait in the store,
+    /// queued, for this node or any other sharing the database to take
+    /// when it has room.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_executions: u32,
     /// Retention: delete executions that finished longer ago than this
     /// (e.g. `30d`), at start and then hourly. Default: keep everything.
     #[arg(long, value_name = "DURATION")]
@@ -112,6 +117,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         header_timeout: duration("--header-timeout", &args.header_timeout)?,
         max_connections: args.max_connections,
         max_workflow_versions: usize::from(args.workflow_versions),
+        max_executions: usize::try_from(args.max_executions).unwrap_or(usize::MAX),
         allowed_hosts: AllowedHosts::new(args.allowed_hosts.iter().cloned()),
         access,
         ..ServerConfig::default()

@@ -305,6 +305,8 @@ pub(crate) async fn logs(
 }
 
 /// Cancels a running execution: steps stop, `finally` steps still run.
+/// Whichever node runs it cancels it: asked here, the request is kept in
+/// the store and passed on.
 #[utoipa::path(post, path = "/executions/{id}/cancel", params(("id" = String, Path)), tag = "executions",
     responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
               (status = 409, body = crate::views::ErrorBody)))]
@@ -315,18 +317,23 @@ pub(crate) async fn cancel(
     let id = execution_id(&id)?;
     let record = current(&state, id).await?;
     if record.state.is_terminal() {
-        return Err(ApiError::conflict(
-            "already_finished",
-            format!("execution {id} already ended ({})", record.state.as_str()),
-        ));
+        return Err(already_finished(&record));
     }
-    if !state.runner().cancel(id) {
-        return Err(ApiError::conflict(
-            "not_running_here",
-            format!("execution {id} is not running on this server"),
-        ));
+    if !state.runner().cancel(id) && !state.engine().request_cancel(id).await? {
+        return Err(already_finished(&current(&state, id).await?));
     }
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
+}
+
+fn already_finished(record: &ExecutionRecord) -> ApiError {
+    ApiError::conflict(
+        "already_finished",
+        format!(
+            "execution {} already ended ({})",
+            record.id,
+            record.state.as_str()
+        ),
+    )
 }
 
 /// Runs a failed or canceled execution again from the steps that did not

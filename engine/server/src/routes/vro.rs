@@ -76,11 +76,9 @@ pub(crate) async fn cancel(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let record = record(&state, &name, &id).await?;
+    // Ended already, or ending as asked: vRO answers both alike.
     if !record.state.is_terminal() && !state.runner().cancel(record.id) {
-        return Err(ApiError::conflict(
-            "not_running_here",
-            format!("execution {} is not running on this server", record.id),
-        ));
+        state.engine().request_cancel(record.id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -50,19 +50,28 @@ pub(crate) fn server_with(config: ServerConfig) -> TestServer {
 /// A server on `store` (shared with other servers, as nodes share a
 /// database) that lets anyone register workflows.
 pub(crate) fn server_on_store(store: Arc<dyn shutter_core::Store>) -> TestServer {
+    node_on_store(store, ServerConfig::default(), EngineConfig::default())
+}
+
+/// As [`server_on_store`], with `config` (its access replaced) and `engine`.
+pub(crate) fn node_on_store(
+    store: Arc<dyn shutter_core::Store>,
+    config: ServerConfig,
+    engine: EngineConfig,
+) -> TestServer {
     let config = ServerConfig {
         access: Access {
             token: None,
             admin_token: None,
             allow_anonymous_admin: true,
         },
-        ..ServerConfig::default()
+        ..config
     };
     let server = Server::new(
         store,
         shutter_providers::registry(),
         shutter_providers::catalog(),
-        EngineConfig::default(),
+        engine,
         config,
     );
     let router = server.router();

@@ -1,15 +1,18 @@
-//! Changes other nodes write, as PostgreSQL announces them. Every create
-//! and append notifies the channel `shutter_changes` with `ID:SEQ` inside
-//! its transaction, so the notification is delivered at commit; each store
-//! keeps one listening connection and passes what arrives to this
-//! process's subscribers (the server's change feed, which wakes long
-//! polls). A notification sent while the listening connection is being
-//! made again is not replayed: long polls also read again at their
-//! deadline, so polling remains the fallback.
+//! What nodes announce to each other, through PostgreSQL. Every create and
+//! append notifies the channel `shutter_changes` with `ID:SEQ`, a cancel
+//! request with `cancel:ID`, a released execution with `work`, inside the
+//! write's transaction, so the notification is delivered at commit; each
+//! store keeps one listening connection and passes what arrives to this
+//! process's subscribers (the server: its change feed, which wakes long
+//! polls; its runner, which cancels or claims). A notification sent while
+//! the listening connection is being made again is not replayed, so
+//! polling remains the fallback: long polls read again at their deadline,
+//! lease renewals report cancel requests, and a periodic sweep claims
+//! released work.
 
 use std::time::Duration;
 
-use shutter_core::ExecutionId;
+use shutter_core::Announcement;
 use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::{AsyncMessage, NoTls};
 use tokio_util::sync::CancellationToken;
@@ -17,21 +20,34 @@ use tokio_util::sync::CancellationToken;
 /// The channel every write notifies.
 pub(super) const CHANNEL: &str = "shutter_changes";
 
-/// The payload announcing that `id` is at `seq`.
-pub(super) fn payload(id: ExecutionId, seq: u64) -> String {
-    format!("{id}:{seq}")
+/// The payload of an announcement.
+pub(super) fn payload(announcement: Announcement) -> String {
+    match announcement {
+        Announcement::Changed { id, seq } => format!("{id}:{seq}"),
+        Announcement::CancelRequested(id) => format!("cancel:{id}"),
+        Announcement::WorkQueued => "work".to_owned(),
+    }
 }
 
-fn parse(payload: &str) -> Option<(ExecutionId, u64)> {
+fn parse(payload: &str) -> Option<Announcement> {
+    if payload == "work" {
+        return Some(Announcement::WorkQueued);
+    }
+    if let Some(id) = payload.strip_prefix("cancel:") {
+        return Some(Announcement::CancelRequested(id.parse().ok()?));
+    }
     let (id, seq) = payload.rsplit_once(':')?;
-    Some((id.parse().ok()?, seq.parse().ok()?))
+    Some(Announcement::Changed {
+        id: id.parse().ok()?,
+        seq: seq.parse().ok()?,
+    })
 }
 
 /// Listens on its own connection until `stop`, making the connection again
 /// (after a growing pause) whenever it fails.
 pub(super) fn spawn(
     config: tokio_postgres::Config,
-    changes: broadcast::Sender<(ExecutionId, u64)>,
+    changes: broadcast::Sender<Announcement>,
     stop: CancellationToken,
 ) {
     tokio::spawn(async move {
@@ -53,7 +69,7 @@ pub(super) fn spawn(
 
 async fn listen(
     config: &tokio_postgres::Config,
-    changes: &broadcast::Sender<(ExecutionId, u64)>,
+    changes: &broadcast::Sender<Announcement>,
     stop: &CancellationToken,
 ) -> Result<(), String> {
     let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
@@ -100,12 +116,20 @@ async fn listen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shutter_core::ExecutionId;
 
     #[test]
-    fn payloads_name_the_execution_and_its_sequence_number() {
+    fn payloads_read_back_as_what_they_announce() {
         let id = ExecutionId::new();
-        assert_eq!(parse(&payload(id, 42)), Some((id, 42)));
+        for announcement in [
+            Announcement::Changed { id, seq: 42 },
+            Announcement::CancelRequested(id),
+            Announcement::WorkQueued,
+        ] {
+            assert_eq!(parse(&payload(announcement)), Some(announcement));
+        }
         assert_eq!(parse("not-an-id:4"), None);
+        assert_eq!(parse("cancel:nonsense"), None);
         assert_eq!(parse("nonsense"), None);
     }
 }

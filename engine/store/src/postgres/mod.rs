@@ -9,9 +9,11 @@
 //!
 //! - `schema.rs`: versioned migrations under an advisory lock.
 //! - `write.rs`: create, append and the claims.
+//! - `group.rs`: appends committed together (group commit).
 //! - `error.rs`: PostgreSQL's errors as the store's.
 
 mod error;
+mod group;
 mod listen;
 mod pgpass;
 mod schema;
@@ -24,8 +26,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepRecord, Store, StoreError, StoredWorkflow,
+    Announcement, Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot,
+    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, StepRecord, Store, StoreError,
+    StoredWorkflow,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -41,9 +44,12 @@ pub struct PostgresStore {
     pool: Pool,
     /// Where it is, without a password, for messages.
     place: String,
-    /// What other nodes write, as announced (see `listen.rs`).
-    changes: tokio::sync::broadcast::Sender<(ExecutionId, u64)>,
-    /// Stops the listening connection when the store is dropped.
+    /// What the nodes announce (see `listen.rs`).
+    changes: tokio::sync::broadcast::Sender<Announcement>,
+    /// Appends, to the group-commit writer (`group.rs`).
+    appends: tokio::sync::mpsc::UnboundedSender<group::Pending>,
+    /// Stops the listening connection and the writer when the store is
+    /// dropped.
     stop: tokio_util::sync::CancellationToken,
 }
 
@@ -86,10 +92,13 @@ impl PostgresStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| StoreError::Fatal(format!("postgres: {e}")))?;
+        let (appends, pending) = tokio::sync::mpsc::unbounded_channel();
+        group::spawn(pool.clone(), pending, stop.clone());
         let store = Self {
             pool,
             place,
             changes,
+            appends,
             stop,
         };
         let mut client = store.client().await?;
@@ -216,8 +225,16 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
-        let mut client = self.client().await?;
-        write::append(&mut client, claim, &changes).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let stopped = || StoreError::Unavailable("postgres: the store is closing".to_owned());
+        self.appends
+            .send(group::Pending {
+                claim,
+                changes,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -324,9 +341,10 @@ impl Store for PostgresStore {
         &self,
         holder: &Holder,
         held: &[ExecutionId],
+        limit: usize,
     ) -> Result<Vec<Claim>, StoreError> {
         let mut client = self.client().await?;
-        write::claim_orphans(&mut client, holder, held).await
+        write::claim_orphans(&mut client, holder, held, limit).await
     }
 
     async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
@@ -334,18 +352,19 @@ impl Store for PostgresStore {
         write::claim_one(&mut client, id, holder).await
     }
 
-    async fn renew(
-        &self,
-        holder: &Holder,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+    async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError> {
         let client = self.client().await?;
         write::renew(&client, holder, claims).await
     }
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {
-        let client = self.client().await?;
-        write::release(&client, claim).await
+        let mut client = self.client().await?;
+        write::release(&mut client, claim).await
+    }
+
+    async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        write::request_cancel(&mut client, id).await
     }
 
     async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {
@@ -386,7 +405,7 @@ impl Store for PostgresStore {
         .collect()
     }
 
-    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<(ExecutionId, u64)>> {
+    fn announcements(&self) -> Option<tokio::sync::broadcast::Receiver<Announcement>> {
         Some(self.changes.subscribe())
     }
 

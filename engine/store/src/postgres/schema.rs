@@ -66,6 +66,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, plan_hash)
     );
     ",
+    // 3: a cancel asked for on another node, which the node running the
+    // execution sees when it renews its lease (if it missed the NOTIFY).
+    "
+    ALTER TABLE executions ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE;
+    ",
 ];
 
 /// The newest schema version.

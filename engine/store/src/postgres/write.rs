@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use deadpool_postgres::Object;
+use deadpool_postgres::Transaction;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionRecord, ExecutionState, Holder, NewExecution, StepKey,
-    StepRecord, StoreError,
+    Announcement, Change, Claim, ExecutionId, ExecutionRecord, ExecutionState, Holder,
+    NewExecution, Renewal, StepKey, StepRecord, StoreError,
 };
-use tokio_postgres::Transaction;
 
 use super::error::{is_unique_violation, pg_error};
 use crate::codec::{decode_execution, from_json, parse_time, time, to_json};
@@ -83,14 +83,18 @@ pub(super) async fn create(
             .await
             .map_err(|e| pg_error(&e))?;
     }
-    notify(&tx, new.id, record.last_seq).await?;
+    let seq = record.last_seq;
+    notify(&tx, Announcement::Changed { id: new.id, seq }).await?;
     tx.commit().await.map_err(|e| pg_error(&e))?;
     Ok(record)
 }
 
-/// Announces that `id` is at `seq`, to the nodes listening, at commit.
-async fn notify(tx: &Transaction<'_>, id: ExecutionId, seq: u64) -> Result<(), StoreError> {
-    let payload = super::listen::payload(id, seq);
+/// Announces to the nodes listening, at commit.
+pub(super) async fn notify(
+    tx: &Transaction<'_>,
+    announcement: Announcement,
+) -> Result<(), StoreError> {
+    let payload = super::listen::payload(announcement);
     tx.execute(
         "SELECT pg_notify($1, $2)",
         &[&super::listen::CHANNEL, &payload],
@@ -100,21 +104,22 @@ async fn notify(tx: &Transaction<'_>, id: ExecutionId, seq: u64) -> Result<(), S
     Ok(())
 }
 
-/// Folds `changes` into the execution and writes them, if `claim` is the
-/// current one. The execution's row is locked first, so appends to one
+/// Folds `changes` into the execution and writes them in `tx`, if `claim`
+/// is the current one; returns the last sequence number (announcing it is
+/// the caller's). The execution's row is locked first, so appends to one
 /// execution from anywhere are applied one after the other.
-pub(super) async fn append(
-    client: &mut Object,
+pub(super) async fn append_in(
+    tx: &Transaction<'_>,
     claim: Claim,
     changes: &[Change],
 ) -> Result<u64, StoreError> {
-    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
     let id = claim.id.to_string();
+    let lock = tx
+        .prepare_cached("SELECT record, epoch FROM executions WHERE id = $1 FOR UPDATE")
+        .await
+        .map_err(|e| pg_error(&e))?;
     let row = tx
-        .query_opt(
-            "SELECT record, epoch FROM executions WHERE id = $1 FOR UPDATE",
-            &[&id],
-        )
+        .query_opt(&lock, &[&id])
         .await
         .map_err(|e| pg_error(&e))?
         .ok_or(StoreError::NotFound(claim.id))?;
@@ -128,9 +133,9 @@ pub(super) async fn append(
         let seq = record.last_seq + 1;
         record.apply(seq, change);
     }
-    let mut steps = touched_steps(&tx, &id, changes).await?;
+    let mut steps = touched_steps(tx, &id, changes).await?;
     let insert = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO events (execution_id, seq, type, step, data) VALUES ($1, $2, $3, $4, $5)",
         )
         .await
@@ -151,10 +156,16 @@ pub(super) async fn append(
         .await
         .map_err(|e| pg_error(&e))?;
     }
-    write_steps(&tx, &id, &steps).await?;
+    write_steps(tx, &id, &steps).await?;
     let last_seq = i64::try_from(record.last_seq).unwrap_or(i64::MAX);
+    let update = tx
+        .prepare_cached(
+            "UPDATE executions SET state = $1, finished_at = $2, last_seq = $3, record = $4 WHERE id = $5",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
     tx.execute(
-        "UPDATE executions SET state = $1, finished_at = $2, last_seq = $3, record = $4 WHERE id = $5",
+        &update,
         &[
             &record.state.as_str(),
             &record.finished_at.map(time),
@@ -165,8 +176,6 @@ pub(super) async fn append(
     )
     .await
     .map_err(|e| pg_error(&e))?;
-    notify(&tx, claim.id, record.last_seq).await?;
-    tx.commit().await.map_err(|e| pg_error(&e))?;
     Ok(record.last_seq)
 }
 
@@ -236,7 +245,7 @@ async fn write_steps(
         return Ok(());
     }
     let upsert = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO steps (execution_id, key, position, record) VALUES ($1, $2, $3, $4)
              ON CONFLICT (execution_id, key) DO UPDATE SET record = excluded.record",
         )
@@ -273,24 +282,29 @@ pub(super) async fn claim_orphans(
     client: &mut Object,
     holder: &Holder,
     held: &[ExecutionId],
+    limit: usize,
 ) -> Result<Vec<Claim>, StoreError> {
     let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
     let now = Utc::now();
     // Only rows that may be orphans are locked: an expired (or no) lease,
-    // or an owner on this host (whose process may be gone). Live leases of
-    // other nodes stay unlocked, so their appends never wait for this.
+    // or another owner on this host (whose process may be gone). Live
+    // leases of other hosts, and this owner's own, stay unlocked, so their
+    // appends never wait for this.
     let rows = tx
         .query(
             "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
              WHERE state IN ('queued', 'running')
-               AND (lease_until IS NULL OR lease_until < $1 OR owner_host = $2)
+               AND (lease_until IS NULL OR lease_until < $1 OR (owner_host = $2 AND owner_id <> $3))
              ORDER BY id FOR UPDATE SKIP LOCKED",
-            &[&time(now), &holder.owner.host],
+            &[&time(now), &holder.owner.host, &holder.owner.id],
         )
         .await
         .map_err(|e| pg_error(&e))?;
     let mut claims = Vec::new();
     for row in rows {
+        if claims.len() >= limit {
+            break;
+        }
         let id: ExecutionId = row.get::<_, &str>(0).parse().map_err(StoreError::Fatal)?;
         if held.contains(&id) || !is_orphaned(lease_of(&row, 1)?.as_ref(), &holder.owner, now) {
             continue;
@@ -330,7 +344,8 @@ async fn take(tx: &Transaction<'_>, id: ExecutionId, holder: &Holder) -> Result<
     let owner = &holder.owner;
     let row = tx
         .query_one(
-            "UPDATE executions SET owner_id = $1, owner_host = $2, owner_pid = $3, lease_until = $4, epoch = epoch + 1
+            "UPDATE executions SET owner_id = $1, owner_host = $2, owner_pid = $3, lease_until = $4, epoch = epoch + 1,
+                 cancel_requested = cancel_requested AND state IN ('queued', 'running')
              WHERE id = $5 RETURNING epoch",
             &[&owner.id, &owner.host, &pid(holder), &lease_until(holder), &id.to_string()],
         )
@@ -342,40 +357,84 @@ async fn take(tx: &Transaction<'_>, id: ExecutionId, holder: &Holder) -> Result<
     })
 }
 
-/// Extends the leases `holder` still holds; returns the executions it lost.
+/// Extends the leases `holder` still holds; says which it lost and which
+/// of the others a node asked to cancel.
 pub(super) async fn renew(
     client: &Object,
     holder: &Holder,
     claims: &[Claim],
-) -> Result<Vec<ExecutionId>, StoreError> {
+) -> Result<Renewal, StoreError> {
     let until = lease_until(holder);
-    let mut lost = Vec::new();
+    let statement = client
+        .prepare_cached(
+            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3 AND owner_id = $4
+             RETURNING cancel_requested",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let mut renewal = Renewal::default();
     for claim in claims {
         let epoch = i64::try_from(claim.epoch).unwrap_or(i64::MAX);
-        let renewed = client
-            .execute(
-                "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3 AND owner_id = $4",
+        let row = client
+            .query_opt(
+                &statement,
                 &[&until, &claim.id.to_string(), &epoch, &holder.owner.id],
             )
             .await
             .map_err(|e| pg_error(&e))?;
-        if renewed == 0 {
-            lost.push(claim.id);
+        match row.map(|row| row.get::<_, bool>(0)) {
+            None => renewal.lost.push(claim.id),
+            Some(true) => renewal.cancel.push(claim.id),
+            Some(false) => {}
         }
     }
-    Ok(lost)
+    Ok(renewal)
 }
 
-/// Ends the lease of `claim` now, if it is still the current one.
-pub(super) async fn release(client: &Object, claim: Claim) -> Result<(), StoreError> {
+/// Ends the lease of `claim` now, if it is still the current one, and
+/// announces the execution as work for any node with room.
+pub(super) async fn release(client: &mut Object, claim: Claim) -> Result<(), StoreError> {
     let past = time(Utc::now() - chrono::Duration::seconds(1));
     let epoch = i64::try_from(claim.epoch).unwrap_or(i64::MAX);
-    client
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let released = tx
         .execute(
-            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3",
+            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3 AND state IN ('queued', 'running')",
             &[&past, &claim.id.to_string(), &epoch],
         )
         .await
         .map_err(|e| pg_error(&e))?;
-    Ok(())
+    if released > 0 {
+        notify(&tx, Announcement::WorkQueued).await?;
+    }
+    tx.commit().await.map_err(|e| pg_error(&e))
+}
+
+/// Keeps a cancel request on an execution that has not ended, and
+/// announces it to the node running it.
+pub(super) async fn request_cancel(
+    client: &mut Object,
+    id: ExecutionId,
+) -> Result<bool, StoreError> {
+    let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    let row = tx
+        .query_opt(
+            "SELECT state IN ('queued', 'running') FROM executions WHERE id = $1 FOR UPDATE",
+            &[&id.to_string()],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?
+        .ok_or(StoreError::NotFound(id))?;
+    if !row.get::<_, bool>(0) {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE executions SET cancel_requested = TRUE WHERE id = $1",
+        &[&id.to_string()],
+    )
+    .await
+    .map_err(|e| pg_error(&e))?;
+    notify(&tx, Announcement::CancelRequested(id)).await?;
+    tx.commit().await.map_err(|e| pg_error(&e))?;
+    Ok(true)
 }

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, StepRecord, Store, StoreError, StoredWorkflow,
+    ListQuery, NewExecution, Page, Renewal, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -425,6 +425,7 @@ impl Store for SqliteStore {
         &self,
         holder: &Holder,
         held: &[ExecutionId],
+        limit: usize,
     ) -> Result<Vec<Claim>, StoreError> {
         let Holder { owner, lease } = holder.clone();
         let held = held.to_vec();
@@ -432,6 +433,7 @@ impl Store for SqliteStore {
             owner,
             lease,
             held,
+            limit,
             reply,
         })
         .await
@@ -448,11 +450,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn renew(
-        &self,
-        holder: &Holder,
-        claims: &[Claim],
-    ) -> Result<Vec<ExecutionId>, StoreError> {
+    async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError> {
         let Holder { owner, lease } = holder.clone();
         let claims = claims.to_vec();
         self.write(|reply| Op::Renew {
@@ -466,6 +464,10 @@ impl Store for SqliteStore {
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {
         self.write(|reply| Op::Release { claim, reply }).await
+    }
+
+    async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        self.write(|reply| Op::RequestCancel { id, reply }).await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

@@ -66,6 +66,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, plan_hash)
     ) STRICT;
     ",
+    // 5: a cancel asked for by another process, which the one running the
+    // execution sees when it renews its lease.
+    "
+    ALTER TABLE executions ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,7 +11,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, StepKey, StepRecord,
+    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, Renewal, StepKey, StepRecord,
     StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
@@ -41,6 +41,7 @@ pub(crate) enum Op {
         owner: Owner,
         lease: Duration,
         held: Vec<ExecutionId>,
+        limit: usize,
         reply: Reply<Vec<Claim>>,
     },
     ClaimOne {
@@ -53,7 +54,11 @@ pub(crate) enum Op {
         owner: Owner,
         lease: Duration,
         claims: Vec<Claim>,
-        reply: Reply<Vec<ExecutionId>>,
+        reply: Reply<Renewal>,
+    },
+    RequestCancel {
+        id: ExecutionId,
+        reply: Reply<bool>,
     },
     Release {
         claim: Claim,
@@ -74,10 +79,8 @@ enum Done {
     Record(Reply<ExecutionRecord>, Result<ExecutionRecord, StoreError>),
     /// A sequence number or a count.
     Number(Reply<u64>, Result<u64, StoreError>),
-    Ids(
-        Reply<Vec<ExecutionId>>,
-        Result<Vec<ExecutionId>, StoreError>,
-    ),
+    Renewal(Reply<Renewal>, Result<Renewal, StoreError>),
+    Flag(Reply<bool>, Result<bool, StoreError>),
     Claims(Reply<Vec<Claim>>, Result<Vec<Claim>, StoreError>),
     Claim(Reply<Option<Claim>>, Result<Option<Claim>, StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
@@ -95,7 +98,8 @@ impl Done {
         match self {
             Self::Record(reply, result) => send(reply, result, commit),
             Self::Number(reply, result) => send(reply, result, commit),
-            Self::Ids(reply, result) => send(reply, result, commit),
+            Self::Renewal(reply, result) => send(reply, result, commit),
+            Self::Flag(reply, result) => send(reply, result, commit),
             Self::Claims(reply, result) => send(reply, result, commit),
             Self::Claim(reply, result) => send(reply, result, commit),
             Self::Unit(reply, result) => send(reply, result, commit),
@@ -201,11 +205,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             owner,
             lease,
             held,
+            limit,
             reply,
         } => {
             let mut out = Vec::new();
             let result = savepoint(&mut || {
-                out = claim_orphans(tx, &owner, lease, &held)?;
+                out = claim_orphans(tx, &owner, lease, &held, limit)?;
                 Ok(())
             });
             // What another engine wrote since this one last did is not in
@@ -234,7 +239,8 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             lease,
             claims,
             reply,
-        } => Done::Ids(reply, renew(tx, &owner, lease, &claims)),
+        } => Done::Renewal(reply, renew(tx, &owner, lease, &claims)),
+        Op::RequestCancel { id, reply } => Done::Flag(reply, request_cancel(tx, id)),
         Op::Release { claim, reply } => {
             let result = tx
                 .execute(
@@ -499,6 +505,7 @@ fn claim_orphans(
     owner: &Owner,
     lease: Duration,
     held: &[ExecutionId],
+    limit: usize,
 ) -> Result<Vec<Claim>, StoreError> {
     let now = Utc::now();
     let mut candidates = Vec::new();
@@ -529,9 +536,13 @@ fn claim_orphans(
             let lease = lease_of(owner_id, host, pid, until)?;
             if is_orphaned(lease.as_ref(), owner, now) {
                 candidates.push(id);
+                if candidates.len() == limit {
+                    break;
+                }
             }
         }
     }
+    candidates.truncate(limit);
     candidates
         .into_iter()
         .map(|id| take(tx, id, owner, lease))
@@ -580,7 +591,8 @@ fn take(
 ) -> Result<Claim, StoreError> {
     let epoch: i64 = tx
         .prepare_cached(
-            "UPDATE executions SET owner_id = ?1, owner_host = ?2, owner_pid = ?3, lease_until = ?4, epoch = epoch + 1
+            "UPDATE executions SET owner_id = ?1, owner_host = ?2, owner_pid = ?3, lease_until = ?4, epoch = epoch + 1,
+                 cancel_requested = cancel_requested AND state IN ('queued', 'running')
              WHERE id = ?5 RETURNING epoch",
         )
         .and_then(|mut s| {
@@ -596,32 +608,49 @@ fn take(
     })
 }
 
-/// Extends the leases `owner` still holds; returns the executions it lost.
+/// Extends the leases `owner` still holds; says which it lost and which
+/// of the others another process asked to cancel.
 fn renew(
     tx: &rusqlite::Transaction<'_>,
     owner: &Owner,
     lease: Duration,
     claims: &[Claim],
-) -> Result<Vec<ExecutionId>, StoreError> {
+) -> Result<Renewal, StoreError> {
     let until = time(lease_until(lease));
     let mut statement = tx
         .prepare_cached(
-            "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND epoch = ?3 AND owner_id = ?4",
+            "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND epoch = ?3 AND owner_id = ?4
+             RETURNING cancel_requested",
         )
         .map_err(|e| db_error(&e))?;
-    let mut lost = Vec::new();
+    let mut renewal = Renewal::default();
     for claim in claims {
-        let renewed = statement
-            .execute(params![
-                until,
-                claim.id.to_string(),
-                claim.epoch as i64,
-                owner.id
-            ])
+        let cancel: Option<bool> = statement
+            .query_row(
+                params![until, claim.id.to_string(), claim.epoch as i64, owner.id],
+                |row| row.get(0),
+            )
+            .optional()
             .map_err(|e| db_error(&e))?;
-        if renewed == 0 {
-            lost.push(claim.id);
+        match cancel {
+            None => renewal.lost.push(claim.id),
+            Some(true) => renewal.cancel.push(claim.id),
+            Some(false) => {}
         }
     }
-    Ok(lost)
+    Ok(renewal)
+}
+
+/// Keeps a cancel request on an execution that has not ended.
+fn request_cancel(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<bool, StoreError> {
+    let updated = tx
+        .execute(
+            "UPDATE executions SET cancel_requested = 1 WHERE id = ?1 AND state IN ('queued', 'running')",
+            params![id.to_string()],
+        )
+        .map_err(|e| db_error(&e))?;
+    if updated == 0 {
+        super::must_exist(tx, id)?;
+    }
+    Ok(updated > 0)
 }
