@@ -637,6 +637,68 @@ async fn a_cancel_asked_while_no_one_held_it_reaches_the_next_holder(store: Arc<
     assert_eq!(store.renew(&me, &claims).await.unwrap().cancel, vec![id]);
 }
 
+async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused(
+    store: Arc<dyn Store>,
+) {
+    let gone = Owner {
+        id: "stalled".into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    };
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store
+        .create(new, &held_by(&gone, Duration::ZERO))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let stale = Claim::created(id);
+    let current = store
+        .claim_orphans(&held_by(&owner(), LEASE), &[], 1)
+        .await
+        .unwrap()[0];
+    let log = |n: usize, claim: Claim| {
+        let store = store.clone();
+        async move {
+            store
+                .append(
+                    claim,
+                    vec![Change::Log {
+                        key: StepKey::step("a"),
+                        attempt: 1,
+                        level: shutter_core::record::LogLevel::Info,
+                        message: format!("line {n}"),
+                        at: at(1),
+                    }],
+                )
+                .await
+        }
+    };
+    // Sent at once, they may be written together; each is answered alone.
+    let mut sent = Vec::new();
+    for n in 0..20 {
+        let claim = if n == 7 { stale } else { current };
+        sent.push(tokio::spawn(log(n, claim)));
+    }
+    let mut seqs = Vec::new();
+    for (n, answer) in sent.into_iter().enumerate() {
+        match answer.await.unwrap() {
+            Ok(seq) => seqs.push(seq),
+            Err(StoreError::Conflict(_)) if n == 7 => {}
+            other => panic!("append {n}: {other:?}"),
+        }
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=19).collect::<Vec<u64>>(), "gapless, one each");
+    let events = store.events(id, Page::new(0, 100)).await.unwrap();
+    assert_eq!(events.len(), 19);
+    assert!(
+        events.iter().all(|e| !matches!(&e.change,
+            Change::Log { message, .. } if message == "line 7")),
+        "the stale claim wrote nothing"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -674,6 +736,7 @@ contract!(
     released_work_is_claimed_oldest_first_as_far_as_there_is_room,
     a_cancel_request_reaches_the_holder_at_renewal,
     a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
+    concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused,
 );
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! Group commit: the appends waiting at one moment are written in one
-//! transaction, each under a savepoint of its own (one failing does not undo
-//! the others), and each answered only after the commit. Concurrent steps
-//! then share a commit (an fsync at `synchronous_commit = on`) instead of
-//! queueing one commit each on their execution's row lock, as SQLite's
-//! writer thread does for the same reason.
+//! transaction, and each answered only after the commit. Those of one
+//! execution are folded into one write (`append_all`: its row locked and
+//! read once), under a savepoint of their own, so one execution's failure
+//! does not undo the others'. Concurrent steps then share a commit (an
+//! fsync at `synchronous_commit = on`) and a fan's appends share their
+//! round trips, instead of queueing one by one on their execution's row
+//! lock; SQLite's writer thread batches for the same reason.
 
 use std::collections::HashMap;
 
@@ -13,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{pg_error, pool_error};
-use super::write::{append_in, notify};
+use super::write::{append_all, notify};
 
 /// Most appends committed together.
 const MAX_BATCH: usize = 512;
@@ -76,20 +78,47 @@ async fn commit(
 ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
     let mut client = pool.get().await.map_err(|e| pool_error(&e))?;
     let mut tx = client.transaction().await.map_err(|e| pg_error(&e))?;
-    let mut results = Vec::with_capacity(ops.len());
+    let mut results: Vec<Option<Result<u64, StoreError>>> = vec![None; ops.len()];
+    // The ops of each execution, in the order they came.
+    let mut groups: Vec<(ExecutionId, Vec<usize>)> = Vec::new();
+    for (at, (claim, _)) in ops.iter().enumerate() {
+        match groups.iter_mut().find(|(id, _)| *id == claim.id) {
+            Some((_, members)) => members.push(at),
+            None => groups.push((claim.id, vec![at])),
+        }
+    }
+    let alone = groups.len() == 1;
     // One announcement per execution, of its last sequence number.
     let mut written: HashMap<ExecutionId, u64> = HashMap::new();
-    for (claim, changes) in ops {
+    for (id, members) in groups {
+        let mine: Vec<(Claim, &[Change])> = members
+            .iter()
+            .map(|&at| (ops[at].0, ops[at].1.as_slice()))
+            .collect();
+        if alone {
+            // Nothing else to keep: no savepoint (two round trips fewer,
+            // which a chain of steps, one append at a time, pays each step).
+            match append_all(&tx, id, &mine).await {
+                Ok(each) => {
+                    settle(&mut results, &mut written, id, &members, each);
+                    continue;
+                }
+                // Dropped, the transaction rolls back.
+                Err(err) => return Ok(vec![Err(err); ops.len()]),
+            }
+        }
         let savepoint = tx.savepoint("append").await.map_err(|e| pg_error(&e))?;
-        match append_in(&savepoint, *claim, changes).await {
-            Ok(seq) => {
+        let outcome = append_all(&savepoint, id, &mine).await;
+        match outcome {
+            Ok(each) => {
                 savepoint.commit().await.map_err(|e| pg_error(&e))?;
-                written.insert(claim.id, seq);
-                results.push(Ok(seq));
+                settle(&mut results, &mut written, id, &members, each);
             }
             Err(err) => {
                 savepoint.rollback().await.map_err(|e| pg_error(&e))?;
-                results.push(Err(err));
+                for &at in &members {
+                    results[at] = Some(Err(err.clone()));
+                }
             }
         }
     }
@@ -97,5 +126,27 @@ async fn commit(
         notify(&tx, Announcement::Changed { id, seq }).await?;
     }
     tx.commit().await.map_err(|e| pg_error(&e))?;
-    Ok(results)
+    Ok(results
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or_else(|| Err(StoreError::Fatal("an append was not written".into())))
+        })
+        .collect())
+}
+
+/// Puts the results of one execution's ops (`each`, in `members`' order)
+/// in their places, and notes its last sequence number written.
+fn settle(
+    results: &mut [Option<Result<u64, StoreError>>],
+    written: &mut HashMap<ExecutionId, u64>,
+    id: ExecutionId,
+    members: &[usize],
+    each: Vec<Result<u64, StoreError>>,
+) {
+    for (&at, result) in members.iter().zip(each) {
+        if let Ok(seq) = &result {
+            written.insert(id, *seq);
+        }
+        results[at] = Some(result);
+    }
 }
