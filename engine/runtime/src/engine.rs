@@ -202,6 +202,16 @@ impl Engine {
         }
     }
 
+    /// Whether secrets were given with `id`'s start (held in this
+    /// process only, until it ends).
+    pub fn holds_secrets_of(&self, id: ExecutionId) -> bool {
+        self.inner
+            .given
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(&id)
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }
@@ -354,7 +364,7 @@ impl Engine {
         &self,
         cancel: CancellationToken,
     ) -> Result<Vec<Result<ExecutionRecord, EngineError>>, EngineError> {
-        let claims = self.claim_orphans(usize::MAX).await?;
+        let claims = self.claim_orphans(usize::MAX, &[]).await?;
         let mut tasks = tokio::task::JoinSet::new();
         for claim in claims {
             let engine = self.clone();
@@ -443,13 +453,19 @@ impl Engine {
     }
 
     /// Claims at most `limit` executions left behind by stopped engines or
-    /// released for an engine with room (not those this engine holds), for
-    /// the caller to run (see [`Engine::plan_of`] and [`Engine::run`]).
-    pub async fn claim_orphans(&self, limit: usize) -> Result<Vec<Claim>, EngineError> {
+    /// released for an engine with room (not those this engine holds, nor
+    /// those in `except`), for the caller to run (see [`Engine::plan_of`]
+    /// and [`Engine::run`]).
+    pub async fn claim_orphans(
+        &self,
+        limit: usize,
+        except: &[ExecutionId],
+    ) -> Result<Vec<Claim>, EngineError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let held = self.inner.held.ids();
+        let mut held = self.inner.held.ids();
+        held.extend_from_slice(except);
         let claims = self
             .inner
             .store

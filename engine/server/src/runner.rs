@@ -33,9 +33,17 @@ pub(crate) struct Runner {
     /// another node released work.
     work: Arc<tokio::sync::Notify>,
     max_running: usize,
+    /// Set when the server begins to stop: it takes no more work.
+    closing: std::sync::atomic::AtomicBool,
+    /// Executions this node could not resume (a workflow that no longer
+    /// compiles here, say), left to other nodes until the instant given.
+    unresumable: Mutex<HashMap<ExecutionId, tokio::time::Instant>>,
     pub(crate) gate: Arc<Mutex<Gate>>,
     expr: ExprEngine,
 }
+
+/// How long a node leaves alone an execution it could not resume.
+const UNRESUMABLE_FOR: Duration = Duration::from_secs(60);
 
 impl Runner {
     pub(crate) fn new(engine: Engine, max_running: usize) -> Self {
@@ -46,6 +54,8 @@ impl Runner {
             idle: Arc::default(),
             work: Arc::default(),
             max_running: max_running.max(1),
+            closing: std::sync::atomic::AtomicBool::new(false),
+            unresumable: Mutex::default(),
             gate: Arc::default(),
         }
     }
@@ -55,14 +65,22 @@ impl Runner {
     }
 
     /// Runs a recorded execution to its end in the background; with a
-    /// concurrency key, only once the key is free (it waits in line). With
-    /// no room here, it is released instead: queued in the store for the
-    /// first engine with room.
-    pub(crate) fn launch(&self, claim: Claim, plan: Arc<Plan>, key: Option<String>) {
-        if self.room() == 0 {
-            if let Some(key) = &key {
-                // Its concurrency key was reserved for it here: whoever
-                // claims it enters the key there.
+    /// concurrency key, only once the key is free (it waits in line).
+    /// `reserved`: the key was reserved for this execution by the gate's
+    /// admission (a start), not entered yet. With no room here, it is
+    /// released instead: queued in the store for the first engine with
+    /// room — unless secrets were given with its start, which live in this
+    /// process only: it runs here regardless.
+    pub(crate) fn launch(
+        &self,
+        claim: Claim,
+        plan: Arc<Plan>,
+        key: Option<String>,
+        reserved: bool,
+    ) {
+        if self.room() == 0 && !self.engine.holds_secrets_of(claim.id) {
+            if let Some(key) = key.as_ref().filter(|_| reserved) {
+                // Whoever claims it enters the key there.
                 lock(&self.gate).release(key);
             }
             let engine = self.engine.clone();
@@ -79,8 +97,12 @@ impl Runner {
         spawn(self.context(), claim, plan, key, CancellationToken::new());
     }
 
-    /// How many more executions this server may run now.
+    /// How many more executions this server may run now (none once it
+    /// stops).
     fn room(&self) -> usize {
+        if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
+            return 0;
+        }
         self.max_running.saturating_sub(self.lock().len())
     }
 
@@ -111,15 +133,19 @@ impl Runner {
     /// ones this engine gave up while its store was down, and runs them.
     /// Returns how many were taken and the ones that cannot resume.
     pub(crate) async fn resume_orphans(&self) -> Result<(usize, Vec<EngineError>), EngineError> {
-        let claims = self.engine.claim_orphans(self.room()).await?;
+        let skipped = self.skipped();
+        let claims = self.engine.claim_orphans(self.room(), &skipped).await?;
         let mut problems = Vec::new();
         let mut resumed = 0;
-        for claim in claims {
+        for (at, &claim) in claims.iter().enumerate() {
             let snapshot = match self.engine.store().snapshot(claim.id).await {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => continue,
                 Err(err) => {
-                    self.engine.release(claim).await;
+                    // None of the rest is run here: give them all back.
+                    for &left in &claims[at..] {
+                        self.engine.release(left).await;
+                    }
                     return Err(err.into());
                 }
             };
@@ -132,16 +158,29 @@ impl Runner {
                         .cloned()
                         .unwrap_or_default();
                     let key = self.key_of(&plan, &inputs);
-                    self.launch(claim, plan, key);
+                    self.launch(claim, plan, key, false);
                     resumed += 1;
                 }
                 Err(err) => {
+                    // Another node (another version) may run it; this one
+                    // leaves it alone for a while instead of taking it back
+                    // at every sweep.
+                    lock(&self.unresumable)
+                        .insert(claim.id, tokio::time::Instant::now() + UNRESUMABLE_FOR);
                     self.engine.release(claim).await;
                     problems.push(err);
                 }
             }
         }
         Ok((resumed, problems))
+    }
+
+    /// The executions this node leaves alone for now.
+    fn skipped(&self) -> Vec<ExecutionId> {
+        let now = tokio::time::Instant::now();
+        let mut unresumable = lock(&self.unresumable);
+        unresumable.retain(|_, until| *until > now);
+        unresumable.keys().copied().collect()
     }
 
     /// Asks an execution running here to cancel (its `finally` steps still
@@ -175,6 +214,9 @@ impl Runner {
     /// next start takes it back (a step cut mid-try runs again with the same
     /// idempotency key).
     pub(crate) async fn shutdown(&self, grace: Duration) {
+        // What it releases from now on is for other nodes to take.
+        self.closing
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             let idle = self.idle.notified();
@@ -249,6 +291,12 @@ fn spawn(
     let id = claim.id;
     let mut running = lock(&context.running);
     if running.contains_key(&id) {
+        // The task of an earlier claim is still ending here (it was taken
+        // over, or retried, meanwhile): give this claim back to be taken
+        // again once that task is gone.
+        tracing::warn!("execution {id}: still ending here; releasing its new claim");
+        let engine = context.engine.clone();
+        tokio::spawn(async move { engine.release(claim).await });
         return;
     }
     running.insert(

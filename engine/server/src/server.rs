@@ -277,11 +277,12 @@ async fn sweep(state: AppState, stop: CancellationToken) {
             () = state.runner().woken() => {}
         }
         match state.runner().resume_orphans().await {
-            Ok((0, _)) => {}
             Ok((resumed, problems)) => {
-                tracing::info!("took back {resumed} execution(s) whose owner was gone");
+                if resumed > 0 {
+                    tracing::info!("took {resumed} execution(s) queued or left by a node gone");
+                }
                 for problem in problems {
-                    tracing::warn!("{problem}");
+                    tracing::warn!("{problem}; left to other nodes for a minute");
                 }
             }
             Err(err) => tracing::warn!("looking for executions to take back: {err}"),

@@ -263,7 +263,14 @@ impl Store for MemoryStore {
         let mut renewal = Renewal::default();
         for claim in claims {
             match executions.get_mut(&claim.id) {
-                Some(entry) if entry.epoch == claim.epoch => {
+                // Released (no lease) or another's: not renewed.
+                Some(entry)
+                    if entry.epoch == claim.epoch
+                        && entry
+                            .lease
+                            .as_ref()
+                            .is_some_and(|lease| lease.owner_id == holder.owner.id) =>
+                {
                     entry.lease = Some(lease_for(holder));
                     if entry.cancel_requested {
                         renewal.cancel.push(claim.id);

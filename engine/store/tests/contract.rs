@@ -699,6 +699,30 @@ async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused
     );
 }
 
+async fn a_renewal_does_not_bring_back_a_released_lease(store: Arc<dyn Store>) {
+    let me = held_by(&owner(), LEASE);
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, &me).await.unwrap();
+    let claim = Claim::created(id);
+    // The renewal was on its way when the engine gave the execution up.
+    store.release(claim).await.unwrap();
+    assert_eq!(store.renew(&me, &[claim]).await.unwrap().lost, vec![id]);
+    let other = held_by(
+        &Owner {
+            id: "other".into(),
+            host: "elsewhere".into(),
+            pid: 1,
+        },
+        LEASE,
+    );
+    assert_eq!(
+        store.claim_orphans(&other, &[], 1).await.unwrap(),
+        vec![Claim { id, epoch: 2 }],
+        "free at once, whatever the clocks say"
+    );
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -737,6 +761,7 @@ contract!(
     a_cancel_request_reaches_the_holder_at_renewal,
     a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
     concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused,
+    a_renewal_does_not_bring_back_a_released_lease,
 );
 
 #[tokio::test]
@@ -958,4 +983,11 @@ async fn postgres_that_does_not_answer_is_unavailable_and_passwords_stay_out() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Fatal(_)), "{err:?}");
+    // No TLS yet: asking for it is a clear refusal, not an outage.
+    let err = PostgresStore::connect("postgres://x:hunter2@127.0.0.1:5432/db?sslmode=require")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Fatal(_)), "{err:?}");
+    assert!(err.to_string().contains("TLS"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }

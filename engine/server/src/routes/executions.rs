@@ -319,7 +319,11 @@ pub(crate) async fn cancel(
     if record.state.is_terminal() {
         return Err(already_finished(&record));
     }
-    if !state.runner().cancel(id) && !state.engine().request_cancel(id).await? {
+    // Kept in the store even when it runs here: if this node stops before
+    // the cancel is recorded, the node that takes the execution over
+    // still cancels it.
+    let here = state.runner().cancel(id);
+    if !state.engine().request_cancel(id).await? && !here {
         return Err(already_finished(&current(&state, id).await?));
     }
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
@@ -350,6 +354,6 @@ pub(crate) async fn retry(
     let record = current(&state, id).await?;
     let inputs = record.inputs.as_object().cloned().unwrap_or_default();
     let key = state.runner().key_of(&plan, &inputs);
-    state.runner().launch(claim, plan, key);
+    state.runner().launch(claim, plan, key, false);
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
 }

@@ -76,8 +76,10 @@ pub(crate) async fn cancel(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let record = record(&state, &name, &id).await?;
-    // Ended already, or ending as asked: vRO answers both alike.
-    if !record.state.is_terminal() && !state.runner().cancel(record.id) {
+    // Ended already, or ending as asked: vRO answers both alike. Kept in
+    // the store too, for whichever node runs it (or takes it over).
+    if !record.state.is_terminal() {
+        state.runner().cancel(record.id);
         state.engine().request_cancel(record.id).await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -211,10 +211,12 @@ pub(crate) async fn start_execution(
     let claim = started
         .claim
         .unwrap_or_else(|| shutter_core::Claim::created(started.record.id));
+    let reserved = matches!(admission, Some((_, Admission::Run)));
     state.runner().launch(
         claim,
         version.plan.clone(),
         admission.map(|(gate_key, _)| gate_key),
+        reserved,
     );
     Ok((started.record, true))
 }

@@ -73,6 +73,25 @@ impl PostgresStore {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Fatal(format!("postgres: bad connection string: {e}")))?;
         let place = describe(&config);
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            // Said plainly rather than found at the first connection as
+            // "no TLS implementation configured", taken for an outage.
+            return Err(StoreError::Fatal(format!(
+                "postgres: {place}: sslmode=require, but this shutter cannot speak TLS to PostgreSQL yet: reach the database over a private network, a VPN or a TLS tunnel (stunnel, pgbouncer), with sslmode=disable or prefer"
+            )));
+        }
+        // A half-open connection must fail, not hang the appends of the
+        // whole node: keepalives and a send timeout unless the URL says.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(std::time::Duration::from_secs(30));
+        }
+        if config.get_keepalives_idle() == std::time::Duration::from_secs(2 * 60 * 60) {
+            // tokio-postgres's default, two hours.
+            config.keepalives_idle(std::time::Duration::from_secs(30));
+        }
         if config.get_password().is_none()
             && let Some(password) = password_file_entry(&config)
         {

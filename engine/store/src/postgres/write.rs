@@ -468,13 +468,15 @@ pub(super) async fn renew(
 /// Ends the lease of `claim` now, if it is still the current one, and
 /// announces the execution as work for any node with room.
 pub(super) async fn release(client: &mut Object, claim: Claim) -> Result<(), StoreError> {
-    let past = time(Utc::now() - chrono::Duration::seconds(1));
     let epoch = i64::try_from(claim.epoch).unwrap_or(i64::MAX);
     let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    // No owner at all (not a lease in the past): a renewal sent before the
+    // release cannot bring it back, and no clock decides when it is free.
     let released = tx
         .execute(
-            "UPDATE executions SET lease_until = $1 WHERE id = $2 AND epoch = $3 AND state IN ('queued', 'running')",
-            &[&past, &claim.id.to_string(), &epoch],
+            "UPDATE executions SET owner_id = NULL, lease_until = NULL
+             WHERE id = $1 AND epoch = $2 AND state IN ('queued', 'running')",
+            &[&claim.id.to_string(), &epoch],
         )
         .await
         .map_err(|e| pg_error(&e))?;

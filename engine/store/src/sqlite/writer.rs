@@ -242,14 +242,12 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
         } => Done::Renewal(reply, renew(tx, &owner, lease, &claims)),
         Op::RequestCancel { id, reply } => Done::Flag(reply, request_cancel(tx, id)),
         Op::Release { claim, reply } => {
+            // No owner at all: a renewal sent before the release cannot
+            // bring it back.
             let result = tx
                 .execute(
-                    "UPDATE executions SET lease_until = ?1 WHERE id = ?2 AND epoch = ?3",
-                    params![
-                        time(Utc::now() - chrono::Duration::seconds(1)),
-                        claim.id.to_string(),
-                        claim.epoch as i64
-                    ],
+                    "UPDATE executions SET owner_id = NULL, lease_until = NULL WHERE id = ?1 AND epoch = ?2",
+                    params![claim.id.to_string(), claim.epoch as i64],
                 )
                 .map(|_| ())
                 .map_err(|e| db_error(&e));
