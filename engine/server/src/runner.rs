@@ -204,6 +204,11 @@ impl Runner {
         }
     }
 
+    /// Most executions this server runs at once (`--max-executions`).
+    pub(crate) fn max_running(&self) -> usize {
+        self.max_running
+    }
+
     pub(crate) fn count(&self) -> usize {
         self.lock().len()
     }

@@ -417,6 +417,14 @@ async fn metrics_and_openapi_describe_the_server() {
         "{text}"
     );
     assert!(text.contains("shutter_queue_depth 0"), "{text}");
+    assert!(
+        text.contains("shutter_node_executions_running 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("shutter_node_executions_max 1000\n"),
+        "{text}"
+    );
     let openapi = api.get("/openapi.json").await;
     assert_eq!(openapi.status, StatusCode::OK);
     assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3."));
