@@ -234,9 +234,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// and those whose cancel was asked for ([`Store::request_cancel`]).
     async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError>;
 
-    /// Gives an execution up: its lease ends now, so another engine may
-    /// claim it at once (announced as [`Announcement::WorkQueued`]). Does
-    /// nothing when `claim` is no longer current.
+    /// Gives an execution up: it has no owner from now on (a renewal sent
+    /// before does not bring one back), so another engine may claim it at
+    /// once (announced as [`Announcement::WorkQueued`]). Does nothing when
+    /// `claim` is no longer current.
     async fn release(&self, claim: Claim) -> Result<(), StoreError>;
 
     /// Asks whichever engine runs `id` to cancel it: kept with the
