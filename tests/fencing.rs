@@ -103,21 +103,7 @@ async fn a_thawed_server_writes_nothing_into_executions_taken_over() {
     tokio::time::sleep(Duration::from_secs(6)).await;
 
     for id in &ids {
-        let page = server
-            .get(&format!("/executions/{id}/events?limit=1000"))
-            .await;
-        let events = page["events"].as_array().expect("events");
-        let seqs: Vec<u64> = events
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap_or(0))
-            .collect();
-        let gapless: Vec<u64> = (1..=seqs.len() as u64).collect();
-        assert_eq!(seqs, gapless, "{id}: sequence numbers");
-        let finished = events
-            .iter()
-            .filter(|e| e["type"] == "execution_finished")
-            .count();
-        assert_eq!(finished, 1, "{id}: one execution_finished: {events:#?}");
+        server.consistent_events(id, "").await;
         let detail = server.get(&format!("/executions/{id}")).await;
         assert_eq!(detail["state"], "succeeded", "{id}: {detail:#}");
     }

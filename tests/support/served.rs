@@ -88,6 +88,31 @@ impl Served {
         (status, response.json().await.expect("a JSON body"))
     }
 
+    /// The events of execution `id`, checked to be consistent: sequence
+    /// numbers 1 to n without a gap, and one `execution_finished`.
+    /// `context` ends the assertion messages (a seed, say).
+    pub async fn consistent_events(&self, id: &str, context: &str) -> Vec<serde_json::Value> {
+        let page = self
+            .get(&format!("/executions/{id}/events?after=0&limit=1000"))
+            .await;
+        let events = page["events"].as_array().expect("events").clone();
+        let seqs: Vec<u64> = events
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap_or(0))
+            .collect();
+        let gapless: Vec<u64> = (1..=events.len() as u64).collect();
+        assert_eq!(seqs, gapless, "execution {id}: sequence numbers {context}");
+        let finished = events
+            .iter()
+            .filter(|e| e["type"] == "execution_finished")
+            .count();
+        assert_eq!(
+            finished, 1,
+            "execution {id}: one execution_finished {context}: {events:#?}"
+        );
+        events
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id().expect("still running")
     }

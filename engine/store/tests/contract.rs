@@ -30,6 +30,16 @@ fn owner() -> Owner {
     Owner::this_process()
 }
 
+/// An engine on another host: whether its process lives cannot be seen
+/// from here, only its lease says.
+fn elsewhere(id: &str) -> Owner {
+    Owner {
+        id: id.into(),
+        host: "elsewhere".into(),
+        pid: 1,
+    }
+}
+
 fn new_execution(workflow: &str, created: i64) -> NewExecution {
     NewExecution {
         id: ExecutionId::new(),
@@ -282,11 +292,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
 }
 
 async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
-    let gone = Owner {
-        id: "stalled".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-    };
+    let gone = elsewhere("stalled");
     let new = new_execution("w", 0);
     let id = new.id;
     store
@@ -533,11 +539,7 @@ async fn keeps_workflow_versions_once_each_in_order(store: Arc<dyn Store>) {
 }
 
 async fn released_work_is_claimed_oldest_first_as_far_as_there_is_room(store: Arc<dyn Store>) {
-    let busy = Owner {
-        id: "busy".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-    };
+    let busy = elsewhere("busy");
     let mut ids = Vec::new();
     for n in 0..3 {
         let new = new_execution("queued", n);
@@ -618,11 +620,7 @@ async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
 }
 
 async fn a_cancel_asked_while_no_one_held_it_reaches_the_next_holder(store: Arc<dyn Store>) {
-    let dead = Owner {
-        id: "dead".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-    };
+    let dead = elsewhere("dead");
     let new = new_execution("w", 0);
     let id = new.id;
     store
@@ -640,11 +638,7 @@ async fn a_cancel_asked_while_no_one_held_it_reaches_the_next_holder(store: Arc<
 async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused(
     store: Arc<dyn Store>,
 ) {
-    let gone = Owner {
-        id: "stalled".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-    };
+    let gone = elsewhere("stalled");
     let new = new_execution("w", 0);
     let id = new.id;
     store
@@ -708,14 +702,7 @@ async fn a_renewal_does_not_bring_back_a_released_lease(store: Arc<dyn Store>) {
     // The renewal was on its way when the engine gave the execution up.
     store.release(claim).await.unwrap();
     assert_eq!(store.renew(&me, &[claim]).await.unwrap().lost, vec![id]);
-    let other = held_by(
-        &Owner {
-            id: "other".into(),
-            host: "elsewhere".into(),
-            pid: 1,
-        },
-        LEASE,
-    );
+    let other = held_by(&elsewhere("other"), LEASE);
     assert_eq!(
         store.claim_orphans(&other, &[], 1).await.unwrap(),
         vec![Claim { id, epoch: 2 }],
@@ -938,11 +925,7 @@ async fn postgres_nodes_never_both_claim_an_orphan() {
     let db = ScratchDb::new().await;
     let a = PostgresStore::connect(&db.url).await.unwrap();
     let b = PostgresStore::connect(&db.url).await.unwrap();
-    let dead = Owner {
-        id: "dead".into(),
-        host: "elsewhere".into(),
-        pid: 1,
-    };
+    let dead = elsewhere("dead");
     let mut ids = Vec::new();
     for n in 0..20 {
         let new = new_execution("orphans", n);

@@ -493,23 +493,24 @@ pub(super) async fn request_cancel(
     id: ExecutionId,
 ) -> Result<bool, StoreError> {
     let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
-    let row = tx
-        .query_opt(
-            "SELECT state IN ('queued', 'running') FROM executions WHERE id = $1 FOR UPDATE",
+    let kept = tx
+        .execute(
+            "UPDATE executions SET cancel_requested = TRUE WHERE id = $1 AND state IN ('queued', 'running')",
             &[&id.to_string()],
         )
         .await
-        .map_err(|e| pg_error(&e))?
-        .ok_or(StoreError::NotFound(id))?;
-    if !row.get::<_, bool>(0) {
-        return Ok(false);
+        .map_err(|e| pg_error(&e))?;
+    if kept == 0 {
+        // Ended, or never was.
+        let exists = tx
+            .query_opt("SELECT 1 FROM executions WHERE id = $1", &[&id.to_string()])
+            .await
+            .map_err(|e| pg_error(&e))?;
+        return match exists {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound(id)),
+        };
     }
-    tx.execute(
-        "UPDATE executions SET cancel_requested = TRUE WHERE id = $1",
-        &[&id.to_string()],
-    )
-    .await
-    .map_err(|e| pg_error(&e))?;
     notify(&tx, Announcement::CancelRequested(id)).await?;
     tx.commit().await.map_err(|e| pg_error(&e))?;
     Ok(true)
