@@ -8,6 +8,7 @@ mod client;
 mod crash;
 mod disk_full;
 mod fencing;
+mod limits;
 mod memory;
 mod openstack;
 mod postgres;

@@ -1,6 +1,7 @@
 //! A tiny HTTP server that records side effects by idempotency key: the
 //! stand-in for a cloud API that honours `Idempotency-Key`. A key seen again
-//! is answered without applying its effect twice, and counted.
+//! is answered without applying its effect twice, and counted; so are the
+//! requests it answers at once.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -16,6 +17,10 @@ pub struct Seen {
     pub requests: HashMap<String, usize>,
     /// Effects applied per key: the body of the first request with that key.
     pub effects: HashMap<String, String>,
+    /// Requests being answered now.
+    pub in_flight: usize,
+    /// The most requests it was answering at once.
+    pub most_in_flight: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -88,14 +93,21 @@ async fn serve(
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).await?;
-        if let Some(key) = key {
+        {
             let mut seen = seen.lock().expect("no panic while holding this lock");
-            *seen.requests.entry(key.clone()).or_default() += 1;
-            seen.effects
-                .entry(key)
-                .or_insert_with(|| String::from_utf8_lossy(&body).into_owned());
+            if let Some(key) = key {
+                *seen.requests.entry(key.clone()).or_default() += 1;
+                seen.effects
+                    .entry(key)
+                    .or_insert_with(|| String::from_utf8_lossy(&body).into_owned());
+            }
+            seen.in_flight += 1;
+            seen.most_in_flight = seen.most_in_flight.max(seen.in_flight);
         }
         tokio::time::sleep(delay).await;
+        seen.lock()
+            .expect("no panic while holding this lock")
+            .in_flight -= 1;
         let answer = b"{\"ok\":true}";
         let head = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",

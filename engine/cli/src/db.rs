@@ -119,12 +119,11 @@ pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
 }
 
 /// Shutter's config file, where the environment says, with the sections
-/// the providers read.
+/// the providers and the engine (`limits`) read.
 pub(crate) fn config_source() -> shutter_dsl::config_file::YamlConfig {
-    shutter_dsl::config_file::YamlConfig::new(
-        shutter_core::Env::process(),
-        shutter_providers::config_sections(),
-    )
+    let mut sections = shutter_providers::config_sections();
+    sections.push(shutter_core::limits::LIMITS_SECTION);
+    shutter_dsl::config_file::YamlConfig::new(shutter_core::Env::process(), sections)
 }
 
 /// Where the WebAssembly host keeps compiled modules (and, in `modules/`,
@@ -203,6 +202,7 @@ impl EngineArgs {
         Ok(EngineConfig {
             lease,
             store_patience: duration("--store-patience", &self.store_patience)?,
+            config: Arc::new(config_source()),
             ..EngineConfig::default()
         })
     }

@@ -91,6 +91,9 @@ impl View for Bars {
         let step = key.to_string();
         let bar = self.bar(&step).clone();
         match change {
+            Change::StepWaiting { pool, .. } => {
+                bar.set_message(format!("waiting for a slot of `{pool}`"));
+            }
             Change::AttemptStarted { attempt, .. } => {
                 bar.set_message(format!("running (try {attempt})"));
             }
@@ -143,6 +146,9 @@ fn describe(change: &Change) -> Option<String> {
         },
         Change::StepExpanded { key, items, at } => {
             format!("{} {key}: {} items", clock(at), items.len())
+        }
+        Change::StepWaiting { key, pool, at } => {
+            format!("{} {key}: waiting for a slot of `{pool}`", clock(at))
         }
         Change::AttemptStarted { key, attempt, at } => {
             format!("{} {key}: running (try {attempt})", clock(at))

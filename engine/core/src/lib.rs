@@ -12,6 +12,7 @@
 //!   and their fold; `ids`, `state`: identifiers and states.
 //! - `catalog`: built-in actions described as data ([`ActionSpec`],
 //!   [`ParamType`], [`Catalog`]); `units`: durations and sizes.
+//! - `limits`: pools of slots a step waits for (`limit:`), across nodes.
 //! - `secrets`: secret values and redaction; `files`: which host files a
 //!   step may name; `clock`: injected time.
 //! - `config`: Shutter's config file, whose sections the crates that use
@@ -27,6 +28,7 @@ pub mod config;
 pub mod env;
 pub mod files;
 pub mod ids;
+pub mod limits;
 pub mod module;
 pub mod record;
 mod recording;
@@ -46,9 +48,11 @@ pub use config::{ConfigError, ConfigFile, ConfigSource};
 pub use env::Env;
 pub use files::Files;
 pub use ids::{ExecutionId, StepKey};
+pub use limits::{LimitPools, SlotRequest};
 pub use module::{ModuleRunner, ModuleSpec};
 pub use record::{
-    Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution, StepRecord,
+    Change, ConcurrencyKey, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,
+    StepRecord,
 };
 pub use recording::RecordingSink;
 pub use secrets::Secrets;

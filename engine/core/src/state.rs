@@ -52,6 +52,9 @@ impl fmt::Display for ExecutionState {
 #[serde(rename_all = "lowercase")]
 pub enum StepState {
     Pending,
+    /// Ready, and waiting for a slot of a limit pool (`limit:`): the step
+    /// record's `waiting_for` names the pool.
+    Waiting,
     Running,
     /// Failed a try and waits for the next one.
     Retrying,
@@ -69,6 +72,7 @@ impl StepState {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Waiting => "waiting",
             Self::Running => "running",
             Self::Retrying => "retrying",
             Self::Succeeded => "succeeded",
@@ -80,7 +84,10 @@ impl StepState {
     }
 
     pub fn is_terminal(self) -> bool {
-        !matches!(self, Self::Pending | Self::Running | Self::Retrying)
+        !matches!(
+            self,
+            Self::Pending | Self::Waiting | Self::Running | Self::Retrying
+        )
     }
 }
 

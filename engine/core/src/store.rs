@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::ids::ExecutionId;
+use crate::ids::{ExecutionId, StepKey};
+use crate::limits::SlotRequest;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
 
@@ -28,6 +29,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("store failure: {0}")]
     Fatal(String),
+    /// A `skip` concurrency key is held by an execution that has not ended:
+    /// nothing was created.
+    #[error("concurrency key `{key}` is held by execution {holder}")]
+    Busy { key: String, holder: ExecutionId },
 }
 
 /// The right to write an execution: its id and the epoch of the claim.
@@ -145,6 +150,9 @@ pub enum Announcement {
     /// An execution was released and waits for an engine with room to
     /// claim it.
     WorkQueued,
+    /// A step gave a slot of a limit pool back: steps waiting for one try
+    /// again.
+    SlotFreed,
 }
 
 /// A workflow version as registered (`POST /workflows`, `--workflows DIR`).
@@ -180,12 +188,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// at epoch 1 ([`Claim::created`]).
     /// When `new.idempotency_key` names an execution that exists, nothing is
     /// created and that execution's record is returned (its id differs from
-    /// `new.id`), atomically with respect to other creates.
+    /// `new.id`), atomically with respect to other creates. With a `skip`
+    /// concurrency key held by an execution that has not ended, nothing is
+    /// created either: [`StoreError::Busy`] names it.
     async fn create(
         &self,
         new: NewExecution,
         holder: &Holder,
     ) -> Result<ExecutionRecord, StoreError>;
+
+    /// Whether `id` may run now under its concurrency key
+    /// ([`NewExecution::concurrency`]): it is the first, in the order they
+    /// were created, of the executions with that key that have not ended.
+    /// An execution claimed again after it ended (a retry) goes to the end
+    /// of the line. True for an execution without a key.
+    async fn holds_key(&self, id: ExecutionId) -> Result<bool, StoreError>;
 
     /// Appends changes to the execution's event log and folds them into its
     /// records, atomically, if `claim` is still the execution's current one
@@ -246,6 +263,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// ([`Announcement::CancelRequested`]) so it need not wait for that.
     /// False, with nothing kept, when the execution has ended.
     async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError>;
+
+    /// Takes a slot of `request.pool` for a step of `claim`'s execution, or
+    /// keeps the step in line for one: true once the step holds a slot. At
+    /// most `request.capacity` steps hold a slot of a pool at once, across
+    /// every engine sharing the store; they get them in the order they
+    /// first asked. A step asks again until it holds one (and again after
+    /// its execution was claimed anew: a slot is held under a claim). A
+    /// slot or a place in line counts only while its execution runs under
+    /// a live lease at that claim, so a dead node's slots are free once its
+    /// leases expire. [`StoreError::Conflict`] when `claim` is past.
+    async fn take_slot(&self, claim: Claim, request: &SlotRequest) -> Result<bool, StoreError>;
+
+    /// Gives the step's slot of `pool` back, or takes it out of line, and
+    /// announces it ([`Announcement::SlotFreed`]). Does nothing when `claim`
+    /// is past (the slot is its new holder's).
+    async fn free_slot(&self, claim: Claim, pool: &str, step: &StepKey) -> Result<(), StoreError>;
 
     /// Deletes finished executions (and their events) that ended before `before`.
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError>;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::ids::ExecutionId;
+use crate::ids::{ExecutionId, StepKey};
+use crate::limits::SlotRequest;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
 use crate::store::{
@@ -111,6 +112,18 @@ impl<H: WriteHook> Store for Hooked<H> {
 
     async fn release(&self, claim: Claim) -> Result<(), StoreError> {
         self.inner.release(claim).await
+    }
+
+    async fn holds_key(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        self.inner.holds_key(id).await
+    }
+
+    async fn take_slot(&self, claim: Claim, request: &SlotRequest) -> Result<bool, StoreError> {
+        self.inner.take_slot(claim, request).await
+    }
+
+    async fn free_slot(&self, claim: Claim, pool: &str, step: &StepKey) -> Result<(), StoreError> {
+        self.inner.free_slot(claim, pool, step).await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

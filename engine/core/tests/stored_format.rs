@@ -124,10 +124,15 @@ fn every_change() -> Vec<Change> {
             at: at(15),
         },
         Change::Progress {
-            key: snap,
+            key: snap.clone(),
             percent: 40,
             message: "snap-1 pending 40%".to_owned(),
             at: at(16),
+        },
+        Change::StepWaiting {
+            key: snap,
+            pool: "vcenter:prod".to_owned(),
+            at: at(17),
         },
     ];
     for change in &changes {
@@ -148,7 +153,8 @@ fn every_change() -> Vec<Change> {
             | Change::CompensationFailed { .. }
             | Change::TimerSet { .. }
             | Change::Log { .. }
-            | Change::Progress { .. } => {}
+            | Change::Progress { .. }
+            | Change::StepWaiting { .. } => {}
         }
     }
     changes
@@ -206,6 +212,7 @@ fn step_record() -> StepRecord {
         started_at: Some(at(1)),
         finished_at: None,
         next_attempt_at: Some(at(30)),
+        waiting_for: None,
         timer: Some(at(40)),
         progress: Some(Progress {
             percent: 40,
@@ -264,6 +271,7 @@ fn a_new_execution_keeps_its_json() {
         steps: vec!["snap".to_owned(), "copy".to_owned()],
         created_at: at(0),
         idempotency_key: Some("nightly-2026-11-29".to_owned()),
+        concurrency: None,
     };
     let json = serde_json::to_value(&new).unwrap();
     let back: NewExecution = serde_json::from_value(json.clone()).unwrap();
@@ -294,6 +302,7 @@ fn states_keep_their_names() {
         StepState::Skipped,
         StepState::Canceled,
         StepState::Compensated,
+        StepState::Waiting,
     ];
     insta::assert_json_snapshot!(
         "states",

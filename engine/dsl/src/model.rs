@@ -199,6 +199,9 @@ pub struct Step {
     pub condition: Option<Template>,
     pub for_each: Option<Template>,
     pub concurrency: Option<u32>,
+    /// The limit pool each try waits for a slot of (its name, evaluated
+    /// with the step's item).
+    pub limit: Option<Template>,
     pub retry: RetryPolicy,
     pub timeout: Option<Duration>,
     pub compensate: Option<ActionCall>,

@@ -229,6 +229,14 @@ pub struct RawStep {
     /// Most items of a `for_each` running at once.
     #[serde(default)]
     pub concurrency: Option<u32>,
+    /// A limit pool of Shutter's config file (`limits:`), or an expression
+    /// giving its name (`vcenter:${{ inputs.vcenter }}`): each try waits
+    /// for a slot of it, so no more steps than the pool allows run at once
+    /// across every node.
+    // Left out when absent: the plan hash of a workflow without it stays
+    // what it was before steps could have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<Json>,
     // Boxed: rarely set, and a small step struct keeps decoding large files cheap.
     #[serde(default)]
     pub retry: Option<Box<RawRetry>>,

@@ -134,7 +134,7 @@ fn references_are_checked_against_what_exists() {
             "`execution.idd` does not exist",
             "secret `pasword` is not listed in the workflow's `secrets`",
             "unknown name `stepz`",
-            "`item` is only defined in `with` of a step that has `for_each`",
+            "`item` is only defined in `with` and `limit` of a step that has `for_each`",
             "step `a` (`core.log`) has no output `mesage`",
         ]
     );
@@ -455,4 +455,23 @@ fn a_secret_is_opaque_outside_sensitive_parameters() {
             "{text}: {found:?}"
         );
     }
+}
+
+#[test]
+fn a_limit_names_a_pool_or_computes_one_and_reading_a_step_implies_it() {
+    let plan = ok(&format!(
+        "{HEAD}secrets: [token]\ninputs:\n  vc: {{type: string}}\nsteps:\n  a: {{uses: core.log, with: {{message: prod}}}}\n  b: {{uses: core.noop, limit: \"vcenter:${{{{ steps.a.outputs.message }}}}\"}}\n  c: {{uses: core.noop, limit: nova-east}}\n  d: {{uses: core.noop, for_each: [1, 2], limit: \"vc:${{{{ item }}}}\"}}\n"
+    ));
+    assert_eq!(
+        plan.dependencies(&id("b")),
+        vec![(&id("a"), EdgeKind::Implied)]
+    );
+    assert!(plan.workflow.steps[&id("c")].limit.is_some());
+    let found = problems(&format!(
+        "{HEAD}secrets: [token]\nsteps:\n  a: {{uses: core.noop, limit: 4}}\n  b: {{uses: core.noop, limit: \"${{{{ secrets.token }}}}\"}}\n  c: {{uses: core.noop, limit: \"vc:${{{{ item }}}}\"}}\n"
+    ));
+    let codes: Vec<&str> = found.iter().map(|(code, _, _)| code.as_str()).collect();
+    assert_eq!(codes, vec!["wrong-type", "secret-use", "item"], "{found:?}");
+    assert!(found[0].2.contains("the name of a pool"), "{found:?}");
+    assert_eq!(found[0].1, "5:31", "{found:?}");
 }

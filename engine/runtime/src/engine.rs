@@ -13,6 +13,7 @@ use crate::executor;
 use crate::held::Held;
 use shutter_core::action::ActionRegistry;
 use shutter_core::clock::{Clock, TokioClock};
+use shutter_core::config::ConfigSource;
 use shutter_core::ids::ExecutionId;
 use shutter_core::record::{Change, ExecutionRecord, ExecutionSnapshot, NewExecution};
 use shutter_core::secrets::Secrets;
@@ -40,6 +41,9 @@ pub struct EngineConfig {
     /// workflow's directory) for `shutter run`; inside `--files DIR`, or
     /// nowhere, for `shutter serve`.
     pub files: shutter_core::files::Files,
+    /// Shutter's config file, read when a step needs a section of it (the
+    /// sizes of limit pools, `limits:`).
+    pub config: Arc<dyn ConfigSource>,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +55,7 @@ impl Default for EngineConfig {
             store_patience: Duration::from_secs(60),
             modules_dir: None,
             files: shutter_core::files::Files::default(),
+            config: Arc::new(shutter_core::config::NoConfig),
         }
     }
 }
@@ -61,6 +66,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("invalid inputs: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Inputs(Vec<shutter_dsl::inputs::InputError>),
+    /// The workflow's `concurrency.key` could not be computed from the inputs.
+    #[error("{0}")]
+    ConcurrencyKey(String),
     #[error("execution {id} cannot be resumed: {reason}")]
     Unresumable { id: ExecutionId, reason: String },
     #[error("execution {id} is {state}: only a failed or canceled execution can be retried")]
@@ -112,6 +120,9 @@ pub(crate) struct Inner {
     /// Secrets given with an execution's start (vRO `secure-string`
     /// parameters), held in memory only, until the execution ends.
     pub(crate) given: std::sync::Mutex<std::collections::HashMap<ExecutionId, Secrets>>,
+    /// Wakes steps waiting for a slot of a limit pool, and executions
+    /// waiting for their concurrency key: one was freed.
+    pub(crate) slots_freed: tokio::sync::Notify,
 }
 
 /// Resolves the values of the secrets a workflow declares.
@@ -168,6 +179,7 @@ impl Engine {
                 secrets: SecretSource(Arc::new(Secrets::from_env)),
                 given: std::sync::Mutex::default(),
                 held: Held::default(),
+                slots_freed: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -186,6 +198,13 @@ impl Engine {
                 ..inner
             }),
         }
+    }
+
+    /// Steps waiting for a slot of a limit pool, and executions waiting for
+    /// their concurrency key, ask again now: another node freed one (its
+    /// store announced it).
+    pub fn slot_freed(&self) {
+        self.inner.slots_freed.notify_waiters();
     }
 
     /// Secrets for one execution besides the engine's source (vRO
@@ -250,6 +269,8 @@ impl Engine {
     ) -> Result<Started, EngineError> {
         let inputs = shutter_dsl::inputs::resolve_inputs(&plan.workflow, inputs)
             .map_err(EngineError::Inputs)?;
+        let concurrency = crate::concurrency::key_of(plan, &inputs, &self.inner.expr)
+            .map_err(EngineError::ConcurrencyKey)?;
         let new = NewExecution {
             id: ExecutionId::new(),
             workflow: plan.workflow.name.to_string(),
@@ -265,6 +286,7 @@ impl Engine {
                 .collect(),
             created_at: self.inner.clock.now(),
             idempotency_key: key,
+            concurrency,
         };
         let id = new.id;
         let record = self.inner.store.create(new, &self.inner.holder).await?;
@@ -300,6 +322,7 @@ impl Engine {
             // one ran it is learnt now, not at the next renewal.
             self.renew_claims(&[claim]).await;
         }
+        let plan_keyed = plan.workflow.concurrency.is_some();
         let run = executor::run(self.inner.clone(), claim, halt.clone(), plan, cancel);
         let result = match std::panic::AssertUnwindSafe(run).catch_unwind().await {
             Ok(result) => result,
@@ -309,6 +332,10 @@ impl Engine {
             }
         };
         self.inner.held.remove(claim);
+        if plan_keyed {
+            // Its concurrency key may be free: the next in line here asks.
+            self.inner.slots_freed.notify_waiters();
+        }
         if let Err(EngineError::Store(StoreError::Unavailable(_))) = &result {
             // Given up: let another engine (or this one, later) take it.
             let _ = self.inner.store.release(claim).await;

@@ -7,11 +7,14 @@
 //!
 //! # Layout
 //! - `engine`: [`Engine`] — start, run, resume, retry; configuration.
+//! - `concurrency`: workflow concurrency keys (computed at start, waited
+//!   for before the first step; the store keeps each key's line).
 //! - `held`: the executions an engine holds (claims, leases, stopping a lost one).
 //! - `executor/`: one execution's scheduler (`mod.rs`), a step's tries
 //!   (`instance.rs`), backoff (`retry.rs`), compensation, expression scope,
 //!   and the redacting sink every change passes through.
 
+mod concurrency;
 mod engine;
 pub(crate) mod executor;
 mod held;

@@ -142,6 +142,7 @@ async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
                     steps: vec!["snapshot".to_owned(), "verify".to_owned()],
                     created_at: chrono::Utc::now(),
                     idempotency_key: None,
+                    concurrency: None,
                 };
                 let id = new.id;
                 store

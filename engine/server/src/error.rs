@@ -76,6 +76,11 @@ impl From<StoreError> for ApiError {
                     format!("the execution store is unavailable ({cause}); try again"),
                 )
             }
+            StoreError::Busy { key, holder } => Self::conflict(
+                "concurrency_busy",
+                format!("another execution holds concurrency key `{key}` (policy skip)"),
+            )
+            .with_details(serde_json::json!({"key": key, "execution": holder.to_string()})),
             StoreError::Conflict(_) | StoreError::Fatal(_) => Self::internal(err),
         }
     }
@@ -93,6 +98,9 @@ impl From<EngineError> for ApiError {
             .with_details(json!(
                 errors.iter().map(ToString::to_string).collect::<Vec<_>>()
             )),
+            EngineError::ConcurrencyKey(message) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
+            }
             EngineError::NotRetryable { .. } => Self::conflict("not_retryable", err.to_string()),
             EngineError::Unresumable { .. } => {
                 Self::new(StatusCode::CONFLICT, "unresumable", err.to_string())

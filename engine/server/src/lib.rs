@@ -10,7 +10,8 @@
 //! - `error`: the one error shape; `extract`: parsing request parts.
 //! - `feed`: the store decorator that wakes long polls when an execution changes.
 //! - `runner`: executions running in this process; cancel; shutdown.
-//! - `gate`: workflow `concurrency` keys (skip or queue). `schedule`: cron starts.
+//! - `schedule`: cron starts. (Workflow `concurrency` keys live in the
+//!   store and the engine: see `shutter-runtime`'s `concurrency`.)
 //! - `workflows`: the served workflows and their versions (by plan hash).
 //! - `listen`: accepting connections (request-head deadline, connection cap).
 //! - `host`, `cross_site`, `auth`: who may call what (the `Host` check, CSRF,
@@ -25,7 +26,6 @@ mod error;
 mod etag;
 mod extract;
 mod feed;
-mod gate;
 mod host;
 mod kept;
 mod listen;

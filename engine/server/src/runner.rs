@@ -8,14 +8,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value as Json};
 use shutter_core::{Claim, ExecutionId};
-use shutter_dsl::{ExprEngine, Plan};
+use shutter_dsl::Plan;
 use shutter_runtime::{Engine, EngineError};
 use tokio::task::AbortHandle;
 use tokio_util::sync::CancellationToken;
-
-use crate::gate::{Gate, key_of};
 
 #[derive(Debug)]
 struct Running {
@@ -38,8 +35,6 @@ pub(crate) struct Runner {
     /// Executions this node could not resume (a workflow that no longer
     /// compiles here, say), left to other nodes until the instant given.
     unresumable: Mutex<HashMap<ExecutionId, tokio::time::Instant>>,
-    pub(crate) gate: Arc<Mutex<Gate>>,
-    expr: ExprEngine,
 }
 
 /// How long a node leaves alone an execution it could not resume.
@@ -48,7 +43,6 @@ const UNRESUMABLE_FOR: Duration = Duration::from_secs(60);
 impl Runner {
     pub(crate) fn new(engine: Engine, max_running: usize) -> Self {
         Self {
-            expr: ExprEngine::new(),
             engine,
             running: Arc::default(),
             idle: Arc::default(),
@@ -56,7 +50,6 @@ impl Runner {
             max_running: max_running.max(1),
             closing: std::sync::atomic::AtomicBool::new(false),
             unresumable: Mutex::default(),
-            gate: Arc::default(),
         }
     }
 
@@ -64,37 +57,19 @@ impl Runner {
         &self.engine
     }
 
-    /// Runs a recorded execution to its end in the background; with a
-    /// concurrency key, only once the key is free (it waits in line).
-    /// `reserved`: the key was reserved for this execution by the gate's
-    /// admission (a start), not entered yet. With no room here, it is
-    /// released instead: queued in the store for the first engine with
-    /// room — unless secrets were given with its start, which live in this
-    /// process only: it runs here regardless.
-    pub(crate) fn launch(
-        &self,
-        claim: Claim,
-        plan: Arc<Plan>,
-        key: Option<String>,
-        reserved: bool,
-    ) {
+    /// Runs a recorded execution to its end in the background (one with a
+    /// concurrency key first waits for its turn, inside the engine). With
+    /// no room here, it is released instead: queued in the store for the
+    /// first engine with room — unless secrets were given with its start,
+    /// which live in this process only: it runs here regardless.
+    pub(crate) fn launch(&self, claim: Claim, plan: Arc<Plan>) {
         if self.room() == 0 && !self.engine.holds_secrets_of(claim.id) {
-            if let Some(key) = key.as_ref().filter(|_| reserved) {
-                // Whoever claims it enters the key there.
-                lock(&self.gate).release(key);
-            }
             let engine = self.engine.clone();
             tracing::debug!("execution {}: no room here, queued for any node", claim.id);
             tokio::spawn(async move { engine.release(claim).await });
             return;
         }
-        if let Some(key) = &key {
-            let admitted = lock(&self.gate).enter(key, claim, &plan);
-            if !admitted {
-                return;
-            }
-        }
-        spawn(self.context(), claim, plan, key, CancellationToken::new());
+        spawn(self.context(), claim, plan, CancellationToken::new());
     }
 
     /// How many more executions this server may run now (none once it
@@ -124,7 +99,6 @@ impl Runner {
             idle: self.idle.clone(),
             work: self.work.clone(),
             max_running: self.max_running,
-            gate: self.gate.clone(),
         }
     }
 
@@ -151,14 +125,7 @@ impl Runner {
             };
             match self.engine.plan_of(&snapshot) {
                 Ok(plan) => {
-                    let inputs = snapshot
-                        .execution
-                        .inputs
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default();
-                    let key = self.key_of(&plan, &inputs);
-                    self.launch(claim, plan, key, false);
+                    self.launch(claim, plan);
                     resumed += 1;
                 }
                 Err(err) => {
@@ -184,20 +151,12 @@ impl Runner {
     }
 
     /// Asks an execution running here to cancel (its `finally` steps still
-    /// run). False when this server is not running it.
+    /// run; one waiting for its concurrency key runs only those). False
+    /// when this server is not running it.
     pub(crate) fn cancel(&self, id: ExecutionId) -> bool {
-        if let Some(running) = self.lock().get(&id) {
-            running.cancel.cancel();
-            return true;
-        }
-        // Waiting for its concurrency key: run it canceled, which records
-        // it canceled (its `finally` steps run) without doing its work.
-        let waiting = lock(&self.gate).take_waiting(id);
-        match waiting {
-            Some((claim, plan)) => {
-                let cancel = CancellationToken::new();
-                cancel.cancel();
-                spawn(self.context(), claim, plan, None, cancel);
+        match self.lock().get(&id) {
+            Some(running) => {
+                running.cancel.cancel();
                 true
             }
             None => false,
@@ -251,20 +210,6 @@ impl Runner {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, Running>> {
         lock(&self.running)
     }
-
-    /// The concurrency key of a recorded execution (its inputs are resolved).
-    pub(crate) fn key_of(&self, plan: &Plan, inputs: &Map<String, Json>) -> Option<String> {
-        match key_of(plan, inputs, &self.expr) {
-            Ok(key) => key.map(|(key, _)| key),
-            Err(err) => {
-                tracing::warn!(
-                    "{}: {err}; running without a concurrency key",
-                    plan.workflow.name
-                );
-                None
-            }
-        }
-    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -281,18 +226,10 @@ struct Context {
     idle: Arc<tokio::sync::Notify>,
     work: Arc<tokio::sync::Notify>,
     max_running: usize,
-    gate: Arc<Mutex<Gate>>,
 }
 
-/// Runs `id` on its own task; when it ends, the next execution waiting for
-/// its concurrency key starts.
-fn spawn(
-    context: Context,
-    claim: Claim,
-    plan: Arc<Plan>,
-    key: Option<String>,
-    cancel: CancellationToken,
-) {
+/// Runs `id` on its own task.
+fn spawn(context: Context, claim: Claim, plan: Arc<Plan>, cancel: CancellationToken) {
     let id = claim.id;
     let mut running = lock(&context.running);
     if running.contains_key(&id) {
@@ -318,23 +255,15 @@ fn spawn(
             if let Err(err) = context.engine.run(claim, plan, cancel).await {
                 tracing::error!("execution {id} stopped: {err}");
             }
-            let next = key
-                .as_ref()
-                .and_then(|key| lock(&context.gate).leave(key, id));
-            {
-                let mut running = lock(&context.running);
-                let was_full = running.len() >= context.max_running;
-                running.remove(&id);
-                if running.is_empty() && next.is_none() {
-                    context.idle.notify_waiters();
-                }
-                if was_full && next.is_none() {
-                    // Work may have been turned away while full.
-                    context.work.notify_one();
-                }
+            let mut running = lock(&context.running);
+            let was_full = running.len() >= context.max_running;
+            running.remove(&id);
+            if running.is_empty() {
+                context.idle.notify_waiters();
             }
-            if let Some((next, plan)) = next {
-                spawn(context, next, plan, key, CancellationToken::new());
+            if was_full {
+                // Work may have been turned away while full.
+                context.work.notify_one();
             }
         }
     });

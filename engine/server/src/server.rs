@@ -143,7 +143,6 @@ impl Server {
             metrics,
             max_wait: config.max_wait,
             stopping: CancellationToken::new(),
-            expr: shutter_dsl::ExprEngine::new(),
         }));
         if let Some(announcements) = announcements {
             relay(announcements, &state);
@@ -292,7 +291,8 @@ async fn sweep(state: AppState, stop: CancellationToken) {
 
 /// Acts on what the nodes sharing the store announce: a change wakes the
 /// long polls here, a cancel request cancels the execution if it runs
-/// here, released work wakes the sweep. Ends with the store.
+/// here, released work wakes the sweep, a freed slot of a limit pool wakes
+/// the steps waiting for one. Ends with the store.
 fn relay(mut announcements: tokio::sync::broadcast::Receiver<Announcement>, state: &AppState) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
@@ -317,6 +317,7 @@ fn relay(mut announcements: tokio::sync::broadcast::Receiver<Announcement>, stat
                     shared.runner.cancel(id);
                 }
                 Announcement::WorkQueued => shared.runner.wake(),
+                Announcement::SlotFreed => shared.runner.engine().slot_freed(),
             }
         }
     });

@@ -26,7 +26,6 @@ pub(crate) struct Shared {
     pub(crate) max_wait: Duration,
     /// Canceled when the server begins to stop: long polls answer at once.
     pub(crate) stopping: CancellationToken,
-    pub(crate) expr: shutter_dsl::ExprEngine,
 }
 
 impl AppState {
@@ -40,10 +39,6 @@ impl AppState {
 
     pub fn workflows(&self) -> &Workflows {
         &self.0.workflows
-    }
-
-    pub(crate) fn expr(&self) -> &shutter_dsl::ExprEngine {
-        &self.0.expr
     }
 
     pub(crate) fn runner(&self) -> &Runner {

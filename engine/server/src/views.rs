@@ -72,9 +72,13 @@ impl From<&ExecutionSnapshot> for ExecutionDetail {
 pub struct StepView {
     /// The step id, with `[N]` for an item of a `for_each` step.
     pub key: String,
-    /// `pending`, `running`, `retrying`, `succeeded`, `failed`, `skipped`,
-    /// `canceled` or `compensated`.
+    /// `pending`, `waiting` (for a slot of a limit pool), `running`,
+    /// `retrying`, `succeeded`, `failed`, `skipped`, `canceled` or
+    /// `compensated`.
     pub state: String,
+    /// The limit pool a `waiting` step waits for a slot of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     pub attempts: Vec<AttemptView>,
     #[schema(value_type = Option<Object>)]
     pub outputs: Option<Json>,
@@ -91,6 +95,7 @@ impl From<&StepRecord> for StepView {
         Self {
             key: step.key.to_string(),
             state: step.state.as_str().to_owned(),
+            waiting_for: step.waiting_for.clone(),
             attempts: step
                 .attempts
                 .iter()

@@ -251,3 +251,67 @@ async fn a_schedule_on_three_nodes_starts_each_tick_once() {
         background.join().await;
     }
 }
+
+/// One execution per VM at a time, however many nodes.
+const PER_VM: &str = "version: 1
+name: per-vm
+inputs:
+  vm: {type: string}
+concurrency: {key: '${{ inputs.vm }}', policy: POLICY}
+steps:
+  work: {uses: core.sleep, with: {duration: 1h}}
+";
+
+async fn start_for(on: &TestServer, vm: &str) -> (StatusCode, serde_json::Value) {
+    let started = on
+        .post(
+            "/workflows/per-vm/executions",
+            &format!(r#"{{"inputs": {{"vm": "{vm}"}}}}"#),
+        )
+        .await;
+    (started.status, started.body)
+}
+
+#[tokio::test]
+async fn a_concurrency_key_holds_across_nodes() {
+    let db = ScratchDb::new().await;
+    let a = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
+    let b = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
+    // `skip`: B refuses a start while A runs one for the same VM.
+    a.register(&PER_VM.replace("POLICY", "skip")).await;
+    b.register(&PER_VM.replace("POLICY", "skip")).await;
+    let (status, first) = start_for(&a, "web").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let first = first["id"].as_str().unwrap().to_owned();
+    let (status, busy) = start_for(&b, "web").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{busy}");
+    assert_eq!(busy["error"]["code"], "concurrency_busy");
+    assert_eq!(busy["error"]["details"]["execution"], first.as_str());
+    let cancel = a.post(&format!("/executions/{first}/cancel"), "").await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED);
+    a.finished(&first).await;
+    // `queue`: the second, started on B, waits for the first, on A, and
+    // starts once A's ends (B learns of it from the database).
+    a.register(&PER_VM.replace("POLICY", "queue")).await;
+    b.register(&PER_VM.replace("POLICY", "queue")).await;
+    let (_, first) = start_for(&a, "db").await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    running(&a, &first).await;
+    let (status, second) = start_for(&b, "db").await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second = second["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting = b.get(&format!("/executions/{second}")).await;
+    assert_eq!(waiting.body["state"], "queued", "{:?}", waiting.body);
+    let ended = Instant::now();
+    a.post(&format!("/executions/{first}/cancel"), "").await;
+    a.finished(&first).await;
+    running(&b, &second).await;
+    assert!(
+        ended.elapsed() < Duration::from_secs(3),
+        "woken by the first's end, not by a poll: {:?}",
+        ended.elapsed()
+    );
+    b.post(&format!("/executions/{second}/cancel"), "").await;
+    b.finished(&second).await;
+}

@@ -13,11 +13,13 @@
 //! - `sqlite/`: `mod.rs` (the `Store` impl and reads), `writer.rs` (the
 //!   batching writer thread), `schema.rs` (migrations), `codec.rs` (rows).
 //! - `lease.rs`: when an execution's owner counts as gone.
+//! - `slots.rs`: whose turn it is in a limit pool (`limit:`), for every backend.
 
 mod codec;
 mod lease;
 mod memory;
 mod postgres;
+mod slots;
 mod sqlite;
 
 pub use memory::MemoryStore;

@@ -9,10 +9,12 @@ use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, Renewal, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
+    ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey, StepRecord, Store, StoreError,
+    StoredWorkflow,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
+use crate::slots::{SlotRow, turn};
 
 #[derive(Debug)]
 struct Entry {
@@ -28,12 +30,17 @@ struct Entry {
     /// A cancel was asked for while it ran (kept until it is claimed again
     /// after it ended, for a retry).
     cancel_requested: bool,
+    /// Its concurrency key, and its place in the key's line.
+    concurrency_key: Option<String>,
+    key_seq: u64,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     executions: Mutex<HashMap<ExecutionId, Entry>>,
     workflows: Mutex<Vec<StoredWorkflow>>,
+    /// Limit pools: each pool's rows (taken under the executions' lock).
+    slots: Mutex<HashMap<String, Vec<SlotRow>>>,
 }
 
 impl MemoryStore {
@@ -64,6 +71,28 @@ impl MemoryStore {
             .lock()
             .expect("no panic while holding the store lock")
     }
+}
+
+/// The first execution not ended in `key`'s line.
+fn first_in_line(executions: &HashMap<ExecutionId, Entry>, key: &str) -> Option<ExecutionId> {
+    executions
+        .iter()
+        .filter(|(_, entry)| {
+            entry.concurrency_key.as_deref() == Some(key) && !entry.record.state.is_terminal()
+        })
+        .min_by_key(|(id, entry)| (entry.key_seq, **id))
+        .map(|(id, _)| *id)
+}
+
+/// The place after the last one in `key`'s line.
+fn next_in_line(executions: &HashMap<ExecutionId, Entry>, key: &str) -> u64 {
+    executions
+        .values()
+        .filter(|entry| entry.concurrency_key.as_deref() == Some(key))
+        .map(|entry| entry.key_seq)
+        .max()
+        .unwrap_or(0)
+        + 1
 }
 
 /// Claims an entry for `holder` at the next epoch.
@@ -115,6 +144,18 @@ impl Store for MemoryStore {
         if executions.contains_key(&new.id) {
             return Err(StoreError::Conflict(format!("execution {} exists", new.id)));
         }
+        let mut key_seq = 0;
+        if let Some(concurrency) = &new.concurrency {
+            if concurrency.skip
+                && let Some(holder) = first_in_line(&executions, &concurrency.key)
+            {
+                return Err(StoreError::Busy {
+                    key: concurrency.key.clone(),
+                    holder,
+                });
+            }
+            key_seq = next_in_line(&executions, &concurrency.key);
+        }
         let record = ExecutionRecord::new(&new);
         let steps = new
             .steps
@@ -133,6 +174,8 @@ impl Store for MemoryStore {
                 epoch: 1,
                 idempotency_key: new.idempotency_key,
                 cancel_requested: false,
+                concurrency_key: new.concurrency.map(|c| c.key),
+                key_seq,
             },
         );
         Ok(record)
@@ -250,12 +293,30 @@ impl Store for MemoryStore {
 
     async fn claim(&self, id: ExecutionId, holder: &Holder) -> Result<Option<Claim>, StoreError> {
         let mut executions = self.lock();
-        let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
         let terminal = entry.record.state.is_terminal();
-        Ok(
-            is_claimable(terminal, entry.lease.as_ref(), &holder.owner, Utc::now())
-                .then(|| take(id, entry, holder)),
-        )
+        if !is_claimable(terminal, entry.lease.as_ref(), &holder.owner, Utc::now()) {
+            return Ok(None);
+        }
+        // Run again (a retry): to the end of its key's line.
+        let requeued = match (&entry.concurrency_key, terminal) {
+            (Some(key), true) => Some(next_in_line(&executions, key)),
+            _ => None,
+        };
+        let entry = executions.get_mut(&id).ok_or(StoreError::NotFound(id))?;
+        if let Some(seq) = requeued {
+            entry.key_seq = seq;
+        }
+        Ok(Some(take(id, entry, holder)))
+    }
+
+    async fn holds_key(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let executions = self.lock();
+        let entry = executions.get(&id).ok_or(StoreError::NotFound(id))?;
+        Ok(match &entry.concurrency_key {
+            None => true,
+            Some(key) => first_in_line(&executions, key).is_none_or(|first| first == id),
+        })
     }
 
     async fn renew(&self, holder: &Holder, claims: &[Claim]) -> Result<Renewal, StoreError> {
@@ -297,6 +358,69 @@ impl Store for MemoryStore {
             && entry.epoch == claim.epoch
         {
             entry.lease = None;
+        }
+        Ok(())
+    }
+
+    async fn take_slot(&self, claim: Claim, request: &SlotRequest) -> Result<bool, StoreError> {
+        let executions = self.lock();
+        let entry = executions
+            .get(&claim.id)
+            .ok_or(StoreError::NotFound(claim.id))?;
+        if entry.epoch != claim.epoch {
+            return Err(fenced(claim, entry.epoch));
+        }
+        let now = Utc::now();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let rows = slots.remove(&request.pool).unwrap_or_default();
+        let rows: Vec<SlotRow> = rows
+            .into_iter()
+            .map(|mut row| {
+                row.live = row
+                    .execution
+                    .parse::<ExecutionId>()
+                    .ok()
+                    .and_then(|id| executions.get(&id))
+                    .is_some_and(|entry| {
+                        entry.epoch == row.epoch
+                            && !entry.record.state.is_terminal()
+                            && entry.lease.as_ref().is_some_and(|lease| lease.until >= now)
+                    });
+                row
+            })
+            .collect();
+        let (execution, step) = (claim.id.to_string(), request.step.to_string());
+        let decided = turn(
+            rows.clone(),
+            &execution,
+            &step,
+            claim.epoch,
+            request.capacity,
+            now,
+        );
+        // What stays: the live rows of other steps (the dead are dropped),
+        // then this step's.
+        let mut kept: Vec<SlotRow> = rows
+            .into_iter()
+            .filter(|row| row.live && (row.execution != execution || row.step != step))
+            .collect();
+        let granted = decided.granted();
+        kept.push(decided.mine);
+        slots.insert(request.pool.clone(), kept);
+        Ok(granted)
+    }
+
+    async fn free_slot(&self, claim: Claim, pool: &str, step: &StepKey) -> Result<(), StoreError> {
+        let _executions = self.lock();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let (execution, step) = (claim.id.to_string(), step.to_string());
+        if let Some(rows) = slots.get_mut(pool) {
+            rows.retain(|row| {
+                !(row.execution == execution && row.step == step && row.epoch == claim.epoch)
+            });
+            if rows.is_empty() {
+                slots.remove(pool);
+            }
         }
         Ok(())
     }

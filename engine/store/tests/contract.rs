@@ -11,8 +11,8 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
-    Renewal, StepKey, StepState, Store, StoreError, StoredWorkflow,
+    Change, Claim, ConcurrencyKey, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution,
+    Owner, Page, Renewal, SlotRequest, StepKey, StepState, Store, StoreError, StoredWorkflow,
 };
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
@@ -51,6 +51,7 @@ fn new_execution(workflow: &str, created: i64) -> NewExecution {
         steps: vec!["a".into(), "b".into()],
         created_at: at(created),
         idempotency_key: None,
+        concurrency: None,
     }
 }
 
@@ -710,6 +711,199 @@ async fn a_renewal_does_not_bring_back_a_released_lease(store: Arc<dyn Store>) {
     );
 }
 
+fn slot(pool: &str, capacity: u32, step: &str) -> SlotRequest {
+    SlotRequest {
+        pool: pool.to_owned(),
+        capacity,
+        step: StepKey::step(step),
+    }
+}
+
+/// A new execution held by `holder`, and its claim.
+async fn started(store: &Arc<dyn Store>, holder: &Holder) -> Claim {
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, holder).await.unwrap();
+    Claim::created(id)
+}
+
+async fn a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for(store: Arc<dyn Store>) {
+    let me = held_by(&owner(), LEASE);
+    let (a, b, c, d) = (
+        started(&store, &me).await,
+        started(&store, &me).await,
+        started(&store, &me).await,
+        started(&store, &me).await,
+    );
+    let pool = slot("vcenter-prod", 2, "snap");
+    assert!(store.take_slot(a, &pool).await.unwrap());
+    assert!(store.take_slot(b, &pool).await.unwrap());
+    assert!(
+        !store.take_slot(c, &pool).await.unwrap(),
+        "both slots are held"
+    );
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(!store.take_slot(d, &pool).await.unwrap());
+    assert!(
+        store.take_slot(a, &pool).await.unwrap(),
+        "asking again keeps the slot"
+    );
+    // Another pool, and another step of the same execution, are apart.
+    assert!(store.take_slot(c, &slot("nova", 1, "snap")).await.unwrap());
+    assert!(
+        !store
+            .take_slot(c, &slot("vcenter-prod", 2, "other"))
+            .await
+            .unwrap()
+    );
+    store
+        .free_slot(a, "vcenter-prod", &StepKey::step("snap"))
+        .await
+        .unwrap();
+    assert!(
+        !store.take_slot(d, &pool).await.unwrap(),
+        "c asked first: the freed slot is its"
+    );
+    assert!(store.take_slot(c, &pool).await.unwrap());
+    // Leaving the line (a canceled step) lets the next one by.
+    store
+        .free_slot(c, "vcenter-prod", &StepKey::step("other"))
+        .await
+        .unwrap();
+    store
+        .free_slot(b, "vcenter-prod", &StepKey::step("snap"))
+        .await
+        .unwrap();
+    assert!(store.take_slot(d, &pool).await.unwrap());
+}
+
+async fn a_slot_counts_only_while_its_execution_runs_under_a_live_lease(store: Arc<dyn Store>) {
+    let pool = slot("vcenter-prod", 1, "snap");
+    // A node that dies holding the slot: its lease runs out.
+    let dying = held_by(&elsewhere("dying"), Duration::from_millis(300));
+    let held = started(&store, &dying).await;
+    assert!(store.take_slot(held, &pool).await.unwrap());
+    let me = held_by(&owner(), LEASE);
+    let mine = started(&store, &me).await;
+    assert!(!store.take_slot(mine, &pool).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        store.take_slot(mine, &pool).await.unwrap(),
+        "the dead node's slot is free"
+    );
+    // Taken back, the first one asks anew at its next epoch and waits.
+    let taken = store.claim(held.id, &me).await.unwrap().unwrap();
+    assert_eq!(taken.epoch, 2);
+    assert!(
+        matches!(
+            store.take_slot(held, &pool).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a past claim takes no slot"
+    );
+    assert!(!store.take_slot(taken, &pool).await.unwrap());
+    // An execution that ended holds nothing, even if a step kept its slot.
+    store
+        .append(
+            mine,
+            vec![Change::ExecutionFinished {
+                state: ExecutionState::Failed,
+                outputs: None,
+                error: Some("stopped".into()),
+                at: at(1),
+            }],
+        )
+        .await
+        .unwrap();
+    assert!(store.take_slot(taken, &pool).await.unwrap());
+    // A free under a past claim frees nothing.
+    store
+        .free_slot(held, "vcenter-prod", &StepKey::step("snap"))
+        .await
+        .unwrap();
+    let third = started(&store, &me).await;
+    assert!(!store.take_slot(third, &pool).await.unwrap());
+}
+
+fn keyed(key: &str, skip: bool, idempotency: Option<&str>) -> NewExecution {
+    NewExecution {
+        concurrency: Some(ConcurrencyKey {
+            key: key.to_owned(),
+            skip,
+        }),
+        idempotency_key: idempotency.map(str::to_owned),
+        ..new_execution("per-vm", 0)
+    }
+}
+
+async fn finish(store: &Arc<dyn Store>, claim: Claim) {
+    let done = Change::ExecutionFinished {
+        state: ExecutionState::Succeeded,
+        outputs: None,
+        error: None,
+        at: at(5),
+    };
+    store.append(claim, vec![done]).await.unwrap();
+}
+
+async fn a_concurrency_key_runs_one_at_a_time_in_the_order_started(store: Arc<dyn Store>) {
+    let me = held_by(&owner(), LEASE);
+    let first = store
+        .create(keyed("per-vm/a", false, None), &me)
+        .await
+        .unwrap()
+        .id;
+    let second = store
+        .create(keyed("per-vm/a", false, Some("start-2")), &me)
+        .await
+        .unwrap()
+        .id;
+    let elsewhere_key = store
+        .create(keyed("per-vm/b", false, None), &me)
+        .await
+        .unwrap()
+        .id;
+    let unkeyed = store.create(new_execution("w", 0), &me).await.unwrap().id;
+    assert!(store.holds_key(first).await.unwrap());
+    assert!(!store.holds_key(second).await.unwrap(), "behind the first");
+    assert!(store.holds_key(elsewhere_key).await.unwrap());
+    assert!(store.holds_key(unkeyed).await.unwrap());
+    // `skip` refuses while the key is held, naming the holder.
+    match store.create(keyed("per-vm/a", true, None), &me).await {
+        Err(StoreError::Busy { key, holder }) => {
+            assert_eq!((key.as_str(), holder), ("per-vm/a", first));
+        }
+        other => panic!("expected busy, got {other:?}"),
+    }
+    // The same start asked again is answered with its execution.
+    let again = store
+        .create(keyed("per-vm/a", true, Some("start-2")), &me)
+        .await
+        .unwrap();
+    assert_eq!(again.id, second);
+    finish(&store, Claim::created(first)).await;
+    assert!(store.holds_key(second).await.unwrap(), "its turn");
+    // Run again (a retry), the first goes to the end of the line.
+    let retried = store.claim(first, &me).await.unwrap().unwrap();
+    assert!(!store.holds_key(first).await.unwrap());
+    assert!(store.holds_key(second).await.unwrap());
+    finish(&store, Claim::created(second)).await;
+    assert!(store.holds_key(first).await.unwrap());
+    finish(&store, retried).await;
+    let free = store
+        .create(keyed("per-vm/a", true, None), &me)
+        .await
+        .unwrap();
+    assert!(
+        store.holds_key(free.id).await.unwrap(),
+        "nothing holds it now"
+    );
+    assert!(matches!(
+        store.holds_key(ExecutionId::new()).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -749,6 +943,9 @@ contract!(
     a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
     concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused,
     a_renewal_does_not_bring_back_a_released_lease,
+    a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for,
+    a_slot_counts_only_while_its_execution_runs_under_a_live_lease,
+    a_concurrency_key_runs_one_at_a_time_in_the_order_started,
 );
 
 #[tokio::test]

@@ -214,6 +214,7 @@ async fn new_executions_go_in_beside_the_old_ones() {
         steps: vec!["only".into()],
         created_at: chrono::Utc::now(),
         idempotency_key: None,
+        concurrency: None,
     };
     let fresh = new.id;
     store

@@ -42,6 +42,10 @@ impl StepRecord {
     pub fn apply(&mut self, seq: u64, change: &Change) {
         match change {
             Change::StepExpanded { items, .. } => self.items = Some(items.clone()),
+            Change::StepWaiting { pool, .. } => {
+                self.state = StepState::Waiting;
+                self.waiting_for = Some(pool.clone());
+            }
             Change::AttemptStarted { attempt, at, .. } => self.start_attempt(*attempt, *at),
             Change::AttemptInterrupted { attempt, at, .. } => {
                 self.interrupt_attempt(*attempt, *at);
@@ -104,6 +108,7 @@ impl StepRecord {
         self.state = StepState::Running;
         self.started_at.get_or_insert(at);
         self.next_attempt_at = None;
+        self.waiting_for = None;
         self.attempts.push(AttemptRecord {
             number,
             started_at: at,
@@ -140,6 +145,7 @@ impl StepRecord {
         self.state = state;
         self.error = Some(why.to_owned());
         self.finished_at = Some(at);
+        self.waiting_for = None;
     }
 
     /// Back to `pending` for a retry of the execution: its tries so far
@@ -150,6 +156,7 @@ impl StepRecord {
         self.error = None;
         self.finished_at = None;
         self.next_attempt_at = None;
+        self.waiting_for = None;
         self.timer = None;
         self.progress = None;
         self.succeeded_seq = None;

@@ -35,6 +35,21 @@ pub struct NewExecution {
     /// second execution with the same key returns the first instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// The workflow's `concurrency:` for this execution, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<ConcurrencyKey>,
+}
+
+/// A workflow's `concurrency: {key, policy}` for one execution: executions
+/// with the same key never run at once, across every engine sharing the
+/// store (see [`crate::Store::holds_key`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConcurrencyKey {
+    /// The key, with the workflow's name before it (`backup/vm-42`).
+    pub key: String,
+    /// `skip`: the execution is not created while another holds the key
+    /// ([`crate::StoreError::Busy`]); else (`queue`) it waits its turn.
+    pub skip: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +98,9 @@ pub struct StepRecord {
     pub finished_at: Option<Timestamp>,
     /// When a `retrying` step tries again.
     pub next_attempt_at: Option<Timestamp>,
+    /// The limit pool a `waiting` step waits for a slot of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     /// A durable timer (`core.sleep`): when it fires, whatever the restarts.
     pub timer: Option<Timestamp>,
     pub progress: Option<Progress>,
@@ -110,6 +128,7 @@ impl StepRecord {
             started_at: None,
             finished_at: None,
             next_attempt_at: None,
+            waiting_for: None,
             timer: None,
             progress: None,
             items: None,
@@ -146,6 +165,13 @@ pub enum Change {
     StepExpanded {
         key: StepKey,
         items: Vec<Json>,
+        at: Timestamp,
+    },
+    /// The step waits for a slot of a limit pool (`limit:`) before its
+    /// next try.
+    StepWaiting {
+        key: StepKey,
+        pool: String,
         at: Timestamp,
     },
     AttemptStarted {
@@ -237,6 +263,7 @@ impl Change {
             | Self::ExecutionFinished { .. }
             | Self::ExecutionRetried { .. } => None,
             Self::StepExpanded { key, .. }
+            | Self::StepWaiting { key, .. }
             | Self::AttemptStarted { key, .. }
             | Self::AttemptInterrupted { key, .. }
             | Self::AttemptRetrying { key, .. }
@@ -259,6 +286,7 @@ impl Change {
             Self::ExecutionStarted { .. } => "execution_started",
             Self::ExecutionFinished { .. } => "execution_finished",
             Self::StepExpanded { .. } => "step_expanded",
+            Self::StepWaiting { .. } => "step_waiting",
             Self::AttemptStarted { .. } => "attempt_started",
             Self::AttemptInterrupted { .. } => "attempt_interrupted",
             Self::AttemptRetrying { .. } => "attempt_retrying",

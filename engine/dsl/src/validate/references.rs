@@ -157,7 +157,7 @@ impl Checker<'_> {
                 if !allowed {
                     self.error(fail(
                         "item",
-                        "`item` is only defined in `with` of a step that has `for_each`".to_owned(),
+                        "`item` is only defined in `with` and `limit` of a step that has `for_each`".to_owned(),
                     ));
                 }
                 None

@@ -53,6 +53,10 @@ impl Checker<'_> {
             .as_ref()
             .map(|value| self.for_each(value, &path.key("for_each"), &mut referenced));
         self.concurrency(raw.concurrency, for_each_set, path);
+        let limit = raw
+            .limit
+            .as_ref()
+            .map(|value| self.limit(value, &path.key("limit"), for_each_set, &mut referenced));
         // Paths are built only for what is there: a valid step of a large
         // workflow should cost as few allocations as possible.
         let retry = match raw.retry.as_deref() {
@@ -78,6 +82,7 @@ impl Checker<'_> {
             condition,
             for_each,
             concurrency: raw.concurrency,
+            limit,
             retry,
             timeout,
             compensate,
@@ -98,6 +103,33 @@ impl Checker<'_> {
             );
         }
         let (template, refs) = self.template(value, path, Place::StepControl);
+        referenced.extend(refs);
+        template
+    }
+
+    /// `limit`: a pool's name, or an expression giving one (which may read
+    /// `item` beside a `for_each`, never a secret).
+    fn limit(
+        &mut self,
+        value: &Json,
+        path: &YamlPath,
+        for_each: bool,
+        referenced: &mut Vec<String>,
+    ) -> Template {
+        let named = match value {
+            Json::String(name) => !name.trim().is_empty(),
+            _ => false,
+        };
+        if !named {
+            self.error(
+                Diagnostic::error(
+                    "wrong-type",
+                    "`limit` expects the name of a pool of the config file's `limits:`, or an expression giving one",
+                )
+                .at(path),
+            );
+        }
+        let (template, refs) = self.template(value, path, Place::StepWith { for_each });
         referenced.extend(refs);
         template
     }

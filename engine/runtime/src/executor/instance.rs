@@ -45,6 +45,8 @@ pub(crate) struct Work {
     pub(crate) call: ActionCall,
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Option<std::time::Duration>,
+    /// The step's `limit:`, if any.
+    pub(crate) limit: Option<shutter_dsl::template::Template>,
     pub(crate) item: Option<Json>,
     pub(crate) record: StepRecord,
 }
@@ -98,12 +100,18 @@ async fn tries(
         call,
         retry,
         timeout,
+        limit,
         item,
         record,
     } = work;
     let action = match resolve(shared, &call) {
         Ok(action) => action,
         Err(error) => return fail(shared, key, None, error).await,
+    };
+    let slot = match limit.map(|limit| super::limit::request(shared, &limit, item.as_ref(), &key)) {
+        None => None,
+        Some(Ok(request)) => Some(request),
+        Some(Err(error)) => return fail(shared, key, None, error).await,
     };
     let Some((mut attempt, mut counted)) = resume(shared, &key, &record, cancel).await? else {
         return canceled(shared, key, "canceled while waiting to retry").await;
@@ -117,9 +125,21 @@ async fn tries(
     };
     loop {
         attempt += 1;
+        if let Some(request) = &slot
+            && !super::limit::take(shared, request, cancel).await?
+        {
+            let reason = format!("canceled while waiting for a slot of `{}`", request.pool);
+            return canceled(shared, key, &reason).await;
+        }
         let permit = tokio::select! {
-            permit = shared.inner.permits.clone().acquire_owned() => permit.ok(),
-            () = cancel.cancelled() => return canceled(shared, key, "canceled before it started").await,
+            permit = shared.inner.permits.clone().acquire_owned() => Some(permit.ok()),
+            () = cancel.cancelled() => None,
+        };
+        let Some(permit) = permit else {
+            if let Some(request) = &slot {
+                super::limit::give_back(shared, request).await;
+            }
+            return canceled(shared, key, "canceled before it started").await;
         };
         shared
             .sink
@@ -131,6 +151,10 @@ async fn tries(
             .await?;
         let tried = try_once(shared, action.as_ref(), &instance, attempt, cancel).await;
         drop(permit);
+        if let Some(request) = &slot {
+            // Free while the step waits to retry, or once it has ended.
+            super::limit::give_back(shared, request).await;
+        }
         counted += 1;
         let tried = match tried {
             Ok(tried) => tried,

@@ -15,6 +15,7 @@
 
 mod compensate;
 mod instance;
+mod limit;
 mod retry;
 mod scope;
 mod sink;
@@ -47,6 +48,9 @@ use sink::StoreSink;
 pub(crate) struct Shared {
     pub(crate) inner: Arc<Inner>,
     pub(crate) id: ExecutionId,
+    /// The claim the execution runs under (slots of limit pools are held
+    /// under it).
+    pub(crate) claim: Claim,
     pub(crate) plan: Arc<Plan>,
     pub(crate) sink: Arc<dyn ChangeSink>,
     pub(crate) scope: Scope,
@@ -102,6 +106,19 @@ pub(crate) async fn run(
     if snapshot.execution.state.is_terminal() {
         return Ok(snapshot.execution);
     }
+    if plan.workflow.concurrency.is_some() {
+        // Its turn under its concurrency key first (still `queued`).
+        let halted = halt.token().clone();
+        tokio::select! {
+            waited = crate::concurrency::wait_for_key(&inner, id, &cancel) => waited?,
+            () = halted.cancelled() => {
+                let reason = halt.reason().unwrap_or_else(|| {
+                    StoreError::Fatal("the execution was halted".to_owned())
+                });
+                return Err(reason.into());
+            }
+        }
+    }
     let given = lock(&inner.given).get(&id).cloned().unwrap_or_default();
     let secrets = inner.secrets.resolve(&plan.workflow.secrets).merged(&given);
     let sink: Arc<dyn ChangeSink> = Arc::new(StoreSink {
@@ -156,6 +173,7 @@ pub(crate) async fn run(
     let shared = Arc::new(Shared {
         inner,
         id,
+        claim,
         plan,
         sink,
         scope,
@@ -527,6 +545,7 @@ impl Run {
                 call: step.call.clone(),
                 retry: step.retry.clone(),
                 timeout: step.timeout,
+                limit: step.limit.clone(),
                 item: items.as_ref().and_then(|items| items.get(index).cloned()),
                 record,
             };

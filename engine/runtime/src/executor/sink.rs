@@ -131,6 +131,8 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
         | Change::StepFailed { error, .. }
         | Change::CompensationFailed { error, .. } => text(error),
         Change::StepSkipped { reason, .. } | Change::StepCanceled { reason, .. } => text(reason),
+        // A pool's name cannot be made of a secret (the compiler refuses).
+        Change::StepWaiting { pool, .. } => text(pool),
         Change::StepSucceeded { outputs, .. } => data(outputs),
         Change::StepExpanded { items, .. } => items.iter_mut().for_each(data),
         Change::ExecutionFinished { outputs, error, .. } => {

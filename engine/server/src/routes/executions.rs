@@ -352,8 +352,6 @@ pub(crate) async fn retry(
     let id = execution_id(&id)?;
     let (plan, claim) = state.engine().retry(id).await?;
     let record = current(&state, id).await?;
-    let inputs = record.inputs.as_object().cloned().unwrap_or_default();
-    let key = state.runner().key_of(&plan, &inputs);
-    state.runner().launch(claim, plan, key, false);
+    state.runner().launch(claim, plan);
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())
 }

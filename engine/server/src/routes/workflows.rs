@@ -9,11 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shutter_core::Secrets;
 use shutter_dsl::Source;
-use shutter_runtime::{EngineError, WorkflowSource};
+use shutter_runtime::WorkflowSource;
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, idempotency_key};
-use crate::gate::{Admission, key_of};
 use crate::kept;
 use crate::state::AppState;
 use crate::views::{
@@ -21,7 +20,6 @@ use crate::views::{
     WorkflowSummary,
 };
 use crate::workflows::{Registered, Version};
-use shutter_dsl::model::ConcurrencyPolicy;
 
 /// Registers a workflow (YAML body). A new content is a new version, which
 /// new executions run; the same content again changes nothing.
@@ -136,66 +134,17 @@ pub(crate) async fn start_execution(
     secrets: Secrets,
 ) -> Result<(shutter_core::ExecutionRecord, bool), ApiError> {
     let version = latest(state, name).await?;
-    let resolved = shutter_dsl::inputs::resolve_inputs(&version.plan.workflow, inputs)
-        .map_err(|errors| ApiError::from(EngineError::Inputs(errors)))?;
-    let concurrency = key_of(&version.plan, &resolved, state.expr())
-        .map_err(|err| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", err))?;
-    let gate = state.runner().gate.clone();
-    let mut admission = concurrency.as_ref().map(|(gate_key, policy)| {
-        let admission = lock(&gate).admit(gate_key, *policy);
-        (gate_key.clone(), admission)
-    });
-    // The holder's record can say it ended a moment before its task lets
-    // the key go; a client that waited for that end must not be refused.
-    if let Some((gate_key, Admission::Busy(Some(holder)))) = &admission {
-        let ended = state
-            .store()
-            .get(*holder)
-            .await?
-            .is_none_or(|record| record.state.is_terminal());
-        if ended {
-            let mut gate = lock(&gate);
-            // Either the key is still the ended holder's (take it over), or
-            // its task let it go meanwhile (ask again).
-            let next = if gate.take_over(gate_key, *holder) {
-                Admission::Run
-            } else {
-                let policy = concurrency.as_ref().map(|(_, policy)| *policy);
-                gate.admit(gate_key, policy.unwrap_or(ConcurrencyPolicy::Skip))
-            };
-            admission = Some((gate_key.clone(), next));
-        }
-    }
-    if let Some((gate_key, Admission::Busy(holder))) = &admission {
-        let holder = holder.map(|id| id.to_string());
-        return Err(ApiError::conflict(
-            "concurrency_busy",
-            format!("another execution holds concurrency key `{gate_key}` (policy skip)"),
-        )
-        .with_details(serde_json::json!({"key": gate_key, "execution": holder})));
-    }
-    let release = || {
-        if let Some((gate_key, Admission::Run)) = &admission {
-            lock(&gate).release(gate_key);
-        }
-    };
     let source = WorkflowSource {
         text: version.source.clone(),
         path: version.path.clone(),
     };
-    let started = match state
+    // A `skip` concurrency key held by another is refused by the store
+    // (409 `concurrency_busy`); a `queue` one waits its turn once running.
+    let started = state
         .engine()
         .start_once(&version.plan, source, inputs, key.clone())
-        .await
-    {
-        Ok(started) => started,
-        Err(err) => {
-            release();
-            return Err(err.into());
-        }
-    };
+        .await?;
     if !started.created {
-        release();
         if started.record.workflow != name {
             return Err(ApiError::conflict(
                 "idempotency_key_reused",
@@ -211,20 +160,8 @@ pub(crate) async fn start_execution(
     let claim = started
         .claim
         .unwrap_or_else(|| shutter_core::Claim::created(started.record.id));
-    let reserved = matches!(admission, Some((_, Admission::Run)));
-    state.runner().launch(
-        claim,
-        version.plan.clone(),
-        admission.map(|(gate_key, _)| gate_key),
-        reserved,
-    );
+    state.runner().launch(claim, version.plan.clone());
     Ok((started.record, true))
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The version of `name` new executions run; one this node does not know

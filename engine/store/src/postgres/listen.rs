@@ -1,6 +1,6 @@
 //! What nodes announce to each other, through PostgreSQL. Every create and
 //! append notifies the channel `shutter_changes` with `ID:SEQ`, a cancel
-//! request with `cancel:ID`, a released execution with `work`, inside the
+//! request with `cancel:ID`, a released execution with `work`, a freed slot of a limit pool with `slot`, inside the
 //! write's transaction, so the notification is delivered at commit; each
 //! store keeps one listening connection and passes what arrives to this
 //! process's subscribers (the server: its change feed, which wakes long
@@ -26,12 +26,15 @@ pub(super) fn payload(announcement: Announcement) -> String {
         Announcement::Changed { id, seq } => format!("{id}:{seq}"),
         Announcement::CancelRequested(id) => format!("cancel:{id}"),
         Announcement::WorkQueued => "work".to_owned(),
+        Announcement::SlotFreed => "slot".to_owned(),
     }
 }
 
 fn parse(payload: &str) -> Option<Announcement> {
-    if payload == "work" {
-        return Some(Announcement::WorkQueued);
+    match payload {
+        "work" => return Some(Announcement::WorkQueued),
+        "slot" => return Some(Announcement::SlotFreed),
+        _ => {}
     }
     if let Some(id) = payload.strip_prefix("cancel:") {
         return Some(Announcement::CancelRequested(id.parse().ok()?));

@@ -14,9 +14,11 @@
 
 mod error;
 mod group;
+mod keys;
 mod listen;
 mod pgpass;
 mod schema;
+mod slots;
 mod write;
 
 use std::fmt;
@@ -27,8 +29,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Announcement, Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot,
-    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, StepRecord, Store, StoreError,
-    StoredWorkflow,
+    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey,
+    StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -381,9 +383,24 @@ impl Store for PostgresStore {
         write::release(&mut client, claim).await
     }
 
+    async fn holds_key(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        keys::holds_key(&client, id).await
+    }
+
     async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
         let mut client = self.client().await?;
         write::request_cancel(&mut client, id).await
+    }
+
+    async fn take_slot(&self, claim: Claim, request: &SlotRequest) -> Result<bool, StoreError> {
+        let mut client = self.client().await?;
+        slots::take_slot(&mut client, claim, request).await
+    }
+
+    async fn free_slot(&self, claim: Claim, pool: &str, step: &StepKey) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        slots::free_slot(&mut client, claim, pool, step).await
     }
 
     async fn save_workflow(&self, workflow: &StoredWorkflow) -> Result<(), StoreError> {

@@ -71,6 +71,27 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE executions ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT FALSE;
     ",
+    // 4: limit pools: the steps holding a slot of a pool, or waiting for one.
+    "
+    CREATE TABLE slots (
+        pool TEXT NOT NULL,
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        step TEXT NOT NULL,
+        epoch BIGINT NOT NULL,
+        since TEXT NOT NULL,
+        held BOOLEAN NOT NULL,
+        PRIMARY KEY (pool, execution_id, step)
+    );
+    CREATE INDEX slots_by_execution ON slots (execution_id);
+    ",
+    // 5: concurrency keys: an execution's key and its place in the key's
+    // line, so that keys hold across nodes.
+    "
+    ALTER TABLE executions ADD COLUMN concurrency_key TEXT;
+    ALTER TABLE executions ADD COLUMN key_seq BIGINT NOT NULL DEFAULT 0;
+    CREATE INDEX executions_by_key ON executions (concurrency_key, key_seq, id)
+        WHERE concurrency_key IS NOT NULL AND state IN ('queued', 'running');
+    ",
 ];
 
 /// The newest schema version.

@@ -28,14 +28,33 @@ pub(super) async fn create(
     holder: &Holder,
 ) -> Result<ExecutionRecord, StoreError> {
     let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+    super::keys::lock(&tx, new).await?;
+    if new.concurrency.is_some()
+        && let Some(key) = &new.idempotency_key
+    {
+        // The same start asked again answers with the first execution,
+        // not with the key it holds.
+        let existing = tx
+            .query_opt(
+                "SELECT record FROM executions WHERE idempotency_key = $1",
+                &[key],
+            )
+            .await
+            .map_err(|e| pg_error(&e))?;
+        if let Some(existing) = existing {
+            return decode_execution(existing.get(0));
+        }
+    }
+    let key_seq = super::keys::place(&tx, new).await?;
     let record = ExecutionRecord::new(new);
     let owner = &holder.owner;
     // A taken idempotency key inserts nothing: the first execution is the answer.
     let inserted = tx
         .execute(
             "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
-                                     owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch)
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, 1)
+                                     owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch,
+                                     concurrency_key, key_seq)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $15)
              ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING",
             &[
                 &new.id.to_string(),
@@ -51,6 +70,8 @@ pub(super) async fn create(
                 &pid(holder),
                 &lease_until(holder),
                 &new.idempotency_key,
+                &new.concurrency.as_ref().map(|c| c.key.as_str()),
+                &key_seq,
             ],
         )
         .await;
@@ -117,7 +138,9 @@ pub(super) async fn append_all(
 ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
     let text_id = id.to_string();
     let lock = tx
-        .prepare_cached("SELECT record, epoch FROM executions WHERE id = $1 FOR UPDATE")
+        .prepare_cached(
+            "SELECT record, epoch, concurrency_key IS NOT NULL FROM executions WHERE id = $1 FOR UPDATE",
+        )
         .await
         .map_err(|e| pg_error(&e))?;
     let row = tx
@@ -127,6 +150,8 @@ pub(super) async fn append_all(
         .ok_or(StoreError::NotFound(id))?;
     let current = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
     let mut record = decode_execution(row.get(0))?;
+    let keyed: bool = row.get(2);
+    let ended_before = record.state.is_terminal();
     let first_seq = record.last_seq + 1;
     let mut accepted: Vec<&Change> = Vec::new();
     let mut results = Vec::with_capacity(ops.len());
@@ -180,6 +205,10 @@ pub(super) async fn append_all(
     )
     .await
     .map_err(|e| pg_error(&e))?;
+    if keyed && record.state.is_terminal() && !ended_before {
+        // Its concurrency key is free: the next in line may start.
+        notify(tx, Announcement::SlotFreed).await?;
+    }
     Ok(results)
 }
 
@@ -407,6 +436,10 @@ pub(super) async fn claim_one(
     let lease = lease_of(&row, 1)?;
     if !is_claimable(terminal, lease.as_ref(), &holder.owner, Utc::now()) {
         return Ok(None);
+    }
+    if terminal {
+        // To run again (a retry): to the end of its key's line.
+        super::keys::requeue(&tx, id).await?;
     }
     let claim = take(&tx, id, holder).await?;
     tx.commit().await.map_err(|e| pg_error(&e))?;

@@ -1,7 +1,9 @@
 //! The embedded store: one SQLite file.
 
 mod error;
+mod keys;
 mod schema;
+mod slots;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -13,7 +15,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, Renewal, StepRecord, Store, StoreError, StoredWorkflow,
+    ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey, StepRecord, Store, StoreError,
+    StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -283,6 +286,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn holds_key(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        self.read(move |conn| keys::holds_key(conn, id)).await
+    }
+
     async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
         self.read(|conn| {
             let mut statement = conn
@@ -468,6 +475,27 @@ impl Store for SqliteStore {
 
     async fn request_cancel(&self, id: ExecutionId) -> Result<bool, StoreError> {
         self.write(|reply| Op::RequestCancel { id, reply }).await
+    }
+
+    async fn take_slot(&self, claim: Claim, request: &SlotRequest) -> Result<bool, StoreError> {
+        let request = Box::new(request.clone());
+        self.write(|reply| Op::TakeSlot {
+            claim,
+            request,
+            reply,
+        })
+        .await
+    }
+
+    async fn free_slot(&self, claim: Claim, pool: &str, step: &StepKey) -> Result<(), StoreError> {
+        let (pool, step) = (pool.to_owned(), step.clone());
+        self.write(|reply| Op::FreeSlot {
+            claim,
+            pool,
+            step,
+            reply,
+        })
+        .await
     }
 
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {

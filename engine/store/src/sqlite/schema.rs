@@ -71,6 +71,27 @@ const MIGRATIONS: &[&str] = &[
     "
     ALTER TABLE executions ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
     ",
+    // 6: limit pools: the steps holding a slot of a pool, or waiting for one.
+    "
+    CREATE TABLE slots (
+        pool TEXT NOT NULL,
+        execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+        step TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        since TEXT NOT NULL,
+        held INTEGER NOT NULL,
+        PRIMARY KEY (pool, execution_id, step)
+    ) STRICT;
+    CREATE INDEX slots_by_execution ON slots (execution_id);
+    ",
+    // 7: concurrency keys: an execution's key and its place in the key's
+    // line, so that keys hold across processes sharing the file.
+    "
+    ALTER TABLE executions ADD COLUMN concurrency_key TEXT;
+    ALTER TABLE executions ADD COLUMN key_seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX executions_by_key ON executions (concurrency_key, key_seq, id)
+        WHERE concurrency_key IS NOT NULL AND state IN ('queued', 'running');
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -11,8 +11,8 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, Renewal, StepKey, StepRecord,
-    StoreError, StoredWorkflow,
+    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, Renewal, SlotRequest,
+    StepKey, StepRecord, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -59,6 +59,17 @@ pub(crate) enum Op {
     RequestCancel {
         id: ExecutionId,
         reply: Reply<bool>,
+    },
+    TakeSlot {
+        claim: Claim,
+        request: Box<SlotRequest>,
+        reply: Reply<bool>,
+    },
+    FreeSlot {
+        claim: Claim,
+        pool: String,
+        step: StepKey,
+        reply: Reply<()>,
     },
     Release {
         claim: Claim,
@@ -241,6 +252,24 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             reply,
         } => Done::Renewal(reply, renew(tx, &owner, lease, &claims)),
         Op::RequestCancel { id, reply } => Done::Flag(reply, request_cancel(tx, id)),
+        Op::TakeSlot {
+            claim,
+            request,
+            reply,
+        } => {
+            let mut granted = false;
+            let result = savepoint(&mut || {
+                granted = super::slots::take_slot(tx, claim, &request)?;
+                Ok(())
+            });
+            Done::Flag(reply, result.map(|()| granted))
+        }
+        Op::FreeSlot {
+            claim,
+            pool,
+            step,
+            reply,
+        } => Done::Unit(reply, super::slots::free_slot(tx, claim, &pool, &step)),
         Op::Release { claim, reply } => {
             // No owner at all: a renewal sent before the release cannot
             // bring it back.
@@ -309,11 +338,13 @@ fn create(
             return decode_execution(&existing);
         }
     }
+    let key_seq = super::keys::place(tx, new)?;
     let record = ExecutionRecord::new(new);
     let inserted = tx.execute(
         "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
-                                 owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)",
+                                 owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch,
+                                 concurrency_key, key_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15)",
         params![
             new.id.to_string(),
             new.workflow,
@@ -328,6 +359,8 @@ fn create(
             owner.pid,
             time(lease_until(lease)),
             new.idempotency_key,
+            new.concurrency.as_ref().map(|c| &c.key),
+            key_seq,
         ],
     );
     match inserted {
@@ -576,6 +609,10 @@ fn claim_one(
     let lease_now = lease_of(owner_id, host, pid, until)?;
     if !is_claimable(terminal, lease_now.as_ref(), owner, Utc::now()) {
         return Ok(None);
+    }
+    if terminal {
+        // To run again (a retry): to the end of its key's line.
+        super::keys::requeue(tx, id)?;
     }
     take(tx, id, owner, lease).map(Some)
 }

@@ -1,0 +1,264 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! `limit:` on one engine, on the in-memory store with paused tokio time:
+//! a pool's size bounds the steps running at once across executions, a
+//! waiting step is recorded as waiting for its pool, and a pool the config
+//! file lacks fails the step saying so. (Across nodes sharing PostgreSQL:
+//! `engine/server/tests/nodes.rs`.)
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+use shutter_core::config::{ConfigError, ConfigFile, ConfigSource};
+use shutter_core::{
+    Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
+    ExecutionState, Page, StepState, Store,
+};
+use shutter_dsl::{ActionSpec, Source};
+use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
+use shutter_store::MemoryStore;
+use tokio_util::sync::CancellationToken;
+
+/// Sleeps 10 s, counting how many run at once.
+#[derive(Debug, Default)]
+struct Busy {
+    now: AtomicUsize,
+    max: AtomicUsize,
+    runs: AtomicUsize,
+}
+
+#[async_trait]
+impl Action for Busy {
+    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        let slept = tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(10)) => Ok(json!({})),
+            () = ctx.cancel.cancelled() => Err(ActionError::Canceled),
+        };
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        slept
+    }
+}
+
+/// A config file holding only `limits:`.
+#[derive(Debug)]
+struct Limits(Json);
+
+impl ConfigSource for Limits {
+    fn load(&self) -> Result<Option<ConfigFile>, ConfigError> {
+        let sections = BTreeMap::from([("limits".to_owned(), self.0.clone())]);
+        Ok(Some(ConfigFile::new(
+            PathBuf::from("/etc/shutter/config.yaml"),
+            sections,
+            Arc::new(|_: &[&str]| None),
+        )))
+    }
+}
+
+struct Harness {
+    engine: Engine,
+    store: Arc<MemoryStore>,
+    busy: Arc<Busy>,
+}
+
+fn harness(limits: Json) -> Harness {
+    let store = Arc::new(MemoryStore::new());
+    let busy = Arc::new(Busy::default());
+    let mut catalog = shutter_providers::catalog();
+    catalog.register(ActionSpec::new("test.busy", "sleeps 10s"));
+    let mut actions = shutter_providers::registry();
+    actions.register("test.busy", busy.clone());
+    let config = EngineConfig {
+        config: Arc::new(Limits(limits)),
+        ..EngineConfig::default()
+    };
+    Harness {
+        engine: Engine::new(store.clone(), actions, catalog, config),
+        store,
+        busy,
+    }
+}
+
+impl Harness {
+    async fn run(
+        &self,
+        yaml: &str,
+        inputs: Json,
+        cancel: CancellationToken,
+    ) -> (ExecutionRecord, ExecutionSnapshot) {
+        let plan = shutter_dsl::compile(&Source::new("test.yaml", yaml), self.engine.catalog())
+            .unwrap_or_else(|d| panic!("{d}"));
+        let source = WorkflowSource {
+            text: yaml.to_owned(),
+            path: None,
+        };
+        let started = self
+            .engine
+            .start(&plan, source, inputs.as_object().unwrap())
+            .await
+            .unwrap();
+        let record = self
+            .engine
+            .run(Claim::created(started.id), Arc::new(plan), cancel)
+            .await
+            .unwrap();
+        let snapshot = self.store.snapshot(started.id).await.unwrap().unwrap();
+        (record, snapshot)
+    }
+
+    async fn changes(&self, id: shutter_core::ExecutionId) -> Vec<Change> {
+        let events = self.store.events(id, Page::new(0, 10_000)).await.unwrap();
+        events.into_iter().map(|event| event.change).collect()
+    }
+}
+
+const SNAPSHOTS: &str = "version: 1
+name: snapshots
+inputs:
+  vcenter: {type: string}
+steps:
+  snap:
+    uses: test.busy
+    for_each: [a, b, c]
+    limit: \"vcenter:${{ inputs.vcenter }}\"
+";
+
+fn step<'s>(snapshot: &'s ExecutionSnapshot, key: &str) -> &'s shutter_core::StepRecord {
+    snapshot
+        .steps
+        .iter()
+        .find(|step| step.key.to_string() == key)
+        .unwrap_or_else(|| panic!("no step {key}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_bounds_the_steps_running_at_once_across_executions() {
+    let h = harness(json!({"vcenter:*": 2}));
+    let started = tokio::time::Instant::now();
+    let (one, two) = tokio::join!(
+        h.run(
+            SNAPSHOTS,
+            json!({"vcenter": "prod"}),
+            CancellationToken::new()
+        ),
+        h.run(
+            SNAPSHOTS,
+            json!({"vcenter": "prod"}),
+            CancellationToken::new()
+        ),
+    );
+    assert_eq!(one.0.state, ExecutionState::Succeeded);
+    assert_eq!(two.0.state, ExecutionState::Succeeded);
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 6);
+    assert_eq!(
+        h.busy.max.load(Ordering::SeqCst),
+        2,
+        "two slots in `vcenter:prod`"
+    );
+    // Six tries of 10 s, two at a time: three rounds.
+    assert!(started.elapsed() >= Duration::from_secs(30));
+    let mut changes = h.changes(one.0.id).await;
+    changes.extend(h.changes(two.0.id).await);
+    let waited: Vec<&Change> = changes
+        .iter()
+        .filter(|change| matches!(change, Change::StepWaiting { .. }))
+        .collect();
+    assert!(!waited.is_empty(), "some item waited for a slot");
+    assert!(waited.iter().all(|change| matches!(change,
+        Change::StepWaiting { pool, .. } if pool == "vcenter:prod")));
+    // Once it ran, a step no longer says it waits.
+    assert!(one.1.steps.iter().all(|step| step.waiting_for.is_none()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn pools_of_other_names_do_not_wait_for_each_other() {
+    let h = harness(json!({"vcenter:*": 1}));
+    let started = tokio::time::Instant::now();
+    let (one, two) = tokio::join!(
+        h.run(
+            SNAPSHOTS,
+            json!({"vcenter": "east"}),
+            CancellationToken::new()
+        ),
+        h.run(
+            SNAPSHOTS,
+            json!({"vcenter": "west"}),
+            CancellationToken::new()
+        ),
+    );
+    assert_eq!(one.0.state, ExecutionState::Succeeded);
+    assert_eq!(two.0.state, ExecutionState::Succeeded);
+    assert_eq!(h.busy.max.load(Ordering::SeqCst), 2, "one in each pool");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(30) && took < Duration::from_secs(40),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_step_waiting_for_a_slot_is_recorded_waiting_and_can_be_canceled() {
+    let h = harness(json!({"vcenter-prod": 1}));
+    let yaml = "version: 1\nname: one\nsteps:\n  snap: {uses: test.busy, limit: vcenter-prod}\n";
+    let cancel = CancellationToken::new();
+    let waiting = async {
+        // Starts once the first holds the only slot.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        h.run(yaml, json!({}), cancel.clone()).await
+    };
+    let observe = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let waiting = h
+            .store
+            .list(&shutter_core::ListQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+            .id;
+        let snapshot = h.store.snapshot(waiting).await.unwrap().unwrap();
+        let snap = step(&snapshot, "snap").clone();
+        cancel.cancel();
+        snap
+    };
+    let (first, second, seen) = tokio::join!(
+        h.run(yaml, json!({}), CancellationToken::new()),
+        waiting,
+        observe
+    );
+    assert_eq!(seen.state, StepState::Waiting);
+    assert_eq!(seen.waiting_for.as_deref(), Some("vcenter-prod"));
+    assert_eq!(first.0.state, ExecutionState::Succeeded);
+    assert_eq!(second.0.state, ExecutionState::Canceled);
+    let snap = step(&second.1, "snap");
+    assert_eq!(snap.state, StepState::Canceled);
+    assert_eq!(
+        snap.error.as_deref(),
+        Some("canceled while waiting for a slot of `vcenter-prod`")
+    );
+    assert!(snap.attempts.is_empty(), "it never ran");
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pool_the_config_file_lacks_fails_the_step_saying_so() {
+    let h = harness(json!({"vcenter:*": 2, "nova-east": 8}));
+    let yaml = "version: 1\nname: one\nsteps:\n  snap: {uses: test.busy, limit: nova-west}\n";
+    let (record, snapshot) = h.run(yaml, json!({}), CancellationToken::new()).await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    assert_eq!(
+        step(&snapshot, "snap").error.as_deref(),
+        Some(
+            "limit pool `nova-west` is not in the config file's `limits:` (it has `nova-east`, `vcenter:*`)"
+        )
+    );
+    assert_eq!(h.busy.runs.load(Ordering::SeqCst), 0);
+}
