@@ -2,7 +2,7 @@
 //! PostgreSQL instead of the SQLite file, and the password never shown.
 
 use shutter_testpeers::postgres::ScratchDb;
-use shutter_tests::shutter;
+use shutter_tests::{shutter, shutter_with};
 
 const WORKFLOW: &str = "version: 1\nname: hello-pg\nsteps:\n  a: {uses: core.log, with: {message: hi}}\n  b: {uses: core.noop, needs: [a], with: {outputs: {x: 1}}}\n";
 
@@ -68,4 +68,60 @@ fn a_postgresql_that_does_not_answer_is_a_clear_error_without_the_password() {
     );
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
     assert!(!run.stderr.contains("pw-never-shown"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn the_config_file_names_the_database_and_gives_its_password() {
+    let db = ScratchDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.yaml");
+    std::fs::write(&file, WORKFLOW).unwrap();
+    let file = file.display().to_string();
+    let config = dir.path().join("config.yaml");
+    let write_config = |password: &str| {
+        std::fs::write(
+            &config,
+            format!("database:\n  url: {}\n  {password}\n", db.url),
+        )
+        .unwrap();
+    };
+    write_config("password_env: SHUTTER_TEST_DB_PASSWORD");
+    let config_path = config.display().to_string();
+    let env = [
+        ("SHUTTER_CONFIG", config_path.as_str()),
+        ("SHUTTER_TEST_DB_PASSWORD", "pw-never-shown"),
+    ];
+    // No --db, no SHUTTER_DB: the config file's database.
+    let run = shutter_with(["run", &file], &env);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let list = shutter(["executions", "list", "--json", "--db", &db.url]);
+    assert!(
+        list.stdout.contains("hello-pg"),
+        "it ran on PostgreSQL: {}",
+        list.stdout
+    );
+    let listed = shutter_with(["executions", "list"], &env);
+    assert_eq!(listed.code, Some(0), "{}", listed.stderr);
+    assert!(listed.stdout.contains("hello-pg"), "{}", listed.stdout);
+    for seen in [&run.stdout, &run.stderr, &listed.stdout, &listed.stderr] {
+        assert!(!seen.contains("pw-never-shown"), "{seen}");
+    }
+    // A password source that gives nothing is an error naming its place.
+    write_config("password_env: SHUTTER_TEST_UNSET_PASSWORD");
+    let refused = shutter_with(["executions", "list"], &env);
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("config.yaml:3:3: database.password_env names SHUTTER_TEST_UNSET_PASSWORD, which is not set"),
+        "{}",
+        refused.stderr
+    );
+    write_config("password: a\n  password_env: B");
+    let doubled = shutter_with(["executions", "list"], &env);
+    assert!(
+        doubled
+            .stderr
+            .contains("give at most one of password_env, password_file, password"),
+        "{}",
+        doubled.stderr
+    );
 }

@@ -53,12 +53,29 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    shutter_with(args, &[])
+}
+
+/// [`shutter`] with these environment variables set (and `SHUTTER_DB`
+/// and `SHUTTER_CONFIG` unset unless given).
+pub fn shutter_with<I, S>(args: I, env: &[(&str, &str)]) -> Run
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = Command::new(shutter_bin());
+    if !env.is_empty() {
+        command
+            .env_remove("SHUTTER_DB")
+            .env_remove("SHUTTER_CONFIG");
+    }
     let Output {
         status,
         stdout,
         stderr,
-    } = Command::new(shutter_bin())
+    } = command
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(repo_root())
         .env("NO_COLOR", "1")
         .output()

@@ -8,14 +8,20 @@ use shutter_core::{ActionRegistry, Store};
 use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::{Durability, PostgresStore, SqliteStore};
 
-/// `--db`, else `$SHUTTER_DB`, else `$XDG_DATA_HOME/shutter/shutter.db`
+use crate::database::Configured;
+
+/// `--db`, else `$SHUTTER_DB`, else the config file's `database.url`,
+/// else `$XDG_DATA_HOME/shutter/shutter.db`
 /// (`~/.local/share/shutter/shutter.db`).
-pub(crate) fn path(flag: Option<PathBuf>) -> PathBuf {
+pub(crate) fn path(flag: Option<PathBuf>, configured: Option<&Configured>) -> PathBuf {
     if let Some(path) = flag {
         return path;
     }
     if let Some(path) = std::env::var_os("SHUTTER_DB") {
         return PathBuf::from(path);
+    }
+    if let Some(url) = configured.and_then(|c| c.database.url.as_ref()) {
+        return PathBuf::from(url);
     }
     let data = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
@@ -34,10 +40,15 @@ fn postgres_url(path: &std::path::Path) -> Option<&str> {
 /// every commit is durable) or the SQLite file, with `durability` unless
 /// `--sync` says otherwise. The password of a URL is never in a message.
 pub(crate) async fn open(args: &DbArgs, durability: Durability) -> anyhow::Result<Opened> {
-    let path = path(args.db.clone());
+    let configured = Configured::load()?;
+    let path = path(args.db.clone(), configured.as_ref());
     if let Some(url) = postgres_url(&path) {
         let place = PostgresStore::place_of(url);
-        let store = PostgresStore::connect(url)
+        let password = match &configured {
+            Some(configured) => configured.password()?,
+            None => None,
+        };
+        let store = PostgresStore::connect_with(url, password)
             .await
             .with_context(|| format!("opening the execution store {place}"))?;
         return Ok(Opened {
@@ -77,7 +88,8 @@ pub(crate) fn open_sqlite(
     args: &DbArgs,
     durability: Durability,
 ) -> anyhow::Result<Arc<SqliteStore>> {
-    let path = path(args.db.clone());
+    let configured = Configured::load()?;
+    let path = path(args.db.clone(), configured.as_ref());
     if postgres_url(&path).is_some() {
         anyhow::bail!("this command reads the SQLite file; PostgreSQL checks its own data");
     }
@@ -119,10 +131,13 @@ pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
 }
 
 /// Shutter's config file, where the environment says, with the sections
-/// the providers and the engine (`limits`) read.
+/// the providers, the engine (`limits`) and this binary (`database`) read.
 pub(crate) fn config_source() -> shutter_dsl::config_file::YamlConfig {
     let mut sections = shutter_providers::config_sections();
-    sections.push(shutter_core::limits::LIMITS_SECTION);
+    sections.extend([
+        shutter_core::limits::LIMITS_SECTION,
+        crate::database::SECTION,
+    ]);
     shutter_dsl::config_file::YamlConfig::new(shutter_core::Env::process(), sections)
 }
 

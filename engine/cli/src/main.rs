@@ -11,6 +11,7 @@
 
 mod client;
 mod commands;
+mod database;
 mod db;
 mod load;
 mod modules;

@@ -1,16 +1,21 @@
-//! Figures for the HTTP API with 1,000,000 executions in SQLite: requests/s
-//! and p50/p99 latency of `GET /executions/{id}`, of a 304 revalidation and
-//! of a filtered `GET /executions` page, from `wrk` (Debian's) on loopback;
-//! and the idle server's RSS.
+//! Figures for the HTTP API with 1,000,000 executions in SQLite (or
+//! PostgreSQL): requests/s and p50/p99 latency of `GET /executions/{id}`,
+//! of a 304 revalidation and of a filtered `GET /executions` page, from
+//! `wrk` (Debian's) on loopback; and the idle server's RSS.
 //!
-//!   cargo run --release -p shutter-server-bench
+//! ```sh
+//! cargo run --release -p shutter-server-bench
+//! SHUTTER_BENCH_DB=postgres://postgres@127.0.0.1/shutter_bench cargo run --release -p shutter-server-bench
+//! ```
 //!
 //! Its own crate, so a release build needs only the server and the store
 //! (not the providers the server's tests use).
 //!
 //! `SHUTTER_BENCH_RECORDS` (default 1,000,000), `SHUTTER_BENCH_DB` (default
 //! `$SHUTTER_CACHE/bench/api-N.db`, kept between runs: generating takes a
-//! while), `SHUTTER_BENCH_SECONDS` per wrk run (default 10).
+//! while; a `postgres://` URL names a PostgreSQL database, which must
+//! exist and is filled the same way), `SHUTTER_BENCH_SECONDS` per wrk run
+//! (default 10).
 //!
 //! The server runs in a child process (this binary with `serve DB`) so its
 //! RSS is the server's alone.
@@ -33,28 +38,28 @@ use shutter_core::{
 };
 use shutter_runtime::EngineConfig;
 use shutter_server::{Server, ServerConfig};
-use shutter_store::SqliteStore;
+use shutter_store::{PostgresStore, SqliteStore};
 
 const WORKFLOWS: usize = 20;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("serve") {
-        serve(Path::new(&args[2]));
+        serve(&args[2]);
         return;
     }
     let records: usize = env_or("SHUTTER_BENCH_RECORDS", 1_000_000);
     let seconds: u64 = env_or("SHUTTER_BENCH_SECONDS", 10);
-    let db = std::env::var_os("SHUTTER_BENCH_DB").map_or_else(
-        || {
-            let cache = std::env::var_os("SHUTTER_CACHE").map_or_else(
-                || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/shutter"),
-                PathBuf::from,
-            );
-            cache.join(format!("bench/api-{records}.db"))
-        },
-        PathBuf::from,
-    );
+    let db = std::env::var("SHUTTER_BENCH_DB").unwrap_or_else(|_| {
+        let cache = std::env::var_os("SHUTTER_CACHE").map_or_else(
+            || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/shutter"),
+            PathBuf::from,
+        );
+        cache
+            .join(format!("bench/api-{records}.db"))
+            .display()
+            .to_string()
+    });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (id, version) = runtime.block_on(generate(&db, records));
 
@@ -73,7 +78,7 @@ fn main() {
     let base = line.trim().to_owned();
     std::thread::sleep(Duration::from_secs(1));
     let rss = rss_kib(child.id());
-    println!("records: {records}, db: {}", db.display());
+    println!("records: {records}, db: {}", place(&db));
     println!("idle server RSS: {:.1} MiB", rss as f64 / 1024.0);
     println!("| request | wrk | requests/s | p50 | p99 |");
     println!("|---|---|---:|---:|---:|");
@@ -114,8 +119,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// Fills the database up to `records` finished executions; one id and its
 /// version to read.
-async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
-    let store = Arc::new(SqliteStore::open(db).unwrap());
+async fn generate(db: &str, records: usize) -> (ExecutionId, u64) {
+    let store = open(db).await;
     let have: u64 = store
         .count_by_state()
         .await
@@ -190,15 +195,31 @@ async fn generate(db: &Path, records: usize) -> (ExecutionId, u64) {
         })
         .await
         .unwrap();
-    store.close();
     (newest[0].id, newest[0].last_seq)
 }
 
+/// The store `db` names: a PostgreSQL URL, else a SQLite file.
+async fn open(db: &str) -> Arc<dyn Store> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return Arc::new(PostgresStore::connect(db).await.unwrap());
+    }
+    Arc::new(SqliteStore::open(Path::new(db)).unwrap())
+}
+
+/// Where `db` is, for the report (no password).
+fn place(db: &str) -> String {
+    if db.starts_with("postgres") {
+        PostgresStore::place_of(db)
+    } else {
+        db.to_owned()
+    }
+}
+
 /// The child: the server alone on the database, its URL on stdout.
-fn serve(db: &Path) {
+fn serve(db: &str) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let store = Arc::new(SqliteStore::open(db).unwrap());
+        let store = open(db).await;
         let server = Server::new(
             store,
             ActionRegistry::new(),

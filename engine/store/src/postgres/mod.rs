@@ -72,6 +72,13 @@ impl PostgresStore {
     /// in `url`, the password file libpq reads gives it (`PGPASSFILE`, else
     /// `~/.pgpass`). The password is never part of a message.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, None).await
+    }
+
+    /// [`PostgresStore::connect`], with the password to use when `url`
+    /// carries none (from Shutter's config file); without either, the
+    /// password file gives it.
+    pub async fn connect_with(url: &str, password: Option<String>) -> Result<Self, StoreError> {
         let mut config = tokio_postgres::Config::from_str(url)
             .map_err(|e| StoreError::Fatal(format!("postgres: bad connection string: {e}")))?;
         let place = describe(&config);
@@ -95,7 +102,7 @@ impl PostgresStore {
             config.keepalives_idle(std::time::Duration::from_secs(30));
         }
         if config.get_password().is_none()
-            && let Some(password) = password_file_entry(&config)
+            && let Some(password) = password.or_else(|| password_file_entry(&config))
         {
             config.password(password);
         }
