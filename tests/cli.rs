@@ -1,6 +1,6 @@
 //! The CLI's contract: exit codes, summaries, diagnostics with <file:line:col>.
 
-use shutter_tests::shutter;
+use shutter_tests::{shutter, shutter_with};
 
 fn write(dir: &std::path::Path, name: &str, text: &[u8]) -> String {
     let path = dir.join(name);
@@ -114,6 +114,35 @@ fn validate_warns_of_a_declared_secret_that_is_not_set_here() {
             "warning: {file}: secret `never_set_by_anyone` is not set here: set SHUTTER_SECRET_NEVER_SET_BY_ANYONE before running"
         )),
         "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn validate_warns_of_a_limit_pool_this_hosts_config_file_lacks() {
+    let dir = temp_dir("unsized-pool");
+    let file = write(
+        &dir,
+        "limited.yaml",
+        b"version: 1\nname: l\nsteps:\n  a: {uses: core.noop, limit: vcenter-prod}\n  b: {uses: core.noop, limit: nova-east}\n",
+    );
+    let config = write(
+        &dir,
+        "config.yaml",
+        b"limits:\n  \"nova:*\": 2\n  nova-east: 1\n",
+    );
+    let run = shutter_with(["validate", &file], &[("SHUTTER_CONFIG", &config)]);
+    assert_eq!(run.code, Some(0), "a warning, not an error: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "warning: {file}: step `a`: limit pool `vcenter-prod` is not in this host's config file (`limits:`): the step would fail here"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("nova-east"),
+        "it is sized: {}",
         run.stderr
     );
 }

@@ -36,12 +36,58 @@ fn unset_secrets(plan: &shutter_dsl::Plan) -> Vec<String> {
         .collect()
 }
 
+/// The pools that steps name literally (`limit: vcenter-prod`) and this
+/// host's config file does not size: such a step would fail here.
+fn unconfigured_limits(plan: &shutter_dsl::Plan) -> Vec<String> {
+    use shutter_core::ConfigSource as _;
+    let named: Vec<(&str, &str)> = plan
+        .workflow
+        .steps
+        .values()
+        .filter_map(|step| {
+            let pool = step.limit.as_ref()?.as_literal()?.as_str()?;
+            Some((step.id.as_str(), pool))
+        })
+        .collect();
+    if named.is_empty() {
+        return Vec::new();
+    }
+    let pools = crate::db::config_source()
+        .load()
+        .and_then(|file| match file {
+            Some(file) => {
+                file.section::<shutter_core::LimitPools>(shutter_core::limits::LIMITS_SECTION)
+            }
+            None => Ok(None),
+        });
+    let pools = match pools {
+        Ok(pools) => pools.unwrap_or_default(),
+        Err(err) => return vec![format!("reading the config file for `limit` pools: {err}")],
+    };
+    named
+        .into_iter()
+        .filter(|(_, pool)| pools.capacity(pool).is_none())
+        .map(|(step, pool)| {
+            format!(
+                "step `{step}`: limit pool `{pool}` is not in this host's config file (`limits:`): the step would fail here"
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalog = catalog();
     let mut failed = 0;
     for file in &args.files {
         let result = compile_file(file, &catalog)?;
-        let unset = result.as_ref().map(unset_secrets).unwrap_or_default();
+        let unset: Vec<String> = result
+            .as_ref()
+            .map(|plan| {
+                let mut warnings = unset_secrets(plan);
+                warnings.extend(unconfigured_limits(plan));
+                warnings
+            })
+            .unwrap_or_default();
         match (&result, args.format) {
             (Ok(plan), Format::Text) => {
                 println!(
