@@ -3,11 +3,8 @@
 //! store. The key is computed from the inputs when an execution is
 //! created; the store keeps each key's line (and refuses a `skip` start
 //! while the key is held). An execution that is not first in its line
-//! waits, still `queued`, before its first step; it is woken when a keyed
-//! execution ends here or (announced by the store) on another node, and
-//! asks again every few seconds anyway.
-
-use std::time::Duration;
+//! waits, still `queued`, before its first step (`turn.rs`: woken when a
+//! keyed execution ends here or, announced by the store, on another node).
 
 use serde_json::{Map, Value as Json};
 use shutter_core::{ConcurrencyKey, ExecutionId, StoreError};
@@ -16,9 +13,6 @@ use shutter_dsl::{ExprEngine, Plan};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Inner;
-
-/// The longest pause between two asks of a waiting execution.
-const MOST_PATIENT: Duration = Duration::from_secs(2);
 
 /// The concurrency key of an execution of `plan` with (resolved) `inputs`:
 /// the workflow's name, `/`, and what its `concurrency.key` gives.
@@ -54,25 +48,14 @@ pub(crate) async fn wait_for_key(
     id: ExecutionId,
     cancel: &CancellationToken,
 ) -> Result<(), StoreError> {
-    let mut pause = Duration::from_millis(100);
-    loop {
-        // Listening before asking: a key freed in between still wakes it.
-        let freed = inner.slots_freed.notified();
-        tokio::pin!(freed);
-        freed.as_mut().enable();
-        match inner.store.holds_key(id).await {
-            Ok(true) => return Ok(()),
-            Ok(false) => {}
-            Err(StoreError::Unavailable(why)) => {
-                tracing::warn!("execution {id}: asking for its concurrency key: {why}");
-            }
-            Err(err) => return Err(err),
-        }
-        tokio::select! {
-            () = &mut freed => {}
-            () = tokio::time::sleep(pause) => {}
-            () = cancel.cancelled() => return Ok(()),
-        }
-        pause = (pause * 2).min(MOST_PATIENT);
-    }
+    let what = format!("execution {id}: asking for its concurrency key");
+    crate::turn::wait_for_turn(
+        inner,
+        &what,
+        cancel,
+        || inner.store.holds_key(id),
+        || std::future::ready(Ok(())),
+    )
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,7 @@
 //! - `engine`: [`Engine`] — start, run, resume, retry; configuration.
 //! - `concurrency`: workflow concurrency keys (computed at start, waited
 //!   for before the first step; the store keeps each key's line).
+//! - `turn`: waiting for what the store grants in turn (a limit slot, a key).
 //! - `held`: the executions an engine holds (claims, leases, stopping a lost one).
 //! - `executor/`: one execution's scheduler (`mod.rs`), a step's tries
 //!   (`instance.rs`), backoff (`retry.rs`), compensation, expression scope,
@@ -18,5 +19,6 @@ mod concurrency;
 mod engine;
 pub(crate) mod executor;
 mod held;
+mod turn;
 
 pub use engine::{Engine, EngineConfig, EngineError, Started, WorkflowSource};

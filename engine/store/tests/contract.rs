@@ -803,18 +803,7 @@ async fn a_slot_counts_only_while_its_execution_runs_under_a_live_lease(store: A
     );
     assert!(!store.take_slot(taken, &pool).await.unwrap());
     // An execution that ended holds nothing, even if a step kept its slot.
-    store
-        .append(
-            mine,
-            vec![Change::ExecutionFinished {
-                state: ExecutionState::Failed,
-                outputs: None,
-                error: Some("stopped".into()),
-                at: at(1),
-            }],
-        )
-        .await
-        .unwrap();
+    finish(&store, mine).await;
     assert!(store.take_slot(taken, &pool).await.unwrap());
     // A free under a past claim frees nothing.
     store

@@ -1,12 +1,8 @@
 //! A step's `limit:`: before each try it waits for a slot of its pool,
 //! recorded as `waiting` with the pool's name, and gives the slot back
 //! once the try ends (a step waiting to retry holds none). The store keeps
-//! the slots, so a pool's size holds across every node sharing it; this
-//! engine is woken when a slot is freed (by its own steps, or by another
-//! node's, announced by the store) and asks again every few seconds
-//! anyway, which also notices a dead node's slots freed by its lease.
-
-use std::time::Duration;
+//! the slots, so a pool's size holds across every node sharing it; how a
+//! waiting step is woken is `turn.rs`'s.
 
 use shutter_core::StepKey;
 use shutter_core::limits::{LIMITS_SECTION, LimitPools, SlotRequest};
@@ -16,9 +12,6 @@ use shutter_dsl::template::Template;
 use tokio_util::sync::CancellationToken;
 
 use super::Shared;
-
-/// The longest pause between two asks of a waiting step.
-const MOST_PATIENT: Duration = Duration::from_secs(2);
 
 /// The slot a step's tries wait for, from its `limit:` evaluated with its
 /// item and the config file's `limits:`; an error says why there is none.
@@ -80,53 +73,33 @@ fn list(names: &[&str]) -> String {
 }
 
 /// Waits until the step holds a slot: true, or false when canceled first
-/// (it then leaves the line).
+/// (it then leaves the line). Its first refusal is recorded: the step is
+/// `waiting` for the pool.
 pub(super) async fn take(
     shared: &Shared,
     request: &SlotRequest,
     cancel: &CancellationToken,
 ) -> Result<bool, StoreError> {
-    let store = &shared.inner.store;
-    let mut recorded = false;
-    let mut pause = Duration::from_millis(100);
-    loop {
-        // Listening before asking: a slot freed in between still wakes it.
-        let freed = shared.inner.slots_freed.notified();
-        tokio::pin!(freed);
-        freed.as_mut().enable();
-        match store.take_slot(shared.claim, request).await {
-            Ok(true) => return Ok(true),
-            Ok(false) => {}
-            Err(StoreError::Unavailable(why)) => {
-                tracing::warn!(
-                    "{}: asking for a slot of `{}`: {why}",
-                    request.step,
-                    request.pool
-                );
-            }
-            Err(err) => return Err(err),
-        }
-        if !recorded {
-            shared
-                .sink
-                .record(vec![Change::StepWaiting {
-                    key: request.step.clone(),
-                    pool: request.pool.clone(),
-                    at: shared.sink.now(),
-                }])
-                .await?;
-            recorded = true;
-        }
-        tokio::select! {
-            () = &mut freed => {}
-            () = tokio::time::sleep(pause) => {}
-            () = cancel.cancelled() => {
-                give_back(shared, request).await;
-                return Ok(false);
-            }
-        }
-        pause = (pause * 2).min(MOST_PATIENT);
+    let what = format!("{}: asking for a slot of `{}`", request.step, request.pool);
+    let taken = crate::turn::wait_for_turn(
+        &shared.inner,
+        &what,
+        cancel,
+        || shared.inner.store.take_slot(shared.claim, request),
+        || async {
+            let waiting = Change::StepWaiting {
+                key: request.step.clone(),
+                pool: request.pool.clone(),
+                at: shared.sink.now(),
+            };
+            shared.sink.record(vec![waiting]).await
+        },
+    )
+    .await?;
+    if !taken {
+        give_back(shared, request).await;
     }
+    Ok(taken)
 }
 
 /// Gives the step's slot back (or its place in line). A failure is only
