@@ -14,10 +14,12 @@ use shutter_core::{
     Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
     ExecutionState, Page, Secrets, StepState, Store,
 };
-use shutter_dsl::{ActionSpec, ParamType, Source};
-use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
+use shutter_dsl::{ActionSpec, ParamType};
+use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
+
+mod support;
 
 /// Fails with a retryable error until its `succeed_on` try; notes when each try ran.
 #[derive(Debug, Default)]
@@ -136,6 +138,9 @@ impl Action for Echo {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
         let auth = string(ctx, "auth")?;
         ctx.log(shutter_core::LogLevel::Info, format!("sending {auth}"));
+        if ctx.params.get("succeed") == Some(&Json::Bool(true)) {
+            return Ok(json!({ "sent": auth }));
+        }
         Err(ActionError::fatal(format!("401 for {auth}")))
     }
 }
@@ -213,7 +218,9 @@ fn harness_with(secrets: Secrets) -> Harness {
     catalog.register(
         ActionSpec::new("test.echo", "echoes a sensitive parameter")
             .param("auth", ParamType::String, "")
-            .sensitive(),
+            .sensitive()
+            .optional("succeed", ParamType::Boolean, None, "")
+            .output("sent", ParamType::String, ""),
     );
     catalog.register(ActionSpec::new("test.panics", "panics"));
     catalog.register(ActionSpec::new("test.hangs", "never ends"));
@@ -241,18 +248,7 @@ impl Harness {
         yaml: &str,
         inputs: Json,
     ) -> (shutter_core::ExecutionId, Arc<shutter_dsl::Plan>) {
-        let plan = shutter_dsl::compile(&Source::new("test.yaml", yaml), self.engine.catalog())
-            .unwrap_or_else(|d| panic!("{d}"));
-        let source = WorkflowSource {
-            text: yaml.to_owned(),
-            path: None,
-        };
-        let id = self
-            .engine
-            .start(&plan, source, inputs.as_object().unwrap())
-            .await
-            .unwrap();
-        (id.id, Arc::new(plan))
+        support::start(&self.engine, yaml, &inputs).await
     }
 
     async fn run(&self, yaml: &str, inputs: Json) -> (ExecutionRecord, ExecutionSnapshot) {
@@ -540,6 +536,8 @@ async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
     let workflows = [
         format!("  a: {}\n", leaky("false")),
         format!("  a: {}\n", leaky("true")),
+        // A result written with the next step's start.
+        format!("  a: {}\n  b: {{uses: core.noop, needs: a}}\n", leaky("false")),
         // The note of a retry, and the error of a failed compensation.
         "  a:\n    uses: test.leaky\n    with: {name: token, fail: retry}\n    retry: {attempts: 2, delay: 1s, jitter: false}\n"
             .to_owned(),
@@ -584,10 +582,17 @@ async fn what_a_sensitive_parameter_resolves_to_is_redacted() {
         .await
         .unwrap();
     assert_eq!(record.state, ExecutionState::Failed);
-    let everything = everything(&h, id).await;
-    assert!(!everything.contains("HUNTER2"), "{everything}");
-    assert!(everything.contains("401 for ***"), "{everything}");
-    assert!(everything.contains("sending ***"), "{everything}");
+    let failed = everything(&h, id).await;
+    assert!(!failed.contains("HUNTER2"), "{failed}");
+    assert!(failed.contains("401 for ***"), "{failed}");
+    assert!(failed.contains("sending ***"), "{failed}");
+    // A result that the next step's start carries is hidden alike.
+    let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.echo, with: {succeed: true, auth: \"Bearer ${{ secrets.token | upper }}\"}}\n  b: {uses: core.noop, needs: a}\n";
+    let (record, _) = h.run(yaml, json!({})).await;
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    let carried = everything(&h, record.id).await;
+    assert!(!carried.contains("HUNTER2"), "{carried}");
+    assert!(carried.contains("sending ***"), "{carried}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -19,10 +19,12 @@ use shutter_core::{
     Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
     ExecutionState, Page, StepState, Store,
 };
-use shutter_dsl::{ActionSpec, Source};
-use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
+use shutter_dsl::ActionSpec;
+use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
+
+mod support;
 
 /// Sleeps 10 s, counting how many run at once.
 #[derive(Debug, Default)]
@@ -93,23 +95,13 @@ impl Harness {
         inputs: Json,
         cancel: CancellationToken,
     ) -> (ExecutionRecord, ExecutionSnapshot) {
-        let plan = shutter_dsl::compile(&Source::new("test.yaml", yaml), self.engine.catalog())
-            .unwrap_or_else(|d| panic!("{d}"));
-        let source = WorkflowSource {
-            text: yaml.to_owned(),
-            path: None,
-        };
-        let started = self
-            .engine
-            .start(&plan, source, inputs.as_object().unwrap())
-            .await
-            .unwrap();
+        let (id, plan) = support::start(&self.engine, yaml, &inputs).await;
         let record = self
             .engine
-            .run(Claim::created(started.id), Arc::new(plan), cancel)
+            .run(Claim::created(id), plan, cancel)
             .await
             .unwrap();
-        let snapshot = self.store.snapshot(started.id).await.unwrap().unwrap();
+        let snapshot = self.store.snapshot(id).await.unwrap().unwrap();
         (record, snapshot)
     }
 

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Shared;
 use super::retry::backoff;
-use super::sink::Redacting;
+use super::sink::{Redacting, redact};
 
 /// How an instance ended, for the scheduler.
 #[derive(Debug)]
@@ -25,16 +25,29 @@ pub(crate) struct Finished {
     pub(crate) state: StepState,
     pub(crate) outputs: Option<Json>,
     pub(crate) error: Option<String>,
+    /// The step's result, not yet recorded: the scheduler writes it with
+    /// the start of the one step that needs it (see [`Work::carry`]).
+    pub(crate) unwritten: Vec<Change>,
 }
 
 impl Finished {
-    fn failed(key: StepKey, error: String) -> Self {
+    pub(crate) fn new(
+        key: StepKey,
+        state: StepState,
+        outputs: Option<Json>,
+        error: Option<String>,
+    ) -> Self {
         Self {
             key,
-            state: StepState::Failed,
-            outputs: None,
-            error: Some(error),
+            state,
+            outputs,
+            error,
+            unwritten: Vec::new(),
         }
+    }
+
+    fn failed(key: StepKey, error: String) -> Self {
+        Self::new(key, StepState::Failed, None, Some(error))
     }
 }
 
@@ -49,26 +62,36 @@ pub(crate) struct Work {
     pub(crate) limit: Option<shutter_dsl::template::Template>,
     pub(crate) item: Option<Json>,
     pub(crate) record: StepRecord,
+    /// Leave the result for the scheduler to write (exactly one step needs
+    /// this one, and only it: see `Run::fill`).
+    pub(crate) stage_result: bool,
+    /// A result the scheduler hands over, written in the same commit as
+    /// this instance's first change (its start, in the common case): the
+    /// one commit a step of a chain costs. It is durable before this
+    /// instance's action runs, since that waits for the start's commit.
+    pub(crate) carry: Vec<Change>,
 }
 
 pub(crate) async fn run_instance(
     shared: Arc<Shared>,
-    work: Work,
+    mut work: Work,
     cancel: CancellationToken,
 ) -> Finished {
     let key = work.key.clone();
-    match tries(&shared, work, &cancel).await {
+    let mut carry = std::mem::take(&mut work.carry);
+    match tries(&shared, work, &mut carry, &cancel).await {
         Ok(finished) => finished,
         Err(err) => {
-            // The store failed: say so in the record if it still can be written.
+            // The store failed: say so in the record if it still can be
+            // written, after the result this instance carried.
             let error = format!("recording the step failed: {err}");
-            let change = Change::StepFailed {
+            carry.push(Change::StepFailed {
                 key: key.clone(),
                 attempt: None,
                 error: error.clone(),
                 at: shared.sink.now(),
-            };
-            let _ = shared.sink.record(vec![change]).await;
+            });
+            let _ = shared.sink.record(carry).await;
             Finished::failed(key, error)
         }
     }
@@ -93,6 +116,7 @@ pub(crate) fn resolve(shared: &Shared, call: &ActionCall) -> Result<Arc<dyn Acti
 async fn tries(
     shared: &Arc<Shared>,
     work: Work,
+    carry: &mut Vec<Change>,
     cancel: &CancellationToken,
 ) -> Result<Finished, StoreError> {
     let Work {
@@ -103,18 +127,25 @@ async fn tries(
         limit,
         item,
         record,
+        stage_result,
+        carry: _,
     } = work;
     let action = match resolve(shared, &call) {
         Ok(action) => action,
-        Err(error) => return fail(shared, key, None, error).await,
+        Err(error) => return fail(shared, carry, key, None, error).await,
     };
     let slot = match limit.map(|limit| super::limit::request(shared, &limit, item.as_ref(), &key)) {
         None => None,
         Some(Ok(request)) => Some(request),
-        Some(Err(error)) => return fail(shared, key, None, error).await,
+        Some(Err(error)) => return fail(shared, carry, key, None, error).await,
     };
+    if slot.is_some() || record.state != StepState::Pending {
+        // Waits may come before this instance's start: the carried result
+        // does not wait with it.
+        write_carry(shared, carry).await?;
+    }
     let Some((mut attempt, mut counted)) = resume(shared, &key, &record, cancel).await? else {
-        return canceled(shared, key, "canceled while waiting to retry").await;
+        return canceled(shared, carry, key, "canceled while waiting to retry").await;
     };
     let instance = Instance {
         key: &key,
@@ -129,26 +160,35 @@ async fn tries(
             && !super::limit::take(shared, request, cancel).await?
         {
             let reason = format!("canceled while waiting for a slot of `{}`", request.pool);
-            return canceled(shared, key, &reason).await;
+            return canceled(shared, carry, key, &reason).await;
         }
-        let permit = tokio::select! {
-            permit = shared.inner.permits.clone().acquire_owned() => Some(permit.ok()),
-            () = cancel.cancelled() => None,
+        let free = (!cancel.is_cancelled())
+            .then(|| shared.inner.permits.clone().try_acquire_owned().ok())
+            .flatten();
+        let permit = if let Some(permit) = free {
+            Some(Some(permit))
+        } else {
+            // No free slot, or canceled: the carried result does not wait.
+            write_carry(shared, carry).await?;
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                permit = shared.inner.permits.clone().acquire_owned() => Some(permit.ok()),
+            }
         };
         let Some(permit) = permit else {
             if let Some(request) = &slot {
                 super::limit::give_back(shared, request).await;
             }
-            return canceled(shared, key, "canceled before it started").await;
+            return canceled(shared, carry, key, "canceled before it started").await;
         };
-        shared
-            .sink
-            .record(vec![Change::AttemptStarted {
-                key: key.clone(),
-                attempt,
-                at: shared.sink.now(),
-            }])
-            .await?;
+        let start = Change::AttemptStarted {
+            key: key.clone(),
+            attempt,
+            at: shared.sink.now(),
+        };
+        shared.sink.record(with_carry(carry, start)).await?;
+        carry.clear();
         let tried = try_once(shared, action.as_ref(), &instance, attempt, cancel).await;
         drop(permit);
         if let Some(request) = &slot {
@@ -158,19 +198,38 @@ async fn tries(
         counted += 1;
         let tried = match tried {
             Ok(tried) => tried,
-            Err(error) => return fail(shared, key, Some(attempt), error).await,
+            Err(error) => return fail(shared, carry, key, Some(attempt), error).await,
         };
-        match settle(shared, &key, attempt, counted, &retry, tried).await? {
+        let settled = settle(shared, &key, attempt, counted, &retry, stage_result, tried).await?;
+        match settled {
             Next::Finished(finished) => return Ok(finished),
-            Next::Fail(error) => return fail(shared, key, Some(attempt), error).await,
-            Next::Canceled => return canceled(shared, key, "canceled while running").await,
+            Next::Fail(error) => return fail(shared, carry, key, Some(attempt), error).await,
+            Next::Canceled => return canceled(shared, carry, key, "canceled while running").await,
             Next::RetryAt(next_at) => {
                 if wait_until(shared, next_at, cancel).await.is_err() {
-                    return canceled(shared, key, "canceled while waiting to retry").await;
+                    return canceled(shared, carry, key, "canceled while waiting to retry").await;
                 }
             }
         }
     }
+}
+
+/// The carried result ahead of `change`, for one append.
+fn with_carry(carry: &[Change], change: Change) -> Vec<Change> {
+    let mut changes = Vec::with_capacity(carry.len() + 1);
+    changes.extend_from_slice(carry);
+    changes.push(change);
+    changes
+}
+
+/// Writes the carried result on its own, when this instance's start is
+/// not next.
+async fn write_carry(shared: &Shared, carry: &mut Vec<Change>) -> Result<(), StoreError> {
+    if !carry.is_empty() {
+        shared.sink.record(carry.clone()).await?;
+        carry.clear();
+    }
+    Ok(())
 }
 
 /// What does not change from one try of an instance to the next.
@@ -301,6 +360,7 @@ async fn settle(
     attempt: u32,
     counted: u32,
     retry: &RetryPolicy,
+    stage_result: bool,
     tried: Tried,
 ) -> Result<Next, StoreError> {
     let Tried {
@@ -320,12 +380,17 @@ async fn settle(
                     outputs: outputs.clone(),
                     at: now,
                 });
-                Next::Finished(Finished {
-                    key: key.clone(),
-                    state: StepState::Succeeded,
-                    outputs: Some(outputs),
-                    error: None,
-                })
+                let mut finished =
+                    Finished::new(key.clone(), StepState::Succeeded, Some(outputs), None);
+                if stage_result {
+                    // Hidden as `sink` would hide them; the execution's
+                    // secrets are hidden when the scheduler writes them.
+                    finished.unwritten = std::mem::take(&mut changes)
+                        .into_iter()
+                        .map(|change| redact(&hidden, change))
+                        .collect();
+                }
+                Next::Finished(finished)
             }
             Err(error) => Next::Fail(error),
         },
@@ -349,7 +414,9 @@ async fn settle(
         Err(Failure::Error { report: error, .. }) => Next::Fail(error),
         Err(Failure::Canceled) => Next::Canceled,
     };
-    sink.record(changes).await?;
+    if !changes.is_empty() {
+        sink.record(changes).await?;
+    }
     Ok(next)
 }
 
@@ -501,35 +568,39 @@ async fn wait_until(
 
 async fn fail(
     shared: &Shared,
+    carry: &mut Vec<Change>,
     key: StepKey,
     attempt: Option<u32>,
     error: String,
 ) -> Result<Finished, StoreError> {
-    shared
-        .sink
-        .record(vec![Change::StepFailed {
-            key: key.clone(),
-            attempt,
-            error: error.clone(),
-            at: shared.sink.now(),
-        }])
-        .await?;
+    let failed = Change::StepFailed {
+        key: key.clone(),
+        attempt,
+        error: error.clone(),
+        at: shared.sink.now(),
+    };
+    shared.sink.record(with_carry(carry, failed)).await?;
+    carry.clear();
     Ok(Finished::failed(key, shared.secrets.redact(&error)))
 }
 
-async fn canceled(shared: &Shared, key: StepKey, reason: &str) -> Result<Finished, StoreError> {
-    shared
-        .sink
-        .record(vec![Change::StepCanceled {
-            key: key.clone(),
-            reason: reason.to_owned(),
-            at: shared.sink.now(),
-        }])
-        .await?;
-    Ok(Finished {
+async fn canceled(
+    shared: &Shared,
+    carry: &mut Vec<Change>,
+    key: StepKey,
+    reason: &str,
+) -> Result<Finished, StoreError> {
+    let canceled = Change::StepCanceled {
+        key: key.clone(),
+        reason: reason.to_owned(),
+        at: shared.sink.now(),
+    };
+    shared.sink.record(with_carry(carry, canceled)).await?;
+    carry.clear();
+    Ok(Finished::new(
         key,
-        state: StepState::Canceled,
-        outputs: None,
-        error: Some(reason.to_owned()),
-    })
+        StepState::Canceled,
+        None,
+        Some(reason.to_owned()),
+    ))
 }

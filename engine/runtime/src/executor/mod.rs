@@ -88,6 +88,9 @@ struct Run {
     canceled: bool,
     /// Canceled on failure or cancel: stops non-`finally` work.
     work: CancellationToken,
+    /// A step's result not yet written, for the next change the scheduler
+    /// writes or the instance it starts next to carry (see `fill`).
+    carry: Vec<Change>,
 }
 
 pub(crate) async fn run(
@@ -308,6 +311,7 @@ impl Run {
             failing,
             canceled: false,
             work: CancellationToken::new(),
+            carry: Vec::new(),
         }
     }
 
@@ -328,6 +332,9 @@ impl Run {
         let mut timed_out = false;
         loop {
             self.dispatch().await?;
+            // A result that no start carried (its dependant was settled
+            // without running) is written before anything else waits.
+            self.record(Vec::new()).await?;
             if self.tasks.is_empty() {
                 break;
             }
@@ -378,15 +385,13 @@ impl Run {
             }
         };
         let at = self.shared.sink.now();
-        self.shared
-            .sink
-            .record(vec![Change::ExecutionFinished {
-                state,
-                outputs,
-                error,
-                at,
-            }])
-            .await?;
+        self.record(vec![Change::ExecutionFinished {
+            state,
+            outputs,
+            error,
+            at,
+        }])
+        .await?;
         let record = self
             .shared
             .inner
@@ -429,14 +434,12 @@ impl Run {
                     None => match self.shared.inner.expr.eval(template, &scope) {
                         Ok(Json::Array(items)) => {
                             let at = self.shared.sink.now();
-                            self.shared
-                                .sink
-                                .record(vec![Change::StepExpanded {
-                                    key: parent.clone(),
-                                    items: items.clone(),
-                                    at,
-                                }])
-                                .await?;
+                            self.record(vec![Change::StepExpanded {
+                                key: parent.clone(),
+                                items: items.clone(),
+                                at,
+                            }])
+                            .await?;
                             Some(items)
                         }
                         Ok(other) => {
@@ -463,15 +466,19 @@ impl Run {
                 let key = instance_key(&id, items.is_some(), index);
                 match self.records.get(&key) {
                     Some(record) if record.state.is_terminal() && items.is_some() => {
-                        *result = Some(Finished {
+                        *result = Some(Finished::new(
                             key,
-                            state: record.state,
-                            outputs: record.outputs.clone(),
-                            error: record.error.clone(),
-                        });
+                            record.state,
+                            record.outputs.clone(),
+                            record.error.clone(),
+                        ));
                     }
                     _ => queue.push_back(index),
                 }
+            }
+            if items.is_some() {
+                // Only a lone instance carries a result (see `fill`).
+                self.record(Vec::new()).await?;
             }
             self.nodes.insert(
                 id.clone(),
@@ -540,6 +547,7 @@ impl Run {
                 .records
                 .remove(&key)
                 .unwrap_or_else(|| StepRecord::new(key.clone()));
+            let lone = items.is_none();
             let work = Work {
                 key: key.clone(),
                 call: step.call.clone(),
@@ -548,6 +556,12 @@ impl Run {
                 limit: step.limit.clone(),
                 item: items.as_ref().and_then(|items| items.get(index).cloned()),
                 record,
+                stage_result: lone && sole_reader(&self.shared.plan, id),
+                carry: if lone {
+                    std::mem::take(&mut self.carry)
+                } else {
+                    Vec::new()
+                },
             };
             let cancel = if step.finally {
                 CancellationToken::new()
@@ -574,24 +588,18 @@ impl Run {
             Err(err) => format!("the step's task ended: {err}"),
         };
         let at = self.shared.sink.now();
-        self.shared
-            .sink
-            .record(vec![Change::StepFailed {
-                key: key.clone(),
-                attempt: None,
-                error: error.clone(),
-                at,
-            }])
-            .await?;
-        Ok(Finished {
-            key,
-            state: StepState::Failed,
-            outputs: None,
-            error: Some(error),
-        })
+        self.record(vec![Change::StepFailed {
+            key: key.clone(),
+            attempt: None,
+            error: error.clone(),
+            at,
+        }])
+        .await?;
+        Ok(Finished::new(key, StepState::Failed, None, Some(error)))
     }
 
-    async fn finished(&mut self, finished: Finished) -> Result<(), StoreError> {
+    async fn finished(&mut self, mut finished: Finished) -> Result<(), StoreError> {
+        self.carry.append(&mut finished.unwritten);
         let id = StepId::parse(&finished.key.step).expect("instance keys come from step ids");
         if finished.state == StepState::Failed && self.failing.is_none() {
             self.failing = Some(format!(
@@ -615,12 +623,7 @@ impl Run {
                 // No new items once the execution is failing or canceled.
                 for index in queue.drain(..) {
                     let key = instance_key(&id, finished.key.item.is_some(), index);
-                    results[index] = Some(Finished {
-                        key,
-                        state: StepState::Canceled,
-                        outputs: None,
-                        error: None,
-                    });
+                    results[index] = Some(Finished::new(key, StepState::Canceled, None, None));
                 }
             }
             results[index] = Some(finished);
@@ -702,7 +705,7 @@ impl Run {
                     },
                 )
             };
-        self.shared.sink.record(vec![change]).await?;
+        self.record(vec![change]).await?;
         if state == StepState::Failed && self.failing.is_none() {
             self.failing = Some(format!("step `{id}` failed"));
             self.work.cancel();
@@ -736,9 +739,19 @@ impl Run {
             }
             _ => Change::StepCanceled { key, reason, at },
         };
-        self.shared.sink.record(vec![change]).await?;
+        self.record(vec![change]).await?;
         self.done(id, state, None);
         Ok(())
+    }
+
+    /// Writes `changes` after the result the scheduler carries, if any.
+    async fn record(&mut self, changes: Vec<Change>) -> Result<(), StoreError> {
+        let mut all = std::mem::take(&mut self.carry);
+        all.extend(changes);
+        if all.is_empty() {
+            return Ok(());
+        }
+        self.shared.sink.record(all).await
     }
 
     /// Marks a step ended and readies what waited only for it.
@@ -769,6 +782,20 @@ impl Run {
             outputs.insert(name.clone(), value);
         }
         Ok(Json::Object(outputs))
+    }
+}
+
+/// Whether `id`'s result may wait to be written with the next step's start:
+/// exactly one step needs it and needs nothing else, so that step is ready
+/// the moment this one ends, and the scheduler hands it the result at once
+/// (or writes it with the change that settles that step without running).
+/// Every other result is written before the scheduler hears of it, since
+/// several steps may start from it, or none for a while.
+fn sole_reader(plan: &Plan, id: &StepId) -> bool {
+    let mut dependants = plan.dependants(id);
+    match (dependants.next(), dependants.next()) {
+        (Some(next), None) => plan.workflow.steps[next].needs.len() == 1,
+        _ => false,
     }
 }
 
