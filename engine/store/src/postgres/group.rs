@@ -98,9 +98,11 @@ async fn commit(
         if alone {
             // Nothing else to keep: no savepoint (two round trips fewer,
             // which a chain of steps, one append at a time, pays each step).
-            match append_all(&tx, id, &mine).await {
+            // Announced in the same round trip as its writes.
+            match append_all(&tx, id, &mine, true).await {
                 Ok(each) => {
-                    settle(&mut results, &mut written, id, &members, each);
+                    // Announced already: nothing to note in `written`.
+                    settle(&mut results, &mut HashMap::new(), id, &members, each);
                     continue;
                 }
                 // Dropped, the transaction rolls back.
@@ -108,7 +110,7 @@ async fn commit(
             }
         }
         let savepoint = tx.savepoint("append").await.map_err(|e| pg_error(&e))?;
-        let outcome = append_all(&savepoint, id, &mine).await;
+        let outcome = append_all(&savepoint, id, &mine, false).await;
         match outcome {
             Ok(each) => {
                 savepoint.commit().await.map_err(|e| pg_error(&e))?;

@@ -116,38 +116,43 @@ pub(super) async fn notify(
     announcement: Announcement,
 ) -> Result<(), StoreError> {
     let payload = super::listen::payload(announcement);
-    tx.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&super::listen::CHANNEL, &payload],
-    )
-    .await
-    .map_err(|e| pg_error(&e))?;
+    let statement = tx
+        .prepare_cached("SELECT pg_notify($1, $2)")
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tx.execute(&statement, &[&super::listen::CHANNEL, &payload])
+        .await
+        .map_err(|e| pg_error(&e))?;
     Ok(())
 }
 
 /// Folds the appends `ops` (each a claim and its changes, all of one
 /// execution, in order) into the execution and writes them in `tx`: one
-/// row lock, one read, one multi-row write of the events and one of the
-/// step records, one update. Each op's result: the last sequence number
-/// after its changes, or the refusal of a claim that is no longer the
-/// current one (its changes are left out). Announcing is the caller's.
+/// row lock with one read, then one multi-row write of the events, one of
+/// the step records and one update, pipelined. Each op's result: the last
+/// sequence number after its changes, or the refusal of a claim that is no
+/// longer the current one (its changes are left out). With `announce`, the
+/// change's `NOTIFY` goes out with the writes; otherwise the caller
+/// announces.
 pub(super) async fn append_all(
     tx: &Transaction<'_>,
     id: ExecutionId,
     ops: &[(Claim, &[Change])],
+    announce: bool,
 ) -> Result<Vec<Result<u64, StoreError>>, StoreError> {
     let text_id = id.to_string();
-    let lock = tx
-        .prepare_cached(
-            "SELECT record, epoch, concurrency_key IS NOT NULL FROM executions WHERE id = $1 FOR UPDATE",
-        )
-        .await
-        .map_err(|e| pg_error(&e))?;
-    let row = tx
-        .query_opt(&lock, &[&text_id])
-        .await
-        .map_err(|e| pg_error(&e))?
-        .ok_or(StoreError::NotFound(id))?;
+    // The step records the changes touch are read in the same round trip
+    // as the row lock, which the server takes first (one connection's
+    // statements run in the order sent).
+    let (row, steps) = tokio::try_join!(
+        lock_execution(tx, &text_id),
+        touched_steps(
+            tx,
+            &text_id,
+            ops.iter().flat_map(|(_, changes)| changes.iter())
+        ),
+    )?;
+    let row = row.ok_or(StoreError::NotFound(id))?;
     let current = u64::try_from(row.get::<_, i64>(1)).unwrap_or(0);
     let mut record = decode_execution(row.get(0))?;
     let keyed: bool = row.get(2);
@@ -170,7 +175,13 @@ pub(super) async fn append_all(
     if accepted.is_empty() {
         return Ok(results);
     }
-    let mut steps = touched_steps(tx, &text_id, accepted.iter().copied()).await?;
+    // Only the records of the changes taken (a fenced claim's are not).
+    let mut steps = steps;
+    steps.retain(|key, _| {
+        accepted
+            .iter()
+            .any(|c| c.touches_step_record() && c.step() == Some(key))
+    });
     let mut events = Events::default();
     for (seq, change) in (first_seq..).zip(&accepted) {
         if change.touches_step_record()
@@ -184,8 +195,52 @@ pub(super) async fn append_all(
         events.steps.push(change.step().map(ToString::to_string));
         events.data.push(to_json(*change));
     }
-    events.write(tx, &text_id).await?;
-    write_steps(tx, &text_id, &steps).await?;
+    // The writes go out together (tokio-postgres pipelines what one
+    // connection is asked at once): one round trip instead of four.
+    let announced = async {
+        if announce {
+            let changed = Announcement::Changed {
+                id,
+                seq: record.last_seq,
+            };
+            notify(tx, changed).await
+        } else {
+            Ok(())
+        }
+    };
+    tokio::try_join!(
+        events.write(tx, &text_id),
+        write_steps(tx, &text_id, &steps),
+        update_execution(tx, &text_id, &record),
+        announced,
+    )?;
+    if keyed && record.state.is_terminal() && !ended_before {
+        // Its concurrency key is free: the next in line may start.
+        notify(tx, Announcement::SlotFreed).await?;
+    }
+    Ok(results)
+}
+
+/// The execution's row, locked: its record, epoch, and whether it has a
+/// concurrency key.
+async fn lock_execution(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<tokio_postgres::Row>, StoreError> {
+    let lock = tx
+        .prepare_cached(
+            "SELECT record, epoch, concurrency_key IS NOT NULL FROM executions WHERE id = $1 FOR UPDATE",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tx.query_opt(&lock, &[&id]).await.map_err(|e| pg_error(&e))
+}
+
+async fn update_execution(
+    tx: &Transaction<'_>,
+    id: &str,
+    record: &ExecutionRecord,
+) -> Result<(), StoreError> {
     let last_seq = i64::try_from(record.last_seq).unwrap_or(i64::MAX);
     let update = tx
         .prepare_cached(
@@ -199,17 +254,13 @@ pub(super) async fn append_all(
             &record.state.as_str(),
             &record.finished_at.map(time),
             &last_seq,
-            &to_json(&record),
-            &text_id,
+            &to_json(record),
+            &id,
         ],
     )
     .await
     .map_err(|e| pg_error(&e))?;
-    if keyed && record.state.is_terminal() && !ended_before {
-        // Its concurrency key is free: the next in line may start.
-        notify(tx, Announcement::SlotFreed).await?;
-    }
-    Ok(results)
+    Ok(())
 }
 
 /// Event rows as columns, for one multi-row insert.
@@ -287,11 +338,12 @@ async fn touched_steps<'c>(
         return Ok(steps);
     }
     let names: Vec<String> = keys.iter().map(ToString::to_string).collect();
+    let read = tx
+        .prepare_cached("SELECT record FROM steps WHERE execution_id = $1 AND key = ANY($2)")
+        .await
+        .map_err(|e| pg_error(&e))?;
     let rows = tx
-        .query(
-            "SELECT record FROM steps WHERE execution_id = $1 AND key = ANY($2)",
-            &[&id, &names],
-        )
+        .query(&read, &[&id, &names])
         .await
         .map_err(|e| pg_error(&e))?;
     for row in rows {
