@@ -25,6 +25,9 @@ use crate::env::Env;
 pub const CONFIG_VAR: &str = "SHUTTER_CONFIG";
 
 const SYSTEM_PATH: &str = "/etc/shutter/config.yaml";
+/// Where Shutter looks for its config file, in order (see [`locate`]), for
+/// messages about a file that was not found.
+pub const SEARCHED: &str = "`SHUTTER_CONFIG`, then `$XDG_CONFIG_HOME/shutter/config.yaml` (else `~/.config/shutter/config.yaml`), then `/etc/shutter/config.yaml`";
 
 /// A mistake in the config file, or in finding or reading it; it names the
 /// file and, when known, the line and column.

@@ -71,6 +71,10 @@ struct Harness {
 }
 
 fn harness(limits: Json) -> Harness {
+    harness_with(Arc::new(Limits(limits)))
+}
+
+fn harness_with(config: Arc<dyn ConfigSource>) -> Harness {
     let store = Arc::new(MemoryStore::new());
     let busy = Arc::new(Busy::default());
     let mut catalog = shutter_providers::catalog();
@@ -78,7 +82,7 @@ fn harness(limits: Json) -> Harness {
     let mut actions = shutter_providers::registry();
     actions.register("test.busy", busy.clone());
     let config = EngineConfig {
-        config: Arc::new(Limits(limits)),
+        config,
         ..EngineConfig::default()
     };
     Harness {
@@ -253,4 +257,14 @@ async fn a_pool_the_config_file_lacks_fails_the_step_saying_so() {
         )
     );
     assert_eq!(h.busy.runs.load(Ordering::SeqCst), 0);
+    // No config file at all: the message says where one was looked for.
+    let h = harness_with(Arc::new(shutter_core::config::NoConfig));
+    let (record, snapshot) = h.run(yaml, json!({}), CancellationToken::new()).await;
+    assert_eq!(record.state, ExecutionState::Failed);
+    let error = step(&snapshot, "snap").error.clone().unwrap_or_default();
+    assert!(
+        error.starts_with("limit pool `nova-west` is not configured: this engine found no config file (it looks at `SHUTTER_CONFIG`, then")
+            && error.ends_with("give it one with `limits: {nova-west: 4}`"),
+        "{error}"
+    );
 }

@@ -40,13 +40,17 @@ pub(super) fn request(
         None => None,
     };
     let Some(pools) = pools else {
-        return Err(format!(
-            "limit pool `{pool}` is not configured: {} has no `limits:` section (e.g. `limits: {{{pool}: 4}}`)",
-            file.as_ref().map_or_else(
-                || "Shutter's config file (SHUTTER_CONFIG)".to_owned(),
-                |f| f.path().display().to_string()
-            )
-        ));
+        let example = format!("`limits: {{{pool}: 4}}`");
+        return Err(match &file {
+            Some(file) => format!(
+                "limit pool `{pool}` is not configured: {} has no `limits:` section (e.g. {example})",
+                file.path().display()
+            ),
+            None => format!(
+                "limit pool `{pool}` is not configured: this engine found no config file (it looks at {}); give it one with {example}",
+                shutter_core::config::SEARCHED
+            ),
+        });
     };
     let capacity = pools.capacity(&pool).ok_or_else(|| {
         format!(
