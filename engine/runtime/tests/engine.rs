@@ -4,7 +4,7 @@
 //! no test sleeps for real; time jumps when every task waits.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,7 +19,10 @@ use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/busy.rs"]
+mod busy;
 mod support;
+use busy::Busy;
 
 /// Fails with a retryable error until its `succeed_on` try; notes when each try ran.
 #[derive(Debug, Default)]
@@ -45,26 +48,6 @@ impl Action for Flaky {
                 tries.len()
             )))
         }
-    }
-}
-
-/// Sleeps, counting how many run at once.
-#[derive(Debug, Default)]
-struct Busy {
-    now: AtomicUsize,
-    max: AtomicUsize,
-    runs: AtomicUsize,
-}
-
-#[async_trait]
-impl Action for Busy {
-    async fn run(&self, _ctx: &ActionContext) -> Result<Json, ActionError> {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_secs(10)).await;
-        self.now.fetch_sub(1, Ordering::SeqCst);
-        Ok(json!({}))
     }
 }
 

@@ -9,45 +9,23 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_core::config::{ConfigError, ConfigFile, ConfigSource};
 use shutter_core::{
-    Action, ActionContext, ActionError, Change, Claim, ExecutionRecord, ExecutionSnapshot,
-    ExecutionState, Page, StepState, Store,
+    Change, Claim, ExecutionRecord, ExecutionSnapshot, ExecutionState, Page, StepState, Store,
 };
 use shutter_dsl::ActionSpec;
 use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/busy.rs"]
+mod busy;
 mod support;
-
-/// Sleeps 10 s, counting how many run at once.
-#[derive(Debug, Default)]
-struct Busy {
-    now: AtomicUsize,
-    max: AtomicUsize,
-    runs: AtomicUsize,
-}
-
-#[async_trait]
-impl Action for Busy {
-    async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        self.runs.fetch_add(1, Ordering::SeqCst);
-        let slept = tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(10)) => Ok(json!({})),
-            () = ctx.cancel.cancelled() => Err(ActionError::Canceled),
-        };
-        self.now.fetch_sub(1, Ordering::SeqCst);
-        slept
-    }
-}
+use busy::Busy;
 
 /// A config file holding only `limits:`.
 #[derive(Debug)]
