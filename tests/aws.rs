@@ -132,6 +132,95 @@ fn the_ebs_backup_workflow_runs_against_moto() {
         ],
     );
     assert_eq!(described.matches("<snapshotId>").count(), 2, "{described}");
+    check_catalog(&moto, &db);
+}
+
+/// moto's account, which owns everything it makes.
+const ACCOUNT: &str = "123456789012";
+
+/// The backup catalog after one backup: the two snapshots (each of its
+/// volume) and their two copies (each linked to its original), found by
+/// source and shown one at a time.
+fn check_catalog(moto: &Peer, db: &std::path::Path) {
+    let shutter = |args: &[&str]| {
+        let out = shutter_with_moto(moto, db)
+            .args(args)
+            .output()
+            .expect("shutter runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let all: Json = serde_json::from_str(&shutter(&["backups", "list", "--json"])).expect("json");
+    let all = all.as_array().expect("a list");
+    assert_eq!(all.len(), 4, "{all:#?}");
+    let in_region = |region: &str| -> Vec<&Json> {
+        all.iter()
+            .filter(|e| e["where"]["region"] == region)
+            .collect()
+    };
+    let (originals, copies) = (in_region(REGION), in_region(DR_REGION));
+    assert_eq!((originals.len(), copies.len()), (2, 2), "{all:#?}");
+    let original_refs: Vec<String> = originals
+        .iter()
+        .map(|e| {
+            format!(
+                "aws:{ACCOUNT}:{REGION}/{}",
+                e["native_id"].as_str().expect("id")
+            )
+        })
+        .collect();
+    for entry in all {
+        assert_eq!(entry["kind"], "ebs_snapshot");
+        assert_eq!(entry["state"], "available");
+        assert_eq!(entry["where"]["account"], ACCOUNT);
+        assert!(entry["execution"].is_string(), "its backup set: {entry}");
+    }
+    for copy in &copies {
+        let parent = copy["derived_from"]
+            .as_str()
+            .expect("a copy names its original");
+        assert!(
+            original_refs.iter().any(|r| r == parent),
+            "{parent} in {original_refs:?}"
+        );
+    }
+    let first = originals[0];
+    let volume = first["source"]["id"].as_str().expect("of a volume");
+    assert!(volume.starts_with("vol-"), "{first}");
+    let of_volume: Json =
+        serde_json::from_str(&shutter(&["backups", "list", "--source", volume, "--json"]))
+            .expect("json");
+    // The volume's snapshot and that snapshot's copy in the other region,
+    // which is still of the volume where the volume is.
+    let of_volume = of_volume.as_array().expect("a list");
+    assert_eq!(of_volume.len(), 2, "{of_volume:#?}");
+    assert!(
+        of_volume.iter().any(|e| e["id"] == first["id"]),
+        "{of_volume:#?}"
+    );
+    let own_ref = format!(
+        "aws:{ACCOUNT}:{REGION}/{}",
+        first["native_id"].as_str().expect("id")
+    );
+    assert!(
+        of_volume
+            .iter()
+            .any(|e| e["derived_from"] == own_ref.as_str()),
+        "{of_volume:#?}"
+    );
+    let volume_ref = format!("aws:{ACCOUNT}:{REGION}/volume/{volume}");
+    for entry in of_volume {
+        assert_eq!(entry["source"]["ref"], volume_ref.as_str(), "{entry:#}");
+    }
+    let table = shutter(&["backups", "list", "--provider", "aws"]);
+    assert!(table.starts_with("ID "), "a header: {table}");
+    assert_eq!(table.lines().count(), 5, "{table}");
+    let shown = shutter(&["backups", "show", first["id"].as_str().expect("id")]);
+    assert!(shown.contains(&volume_ref), "{shown}");
 }
 
 /// `shutter serve` on a kernel-chosen port; its base URL.
@@ -210,10 +299,26 @@ fn the_ebs_backup_workflow_runs_through_the_http_api() {
         }
         panic!("the execution did not end");
     });
+    let backups = runtime.block_on(async {
+        let answer = reqwest::get(format!(
+            "{base}/backups?provider=aws&state=available&limit=10"
+        ))
+        .await
+        .expect("serve answers");
+        assert_eq!(answer.status(), 200);
+        assert!(answer.headers().contains_key("etag"));
+        let page: Json = answer.json().await.expect("json");
+        page["items"].clone()
+    });
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
     let status = child.wait().expect("serve ends");
     check_backup(&execution);
+    assert_eq!(
+        backups.as_array().map(Vec::len),
+        Some(4),
+        "two snapshots and their copies: {backups:#}"
+    );
     assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
 }

@@ -18,11 +18,13 @@
 //! - `params`: reading typed step parameters.
 //! - `failure`: SDK errors to `ActionError::Retryable` / `Fatal`, by AWS error code.
 //! - `idempotency`: the key tag, its filter and the tags put on what is created.
+//! - `catalog`: the snapshots actions put in the backup catalog.
 //! - `output`: snapshots, tags and timestamps as JSON outputs.
 //! - `actions/`: one file per action family (`snapshot`, `wait`, `copy`,
 //!   `delete`, `tags`, `list`, `image`), each with its catalog entry.
 
 mod actions;
+mod catalog;
 mod failure;
 mod idempotency;
 mod output;

@@ -140,3 +140,17 @@ impl Client {
         Ok(body)
     }
 }
+
+/// `value` percent-encoded for a query string: everything but RFC 3986's
+/// unreserved characters.
+pub(crate) fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -51,6 +51,9 @@ enum Command {
     /// Lists, shows and prunes recorded executions.
     #[command(subcommand)]
     Executions(commands::executions::Command),
+    /// Lists and shows the backup catalog: what Shutter made, where, of what.
+    #[command(subcommand)]
+    Backups(commands::backups::Command),
     /// Runs a WebAssembly step module on its own (for step authors).
     #[command(subcommand)]
     Step(commands::step::Command),
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Start(args) => block_on(commands::start::run(args)),
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Executions(command) => block_on(commands::executions::run(command)),
+        Command::Backups(command) => block_on(commands::backups::run(command)),
         Command::Step(command) => commands::step::run(command),
     };
     match result {

@@ -198,6 +198,23 @@ fn describe(change: &Change) -> Option<String> {
             message,
             at,
         } => format!("{} {key}: {percent}% {message}", clock(at)),
+        Change::BackupRecorded { key, backup, at } => format!(
+            "{} {key}: cataloged {} {} in {}",
+            clock(at),
+            backup.kind.as_str(),
+            backup.native_id,
+            backup.location.key()
+        ),
+        Change::BackupMarked {
+            key,
+            backup,
+            state,
+            at,
+        } => format!(
+            "{} {key}: {backup} is {} in the catalog",
+            clock(at),
+            state.as_str()
+        ),
     };
     Some(line)
 }

@@ -12,6 +12,8 @@
 //!   and their fold; `ids`, `state`: identifiers and states.
 //! - `catalog`: built-in actions described as data ([`ActionSpec`],
 //!   [`ParamType`], [`Catalog`]); `units`: durations and sizes.
+//! - `backup`: the backup catalog's entries ([`Backup`]): what actions
+//!   made, where, of what, and whether it is still there.
 //! - `limits`: pools of slots a step waits for (`limit:`), across nodes.
 //! - `secrets`: secret values and redaction; `files`: which host files a
 //!   step may name; `clock`: injected time.
@@ -22,6 +24,7 @@
 //!   execution; `suggest`: "did you mean".
 
 pub mod action;
+pub mod backup;
 pub mod catalog;
 pub mod clock;
 pub mod config;
@@ -43,6 +46,9 @@ pub use action::{
     Action, ActionContext, ActionEntry, ActionError, ActionRegistry, ChangeSink, ContextParts,
 };
 pub use action::{params, parse_param, parse_params};
+pub use backup::{
+    Backup, BackupKind, BackupQuery, BackupRef, BackupSource, BackupState, Location, NewBackup,
+};
 pub use catalog::{ActionSpec, Catalog, ParamType};
 pub use config::{ConfigError, ConfigFile, ConfigSource};
 pub use env::Env;

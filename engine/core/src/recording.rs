@@ -43,6 +43,28 @@ impl RecordingSink {
             .collect()
     }
 
+    /// What the action put in the backup catalog so far.
+    pub fn backups(&self) -> Vec<crate::backup::NewBackup> {
+        self.lock()
+            .iter()
+            .filter_map(|change| match change {
+                Change::BackupRecorded { backup, .. } => Some(backup.as_ref().clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The catalog marks the action made so far: each entry and its state.
+    pub fn backup_marks(&self) -> Vec<(crate::backup::BackupRef, crate::backup::BackupState)> {
+        self.lock()
+            .iter()
+            .filter_map(|change| match change {
+                Change::BackupMarked { backup, state, .. } => Some((backup.clone(), *state)),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Change>> {
         // A test that panicked while recording must not hide what it recorded.
         self.changes.lock().unwrap_or_else(PoisonError::into_inner)

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::backup::{Backup, BackupQuery};
 use crate::ids::{ExecutionId, StepKey};
 use crate::limits::SlotRequest;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
@@ -290,6 +291,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every workflow version kept, oldest first.
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError>;
+
+    /// Entries of the backup catalog, newest first (by when Shutter first
+    /// recorded them). Appends fold [`Change::BackupRecorded`] and
+    /// [`Change::BackupMarked`] into it with the rest of their changes;
+    /// [`Store::prune`] leaves it alone.
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError>;
+
+    /// One catalog entry by its id.
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError>;
 
     /// What the processes sharing this store announce (this one's own
     /// writes included): changes, cancel requests, work released. `None`

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::backup::{Backup, BackupQuery};
 use crate::ids::{ExecutionId, StepKey};
 use crate::limits::SlotRequest;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
@@ -136,6 +137,14 @@ impl<H: WriteHook> Store for Hooked<H> {
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
         self.inner.workflows().await
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        self.inner.backups(query).await
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        self.inner.backup(id).await
     }
 
     fn announcements(&self) -> Option<tokio::sync::broadcast::Receiver<Announcement>> {

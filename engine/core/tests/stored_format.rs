@@ -17,7 +17,10 @@ use shutter_core::record::{
     AttemptRecord, Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,
     Progress, StepRecord,
 };
-use shutter_core::{ExecutionId, ExecutionState, StepKey, StepState};
+use shutter_core::{
+    Backup, BackupKind, BackupRef, BackupSource, BackupState, ExecutionId, ExecutionState,
+    Location, NewBackup, StepKey, StepState,
+};
 
 fn at(second: u32) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&format!("2026-11-29T10:00:{second:02}Z"))
@@ -130,9 +133,20 @@ fn every_change() -> Vec<Change> {
             at: at(16),
         },
         Change::StepWaiting {
-            key: snap,
+            key: snap.clone(),
             pool: "vcenter:prod".to_owned(),
             at: at(17),
+        },
+        Change::BackupRecorded {
+            key: snap.clone(),
+            backup: Box::new(artifact()),
+            at: at(18),
+        },
+        Change::BackupMarked {
+            key: snap,
+            backup: artifact().reference(),
+            state: BackupState::Deleted,
+            at: at(19),
         },
     ];
     for change in &changes {
@@ -154,7 +168,9 @@ fn every_change() -> Vec<Change> {
             | Change::TimerSet { .. }
             | Change::Log { .. }
             | Change::Progress { .. }
-            | Change::StepWaiting { .. } => {}
+            | Change::StepWaiting { .. }
+            | Change::BackupRecorded { .. }
+            | Change::BackupMarked { .. } => {}
         }
     }
     changes
@@ -183,6 +199,52 @@ fn an_event_is_its_change_with_a_sequence_number() {
         change: Change::ExecutionStarted { at: at(0) },
     };
     insta::assert_json_snapshot!("event", stored(&event));
+}
+
+/// A vSphere snapshot uploaded to Glance: every field of an artifact set.
+fn artifact() -> NewBackup {
+    NewBackup {
+        kind: BackupKind::GlanceImage,
+        location: Location::Openstack {
+            auth_url: "http://127.0.0.1:5000/v3".to_owned(),
+            project: "0f3c".to_owned(),
+            region: Some("RegionOne".to_owned()),
+        },
+        native_id: "6b1c5a9e-0d2f-4c55-9d5e-3f1a2b3c4d5e".to_owned(),
+        source: Some(BackupSource {
+            kind: "vm".to_owned(),
+            id: "vm-42".to_owned(),
+            uuid: Some("5012a1b2-c3d4-e5f6-0718-293a4b5c6d7e".to_owned()),
+            location: Some(Location::Vsphere {
+                vcenter: "7d3e-vc".to_owned(),
+            }),
+        }),
+        derived_from: Some(BackupRef {
+            location: "vsphere:7d3e-vc".to_owned(),
+            native_id: "snapshot-12".to_owned(),
+        }),
+        created_at: Some(at(5)),
+        size_bytes: Some(1 << 30),
+        tags: [(
+            "shutter:idempotency-key".to_owned(),
+            "shutter:x:upload".to_owned(),
+        )]
+        .into(),
+    }
+}
+
+#[test]
+fn a_catalog_entry_keeps_its_json() {
+    let entry = Backup {
+        id: "0195f0a4-7c3e-7d2a-9a51-3c2f1e0b8d12".to_owned(),
+        artifact: artifact(),
+        execution: Some(id()),
+        step: Some("upload".to_owned()),
+        state: BackupState::Missing,
+        state_at: at(20),
+        recorded_at: at(6),
+    };
+    insta::assert_json_snapshot!("backup", stored(&entry));
 }
 
 fn step_record() -> StepRecord {

@@ -67,3 +67,32 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
         })?;
     Ok(Some(key.to_owned()))
 }
+
+/// Default and largest page of a list (`?limit=`).
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// `?limit=`: 1 to 500, 50 when not given.
+pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if (1..=MAX_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_request(format!(
+            "limit must be 1 to {MAX_PAGE}"
+        )))
+    }
+}
+
+/// `?since=`: an RFC 3339 time; absent or empty for none.
+pub(crate) fn since(
+    text: Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    text.filter(|s| !s.is_empty())
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.to_utc())
+                .map_err(|err| ApiError::bad_request(format!("since `{s}`: {err}")))
+        })
+        .transpose()
+}

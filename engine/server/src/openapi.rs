@@ -3,21 +3,23 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{executions, workflows};
+use crate::routes::{backups, executions, workflows};
 use crate::views;
 
 #[derive(Debug, OpenApi)]
 #[openapi(
-    info(title = "Shutter", description = "Start, poll, wait for and cancel workflow executions."),
+    info(title = "Shutter", description = "Start, poll, wait for and cancel workflow executions; find the backups they made."),
     paths(
         workflows::register, workflows::list, workflows::get, workflows::start,
         executions::list, executions::get, executions::events, executions::logs, executions::cancel, executions::retry,
+        backups::list, backups::get,
     ),
     components(schemas(
         views::ExecutionSummary, views::ExecutionDetail, views::StepView, views::AttemptView,
         views::ProgressView, views::ExecutionPage, views::EventPage, views::LogLine, views::LogPage,
         views::WorkflowSummary, views::WorkflowList, views::WorkflowDetail, views::GraphView,
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,
+        views::BackupView, views::BackupSourceView, views::BackupPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

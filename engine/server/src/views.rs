@@ -274,3 +274,94 @@ pub struct ErrorDetail {
     #[schema(value_type = Option<Object>)]
     pub details: Option<Json>,
 }
+
+/// An entry of the backup catalog: an artifact Shutter made or adopted.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackupView {
+    /// The catalog's id (UUIDv7: sorts by when Shutter first recorded it).
+    pub id: String,
+    /// `ebs_snapshot`, `ami`, `glance_image` or `vsphere_snapshot`.
+    pub kind: String,
+    /// `aws`, `openstack` or `vsphere`.
+    pub provider: String,
+    /// Where it is: `{provider: aws, account, region}`,
+    /// `{provider: openstack, auth_url, project, region}` or
+    /// `{provider: vsphere, vcenter}` (the vCenter's instanceUuid).
+    #[serde(rename = "where")]
+    #[schema(value_type = Object)]
+    pub location: Json,
+    /// The same as one text: `aws:<account>:<region>`,
+    /// `openstack:<project>:<region>@<auth_url>`, `vsphere:<vcenter>`.
+    pub location_key: String,
+    /// Its id where it is (`snap-...`, an image UUID, a snapshot moRef).
+    pub native_id: String,
+    /// What it is a backup of.
+    pub source: Option<BackupSourceView>,
+    /// The artifact it was made from, as `<location_key>/<native_id>`.
+    pub derived_from: Option<String>,
+    /// When the cloud made it.
+    pub created_at: Option<DateTime<Utc>>,
+    pub size_bytes: Option<u64>,
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// The execution that made it (its backup set) and the step.
+    pub execution: Option<String>,
+    pub step: Option<String>,
+    /// `available`, `deleted` or `missing`.
+    pub state: String,
+    /// When it entered `state`.
+    pub state_at: DateTime<Utc>,
+    /// When Shutter first recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What a backup is a backup of.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackupSourceView {
+    /// `volume`, `instance`, `server` or `vm`.
+    pub kind: String,
+    /// Its id where it is (a volume id, a server UUID, a VM moRef).
+    pub id: String,
+    /// An id that outlives `id` (a VM's instanceUuid), if there is one.
+    pub uuid: Option<String>,
+    /// `<location_key>/<kind>/<id>`: what `?source=` matches, with `id`
+    /// and `uuid`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+}
+
+impl From<&shutter_core::Backup> for BackupView {
+    fn from(entry: &shutter_core::Backup) -> Self {
+        let artifact = &entry.artifact;
+        Self {
+            id: entry.id.clone(),
+            kind: artifact.kind.as_str().to_owned(),
+            provider: artifact.location.provider().to_owned(),
+            location: serde_json::to_value(&artifact.location).unwrap_or(Json::Null),
+            location_key: artifact.location.key(),
+            native_id: artifact.native_id.clone(),
+            source: artifact.source.as_ref().map(|source| BackupSourceView {
+                kind: source.kind.clone(),
+                id: source.id.clone(),
+                uuid: source.uuid.clone(),
+                reference: entry.source_ref().unwrap_or_default(),
+            }),
+            derived_from: artifact.derived_from.as_ref().map(ToString::to_string),
+            created_at: artifact.created_at,
+            size_bytes: artifact.size_bytes,
+            tags: artifact.tags.clone(),
+            execution: entry.execution.map(|e| e.to_string()),
+            step: entry.step.clone(),
+            state: entry.state.as_str().to_owned(),
+            state_at: entry.state_at,
+            recorded_at: entry.recorded_at,
+        }
+    }
+}
+
+/// A page of the backup catalog, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BackupPage {
+    pub items: Vec<BackupView>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -445,9 +445,37 @@ async fn metrics_and_openapi_describe_the_server() {
         "/executions",
         "/executions/{id}",
         "/workflows/{name}/executions",
+        "/backups",
+        "/backups/{id}",
     ] {
         assert!(openapi.body["paths"].get(path).is_some(), "{path} missing");
     }
+}
+
+#[tokio::test]
+async fn the_backup_catalog_checks_its_filters_and_names_what_it_lacks() {
+    let api = server(None);
+    let empty = api
+        .get("/backups?source=vm-42&provider=vsphere&state=available")
+        .await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.body["items"], serde_json::json!([]));
+    assert!(empty.body["next_cursor"].is_null());
+    for (query, says) in [
+        ("provider=gcp", "unknown provider `gcp`"),
+        ("state=gone", "unknown state `gone`"),
+        ("limit=0", "limit must be 1 to 500"),
+        ("since=yesterday", "since `yesterday`"),
+    ] {
+        let answer = api.get(&format!("/backups?{query}")).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        let message = answer.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{query}: {}", answer.body);
+    }
+    let missing = api
+        .get("/backups/0195f0a4-7c3e-7d2a-9a51-3c2f1e0b8d12")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
 /// Answers 503 to its first request and 200 to the others.

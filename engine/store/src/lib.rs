@@ -13,8 +13,10 @@
 //! - `sqlite/`: `mod.rs` (the `Store` impl and reads), `writer.rs` (the
 //!   batching writer thread), `schema.rs` (migrations), `codec.rs` (rows).
 //! - `lease.rs`: when an execution's owner counts as gone.
+//! - `catalog.rs`: the backup catalog's part of an append, for every backend.
 //! - `slots.rs`: whose turn it is in a limit pool (`limit:`), for every backend.
 
+mod catalog;
 mod codec;
 mod lease;
 mod memory;

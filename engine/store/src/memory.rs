@@ -8,9 +8,9 @@ use chrono::Utc;
 use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey, StepRecord, Store, StoreError,
-    StoredWorkflow,
+    Backup, BackupQuery, BackupRef, Change, Claim, Event, ExecutionId, ExecutionRecord,
+    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest,
+    StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -41,6 +41,8 @@ pub struct MemoryStore {
     workflows: Mutex<Vec<StoredWorkflow>>,
     /// Limit pools: each pool's rows (taken under the executions' lock).
     slots: Mutex<HashMap<String, Vec<SlotRow>>>,
+    /// The backup catalog (written under the executions' lock).
+    backups: Mutex<IndexMap<BackupRef, Backup>>,
 }
 
 impl MemoryStore {
@@ -188,6 +190,16 @@ impl Store for MemoryStore {
             .ok_or(StoreError::NotFound(claim.id))?;
         if entry.epoch != claim.epoch {
             return Err(fenced(claim, entry.epoch));
+        }
+        if changes.iter().any(Change::is_backup) {
+            let mut catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
+            let held = crate::catalog::touched(&changes)
+                .into_iter()
+                .filter_map(|r| Some((r.clone(), catalog.get(&r)?.clone())))
+                .collect();
+            for backup in crate::catalog::fold(held, &changes, claim.id) {
+                catalog.insert(backup.reference(), backup);
+            }
         }
         for change in changes {
             let seq = entry.record.last_seq + 1;
@@ -437,6 +449,16 @@ impl Store for MemoryStore {
             workflows.push(workflow.clone());
         }
         Ok(())
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        let catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(crate::catalog::page(catalog.values(), query))
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        let catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(catalog.values().find(|entry| entry.id == id).cloned())
     }
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {

@@ -17,6 +17,13 @@ use shutter_core::{
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
 
+#[path = "contract/catalog.rs"]
+mod catalog;
+use catalog::{
+    a_backup_reported_again_or_marked_stays_one_entry,
+    a_fenced_append_records_no_backup_and_pruning_keeps_them, the_catalog_keeps_what_steps_report,
+};
+
 fn at(seconds: i64) -> Timestamp {
     Utc.timestamp_opt(1_800_000_000 + seconds, 0).unwrap()
 }
@@ -935,6 +942,9 @@ contract!(
     a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for,
     a_slot_counts_only_while_its_execution_runs_under_a_live_lease,
     a_concurrency_key_runs_one_at_a_time_in_the_order_started,
+    the_catalog_keeps_what_steps_report,
+    a_backup_reported_again_or_marked_stays_one_entry,
+    a_fenced_append_records_no_backup_and_pruning_keeps_them,
 );
 
 #[tokio::test]

@@ -9,10 +9,11 @@
 mod support;
 
 use serde_json::{Value as Json, json};
+use shutter_core::{BackupKind, BackupState, Location, NewBackup, RecordingSink};
 use shutter_vmware::vsphere::client::Client;
 use shutter_vmware::vsphere::connection::ConnectionConfig;
 use shutter_vmware::vsphere::session::SessionCache;
-use support::{fatal, run, run_in, run_keyed, vcsim_env};
+use support::{fatal, run, run_in, run_keyed, run_recorded, vcsim_env};
 
 #[tokio::test]
 async fn login_reads_the_vcenter_instance_uuid() {
@@ -123,10 +124,14 @@ async fn snapshot_life_cycle_with_adoption() {
     let vm = "DC0_H0_VM1";
     let key = format!("shutter:{}:snap", std::process::id());
     let params = json!({"vm": vm, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true});
-    let created = run_keyed(&sessions, "vsphere.snapshot.create", params.clone(), &key)
+    let got = run(&sessions, "vsphere.vm.get", json!({"vm": vm}))
         .await
         .unwrap();
+    let (created, sink) =
+        run_recorded(&sessions, "vsphere.snapshot.create", params.clone(), &key).await;
+    let created = created.unwrap();
     assert_eq!(created["adopted"], false);
+    let entry = cataloged(&sink, &created, &got);
     assert_eq!(created["quiesced"], true);
     assert_eq!(created["consistency"], "quiesced");
     assert!(created["name"].as_str().unwrap().starts_with("Backup ["));
@@ -169,14 +174,19 @@ async fn snapshot_life_cycle_with_adoption() {
     .unwrap();
     assert_ne!(other["snapshot"], snapshot);
 
-    let removed = run(
+    let (removed, sink) = run_recorded(
         &sessions,
         "vsphere.snapshot.remove",
         json!({"snapshot": snapshot}),
+        &format!("{key}-remove"),
     )
-    .await
-    .unwrap();
-    assert_eq!(removed["removed"], true);
+    .await;
+    assert_eq!(removed.unwrap()["removed"], true);
+    assert_eq!(
+        sink.backup_marks(),
+        vec![(entry.reference(), BackupState::Deleted)],
+        "the catalog hears it is gone"
+    );
     let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
         .await
         .unwrap();
@@ -199,6 +209,34 @@ async fn snapshot_life_cycle_with_adoption() {
     .await
     .unwrap();
     assert_eq!(removed["removed"], true);
+}
+
+/// The one catalog entry a create recorded, checked against the snapshot
+/// made (`created`) and the VM (`got`, from `vsphere.vm.get`).
+fn cataloged(sink: &RecordingSink, created: &Json, got: &Json) -> NewBackup {
+    let recorded = sink.backups();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let entry = recorded.into_iter().next().unwrap();
+    assert_eq!(entry.kind, BackupKind::VsphereSnapshot);
+    let vcenter = created["vcenter"].as_str().unwrap().to_owned();
+    assert_eq!(
+        entry.location,
+        Location::Vsphere { vcenter },
+        "placed by the vCenter's instanceUuid"
+    );
+    assert_eq!(entry.native_id, created["id"].as_str().unwrap());
+    let source = entry.source.as_ref().unwrap();
+    assert_eq!(source.kind, "vm");
+    assert_eq!(source.id, got["moref"].as_str().unwrap(), "the VM's moRef");
+    assert_eq!(
+        source.uuid.as_deref(),
+        got["instance_uuid"].as_str(),
+        "and its own instanceUuid, which outlives the moRef"
+    );
+    assert!(entry.size_bytes.is_some_and(|b| b > 0), "{entry:?}");
+    assert!(entry.created_at.is_some());
+    assert_eq!(entry.tags["consistency"], "quiesced");
+    entry
 }
 
 /// How many snapshots carry this name (other test binaries may snapshot

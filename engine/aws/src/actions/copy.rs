@@ -12,6 +12,7 @@ use shutter_core::{ActionContext, ActionError};
 use shutter_core::{action_outputs, action_params};
 
 use super::created_snapshots;
+use crate::catalog::{self, Original, described};
 use crate::failure::aws_error;
 use crate::settings::Clients;
 use crate::{idempotency, params};
@@ -74,6 +75,12 @@ impl Run<Arc<Clients>> for CopySnapshot {
         if let Some(found) = earlier.first() {
             let id = found.snapshot_id().unwrap_or_default().to_owned();
             idempotency::log_adopted(ctx, "snapshot copy", std::slice::from_ref(&id), &ec2.region);
+            let original = Original {
+                region: &source_region,
+                snapshot: &source_id,
+                volume: original_volume(clients, ctx, &source_region, &source_id).await,
+            };
+            catalog::record_snapshot(ctx, &ec2.region, &described(found), Some(original));
             return Ok(Copied {
                 snapshot_id: id,
                 source_snapshot_id: source_id,
@@ -100,20 +107,36 @@ impl Run<Arc<Clients>> for CopySnapshot {
                 "aws ec2 CopySnapshot on {on}: no snapshot id in the answer"
             ))
         })?;
-        // CopySnapshot answers with the id alone; the state is one Describe away.
-        let state = ec2
+        // CopySnapshot answers with the id alone; the state (and the owner,
+        // size and tags for the catalog) are one Describe away.
+        let answer = ec2
             .client
             .describe_snapshots()
             .snapshot_ids(copy_id)
             .send()
             .await
-            .ok()
-            .and_then(|answer| {
-                answer
-                    .snapshots()
-                    .first()
-                    .and_then(|s| s.state().map(|st| st.as_str().to_owned()))
-            });
+            .ok();
+        let copy = answer.as_ref().and_then(|a| a.snapshots().first());
+        let state = copy.and_then(|s| s.state().map(|st| st.as_str().to_owned()));
+        match copy {
+            Some(copy) => {
+                let original = Original {
+                    region: &source_region,
+                    snapshot: &source_id,
+                    volume: original_volume(clients, ctx, &source_region, &source_id).await,
+                };
+                catalog::record_snapshot(ctx, &ec2.region, &described(copy), Some(original));
+            }
+            None => {
+                // Not yet described (EC2 is eventually consistent): the
+                // catalog learns of it at the next sync.
+                let facts = catalog::SnapshotFacts {
+                    id: Some(copy_id),
+                    ..catalog::SnapshotFacts::default()
+                };
+                catalog::record_snapshot(ctx, &ec2.region, &facts, None);
+            }
+        }
         Ok(Copied {
             snapshot_id: copy_id.to_owned(),
             source_snapshot_id: source_id,
@@ -123,4 +146,24 @@ impl Run<Arc<Clients>> for CopySnapshot {
             adopted: false,
         })
     }
+}
+
+/// The volume the original snapshot is of, for the copy's catalog entry;
+/// `None` when its region does not say (the copy is recorded all the same).
+async fn original_volume(
+    clients: &Clients,
+    ctx: &ActionContext,
+    region: &str,
+    snapshot: &str,
+) -> Option<String> {
+    let there = clients.in_region(ctx, Some(region)).await.ok()?;
+    let answer = there
+        .client
+        .describe_snapshots()
+        .snapshot_ids(snapshot)
+        .send()
+        .await
+        .ok()?;
+    let volume = answer.snapshots().first()?.volume_id()?;
+    (volume != "vol-ffffffff").then(|| volume.to_owned())
 }

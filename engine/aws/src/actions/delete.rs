@@ -6,13 +6,14 @@
 
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::Tag;
+use aws_sdk_ec2::types::{Filter, Tag};
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{ActionContext, ActionError, BackupState, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use super::tag_filters;
+use crate::catalog;
 use crate::failure::{aws_error, is_gone};
 use crate::params;
 use crate::settings::{Clients, Ec2};
@@ -71,9 +72,16 @@ impl Run<Arc<Clients>> for DeleteSnapshot {
                     .to_owned(),
             ));
         }
+        let account = owner_of(&ec2, &ids).await;
         let (mut deleted, mut missing) = (Vec::new(), Vec::new());
         for id in ids {
-            if delete_one(&ec2, ctx, &id, missing_ok).await? {
+            let gone = delete_one(&ec2, ctx, &id, missing_ok).await?;
+            // Gone either way: deleted now, or before by someone else.
+            if let Some(account) = &account {
+                let entry = catalog::reference(account, &ec2.region, &id);
+                ctx.mark_backup(entry, BackupState::Deleted);
+            }
+            if gone {
                 deleted.push(id);
             } else {
                 missing.push(id);
@@ -85,6 +93,32 @@ impl Run<Arc<Clients>> for DeleteSnapshot {
             region: ec2.region.clone(),
         })
     }
+}
+
+/// The account that owns `ids` (yours: they are described with owner
+/// `self`), to mark them in the backup catalog; `None` when none of them is
+/// left to say (or EC2 does not answer: the delete itself will say why).
+/// A filter, unlike `SnapshotIds`, is no error for an id that is gone.
+async fn owner_of(ec2: &Ec2, ids: &[String]) -> Option<String> {
+    if ids.is_empty() {
+        return None;
+    }
+    let by_id = Filter::builder()
+        .name("snapshot-id")
+        .set_values(Some(ids.to_vec()))
+        .build();
+    let answer = ec2
+        .client
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(by_id)
+        .send()
+        .await
+        .ok()?;
+    answer
+        .snapshots()
+        .iter()
+        .find_map(|s| s.owner_id().map(str::to_owned))
 }
 
 /// The snapshots of this account carrying every one of `tags`.

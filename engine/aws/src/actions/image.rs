@@ -6,10 +6,11 @@ use std::sync::Arc;
 use aws_sdk_ec2::types::{Filter, ResourceType};
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError, LogLevel};
+use shutter_core::{ActionContext, ActionError, BackupState, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use super::delete::delete_one;
+use crate::catalog;
 use crate::failure::{aws_error, is_gone};
 use crate::settings::Clients;
 use crate::{idempotency, params};
@@ -81,6 +82,7 @@ impl Run<Arc<Clients>> for CreateImage {
         if let Some(found) = earlier.images().first() {
             let id = found.image_id().unwrap_or_default().to_owned();
             idempotency::log_adopted(ctx, "image", std::slice::from_ref(&id), &ec2.region);
+            catalog::record_image(ctx, &ec2.region, found, instance_id);
             return Ok(Image {
                 image_id: id,
                 name: found.name().unwrap_or(name).to_owned(),
@@ -107,20 +109,24 @@ impl Run<Arc<Clients>> for CreateImage {
                 "aws ec2 CreateImage on {instance_id}: no image id in the answer"
             ))
         })?;
-        let state = ec2
+        // CreateImage answers with the id alone; the state (and the owner,
+        // date and sizes for the catalog) are one Describe away.
+        let answer = ec2
             .client
             .describe_images()
             .image_ids(image_id)
             .send()
             .await
-            .ok()
-            .and_then(|answer| {
-                answer
-                    .images()
-                    .first()?
-                    .state()
-                    .map(|s| s.as_str().to_owned())
-            });
+            .ok();
+        let image = answer.as_ref().and_then(|a| a.images().first());
+        let state = image.and_then(|i| i.state().map(|s| s.as_str().to_owned()));
+        match image {
+            Some(image) => catalog::record_image(ctx, &ec2.region, image, instance_id),
+            None => ctx.log(
+                LogLevel::Warn,
+                format!("image {image_id} is not in the backup catalog yet: EC2 does not describe it yet"),
+            ),
+        }
         Ok(Image {
             image_id: image_id.to_owned(),
             name: name.to_owned(),
@@ -171,24 +177,26 @@ impl Run<Arc<Clients>> for DeregisterImage {
         } = self;
         let image_id = image_id.as_str();
         let ec2 = clients.for_step(ctx).await?;
-        // The snapshots are known only while the image exists: read them first.
-        let snapshots = if delete_snapshots {
-            match ec2
-                .client
-                .describe_images()
-                .image_ids(image_id)
-                .send()
-                .await
-            {
-                Ok(answer) => answer
-                    .images()
-                    .iter()
-                    .flat_map(|image| image.block_device_mappings())
-                    .filter_map(|mapping| mapping.ebs()?.snapshot_id().map(str::to_owned))
-                    .collect(),
-                Err(err) if missing_ok && is_gone(&err) => Vec::new(),
-                Err(err) => return Err(aws_error("DescribeImages", image_id, &err)),
-            }
+        // The snapshots and the owner (to mark the image in the backup
+        // catalog) are known only while the image exists: read them first.
+        let images = match ec2
+            .client
+            .describe_images()
+            .image_ids(image_id)
+            .send()
+            .await
+        {
+            Ok(answer) => answer.images().to_vec(),
+            Err(err) if missing_ok && is_gone(&err) => Vec::new(),
+            Err(err) => return Err(aws_error("DescribeImages", image_id, &err)),
+        };
+        let owner = images.iter().find_map(|i| i.owner_id().map(str::to_owned));
+        let snapshots: Vec<String> = if delete_snapshots {
+            images
+                .iter()
+                .flat_map(|image| image.block_device_mappings())
+                .filter_map(|mapping| mapping.ebs()?.snapshot_id().map(str::to_owned))
+                .collect()
         } else {
             Vec::new()
         };
@@ -209,9 +217,19 @@ impl Run<Arc<Clients>> for DeregisterImage {
             }
             Err(err) => return Err(aws_error("DeregisterImage", image_id, &err)),
         };
+        let mark = |id: &str| {
+            if let Some(owner) = &owner {
+                let entry = catalog::reference(owner, &ec2.region, id);
+                ctx.mark_backup(entry, BackupState::Deleted);
+            }
+        };
+        mark(image_id);
         let mut deleted = Vec::new();
         for id in snapshots {
-            if delete_one(&ec2, ctx, &id, true).await? {
+            let now_deleted = delete_one(&ec2, ctx, &id, true).await?;
+            // Gone either way once the delete answered.
+            mark(&id);
+            if now_deleted {
                 deleted.push(id);
             }
         }

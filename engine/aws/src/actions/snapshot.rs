@@ -11,6 +11,7 @@ use shutter_core::action::{Outcome, Run};
 use shutter_core::{action_outputs, action_params};
 
 use super::created_snapshots;
+use crate::catalog::{self, SnapshotFacts, described};
 use crate::failure::aws_error;
 use crate::settings::Clients;
 use crate::{idempotency, output, params};
@@ -61,6 +62,7 @@ impl Run<Arc<Clients>> for CreateSnapshot {
         if let Some(found) = earlier.first() {
             let id = found.snapshot_id().unwrap_or_default().to_owned();
             idempotency::log_adopted(ctx, "snapshot", std::slice::from_ref(&id), &ec2.region);
+            catalog::record_snapshot(ctx, &ec2.region, &described(found), None);
             return Ok(Created {
                 snapshot_id: Some(id),
                 volume_id: found.volume_id().unwrap_or(&volume_id).to_owned(),
@@ -79,6 +81,15 @@ impl Run<Arc<Clients>> for CreateSnapshot {
             .send()
             .await
             .map_err(|err| aws_error("CreateSnapshot", &volume_id, &err))?;
+        let facts = SnapshotFacts {
+            id: created.snapshot_id(),
+            owner: created.owner_id(),
+            volume: created.volume_id(),
+            size_gib: created.volume_size(),
+            started: created.start_time(),
+            tags: created.tags(),
+        };
+        catalog::record_snapshot(ctx, &ec2.region, &facts, None);
         Ok(Created {
             snapshot_id: created.snapshot_id().map(str::to_owned),
             volume_id: created.volume_id().unwrap_or(&volume_id).to_owned(),
@@ -164,6 +175,9 @@ impl Run<Arc<Clients>> for CreateSnapshots {
         let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", &instance_id).await?;
         let adopted = !earlier.is_empty();
         let snapshots: Vec<VolumeSnapshot> = if adopted {
+            for found in &earlier {
+                catalog::record_snapshot(ctx, &ec2.region, &described(found), None);
+            }
             let described = earlier.iter();
             described
                 .map(|s| {
@@ -185,6 +199,17 @@ impl Run<Arc<Clients>> for CreateSnapshots {
                 .send()
                 .await
                 .map_err(|err| aws_error("CreateSnapshots", &instance_id, &err))?;
+            for made in created.snapshots() {
+                let facts = SnapshotFacts {
+                    id: made.snapshot_id(),
+                    owner: made.owner_id(),
+                    volume: made.volume_id(),
+                    size_gib: made.volume_size(),
+                    started: made.start_time(),
+                    tags: made.tags(),
+                };
+                catalog::record_snapshot(ctx, &ec2.region, &facts, None);
+            }
             let made = created.snapshots().iter();
             made.map(|s| {
                 VolumeSnapshot::new(s.snapshot_id(), s.volume_id(), s.state(), s.start_time())

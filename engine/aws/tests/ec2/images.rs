@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
+use shutter_core::{BackupKind, BackupState, Location};
 
 use crate::support::{fatal, instance, on_moto, run, unique};
 
@@ -41,16 +42,54 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
         .collect();
     assert!(!snapshots.is_empty(), "an AMI stands on snapshots");
 
+    // The catalog holds the AMI, of its instance, where it is.
+    let recorded = step.recorder.backups();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    let ami = &recorded[0];
+    assert_eq!(ami.kind, BackupKind::Ami);
+    assert_eq!(ami.native_id, image_id);
+    assert_eq!(
+        ami.location,
+        Location::Aws {
+            account: "123456789012".into(),
+            region: region.into()
+        }
+    );
+    let source = ami.source.as_ref().unwrap();
+    assert_eq!(
+        (source.kind.as_str(), source.id.as_str()),
+        ("instance", server.as_str())
+    );
+    assert_eq!(ami.tags.get("app").map(String::as_str), Some("web"));
+
     let again = step.ok("aws.ec2.create_image", params).await;
     assert_eq!(again["image_id"], image_id.as_str());
     assert_eq!(again["adopted"], true);
+    assert_eq!(
+        step.recorder.backups()[1].reference(),
+        ami.reference(),
+        "the same entry"
+    );
 
-    let gone = run(
-        "aws.ec2.deregister_image",
-        json!({"image_id": image_id, "delete_snapshots": true, "region": region}),
-    )
-    .await
-    .unwrap();
+    let (url, _) = crate::support::moto();
+    let deregister = crate::support::Step::new(&url);
+    let gone = deregister
+        .ok(
+            "aws.ec2.deregister_image",
+            json!({"image_id": image_id, "delete_snapshots": true, "region": region}),
+        )
+        .await;
+    let marks = deregister.recorder.backup_marks();
+    assert_eq!(
+        marks[0],
+        (ami.reference(), BackupState::Deleted),
+        "{marks:?}"
+    );
+    assert_eq!(
+        marks.len(),
+        1 + snapshots.len(),
+        "the image and its snapshots: {marks:?}"
+    );
     assert_eq!(gone["deregistered"], true);
     let mut deleted: Vec<String> = gone["deleted_snapshot_ids"]
         .as_array()

@@ -6,6 +6,7 @@
 //! Tests isolate themselves by region and by unique tags, never by
 //! resetting moto under other tests.
 
+mod catalog;
 mod chain;
 mod errors;
 mod images;

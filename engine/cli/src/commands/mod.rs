@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod actions;
+pub(crate) mod backups;
 pub(crate) mod executions;
 pub(crate) mod graph;
 pub(crate) mod resume;

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
+use crate::backup::{BackupRef, BackupState, NewBackup};
 use crate::clock::{after, until};
 use crate::files::Files;
 use crate::ids::{ExecutionId, StepKey};
@@ -129,6 +130,31 @@ impl ActionContext {
             key: self.step.clone(),
             percent: percent.min(100),
             message: message.into(),
+            at: self.sink.now(),
+        };
+        self.buffer(change);
+    }
+
+    /// Puts what this try made (or adopted) in the backup catalog, in the
+    /// same write as the step's result. Report it as soon as it exists: it
+    /// is recorded even if the try fails later (it is in the cloud).
+    pub fn record_backup(&self, backup: NewBackup) {
+        let change = Change::BackupRecorded {
+            key: self.step.clone(),
+            backup: Box::new(backup),
+            at: self.sink.now(),
+        };
+        self.buffer(change);
+    }
+
+    /// Says in the backup catalog that an artifact is now `state` (a
+    /// delete: [`BackupState::Deleted`]). An artifact the catalog does not
+    /// hold is left out.
+    pub fn mark_backup(&self, backup: BackupRef, state: BackupState) {
+        let change = Change::BackupMarked {
+            key: self.step.clone(),
+            backup,
+            state,
             at: self.sink.now(),
         };
         self.buffer(change);

@@ -98,6 +98,8 @@ impl StepRecord {
                 });
             }
             Change::Log { .. }
+            | Change::BackupRecorded { .. }
+            | Change::BackupMarked { .. }
             | Change::ExecutionStarted { .. }
             | Change::ExecutionFinished { .. }
             | Change::ExecutionRetried { .. } => {}

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::backup::{BackupRef, BackupState, NewBackup};
 use crate::ids::{ExecutionId, StepKey};
 use crate::state::{ExecutionState, StepState};
 
@@ -253,6 +254,22 @@ pub enum Change {
         message: String,
         at: Timestamp,
     },
+    /// The step made (or adopted) an artifact: an entry of the backup
+    /// catalog, written with the step's result.
+    BackupRecorded {
+        key: StepKey,
+        /// Boxed: the other changes are a fraction of its size.
+        backup: Box<NewBackup>,
+        at: Timestamp,
+    },
+    /// The step changed what the catalog should say of an artifact (a
+    /// delete action: `deleted`).
+    BackupMarked {
+        key: StepKey,
+        backup: BackupRef,
+        state: BackupState,
+        at: Timestamp,
+    },
 }
 
 impl Change {
@@ -276,7 +293,9 @@ impl Change {
             | Self::CompensationFailed { key, .. }
             | Self::TimerSet { key, .. }
             | Self::Log { key, .. }
-            | Self::Progress { key, .. } => Some(key),
+            | Self::Progress { key, .. }
+            | Self::BackupRecorded { key, .. }
+            | Self::BackupMarked { key, .. } => Some(key),
         }
     }
 
@@ -301,12 +320,27 @@ impl Change {
             Self::TimerSet { .. } => "timer_set",
             Self::Log { .. } => "log",
             Self::Progress { .. } => "progress",
+            Self::BackupRecorded { .. } => "backup_recorded",
+            Self::BackupMarked { .. } => "backup_marked",
         }
     }
 
-    /// Whether the change alters a step record (logs only go to the event log).
+    /// Whether the change alters a step record (logs only go to the event
+    /// log, catalog changes to the catalog).
     pub fn touches_step_record(&self) -> bool {
-        self.step().is_some() && !matches!(self, Self::Log { .. })
+        self.step().is_some()
+            && !matches!(
+                self,
+                Self::Log { .. } | Self::BackupRecorded { .. } | Self::BackupMarked { .. }
+            )
+    }
+
+    /// Whether the change is for the backup catalog.
+    pub fn is_backup(&self) -> bool {
+        matches!(
+            self,
+            Self::BackupRecorded { .. } | Self::BackupMarked { .. }
+        )
     }
 }
 

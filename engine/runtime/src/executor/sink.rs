@@ -139,7 +139,11 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
             outputs.iter_mut().for_each(data);
             error.iter_mut().for_each(text);
         }
-        Change::ExecutionStarted { .. }
+        // What an artifact was tagged with may come from anywhere; its
+        // ids and place are the cloud's.
+        Change::BackupRecorded { backup, .. } => backup.tags.values_mut().for_each(text),
+        Change::BackupMarked { .. }
+        | Change::ExecutionStarted { .. }
         | Change::AttemptStarted { .. }
         | Change::AttemptInterrupted { .. }
         | Change::StepCompensated { .. }

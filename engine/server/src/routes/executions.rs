@@ -12,12 +12,9 @@ use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery, Page
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{execution_id, if_none_match, wait};
+use crate::extract::{execution_id, if_none_match, page_size, since, wait};
 use crate::state::AppState;
 use crate::views::{EventPage, ExecutionDetail, ExecutionPage, ExecutionSummary, LogLine, LogPage};
-
-const DEFAULT_PAGE: usize = 50;
-const MAX_PAGE: usize = 500;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -42,12 +39,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<ExecutionPage>, ApiError> {
-    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(format!(
-            "limit must be 1 to {MAX_PAGE}"
-        )));
-    }
+    let limit = page_size(params.limit)?;
     let query = ListQuery {
         workflow: params.workflow.filter(|w| !w.is_empty()),
         state: params
@@ -58,15 +50,7 @@ pub(crate) async fn list(
                     .ok_or_else(|| ApiError::bad_request(format!("unknown state `{s}`")))
             })
             .transpose()?,
-        since: params
-            .since
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                chrono::DateTime::parse_from_rfc3339(&s)
-                    .map(|t| t.to_utc())
-                    .map_err(|err| ApiError::bad_request(format!("since `{s}`: {err}")))
-            })
-            .transpose()?,
+        since: since(params.since)?,
         before: params
             .cursor
             .filter(|c| !c.is_empty())

@@ -1,5 +1,6 @@
 //! The router: every route, its limits and its middleware.
 
+pub(crate) mod backups;
 pub(crate) mod executions;
 pub(crate) mod system;
 pub(crate) mod vro;
@@ -39,6 +40,8 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
         .route("/executions/{id}/steps/{step}/logs", get(executions::logs))
         .route("/executions/{id}/cancel", post(executions::cancel))
         .route("/executions/{id}/retry", post(executions::retry))
+        .route("/backups", get(backups::list))
+        .route("/backups/{id}", get(backups::get))
         .route("/vco/api/workflows/{name}/executions", post(vro::start))
         .route("/vco/api/workflows/{name}/executions/{id}", get(vro::get))
         .route(

@@ -9,9 +9,11 @@
 //!
 //! - `schema.rs`: versioned migrations under an advisory lock.
 //! - `write.rs`: create, append and the claims.
+//! - `catalog.rs`: the backup catalog's writes and reads.
 //! - `group.rs`: appends committed together (group commit).
 //! - `error.rs`: PostgreSQL's errors as the store's.
 
+mod catalog;
 mod error;
 mod group;
 mod keys;
@@ -28,9 +30,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Announcement, Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot,
-    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey,
-    StepRecord, Store, StoreError, StoredWorkflow,
+    Announcement, Backup, BackupQuery, Change, Claim, Event, ExecutionId, ExecutionRecord,
+    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest,
+    StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
@@ -171,6 +173,21 @@ impl PostgresStore {
             .query(&statement, args)
             .await
             .map_err(|e| pg_error(&e))
+    }
+
+    /// The rows of a page: `sql` with its text `args`, then the page size
+    /// as its last argument.
+    async fn page(
+        &self,
+        sql: &str,
+        args: &[String],
+        limit: usize,
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut args: Vec<&(dyn ToSql + Sync)> =
+            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        args.push(&limit);
+        self.rows(sql, &args).await
     }
 
     /// The events of `id` in `page` matching `filter` (SQL on `events`,
@@ -331,12 +348,8 @@ impl Store for PostgresStore {
             filter("id", "<", before.to_string());
         }
         // The limit is a parameter too: one statement per filter shape.
-        let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.len() + 1));
-        let mut args: Vec<&(dyn ToSql + Sync)> =
-            args.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
-        args.push(&limit);
-        self.rows(&sql, &args)
+        self.page(&sql, &args, query.limit)
             .await?
             .iter()
             .map(|row| decode_execution(row.get(0)))
@@ -436,6 +449,23 @@ impl Store for PostgresStore {
             .await
             .map_err(|e| pg_error(&e))?;
         Ok(())
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        let (sql, args) = crate::catalog::select(query, |n| format!("${n}"));
+        self.page(&sql, &args, query.limit)
+            .await?
+            .iter()
+            .map(|row| from_json(row.get(0)))
+            .collect()
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        self.rows("SELECT record FROM backups WHERE id = $1", &[&id])
+            .await?
+            .first()
+            .map(|row| from_json(row.get(0)))
+            .transpose()
     }
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {

@@ -92,6 +92,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX executions_by_key ON executions (concurrency_key, key_seq, id)
         WHERE concurrency_key IS NOT NULL AND state IN ('queued', 'running');
     ",
+    // 6: the backup catalog. No foreign key to executions: entries outlive
+    // the executions that made them (pruning keeps them).
+    "
+    CREATE TABLE backups (
+        id TEXT PRIMARY KEY,
+        location TEXT NOT NULL,
+        native_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source_ref TEXT,
+        source_id TEXT,
+        source_uuid TEXT,
+        state TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        execution_id TEXT,
+        record TEXT NOT NULL,
+        UNIQUE (location, native_id)
+    );
+    CREATE INDEX backups_by_source_ref ON backups (source_ref, id) WHERE source_ref IS NOT NULL;
+    CREATE INDEX backups_by_source_id ON backups (source_id, id) WHERE source_id IS NOT NULL;
+    CREATE INDEX backups_by_source_uuid ON backups (source_uuid, id) WHERE source_uuid IS NOT NULL;
+    CREATE INDEX backups_by_provider ON backups (provider, id);
+    ",
 ];
 
 /// The newest schema version.

@@ -212,6 +212,7 @@ pub(super) async fn append_all(
         events.write(tx, &text_id),
         write_steps(tx, &text_id, &steps),
         update_execution(tx, &text_id, &record),
+        super::catalog::write(tx, id, &accepted),
         announced,
     )?;
     if keyed && record.state.is_terminal() && !ended_before {

@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file.
 
+mod catalog;
 mod error;
 mod keys;
 mod schema;
@@ -14,9 +15,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder,
-    ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey, StepRecord, Store, StoreError,
-    StoredWorkflow,
+    Backup, BackupQuery, Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot,
+    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey,
+    StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -506,6 +507,16 @@ impl Store for SqliteStore {
         let workflow = Box::new(workflow.clone());
         self.write(|reply| Op::SaveWorkflow { workflow, reply })
             .await
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        let query = query.clone();
+        self.read(move |conn| catalog::query(conn, &query)).await
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |conn| catalog::get(conn, &id)).await
     }
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {

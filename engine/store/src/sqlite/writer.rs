@@ -488,6 +488,9 @@ fn append(
                 .map_err(|e| db_error(&e))?;
         }
     }
+    if changes.iter().any(Change::is_backup) {
+        super::catalog::write(tx, claim.id, changes)?;
+    }
     let mut upsert = tx
         .prepare_cached(
             "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)

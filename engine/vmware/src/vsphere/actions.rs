@@ -9,6 +9,7 @@ use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionEntry, ActionError, ParamType};
 use shutter_core::{action_outputs, action_params};
 
+use super::catalog;
 use super::client::Client;
 use super::connection::ConnectionConfig;
 use super::moref::MoRef;
@@ -204,6 +205,8 @@ impl Run<Shared> for CreateSnapshot {
                 ),
             );
         }
+        let vm_uuid = catalog::vm_uuid(&client, &vm).await;
+        ctx.record_backup(catalog::snapshot(&created.info, vm_uuid, &created.disks));
         let info = created.info;
         Ok(Created {
             id: info.snapshot.moref.clone(),
@@ -312,6 +315,11 @@ impl Run<Shared> for RemoveSnapshot {
             &watch,
         )
         .await?;
+        // Gone either way: removed now, or before by someone else.
+        ctx.mark_backup(
+            catalog::snapshot_ref(client.vcenter(), &snapshot.moref),
+            shutter_core::BackupState::Deleted,
+        );
         if !removed.removed {
             ctx.log(
                 shutter_core::record::LogLevel::Info,

@@ -1,6 +1,7 @@
 //! vSphere over SOAP (vim25): a small typed client and the snapshot actions.
 
 pub(crate) mod actions;
+mod catalog;
 pub mod client;
 pub mod connection;
 pub mod error;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 use shutter_core::secrets::Secrets;
-use shutter_core::{ActionContext, ActionError, Change, RecordingSink};
+use shutter_core::{Action, ActionContext, ActionError, Change, RecordingSink};
 use shutter_vmware::Env;
 use shutter_vmware::vsphere::session::SessionCache;
 
@@ -43,6 +43,32 @@ pub fn fatal(result: Result<Json, ActionError>) -> String {
 
 pub async fn run(sessions: &SessionCache, action: &str, params: Json) -> Result<Json, ActionError> {
     run_ctx(sessions, action, params, |_| {}).await
+}
+
+/// The provider's action called `name`, on `sessions` in `env`.
+fn named(sessions: SessionCache, env: Env, name: &str) -> Arc<dyn Action> {
+    shutter_vmware::actions_with(sessions, env)
+        .into_iter()
+        .find(|(spec, _)| spec.name == name)
+        .map(|(_, action)| action)
+        .unwrap()
+}
+
+/// Runs with a given idempotency key; what the try recorded (logs, the
+/// backup catalog) too.
+pub async fn run_recorded(
+    sessions: &SessionCache,
+    action: &str,
+    params: Json,
+    key: &str,
+) -> (Result<Json, ActionError>, Arc<RecordingSink>) {
+    let action = named(sessions.clone(), vcsim_env(), action);
+    let sink = Arc::new(RecordingSink::default());
+    let mut ctx = ActionContext::standalone(params, sink.clone());
+    ctx.idempotency_key = key.to_owned();
+    let result = action.run(&ctx).await;
+    ctx.flush().await.unwrap();
+    (result, sink)
 }
 
 /// Runs with a given idempotency key, as a retry of one step would.
@@ -87,11 +113,7 @@ pub async fn run_in(
     params: Json,
     adjust: impl FnOnce(&mut ActionContext),
 ) -> Result<Json, ActionError> {
-    let actions = shutter_vmware::actions_with(sessions.clone(), env);
-    let (_, action) = actions
-        .into_iter()
-        .find(|(spec, _)| spec.name == action)
-        .unwrap();
+    let action = named(sessions.clone(), env, action);
     let mut ctx = ActionContext::standalone(params, Arc::new(RecordingSink::default()));
     adjust(&mut ctx);
     action.run(&ctx).await
@@ -121,11 +143,7 @@ async fn run_vro_with(
     params: Json,
     secrets: &[(&str, &str)],
 ) -> (Result<Json, ActionError>, Vec<Change>) {
-    let actions = shutter_vmware::actions_with(SessionCache::new(), env);
-    let (_, action) = actions
-        .into_iter()
-        .find(|(spec, _)| spec.name == action)
-        .unwrap();
+    let action = named(SessionCache::new(), env, action);
     let recorder = Arc::new(RecordingSink::default());
     let mut ctx = ActionContext::standalone(params, recorder.clone());
     ctx.secrets = Secrets::new(

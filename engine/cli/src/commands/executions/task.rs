@@ -174,24 +174,12 @@ fn parse_id(id: &str) -> anyhow::Result<ExecutionId> {
 fn list_path(query: &ListQuery) -> String {
     let mut path = format!("/executions?limit={}", query.limit);
     if let Some(workflow) = &query.workflow {
-        path.push_str(&format!("&workflow={}", encode(workflow)));
+        path.push_str(&format!("&workflow={}", crate::client::encode(workflow)));
     }
     if let Some(state) = query.state {
         path.push_str(&format!("&state={}", state.as_str()));
     }
     path
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// 0 when the execution succeeded, 1 otherwise.

@@ -1,0 +1,214 @@
+//! `shutter backups list|show`: the backup catalog of the embedded store,
+//! or of a server with `--server URL`. Both print through the server's own
+//! view types, so a local and a remote answer look the same.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use shutter_core::record::Timestamp;
+use shutter_core::{BackupQuery, BackupState};
+use shutter_server::views::{BackupPage, BackupView};
+use shutter_store::Durability;
+
+use crate::client::{Client, ServerArgs, encode};
+use crate::db::{self, DbArgs};
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Backups Shutter made or adopted, newest first.
+    List {
+        /// Only backups of this source: its id (`vol-...`, a VM's moRef),
+        /// its lasting uuid (a VM's instanceUuid) or its full reference
+        /// (`vsphere:<vcenter>/vm/vm-42`).
+        #[arg(long, value_name = "REF")]
+        source: Option<String>,
+        /// aws, openstack or vsphere.
+        #[arg(long)]
+        provider: Option<String>,
+        /// available, deleted or missing.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only those recorded since: a duration back from now (`7d`) or
+        /// a time (RFC 3339).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// One catalog entry: where it is, of what, made by which execution.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::List {
+            source,
+            provider,
+            state,
+            since,
+            limit,
+            json,
+            db,
+            server,
+        } => {
+            let query = BackupQuery {
+                source,
+                provider,
+                state: state
+                    .map(|s| {
+                        BackupState::parse(&s).with_context(|| {
+                            format!("unknown state `{s}` (one of available, deleted, missing)")
+                        })
+                    })
+                    .transpose()?,
+                since: since.map(|s| parse_since(&s)).transpose()?,
+                before: None,
+                limit,
+            };
+            let entries = match server.client()? {
+                Some(client) => client.get_as::<BackupPage>(&list_path(&query)).await?.items,
+                None => local(&db, &query).await?,
+            };
+            print_list(&entries, json)?;
+        }
+        Command::Show {
+            id,
+            json,
+            db,
+            server,
+        } => {
+            let entry = match server.client()? {
+                Some(client) => show_remote(&client, &id).await?,
+                None => {
+                    let opened = db::open(&db, Durability::Normal).await?;
+                    let Some(entry) = opened.store.backup(&id).await? else {
+                        bail!("no backup {id} in {}", opened.place);
+                    };
+                    BackupView::from(&entry)
+                }
+            };
+            print_entry(&entry, json)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn local(db: &DbArgs, query: &BackupQuery) -> anyhow::Result<Vec<BackupView>> {
+    let opened = db::open(db, Durability::Normal).await?;
+    let entries = opened.store.backups(query).await?;
+    Ok(entries.iter().map(BackupView::from).collect())
+}
+
+async fn show_remote(client: &Client, id: &str) -> anyhow::Result<BackupView> {
+    client.get_as(&format!("/backups/{}", encode(id))).await
+}
+
+/// `7d` back from now, or an RFC 3339 time.
+fn parse_since(text: &str) -> anyhow::Result<Timestamp> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.to_utc());
+    }
+    let age = shutter_core::units::parse_duration(text).map_err(|err| {
+        anyhow::anyhow!("--since `{text}`: neither a duration (`7d`) nor a time (RFC 3339): {err}")
+    })?;
+    Ok(chrono::Utc::now() - chrono::Duration::from_std(age)?)
+}
+
+/// `GET /backups` with the query's filters.
+fn list_path(query: &BackupQuery) -> String {
+    let mut path = format!("/backups?limit={}", query.limit);
+    let filters = [
+        ("source", query.source.clone()),
+        ("provider", query.provider.clone()),
+        ("state", query.state.map(|s| s.as_str().to_owned())),
+        ("since", query.since.map(|t| t.to_rfc3339())),
+    ];
+    for (name, value) in filters {
+        if let Some(value) = value {
+            path.push_str(&format!("&{name}={}", encode(&value)));
+        }
+    }
+    path
+}
+
+fn print_list(entries: &[BackupView], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(entries)?);
+        return Ok(());
+    }
+    println!(
+        "{:36}  {:16}  {:22}  {:9}  {:19}  SOURCE",
+        "ID", "KIND", "NATIVE ID", "STATE", "RECORDED"
+    );
+    for entry in entries {
+        let source = entry.source.as_ref().map_or("-", |s| s.reference.as_str());
+        println!(
+            "{:36}  {:16}  {:22}  {:9}  {:19}  {source}",
+            entry.id,
+            entry.kind,
+            entry.native_id,
+            entry.state,
+            entry.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+        );
+    }
+    Ok(())
+}
+
+fn print_entry(entry: &BackupView, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(entry)?);
+        return Ok(());
+    }
+    let unknown = || "-".to_owned();
+    println!("backup {}  {}  {}", entry.id, entry.kind, entry.state);
+    println!("where:        {}", entry.location_key);
+    println!("id there:     {}", entry.native_id);
+    match &entry.source {
+        Some(source) => {
+            let uuid = source.uuid.as_deref().map(|u| format!(" (uuid {u})"));
+            println!(
+                "of:           {}{}",
+                source.reference,
+                uuid.unwrap_or_default()
+            );
+        }
+        None => println!("of:           -"),
+    }
+    if let Some(parent) = &entry.derived_from {
+        println!("made from:    {parent}");
+    }
+    let created = entry.created_at.map(|t| t.to_rfc3339());
+    println!("created:      {}", created.unwrap_or_else(unknown));
+    let size = entry.size_bytes.map(|b| format!("{b} bytes"));
+    println!("size:         {}", size.unwrap_or_else(unknown));
+    println!("recorded:     {}", entry.recorded_at.to_rfc3339());
+    println!(
+        "{:13} {}",
+        format!("{}:", entry.state),
+        entry.state_at.to_rfc3339()
+    );
+    let made_by = match (&entry.execution, &entry.step) {
+        (Some(execution), Some(step)) => format!("execution {execution}, step {step}"),
+        (Some(execution), None) => format!("execution {execution}"),
+        _ => unknown(),
+    };
+    println!("made by:      {made_by}");
+    for (key, value) in &entry.tags {
+        println!("tag:          {key}={value}");
+    }
+    Ok(())
+}

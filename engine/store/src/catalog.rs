@@ -1,0 +1,159 @@
+//! The backup catalog's part of an append, the same for every backend: which
+//! entries an append's changes touch, and what those entries become.
+
+use std::collections::HashMap;
+
+use shutter_core::{Backup, BackupQuery, BackupRef, Change, ExecutionId};
+
+use crate::codec::{time, to_json};
+
+/// The entries `changes` touch, each once, in the order first touched.
+pub(crate) fn touched<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Vec<BackupRef> {
+    let mut refs: Vec<BackupRef> = Vec::new();
+    for change in changes {
+        let reference = match change {
+            Change::BackupRecorded { backup, .. } => backup.reference(),
+            Change::BackupMarked { backup, .. } => backup.clone(),
+            _ => continue,
+        };
+        if !refs.contains(&reference) {
+            refs.push(reference);
+        }
+    }
+    refs
+}
+
+/// Folds `changes` (of `execution`, in order) into `entries` (the touched
+/// entries the catalog holds): what to write back, in the order first
+/// touched. A mark of an entry the catalog does not hold changes nothing.
+pub(crate) fn fold<'a>(
+    mut entries: HashMap<BackupRef, Backup>,
+    changes: impl IntoIterator<Item = &'a Change>,
+    execution: ExecutionId,
+) -> Vec<Backup> {
+    let mut order: Vec<BackupRef> = Vec::new();
+    for change in changes {
+        let reference = match change {
+            Change::BackupRecorded {
+                key, backup, at, ..
+            } => {
+                let reference = backup.reference();
+                let existing = entries.remove(&reference);
+                let entry = Backup::fold(existing, backup, execution, key, *at);
+                entries.insert(reference.clone(), entry);
+                reference
+            }
+            Change::BackupMarked {
+                backup, state, at, ..
+            } => {
+                let Some(existing) = entries.remove(backup) else {
+                    continue;
+                };
+                entries.insert(backup.clone(), existing.marked(*state, *at));
+                backup.clone()
+            }
+            _ => continue,
+        };
+        if !order.contains(&reference) {
+            order.push(reference);
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|reference| entries.remove(&reference))
+        .collect()
+}
+
+/// The page `query` asks for out of every entry (the memory store's read).
+pub(crate) fn page<'a>(all: impl Iterator<Item = &'a Backup>, query: &BackupQuery) -> Vec<Backup> {
+    let mut found: Vec<Backup> = all
+        .filter(|entry| query.keeps(entry))
+        .filter(|entry| {
+            query
+                .before
+                .as_deref()
+                .is_none_or(|before| entry.id.as_str() < before)
+        })
+        .cloned()
+        .collect();
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    found.truncate(query.limit);
+    found
+}
+
+/// The SQL that reads the page `query` asks for, newest first, with the
+/// `n`th argument written `placeholder(n)` (`?1` in SQLite, `$1` in
+/// PostgreSQL); its text arguments in order, the limit last (not among
+/// them: it is a number).
+pub(crate) fn select(
+    query: &BackupQuery,
+    placeholder: fn(usize) -> String,
+) -> (String, Vec<String>) {
+    let mut sql = String::from("SELECT record FROM backups WHERE true");
+    let mut args: Vec<String> = Vec::new();
+    let mut filter = |condition: &str, value: String| {
+        args.push(value);
+        sql.push_str(" AND ");
+        sql.push_str(&condition.replace('#', &placeholder(args.len())));
+    };
+    if let Some(source) = &query.source {
+        filter(
+            "(source_ref = # OR source_id = # OR source_uuid = #)",
+            source.clone(),
+        );
+    }
+    if let Some(provider) = &query.provider {
+        filter("provider = #", provider.clone());
+    }
+    if let Some(state) = query.state {
+        filter("state = #", state.as_str().to_owned());
+    }
+    if let Some(since) = query.since {
+        filter("recorded_at >= #", time(since));
+    }
+    if let Some(before) = &query.before {
+        filter("id < #", before.clone());
+    }
+    let limit = placeholder(args.len() + 1);
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {limit}"));
+    (sql, args)
+}
+
+/// The columns of a catalog row, in the order [`upsert`] binds them.
+pub(crate) fn row(entry: &Backup) -> [Option<String>; 12] {
+    let artifact = &entry.artifact;
+    let source = artifact.source.as_ref();
+    [
+        Some(entry.id.clone()),
+        Some(artifact.location.key()),
+        Some(artifact.native_id.clone()),
+        Some(artifact.location.provider().to_owned()),
+        Some(artifact.kind.as_str().to_owned()),
+        entry.source_ref(),
+        source.map(|s| s.id.clone()),
+        source.and_then(|s| s.uuid.clone()),
+        Some(entry.state.as_str().to_owned()),
+        Some(time(entry.recorded_at)),
+        entry.execution.map(|e| e.to_string()),
+        Some(to_json(entry)),
+    ]
+}
+
+/// The statement that writes a [`row`]: a new entry, or the one already
+/// at its place and id there, replaced (ids included: two executions
+/// recording one new artifact at once keep the later id).
+pub(crate) fn upsert(placeholder: fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=12).map(placeholder).collect();
+    format!(
+        "INSERT INTO backups (id, location, native_id, provider, kind, source_ref, source_id, source_uuid,
+                              state, recorded_at, execution_id, record)
+         VALUES ({})
+         ON CONFLICT (location, native_id) DO UPDATE SET
+             id = excluded.id, provider = excluded.provider, kind = excluded.kind,
+             source_ref = excluded.source_ref, source_id = excluded.source_id,
+             source_uuid = excluded.source_uuid, state = excluded.state,
+             recorded_at = excluded.recorded_at, execution_id = excluded.execution_id,
+             record = excluded.record",
+        values.join(", ")
+    )
+}

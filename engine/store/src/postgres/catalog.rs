@@ -1,0 +1,60 @@
+//! The backup catalog in PostgreSQL: written in the transaction of the
+//! append that reports it, read like the executions.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::Transaction;
+use shutter_core::{Backup, Change, ExecutionId, StoreError};
+use tokio_postgres::types::ToSql;
+
+use super::error::pg_error;
+use crate::codec::from_json;
+
+/// Folds the catalog changes among `changes` into the catalog, in `tx`:
+/// the entries they touch are read (and locked) in one statement, then
+/// written back together.
+pub(super) async fn write(
+    tx: &Transaction<'_>,
+    execution: ExecutionId,
+    changes: &[&Change],
+) -> Result<(), StoreError> {
+    let touched = crate::catalog::touched(changes.iter().copied());
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let locations: Vec<&str> = touched.iter().map(|r| r.location.as_str()).collect();
+    let ids: Vec<&str> = touched.iter().map(|r| r.native_id.as_str()).collect();
+    let read = tx
+        .prepare_cached(
+            "SELECT record FROM backups WHERE (location, native_id) IN
+                 (SELECT * FROM UNNEST($1::TEXT[], $2::TEXT[])) FOR UPDATE",
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let mut held = HashMap::new();
+    for row in tx
+        .query(&read, &[&locations, &ids])
+        .await
+        .map_err(|e| pg_error(&e))?
+    {
+        let entry: Backup = from_json(row.get(0))?;
+        held.insert(entry.reference(), entry);
+    }
+    let upsert = tx
+        .prepare_cached(&crate::catalog::upsert(|n| format!("${n}")))
+        .await
+        .map_err(|e| pg_error(&e))?;
+    let rows: Vec<[Option<String>; 12]> =
+        crate::catalog::fold(held, changes.iter().copied(), execution)
+            .iter()
+            .map(crate::catalog::row)
+            .collect();
+    let writes = rows.iter().map(|row| {
+        let args: Vec<&(dyn ToSql + Sync)> = row.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let upsert = &upsert;
+        async move { tx.execute(upsert, &args).await.map_err(|e| pg_error(&e)) }
+    });
+    // Pipelined: one round trip for every entry.
+    futures_util::future::try_join_all(writes).await?;
+    Ok(())
+}

@@ -1,0 +1,235 @@
+//! The backup catalog's part of the contract: what steps report is kept,
+//! found by source, provider and state, paged newest first, marked, fenced
+//! like the rest of an append, and kept when executions are pruned.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shutter_core::{
+    BackupKind, BackupQuery, BackupSource, BackupState, Change, Claim, ExecutionState, Location,
+    NewBackup, StepKey, Store,
+};
+
+use super::{LEASE, at, elsewhere, held_by, new_execution, owner};
+
+fn vsphere_snapshot(vcenter: &str, id: &str, vm: &str) -> NewBackup {
+    let mut artifact = NewBackup::new(
+        BackupKind::VsphereSnapshot,
+        Location::Vsphere {
+            vcenter: vcenter.into(),
+        },
+        id,
+    );
+    artifact.source = Some(BackupSource {
+        kind: "vm".into(),
+        id: vm.into(),
+        uuid: Some(format!("uuid-of-{vm}")),
+        location: None,
+    });
+    artifact
+}
+
+fn ebs_snapshot(id: &str) -> NewBackup {
+    let mut artifact = NewBackup::new(
+        BackupKind::EbsSnapshot,
+        Location::Aws {
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+        },
+        id,
+    );
+    artifact.size_bytes = Some(8 << 30);
+    artifact
+}
+
+fn recorded(step: &str, backup: NewBackup, second: i64) -> Change {
+    Change::BackupRecorded {
+        key: StepKey::step(step),
+        backup: Box::new(backup),
+        at: at(second),
+    }
+}
+
+fn query() -> BackupQuery {
+    BackupQuery {
+        limit: 100,
+        ..BackupQuery::default()
+    }
+}
+
+pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
+    let new = new_execution("backup", 0);
+    let id = new.id;
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let claim = Claim::created(id);
+    // The same moRef in two vCenters: two sources.
+    store
+        .append(
+            claim,
+            vec![
+                recorded("a", vsphere_snapshot("vc-1", "snapshot-1", "vm-42"), 1),
+                recorded("a", vsphere_snapshot("vc-2", "snapshot-1", "vm-42"), 2),
+                recorded("b", ebs_snapshot("snap-1"), 3),
+            ],
+        )
+        .await
+        .unwrap();
+    let all = store.backups(&query()).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|b| b.artifact.native_id.as_str()).collect();
+    assert_eq!(ids, ["snap-1", "snapshot-1", "snapshot-1"], "newest first");
+    let ebs = &all[0];
+    assert_eq!(ebs.execution, Some(id));
+    assert_eq!(ebs.step.as_deref(), Some("b"));
+    assert_eq!(ebs.state, BackupState::Available);
+    assert_eq!(ebs.recorded_at, at(3));
+    assert_eq!(ebs.artifact.size_bytes, Some(8 << 30));
+    assert_eq!(store.backup(&ebs.id).await.unwrap().as_ref(), Some(ebs));
+    assert_eq!(store.backup("no-such-id").await.unwrap(), None);
+
+    let of = |source: &str| BackupQuery {
+        source: Some(source.into()),
+        ..query()
+    };
+    assert_eq!(
+        store.backups(&of("vm-42")).await.unwrap().len(),
+        2,
+        "by moRef, both vCenters"
+    );
+    assert_eq!(
+        store.backups(&of("uuid-of-vm-42")).await.unwrap().len(),
+        2,
+        "by the VM's uuid"
+    );
+    let one = store.backups(&of("vsphere:vc-2/vm/vm-42")).await.unwrap();
+    assert_eq!(one.len(), 1, "by its full reference: one vCenter's");
+    assert_eq!(
+        one[0].artifact.location,
+        Location::Vsphere {
+            vcenter: "vc-2".into()
+        }
+    );
+    assert!(store.backups(&of("vm-4")).await.unwrap().is_empty());
+    let aws = BackupQuery {
+        provider: Some("aws".into()),
+        ..query()
+    };
+    assert_eq!(store.backups(&aws).await.unwrap().len(), 1);
+    let since = BackupQuery {
+        since: Some(at(2)),
+        ..query()
+    };
+    assert_eq!(store.backups(&since).await.unwrap().len(), 2);
+
+    // Keyset pages: two, then the one left.
+    let first = store
+        .backups(&BackupQuery {
+            limit: 2,
+            ..query()
+        })
+        .await
+        .unwrap();
+    let rest = store
+        .backups(&BackupQuery {
+            limit: 2,
+            before: Some(first[1].id.clone()),
+            ..query()
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.len() + rest.len(), 3);
+    assert_eq!(rest[0].id, all[2].id);
+}
+
+pub(super) async fn a_backup_reported_again_or_marked_stays_one_entry(store: Arc<dyn Store>) {
+    let new = new_execution("backup", 0);
+    let id = new.id;
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let claim = Claim::created(id);
+    store
+        .append(claim, vec![recorded("a", ebs_snapshot("snap-1"), 1)])
+        .await
+        .unwrap();
+    let first = store.backups(&query()).await.unwrap().remove(0);
+    // A later try adopts it and reports it again, with its tags now.
+    let mut again = ebs_snapshot("snap-1");
+    again.tags.insert("team".into(), "db".into());
+    store
+        .append(claim, vec![recorded("a", again, 5)])
+        .await
+        .unwrap();
+    let entries = store.backups(&query()).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].id, first.id, "the first id stays");
+    assert_eq!(entries[0].recorded_at, at(1));
+    assert_eq!(entries[0].artifact.tags["team"], "db");
+
+    // Deleted, and a mark of something the catalog never held.
+    let deleted = Change::BackupMarked {
+        key: StepKey::step("prune"),
+        backup: ebs_snapshot("snap-1").reference(),
+        state: BackupState::Deleted,
+        at: at(9),
+    };
+    let unknown = Change::BackupMarked {
+        key: StepKey::step("prune"),
+        backup: ebs_snapshot("snap-unknown").reference(),
+        state: BackupState::Deleted,
+        at: at(9),
+    };
+    store.append(claim, vec![deleted, unknown]).await.unwrap();
+    let entries = store.backups(&query()).await.unwrap();
+    assert_eq!(entries.len(), 1, "a mark adds nothing");
+    assert_eq!(entries[0].state, BackupState::Deleted);
+    assert_eq!(entries[0].state_at, at(9));
+    let available = BackupQuery {
+        state: Some(BackupState::Available),
+        ..query()
+    };
+    assert!(store.backups(&available).await.unwrap().is_empty());
+}
+
+pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
+    store: Arc<dyn Store>,
+) {
+    let new = new_execution("backup", 0);
+    let id = new.id;
+    let stalled = held_by(&elsewhere("stalled"), Duration::ZERO);
+    store.create(new, &stalled).await.unwrap();
+    let stale = Claim::created(id);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let current = store
+        .claim(id, &held_by(&owner(), LEASE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .append(stale, vec![recorded("a", ebs_snapshot("snap-stale"), 1)])
+            .await
+            .is_err()
+    );
+    assert!(
+        store.backups(&query()).await.unwrap().is_empty(),
+        "fenced: nothing kept"
+    );
+    store
+        .append(
+            current,
+            vec![
+                recorded("a", ebs_snapshot("snap-1"), 2),
+                Change::ExecutionFinished {
+                    state: ExecutionState::Succeeded,
+                    outputs: None,
+                    error: None,
+                    at: at(3),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.prune(at(100)).await.unwrap(), 1);
+    assert!(store.get(id).await.unwrap().is_none());
+    let kept = store.backups(&query()).await.unwrap();
+    assert_eq!(kept.len(), 1, "entries outlive their executions");
+    assert_eq!(kept[0].execution, Some(id));
+}

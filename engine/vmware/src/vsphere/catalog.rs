@@ -1,0 +1,59 @@
+//! What the vSphere actions put in the backup catalog: a snapshot, where it
+//! is (the vCenter's instanceUuid) and of what (the VM's moRef, and its own
+//! instanceUuid, which outlives a moRef when the VM is registered again).
+
+use shutter_core::record::Timestamp;
+use shutter_core::{BackupKind, BackupRef, BackupSource, Location, NewBackup};
+
+use super::client::Client;
+use super::moref::MoRef;
+use super::properties::retrieve;
+use super::snapshot::SnapshotInfo;
+use super::vm::Disk;
+
+fn location(vcenter: &str) -> Location {
+    Location::Vsphere {
+        vcenter: vcenter.to_owned(),
+    }
+}
+
+/// The VM's `config.instanceUuid`, if vCenter tells it.
+pub(crate) async fn vm_uuid(client: &Client, vm: &MoRef) -> Option<String> {
+    let props = retrieve(client, vm, &["config.instanceUuid"]).await.ok()?;
+    props.text("config.instanceUuid").map(str::to_owned)
+}
+
+/// The catalog entry of a snapshot `info` of the VM whose own
+/// instanceUuid is `vm_uuid`, which captured `disks`.
+pub(crate) fn snapshot(info: &SnapshotInfo, vm_uuid: Option<String>, disks: &[Disk]) -> NewBackup {
+    let reference = &info.snapshot;
+    let mut entry = NewBackup::new(
+        BackupKind::VsphereSnapshot,
+        location(&reference.vcenter),
+        &reference.moref,
+    );
+    entry.source = Some(BackupSource {
+        kind: "vm".to_owned(),
+        id: reference.vm.clone(),
+        uuid: vm_uuid,
+        location: None,
+    });
+    entry.created_at = chrono::DateTime::parse_from_rfc3339(&info.created_at)
+        .ok()
+        .map(|at| Timestamp::from(at.to_utc()));
+    // What the disks hold at most: vSphere does not size a snapshot.
+    entry.size_bytes = (!disks.is_empty()).then(|| disks.iter().map(|d| d.capacity_bytes).sum());
+    entry.tags.insert("name".to_owned(), info.name.clone());
+    entry
+        .tags
+        .insert("consistency".to_owned(), info.consistency().to_owned());
+    entry
+}
+
+/// A snapshot on `vcenter` by its moRef, to mark it.
+pub(crate) fn snapshot_ref(vcenter: &str, moref: &str) -> BackupRef {
+    BackupRef {
+        location: location(vcenter).key(),
+        native_id: moref.to_owned(),
+    }
+}
