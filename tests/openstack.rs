@@ -93,4 +93,33 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
         Some(0),
         "{snapshots}"
     );
+    // The catalog: the server's snapshot (dropped: `deleted`) and its copy,
+    // linked to it and so of the server, both found by the server.
+    let listed = shutter(&["backups", "list", "--source", &server, "--json"]);
+    let entries: Json = serde_json::from_slice(&listed.stdout).expect("json");
+    let entries = entries.as_array().expect("a list");
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let (copy, snapshot) = (&entries[0], &entries[1]);
+    assert_eq!(
+        copy["native_id"], outputs["image_id"],
+        "newest first: {entries:#?}"
+    );
+    assert_eq!(
+        (copy["kind"].as_str(), snapshot["kind"].as_str()),
+        (Some("glance_image"), Some("glance_image"))
+    );
+    assert_eq!(copy["state"], "available");
+    assert_eq!(snapshot["state"], "deleted", "{snapshot:#}");
+    let snapshot_ref = format!(
+        "{}/{}",
+        snapshot["location_key"].as_str().expect("a place"),
+        snapshot["native_id"].as_str().expect("an id")
+    );
+    assert_eq!(copy["derived_from"], snapshot_ref.as_str());
+    assert_eq!(copy["source"]["kind"], "server");
+    assert_eq!(
+        copy["source"]["ref"], snapshot["source"]["ref"],
+        "the same server"
+    );
+    assert_eq!(copy["size_bytes"], nova::DISK.len());
 }

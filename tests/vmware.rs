@@ -177,6 +177,42 @@ fn a_quiesced_vsphere_snapshot_is_streamed_into_glance_and_removed() {
         .unwrap_or_else(|| panic!("the image is in glance: {images:?}"));
     assert_eq!(image["status"], "active");
     assert_eq!(image["shutter_consistency"], "quiesced");
+
+    // The catalog: the snapshot (removed: `deleted`) and the image, linked
+    // to it and so to the VM, both found by the VM's moRef.
+    let snapshot = &step(&execution, "snapshot")["outputs"];
+    let vcenter = snapshot["vcenter"].as_str().expect("the vCenter's uuid");
+    let listed = lab.shutter(&["backups", "list", "--source", &moref, "--json"]);
+    let entries: Json = serde_json::from_slice(&listed.stdout).expect("json");
+    let entries = entries.as_array().expect("a list");
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    let of_kind = |kind: &str| {
+        entries
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("a {kind}: {entries:#?}"))
+    };
+    let (snapshot_entry, image_entry) = (of_kind("vsphere_snapshot"), of_kind("glance_image"));
+    assert_eq!(snapshot_entry["state"], "deleted", "removed in `finally`");
+    assert_eq!(snapshot_entry["where"]["vcenter"], vcenter);
+    assert_eq!(image_entry["state"], "available");
+    assert_eq!(image_entry["native_id"], image["id"]);
+    assert_eq!(image_entry["where"]["provider"], "openstack");
+    assert_eq!(
+        image_entry["derived_from"],
+        format!(
+            "vsphere:{vcenter}/{}",
+            snapshot["id"].as_str().expect("moRef")
+        )
+        .as_str()
+    );
+    let vm_ref = format!("vsphere:{vcenter}/vm/{moref}");
+    assert_eq!(
+        image_entry["source"]["ref"],
+        vm_ref.as_str(),
+        "of the VM, where it is"
+    );
+    assert_eq!(snapshot_entry["source"]["ref"], vm_ref.as_str());
 }
 
 #[test]

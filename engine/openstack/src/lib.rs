@@ -19,11 +19,13 @@
 //! - `source.rs`: upload sources (file, http(s), vSphere datastore URLs)
 //! - `glance/`: the image API calls, waiting, streamed transfers
 //! - `nova.rs`: `createImage`
+//! - `catalog.rs`: the images actions put in the backup catalog, and where
 //! - `actions/`: one file per action, catalog entry beside the code
 //! - `provider.rs`: [`Provider`], what the actions share
 
 mod actions;
 mod auth;
+mod catalog;
 pub mod config;
 mod digest;
 mod error;

@@ -63,6 +63,14 @@ impl Session {
         })
     }
 
+    /// The cloud's token, when it authenticates with Keystone.
+    pub(crate) async fn token(&self) -> Result<Option<Arc<Token>>, ActionError> {
+        self.provider
+            .tokens()
+            .get(&self.client()?, &self.cloud)
+            .await
+    }
+
     /// The base URL and token for `service` (`image`, `compute`): an
     /// endpoint override wins over the catalog.
     pub(crate) async fn target(&self, service: &str) -> Result<Target, ActionError> {

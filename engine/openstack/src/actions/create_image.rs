@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, LogLevel};
+use shutter_core::{ActionContext, BackupSource, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use crate::glance::{KEY_PROPERTY, Summary};
@@ -46,6 +46,11 @@ pub(super) struct Made {
     adopted: bool,
     #[serde(flatten)]
     summary: Summary,
+    /// Its backup catalog entry as reported (`kind`, `where`,
+    /// `native_id`, `source`): give it as `made_from` to a step that
+    /// copies the image elsewhere (`openstack.image.upload`).
+    #[output(ty = Object)]
+    backup: Json,
 }
 
 impl Run<Provider> for CreateServerImage {
@@ -89,15 +94,33 @@ impl Run<Provider> for CreateServerImage {
                 (id, false)
             }
         };
+        // In the catalog as soon as it exists, with its details once read.
+        let location = crate::catalog::location(&session).await?;
+        let of_server = || BackupSource {
+            kind: "server".to_owned(),
+            id: server.to_owned(),
+            uuid: None,
+            location: None,
+        };
+        ctx.record_backup(crate::catalog::image(
+            location.clone(),
+            &id,
+            None,
+            Some(of_server()),
+        ));
         let image = if !self.wait {
             crate::glance::get(&session, &id).await?
         } else {
             crate::glance::wait_active(&session, ctx, &id, options).await?
         };
+        let backup = crate::catalog::image(location, &id, Some(&image), Some(of_server()));
+        let backup_json = serde_json::to_value(&backup).unwrap_or(Json::Null);
+        ctx.record_backup(backup);
         Ok(Made {
             image_id: id,
             adopted,
             summary: crate::glance::summary(&image),
+            backup: backup_json,
         })
     }
 }

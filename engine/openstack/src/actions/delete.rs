@@ -42,6 +42,13 @@ impl Run<Provider> for DeleteImage {
             }
             ctx.log(LogLevel::Info, format!("image {id} was already gone"));
         }
+        // Gone either way: deleted now, or before by someone else.
+        let place = crate::catalog::location(&session).await?;
+        let entry = shutter_core::BackupRef {
+            location: place.key(),
+            native_id: id.to_owned(),
+        };
+        ctx.mark_backup(entry, shutter_core::BackupState::Deleted);
         Ok(Deleted { deleted })
     }
 }

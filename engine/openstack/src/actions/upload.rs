@@ -30,6 +30,12 @@ pub(super) struct Uploaded {
 pub(super) struct UploadImage {
     /// The image to fill (status queued).
     image_id: String,
+    /// What the data is a copy of: the `backup` output of the step that
+    /// made it (`vsphere.snapshot.create`). The image's backup catalog
+    /// entry then names it as its original, and the original's source as
+    /// its own.
+    #[param(ty = Object)]
+    made_from: Option<Json>,
 }
 
 impl Run<Provider> for UploadImage {
@@ -46,7 +52,11 @@ impl Run<Provider> for UploadImage {
             .unwrap_or("unknown");
         match status {
             "queued" => {}
-            "active" => return adopt(&session, ctx, id, &image, &source).await,
+            "active" => {
+                let uploaded = adopt(&session, ctx, id, &image, &source).await?;
+                record(&session, ctx, &image, self.made_from.as_ref(), &uploaded).await?;
+                return Ok(uploaded);
+            }
             "saving" | "uploading" | "importing" => {
                 return Err(ActionError::fatal(format!(
                     "image {id} is already receiving data (status {status}): another upload is running or was cut off; delete the image and create it again"
@@ -63,11 +73,30 @@ impl Run<Provider> for UploadImage {
             format!("uploading {} to image {id}", source.describe()),
         );
         let digests = crate::glance::upload(&session, ctx, id, &source).await?;
-        Ok(Uploaded {
+        let uploaded = Uploaded {
             digests,
             adopted: false,
-        })
+        };
+        record(&session, ctx, &image, self.made_from.as_ref(), &uploaded).await?;
+        Ok(uploaded)
     }
+}
+
+/// Puts the image, now holding its data, in the backup catalog.
+async fn record(
+    session: &crate::session::Session,
+    ctx: &ActionContext,
+    image: &Json,
+    made_from: Option<&Json>,
+    uploaded: &Uploaded,
+) -> Result<(), ActionError> {
+    let id = image.get("id").and_then(Json::as_str).unwrap_or_default();
+    let location = crate::catalog::location(session).await?;
+    let mut entry = crate::catalog::image(location, id, Some(image), None);
+    entry.size_bytes = Some(uploaded.digests.size);
+    crate::catalog::made_from(&mut entry, made_from)?;
+    ctx.record_backup(entry);
+    Ok(())
 }
 
 /// The image is active: if its data is the source's, a previous try

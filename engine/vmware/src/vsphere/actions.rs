@@ -176,6 +176,11 @@ struct Created {
     adopted: bool,
     /// The disks it captured, with datastore download URLs (`url`, `data_url`).
     disks: Vec<Disk>,
+    /// Its backup catalog entry as reported (`kind`, `where`, `native_id`,
+    /// `source`): give it as `made_from` to a step that copies the
+    /// snapshot elsewhere (`openstack.image.upload`), which links the two.
+    #[output(ty = Object)]
+    backup: Json,
 }
 
 impl Run<Shared> for CreateSnapshot {
@@ -206,7 +211,9 @@ impl Run<Shared> for CreateSnapshot {
             );
         }
         let vm_uuid = catalog::vm_uuid(&client, &vm).await;
-        ctx.record_backup(catalog::snapshot(&created.info, vm_uuid, &created.disks));
+        let backup = catalog::snapshot(&created.info, vm_uuid, &created.disks);
+        let backup_json = serde_json::to_value(&backup).unwrap_or(Json::Null);
+        ctx.record_backup(backup);
         let info = created.info;
         Ok(Created {
             id: info.snapshot.moref.clone(),
@@ -221,6 +228,7 @@ impl Run<Shared> for CreateSnapshot {
             quiesced: info.quiesced,
             adopted: created.adopted,
             disks: created.disks,
+            backup: backup_json,
         })
     }
 }

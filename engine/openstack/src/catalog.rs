@@ -1,0 +1,86 @@
+//! What the image actions put in the backup catalog: a Glance image, where
+//! it is (the cloud's Keystone URL, the project and the region) and, when
+//! the step says, what it was made from (`made_from`: another action's
+//! `backup` output, e.g. the vSphere snapshot whose disk it holds).
+
+use serde_json::Value as Json;
+use shutter_core::record::Timestamp;
+use shutter_core::{ActionError, BackupKind, BackupSource, Location, NewBackup};
+
+use crate::config::Auth;
+use crate::session::Session;
+
+/// Where the session's images are: Keystone's URL (the image endpoint
+/// without Keystone), the token's project (else the configured one) and
+/// the region.
+pub(crate) async fn location(session: &Session) -> Result<Location, ActionError> {
+    let cloud = &session.cloud;
+    let token = session.token().await?;
+    let configured = match &cloud.auth {
+        Auth::Password {
+            auth_url, project, ..
+        } => (
+            Some(auth_url.clone()),
+            project
+                .as_ref()
+                .and_then(|p| p.id.clone().or(p.name.clone())),
+        ),
+        Auth::ApplicationCredential { auth_url, .. } => (Some(auth_url.clone()), None),
+        Auth::None => (cloud.endpoint_override("image").map(str::to_owned), None),
+    };
+    let project = token
+        .and_then(|t| t.project_id.clone())
+        .or(configured.1)
+        .unwrap_or_else(|| "-".to_owned());
+    Ok(Location::Openstack {
+        auth_url: configured.0.unwrap_or_else(|| cloud.name.clone()),
+        project,
+        region: cloud.region.clone(),
+    })
+}
+
+/// The catalog entry of image `id` at `location`, with what Glance said of
+/// it (`image`, when read), of `source`.
+pub(crate) fn image(
+    location: Location,
+    id: &str,
+    image: Option<&Json>,
+    source: Option<BackupSource>,
+) -> NewBackup {
+    let mut entry = NewBackup::new(BackupKind::GlanceImage, location, id);
+    entry.source = source;
+    if let Some(image) = image {
+        entry.created_at = image
+            .get("created_at")
+            .and_then(Json::as_str)
+            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| Timestamp::from(at.to_utc()));
+        entry.size_bytes = image.get("size").and_then(Json::as_u64);
+        if let Some(name) = image.get("name").and_then(Json::as_str) {
+            entry.tags.insert("name".to_owned(), name.to_owned());
+        }
+    }
+    entry
+}
+
+/// What `made_from` names (a `backup` output of another step): the
+/// artifact this one was made from, and its source, placed where it is.
+pub(crate) fn made_from(
+    entry: &mut NewBackup,
+    made_from: Option<&Json>,
+) -> Result<(), ActionError> {
+    let Some(value) = made_from.filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    let parent: NewBackup = serde_json::from_value(value.clone()).map_err(|err| {
+        ActionError::fatal(format!(
+            "`made_from` must be the `backup` output of the step that made the original (kind, where, native_id, source): {err}"
+        ))
+    })?;
+    entry.derived_from = Some(parent.reference());
+    entry.source = parent.source.clone().map(|mut source| {
+        source.location.get_or_insert(parent.location.clone());
+        source
+    });
+    Ok(())
+}
