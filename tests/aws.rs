@@ -133,6 +133,92 @@ fn the_ebs_backup_workflow_runs_against_moto() {
     );
     assert_eq!(described.matches("<snapshotId>").count(), 2, "{described}");
     check_catalog(&moto, &db);
+    check_sync(&moto, &db, dir.path());
+}
+
+/// `shutter ARGS` on `db`: what it printed; the test fails if it fails.
+fn shutter_ok(moto: &Peer, db: &std::path::Path, args: &[&str]) -> String {
+    let out = shutter_with_moto(moto, db)
+        .args(args)
+        .output()
+        .expect("shutter runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// `shutter backups list --json` with `args`, on `db`.
+fn backups(moto: &Peer, db: &std::path::Path, args: &[&str]) -> Vec<Json> {
+    let mut all = vec!["backups", "list", "--json"];
+    all.extend_from_slice(args);
+    let listed: Json = serde_json::from_str(&shutter_ok(moto, db, &all)).expect("json");
+    listed.as_array().cloned().expect("a list")
+}
+
+/// Runs the shipped sync workflow on `db`.
+fn sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
+    let inputs = dir.join("sync.json");
+    let given = json!({"region": REGION, "dr_region": DR_REGION, "endpoint_url": moto.url});
+    std::fs::write(&inputs, given.to_string()).expect("writable");
+    let inputs = inputs.to_str().expect("a utf-8 path");
+    shutter_ok(
+        moto,
+        db,
+        &["run", "workflows/aws-backups-sync.yaml", "--inputs", inputs],
+    );
+}
+
+/// A snapshot deleted behind Shutter's back is `missing` after a sync, and
+/// a lost catalog is rebuilt by one, with each backup's execution.
+fn check_sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
+    let ours = backups(moto, db, &["--provider", "aws"]);
+    let execution = ours[0]["execution"]
+        .as_str()
+        .expect("a backup set")
+        .to_owned();
+    let victim = ours
+        .iter()
+        .find(|e| e["where"]["region"] == REGION)
+        .and_then(|e| e["native_id"].as_str())
+        .expect("an original")
+        .to_owned();
+    ec2(
+        moto,
+        REGION,
+        &[("Action", "DeleteSnapshot"), ("SnapshotId", &victim)],
+    );
+    sync(moto, db, dir);
+    let missing = backups(moto, db, &["--state", "missing"]);
+    let missing: Vec<&str> = missing
+        .iter()
+        .filter_map(|e| e["native_id"].as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        [victim.as_str()],
+        "only the one deleted behind its back"
+    );
+
+    let lost = dir.join("lost.db");
+    sync(moto, &lost, dir);
+    let rebuilt: Vec<Json> = backups(moto, &lost, &["--limit", "500"])
+        .into_iter()
+        .filter(|e| e["execution"] == execution.as_str())
+        .collect();
+    assert_eq!(
+        rebuilt.len(),
+        3,
+        "the three left, with their backup set: {rebuilt:#?}"
+    );
+    assert!(
+        rebuilt
+            .iter()
+            .all(|e| e["state"] == "available" && e["step"].is_string()),
+        "{rebuilt:#?}"
+    );
 }
 
 /// moto's account, which owns everything it makes.
@@ -142,18 +228,7 @@ const ACCOUNT: &str = "123456789012";
 /// volume) and their two copies (each linked to its original), found by
 /// source and shown one at a time.
 fn check_catalog(moto: &Peer, db: &std::path::Path) {
-    let shutter = |args: &[&str]| {
-        let out = shutter_with_moto(moto, db)
-            .args(args)
-            .output()
-            .expect("shutter runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    };
+    let shutter = |args: &[&str]| shutter_ok(moto, db, args);
     let all: Json = serde_json::from_str(&shutter(&["backups", "list", "--json"])).expect("json");
     let all = all.as_array().expect("a list");
     assert_eq!(all.len(), 4, "{all:#?}");

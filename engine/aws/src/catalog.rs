@@ -70,16 +70,19 @@ pub(crate) fn record_snapshot(
     facts: &SnapshotFacts<'_>,
     original: Option<Original<'_>>,
 ) {
-    let (Some(id), Some(owner)) = (facts.id, facts.owner) else {
-        ctx.log(
-            LogLevel::Warn,
-            format!(
-                "snapshot {} is not in the backup catalog: EC2 did not say its id and owner",
-                facts.id.unwrap_or("(no id)")
-            ),
-        );
-        return;
-    };
+    match snapshot(region, facts, original) {
+        Some(entry) => ctx.record_backup(entry),
+        None => unplaced(ctx, "snapshot", facts.id),
+    }
+}
+
+/// The catalog entry of a snapshot; `None` without its id and owner.
+pub(crate) fn snapshot(
+    region: &str,
+    facts: &SnapshotFacts<'_>,
+    original: Option<Original<'_>>,
+) -> Option<NewBackup> {
+    let (id, owner) = (facts.id?, facts.owner?);
     let mut entry = NewBackup::new(BackupKind::EbsSnapshot, location(owner, region), id);
     let volume = |id: &str, location| BackupSource {
         kind: "volume".to_owned(),
@@ -102,28 +105,47 @@ pub(crate) fn record_snapshot(
         .and_then(|gib| u64::try_from(gib).ok())
         .map(|gib| gib << 30);
     entry.tags = user_tags(facts.tags);
-    ctx.record_backup(entry);
+    Some(entry)
+}
+
+fn unplaced(ctx: &ActionContext, what: &str, id: Option<&str>) {
+    ctx.log(
+        LogLevel::Warn,
+        format!(
+            "{what} {} is not in the backup catalog: EC2 did not say its id and owner",
+            id.unwrap_or("(no id)")
+        ),
+    );
+}
+
+/// The idempotency key an artifact carries, if any.
+pub(crate) fn key_tag(tags: &[Tag]) -> Option<&str> {
+    tags.iter()
+        .find(|tag| tag.key() == Some(IDEMPOTENCY_TAG))
+        .and_then(Tag::value)
 }
 
 /// Puts an AMI of `instance` in the catalog, as `DescribeImages` gave it.
 pub(crate) fn record_image(ctx: &ActionContext, region: &str, image: &Image, instance: &str) {
-    let (Some(id), Some(owner)) = (image.image_id(), image.owner_id()) else {
-        ctx.log(
-            LogLevel::Warn,
-            format!(
-                "image {} is not in the backup catalog: EC2 did not say its id and owner",
-                image.image_id().unwrap_or("(no id)")
-            ),
-        );
-        return;
-    };
+    match self::image(region, image, Some(instance)) {
+        Some(entry) => ctx.record_backup(entry),
+        None => unplaced(ctx, "image", image.image_id()),
+    }
+}
+
+/// The catalog entry of an AMI (of `instance`, else of the instance EC2
+/// names as its source); `None` without its id and owner.
+pub(crate) fn image(region: &str, image: &Image, instance: Option<&str>) -> Option<NewBackup> {
+    let (id, owner) = (image.image_id()?, image.owner_id()?);
     let mut entry = NewBackup::new(BackupKind::Ami, location(owner, region), id);
-    entry.source = Some(BackupSource {
-        kind: "instance".to_owned(),
-        id: instance.to_owned(),
-        uuid: None,
-        location: None,
-    });
+    entry.source = instance
+        .or(image.source_instance_id())
+        .map(|instance| BackupSource {
+            kind: "instance".to_owned(),
+            id: instance.to_owned(),
+            uuid: None,
+            location: None,
+        });
     entry.created_at = image.creation_date().and_then(parse_time);
     let sizes: Vec<u64> = image
         .block_device_mappings()
@@ -132,7 +154,7 @@ pub(crate) fn record_image(ctx: &ActionContext, region: &str, image: &Image, ins
         .collect();
     entry.size_bytes = (!sizes.is_empty()).then(|| sizes.iter().sum::<u64>() << 30);
     entry.tags = user_tags(image.tags());
-    ctx.record_backup(entry);
+    Some(entry)
 }
 
 /// The tags a user gave: Shutter's own idempotency tag left out.

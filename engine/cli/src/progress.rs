@@ -205,6 +205,12 @@ fn describe(change: &Change) -> Option<String> {
             backup.native_id,
             backup.location.key()
         ),
+        Change::BackupsCounted { key, census, at } => format!(
+            "{} {key}: found {} backups in {}",
+            clock(at),
+            census.found.len(),
+            census.location.key()
+        ),
         Change::BackupMarked {
             key,
             backup,

@@ -218,6 +218,10 @@ pub struct Backup {
     pub state_at: Timestamp,
     /// When Shutter first recorded it.
     pub recorded_at: Timestamp,
+    /// When an action last reported it, or a reconcile last found it
+    /// (a `missing` entry: when it was last seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<Timestamp>,
 }
 
 impl Backup {
@@ -234,37 +238,68 @@ impl Backup {
         at: Timestamp,
     ) -> Self {
         match existing {
-            Some(mut entry) => {
-                let tags = std::mem::take(&mut entry.artifact.tags);
-                let derived_from = entry.artifact.derived_from.take();
-                let source = entry.artifact.source.take();
-                entry.artifact = NewBackup {
-                    source: artifact.source.clone().or(source),
-                    derived_from: artifact.derived_from.clone().or(derived_from),
-                    created_at: artifact.created_at.or(entry.artifact.created_at),
-                    size_bytes: artifact.size_bytes.or(entry.artifact.size_bytes),
-                    tags: if artifact.tags.is_empty() {
-                        tags
-                    } else {
-                        artifact.tags.clone()
-                    },
-                    ..artifact.clone()
-                };
-                if entry.state != BackupState::Available {
-                    entry.state = BackupState::Available;
-                    entry.state_at = at;
-                }
-                entry
-            }
-            None => Self {
-                id: uuid::Uuid::now_v7().to_string(),
-                artifact: artifact.clone(),
-                execution: Some(execution),
-                step: Some(step.to_string()),
-                state: BackupState::Available,
-                state_at: at,
-                recorded_at: at,
-            },
+            Some(entry) => entry.refreshed(artifact, at),
+            None => Self::first(
+                artifact.clone(),
+                Some(execution),
+                Some(step.to_string()),
+                at,
+            ),
+        }
+    }
+
+    /// The entry as `artifact` reported at `at` says it is now: there
+    /// (`available`), with what the report knows and the rest as before.
+    fn refreshed(mut self, artifact: &NewBackup, at: Timestamp) -> Self {
+        let known = std::mem::replace(&mut self.artifact, artifact.clone());
+        let now = &mut self.artifact;
+        now.source = now.source.take().or(known.source);
+        now.derived_from = now.derived_from.take().or(known.derived_from);
+        now.created_at = now.created_at.or(known.created_at);
+        now.size_bytes = now.size_bytes.or(known.size_bytes);
+        if now.tags.is_empty() {
+            now.tags = known.tags;
+        }
+        if self.state != BackupState::Available {
+            self.state = BackupState::Available;
+            self.state_at = at;
+        }
+        self.last_seen_at = Some(at);
+        self
+    }
+
+    /// A new entry, first recorded at `at`.
+    fn first(
+        artifact: NewBackup,
+        execution: Option<ExecutionId>,
+        step: Option<String>,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            artifact,
+            execution,
+            step,
+            state: BackupState::Available,
+            state_at: at,
+            recorded_at: at,
+            last_seen_at: Some(at),
+        }
+    }
+
+    /// The entry after a reconcile found `found` at `at`: `existing`
+    /// brought up to date (and `available` again), or a new entry whose
+    /// backup set is what the artifact's marks say (after the catalog was
+    /// lost, say).
+    pub fn found(existing: Option<Self>, found: &Found, at: Timestamp) -> Self {
+        match existing {
+            Some(entry) => entry.refreshed(&found.backup, at),
+            None => Self::first(
+                found.backup.clone(),
+                found.execution,
+                found.step.clone(),
+                at,
+            ),
         }
     }
 
@@ -298,6 +333,44 @@ impl Backup {
                 || s.uuid.as_deref() == Some(source)
                 || self.source_ref().as_deref() == Some(source)
         })
+    }
+}
+
+/// What a reconcile found at one place: every artifact of `kinds` there
+/// that carries Shutter's marks. Entries of those kinds at that place that
+/// were `available` and are not among them are `missing` from then on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Census {
+    #[serde(rename = "where")]
+    pub location: Location,
+    pub kinds: Vec<BackupKind>,
+    pub found: Vec<Found>,
+}
+
+/// One artifact a reconcile found, and the backup set its marks name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Found {
+    pub backup: NewBackup,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+}
+
+impl Found {
+    /// What an idempotency key (`shutter:<execution>:<step>`) says of the
+    /// execution and step that made an artifact.
+    pub fn made_by(backup: NewBackup, idempotency_key: Option<&str>) -> Self {
+        let parts = idempotency_key
+            .and_then(|key| key.strip_prefix("shutter:"))
+            .and_then(|rest| rest.split_once(':'));
+        Self {
+            backup,
+            execution: parts.and_then(|(execution, _)| execution.parse().ok()),
+            step: parts.map(|(_, step)| step.to_owned()),
+        }
     }
 }
 

@@ -47,7 +47,8 @@ pub use action::{
 };
 pub use action::{params, parse_param, parse_params};
 pub use backup::{
-    Backup, BackupKind, BackupQuery, BackupRef, BackupSource, BackupState, Location, NewBackup,
+    Backup, BackupKind, BackupQuery, BackupRef, BackupSource, BackupState, Census, Found, Location,
+    NewBackup,
 };
 pub use catalog::{ActionSpec, Catalog, ParamType};
 pub use config::{ConfigError, ConfigFile, ConfigSource};

@@ -18,8 +18,8 @@ use shutter_core::record::{
     Progress, StepRecord,
 };
 use shutter_core::{
-    Backup, BackupKind, BackupRef, BackupSource, BackupState, ExecutionId, ExecutionState,
-    Location, NewBackup, StepKey, StepState,
+    Backup, BackupKind, BackupRef, BackupSource, BackupState, Census, ExecutionId, ExecutionState,
+    Found, Location, NewBackup, StepKey, StepState,
 };
 
 fn at(second: u32) -> DateTime<Utc> {
@@ -143,10 +143,23 @@ fn every_change() -> Vec<Change> {
             at: at(18),
         },
         Change::BackupMarked {
-            key: snap,
+            key: snap.clone(),
             backup: artifact().reference(),
             state: BackupState::Deleted,
             at: at(19),
+        },
+        Change::BackupsCounted {
+            key: snap,
+            census: Box::new(Census {
+                location: artifact().location,
+                kinds: vec![BackupKind::GlanceImage],
+                found: vec![Found {
+                    backup: artifact(),
+                    execution: Some(id()),
+                    step: Some("upload".to_owned()),
+                }],
+            }),
+            at: at(21),
         },
     ];
     for change in &changes {
@@ -170,7 +183,8 @@ fn every_change() -> Vec<Change> {
             | Change::Progress { .. }
             | Change::StepWaiting { .. }
             | Change::BackupRecorded { .. }
-            | Change::BackupMarked { .. } => {}
+            | Change::BackupMarked { .. }
+            | Change::BackupsCounted { .. } => {}
         }
     }
     changes
@@ -243,6 +257,7 @@ fn a_catalog_entry_keeps_its_json() {
         state: BackupState::Missing,
         state_at: at(20),
         recorded_at: at(6),
+        last_seen_at: Some(at(7)),
     };
     insta::assert_json_snapshot!("backup", stored(&entry));
 }

@@ -3,24 +3,46 @@
 
 use std::collections::HashMap;
 
-use shutter_core::{Backup, BackupQuery, BackupRef, Change, ExecutionId};
+use shutter_core::record::Timestamp;
+use shutter_core::{Backup, BackupQuery, BackupRef, BackupState, Census, Change, ExecutionId};
 
 use crate::codec::{time, to_json};
 
-/// The entries `changes` touch, each once, in the order first touched.
+/// The entries `changes` name, each once, in the order first named (a
+/// census's places hold more: see [`censused`]).
 pub(crate) fn touched<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Vec<BackupRef> {
     let mut refs: Vec<BackupRef> = Vec::new();
-    for change in changes {
-        let reference = match change {
-            Change::BackupRecorded { backup, .. } => backup.reference(),
-            Change::BackupMarked { backup, .. } => backup.clone(),
-            _ => continue,
-        };
+    let mut add = |reference: BackupRef| {
         if !refs.contains(&reference) {
             refs.push(reference);
         }
+    };
+    for change in changes {
+        match change {
+            Change::BackupRecorded { backup, .. } => add(backup.reference()),
+            Change::BackupMarked { backup, .. } => add(backup.clone()),
+            Change::BackupsCounted { census, .. } => {
+                census.found.iter().for_each(|f| add(f.backup.reference()));
+            }
+            _ => {}
+        }
     }
     refs
+}
+
+/// The places (location keys) a census of `changes` counted: every entry
+/// there must be read, since one not found becomes `missing`.
+pub(crate) fn censused<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Vec<String> {
+    let mut places: Vec<String> = Vec::new();
+    for change in changes {
+        if let Change::BackupsCounted { census, .. } = change {
+            let place = census.location.key();
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
+    }
+    places
 }
 
 /// Folds `changes` (of `execution`, in order) into `entries` (the touched
@@ -52,6 +74,14 @@ pub(crate) fn fold<'a>(
                 entries.insert(backup.clone(), existing.marked(*state, *at));
                 backup.clone()
             }
+            Change::BackupsCounted { census, at, .. } => {
+                for changed in count(&mut entries, census, *at) {
+                    if !order.contains(&changed) {
+                        order.push(changed);
+                    }
+                }
+                continue;
+            }
             _ => continue,
         };
         if !order.contains(&reference) {
@@ -62,6 +92,37 @@ pub(crate) fn fold<'a>(
         .into_iter()
         .filter_map(|reference| entries.remove(&reference))
         .collect()
+}
+
+/// Folds a census into `entries` (which hold every entry at its place):
+/// what it found is there, what was `available` there (of its kinds) and
+/// was not found is `missing`. The entries it changed.
+fn count(
+    entries: &mut HashMap<BackupRef, Backup>,
+    census: &Census,
+    at: Timestamp,
+) -> Vec<BackupRef> {
+    let mut changed = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for found in &census.found {
+        let reference = found.backup.reference();
+        let entry = Backup::found(entries.remove(&reference), found, at);
+        entries.insert(reference.clone(), entry);
+        seen.insert(reference.clone());
+        changed.push(reference);
+    }
+    let place = census.location.key();
+    for (reference, entry) in entries.iter_mut() {
+        if reference.location == place
+            && census.kinds.contains(&entry.artifact.kind)
+            && entry.state == BackupState::Available
+            && !seen.contains(reference)
+        {
+            *entry = entry.clone().marked(BackupState::Missing, at);
+            changed.push(reference.clone());
+        }
+    }
+    changed
 }
 
 /// The page `query` asks for out of every entry (the memory store's read).

@@ -193,10 +193,17 @@ impl Store for MemoryStore {
         }
         if changes.iter().any(Change::is_backup) {
             let mut catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
-            let held = crate::catalog::touched(&changes)
+            let places = crate::catalog::censused(&changes);
+            let mut held: HashMap<BackupRef, Backup> = crate::catalog::touched(&changes)
                 .into_iter()
                 .filter_map(|r| Some((r.clone(), catalog.get(&r)?.clone())))
                 .collect();
+            held.extend(
+                catalog
+                    .iter()
+                    .filter(|(r, _)| places.contains(&r.location))
+                    .map(|(r, b)| (r.clone(), b.clone())),
+            );
             for backup in crate::catalog::fold(held, &changes, claim.id) {
                 catalog.insert(backup.reference(), backup);
             }

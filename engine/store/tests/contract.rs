@@ -21,6 +21,7 @@ use shutter_testpeers::postgres::ScratchDb;
 mod catalog;
 use catalog::{
     a_backup_reported_again_or_marked_stays_one_entry,
+    a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing,
     a_fenced_append_records_no_backup_and_pruning_keeps_them, the_catalog_keeps_what_steps_report,
 };
 
@@ -945,6 +946,7 @@ contract!(
     the_catalog_keeps_what_steps_report,
     a_backup_reported_again_or_marked_stays_one_entry,
     a_fenced_append_records_no_backup_and_pruning_keeps_them,
+    a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing,
 );
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod delete;
 mod image;
 mod list;
 mod snapshot;
+mod sync;
 mod tags;
 mod wait;
 
@@ -31,6 +32,7 @@ pub(crate) fn all(clients: &Arc<Clients>) -> Vec<ActionEntry> {
         list::ListSnapshots::entry(clients.clone()),
         image::CreateImage::entry(clients.clone()),
         image::DeregisterImage::entry(clients.clone()),
+        sync::SyncBackups::entry(clients.clone()),
     ];
     actions.into_iter().map(with_params::<Located>).collect()
 }

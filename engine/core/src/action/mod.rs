@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::{BackupRef, BackupState, NewBackup};
+use crate::backup::{BackupRef, BackupState, Census, NewBackup};
 use crate::clock::{after, until};
 use crate::files::Files;
 use crate::ids::{ExecutionId, StepKey};
@@ -155,6 +155,17 @@ impl ActionContext {
             key: self.step.clone(),
             backup,
             state,
+            at: self.sink.now(),
+        };
+        self.buffer(change);
+    }
+
+    /// Tells the backup catalog what a reconcile found at one place: it
+    /// adds what it lacked and marks `missing` what is no longer there.
+    pub fn count_backups(&self, census: Census) {
+        let change = Change::BackupsCounted {
+            key: self.step.clone(),
+            census: Box::new(census),
             at: self.sink.now(),
         };
         self.buffer(change);

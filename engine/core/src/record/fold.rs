@@ -100,6 +100,7 @@ impl StepRecord {
             Change::Log { .. }
             | Change::BackupRecorded { .. }
             | Change::BackupMarked { .. }
+            | Change::BackupsCounted { .. }
             | Change::ExecutionStarted { .. }
             | Change::ExecutionFinished { .. }
             | Change::ExecutionRetried { .. } => {}

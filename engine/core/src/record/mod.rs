@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::backup::{BackupRef, BackupState, NewBackup};
+use crate::backup::{BackupRef, BackupState, Census, NewBackup};
 use crate::ids::{ExecutionId, StepKey};
 use crate::state::{ExecutionState, StepState};
 
@@ -270,6 +270,14 @@ pub enum Change {
         state: BackupState,
         at: Timestamp,
     },
+    /// A reconcile's findings at one place (`backups.sync`): what it found
+    /// is in the catalog, what was there before and was not found is
+    /// `missing`.
+    BackupsCounted {
+        key: StepKey,
+        census: Box<Census>,
+        at: Timestamp,
+    },
 }
 
 impl Change {
@@ -295,7 +303,8 @@ impl Change {
             | Self::Log { key, .. }
             | Self::Progress { key, .. }
             | Self::BackupRecorded { key, .. }
-            | Self::BackupMarked { key, .. } => Some(key),
+            | Self::BackupMarked { key, .. }
+            | Self::BackupsCounted { key, .. } => Some(key),
         }
     }
 
@@ -322,6 +331,7 @@ impl Change {
             Self::Progress { .. } => "progress",
             Self::BackupRecorded { .. } => "backup_recorded",
             Self::BackupMarked { .. } => "backup_marked",
+            Self::BackupsCounted { .. } => "backups_counted",
         }
     }
 
@@ -331,7 +341,10 @@ impl Change {
         self.step().is_some()
             && !matches!(
                 self,
-                Self::Log { .. } | Self::BackupRecorded { .. } | Self::BackupMarked { .. }
+                Self::Log { .. }
+                    | Self::BackupRecorded { .. }
+                    | Self::BackupMarked { .. }
+                    | Self::BackupsCounted { .. }
             )
     }
 
@@ -339,7 +352,7 @@ impl Change {
     pub fn is_backup(&self) -> bool {
         matches!(
             self,
-            Self::BackupRecorded { .. } | Self::BackupMarked { .. }
+            Self::BackupRecorded { .. } | Self::BackupMarked { .. } | Self::BackupsCounted { .. }
         )
     }
 }

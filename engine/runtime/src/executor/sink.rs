@@ -142,6 +142,10 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
         // What an artifact was tagged with may come from anywhere; its
         // ids and place are the cloud's.
         Change::BackupRecorded { backup, .. } => backup.tags.values_mut().for_each(text),
+        Change::BackupsCounted { census, .. } => census
+            .found
+            .iter_mut()
+            .for_each(|found| found.backup.tags.values_mut().for_each(text)),
         Change::BackupMarked { .. }
         | Change::ExecutionStarted { .. }
         | Change::AttemptStarted { .. }

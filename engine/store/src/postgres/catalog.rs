@@ -11,15 +11,16 @@ use super::error::pg_error;
 use crate::codec::from_json;
 
 /// Folds the catalog changes among `changes` into the catalog, in `tx`:
-/// the entries they touch are read (and locked) in one statement, then
-/// written back together.
+/// the entries they touch (and every entry at a census's place) are read
+/// and locked, then written back together.
 pub(super) async fn write(
     tx: &Transaction<'_>,
     execution: ExecutionId,
     changes: &[&Change],
 ) -> Result<(), StoreError> {
     let touched = crate::catalog::touched(changes.iter().copied());
-    if touched.is_empty() {
+    let places = crate::catalog::censused(changes.iter().copied());
+    if touched.is_empty() && places.is_empty() {
         return Ok(());
     }
     let locations: Vec<&str> = touched.iter().map(|r| r.location.as_str()).collect();
@@ -31,12 +32,19 @@ pub(super) async fn write(
         )
         .await
         .map_err(|e| pg_error(&e))?;
-    let mut held = HashMap::new();
-    for row in tx
-        .query(&read, &[&locations, &ids])
+    let at_places = tx
+        .prepare_cached("SELECT record FROM backups WHERE location = ANY($1) FOR UPDATE")
         .await
-        .map_err(|e| pg_error(&e))?
-    {
+        .map_err(|e| pg_error(&e))?;
+    let (named_args, place_args): ([&(dyn ToSql + Sync); 2], [&(dyn ToSql + Sync); 1]) =
+        ([&locations, &ids], [&places]);
+    let (named, placed) = tokio::try_join!(
+        tx.query(&read, &named_args),
+        tx.query(&at_places, &place_args),
+    )
+    .map_err(|e| pg_error(&e))?;
+    let mut held = HashMap::new();
+    for row in named.iter().chain(&placed) {
         let entry: Backup = from_json(row.get(0))?;
         held.insert(entry.reference(), entry);
     }

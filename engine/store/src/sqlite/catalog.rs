@@ -32,6 +32,18 @@ pub(super) fn write(
                 held.insert(reference, from_json::<Backup>(&row)?);
             }
         }
+        let mut at_place = tx
+            .prepare_cached("SELECT record FROM backups WHERE location = ?1")
+            .map_err(|e| db_error(&e))?;
+        for place in crate::catalog::censused(changes) {
+            let rows = at_place
+                .query_map(params![place], |row| row.get::<_, String>(0))
+                .map_err(|e| db_error(&e))?;
+            for row in rows {
+                let entry: Backup = from_json(&row.map_err(|e| db_error(&e))?)?;
+                held.insert(entry.reference(), entry);
+            }
+        }
     }
     let mut upsert = tx
         .prepare_cached(&crate::catalog::upsert(|n| format!("?{n}")))

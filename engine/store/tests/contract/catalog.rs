@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shutter_core::{
-    BackupKind, BackupQuery, BackupSource, BackupState, Change, Claim, ExecutionState, Location,
-    NewBackup, StepKey, Store,
+    Backup, BackupKind, BackupQuery, BackupSource, BackupState, Census, Change, Claim, ExecutionId,
+    ExecutionState, Found, Location, NewBackup, StepKey, Store,
 };
 
 use super::{LEASE, at, elsewhere, held_by, new_execution, owner};
@@ -232,4 +232,88 @@ pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
     let kept = store.backups(&query()).await.unwrap();
     assert_eq!(kept.len(), 1, "entries outlive their executions");
     assert_eq!(kept[0].execution, Some(id));
+}
+
+pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing(
+    store: Arc<dyn Store>,
+) {
+    let new = new_execution("sync", 0);
+    let id = new.id;
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let claim = Claim::created(id);
+    let elsewhere_vcenter = vsphere_snapshot("vc-1", "snapshot-1", "vm-42");
+    store
+        .append(
+            claim,
+            vec![
+                recorded("a", ebs_snapshot("snap-1"), 1),
+                recorded("a", ebs_snapshot("snap-2"), 2),
+                recorded("a", elsewhere_vcenter, 3),
+            ],
+        )
+        .await
+        .unwrap();
+    // The cloud holds snap-2 and snap-3 (made by an execution this catalog
+    // never heard of, as after the database was lost); snap-1 is gone.
+    let lost = ExecutionId::new();
+    let census = |found: Vec<Found>, second: i64| Change::BackupsCounted {
+        key: StepKey::step("sync"),
+        census: Box::new(Census {
+            location: ebs_snapshot("x").location,
+            kinds: vec![BackupKind::EbsSnapshot],
+            found,
+        }),
+        at: at(second),
+    };
+    let key = format!("shutter:{lost}:snap[2]");
+    let found = vec![
+        Found::made_by(ebs_snapshot("snap-2"), None),
+        Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
+    ];
+    store.append(claim, vec![census(found, 10)]).await.unwrap();
+    let by_id = |entries: &[Backup], native: &str| {
+        entries
+            .iter()
+            .find(|b| b.artifact.native_id == native)
+            .cloned()
+            .unwrap_or_else(|| panic!("{native} in {entries:#?}"))
+    };
+    let entries = store.backups(&query()).await.unwrap();
+    assert_eq!(entries.len(), 4, "{entries:#?}");
+    let gone = by_id(&entries, "snap-1");
+    assert_eq!(gone.state, BackupState::Missing);
+    assert_eq!(gone.state_at, at(10));
+    assert_eq!(gone.last_seen_at, Some(at(1)), "when it was last seen");
+    let kept = by_id(&entries, "snap-2");
+    assert_eq!(
+        (kept.state, kept.last_seen_at),
+        (BackupState::Available, Some(at(10)))
+    );
+    let rebuilt = by_id(&entries, "snap-3");
+    assert_eq!(rebuilt.state, BackupState::Available);
+    assert_eq!(
+        rebuilt.execution,
+        Some(lost),
+        "its backup set, from its marks"
+    );
+    assert_eq!(rebuilt.step.as_deref(), Some("snap[2]"));
+    assert_eq!(
+        by_id(&entries, "snapshot-1").state,
+        BackupState::Available,
+        "another place is not this census's"
+    );
+    // Back again (restored behind Shutter's back): available again.
+    let found = vec![
+        Found::made_by(ebs_snapshot("snap-1"), None),
+        Found::made_by(ebs_snapshot("snap-2"), None),
+        Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
+    ];
+    store.append(claim, vec![census(found, 20)]).await.unwrap();
+    let missing = BackupQuery {
+        state: Some(BackupState::Missing),
+        ..query()
+    };
+    assert!(store.backups(&missing).await.unwrap().is_empty());
+    let back = store.backups(&query()).await.unwrap();
+    assert_eq!(by_id(&back, "snap-1").id, gone.id, "the same entry");
 }
