@@ -215,6 +215,64 @@ fn a_quiesced_vsphere_snapshot_is_streamed_into_glance_and_removed() {
     assert_eq!(snapshot_entry["source"]["ref"], vm_ref.as_str());
 }
 
+/// Runs `yaml` (written into the lab) on the store `db`; the output.
+fn run_yaml(lab: &Lab, name: &str, yaml: &str, db: &std::path::Path) -> Output {
+    let file = lab.dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&file, yaml).expect("writable");
+    let db = db.display().to_string();
+    let run = lab.shutter(&["run", &file.display().to_string(), "--db", &db]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    run
+}
+
+#[test]
+fn a_vsphere_snapshot_removed_behind_shutters_back_is_missing_after_a_sync() {
+    let vcsim = peer("vcsim");
+    let lab = Lab::new().with_peer(&vcsim);
+    let vm = "DC0_C0_RP0_VM1";
+    let create = format!(
+        "version: 1\nname: snap\nsteps:\n  snap:\n    uses: vsphere.snapshot.create\n    with: {{vm: {vm}, name: sync-test}}\noutputs:\n  uri: ${{{{ steps.snap.outputs.uri }}}}\n"
+    );
+    run_yaml(&lab, "snap", &create, &lab.db());
+    let listed = lab.shutter(&["backups", "list", "--json"]);
+    let entries: Json = serde_json::from_slice(&listed.stdout).expect("json");
+    let ours = entries[0].clone();
+    assert_eq!(ours["kind"], "vsphere_snapshot", "{entries:#}");
+    assert_eq!(ours["state"], "available");
+    let moref = ours["native_id"].as_str().expect("a moRef").to_owned();
+    let vcenter = ours["where"]["vcenter"]
+        .as_str()
+        .expect("a vCenter")
+        .to_owned();
+    let vm_moref = ours["source"]["id"].as_str().expect("a VM").to_owned();
+
+    // Removed through another store: this catalog does not hear of it.
+    let remove = format!(
+        "version: 1\nname: remove\nsteps:\n  remove:\n    uses: vsphere.snapshot.remove\n    with: {{snapshot: \"vsphere://{vcenter}/{vm_moref}/{moref}\"}}\n"
+    );
+    run_yaml(
+        &lab,
+        "remove",
+        &remove,
+        &lab.dir.path().join("elsewhere.db"),
+    );
+    let sync = "version: 1\nname: sync\nsteps:\n  sync:\n    uses: vsphere.sync_backups\n";
+    run_yaml(&lab, "sync", sync, &lab.db());
+    let listed = lab.shutter(&["backups", "list", "--state", "missing", "--json"]);
+    let missing: Json = serde_json::from_slice(&listed.stdout).expect("json");
+    let missing = missing.as_array().expect("a list");
+    assert_eq!(missing.len(), 1, "{missing:#?}");
+    assert_eq!(missing[0]["id"], ours["id"], "the same entry");
+    assert!(
+        missing[0]["last_seen_at"].is_string(),
+        "when it was last seen"
+    );
+}
+
 #[test]
 fn when_the_upload_fails_the_snapshot_is_still_removed() {
     let vcsim = peer("vcsim");

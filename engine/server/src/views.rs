@@ -312,6 +312,9 @@ pub struct BackupView {
     pub state_at: DateTime<Utc>,
     /// When Shutter first recorded it.
     pub recorded_at: DateTime<Utc>,
+    /// When an action last reported it or a reconcile last found it (for a
+    /// `missing` entry: when it was last seen).
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 /// What a backup is a backup of.
@@ -354,6 +357,7 @@ impl From<&shutter_core::Backup> for BackupView {
             state: entry.state.as_str().to_owned(),
             state_at: entry.state_at,
             recorded_at: entry.recorded_at,
+            last_seen_at: entry.last_seen_at,
         }
     }
 }

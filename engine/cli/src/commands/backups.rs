@@ -196,6 +196,8 @@ fn print_entry(entry: &BackupView, json: bool) -> anyhow::Result<()> {
     let size = entry.size_bytes.map(|b| format!("{b} bytes"));
     println!("size:         {}", size.unwrap_or_else(unknown));
     println!("recorded:     {}", entry.recorded_at.to_rfc3339());
+    let seen = entry.last_seen_at.map(|t| t.to_rfc3339());
+    println!("last seen:    {}", seen.unwrap_or_else(unknown));
     println!(
         "{:13} {}",
         format!("{}:", entry.state),

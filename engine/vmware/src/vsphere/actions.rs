@@ -48,6 +48,7 @@ pub(crate) fn actions(shared: &Shared) -> Vec<ActionEntry> {
         CreateSnapshot::entry(shared.clone()),
         ListSnapshots::entry(shared.clone()),
         RemoveSnapshot::entry(shared.clone()),
+        SyncBackups::entry(shared.clone()),
     ];
     actions.into_iter().map(on_vcenter).collect()
 }
@@ -338,6 +339,41 @@ impl Run<Shared> for RemoveSnapshot {
             removed: removed.removed,
             consolidated: removed.consolidated,
             snapshot,
+        })
+    }
+}
+
+/// Reconciles the backup catalog with a vCenter: every VM snapshot carrying
+/// Shutter's idempotency key is cataloged (with the execution and step the
+/// key names), and cataloged snapshots of this vCenter that are gone are
+/// marked `missing`. Deletes nothing; schedule it.
+#[action_params("vsphere.sync_backups")]
+#[derive(Debug, Deserialize)]
+struct SyncBackups {}
+
+#[action_outputs]
+#[derive(Debug, Serialize)]
+struct Synced {
+    /// The vCenter's instanceUuid.
+    vcenter: String,
+    /// How many VMs were looked at.
+    vms: usize,
+    /// Snapshots found carrying Shutter's key.
+    snapshots: usize,
+}
+
+impl Run<Shared> for SyncBackups {
+    type Outputs = Synced;
+
+    async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Synced> {
+        let client = shared.client(ctx).await?;
+        let (census, vms) = catalog::census(&client).await?;
+        let snapshots = census.found.len();
+        ctx.count_backups(census);
+        Ok(Synced {
+            vcenter: client.vcenter().to_owned(),
+            vms,
+            snapshots,
         })
     }
 }

@@ -3,12 +3,13 @@
 //! instanceUuid, which outlives a moRef when the VM is registered again).
 
 use shutter_core::record::Timestamp;
-use shutter_core::{BackupKind, BackupRef, BackupSource, Location, NewBackup};
+use shutter_core::{BackupKind, BackupRef, BackupSource, Census, Found, Location, NewBackup};
 
 use super::client::Client;
+use super::error::VsphereError;
 use super::moref::MoRef;
-use super::properties::retrieve;
-use super::snapshot::SnapshotInfo;
+use super::properties::{retrieve, retrieve_all};
+use super::snapshot::{SnapshotInfo, key_of, snapshots_in};
 use super::vm::Disk;
 
 fn location(vcenter: &str) -> Location {
@@ -56,4 +57,37 @@ pub(crate) fn snapshot_ref(vcenter: &str, moref: &str) -> BackupRef {
         location: location(vcenter).key(),
         native_id: moref.to_owned(),
     }
+}
+
+/// The census of a vCenter: every snapshot of every VM that carries
+/// Shutter's idempotency key (in its description), one property read for
+/// the whole inventory.
+pub(crate) async fn census(client: &Client) -> Result<(Census, usize), VsphereError> {
+    let root = &client.service().root_folder;
+    let vms = retrieve_all(
+        client,
+        root,
+        "VirtualMachine",
+        &["snapshot", "config.instanceUuid"],
+    )
+    .await?;
+    let mut found = Vec::new();
+    for vm in &vms {
+        let Some(tree) = vm.get("snapshot") else {
+            continue;
+        };
+        let uuid = vm.text("config.instanceUuid").map(str::to_owned);
+        for info in snapshots_in(client, &vm.obj, tree) {
+            if let Some(key) = key_of(&info) {
+                let entry = snapshot(&info, uuid.clone(), &[]);
+                found.push(Found::made_by(entry, Some(key)));
+            }
+        }
+    }
+    let census = Census {
+        location: location(client.vcenter()),
+        kinds: vec![BackupKind::VsphereSnapshot],
+        found,
+    };
+    Ok((census, vms.len()))
 }

@@ -244,9 +244,15 @@ pub async fn list_snapshots(
     vm: &MoRef,
 ) -> Result<Vec<SnapshotInfo>, VsphereError> {
     let props = retrieve(client, vm, &["snapshot"]).await?;
-    let Some(tree) = props.get("snapshot") else {
-        return Ok(Vec::new());
-    };
+    Ok(props
+        .get("snapshot")
+        .map(|tree| snapshots_in(client, vm, tree))
+        .unwrap_or_default())
+}
+
+/// The snapshots of `vm`'s snapshot tree (its `snapshot` property),
+/// parents before children.
+pub fn snapshots_in(client: &Client, vm: &MoRef, tree: &Element) -> Vec<SnapshotInfo> {
     let current = tree
         .child("currentSnapshot")
         .map(|c| c.text.trim().to_owned());
@@ -283,7 +289,14 @@ pub async fn list_snapshots(
             current: current.as_deref() == Some(moref.as_str()),
         });
     }
-    Ok(out)
+    out
+}
+
+/// The idempotency key a snapshot Shutter made carries in its description.
+pub fn key_of(info: &SnapshotInfo) -> Option<&str> {
+    info.description
+        .lines()
+        .find_map(|line| line.strip_prefix(KEY_MARKER))
 }
 
 /// What removing did.
