@@ -122,4 +122,48 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
         "the same server"
     );
     assert_eq!(copy["size_bytes"], nova::DISK.len());
+
+    // The copy deleted behind Shutter's back: a sync of the backup cloud
+    // finds it missing; the snapshot Shutter deleted stays `deleted`.
+    let copy_id = copy["native_id"].as_str().expect("an image id").to_owned();
+    runtime.block_on(async {
+        let gone = reqwest::Client::new()
+            .delete(format!("{image_url}/v2/images/{copy_id}"))
+            .send()
+            .await
+            .expect("glance answers");
+        assert!(gone.status().is_success(), "{}", gone.status());
+    });
+    let sync = dir.path().join("sync.yaml");
+    std::fs::write(
+        &sync,
+        "version: 1\nname: sync\nsteps:\n  sync:\n    uses: openstack.image.sync_backups\n    with: {cloud: backup}\n",
+    )
+    .expect("writable");
+    let synced = shutter(&["run", sync.to_str().expect("utf-8")]);
+    assert!(
+        synced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synced.stderr)
+    );
+    let listed = shutter(&["backups", "list", "--source", &server, "--json"]);
+    let entries: Json = serde_json::from_slice(&listed.stdout).expect("json");
+    let state_of = |id: &Json| {
+        entries
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|e| &e["native_id"] == id)
+            .map(|e| e["state"].clone())
+    };
+    assert_eq!(
+        state_of(&copy["native_id"]),
+        Some(Json::from("missing")),
+        "{entries:#}"
+    );
+    assert_eq!(
+        state_of(&snapshot["native_id"]),
+        Some(Json::from("deleted")),
+        "{entries:#}"
+    );
 }

@@ -6,6 +6,7 @@ mod delete;
 mod download;
 mod get;
 mod list;
+mod sync;
 mod upload;
 mod verify;
 mod wait;
@@ -30,6 +31,7 @@ pub(crate) fn all(provider: &Provider) -> Vec<ActionEntry> {
         with_params::<WaitParams>(wait::WaitImage::entry(state())),
         verify::VerifyImage::entry(state()),
         delete::DeleteImage::entry(state()),
+        sync::SyncBackups::entry(state()),
         with_params::<WaitParams>(create_image::CreateServerImage::entry(state())),
     ];
     // Every action takes `cloud`, read by the provider's session.
