@@ -161,7 +161,9 @@ fn backups(moto: &Peer, db: &std::path::Path, args: &[&str]) -> Vec<Json> {
 /// Runs the shipped sync workflow on `db`.
 fn sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
     let inputs = dir.join("sync.json");
-    let given = json!({"region": REGION, "dr_region": DR_REGION, "endpoint_url": moto.url});
+    // No grace: the test deletes a snapshot seconds after it was made.
+    let given =
+        json!({"region": REGION, "dr_region": DR_REGION, "endpoint_url": moto.url, "grace": "0s"});
     std::fs::write(&inputs, given.to_string()).expect("writable");
     let inputs = inputs.to_str().expect("a utf-8 path");
     shutter_ok(

@@ -36,6 +36,9 @@ pub(crate) fn described(snapshot: &Snapshot) -> SnapshotFacts<'_> {
     }
 }
 
+/// The `VolumeId` EC2 gives a snapshot copy.
+pub(crate) const PLACEHOLDER_VOLUME: &str = "vol-ffffffff";
+
 pub(crate) fn location(account: &str, region: &str) -> Location {
     Location::Aws {
         account: account.to_owned(),
@@ -97,7 +100,13 @@ pub(crate) fn snapshot(
                 .volume
                 .map(|id| volume(&id, Some(self::location(owner, original.region))));
         }
-        None => entry.source = facts.volume.map(|id| volume(id, None)),
+        // A copy's own `VolumeId` is EC2's placeholder, not its source.
+        None => {
+            entry.source = facts
+                .volume
+                .filter(|id| *id != PLACEHOLDER_VOLUME)
+                .map(|id| volume(id, None));
+        }
     }
     entry.created_at = facts.started.and_then(timestamp);
     entry.size_bytes = facts

@@ -291,9 +291,20 @@ impl Backup {
     /// brought up to date (and `available` again), or a new entry whose
     /// backup set is what the artifact's marks say (after the catalog was
     /// lost, say).
+    ///
+    /// A `deleted` entry stays deleted (a cloud may list what was deleted
+    /// a while longer), and an entry keeps its tags: the execution that
+    /// recorded them hid its secrets in them, which the reconcile does
+    /// not know to hide.
     pub fn found(existing: Option<Self>, found: &Found, at: Timestamp) -> Self {
         match existing {
-            Some(entry) => entry.refreshed(&found.backup, at),
+            Some(entry) if entry.state == BackupState::Deleted => entry,
+            Some(mut entry) => {
+                let tags = std::mem::take(&mut entry.artifact.tags);
+                let mut entry = entry.refreshed(&found.backup, at);
+                entry.artifact.tags = tags;
+                entry
+            }
             None => Self::first(
                 found.backup.clone(),
                 found.execution,
@@ -346,6 +357,11 @@ pub struct Census {
     pub location: Location,
     pub kinds: Vec<BackupKind>,
     pub found: Vec<Found>,
+    /// Only entries last seen before this are marked `missing`: when the
+    /// listing began, less the time a fresh artifact may take to show in
+    /// the cloud's lists. One recorded while the listing ran, or too
+    /// fresh to be listed yet, is not taken for gone.
+    pub unseen_since: Timestamp,
 }
 
 /// One artifact a reconcile found, and the backup set its marks name.

@@ -68,6 +68,14 @@ pub fn after(at: Timestamp, duration: Duration) -> Timestamp {
         .map_or_else(far_future, |t| t.min(far_future()))
 }
 
+/// `duration` before `at` (the earliest time there is, if that is before it).
+pub fn before(at: Timestamp, duration: Duration) -> Timestamp {
+    chrono::Duration::from_std(duration)
+        .ok()
+        .and_then(|duration| at.checked_sub_signed(duration))
+        .unwrap_or(Timestamp::MIN_UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

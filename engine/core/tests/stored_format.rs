@@ -158,6 +158,7 @@ fn every_change() -> Vec<Change> {
                     execution: Some(id()),
                     step: Some("upload".to_owned()),
                 }],
+                unseen_since: at(20),
             }),
             at: at(21),
         },

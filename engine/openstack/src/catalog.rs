@@ -63,24 +63,25 @@ pub(crate) fn image(
     entry
 }
 
-/// What `made_from` names (a `backup` output of another step): the
-/// artifact this one was made from, and its source, placed where it is.
-pub(crate) fn made_from(
-    entry: &mut NewBackup,
-    made_from: Option<&Json>,
-) -> Result<(), ActionError> {
+/// What `made_from` names (a `backup` output of another step): read
+/// before anything is done, so a wrong one fails the step at once.
+pub(crate) fn original(made_from: Option<&Json>) -> Result<Option<NewBackup>, ActionError> {
     let Some(value) = made_from.filter(|v| !v.is_null()) else {
-        return Ok(());
+        return Ok(None);
     };
-    let parent: NewBackup = serde_json::from_value(value.clone()).map_err(|err| {
+    serde_json::from_value(value.clone()).map(Some).map_err(|err| {
         ActionError::fatal(format!(
             "`made_from` must be the `backup` output of the step that made the original (kind, where, native_id, source): {err}"
         ))
-    })?;
-    entry.derived_from = Some(parent.reference());
-    entry.source = parent.source.clone().map(|mut source| {
-        source.location.get_or_insert(parent.location.clone());
+    })
+}
+
+/// `entry` as a copy of `original`: made from it, and of its source,
+/// placed where that source is.
+pub(crate) fn link(entry: &mut NewBackup, original: &NewBackup) {
+    entry.derived_from = Some(original.reference());
+    entry.source = original.source.clone().map(|mut source| {
+        source.location.get_or_insert(original.location.clone());
         source
     });
-    Ok(())
 }

@@ -113,10 +113,12 @@ fn count(
     }
     let place = census.location.key();
     for (reference, entry) in entries.iter_mut() {
+        let seen_lately = entry.last_seen_at.unwrap_or(entry.recorded_at) >= census.unseen_since;
         if reference.location == place
             && census.kinds.contains(&entry.artifact.kind)
             && entry.state == BackupState::Available
             && !seen.contains(reference)
+            && !seen_lately
         {
             *entry = entry.clone().marked(BackupState::Missing, at);
             changed.push(reference.clone());

@@ -165,5 +165,5 @@ async fn original_volume(
         .await
         .ok()?;
     let volume = answer.snapshots().first()?.volume_id()?;
-    (volume != "vol-ffffffff").then(|| volume.to_owned())
+    (volume != catalog::PLACEHOLDER_VOLUME).then(|| volume.to_owned())
 }

@@ -7,9 +7,11 @@
 
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{Filter, Image, Snapshot};
+use aws_sdk_ec2::types::{Filter, Image, ImageState, Snapshot, SnapshotState};
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
+use shutter_core::clock::before;
+use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionError, BackupKind, Census, Found};
 use shutter_core::{action_outputs, action_params};
 
@@ -24,7 +26,18 @@ use crate::settings::{Clients, Ec2};
 /// region that are gone are marked `missing`. Deletes nothing; schedule it.
 #[action_params("aws.ec2.sync_backups")]
 #[derive(Debug, Deserialize)]
-pub(super) struct SyncBackups {}
+pub(super) struct SyncBackups {
+    /// How long a fresh snapshot may take to show in EC2's lists (they are
+    /// eventually consistent): one last seen more recently than this before
+    /// the listing began is not marked missing.
+    #[param(default = "10m")]
+    #[serde(default = "ten_minutes")]
+    grace: Span,
+}
+
+fn ten_minutes() -> Span {
+    Span::secs(600)
+}
 
 #[action_outputs]
 #[derive(Debug, Serialize)]
@@ -44,6 +57,7 @@ impl Run<Arc<Clients>> for SyncBackups {
 
     async fn run(self, ctx: &ActionContext, clients: &Arc<Clients>) -> Outcome<Synced> {
         let ec2 = clients.for_step(ctx).await?;
+        let listed_at = ctx.now();
         let (snapshots, images) = tokio::try_join!(tagged_snapshots(&ec2), tagged_images(&ec2))?;
         let owners = snapshots
             .iter()
@@ -55,6 +69,15 @@ impl Run<Arc<Clients>> for SyncBackups {
         };
         let region = ec2.region.as_str();
         let mut found = Vec::with_capacity(snapshots.len() + images.len());
+        // What failed or is on its way out is not a backup.
+        let snapshots: Vec<Snapshot> = snapshots
+            .into_iter()
+            .filter(|s| s.state() != Some(&SnapshotState::Error))
+            .collect();
+        let images: Vec<Image> = images
+            .into_iter()
+            .filter(|i| matches!(i.state(), Some(ImageState::Available | ImageState::Pending)))
+            .collect();
         for snapshot in &snapshots {
             let facts = catalog::described(snapshot);
             if let Some(entry) = catalog::snapshot(region, &facts, None) {
@@ -70,6 +93,7 @@ impl Run<Arc<Clients>> for SyncBackups {
             location: catalog::location(&account, region),
             kinds: vec![BackupKind::EbsSnapshot, BackupKind::Ami],
             found,
+            unseen_since: before(listed_at, self.grace.0),
         });
         Ok(Synced {
             snapshots: snapshots.len(),

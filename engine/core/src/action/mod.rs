@@ -171,6 +171,11 @@ impl ActionContext {
         self.buffer(change);
     }
 
+    /// The time, as the execution's clock tells it.
+    pub fn now(&self) -> Timestamp {
+        self.sink.now()
+    }
+
     /// Holds a change until the step's next recorded change or `flush`.
     fn buffer(&self, change: Change) {
         self.pending

@@ -35,6 +35,7 @@ impl Run<Provider> for SyncBackups {
     async fn run(self, ctx: &ActionContext, provider: &Provider) -> Outcome<Synced> {
         let session = provider.session(ctx)?;
         let location = crate::catalog::location(&session).await?;
+        let listed_at = ctx.now();
         let images = crate::glance::list(&session, &Map::new(), 200, None).await?;
         let found: Vec<Found> = images
             .iter()
@@ -64,6 +65,7 @@ impl Run<Provider> for SyncBackups {
             location,
             kinds: vec![BackupKind::GlanceImage],
             found,
+            unseen_since: listed_at,
         });
         Ok(Synced { images: count })
     }

@@ -45,6 +45,7 @@ impl Run<Provider> for UploadImage {
         let session = provider.session(ctx)?;
         let id = self.image_id.as_str();
         let source = Source::from_params(ctx)?;
+        let original = crate::catalog::original(self.made_from.as_ref())?;
         let image = crate::glance::get(&session, id).await?;
         let status = image
             .get("status")
@@ -54,7 +55,7 @@ impl Run<Provider> for UploadImage {
             "queued" => {}
             "active" => {
                 let uploaded = adopt(&session, ctx, id, &image, &source).await?;
-                record(&session, ctx, &image, self.made_from.as_ref(), &uploaded).await?;
+                record(&session, ctx, &image, original.as_ref(), &uploaded).await;
                 return Ok(uploaded);
             }
             "saving" | "uploading" | "importing" => {
@@ -77,26 +78,38 @@ impl Run<Provider> for UploadImage {
             digests,
             adopted: false,
         };
-        record(&session, ctx, &image, self.made_from.as_ref(), &uploaded).await?;
+        record(&session, ctx, &image, original.as_ref(), &uploaded).await;
         Ok(uploaded)
     }
 }
 
-/// Puts the image, now holding its data, in the backup catalog.
+/// Puts the image, now holding its data, in the backup catalog. The data
+/// is in Glance whatever happens here, so a failure to place the image
+/// is said in the log, never the step's failure.
 async fn record(
     session: &crate::session::Session,
     ctx: &ActionContext,
     image: &Json,
-    made_from: Option<&Json>,
+    original: Option<&shutter_core::NewBackup>,
     uploaded: &Uploaded,
-) -> Result<(), ActionError> {
+) {
     let id = image.get("id").and_then(Json::as_str).unwrap_or_default();
-    let location = crate::catalog::location(session).await?;
+    let location = match crate::catalog::location(session).await {
+        Ok(location) => location,
+        Err(err) => {
+            ctx.log(
+                LogLevel::Warn,
+                format!("image {id} is not in the backup catalog: {}", err.report()),
+            );
+            return;
+        }
+    };
     let mut entry = crate::catalog::image(location, id, Some(image), None);
     entry.size_bytes = Some(uploaded.digests.size);
-    crate::catalog::made_from(&mut entry, made_from)?;
+    if let Some(original) = original {
+        crate::catalog::link(&mut entry, original);
+    }
     ctx.record_backup(entry);
-    Ok(())
 }
 
 /// The image is active: if its data is the source's, a previous try

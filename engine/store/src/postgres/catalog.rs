@@ -23,6 +23,23 @@ pub(super) async fn write(
     if touched.is_empty() && places.is_empty() {
         return Ok(());
     }
+    // One writer at a time per place, in one order: two nodes recording
+    // the same new artifact would both insert it (the later one's fold
+    // winning), and row locks taken in two orders could deadlock.
+    let mut locked: Vec<&str> = touched
+        .iter()
+        .map(|r| r.location.as_str())
+        .chain(places.iter().map(String::as_str))
+        .collect();
+    locked.sort_unstable();
+    locked.dedup();
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock(hashtext(l)) FROM unnest($1::TEXT[]) AS l")
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tx.query(&lock, &[&locked])
+        .await
+        .map_err(|e| pg_error(&e))?;
     let locations: Vec<&str> = touched.iter().map(|r| r.location.as_str()).collect();
     let ids: Vec<&str> = touched.iter().map(|r| r.native_id.as_str()).collect();
     let read = tx

@@ -262,6 +262,8 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
             location: ebs_snapshot("x").location,
             kinds: vec![BackupKind::EbsSnapshot],
             found,
+            // The listing began a second before the census was written.
+            unseen_since: at(second - 1),
         }),
         at: at(second),
     };
@@ -316,4 +318,39 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
     assert!(store.backups(&missing).await.unwrap().is_empty());
     let back = store.backups(&query()).await.unwrap();
     assert_eq!(by_id(&back, "snap-1").id, gone.id, "the same entry");
+
+    // Recorded while a listing ran (after it began): not taken for gone.
+    // Deleted by Shutter but still listed a while: stays deleted.
+    store
+        .append(
+            claim,
+            vec![
+                recorded("a", ebs_snapshot("snap-4"), 29),
+                Change::BackupMarked {
+                    key: StepKey::step("prune"),
+                    backup: ebs_snapshot("snap-2").reference(),
+                    state: BackupState::Deleted,
+                    at: at(29),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let found = vec![
+        Found::made_by(ebs_snapshot("snap-1"), None),
+        Found::made_by(ebs_snapshot("snap-2"), None),
+        Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
+    ];
+    store.append(claim, vec![census(found, 30)]).await.unwrap();
+    let now = store.backups(&query()).await.unwrap();
+    assert_eq!(
+        by_id(&now, "snap-4").state,
+        BackupState::Available,
+        "too fresh to judge"
+    );
+    assert_eq!(
+        by_id(&now, "snap-2").state,
+        BackupState::Deleted,
+        "not brought back"
+    );
 }

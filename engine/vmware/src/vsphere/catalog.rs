@@ -64,6 +64,7 @@ pub(crate) fn snapshot_ref(vcenter: &str, moref: &str) -> BackupRef {
 /// the whole inventory.
 pub(crate) async fn census(client: &Client) -> Result<(Census, usize), VsphereError> {
     let root = &client.service().root_folder;
+    let listed_at = chrono::Utc::now();
     let vms = retrieve_all(
         client,
         root,
@@ -88,6 +89,7 @@ pub(crate) async fn census(client: &Client) -> Result<(Census, usize), VsphereEr
         location: location(client.vcenter()),
         kinds: vec![BackupKind::VsphereSnapshot],
         found,
+        unseen_since: listed_at,
     };
     Ok((census, vms.len()))
 }
