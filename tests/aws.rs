@@ -296,6 +296,20 @@ fn check_catalog(moto: &Peer, db: &std::path::Path) {
     let table = shutter(&["backups", "list", "--provider", "aws"]);
     assert!(table.starts_with("ID "), "a header: {table}");
     assert_eq!(table.lines().count(), 5, "{table}");
+    // Two pages of two, in the order of the whole list.
+    let page = backups(moto, db, &["--limit", "2"]);
+    let after = page[1]["id"].as_str().expect("an id");
+    let rest = backups(moto, db, &["--limit", "2", "--cursor", after]);
+    let paged: Vec<&Json> = page.iter().chain(&rest).map(|e| &e["id"]).collect();
+    let whole: Vec<&Json> = all.iter().map(|e| &e["id"]).collect();
+    assert_eq!(paged, whole);
+    let refused = shutter_with_moto(moto, db)
+        .args(["backups", "list", "--provider", "gcp"])
+        .output()
+        .expect("shutter runs");
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("unknown provider `gcp`"), "{said}");
     let shown = shutter(&["backups", "show", first["id"].as_str().expect("id")]);
     assert!(shown.contains(&volume_ref), "{shown}");
 }

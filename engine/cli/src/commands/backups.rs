@@ -32,8 +32,12 @@ pub(crate) enum Command {
         /// a time (RFC 3339).
         #[arg(long, value_name = "WHEN")]
         since: Option<String>,
+        /// Entries per page, 1 to 500.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Continue after this entry (the page before ends with it).
+        #[arg(long, value_name = "ID")]
+        cursor: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -61,10 +65,22 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             state,
             since,
             limit,
+            cursor,
             json,
             db,
             server,
         } => {
+            if !(1..=500).contains(&limit) {
+                bail!("--limit must be 1 to 500");
+            }
+            if let Some(provider) = &provider
+                && !PROVIDERS.contains(&provider.as_str())
+            {
+                bail!(
+                    "unknown provider `{provider}` (one of {})",
+                    PROVIDERS.join(", ")
+                );
+            }
             let query = BackupQuery {
                 source,
                 provider,
@@ -76,7 +92,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     })
                     .transpose()?,
                 since: since.map(|s| parse_since(&s)).transpose()?,
-                before: None,
+                before: cursor,
                 limit,
             };
             let entries = match server.client()? {
@@ -84,6 +100,12 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 None => local(&db, &query).await?,
             };
             print_list(&entries, json)?;
+            if !json
+                && entries.len() == limit
+                && let Some(last) = entries.last()
+            {
+                eprintln!("(more: --cursor {})", last.id);
+            }
         }
         Command::Show {
             id,
@@ -128,6 +150,9 @@ fn parse_since(text: &str) -> anyhow::Result<Timestamp> {
     Ok(chrono::Utc::now() - chrono::Duration::from_std(age)?)
 }
 
+/// The providers a catalog entry can be of.
+const PROVIDERS: [&str; 3] = ["aws", "openstack", "vsphere"];
+
 /// `GET /backups` with the query's filters.
 fn list_path(query: &BackupQuery) -> String {
     let mut path = format!("/backups?limit={}", query.limit);
@@ -136,6 +161,7 @@ fn list_path(query: &BackupQuery) -> String {
         ("provider", query.provider.clone()),
         ("state", query.state.map(|s| s.as_str().to_owned())),
         ("since", query.since.map(|t| t.to_rfc3339())),
+        ("cursor", query.before.clone()),
     ];
     for (name, value) in filters {
         if let Some(value) = value {

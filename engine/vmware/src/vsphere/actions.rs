@@ -316,6 +316,14 @@ impl Run<Shared> for RemoveSnapshot {
             ctx,
             deadline: self.task_timeout.0,
         };
+        // The children go too with `remove_children`: known only before.
+        let children = if self.remove_children {
+            let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+            let tree = list_snapshots(&client, &vm).await.unwrap_or_default();
+            catalog::below(&tree, &snapshot.moref)
+        } else {
+            Vec::new()
+        };
         let removed = remove_snapshot(
             &client,
             &snapshot,
@@ -325,10 +333,12 @@ impl Run<Shared> for RemoveSnapshot {
         )
         .await?;
         // Gone either way: removed now, or before by someone else.
-        ctx.mark_backup(
-            catalog::snapshot_ref(client.vcenter(), &snapshot.moref),
-            shutter_core::BackupState::Deleted,
-        );
+        for moref in std::iter::once(&snapshot.moref).chain(&children) {
+            ctx.mark_backup(
+                catalog::snapshot_ref(client.vcenter(), moref),
+                shutter_core::BackupState::Deleted,
+            );
+        }
         if !removed.removed {
             ctx.log(
                 shutter_core::record::LogLevel::Info,

@@ -51,6 +51,19 @@ pub(crate) fn snapshot(info: &SnapshotInfo, vm_uuid: Option<String>, disks: &[Di
     entry
 }
 
+/// The moRefs of every snapshot below `moref` in a VM's `tree` (parents
+/// come before children in it).
+pub(crate) fn below(tree: &[SnapshotInfo], moref: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for info in tree {
+        let parent = info.parent.as_deref();
+        if parent == Some(moref) || parent.is_some_and(|p| found.iter().any(|f| f == p)) {
+            found.push(info.snapshot.moref.clone());
+        }
+    }
+    found
+}
+
 /// A snapshot on `vcenter` by its moRef, to mark it.
 pub(crate) fn snapshot_ref(vcenter: &str, moref: &str) -> BackupRef {
     BackupRef {
@@ -92,4 +105,43 @@ pub(crate) async fn census(client: &Client) -> Result<(Census, usize), VsphereEr
         unseen_since: listed_at,
     };
     Ok((census, vms.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vsphere::snapshot::SnapshotRef;
+
+    fn node(moref: &str, parent: Option<&str>) -> SnapshotInfo {
+        SnapshotInfo {
+            snapshot: SnapshotRef {
+                vcenter: "vc".into(),
+                vm: "vm-1".into(),
+                moref: moref.into(),
+                connection: None,
+            },
+            name: String::new(),
+            description: String::new(),
+            created_at: String::new(),
+            quiesced: false,
+            state: String::new(),
+            parent: parent.map(str::to_owned),
+            current: false,
+        }
+    }
+
+    #[test]
+    fn the_snapshots_below_one_are_its_whole_subtree() {
+        let tree = [
+            node("s1", None),
+            node("s2", Some("s1")),
+            node("s3", Some("s2")),
+            node("s4", Some("s1")),
+            node("s5", None),
+            node("s6", Some("s5")),
+        ];
+        assert_eq!(below(&tree, "s1"), ["s2", "s3", "s4"]);
+        assert_eq!(below(&tree, "s2"), ["s3"]);
+        assert!(below(&tree, "s3").is_empty());
+    }
 }
