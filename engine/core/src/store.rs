@@ -293,9 +293,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError>;
 
     /// Entries of the backup catalog, newest first (by when Shutter first
-    /// recorded them). Appends fold [`Change::BackupRecorded`] and
-    /// [`Change::BackupMarked`] into it with the rest of their changes;
-    /// [`Store::prune`] leaves it alone.
+    /// recorded them). Appends fold [`Change::BackupRecorded`],
+    /// [`Change::BackupMarked`] and [`Change::BackupsCounted`] into it
+    /// with the rest of their changes; [`Store::prune`] leaves it alone.
     async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError>;
 
     /// One catalog entry by its id.
