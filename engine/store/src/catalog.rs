@@ -3,46 +3,46 @@
 
 use std::collections::HashMap;
 
+use indexmap::IndexSet;
+
 use shutter_core::record::Timestamp;
 use shutter_core::{Backup, BackupQuery, BackupRef, BackupState, Census, Change, ExecutionId};
 
 use crate::codec::{time, to_json};
 
-/// The entries `changes` name, each once, in the order first named (a
-/// census's places hold more: see [`censused`]).
-pub(crate) fn touched<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Vec<BackupRef> {
-    let mut refs: Vec<BackupRef> = Vec::new();
-    let mut add = |reference: BackupRef| {
-        if !refs.contains(&reference) {
-            refs.push(reference);
-        }
-    };
+/// The entries `changes` name outside every census's place, each once, in
+/// the order first named: those to read one by one (a census's place is
+/// read whole: see [`censused`]).
+pub(crate) fn touched<'a>(changes: impl IntoIterator<Item = &'a Change> + Clone) -> Vec<BackupRef> {
+    let places = censused(changes.clone());
+    let mut refs: IndexSet<BackupRef> = IndexSet::new();
     for change in changes {
         match change {
-            Change::BackupRecorded { backup, .. } => add(backup.reference()),
-            Change::BackupMarked { backup, .. } => add(backup.clone()),
-            Change::BackupsCounted { census, .. } => {
-                census.found.iter().for_each(|f| add(f.backup.reference()));
+            Change::BackupRecorded { backup, .. } => {
+                refs.insert(backup.reference());
+            }
+            Change::BackupMarked { backup, .. } => {
+                refs.insert(backup.clone());
             }
             _ => {}
         }
     }
-    refs
+    refs.into_iter()
+        .filter(|r| !places.contains(&r.location))
+        .collect()
 }
 
 /// The places (location keys) a census of `changes` counted: every entry
 /// there must be read, since one not found becomes `missing`.
 pub(crate) fn censused<'a>(changes: impl IntoIterator<Item = &'a Change>) -> Vec<String> {
-    let mut places: Vec<String> = Vec::new();
-    for change in changes {
-        if let Change::BackupsCounted { census, .. } = change {
-            let place = census.location.key();
-            if !places.contains(&place) {
-                places.push(place);
-            }
-        }
-    }
-    places
+    let places: IndexSet<String> = changes
+        .into_iter()
+        .filter_map(|change| match change {
+            Change::BackupsCounted { census, .. } => Some(census.location.key()),
+            _ => None,
+        })
+        .collect();
+    places.into_iter().collect()
 }
 
 /// Folds `changes` (of `execution`, in order) into `entries` (the touched
@@ -53,7 +53,8 @@ pub(crate) fn fold<'a>(
     changes: impl IntoIterator<Item = &'a Change>,
     execution: ExecutionId,
 ) -> Vec<Backup> {
-    let mut order: Vec<BackupRef> = Vec::new();
+    // A census names thousands: a set keeps this linear.
+    let mut order: IndexSet<BackupRef> = IndexSet::new();
     for change in changes {
         let reference = match change {
             Change::BackupRecorded {
@@ -75,18 +76,12 @@ pub(crate) fn fold<'a>(
                 backup.clone()
             }
             Change::BackupsCounted { census, at, .. } => {
-                for changed in count(&mut entries, census, *at) {
-                    if !order.contains(&changed) {
-                        order.push(changed);
-                    }
-                }
+                order.extend(count(&mut entries, census, *at));
                 continue;
             }
             _ => continue,
         };
-        if !order.contains(&reference) {
-            order.push(reference);
-        }
+        order.insert(reference);
     }
     order
         .into_iter()
