@@ -133,7 +133,71 @@ fn the_ebs_backup_workflow_runs_against_moto() {
     );
     assert_eq!(described.matches("<snapshotId>").count(), 2, "{described}");
     check_catalog(&moto, &db);
+    check_restore(&moto, &db, dir.path());
     check_sync(&moto, &db, dir.path());
+}
+
+/// The shipped restore workflows on the catalog of one backup: the restore
+/// test proves the newest backup of each volume restorable (and says so in
+/// `backups list`), and one backup restores as a volume of its size.
+fn check_restore(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
+    let inputs = dir.join("restore-test.json");
+    let given = json!({"provider": "aws", "endpoint_url": moto.url});
+    std::fs::write(&inputs, given.to_string()).expect("writable");
+    let inputs = inputs.to_str().expect("a utf-8 path");
+    shutter_ok(
+        moto,
+        db,
+        &["run", "workflows/restore-test.yaml", "--inputs", inputs],
+    );
+    let all = backups(moto, db, &["--provider", "aws"]);
+    let verified: Vec<&Json> = all
+        .iter()
+        .filter(|e| e["verified_at"].is_string())
+        .collect();
+    assert_eq!(verified.len(), 2, "the newest of each volume: {all:#?}");
+    for entry in &verified {
+        assert_eq!(entry["last_test"]["passed"], true, "{entry:#}");
+        let detail = entry["last_test"]["detail"].as_str().expect("a detail");
+        assert!(
+            detail.contains("8 GiB restored, 8 GiB in the catalog"),
+            "{detail}"
+        );
+    }
+    let table = shutter_ok(moto, db, &["backups", "list", "--provider", "aws"]);
+    assert!(
+        table.lines().next().is_some_and(|h| h.contains("VERIFIED")),
+        "{table}"
+    );
+    assert_eq!(table.matches("never").count(), 2, "two not tested: {table}");
+    // Every sandbox volume of the test was deleted (moto forgets them).
+    for region in [REGION, DR_REGION] {
+        let left = ec2(moto, region, &[("Action", "DescribeVolumes")]);
+        assert!(
+            !left.contains("restore-test-"),
+            "sandbox volumes left: {left}"
+        );
+    }
+
+    let backup = verified[0]["id"].as_str().expect("an id");
+    let inputs = dir.join("restore.json");
+    let given = json!({"backup": backup, "endpoint_url": moto.url});
+    std::fs::write(&inputs, given.to_string()).expect("writable");
+    let out = shutter_with_moto(moto, db)
+        .args(["run", "workflows/restore-ebs-volume.yaml", "--inputs"])
+        .arg(&inputs)
+        .output()
+        .expect("shutter runs");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let outputs: Json = serde_json::from_slice(&out.stdout).expect("the outputs as json");
+    assert_eq!(outputs["size_gib"], 8, "{outputs:#}");
+    assert!(
+        outputs["volume_id"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("vol-")),
+        "{outputs:#}"
+    );
 }
 
 /// `shutter ARGS` on `db`: what it printed; the test fails if it fails.

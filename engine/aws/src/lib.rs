@@ -1,5 +1,6 @@
 //! AWS EC2 actions for Shutter: EBS snapshots (create, wait, copy, tag,
-//! list, delete) and AMIs (create, deregister), on `aws-sdk-ec2`.
+//! list, delete), AMIs (create, deregister) and restoring a snapshot as a
+//! volume (create, attach, delete), on `aws-sdk-ec2`.
 //!
 //! Credentials, region and endpoint come from the standard `aws-config`
 //! chain (environment, profiles, SSO, `credential_process`, IMDS); a step may
@@ -21,7 +22,8 @@
 //! - `catalog`: the snapshots actions put in the backup catalog.
 //! - `output`: snapshots, tags and timestamps as JSON outputs.
 //! - `actions/`: one file per action family (`snapshot`, `wait`, `copy`,
-//!   `delete`, `tags`, `list`, `image`), each with its catalog entry.
+//!   `delete`, `tags`, `list`, `image`, `sync`, `volume`), each with its
+//!   catalog entry.
 
 mod actions;
 mod catalog;

@@ -221,6 +221,17 @@ fn describe(change: &Change) -> Option<String> {
             clock(at),
             state.as_str()
         ),
+        Change::BackupTested {
+            key,
+            backup,
+            passed,
+            detail,
+            at,
+        } => format!(
+            "{} {key}: restore test of {backup} {}: {detail}",
+            clock(at),
+            if *passed { "passed" } else { "failed" }
+        ),
     };
     Some(line)
 }

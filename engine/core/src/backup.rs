@@ -31,6 +31,17 @@ pub enum BackupKind {
 }
 
 impl BackupKind {
+    pub const ALL: [Self; 4] = [
+        Self::EbsSnapshot,
+        Self::Ami,
+        Self::GlanceImage,
+        Self::VsphereSnapshot,
+    ];
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::EbsSnapshot => "ebs_snapshot",
@@ -222,6 +233,28 @@ pub struct Backup {
     /// (a `missing` entry: when it was last seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<Timestamp>,
+    /// When a restore test last proved it restorable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<Timestamp>,
+    /// The last restore test's verdict, passed or not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test: Option<RestoreTest>,
+}
+
+/// A restore test's verdict on one backup: it was restored and checked,
+/// or why it could not be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreTest {
+    pub passed: bool,
+    /// What was checked, or what failed.
+    pub detail: String,
+    pub at: Timestamp,
+    /// The execution and step that ran the test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<ExecutionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 impl Backup {
@@ -284,6 +317,8 @@ impl Backup {
             state_at: at,
             recorded_at: at,
             last_seen_at: Some(at),
+            verified_at: None,
+            last_test: None,
         }
     }
 
@@ -320,6 +355,17 @@ impl Backup {
             self.state = state;
             self.state_at = at;
         }
+        self
+    }
+
+    /// The entry after a restore test's verdict: the last test, and when
+    /// it was last proven restorable. A test of a backup that is gone
+    /// changes nothing but the record of the test.
+    pub fn tested(mut self, test: RestoreTest) -> Self {
+        if test.passed {
+            self.verified_at = Some(test.at);
+        }
+        self.last_test = Some(test);
         self
     }
 
@@ -398,6 +444,7 @@ pub struct BackupQuery {
     /// Only this provider's (`aws`, `openstack`, `vsphere`).
     pub provider: Option<String>,
     pub state: Option<BackupState>,
+    pub kind: Option<BackupKind>,
     /// Only those recorded at or after this time.
     pub since: Option<Timestamp>,
     /// Keyset cursor: only entries older than this id.
@@ -415,7 +462,25 @@ impl BackupQuery {
                 .as_deref()
                 .is_none_or(|p| entry.artifact.location.provider() == p)
             && self.state.is_none_or(|s| entry.state == s)
+            && self.kind.is_none_or(|k| entry.artifact.kind == k)
             && self.since.is_none_or(|since| entry.recorded_at >= since)
+    }
+
+    /// The page this query asks for out of `all` (the memory stores'
+    /// read; the SQL stores say the same in SQL).
+    pub fn page<'a>(&self, all: impl Iterator<Item = &'a Backup>) -> Vec<Backup> {
+        let mut found: Vec<Backup> = all
+            .filter(|entry| self.keeps(entry))
+            .filter(|entry| {
+                self.before
+                    .as_deref()
+                    .is_none_or(|before| entry.id.as_str() < before)
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.id.cmp(&a.id));
+        found.truncate(self.limit);
+        found
     }
 }
 

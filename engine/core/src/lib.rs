@@ -48,7 +48,7 @@ pub use action::{
 pub use action::{params, parse_param, parse_params};
 pub use backup::{
     Backup, BackupKind, BackupQuery, BackupRef, BackupSource, BackupState, Census, Found, Location,
-    NewBackup,
+    NewBackup, RestoreTest,
 };
 pub use catalog::{ActionSpec, Catalog, ParamType};
 pub use config::{ConfigError, ConfigFile, ConfigSource};

@@ -6,16 +6,44 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 
 use crate::action::ChangeSink;
+use crate::backup::{Backup, BackupQuery, BackupRef};
 use crate::record::{Change, Timestamp};
 use crate::store::StoreError;
 
-/// Keeps every change, in order; the wall clock is its time.
+/// Keeps every change, in order; the wall clock is its time. Its backup
+/// catalog is what a test gives it ([`RecordingSink::with_catalog`]).
 #[derive(Debug, Default)]
 pub struct RecordingSink {
     changes: Mutex<Vec<Change>>,
+    catalog: Vec<Backup>,
 }
 
 impl RecordingSink {
+    /// A sink whose catalog holds `entries` (what `backups.query` and
+    /// `restore` read).
+    pub fn with_catalog(entries: Vec<Backup>) -> Self {
+        Self {
+            changes: Mutex::default(),
+            catalog: entries,
+        }
+    }
+
+    /// The restore-test verdicts recorded so far: each entry, passed or not.
+    pub fn backup_tests(&self) -> Vec<(BackupRef, bool, String)> {
+        self.lock()
+            .iter()
+            .filter_map(|change| match change {
+                Change::BackupTested {
+                    backup,
+                    passed,
+                    detail,
+                    ..
+                } => Some((backup.clone(), *passed, detail.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every change recorded so far.
     pub fn changes(&self) -> Vec<Change> {
         self.lock().clone()
@@ -80,5 +108,13 @@ impl ChangeSink for RecordingSink {
 
     fn now(&self) -> Timestamp {
         chrono::Utc::now()
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        Ok(query.page(self.catalog.iter()))
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        Ok(self.catalog.iter().find(|entry| entry.id == id).cloned())
     }
 }

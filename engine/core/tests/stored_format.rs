@@ -19,7 +19,7 @@ use shutter_core::record::{
 };
 use shutter_core::{
     Backup, BackupKind, BackupRef, BackupSource, BackupState, Census, ExecutionId, ExecutionState,
-    Found, Location, NewBackup, StepKey, StepState,
+    Found, Location, NewBackup, RestoreTest, StepKey, StepState,
 };
 
 fn at(second: u32) -> DateTime<Utc> {
@@ -162,6 +162,13 @@ fn every_change() -> Vec<Change> {
             }),
             at: at(21),
         },
+        Change::BackupTested {
+            key: StepKey::step("verify"),
+            backup: artifact().reference(),
+            passed: true,
+            detail: "restored as vol-2: 8 GiB, encrypted".to_owned(),
+            at: at(22),
+        },
     ];
     for change in &changes {
         match change {
@@ -185,7 +192,8 @@ fn every_change() -> Vec<Change> {
             | Change::StepWaiting { .. }
             | Change::BackupRecorded { .. }
             | Change::BackupMarked { .. }
-            | Change::BackupsCounted { .. } => {}
+            | Change::BackupsCounted { .. }
+            | Change::BackupTested { .. } => {}
         }
     }
     changes
@@ -259,8 +267,34 @@ fn a_catalog_entry_keeps_its_json() {
         state_at: at(20),
         recorded_at: at(6),
         last_seen_at: Some(at(7)),
+        verified_at: None,
+        last_test: None,
     };
+    // Entries written before restore tests existed read the same.
     insta::assert_json_snapshot!("backup", stored(&entry));
+}
+
+#[test]
+fn a_tested_catalog_entry_keeps_its_json() {
+    let entry = Backup {
+        id: "0195f0a4-7c3e-7d2a-9a51-3c2f1e0b8d12".to_owned(),
+        artifact: artifact(),
+        execution: Some(id()),
+        step: Some("upload".to_owned()),
+        state: BackupState::Available,
+        state_at: at(6),
+        recorded_at: at(6),
+        last_seen_at: Some(at(7)),
+        verified_at: Some(at(8)),
+        last_test: Some(RestoreTest {
+            passed: false,
+            detail: "restore: snap-1 not found".to_owned(),
+            at: at(9),
+            execution: Some(id()),
+            step: Some("test[0]".to_owned()),
+        }),
+    };
+    insta::assert_json_snapshot!("backup_tested", stored(&entry));
 }
 
 fn step_record() -> StepRecord {

@@ -1,12 +1,15 @@
 //! OpenStack actions for Shutter: Keystone v3 authentication from
 //! `clouds.yaml`, Glance images v2 (create, streamed upload and download,
-//! wait, verify, list, delete) and Nova `createImage`.
+//! wait, verify, list, delete), Nova `createImage`, and Nova servers booted
+//! from an image and deleted again (restore tests).
 //!
 //! Every action takes `cloud`, a clouds.yaml entry resolved the way
 //! openstacksdk does ([`config`]). Tokens are reused until shortly before
 //! they expire and renewed once on a 401. Images carry the step's
 //! idempotency key as the property `shutter_idempotency_key`, so a re-run
-//! adopts what a previous try created.
+//! adopts what a previous try created. Servers carry it as a metadata item
+//! of the same name, and only servers that carry it are deleted unless a
+//! step says otherwise.
 //!
 //! # Layout
 //! - `config/`: clouds.yaml + secure.yaml + `OS_*` variables -> [`Cloud`]
@@ -18,7 +21,9 @@
 //! - `digest.rs`: SHA-512 + MD5 while data streams
 //! - `source.rs`: upload sources (file, http(s), vSphere datastore URLs)
 //! - `glance/`: the image API calls, waiting, streamed transfers
-//! - `nova.rs`: `createImage`
+//! - `nova.rs`: `createImage`, and asking for a compute microversion
+//! - `servers.rs`: Nova servers: boot from an image, find by idempotency key,
+//!   delete, wait until `ACTIVE` or gone
 //! - `catalog.rs`: the images actions put in the backup catalog, and where
 //! - `actions/`: one file per action, catalog entry beside the code
 //! - `provider.rs`: [`Provider`], what the actions share
@@ -32,6 +37,7 @@ mod error;
 mod glance;
 mod nova;
 mod provider;
+mod servers;
 mod session;
 mod source;
 mod tokens;

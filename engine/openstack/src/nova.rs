@@ -1,11 +1,21 @@
-//! Nova: `createImage`, the snapshot of a server into a Glance image.
+//! Nova: `createImage`, the snapshot of a server into a Glance image, and
+//! how a request asks for a compute microversion. (Servers themselves are
+//! in `servers.rs`.)
 
-use reqwest::StatusCode;
+use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Map, Value as Json, json};
 use shutter_core::ActionError;
 
 use crate::error;
 use crate::session::Session;
+
+/// `request` asking for compute microversion `version`, in both headers:
+/// the generic one, and Nova's own (the only one Nova read before 2.27).
+pub(crate) fn with_microversion(request: RequestBuilder, version: &str) -> RequestBuilder {
+    request
+        .header("OpenStack-API-Version", format!("compute {version}"))
+        .header("X-OpenStack-Nova-API-Version", version)
+}
 
 /// From microversion 2.45 Nova answers `{"image_id"}` instead of a `Location` header.
 pub(crate) async fn create_image(
@@ -23,13 +33,11 @@ pub(crate) async fn create_image(
     let response = session
         .send("compute", &what, |client, base| {
             let url = shutter_kit::join(base, &["servers", server_id, "action"])?;
-            let mut request = client.post(url).json(&body);
-            if let Some(version) = microversion {
-                request = request
-                    .header("OpenStack-API-Version", format!("compute {version}"))
-                    .header("X-OpenStack-Nova-API-Version", version);
-            }
-            Ok(request)
+            let request = client.post(url).json(&body);
+            Ok(match microversion {
+                Some(version) => with_microversion(request, version),
+                None => request,
+            })
         })
         .await?;
     let status = response.status();

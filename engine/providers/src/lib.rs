@@ -5,6 +5,11 @@
 //! - `http.rs`: `http.request`.
 //! - `snapshot/`: `snapshot` and `snapshot.delete`, one action over every
 //!   cloud, dispatching to the provider actions by the target's scheme.
+//! - `restore/`: `restore`, `restore.delete` and `restore.test`, the same
+//!   over every cloud, from a backup catalog entry or a reference.
+//! - `backups/`: `backups.query` and `backups.record_test`, the backup
+//!   catalog as workflows read and annotate it.
+//! - `delegates.rs`: running a provider's action on a step's behalf.
 //! - the cloud providers live in their own crates (`shutter-aws`,
 //!   `shutter-vmware`, `shutter-openstack`) and are gathered here.
 //!
@@ -12,8 +17,11 @@
 //! the compiler accepts, and what the engine runs. They are built from the
 //! same list, so an action is never in one and not the other.
 
+mod backups;
 mod core;
+mod delegates;
 mod http;
+pub mod restore;
 pub mod snapshot;
 
 use std::sync::Arc;
@@ -56,6 +64,8 @@ fn all(settings: &Settings) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     actions.extend(shutter_vmware::actions(settings.config.clone()));
     actions.extend(shutter_openstack::actions(settings.yaml.clone()));
     actions.extend(snapshot::actions(&actions));
+    actions.extend(restore::actions(&actions));
+    actions.extend(backups::actions());
     actions
 }
 

@@ -1,10 +1,13 @@
 //! Figures for the HTTP API with 1,000,000 executions in SQLite (or
 //! PostgreSQL): requests/s and p50/p99 latency of `GET /executions/{id}`,
 //! of a 304 revalidation and of a filtered `GET /executions` page, from
-//! `wrk` (Debian's) on loopback; and the idle server's RSS.
+//! `wrk` (Debian's) on loopback; and the idle server's RSS. With `catalog`,
+//! the same for `GET /backups?source=` with 1,000,000 catalog entries
+//! (`catalog.rs`).
 //!
 //! ```sh
 //! cargo run --release -p shutter-server-bench
+//! cargo run --release -p shutter-server-bench -- catalog
 //! SHUTTER_BENCH_DB=postgres://postgres@127.0.0.1/shutter_bench cargo run --release -p shutter-server-bench
 //! ```
 //!
@@ -40,6 +43,8 @@ use shutter_runtime::EngineConfig;
 use shutter_server::{Server, ServerConfig};
 use shutter_store::{PostgresStore, SqliteStore};
 
+mod catalog;
+
 const WORKFLOWS: usize = 20;
 
 fn main() {
@@ -48,35 +53,17 @@ fn main() {
         serve(&args[2]);
         return;
     }
-    let records: usize = env_or("SHUTTER_BENCH_RECORDS", 1_000_000);
     let seconds: u64 = env_or("SHUTTER_BENCH_SECONDS", 10);
-    let db = std::env::var("SHUTTER_BENCH_DB").unwrap_or_else(|_| {
-        let cache = std::env::var_os("SHUTTER_CACHE").map_or_else(
-            || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/shutter"),
-            PathBuf::from,
-        );
-        cache
-            .join(format!("bench/api-{records}.db"))
-            .display()
-            .to_string()
-    });
+    if args.get(1).map(String::as_str) == Some("catalog") {
+        bench_catalog(seconds);
+        return;
+    }
+    let records: usize = env_or("SHUTTER_BENCH_RECORDS", 1_000_000);
+    let db = bench_db(&format!("api-{records}"));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (id, version) = runtime.block_on(generate(&db, records));
 
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .arg("serve")
-        .arg(&db)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line.trim().to_owned();
-    std::thread::sleep(Duration::from_secs(1));
+    let (mut child, base) = start_server(&db);
     let rss = rss_kib(child.id());
     println!("records: {records}, db: {}", place(&db));
     println!("idle server RSS: {:.1} MiB", rss as f64 / 1024.0);
@@ -108,6 +95,68 @@ fn main() {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// `GET /backups?source=` (one volume's 10 backups out of the whole
+/// catalog) and a first page of the whole catalog.
+fn bench_catalog(seconds: u64) {
+    let entries: usize = env_or("SHUTTER_BENCH_BACKUPS", 1_000_000);
+    let db = bench_db(&format!("catalog-{entries}"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = open(&db).await;
+        catalog::generate(store.as_ref(), entries).await;
+    });
+    let (mut child, base) = start_server(&db);
+    println!("catalog entries: {entries}, db: {}", place(&db));
+    println!("| request | wrk | requests/s | p50 | p99 |");
+    println!("|---|---|---:|---:|---:|");
+    let middle = catalog::volume(entries / 2);
+    let cases = [
+        (
+            "GET /backups?source=VOLUME",
+            format!("{base}/backups?source={middle}"),
+        ),
+        ("GET /backups?limit=50", format!("{base}/backups?limit=50")),
+    ];
+    for (name, url) in &cases {
+        for connections in [4, 32] {
+            let (rate, p50, p99) = wrk(url, None, connections, seconds);
+            println!("| {name} | -t2 -c{connections} | {rate:.0} | {p50} | {p99} |");
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `SHUTTER_BENCH_DB`, else `$SHUTTER_CACHE/bench/NAME.db` (kept between
+/// runs: generating takes a while).
+fn bench_db(name: &str) -> String {
+    std::env::var("SHUTTER_BENCH_DB").unwrap_or_else(|_| {
+        let cache = std::env::var_os("SHUTTER_CACHE").map_or_else(
+            || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/shutter"),
+            PathBuf::from,
+        );
+        cache.join(format!("bench/{name}.db")).display().to_string()
+    })
+}
+
+/// This binary as `serve DB` in a child process: the child and its URL.
+fn start_server(db: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("serve")
+        .arg(db)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    (child, line.trim().to_owned())
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {

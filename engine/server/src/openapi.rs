@@ -19,7 +19,7 @@ use crate::views;
         views::ProgressView, views::ExecutionPage, views::EventPage, views::LogLine, views::LogPage,
         views::WorkflowSummary, views::WorkflowList, views::WorkflowDetail, views::GraphView,
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,
-        views::BackupView, views::BackupSourceView, views::BackupPage,
+        views::BackupView, views::BackupSourceView, views::RestoreTestView, views::BackupPage,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -315,6 +315,22 @@ pub struct BackupView {
     /// When an action last reported it or a reconcile last found it (for a
     /// `missing` entry: when it was last seen).
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// When a restore test last proved it restorable.
+    pub verified_at: Option<DateTime<Utc>>,
+    /// The last restore test, passed or not.
+    pub last_test: Option<RestoreTestView>,
+}
+
+/// A restore test's verdict on a backup.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RestoreTestView {
+    pub passed: bool,
+    /// What was checked, or what failed.
+    pub detail: String,
+    pub at: DateTime<Utc>,
+    /// The execution and step that ran the test.
+    pub execution: Option<String>,
+    pub step: Option<String>,
 }
 
 /// What a backup is a backup of.
@@ -358,6 +374,14 @@ impl From<&shutter_core::Backup> for BackupView {
             state_at: entry.state_at,
             recorded_at: entry.recorded_at,
             last_seen_at: entry.last_seen_at,
+            verified_at: entry.verified_at,
+            last_test: entry.last_test.as_ref().map(|test| RestoreTestView {
+                passed: test.passed,
+                detail: test.detail.clone(),
+                at: test.at,
+                execution: test.execution.map(|e| e.to_string()),
+                step: test.step.clone(),
+            }),
         }
     }
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use indexmap::IndexSet;
 
 use shutter_core::record::Timestamp;
-use shutter_core::{Backup, BackupQuery, BackupRef, BackupState, Census, Change, ExecutionId};
+use shutter_core::{
+    Backup, BackupQuery, BackupRef, BackupState, Census, Change, ExecutionId, RestoreTest,
+};
 
 use crate::codec::{time, to_json};
 
@@ -21,7 +23,7 @@ pub(crate) fn touched<'a>(changes: impl IntoIterator<Item = &'a Change> + Clone)
             Change::BackupRecorded { backup, .. } => {
                 refs.insert(backup.reference());
             }
-            Change::BackupMarked { backup, .. } => {
+            Change::BackupMarked { backup, .. } | Change::BackupTested { backup, .. } => {
                 refs.insert(backup.clone());
             }
             _ => {}
@@ -75,6 +77,26 @@ pub(crate) fn fold<'a>(
                 entries.insert(backup.clone(), existing.marked(*state, *at));
                 backup.clone()
             }
+            Change::BackupTested {
+                key,
+                backup,
+                passed,
+                detail,
+                at,
+            } => {
+                let Some(existing) = entries.remove(backup) else {
+                    continue;
+                };
+                let test = RestoreTest {
+                    passed: *passed,
+                    detail: detail.clone(),
+                    at: *at,
+                    execution: Some(execution),
+                    step: Some(key.to_string()),
+                };
+                entries.insert(backup.clone(), existing.tested(test));
+                backup.clone()
+            }
             Change::BackupsCounted { census, at, .. } => {
                 order.extend(count(&mut entries, census, *at));
                 continue;
@@ -122,23 +144,6 @@ fn count(
     changed
 }
 
-/// The page `query` asks for out of every entry (the memory store's read).
-pub(crate) fn page<'a>(all: impl Iterator<Item = &'a Backup>, query: &BackupQuery) -> Vec<Backup> {
-    let mut found: Vec<Backup> = all
-        .filter(|entry| query.keeps(entry))
-        .filter(|entry| {
-            query
-                .before
-                .as_deref()
-                .is_none_or(|before| entry.id.as_str() < before)
-        })
-        .cloned()
-        .collect();
-    found.sort_by(|a, b| b.id.cmp(&a.id));
-    found.truncate(query.limit);
-    found
-}
-
 /// The SQL that reads the page `query` asks for, newest first, with the
 /// `n`th argument written `placeholder(n)` (`?1` in SQLite, `$1` in
 /// PostgreSQL); its text arguments in order, the limit last (not among
@@ -165,6 +170,9 @@ pub(crate) fn select(
     }
     if let Some(state) = query.state {
         filter("state = #", state.as_str().to_owned());
+    }
+    if let Some(kind) = query.kind {
+        filter("kind = #", kind.as_str().to_owned());
     }
     if let Some(since) = query.since {
         filter("recorded_at >= #", time(since));

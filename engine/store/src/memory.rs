@@ -460,7 +460,7 @@ impl Store for MemoryStore {
 
     async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
         let catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
-        Ok(crate::catalog::page(catalog.values(), query))
+        Ok(query.page(catalog.values()))
     }
 
     async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {

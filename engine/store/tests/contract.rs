@@ -22,7 +22,8 @@ mod catalog;
 use catalog::{
     a_backup_reported_again_or_marked_stays_one_entry,
     a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing,
-    a_fenced_append_records_no_backup_and_pruning_keeps_them, the_catalog_keeps_what_steps_report,
+    a_fenced_append_records_no_backup_and_pruning_keeps_them,
+    a_restore_test_verdict_is_kept_on_its_entry, the_catalog_keeps_what_steps_report,
 };
 
 fn at(seconds: i64) -> Timestamp {
@@ -947,6 +948,7 @@ contract!(
     a_backup_reported_again_or_marked_stays_one_entry,
     a_fenced_append_records_no_backup_and_pruning_keeps_them,
     a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing,
+    a_restore_test_verdict_is_kept_on_its_entry,
 );
 
 #[tokio::test]

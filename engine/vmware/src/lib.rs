@@ -2,7 +2,9 @@
 //! (vim25), and vRO workflow runs over its REST API.
 //!
 //! vSphere: `vsphere.vm.get`, `vsphere.snapshot.create`,
-//! `vsphere.snapshot.list`, `vsphere.snapshot.remove`. Every output names
+//! `vsphere.snapshot.list`, `vsphere.snapshot.remove`,
+//! `vsphere.sync_backups`; to restore, `vsphere.snapshot.revert`,
+//! `vsphere.vm.clone` and `vsphere.vm.destroy`. Every output names
 //! the vCenter by its `about.instanceUuid` beside the moRef, since moRefs
 //! repeat across vCenters. The plain functions behind the actions
 //! ([`vsphere::snapshot::create_snapshot`] and friends) are public, for a
@@ -27,7 +29,9 @@
 //! - `vsphere/task.rs`: waiting for tasks (the kit's `poll_until`): progress, cancel, deadline.
 //! - `vsphere/vm.rs`: finding and describing VMs, datastore URLs.
 //! - `vsphere/snapshot.rs`: create (with adoption), list, remove.
+//! - `vsphere/restore.rs`: revert to a snapshot, clone from one (with adoption), destroy a clone.
 //! - `vsphere/actions.rs`: the `vsphere.*` actions.
+//! - `vsphere/restore_actions.rs`: the restore actions.
 //! - `vro/params.rs`: JSON values <-> vRO typed parameters.
 //! - `vro/client.rs`: the vRO REST calls and their errors.
 //! - `vro/actions.rs`: the `vro.workflow.*` actions.

@@ -1,10 +1,12 @@
 #![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
 
 //! The vSphere actions against the real vcsim (govmomi's simulator):
-//! sessions, VM lookup, the snapshot life cycle, faults and TLS.
+//! sessions, VM lookup, the snapshot life cycle, restores (revert, clone,
+//! destroy), faults and TLS.
 //!
 //! vcsim is shared by every test of the run: tests never reset it, and
-//! each snapshot test works on a VM no other test snapshots.
+//! each snapshot test works on a VM no other test snapshots. The restore
+//! tests make VMs of their own to snapshot and clone (see `own_vm`).
 
 mod support;
 
@@ -546,4 +548,326 @@ async fn a_named_connection_from_shutters_config_is_used_and_carried_on() {
         .unwrap_err()
         .to_string();
     assert!(no_govc.contains("GOVC_URL"), "{no_govc}");
+}
+
+// vcsim (govmomi 0.24) runs the clone API flow (a task that makes a new VM
+// in the folder and returns its moRef) but builds the clone from the
+// source's current devices: it ignores the snapshot's disk contents,
+// `spec.snapshot` and `diskMoveType`, so these tests check the flow, the
+// folder, adoption and cleanup, never what a clone's disks hold. It also
+// drops `spec.config.annotation` and `spec.powerOn`, which the action sets
+// again after the clone (as it would for a clone a crashed try left off).
+
+/// A VM of the test's own, made with `CreateVM_Task` beside `DC0_H0_VM0`,
+/// powered off, with no disk; its moRef. govmomi 0.24's `CloneVM_Task`
+/// shares the source's device objects with the clone (govmomi#2706, fixed
+/// in 0.28): cloning a stock VM would point its disks, which other tests
+/// read, at the clone's files. A VM without disks has nothing to share.
+/// Its annotation carries a key, so `vsphere.vm.destroy` removes it.
+async fn own_vm(sessions: &SessionCache, name: &str) -> Json {
+    use shutter_vmware::vsphere::moref::MoRef;
+    use shutter_vmware::vsphere::properties::retrieve;
+    use shutter_vmware::vsphere::request::{Fragment, Request};
+    use shutter_vmware::vsphere::task::wait_for_task;
+    use shutter_vmware::vsphere::vm::{VmTarget, find_vm};
+
+    let config = ConnectionConfig::from_step(
+        &json!({}),
+        &Default::default(),
+        &vcsim_env(),
+        &shutter_core::Files::default(),
+    )
+    .unwrap();
+    let client = sessions.client(&config).await.unwrap();
+    let stock = find_vm(&client, &VmTarget::parse(&json!("DC0_H0_VM0")).unwrap())
+        .await
+        .unwrap();
+    let beside = retrieve(&client, &stock, &["parent", "resourcePool"])
+        .await
+        .unwrap();
+    // VirtualMachineConfigSpec's order: name, guestId, annotation, files.
+    let spec = Fragment::open("config", None)
+        .text("name", name)
+        .text("guestId", "otherGuest")
+        .text(
+            "annotation",
+            &format!("a restore test's vm\nshutter-idempotency-key: test:{name}"),
+        )
+        .nest(
+            Fragment::open("files", None)
+                .text("vmPathName", "[LocalDS_0]")
+                .close("files"),
+        )
+        .close("config");
+    let request = Request::new("CreateVM_Task", &beside.moref("parent").unwrap())
+        .fragment(&spec)
+        .moref("pool", &beside.moref("resourcePool").unwrap());
+    let answer = client.call(&request).await.unwrap();
+    let task = MoRef::from_element(answer.child("returnval").unwrap()).unwrap();
+    let made = wait_for_task(&client, &task, "creating a test vm", &())
+        .await
+        .unwrap();
+    let vm = MoRef::from_element(made.as_ref().unwrap()).unwrap();
+    json!(vm.value)
+}
+
+/// Snapshots `vm` under its own key; the `snapshot` reference.
+async fn snapshot_of(sessions: &SessionCache, vm: &Json, name: &str, key: &str) -> Json {
+    let created = run_keyed(
+        sessions,
+        "vsphere.snapshot.create",
+        json!({"vm": vm, "name": name}),
+        key,
+    )
+    .await
+    .unwrap();
+    assert_eq!(created["adopted"], false, "{created:#}");
+    created["snapshot"].clone()
+}
+
+async fn destroy(sessions: &SessionCache, vm: &Json) {
+    let destroyed = run(sessions, "vsphere.vm.destroy", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(destroyed["destroyed"], true, "{destroyed:#}");
+}
+
+/// The moRef of `vm`'s current snapshot, or null.
+async fn current_snapshot(sessions: &SessionCache, vm: &Json) -> Json {
+    run(sessions, "vsphere.vm.get", json!({"vm": vm}))
+        .await
+        .unwrap()["current_snapshot"]
+        .clone()
+}
+
+#[tokio::test]
+async fn revert_makes_the_snapshot_current_again() {
+    let sessions = SessionCache::new();
+    let pid = std::process::id();
+    let key = format!("shutter:{pid}:revert");
+    let vm = own_vm(&sessions, &format!("shutter-revert-{pid}")).await;
+    let first = snapshot_of(&sessions, &vm, "first", &format!("{key}-first")).await;
+    let second = snapshot_of(&sessions, &vm, "second", &format!("{key}-second")).await;
+    assert_eq!(current_snapshot(&sessions, &vm).await, second["moref"]);
+
+    let reverted = run(
+        &sessions,
+        "vsphere.snapshot.revert",
+        json!({"snapshot": first}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reverted["snapshot"], first);
+    assert_eq!(reverted["vm"], vm);
+    assert_eq!(reverted["power_state"], "poweredOff");
+    assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
+    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(find(&listed, &first["moref"]).unwrap()["current"], true);
+    assert_eq!(find(&listed, &second["moref"]).unwrap()["current"], false);
+
+    // Again, by URI, as a retried step would: the same VM.
+    let uri = format!(
+        "vsphere://{}/{}/{}",
+        first["vcenter"].as_str().unwrap(),
+        first["vm"].as_str().unwrap(),
+        first["moref"].as_str().unwrap()
+    );
+    let again = run(
+        &sessions,
+        "vsphere.snapshot.revert",
+        json!({"snapshot": uri, "suppress_power_on": true}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again["vm"], vm);
+    assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
+
+    // A snapshot that is gone is named in the error; nothing is reverted.
+    let removed = run(
+        &sessions,
+        "vsphere.snapshot.remove",
+        json!({"snapshot": second}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(removed["removed"], true);
+    let message = fatal(
+        run(
+            &sessions,
+            "vsphere.snapshot.revert",
+            json!({"snapshot": second}),
+        )
+        .await,
+    );
+    assert!(
+        message.contains(&format!(
+            "snapshot {} is no longer in the snapshot tree",
+            second["moref"].as_str().unwrap()
+        )),
+        "{message}"
+    );
+    assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
+    // Nor is a clone made from it.
+    let message = fatal(
+        run_keyed(
+            &sessions,
+            "vsphere.vm.clone",
+            json!({"snapshot": second, "name": format!("shutter-gone-{pid}")}),
+            &format!("{key}-gone"),
+        )
+        .await,
+    );
+    assert!(
+        message.contains("is no longer in the snapshot tree"),
+        "{message}"
+    );
+    destroy(&sessions, &vm).await;
+}
+
+#[tokio::test]
+async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
+    let sessions = SessionCache::new();
+    let pid = std::process::id();
+    let key = format!("shutter:{pid}:clone");
+    let source_vm = own_vm(&sessions, &format!("shutter-clone-source-{pid}")).await;
+    let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
+    let name = format!("shutter-clone-{pid}");
+    let params = json!({"snapshot": source, "name": name, "folder": "DC0/vm", "power_on": true});
+    let (cloned, sink) = run_recorded(&sessions, "vsphere.vm.clone", params.clone(), &key).await;
+    let cloned = cloned.unwrap();
+    assert_eq!(cloned["adopted"], false, "{cloned:#}");
+    assert_eq!(cloned["linked"], true);
+    assert_eq!(cloned["snapshot"], source);
+    assert_eq!(cloned["power_state"], "poweredOn");
+    assert!(sink.backups().is_empty(), "a clone is no backup");
+    let vm = cloned["vm"].clone();
+    assert_eq!(vm["name"], name.as_str());
+    assert_eq!(vm["vcenter"], source["vcenter"]);
+    assert!(vm["instance_uuid"].is_string(), "{vm}");
+    let moref = vm["moref"].as_str().unwrap().to_owned();
+    assert!(moref.starts_with("vm-"), "{moref}");
+    assert_ne!(json!(moref), source_vm, "a new VM");
+    // In the folder asked for, and reachable through its reference.
+    let in_folder = run(
+        &sessions,
+        "vsphere.vm.get",
+        json!({"vm": format!("DC0/vm/{name}")}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_folder["moref"], moref.as_str());
+    let by_ref = run(&sessions, "vsphere.vm.get", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(by_ref["power_state"], "poweredOn");
+
+    // A second try of the same step adopts the clone.
+    let (again, sink) = run_recorded(&sessions, "vsphere.vm.clone", params, &key).await;
+    let again = again.unwrap();
+    assert_eq!(again["adopted"], true, "{again:#}");
+    assert_eq!(again["vm"]["moref"], moref.as_str());
+    let logs = sink.log_messages();
+    assert!(
+        logs.iter()
+            .any(|m| m.contains(&format!("adopted clone {moref}"))),
+        "{logs:?}"
+    );
+    // Still one VM of that name (a lookup by name would be ambiguous).
+    let by_name = run(&sessions, "vsphere.vm.get", json!({"vm": name}))
+        .await
+        .unwrap();
+    assert_eq!(by_name["moref"], moref.as_str());
+
+    // Destroying powers it off first; a second destroy finds it gone.
+    let destroyed = run(&sessions, "vsphere.vm.destroy", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(destroyed["destroyed"], true, "{destroyed:#}");
+    assert_eq!(destroyed["vm"], moref.as_str());
+    let message = fatal(run(&sessions, "vsphere.vm.get", json!({"vm": moref})).await);
+    assert!(message.contains("ManagedObjectNotFound"), "{message}");
+    let again = run(&sessions, "vsphere.vm.destroy", json!({"vm": vm}))
+        .await
+        .unwrap();
+    assert_eq!(again["destroyed"], false, "{again:#}");
+    assert_eq!(again["vm"], moref.as_str());
+    let by_name = run(&sessions, "vsphere.vm.destroy", json!({"vm": name}))
+        .await
+        .unwrap();
+    assert_eq!(by_name["destroyed"], false);
+    assert!(by_name["vm"].is_null(), "{by_name:#}");
+    destroy(&sessions, &source_vm).await;
+}
+
+#[tokio::test]
+async fn a_clone_never_takes_over_a_vm_it_did_not_make() {
+    let sessions = SessionCache::new();
+    let pid = std::process::id();
+    let key = format!("shutter:{pid}:taken");
+    let source_vm = own_vm(&sessions, &format!("shutter-taken-source-{pid}")).await;
+    let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
+
+    // A stock VM, in the source's own folder (the default one).
+    let message = fatal(
+        run_keyed(
+            &sessions,
+            "vsphere.vm.clone",
+            json!({"snapshot": source, "name": "DC0_H0_VM0"}),
+            &key,
+        )
+        .await,
+    );
+    assert!(
+        message.contains("the name `DC0_H0_VM0` is taken"),
+        "{message}"
+    );
+    assert!(message.contains("was not made by Shutter"), "{message}");
+    // Untouched, and still the only VM of its name.
+    let stock = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
+        .await
+        .unwrap();
+    assert_eq!(stock["power_state"], "poweredOn");
+
+    // A clone another step made is not this step's to adopt either.
+    let name = format!("shutter-taken-{pid}");
+    let other = run_keyed(
+        &sessions,
+        "vsphere.vm.clone",
+        json!({"snapshot": source, "name": name, "linked": false}),
+        &format!("{key}-other"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(other["linked"], false);
+    assert_eq!(other["adopted"], false);
+    assert_eq!(other["power_state"], "poweredOff");
+    let message = fatal(
+        run_keyed(
+            &sessions,
+            "vsphere.vm.clone",
+            json!({"snapshot": source, "name": name}),
+            &key,
+        )
+        .await,
+    );
+    assert!(message.contains("another idempotency key"), "{message}");
+
+    destroy(&sessions, &other["vm"]).await;
+    destroy(&sessions, &source_vm).await;
+}
+
+#[tokio::test]
+async fn destroy_refuses_a_vm_shutter_did_not_make() {
+    let sessions = SessionCache::new();
+    let message = fatal(run(&sessions, "vsphere.vm.destroy", json!({"vm": "DC0_H0_VM0"})).await);
+    assert!(message.contains("refused"), "{message}");
+    assert!(message.contains("`shutter-idempotency-key:`"), "{message}");
+    assert!(message.contains("only_made_by_shutter"), "{message}");
+    // Refused before anything was done to it: still there, still on.
+    let stock = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
+        .await
+        .unwrap();
+    assert_eq!(stock["power_state"], "poweredOn");
 }

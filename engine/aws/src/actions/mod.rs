@@ -8,6 +8,7 @@ mod list;
 mod snapshot;
 mod sync;
 mod tags;
+mod volume;
 mod wait;
 
 use std::sync::Arc;
@@ -33,6 +34,9 @@ pub(crate) fn all(clients: &Arc<Clients>) -> Vec<ActionEntry> {
         image::CreateImage::entry(clients.clone()),
         image::DeregisterImage::entry(clients.clone()),
         sync::SyncBackups::entry(clients.clone()),
+        volume::CreateVolume::entry(clients.clone()),
+        volume::AttachVolume::entry(clients.clone()),
+        volume::DeleteVolume::entry(clients.clone()),
     ];
     actions.into_iter().map(with_params::<Located>).collect()
 }

@@ -13,4 +13,5 @@ mod images;
 mod proxy;
 mod snapshots;
 mod support;
+mod volumes;
 mod wait;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use shutter_core::record::Timestamp;
-use shutter_core::{BackupQuery, BackupState};
+use shutter_core::{BackupKind, BackupQuery, BackupState};
 use shutter_server::views::{BackupPage, BackupView};
 use shutter_store::Durability;
 
@@ -28,6 +28,9 @@ pub(crate) enum Command {
         /// available, deleted or missing.
         #[arg(long)]
         state: Option<String>,
+        /// The kind: an EBS snapshot (`ebs_snapshot`), `ami`, `glance_image` or `vsphere_snapshot`.
+        #[arg(long)]
+        kind: Option<String>,
         /// Only those recorded since: a duration back from now (`7d`) or
         /// a time (RFC 3339).
         #[arg(long, value_name = "WHEN")]
@@ -63,6 +66,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             source,
             provider,
             state,
+            kind,
             since,
             limit,
             cursor,
@@ -88,6 +92,13 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                     .map(|s| {
                         BackupState::parse(&s).with_context(|| {
                             format!("unknown state `{s}` (one of available, deleted, missing)")
+                        })
+                    })
+                    .transpose()?,
+                kind: kind
+                    .map(|k| {
+                        BackupKind::parse(&k).with_context(|| {
+                            format!("unknown kind `{k}` (one of ebs_snapshot, ami, glance_image, vsphere_snapshot)")
                         })
                     })
                     .transpose()?,
@@ -160,6 +171,7 @@ fn list_path(query: &BackupQuery) -> String {
         ("source", query.source.clone()),
         ("provider", query.provider.clone()),
         ("state", query.state.map(|s| s.as_str().to_owned())),
+        ("kind", query.kind.map(|k| k.as_str().to_owned())),
         ("since", query.since.map(|t| t.to_rfc3339())),
         ("cursor", query.before.clone()),
     ];
@@ -177,21 +189,31 @@ fn print_list(entries: &[BackupView], json: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:36}  {:16}  {:22}  {:9}  {:19}  SOURCE",
-        "ID", "KIND", "NATIVE ID", "STATE", "RECORDED"
+        "{:36}  {:16}  {:22}  {:9}  {:19}  {:19}  SOURCE",
+        "ID", "KIND", "NATIVE ID", "STATE", "RECORDED", "VERIFIED"
     );
     for entry in entries {
         let source = entry.source.as_ref().map_or("-", |s| s.reference.as_str());
         println!(
-            "{:36}  {:16}  {:22}  {:9}  {:19}  {source}",
+            "{:36}  {:16}  {:22}  {:9}  {:19}  {:19}  {source}",
             entry.id,
             entry.kind,
             entry.native_id,
             entry.state,
             entry.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            verified(entry),
         );
     }
     Ok(())
+}
+
+/// When it was last proven restorable, or that its last test failed.
+fn verified(entry: &BackupView) -> String {
+    match (&entry.last_test, entry.verified_at) {
+        (Some(test), _) if !test.passed => "FAILED".to_owned(),
+        (_, Some(at)) => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        _ => "never".to_owned(),
+    }
 }
 
 fn print_entry(entry: &BackupView, json: bool) -> anyhow::Result<()> {
@@ -235,6 +257,19 @@ fn print_entry(entry: &BackupView, json: bool) -> anyhow::Result<()> {
         _ => unknown(),
     };
     println!("made by:      {made_by}");
+    let proven = entry.verified_at.map(|t| t.to_rfc3339());
+    println!(
+        "verified:     {}",
+        proven.unwrap_or_else(|| "never".to_owned())
+    );
+    if let Some(test) = &entry.last_test {
+        let verdict = if test.passed { "passed" } else { "FAILED" };
+        println!(
+            "last test:    {verdict} {}: {}",
+            test.at.to_rfc3339(),
+            test.detail
+        );
+    }
     for (key, value) in &entry.tags {
         println!("tag:          {key}={value}");
     }

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::Value as Json;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::{BackupRef, BackupState, Census, NewBackup};
+use crate::backup::{Backup, BackupQuery, BackupRef, BackupState, Census, NewBackup};
 use crate::clock::{after, until};
 use crate::files::Files;
 use crate::ids::{ExecutionId, StepKey};
@@ -38,7 +38,19 @@ pub trait Action: Send + Sync + fmt::Debug {
 pub trait ChangeSink: Send + Sync + fmt::Debug {
     async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError>;
     fn now(&self) -> Timestamp;
+
+    /// Reads the backup catalog (`backups.query`, `restore` by entry id).
+    /// A sink with no store behind it has no catalog.
+    async fn backups(&self, _query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        Err(StoreError::Fatal(NO_CATALOG.to_owned()))
+    }
+
+    async fn backup(&self, _id: &str) -> Result<Option<Backup>, StoreError> {
+        Err(StoreError::Fatal(NO_CATALOG.to_owned()))
+    }
 }
+
+const NO_CATALOG: &str = "no backup catalog here: this step runs outside an execution store";
 
 /// Everything an action may use for one try.
 #[derive(Debug)]
@@ -169,6 +181,30 @@ impl ActionContext {
             at: self.sink.now(),
         };
         self.buffer(change);
+    }
+
+    /// Gives the backup catalog a restore test's verdict on an artifact:
+    /// `passed` sets when it was last proven restorable.
+    pub fn record_test(&self, backup: BackupRef, passed: bool, detail: impl Into<String>) {
+        let change = Change::BackupTested {
+            key: self.step.clone(),
+            backup,
+            passed,
+            detail: detail.into(),
+            at: self.sink.now(),
+        };
+        self.buffer(change);
+    }
+
+    /// Entries of the backup catalog, newest first, as the store holds
+    /// them now (what this try recorded is not among them until written).
+    pub async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        self.sink.backups(query).await
+    }
+
+    /// One catalog entry by its id.
+    pub async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        self.sink.backup(id).await
     }
 
     /// The time, as the execution's clock tells it.

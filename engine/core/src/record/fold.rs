@@ -101,6 +101,7 @@ impl StepRecord {
             | Change::BackupRecorded { .. }
             | Change::BackupMarked { .. }
             | Change::BackupsCounted { .. }
+            | Change::BackupTested { .. }
             | Change::ExecutionStarted { .. }
             | Change::ExecutionFinished { .. }
             | Change::ExecutionRetried { .. } => {}

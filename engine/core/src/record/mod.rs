@@ -278,6 +278,15 @@ pub enum Change {
         census: Box<Census>,
         at: Timestamp,
     },
+    /// A restore test's verdict on an artifact (`backups.record_test`):
+    /// restored and checked (`passed`), or what failed.
+    BackupTested {
+        key: StepKey,
+        backup: BackupRef,
+        passed: bool,
+        detail: String,
+        at: Timestamp,
+    },
 }
 
 impl Change {
@@ -304,7 +313,8 @@ impl Change {
             | Self::Progress { key, .. }
             | Self::BackupRecorded { key, .. }
             | Self::BackupMarked { key, .. }
-            | Self::BackupsCounted { key, .. } => Some(key),
+            | Self::BackupsCounted { key, .. }
+            | Self::BackupTested { key, .. } => Some(key),
         }
     }
 
@@ -332,6 +342,7 @@ impl Change {
             Self::BackupRecorded { .. } => "backup_recorded",
             Self::BackupMarked { .. } => "backup_marked",
             Self::BackupsCounted { .. } => "backups_counted",
+            Self::BackupTested { .. } => "backup_tested",
         }
     }
 
@@ -345,6 +356,7 @@ impl Change {
                     | Self::BackupRecorded { .. }
                     | Self::BackupMarked { .. }
                     | Self::BackupsCounted { .. }
+                    | Self::BackupTested { .. }
             )
     }
 
@@ -352,7 +364,10 @@ impl Change {
     pub fn is_backup(&self) -> bool {
         matches!(
             self,
-            Self::BackupRecorded { .. } | Self::BackupMarked { .. } | Self::BackupsCounted { .. }
+            Self::BackupRecorded { .. }
+                | Self::BackupMarked { .. }
+                | Self::BackupsCounted { .. }
+                | Self::BackupTested { .. }
         )
     }
 }

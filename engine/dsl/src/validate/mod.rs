@@ -44,14 +44,24 @@ enum Place {
     ConcurrencyKey,
 }
 
+/// What the outputs of a step are made of.
+#[derive(Clone, Copy)]
+struct StepShape<'a> {
+    spec: Option<&'a ActionSpec>,
+    /// A `for_each` step's outputs are `{items: [...]}`, one action's
+    /// outputs per item.
+    for_each: bool,
+}
+
 struct Checker<'a> {
     catalog: &'a Catalog,
     engine: &'a ExprEngine,
     errs: &'a mut Vec<Diagnostic>,
     inputs: Vec<String>,
     secrets: Vec<String>,
-    /// Every step id written, with its action when known (for output checks).
-    steps: HashMap<String, Option<&'a ActionSpec>>,
+    /// Every step id written, with its action when known and whether it
+    /// runs `for_each` (for output checks).
+    steps: HashMap<String, StepShape<'a>>,
     /// Step ids in file order, for suggestions.
     step_order: Vec<String>,
 }
@@ -74,7 +84,11 @@ pub(crate) fn validate(
         step_order: Vec::new(),
     };
     for (id, step) in &raw.steps {
-        checker.steps.insert(id.clone(), catalog.get(&step.uses));
+        let shape = StepShape {
+            spec: catalog.get(&step.uses),
+            for_each: step.for_each.is_some(),
+        };
+        checker.steps.insert(id.clone(), shape);
         checker.step_order.push(id.clone());
     }
 

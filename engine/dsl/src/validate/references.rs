@@ -4,6 +4,7 @@
 use serde_json::Value as Json;
 
 use super::{Checker, Place, ROOT_NAMES};
+use crate::catalog::ActionSpec;
 use crate::diagnostic::Diagnostic;
 use crate::expr::{EXECUTION_FIELDS, Reference};
 use crate::path::YamlPath;
@@ -228,7 +229,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        let Some(spec) = self.steps.get(step).copied() else {
+        let Some(shape) = self.steps.get(step).copied() else {
             let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
             let mut diagnostic =
                 Diagnostic::error("unknown-step", format!("unknown step `steps.{step}`")).at(path);
@@ -242,8 +243,12 @@ impl Checker<'_> {
             Reference::StepOutput {
                 output: Some(output),
                 ..
+            } if shape.for_each => self.for_each_output(step, output, shape.spec, path),
+            Reference::StepOutput {
+                output: Some(output),
+                ..
             } => {
-                if let Some(spec) = spec
+                if let Some(spec) = shape.spec
                     && !spec.has_output(output)
                 {
                     let names: Vec<&str> = spec.outputs.iter().map(|o| o.name.as_str()).collect();
@@ -276,5 +281,37 @@ impl Checker<'_> {
             _ => {}
         }
         Some(step.to_owned())
+    }
+
+    /// A `for_each` step's outputs are `{items: [...]}`: reading one
+    /// item's output at the top level is an error that says how to read it.
+    fn for_each_output(
+        &mut self,
+        step: &str,
+        output: &str,
+        spec: Option<&ActionSpec>,
+        path: &YamlPath,
+    ) {
+        if output == "items" {
+            return;
+        }
+        let action = spec.map_or(String::new(), |s| format!(" (`{}`)", s.name));
+        let help = if spec.is_some_and(|s| s.has_output(output)) {
+            format!(
+                "`{output}` is each item's: read `steps.{step}.outputs.items[0].{output}`, or all of them with `steps.{step}.outputs.items | map(attribute='{output}')`"
+            )
+        } else {
+            format!(
+                "a `for_each` step's only output is `items`, one entry per item: `steps.{step}.outputs.items`"
+            )
+        };
+        self.error(
+            Diagnostic::error(
+                "unknown-output",
+                format!("step `{step}`{action} runs `for_each`: it has no output `{output}`"),
+            )
+            .at(path)
+            .with_help(help),
+        );
     }
 }

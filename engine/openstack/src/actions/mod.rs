@@ -2,7 +2,9 @@
 
 mod create;
 mod create_image;
+mod create_server;
 mod delete;
+mod delete_server;
 mod download;
 mod get;
 mod list;
@@ -33,6 +35,8 @@ pub(crate) fn all(provider: &Provider) -> Vec<ActionEntry> {
         delete::DeleteImage::entry(state()),
         sync::SyncBackups::entry(state()),
         with_params::<WaitParams>(create_image::CreateServerImage::entry(state())),
+        create_server::CreateServer::entry(state()),
+        delete_server::DeleteServer::entry(state()),
     ];
     // Every action takes `cloud`, read by the provider's session.
     actions.into_iter().map(with_params::<CloudParam>).collect()

@@ -10,7 +10,7 @@ use shutter_core::{ActionContext, ActionError, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use super::target::Target;
-use super::{Delegates, with_options};
+use crate::delegates::{Delegates, with_options};
 
 /// What is asked for, whatever the cloud.
 struct Request {

@@ -10,7 +10,7 @@ use shutter_core::{ActionContext, ActionError};
 use shutter_core::{action_outputs, action_params};
 
 use super::target::{Provider, Target};
-use super::{Delegates, with_options};
+use crate::delegates::{Delegates, with_options};
 
 /// The `snapshot` parameter, checked.
 #[derive(Debug)]

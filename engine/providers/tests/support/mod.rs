@@ -1,6 +1,10 @@
+#![allow(dead_code, reason = "each test binary uses part of the shared support")]
+
 //! What the snapshot tests share: the provider actions pointed at the real
 //! peers (moto, vcsim, Glance with the fake Nova) without touching the
 //! process environment, a step that keeps what it logged, and fixtures.
+
+pub(crate) mod vcsim;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -58,7 +62,8 @@ impl Lab {
             ConfigSources::isolated([("OS_CLIENT_CONFIG_FILE", clouds.display().to_string())])
                 .with_yaml(shutter_dsl::config_file::yaml_reader());
         registered.extend(Provider::new(sources).actions());
-        let ours = shutter_providers::snapshot::actions(&registered);
+        let mut ours = shutter_providers::snapshot::actions(&registered);
+        ours.extend(shutter_providers::restore::actions(&registered));
         let actions = registered
             .into_iter()
             .chain(ours)
@@ -74,7 +79,16 @@ impl Lab {
 
     /// A new step (its own idempotency key).
     pub(crate) fn step(&self) -> Step<'_> {
-        let recorder = Arc::new(RecordingSink::default());
+        self.step_with(RecordingSink::default())
+    }
+
+    /// A new step whose backup catalog holds `entries`.
+    pub(crate) fn step_reading(&self, entries: Vec<shutter_core::Backup>) -> Step<'_> {
+        self.step_with(RecordingSink::with_catalog(entries))
+    }
+
+    fn step_with(&self, recorder: RecordingSink) -> Step<'_> {
+        let recorder = Arc::new(recorder);
         let key = ActionContext::standalone(Json::Null, recorder.clone()).idempotency_key;
         Step {
             lab: self,
@@ -119,6 +133,33 @@ impl Step<'_> {
     pub(crate) fn logs(&self) -> Vec<String> {
         self.recorder.log_messages()
     }
+
+    /// What the step's actions put in the backup catalog, as catalog
+    /// entries: each report folded as a store folds it (an artifact
+    /// reported twice is one entry).
+    pub(crate) fn cataloged(&self) -> Vec<shutter_core::Backup> {
+        let execution = shutter_core::ExecutionId::new();
+        let mut entries: Vec<shutter_core::Backup> = Vec::new();
+        for artifact in self.recorder.backups() {
+            let known = entries
+                .iter()
+                .position(|entry| entry.reference() == artifact.reference());
+            let existing = known.map(|at| entries.remove(at));
+            entries.push(shutter_core::Backup::fold(
+                existing,
+                &artifact,
+                execution,
+                &shutter_core::StepKey::step("backup"),
+                chrono::Utc::now(),
+            ));
+        }
+        entries
+    }
+
+    /// The restore-test verdicts the step recorded.
+    pub(crate) fn verdicts(&self) -> Vec<(shutter_core::BackupRef, bool, String)> {
+        self.recorder.backup_tests()
+    }
 }
 
 pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
@@ -131,18 +172,35 @@ pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {
 pub(crate) use shutter_testpeers::moto::{ec2, first};
 
 pub(crate) async fn volume(moto: &str, region: &str) -> String {
+    volume_with(moto, region, &[]).await
+}
+
+/// An 8 GiB volume, made with `more` parameters of `CreateVolume`.
+pub(crate) async fn volume_with(moto: &str, region: &str, more: &[(&str, &str)]) -> String {
     let az = format!("{region}a");
+    let mut params = vec![
+        ("Action", "CreateVolume"),
+        ("AvailabilityZone", az.as_str()),
+        ("Size", "8"),
+    ];
+    params.extend_from_slice(more);
+    let xml = ec2(moto, region, &params).await;
+    first(&xml, "volumeId")
+}
+
+/// Whether moto still has the volume (one being deleted counts as gone).
+pub(crate) async fn volume_exists(moto: &str, region: &str, id: &str) -> bool {
     let xml = ec2(
         moto,
         region,
-        &[
-            ("Action", "CreateVolume"),
-            ("AvailabilityZone", &az),
-            ("Size", "8"),
-        ],
+        &[("Action", "DescribeVolumes"), ("VolumeId.1", id)],
     )
     .await;
-    first(&xml, "volumeId")
+    if xml.contains("InvalidVolume.NotFound") {
+        return false;
+    }
+    assert!(xml.contains(id), "{xml}");
+    !xml.contains("<status>deleting</status>") && !xml.contains("<status>deleted</status>")
 }
 
 /// An instance with its root volume and one more attached: two volumes.

@@ -16,6 +16,7 @@ use shutter_core::clock::Clock;
 use shutter_core::record::{Change, Timestamp};
 use shutter_core::secrets::Secrets;
 use shutter_core::store::{Claim, Store, StoreError};
+use shutter_core::{Backup, BackupQuery};
 
 use crate::held::Halt;
 
@@ -86,6 +87,14 @@ impl ChangeSink for StoreSink {
     fn now(&self) -> Timestamp {
         self.clock.now()
     }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        self.store.backups(query).await
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        self.store.backup(id).await
+    }
 }
 
 /// A sink that hides more than the execution's secrets (what a step's
@@ -114,6 +123,14 @@ impl ChangeSink for Redacting {
 
     fn now(&self) -> Timestamp {
         self.inner.now()
+    }
+
+    async fn backups(&self, query: &BackupQuery) -> Result<Vec<Backup>, StoreError> {
+        self.inner.backups(query).await
+    }
+
+    async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
+        self.inner.backup(id).await
     }
 }
 
@@ -146,6 +163,7 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
             .found
             .iter_mut()
             .for_each(|found| found.backup.tags.values_mut().for_each(text)),
+        Change::BackupTested { detail, .. } => text(detail),
         Change::BackupMarked { .. }
         | Change::ExecutionStarted { .. }
         | Change::AttemptStarted { .. }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
-use shutter_core::{BackupQuery, BackupState};
+use shutter_core::{BackupKind, BackupQuery, BackupState};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
@@ -22,6 +22,9 @@ pub(crate) struct ListParams {
     provider: Option<String>,
     /// Only those in this state: `available`, `deleted` or `missing`.
     state: Option<String>,
+    /// Only this kind: `ebs_snapshot`, `ami`, `glance_image` or
+    /// `vsphere_snapshot`.
+    kind: Option<String>,
     /// Only those recorded at or after this time (RFC 3339).
     since: Option<String>,
     /// Page size, 1 to 500 (default 50).
@@ -59,6 +62,15 @@ pub(crate) async fn list(
                 BackupState::parse(&s).ok_or_else(|| {
                     ApiError::bad_request(format!(
                         "unknown state `{s}` (one of available, deleted, missing)"
+                    ))
+                })
+            })
+            .transpose()?,
+        kind: given(params.kind)
+            .map(|k| {
+                BackupKind::parse(&k).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "unknown kind `{k}` (one of ebs_snapshot, ami, glance_image, vsphere_snapshot)"
                     ))
                 })
             })

@@ -114,6 +114,11 @@ pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
         ..query()
     };
     assert_eq!(store.backups(&aws).await.unwrap().len(), 1);
+    let vsphere = BackupQuery {
+        kind: Some(BackupKind::VsphereSnapshot),
+        ..query()
+    };
+    assert_eq!(store.backups(&vsphere).await.unwrap().len(), 2, "by kind");
     let since = BackupQuery {
         since: Some(at(2)),
         ..query()
@@ -352,5 +357,65 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
         by_id(&now, "snap-2").state,
         BackupState::Deleted,
         "not brought back"
+    );
+}
+
+fn tested(backup: &NewBackup, passed: bool, second: i64) -> Change {
+    Change::BackupTested {
+        key: StepKey::step("test"),
+        backup: backup.reference(),
+        passed,
+        detail: format!("restored: {passed}"),
+        at: at(second),
+    }
+}
+
+pub(super) async fn a_restore_test_verdict_is_kept_on_its_entry(store: Arc<dyn Store>) {
+    let new = new_execution("restore-test", 0);
+    let id = new.id;
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let claim = Claim::created(id);
+    let snap = ebs_snapshot("snap-1");
+    store
+        .append(claim, vec![recorded("a", snap.clone(), 1)])
+        .await
+        .unwrap();
+    let untested = store.backups(&query()).await.unwrap().remove(0);
+    assert_eq!((untested.verified_at, &untested.last_test), (None, &None));
+    // A pass, then a verdict on what the catalog never held (nothing).
+    store
+        .append(
+            claim,
+            vec![
+                tested(&snap, true, 5),
+                tested(&ebs_snapshot("snap-x"), true, 5),
+            ],
+        )
+        .await
+        .unwrap();
+    let entries = store.backups(&query()).await.unwrap();
+    assert_eq!(entries.len(), 1, "a verdict adds no entry");
+    let passed = &entries[0];
+    assert_eq!(passed.verified_at, Some(at(5)));
+    let test = passed.last_test.as_ref().unwrap();
+    assert!(test.passed);
+    assert_eq!(test.detail, "restored: true");
+    assert_eq!(
+        (test.execution, test.step.as_deref()),
+        (Some(id), Some("test"))
+    );
+    // A later failure is the last test; when it last passed stays.
+    store
+        .append(claim, vec![tested(&snap, false, 9)])
+        .await
+        .unwrap();
+    let failed = store.backup(&passed.id).await.unwrap().unwrap();
+    assert_eq!(failed.verified_at, Some(at(5)));
+    let test = failed.last_test.unwrap();
+    assert_eq!((test.passed, test.at), (false, at(9)));
+    assert_eq!(
+        failed.state,
+        BackupState::Available,
+        "a verdict is no state"
     );
 }

@@ -1,5 +1,6 @@
 //! The `vsphere.*` actions: catalog entries and thin wrappers over the
-//! plain functions of [`super::vm`] and [`super::snapshot`].
+//! plain functions of [`super::vm`] and [`super::snapshot`]; the restore
+//! actions are in [`super::restore_actions`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -13,6 +14,7 @@ use super::catalog;
 use super::client::Client;
 use super::connection::ConnectionConfig;
 use super::moref::MoRef;
+use super::restore_actions;
 use super::session::SessionCache;
 use super::snapshot::{
     SnapshotInfo, SnapshotRef, SnapshotSpec, create_snapshot, list_snapshots, remove_snapshot,
@@ -31,7 +33,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    async fn client(&self, ctx: &ActionContext) -> Result<Client, ActionError> {
+    pub(super) async fn client(&self, ctx: &ActionContext) -> Result<Client, ActionError> {
         let config = ConnectionConfig::from_step(&ctx.params, &ctx.secrets, &self.env, &ctx.files)?;
         Ok(self.sessions.client(&config).await?)
     }
@@ -43,13 +45,14 @@ impl Shared {
 }
 
 pub(crate) fn actions(shared: &Shared) -> Vec<ActionEntry> {
-    let actions = vec![
+    let mut actions = vec![
         GetVm::entry(shared.clone()),
         CreateSnapshot::entry(shared.clone()),
         ListSnapshots::entry(shared.clone()),
         RemoveSnapshot::entry(shared.clone()),
         SyncBackups::entry(shared.clone()),
     ];
+    actions.extend(restore_actions::entries(shared));
     actions.into_iter().map(on_vcenter).collect()
 }
 
@@ -63,11 +66,32 @@ fn on_vcenter((spec, action): ActionEntry) -> ActionEntry {
 /// The VM an action is about.
 #[action_params]
 #[derive(Debug, Deserialize)]
-struct VmParam {
+pub(super) struct VmParam {
     /// The VM: a name, an inventory path (DC/vm/NAME), a moRef (vm-42), an
     /// instanceUuid, `vsphere://VCENTER/vm-42`, or the `vm` output of
-    /// `vsphere.vm.get`.
-    vm: Json,
+    /// `vsphere.vm.get` or `vsphere.vm.clone`.
+    pub(super) vm: Json,
+}
+
+/// The reference to a VM that later steps pass on as `vm`: `{vcenter,
+/// moref, name, instance_uuid}`, and `connection` when reached through a
+/// named connection.
+pub(super) fn vm_reference(
+    client: &Client,
+    moref: &str,
+    name: &str,
+    instance_uuid: Option<&str>,
+) -> Json {
+    let mut reference = json!({
+        "vcenter": client.vcenter(),
+        "moref": moref,
+        "name": name,
+        "instance_uuid": instance_uuid,
+    });
+    if let Some(connection) = &client.config().name {
+        reference["connection"] = json!(connection);
+    }
+    reference
 }
 
 impl ParamKind for SnapshotRef {
@@ -102,15 +126,12 @@ impl Run<Shared> for GetVm {
         let client = shared.client(ctx).await?;
         let vm = shared.vm(&self.vm, &client).await?;
         let info = get_vm(&client, &vm).await?;
-        let mut reference = json!({
-            "vcenter": info.vcenter,
-            "moref": info.moref,
-            "name": info.name,
-            "instance_uuid": info.instance_uuid,
-        });
-        if let Some(name) = &client.config().name {
-            reference["connection"] = json!(name);
-        }
+        let reference = vm_reference(
+            &client,
+            &info.moref,
+            &info.name,
+            info.instance_uuid.as_deref(),
+        );
         Ok(VmGot {
             info,
             vm: reference,
@@ -144,7 +165,7 @@ struct CreateSnapshot {
     task_timeout: Span,
 }
 
-fn task_timeout() -> Span {
+pub(super) fn task_timeout() -> Span {
     Span(DEFAULT_TASK_DEADLINE)
 }
 

@@ -44,6 +44,12 @@ impl VsphereError {
         matches!(self, Self::Fault { kind, .. } if kind == name)
     }
 
+    /// What was asked for does not exist: a lookup found nothing, or
+    /// vCenter answered `ManagedObjectNotFound`.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound(_)) || self.is_fault("ManagedObjectNotFound")
+    }
+
     /// Prefixes the message with what was being done.
     #[must_use]
     pub fn context(self, what: &str) -> Self {

@@ -1,4 +1,5 @@
-//! vSphere over SOAP (vim25): a small typed client and the snapshot actions.
+//! vSphere over SOAP (vim25): a small typed client, the snapshot actions
+//! and the restore actions (revert, clone, destroy).
 
 pub(crate) mod actions;
 mod catalog;
@@ -8,6 +9,8 @@ pub mod error;
 pub mod moref;
 pub mod properties;
 pub mod request;
+pub mod restore;
+mod restore_actions;
 pub mod session;
 pub mod snapshot;
 pub mod task;

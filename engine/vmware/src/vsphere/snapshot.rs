@@ -69,7 +69,7 @@ impl SnapshotRef {
         format!("vsphere://{}/{}/{}", self.vcenter, self.vm, self.moref)
     }
 
-    fn moref(&self) -> MoRef {
+    pub(crate) fn moref(&self) -> MoRef {
         MoRef::new("VirtualMachineSnapshot", &self.moref)
     }
 }
@@ -120,7 +120,9 @@ pub struct Created {
 
 /// Longest snapshot name vSphere takes.
 const MAX_NAME: usize = 80;
-const KEY_MARKER: &str = "shutter-idempotency-key: ";
+/// Opens the line of a description (snapshots) or an annotation (clones)
+/// that carries the idempotency key of the step that made the object.
+pub(crate) const KEY_MARKER: &str = "shutter-idempotency-key: ";
 
 /// The short tag the snapshot name carries, from the idempotency key.
 pub fn key_tag(key: &str) -> String {
@@ -294,9 +296,15 @@ pub fn snapshots_in(client: &Client, vm: &MoRef, tree: &Element) -> Vec<Snapshot
 
 /// The idempotency key a snapshot Shutter made carries in its description.
 pub fn key_of(info: &SnapshotInfo) -> Option<&str> {
-    info.description
-        .lines()
+    key_in(&info.description)
+}
+
+/// The idempotency key a text (a snapshot's description, a VM's
+/// annotation) carries on its marker line, if any.
+pub fn key_in(text: &str) -> Option<&str> {
+    text.lines()
         .find_map(|line| line.strip_prefix(KEY_MARKER))
+        .filter(|key| !key.is_empty())
 }
 
 /// What removing did.
@@ -377,7 +385,8 @@ pub async fn remove_snapshot(
     })
 }
 
-fn task_of(answer: Element, what: &str) -> Result<MoRef, VsphereError> {
+/// The task a `..._Task` method answered with.
+pub(crate) fn task_of(answer: Element, what: &str) -> Result<MoRef, VsphereError> {
     answer
         .child("returnval")
         .and_then(MoRef::from_element)

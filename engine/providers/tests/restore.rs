@@ -1,0 +1,282 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! `restore`, `restore.delete` and `restore.test` against the real peers:
+//! an EBS snapshot on moto restored as a volume, a vSphere snapshot on
+//! vcsim restored as a clone (vcsim runs the clone's API flow but copies
+//! no disk contents: what is checked is what vCenter reports) or by
+//! reverting its VM (a VM of the test's own: see `support/vcsim.rs`), a
+//! Glance image booted as a server of the fake Nova.
+//! Each backup is made by the `snapshot` action, and its catalog entry is
+//! the one that action recorded.
+
+mod support;
+
+use serde_json::{Value as Json, json};
+use support::{Lab, fatal};
+
+fn unique() -> String {
+    shutter_core::ExecutionId::new().to_string()
+}
+
+/// Backs `target` up with `snapshot`: the catalog entries it recorded.
+async fn backed_up(lab: &Lab, target: &str, options: Json) -> Vec<shutter_core::Backup> {
+    let step = lab.step();
+    step.run(
+        "snapshot",
+        json!({"target": target, "name": "nightly", "options": options}),
+    )
+    .await
+    .unwrap();
+    let entries = step.cataloged();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries
+}
+
+#[tokio::test]
+async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
+    let lab = Lab::new().await;
+    let region = "sa-east-1";
+    let volume = support::volume_with(&lab.moto, region, &[("Encrypted", "true")]).await;
+    let entries = backed_up(&lab, &format!("aws://{region}/{volume}"), lab.aws_options()).await;
+    let entry = &entries[0];
+    let step = lab.step_reading(entries.clone());
+    let params = json!({"backup": entry.id, "name": "restored", "options": lab.aws_options()});
+    let out = step.run("restore", params.clone()).await.unwrap();
+    assert_eq!(
+        (&out["provider"], &out["kind"]),
+        (&json!("aws"), &json!("volume"))
+    );
+    let id = out["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("vol-"), "{out}");
+    assert_eq!(out["from"], entry.artifact.native_id.as_str());
+    assert_eq!(out["backup"], entry.id.as_str());
+    assert_eq!(out["details"]["size_gib"], 8, "the snapshot's size: {out}");
+    assert_eq!(out["details"]["encrypted"], true, "{out}");
+    assert_eq!(out["details"]["state"], "available");
+    assert_eq!(out["adopted"], false);
+
+    // A second try of the step adopts the volume it made.
+    let again = step.run("restore", params).await.unwrap();
+    assert_eq!(
+        (&again["id"], &again["adopted"]),
+        (&out["id"], &json!(true))
+    );
+
+    let deleted = lab
+        .run("restore.delete", json!({"restored": out["restored"]}))
+        .await
+        .unwrap();
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+    assert!(!support::volume_exists(&lab.moto, region, &id).await);
+    let twice = lab
+        .run("restore.delete", json!({"restored": out}))
+        .await
+        .unwrap();
+    assert_eq!(twice["deleted"], false, "gone already: {twice}");
+}
+
+#[tokio::test]
+async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fails_it() {
+    let lab = Lab::new().await;
+    let region = "ca-central-1";
+    let volume = support::volume(&lab.moto, region).await;
+    let entries = backed_up(&lab, &format!("aws://{region}/{volume}"), lab.aws_options()).await;
+    let entry = entries[0].clone();
+    let step = lab.step_reading(entries.clone());
+    let out = step
+        .run(
+            "restore.test",
+            json!({"backup": entry.id, "options": lab.aws_options()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["passed"], true, "{out}");
+    assert_eq!(out["cleaned_up"], true);
+    assert_eq!(out["backup"], entry.id.as_str());
+    let detail = out["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("size: 8 GiB restored, 8 GiB in the catalog"),
+        "{detail}"
+    );
+    let restored = out["restored"]["id"].as_str().unwrap();
+    assert!(
+        !support::volume_exists(&lab.moto, region, restored).await,
+        "cleaned up"
+    );
+    let verdicts = step.verdicts();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert_eq!((&verdicts[0].0, verdicts[0].1), (&entry.reference(), true));
+
+    // Deleted behind Shutter's back: the test fails, the step does not.
+    let snapshot = &entry.artifact.native_id;
+    support::ec2(
+        &lab.moto,
+        region,
+        &[("Action", "DeleteSnapshot"), ("SnapshotId", snapshot)],
+    )
+    .await;
+    let step = lab.step_reading(entries);
+    let out = step
+        .run(
+            "restore.test",
+            json!({"backup": entry.id, "options": lab.aws_options()}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["passed"], false, "{out}");
+    assert_eq!(out["cleaned_up"], false, "nothing was restored");
+    assert_eq!(out["restored"], Json::Null);
+    assert!(
+        out["detail"].as_str().unwrap().contains(snapshot.as_str()),
+        "{out}"
+    );
+    let verdicts = step.verdicts();
+    assert_eq!((&verdicts[0].0, verdicts[0].1), (&entry.reference(), false));
+}
+
+#[tokio::test]
+async fn what_cannot_be_restored_is_refused_with_why() {
+    let lab = Lab::new().await;
+    let step = lab.step_reading(Vec::new());
+    let message = fatal(
+        step.run("restore", json!({"backup": "0190-no-such-entry"}))
+            .await,
+    );
+    assert!(message.contains("not in the catalog"), "{message}");
+    let message = fatal(
+        step.run("restore", json!({"backup": "aws://eu-west-1/vol-1"}))
+            .await,
+    );
+    assert!(message.contains("aws://REGION/snap-ID"), "{message}");
+    let message = fatal(
+        step.run(
+            "restore",
+            json!({"backup": "aws://eu-west-1/snap-1", "in_place": true}),
+        )
+        .await,
+    );
+    assert!(message.contains("in_place"), "{message}");
+    let message = fatal(
+        lab.run(
+            "restore.delete",
+            json!({"restored": {"provider": "aws", "kind": "ami", "id": "ami-1"}}),
+        )
+        .await,
+    );
+    assert!(message.contains("nothing restore makes"), "{message}");
+}
+
+#[tokio::test]
+async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
+    let lab = Lab::new().await;
+    // Never a stock VM: vcsim's clones share their source's disks.
+    let own = support::vcsim::vm_with_disk(&format!("restore-source-{}", unique())).await;
+    let vm = lab.run("vsphere.vm.get", json!({"vm": own})).await.unwrap();
+    let vcenter = vm["vcenter"].as_str().unwrap();
+    let target = format!("vsphere://{vcenter}/{}", vm["moref"].as_str().unwrap());
+    let entries = backed_up(&lab, &target, json!({})).await;
+    let entry = entries[0].clone();
+    let step = lab.step_reading(entries.clone());
+    let name = format!("restored-{}", unique());
+    let out = step
+        .run("restore", json!({"backup": entry.id, "name": name}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (&out["provider"], &out["kind"]),
+        (&json!("vsphere"), &json!("vm"))
+    );
+    let clone = out["id"].as_str().unwrap().to_owned();
+    assert_ne!(clone, vm["moref"].as_str().unwrap(), "a new VM: {out}");
+    let got = lab
+        .run(
+            "vsphere.vm.get",
+            json!({"vm": format!("vsphere://{vcenter}/{clone}")}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got["name"], name.as_str());
+    let deleted = lab
+        .run("restore.delete", json!({"restored": out["restored"]}))
+        .await
+        .unwrap();
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+
+    let tested = lab
+        .step_reading(entries.clone())
+        .run("restore.test", json!({"backup": entry.id}))
+        .await
+        .unwrap();
+    assert_eq!(tested["passed"], true, "{tested}");
+    assert!(
+        tested["detail"].as_str().unwrap().contains("disks"),
+        "{tested}"
+    );
+    assert_eq!(tested["cleaned_up"], true);
+
+    let reverted = lab
+        .step_reading(entries)
+        .run("restore", json!({"backup": entry.id, "in_place": true}))
+        .await
+        .unwrap();
+    assert_eq!(reverted["kind"], "reverted", "{reverted}");
+    let now = lab
+        .run("vsphere.vm.get", json!({"vm": target}))
+        .await
+        .unwrap();
+    assert_eq!(now["current_snapshot"], entry.artifact.native_id.as_str());
+    let nothing = lab
+        .run("restore.delete", json!({"restored": reverted["restored"]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        nothing["deleted"], false,
+        "a revert made nothing: {nothing}"
+    );
+}
+
+#[tokio::test]
+async fn a_glance_image_boots_as_a_nova_server() {
+    let lab = Lab::new().await;
+    let server = format!("web-{}", unique());
+    let entries = backed_up(
+        &lab,
+        &format!("openstack://lab/{server}"),
+        json!({"interval": "100ms"}),
+    )
+    .await;
+    let entry = entries[0].clone();
+    let step = lab.step_reading(entries.clone());
+    let message = fatal(step.run("restore", json!({"backup": entry.id})).await);
+    assert!(message.contains("options.cloud"), "{message}");
+    let options = json!({"cloud": "lab", "flavor": "1"});
+    let out = step
+        .run("restore", json!({"backup": entry.id, "options": options}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (&out["provider"], &out["kind"]),
+        (&json!("openstack"), &json!("server"))
+    );
+    assert_eq!(out["details"]["status"], "ACTIVE", "{out}");
+    assert_eq!(
+        out["details"]["image_id"],
+        entry.artifact.native_id.as_str()
+    );
+    let deleted = lab
+        .run("restore.delete", json!({"restored": out["restored"]}))
+        .await
+        .unwrap();
+    assert_eq!(deleted["deleted"], true, "{deleted}");
+
+    let tested = lab
+        .step_reading(entries)
+        .run(
+            "restore.test",
+            json!({"backup": entry.id, "options": options}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(tested["passed"], true, "{tested}");
+    assert_eq!(tested["cleaned_up"], true);
+}
