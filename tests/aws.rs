@@ -268,8 +268,27 @@ fn check_sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
         "only the one deleted behind its back"
     );
 
+    // The catalog lost: `shutter backups sync` rebuilds it.
     let lost = dir.join("lost.db");
-    sync(moto, &lost, dir);
+    let lost_db = lost.to_str().expect("a utf-8 path");
+    shutter_ok(
+        moto,
+        &lost,
+        &[
+            "backups",
+            "sync",
+            "--aws-region",
+            REGION,
+            "--aws-region",
+            DR_REGION,
+            "--aws-endpoint-url",
+            &moto.url,
+            "--aws-grace",
+            "0s",
+            "--db",
+            lost_db,
+        ],
+    );
     let rebuilt: Vec<Json> = backups(moto, &lost, &["--limit", "500"])
         .into_iter()
         .filter(|e| e["execution"] == execution.as_str())

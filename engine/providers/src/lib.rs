@@ -7,8 +7,9 @@
 //!   cloud, dispatching to the provider actions by the target's scheme.
 //! - `restore/`: `restore`, `restore.delete` and `restore.test`, the same
 //!   over every cloud, from a backup catalog entry or a reference.
-//! - `backups/`: `backups.query` and `backups.record_test`, the backup
-//!   catalog as workflows read and annotate it.
+//! - `backups/`: `backups.query`, `backups.record_test` and
+//!   `backups.sync`, the backup catalog as workflows read, annotate and
+//!   reconcile it.
 //! - `delegates.rs`: running a provider's action on a step's behalf.
 //! - the cloud providers live in their own crates (`shutter-aws`,
 //!   `shutter-vmware`, `shutter-openstack`) and are gathered here.
@@ -17,7 +18,7 @@
 //! the compiler accepts, and what the engine runs. They are built from the
 //! same list, so an action is never in one and not the other.
 
-mod backups;
+pub mod backups;
 mod core;
 mod delegates;
 mod http;
@@ -65,7 +66,7 @@ fn all(settings: &Settings) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     actions.extend(shutter_openstack::actions(settings.yaml.clone()));
     actions.extend(snapshot::actions(&actions));
     actions.extend(restore::actions(&actions));
-    actions.extend(backups::actions());
+    actions.extend(backups::actions(&actions));
     actions
 }
 

@@ -11,7 +11,7 @@ use shutter_server::views::{BackupPage, BackupView};
 use shutter_store::Durability;
 
 use crate::client::{Client, ServerArgs, encode};
-use crate::db::{self, DbArgs};
+use crate::db::{self, DbArgs, EngineArgs};
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
@@ -48,6 +48,32 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Reconciles the catalog with the clouds: what carries Shutter's
+    /// marks is cataloged (a lost catalog is rebuilt), what vanished is
+    /// marked missing. Deletes nothing. Runs `backups.sync` as a one-step
+    /// execution on the embedded store (or `--db`), recorded like any other.
+    Sync {
+        /// An AWS region to reconcile (repeat for more).
+        #[arg(long = "aws-region", value_name = "REGION")]
+        aws_regions: Vec<String>,
+        /// An EC2 endpoint instead of AWS's (an emulator such as moto).
+        #[arg(long, value_name = "URL")]
+        aws_endpoint_url: Option<String>,
+        /// How long a fresh EBS snapshot may take to show in EC2's lists.
+        #[arg(long, default_value = "10m", value_name = "DURATION")]
+        aws_grace: String,
+        /// A vCenter: a connection in Shutter's config, or `default` for
+        /// govc's `GOVC_*` variables (repeat for more).
+        #[arg(long = "vcenter", value_name = "NAME")]
+        vcenters: Vec<String>,
+        /// An OpenStack cloud, a clouds.yaml entry (repeat for more).
+        #[arg(long = "cloud", value_name = "NAME")]
+        clouds: Vec<String>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
     /// One catalog entry: where it is, of what, made by which execution.
     Show {
         id: String,
@@ -62,6 +88,41 @@ pub(crate) enum Command {
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Sync {
+            aws_regions,
+            aws_endpoint_url,
+            aws_grace,
+            vcenters,
+            clouds,
+            db,
+            engine,
+        } => {
+            if aws_regions.is_empty() && vcenters.is_empty() && clouds.is_empty() {
+                bail!("name what to reconcile: --aws-region, --vcenter or --cloud");
+            }
+            let mut with = serde_json::json!({
+                "aws_regions": aws_regions,
+                "aws_grace": aws_grace,
+                "vcenters": vcenters,
+                "clouds": clouds,
+            });
+            if let Some(url) = aws_endpoint_url {
+                with["aws_endpoint_url"] = serde_json::json!(url);
+            }
+            // JSON is YAML: the values are data, never parsed as YAML syntax.
+            let text = format!(
+                "version: 1\nname: backups-sync\nsteps:\n  sync:\n    uses: backups.sync\n    with: {with}\n"
+            );
+            let source = shutter_dsl::Source::new("shutter backups sync", text);
+            return crate::commands::run::execute(
+                source,
+                None,
+                serde_json::Map::new(),
+                &db,
+                &engine,
+            )
+            .await;
+        }
         Command::List {
             source,
             provider,

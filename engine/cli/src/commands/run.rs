@@ -1,13 +1,14 @@
 //! `shutter run FILE`: runs a workflow here, on the embedded store.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use serde_json::{Map, Value as Json};
 use shutter_core::ExecutionState;
+use shutter_dsl::Source;
 use shutter_runtime::WorkflowSource;
 use tokio_util::sync::CancellationToken;
 
@@ -41,6 +42,21 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let inputs = inputs(&args)?;
+    execute(source, Some(&args.file), inputs, &args.db, &args.engine).await
+}
+
+/// Runs `source` here as `shutter run` runs a file (`file`, which module
+/// paths are relative to; none for a command's own workflow, such as
+/// `backups sync`): compiled, started on the store, followed until it
+/// ends, its outputs printed.
+pub(crate) async fn execute(
+    source: Source,
+    file: Option<&Path>,
+    inputs: Map<String, Json>,
+    db: &DbArgs,
+    engine: &EngineArgs,
+) -> anyhow::Result<ExitCode> {
     let plan = match shutter_dsl::compile(&source, &catalog()) {
         Ok(plan) => Arc::new(plan),
         Err(diagnostics) => {
@@ -50,7 +66,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // A module outside the workflow's directory, missing or not the
     // pinned one fails before anything runs.
-    if let Err(diagnostics) = check_modules(&source, &plan, modules_dir_of(&args.file).as_deref()) {
+    let modules = file.and_then(modules_dir_of);
+    if let Err(diagnostics) = check_modules(&source, &plan, modules.as_deref()) {
         eprint!("{}", diagnostics.render(stderr_color()));
         return Ok(ExitCode::FAILURE);
     }
@@ -64,15 +81,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::FAILURE);
     }
-    let inputs = inputs(&args)?;
-    let opened = db::open(&args.db, Durability::Normal).await?;
+    let opened = db::open(db, Durability::Normal).await?;
     let store = opened.store.clone();
-    let engine = db::engine(store.clone(), args.engine.config()?)?;
+    let engine = db::engine(store.clone(), engine.config()?)?;
     // Absolute, so a resume from another directory finds files relative to it.
-    let path = std::fs::canonicalize(&args.file).unwrap_or_else(|_| args.file.clone());
+    let path = file.map(|file| std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned()));
     let workflow_source = WorkflowSource {
         text: source.text().to_owned(),
-        path: Some(path.display().to_string()),
+        path: path.map(|path| path.display().to_string()),
     };
     let claim = match engine.start(&plan, workflow_source, &inputs).await {
         Ok(claim) => claim,

@@ -59,7 +59,12 @@ mod tests {
             shutter_openstack::ConfigSources::default().yaml,
         ));
         // What `restore` runs too: one list of the registered, checked once.
-        for name in DELEGATES.iter().chain(crate::restore::DELEGATES) {
+        let all = [
+            DELEGATES,
+            crate::restore::DELEGATES,
+            crate::backups::DELEGATES,
+        ];
+        for name in all.concat() {
             assert!(
                 registered.iter().any(|(spec, _)| spec.name == *name),
                 "{name} is not a provider action"

@@ -64,6 +64,7 @@ impl Lab {
         registered.extend(Provider::new(sources).actions());
         let mut ours = shutter_providers::snapshot::actions(&registered);
         ours.extend(shutter_providers::restore::actions(&registered));
+        ours.extend(shutter_providers::backups::actions(&registered));
         let actions = registered
             .into_iter()
             .chain(ours)
@@ -154,6 +155,11 @@ impl Step<'_> {
             ));
         }
         entries
+    }
+
+    /// Every change the step recorded.
+    pub(crate) fn changes(&self) -> Vec<shutter_core::Change> {
+        self.recorder.changes()
     }
 
     /// The restore-test verdicts the step recorded.
