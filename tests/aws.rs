@@ -23,9 +23,14 @@ pub(crate) fn ec2(moto: &Peer, region: &str, params: &[(&str, &str)]) -> String 
 
 /// An instance with its root volume and one more attached.
 fn instance(moto: &Peer) -> String {
+    instance_in(moto, REGION)
+}
+
+/// An instance in `region` with its root volume and one more attached.
+fn instance_in(moto: &Peer, region: &str) -> String {
     let run = ec2(
         moto,
-        REGION,
+        region,
         &[
             ("Action", "RunInstances"),
             ("ImageId", "ami-12345678"),
@@ -35,10 +40,10 @@ fn instance(moto: &Peer) -> String {
         ],
     );
     let id = moto::first(&run, "instanceId");
-    let zone = format!("{REGION}a");
+    let zone = format!("{region}a");
     let volume = ec2(
         moto,
-        REGION,
+        region,
         &[
             ("Action", "CreateVolume"),
             ("AvailabilityZone", &zone),
@@ -48,7 +53,7 @@ fn instance(moto: &Peer) -> String {
     let volume = moto::first(&volume, "volumeId");
     ec2(
         moto,
-        REGION,
+        region,
         &[
             ("Action", "AttachVolume"),
             ("VolumeId", &volume),
@@ -94,8 +99,8 @@ fn check_backup(execution: &Json) {
         "{outputs}"
     );
     assert_eq!(
-        outputs["kept"], 2,
-        "both volumes of the one backup: {outputs}"
+        outputs["kept"], 4,
+        "both volumes of the one backup and their copies, one backup set: {outputs}"
     );
     assert_eq!(outputs["pruned"], 0, "{outputs}");
 }
@@ -495,4 +500,68 @@ fn the_ebs_backup_workflow_runs_through_the_http_api() {
         "two snapshots and their copies: {backups:#}"
     );
     assert!(status.success(), "serve stops cleanly on SIGTERM: {status}");
+}
+
+/// Retention over the catalog: a second backup the same day, with a policy
+/// that keeps one day, prunes the first backup set in both regions (its
+/// snapshots and their copies) by catalog entry.
+#[test]
+fn retention_prunes_an_older_backup_set_in_both_regions_through_the_catalog() {
+    let (region, dr_region) = ("ca-central-1", "sa-east-1");
+    let moto = peer("moto");
+    let instance = instance_in(&moto, region);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("retention.db");
+    let inputs = dir.path().join("inputs.json");
+    let given = json!({"instance_id": instance, "region": region, "dr_region": dr_region,
+        "endpoint_url": moto.url, "daily": 1, "weekly": 0, "monthly": 0});
+    std::fs::write(&inputs, given.to_string()).expect("writable");
+    let inputs = inputs.to_str().expect("a utf-8 path");
+    let run = |db: &std::path::Path| -> Json {
+        let out = shutter_ok(
+            &moto,
+            db,
+            &["run", "workflows/aws-ebs-backup.yaml", "--inputs", inputs],
+        );
+        serde_json::from_str(&out).expect("the outputs as json")
+    };
+    let first = run(&db);
+    assert_eq!(
+        (&first["kept"], &first["pruned"]),
+        (&json!(4), &json!(0)),
+        "{first}"
+    );
+    // moto times snapshots to the second: the second set must be newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = run(&db);
+    assert_eq!(
+        (&second["kept"], &second["pruned"]),
+        (&json!(4), &json!(4)),
+        "the newest set kept, the first set's two snapshots and two copies pruned: {second}"
+    );
+    let deleted = backups(&moto, &db, &["--state", "deleted"]);
+    let pruned: Vec<&str> = deleted
+        .iter()
+        .filter_map(|e| e["native_id"].as_str())
+        .collect();
+    assert_eq!(pruned.len(), 4, "{deleted:#?}");
+    let originals: Vec<&Json> = first["snapshot_ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .collect();
+    for id in originals.iter().filter_map(|id| id.as_str()) {
+        assert!(pruned.contains(&id), "{id} pruned: {pruned:?}");
+        let described = ec2(
+            &moto,
+            region,
+            &[("Action", "DescribeSnapshots"), ("SnapshotId.1", id)],
+        );
+        assert!(
+            described.contains("InvalidSnapshot.NotFound"),
+            "{id} is gone from moto: {described}"
+        );
+    }
+    let available = backups(&moto, &db, &["--state", "available"]);
+    assert_eq!(available.len(), 4, "the second set: {available:#?}");
 }

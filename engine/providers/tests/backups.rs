@@ -86,3 +86,48 @@ async fn one_step_reconciles_every_place_and_a_failing_one_does_not_stop_the_oth
         "{nothing}"
     );
 }
+
+#[tokio::test]
+async fn a_backup_is_deleted_by_its_catalog_entry_and_marked() {
+    let lab = Lab::new().await;
+    let region = "eu-west-2";
+    let volume = support::volume(&lab.moto, region).await;
+    let backup = lab.step();
+    backup
+        .run(
+            "snapshot",
+            json!({"target": format!("aws://{region}/{volume}"), "name": "old", "options": lab.aws_options()}),
+        )
+        .await
+        .unwrap();
+    let entries = backup.cataloged();
+    let entry = entries[0].clone();
+    let snapshot = entry.artifact.native_id.clone();
+    let step = lab.step_reading(entries.clone());
+    let params = json!({"backup": entry.id, "options": lab.aws_options()});
+    let out = step.run("backups.delete", params.clone()).await.unwrap();
+    assert_eq!(out["deleted"], true, "{out}");
+    assert_eq!(out["native_id"], snapshot.as_str());
+    assert!(!support::snapshot_exists(&lab.moto, region, &snapshot).await);
+    let marks = step.marks();
+    assert_eq!(
+        marks,
+        [(entry.reference(), shutter_core::BackupState::Deleted)]
+    );
+    // Gone already: deleted again is no error.
+    let again = lab
+        .step_reading(entries)
+        .run("backups.delete", params)
+        .await
+        .unwrap();
+    assert_eq!(again["deleted"], false, "{again}");
+    let unknown = lab
+        .step_reading(Vec::new())
+        .run("backups.delete", json!({"backup": "no-such-entry"}))
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.to_string().contains("not in the catalog"),
+        "{unknown}"
+    );
+}

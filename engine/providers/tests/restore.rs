@@ -62,6 +62,15 @@ async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
         (&out["id"], &json!(true))
     );
 
+    // A reference under another key, or none, deletes nothing.
+    let mut forged = out["restored"].clone();
+    forged["key"] = json!("shutter:someone-else:restore");
+    let message = fatal(lab.run("restore.delete", json!({"restored": forged})).await);
+    assert!(message.contains("not made by the step"), "{message}");
+    forged.as_object_mut().unwrap().remove("key");
+    let message = fatal(lab.run("restore.delete", json!({"restored": forged})).await);
+    assert!(message.contains("no `key`"), "{message}");
+    assert!(support::volume_exists(&lab.moto, region, &id).await);
     let deleted = lab
         .run("restore.delete", json!({"restored": out["restored"]}))
         .await
@@ -159,7 +168,7 @@ async fn what_cannot_be_restored_is_refused_with_why() {
     let message = fatal(
         lab.run(
             "restore.delete",
-            json!({"restored": {"provider": "aws", "kind": "ami", "id": "ami-1"}}),
+            json!({"restored": {"provider": "aws", "kind": "ami", "id": "ami-1", "key": "shutter:x:y"}}),
         )
         .await,
     );

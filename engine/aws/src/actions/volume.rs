@@ -417,6 +417,10 @@ pub(super) struct DeleteVolume {
     /// Refuse a volume without Shutter's idempotency tag.
     #[param(default = true)]
     only_made_by_shutter: bool,
+    /// Refuse a volume whose idempotency tag is not this key (what
+    /// `restore.delete` passes: the key of the step that made it), so a
+    /// reference to another of Shutter's volumes deletes nothing.
+    made_by_key: Option<String>,
     /// Detach it first if it is attached (else an attached volume is an
     /// error).
     #[param(default = false)]
@@ -470,6 +474,19 @@ impl Run<Arc<Clients>> for DeleteVolume {
         {
             return Err(ActionError::fatal(format!(
                 "aws ec2 delete_volume: {id} carries no {IDEMPOTENCY_TAG} tag, so Shutter did not make it; set `only_made_by_shutter: false` to delete it anyway"
+            )));
+        }
+        let key = volume
+            .tags()
+            .iter()
+            .find(|tag| tag.key() == Some(IDEMPOTENCY_TAG))
+            .and_then(|tag| tag.value());
+        if let Some(wanted) = &self.made_by_key
+            && key != Some(wanted.as_str())
+        {
+            return Err(ActionError::fatal(format!(
+                "aws ec2 delete_volume: {id} was not made by the step whose key is {wanted} (its {IDEMPOTENCY_TAG} is {})",
+                key.unwrap_or("absent")
             )));
         }
         if matches!(

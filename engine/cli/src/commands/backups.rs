@@ -100,6 +100,16 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             if aws_regions.is_empty() && vcenters.is_empty() && clouds.is_empty() {
                 bail!("name what to reconcile: --aws-region, --vcenter or --cloud");
             }
+            // The flags become the step's parameters, where `${{` starts
+            // an expression: a name never holds one.
+            let given = aws_regions.iter().chain(&vcenters).chain(&clouds);
+            if let Some(odd) = given
+                .chain(aws_endpoint_url.iter())
+                .chain(std::iter::once(&aws_grace))
+                .find(|value| value.contains("${{"))
+            {
+                bail!("`{odd}`: `${{{{` has no place in a region, vCenter, cloud, URL or duration");
+            }
             let mut with = serde_json::json!({
                 "aws_regions": aws_regions,
                 "aws_grace": aws_grace,

@@ -30,6 +30,10 @@ pub(super) struct DeleteServer {
     /// `shutter_idempotency_key`: one `openstack.server.create` did not boot.
     #[param(default = true)]
     only_made_by_shutter: bool,
+    /// Refuse a server whose `shutter_idempotency_key` is not this key
+    /// (what `restore.delete` passes: the key of the step that booted it),
+    /// so a reference to another of Shutter's servers deletes nothing.
+    made_by_key: Option<String>,
     /// Wait until Nova no longer knows the server (or shows it DELETED).
     #[param(default = true)]
     wait: bool,
@@ -76,7 +80,7 @@ impl Run<Provider> for DeleteServer {
     async fn run(self, ctx: &ActionContext, provider: &Provider) -> Outcome<Deleted> {
         let session = provider.session(ctx)?;
         let id = self.server_id.as_str();
-        if self.only_made_by_shutter {
+        if self.only_made_by_shutter || self.made_by_key.is_some() {
             // A server id never names another server later: what is read
             // here is what the delete below deletes.
             let Some(server) = servers::get(&session, id).await? else {
@@ -87,6 +91,13 @@ impl Run<Provider> for DeleteServer {
                 return Err(ActionError::fatal(format!(
                     "refusing to delete server {id} (`{}`): Shutter did not boot it (its metadata has no `{KEY_PROPERTY}`); set only_made_by_shutter: false to delete it anyway",
                     name.unwrap_or("?")
+                )));
+            }
+            if let Some(wanted) = &self.made_by_key
+                && servers::key_of(&server) != Some(wanted.as_str())
+            {
+                return Err(ActionError::fatal(format!(
+                    "refusing to delete server {id}: the step whose key is {wanted} did not boot it"
                 )));
             }
         }

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 use shutter_core::action::{Outcome, Run};
 use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionError, Backup, BackupKind, BackupQuery, BackupState};
@@ -39,6 +39,9 @@ pub(super) struct QueryBackups {
     state: String,
     /// Only entries recorded within this long, e.g. `7d`.
     within: Option<Span>,
+    /// Only entries carrying every one of these tags (a map of key to
+    /// value), e.g. `{shutter-backup: i-0abc}`.
+    tags: Option<Map<String, Json>>,
     /// Only the newest entry of each source (entries with no known source
     /// are left out).
     #[param(default = false)]
@@ -119,6 +122,20 @@ impl QueryBackups {
     }
 }
 
+impl QueryBackups {
+    /// Whether `entry` carries every tag asked for (numbers and booleans
+    /// stand for their text, as tags are written).
+    fn has_tags(&self, entry: &Backup) -> bool {
+        self.tags.iter().flatten().all(|(key, value)| {
+            let want = match value {
+                Json::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            entry.artifact.tags.get(key) == Some(&want)
+        })
+    }
+}
+
 impl Run<()> for QueryBackups {
     type Outputs = Queried;
 
@@ -131,8 +148,12 @@ impl Run<()> for QueryBackups {
         // `latest_per_source` the first entry of a source is its newest.
         'pages: loop {
             let page = ctx.backups(&query).await.map_err(super::catalog_error)?;
+            let full = page.len() == PAGE;
             let last = page.last().map(|entry| entry.id.clone());
             for entry in page {
+                if !self.has_tags(&entry) {
+                    continue;
+                }
                 if self.latest_per_source {
                     let Some(source) = entry.source_ref() else {
                         continue;
@@ -146,9 +167,13 @@ impl Run<()> for QueryBackups {
                     break 'pages;
                 }
             }
+            // A short page is the last; a cursor that does not move down
+            // (a store that ignores it) would never end.
             match last {
-                Some(last) => query.before = Some(last),
-                None => break,
+                Some(last) if full && query.before.as_ref().is_none_or(|b| last < *b) => {
+                    query.before = Some(last);
+                }
+                _ => break,
             }
         }
         Ok(Queried {

@@ -60,7 +60,8 @@ pub(super) struct Restored {
     pub(super) backup: Option<String>,
     /// True when an earlier try had restored it.
     pub(super) adopted: bool,
-    /// What `restore.delete` takes: `{provider, kind, id, connection}`.
+    /// What `restore.delete` takes: `{provider, kind, id, connection,
+    /// key}` (`key`: the idempotency key it carries).
     #[output(ty = Object)]
     pub(super) restored: Json,
     /// The provider action's own outputs, unchanged.
@@ -163,7 +164,9 @@ pub(super) async fn restore(
     Ok(Restored {
         provider,
         kind,
-        restored: json!({"provider": provider, "kind": kind, "id": id, "connection": connection}),
+        // The key it was made under: `restore.delete` deletes only what
+        // carries that very key, never another of Shutter's resources.
+        restored: json!({"provider": provider, "kind": kind, "id": id, "connection": connection, "key": ctx.idempotency_key}),
         adopted: details
             .get("adopted")
             .and_then(Json::as_bool)

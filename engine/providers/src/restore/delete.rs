@@ -1,8 +1,10 @@
 //! `restore.delete`: removes what `restore` made, with the provider's own
 //! action (`aws.ec2.delete_volume`, `openstack.server.delete`,
 //! `vsphere.vm.destroy`). Gone already counts as deleted, so it is safe in
-//! `finally` and as a compensation; those actions refuse what Shutter did
-//! not make, so a wrong reference cannot take a production resource.
+//! `finally` and as a compensation. Only what carries the very idempotency
+//! key `restore` made it under is deleted (`made_by_key`): a wrong or
+//! hand-written reference cannot take a production resource, nor another
+//! of Shutter's.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
@@ -12,9 +14,10 @@ use shutter_core::{action_outputs, action_params};
 
 use crate::delegates::Delegates;
 
-/// Deletes what `restore` made: the volume (detached first), the server, or
-/// the clone (powered off first). Gone already counts as deleted. A revert
-/// in place made nothing to delete.
+/// Deletes what `restore` made: the volume (an attached one is refused:
+/// detach it first), the server, or the clone (powered off first), and only
+/// if it still carries the idempotency key it was made under. Gone already
+/// counts as deleted. A revert in place made nothing to delete.
 #[action_params("restore.delete")]
 #[derive(Debug, Deserialize)]
 pub(super) struct DeleteRestored {
@@ -48,6 +51,10 @@ pub(super) struct Made {
     id: String,
     #[serde(default)]
     connection: Map<String, Json>,
+    /// The idempotency key the resource carries: only what carries it is
+    /// deleted.
+    #[serde(default)]
+    key: String,
 }
 
 impl Made {
@@ -61,6 +68,12 @@ impl Made {
         if made.id.is_empty() {
             return Err(ActionError::fatal(
                 "parameter `restored` has an empty `id`".to_owned(),
+            ));
+        }
+        if made.key.is_empty() && made.kind != "reverted" {
+            return Err(ActionError::fatal(
+                "parameter `restored` has no `key`: pass the `restored` output of restore as it is"
+                    .to_owned(),
             ));
         }
         Ok(made)
@@ -87,7 +100,6 @@ pub(super) async fn delete(
     let (action, deleted_key) = match (made.provider.as_str(), made.kind.as_str()) {
         ("aws", "volume") => {
             params.insert("volume_id".into(), json!(made.id));
-            params.insert("detach".into(), json!(true));
             for key in ["region", "endpoint_url"] {
                 if let Some(value) = connection(key) {
                     params.insert(key.into(), value);
@@ -142,6 +154,7 @@ pub(super) async fn delete(
             )));
         }
     };
+    params.insert("made_by_key".into(), json!(made.key));
     let details = delegates.run(ctx, action, Json::Object(params)).await?;
     Ok(Deleted {
         deleted: details

@@ -157,6 +157,11 @@ impl Step<'_> {
         entries
     }
 
+    /// The catalog marks the step recorded.
+    pub(crate) fn marks(&self) -> Vec<(shutter_core::BackupRef, shutter_core::BackupState)> {
+        self.recorder.backup_marks()
+    }
+
     /// Every change the step recorded.
     pub(crate) fn changes(&self) -> Vec<shutter_core::Change> {
         self.recorder.changes()

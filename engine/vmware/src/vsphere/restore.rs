@@ -428,12 +428,14 @@ async fn change_power(
 }
 
 /// What to check before destroying.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DestroyOptions {
     /// Power the VM off first when it is on.
     pub power_off: bool,
     /// Refuse a VM whose annotation carries no idempotency key.
     pub only_made_by_shutter: bool,
+    /// Refuse a VM whose annotation carries another key than this one.
+    pub made_by_key: Option<String>,
 }
 
 /// Destroys `vm` (`Destroy_Task`: unregisters it and deletes its files),
@@ -466,6 +468,15 @@ pub async fn destroy_vm(
         return Err(VsphereError::Invalid(format!(
             "{what}: refused: vm `{name}` was not made by Shutter (its annotation carries no `{}` line); set `only_made_by_shutter: false` to destroy it anyway",
             KEY_MARKER.trim_end()
+        )));
+    }
+    let key = key_in(props.text("config.annotation").unwrap_or_default());
+    if let Some(wanted) = &options.made_by_key
+        && key != Some(wanted.as_str())
+    {
+        return Err(VsphereError::Invalid(format!(
+            "{what}: refused: vm `{name}` was not made by the step whose key is {wanted} (its annotation names {})",
+            key.unwrap_or("no key")
         )));
     }
     if props.text("runtime.powerState") == Some("poweredOn") {

@@ -201,6 +201,10 @@ struct DestroyVm {
     /// destroy a VM made by other means, on purpose.
     #[param(default = true)]
     only_made_by_shutter: bool,
+    /// Refuse a VM whose annotation carries another idempotency key than
+    /// this one (what `restore.delete` passes: the key of the step that
+    /// made it), so a reference to another of Shutter's VMs destroys nothing.
+    made_by_key: Option<String>,
     /// How long each vCenter task (power off, destroy) may run before the
     /// step stops waiting and asks vCenter to cancel it (not every task can
     /// be canceled); a retryable failure: another try carries on.
@@ -232,6 +236,7 @@ impl Run<Shared> for DestroyVm {
         let options = DestroyOptions {
             power_off: self.power_off,
             only_made_by_shutter: self.only_made_by_shutter,
+            made_by_key: self.made_by_key.clone(),
         };
         let (destroyed, moref) = match find_vm(&client, &target).await {
             Ok(vm) => (
