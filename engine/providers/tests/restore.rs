@@ -278,6 +278,19 @@ async fn a_glance_image_boots_as_a_nova_server() {
         .unwrap();
     assert_eq!(deleted["deleted"], true, "{deleted}");
 
+    // What the test lacks is not the backup's fault: no verdict.
+    let lacking = lab.step_reading(entries.clone());
+    let message = fatal(
+        lacking
+            .run(
+                "restore.test",
+                json!({"backup": entry.id, "options": {"cloud": "lab"}}),
+            )
+            .await,
+    );
+    assert!(message.contains("options.flavor"), "{message}");
+    assert!(lacking.verdicts().is_empty(), "no verdict recorded");
+
     let tested = lab
         .step_reading(entries)
         .run(
