@@ -17,10 +17,21 @@ use shutter_core::{ActionContext, LogLevel};
 /// The tag key that carries the idempotency key of the step that created a resource.
 pub const IDEMPOTENCY_TAG: &str = "shutter:idempotency-key";
 
+/// The same for a restored volume: another name, because a backup is what
+/// carries [`IDEMPOTENCY_TAG`] (a reconcile catalogs it), and tooling that
+/// copies a volume's tags to its snapshots (DLM, AWS Backup) must not make
+/// a snapshot of a restored volume look like one of Shutter's backups.
+pub const RESTORE_TAG: &str = "shutter:restore-key";
+
 /// Selects what this step created on an earlier try.
 pub(crate) fn created_by(ctx: &ActionContext) -> Filter {
+    created_under(ctx, IDEMPOTENCY_TAG)
+}
+
+/// Selects what this step created on an earlier try, marked with `tag`.
+pub(crate) fn created_under(ctx: &ActionContext, tag: &str) -> Filter {
     Filter::builder()
-        .name(format!("tag:{IDEMPOTENCY_TAG}"))
+        .name(format!("tag:{tag}"))
         .values(&ctx.idempotency_key)
         .build()
 }
@@ -31,15 +42,22 @@ pub(crate) fn tagged(
     resource: ResourceType,
     tags: &[Tag],
 ) -> TagSpecification {
-    let key = Tag::builder()
-        .key(IDEMPOTENCY_TAG)
-        .value(&ctx.idempotency_key)
-        .build();
+    tagged_under(ctx, resource, tags, IDEMPOTENCY_TAG)
+}
+
+/// The user's tags plus the key under `tag`.
+pub(crate) fn tagged_under(
+    ctx: &ActionContext,
+    resource: ResourceType,
+    tags: &[Tag],
+    tag: &str,
+) -> TagSpecification {
+    let key = Tag::builder().key(tag).value(&ctx.idempotency_key).build();
     TagSpecification::builder()
         .resource_type(resource)
         .set_tags(Some(
             tags.iter()
-                .filter(|tag| tag.key() != Some(IDEMPOTENCY_TAG))
+                .filter(|t| t.key() != Some(tag))
                 .cloned()
                 .chain([key])
                 .collect(),

@@ -37,7 +37,7 @@ use std::sync::Arc;
 
 use shutter_core::Action;
 
-pub use idempotency::IDEMPOTENCY_TAG;
+pub use idempotency::{IDEMPOTENCY_TAG, RESTORE_TAG};
 pub use settings::AwsSettings;
 
 /// Every action of this provider: its catalog entry and its implementation,

@@ -14,14 +14,15 @@ use shutter_core::{action_outputs, action_params};
 use shutter_kit::{Poll, Polled, poll_until};
 
 use crate::failure::{aws_error, is_gone};
-use crate::idempotency::{self, IDEMPOTENCY_TAG};
+use crate::idempotency::{self, RESTORE_TAG};
 use crate::params;
 use crate::settings::{Clients, Ec2};
 
 /// Creates an EBS volume from a snapshot (`CreateVolume`) and, unless `wait`
-/// is false, waits until it is `available`. Tagged with the step's
-/// idempotency key; a re-run adopts the volume an earlier try made. Undo
-/// with `aws.ec2.delete_volume`.
+/// is false, waits until it is `available`. Tagged `shutter:restore-key` =
+/// the step's idempotency key (not the backups' tag: a snapshot of it is no
+/// backup of Shutter's), and sent with a client token made of it; a re-run
+/// adopts the volume an earlier try made. Undo with `aws.ec2.delete_volume`.
 #[action_params("aws.ec2.create_volume")]
 #[derive(Debug, Deserialize)]
 pub(super) struct CreateVolume {
@@ -156,7 +157,13 @@ impl CreateVolume {
             .set_iops(whole("iops", self.iops)?)
             .set_encrypted(self.encrypted)
             .set_kms_key_id(self.kms_key_id.clone())
-            .tag_specifications(idempotency::tagged(ctx, ResourceType::Volume, &self.tags.0))
+            .tag_specifications(idempotency::tagged_under(
+                ctx,
+                ResourceType::Volume,
+                &self.tags.0,
+                RESTORE_TAG,
+            ))
+            .client_token(client_token(ctx))
             .send()
             .await
             .map_err(|err| aws_error("CreateVolume", on, &err))?;
@@ -173,6 +180,20 @@ impl CreateVolume {
             .set_state(created.state().cloned())
             .build())
     }
+}
+
+/// `CreateVolume`'s own idempotency token (at most 64 characters): the same
+/// for every try of the step, so a try whose answer was lost and that
+/// EC2's lists do not show yet does not make a second volume.
+fn client_token(ctx: &ActionContext) -> String {
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = ctx
+        .idempotency_key
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("shutter-{}-{hash:016x}", ctx.execution)
 }
 
 /// A count EC2 takes as an `i32`.
@@ -224,7 +245,7 @@ async fn created_volume(
     let answer = ec2
         .client
         .describe_volumes()
-        .filters(idempotency::created_by(ctx))
+        .filters(idempotency::created_under(ctx, RESTORE_TAG))
         .filters(usable)
         .send()
         .await
@@ -407,17 +428,18 @@ async fn describe_volume(ec2: &Ec2, id: &str) -> Result<Volume, ActionError> {
 /// Deletes a volume (`DeleteVolume`), detaching it first when `detach` says
 /// so. One already gone counts as deleted, so a cleanup that is retried
 /// succeeds. By default only a volume Shutter made (it carries the
-/// idempotency tag) is deleted: a typo in a cleanup step cannot take a
-/// production volume with it.
+/// `shutter:restore-key` tag) is deleted, and with `made_by_key` only the
+/// one that step made: a typo in a cleanup step cannot take a production
+/// volume with it.
 #[action_params("aws.ec2.delete_volume")]
 #[derive(Debug, Deserialize)]
 pub(super) struct DeleteVolume {
     /// The volume, e.g. the `volume_id` of `aws.ec2.create_volume`.
     volume_id: String,
-    /// Refuse a volume without Shutter's idempotency tag.
+    /// Refuse a volume without Shutter's `shutter:restore-key` tag.
     #[param(default = true)]
     only_made_by_shutter: bool,
-    /// Refuse a volume whose idempotency tag is not this key (what
+    /// Refuse a volume whose `shutter:restore-key` is not this key (what
     /// `restore.delete` passes: the key of the step that made it), so a
     /// reference to another of Shutter's volumes deletes nothing.
     made_by_key: Option<String>,
@@ -470,22 +492,22 @@ impl Run<Arc<Clients>> for DeleteVolume {
             && !volume
                 .tags()
                 .iter()
-                .any(|tag| tag.key() == Some(IDEMPOTENCY_TAG))
+                .any(|tag| tag.key() == Some(RESTORE_TAG))
         {
             return Err(ActionError::fatal(format!(
-                "aws ec2 delete_volume: {id} carries no {IDEMPOTENCY_TAG} tag, so Shutter did not make it; set `only_made_by_shutter: false` to delete it anyway"
+                "aws ec2 delete_volume: {id} carries no {RESTORE_TAG} tag, so Shutter did not make it; set `only_made_by_shutter: false` to delete it anyway"
             )));
         }
         let key = volume
             .tags()
             .iter()
-            .find(|tag| tag.key() == Some(IDEMPOTENCY_TAG))
+            .find(|tag| tag.key() == Some(RESTORE_TAG))
             .and_then(|tag| tag.value());
         if let Some(wanted) = &self.made_by_key
             && key != Some(wanted.as_str())
         {
             return Err(ActionError::fatal(format!(
-                "aws ec2 delete_volume: {id} was not made by the step whose key is {wanted} (its {IDEMPOTENCY_TAG} is {})",
+                "aws ec2 delete_volume: {id} was not made by the step whose key is {wanted} (its {RESTORE_TAG} is {})",
                 key.unwrap_or("absent")
             )));
         }
