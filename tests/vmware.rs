@@ -432,3 +432,57 @@ fn one_execution_snapshots_a_target_on_each_cloud() {
         "{vsphere}"
     );
 }
+
+// The providers' tests make VMs of their own the same way (vcsim's clones
+// share their source's disks: never clone a stock VM).
+#[path = "../engine/providers/tests/support/vcsim.rs"]
+mod own_vm;
+
+/// `workflow` (YAML text) run once on the lab's store: its outputs.
+fn run_text(lab: &Lab, name: &str, workflow: &str) -> Json {
+    let file = lab.dir.path().join(format!("{name}.yaml"));
+    std::fs::write(&file, workflow).expect("writable");
+    let run = lab.shutter(&["run", &file.display().to_string()]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&run.stdout).expect("the outputs as json")
+}
+
+#[test]
+fn the_restore_workflow_clones_a_vm_from_its_newest_cataloged_snapshot() {
+    let vcsim = peer("vcsim");
+    let lab = Lab::new().with_peer(&vcsim);
+    let source = format!("restore-source-{}", std::process::id());
+    let vm = block_on(own_vm::vm_with_disk(&source));
+    let backup = format!(
+        "version: 1\nname: backup\nsteps:\n  snap:\n    uses: vsphere.snapshot.create\n    with: {{vm: {vm}, name: nightly}}\noutputs:\n  id: ${{{{ steps.snap.outputs.id }}}}\n"
+    );
+    run_text(&lab, "older", &backup);
+    let newest = run_text(&lab, "newer", &backup);
+    let clone_name = format!("restored-{source}");
+    let (run, execution) = lab.run(
+        "restore-vsphere-vm",
+        &json!({"vm": vm, "name": clone_name, "folder": "DC0/vm"}),
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let outputs = &execution["execution"]["outputs"];
+    assert_eq!(outputs["snapshot"], newest["id"], "the newest: {outputs}");
+    let clone = outputs["clone"].as_str().expect("a clone");
+    assert!(clone.starts_with("vm-") && clone != vm, "{outputs}");
+    assert_eq!(step(&execution, "none")["state"], "skipped");
+    // The clone is Shutter's: it goes, and the source VM with it.
+    for (name, target) in [("drop-clone", clone), ("drop-source", vm.as_str())] {
+        let destroy = format!(
+            "version: 1\nname: {name}\nsteps:\n  destroy:\n    uses: vsphere.vm.destroy\n    with: {{vm: {target}}}\noutputs:\n  destroyed: ${{{{ steps.destroy.outputs.destroyed }}}}\n"
+        );
+        let out = run_text(&lab, name, &destroy);
+        assert_eq!(out["destroyed"], true, "{name}: {out}");
+    }
+}

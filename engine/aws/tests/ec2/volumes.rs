@@ -46,11 +46,14 @@ async fn a_volume_from_a_snapshot_keeps_its_size_and_encryption_and_a_rerun_adop
     let tags = described.volumes()[0].tags();
     assert!(tags.iter().any(|t| t.key() == Some("purpose")), "{tags:?}");
     assert!(
-        tags.iter().any(|t| t.key() == Some(shutter_aws::RESTORE_TAG)),
+        tags.iter()
+            .any(|t| t.key() == Some(shutter_aws::RESTORE_TAG)),
         "{tags:?}"
     );
     assert!(
-        !tags.iter().any(|t| t.key() == Some(shutter_aws::IDEMPOTENCY_TAG)),
+        !tags
+            .iter()
+            .any(|t| t.key() == Some(shutter_aws::IDEMPOTENCY_TAG)),
         "a restored volume is not marked as a backup: {tags:?}"
     );
 
