@@ -558,58 +558,15 @@ async fn a_named_connection_from_shutters_config_is_used_and_carried_on() {
 // drops `spec.config.annotation` and `spec.powerOn`, which the action sets
 // again after the clone (as it would for a clone a crashed try left off).
 
-/// A VM of the test's own, made with `CreateVM_Task` beside `DC0_H0_VM0`,
-/// powered off, with no disk; its moRef. govmomi 0.24's `CloneVM_Task`
-/// shares the source's device objects with the clone (govmomi#2706, fixed
-/// in 0.28): cloning a stock VM would point its disks, which other tests
-/// read, at the clone's files. A VM without disks has nothing to share.
-/// Its annotation carries a key, so `vsphere.vm.destroy` removes it.
-async fn own_vm(sessions: &SessionCache, name: &str) -> Json {
-    use shutter_vmware::vsphere::moref::MoRef;
-    use shutter_vmware::vsphere::properties::retrieve;
-    use shutter_vmware::vsphere::request::{Fragment, Request};
-    use shutter_vmware::vsphere::task::wait_for_task;
-    use shutter_vmware::vsphere::vm::{VmTarget, find_vm};
-
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &vcsim_env(),
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
-    let client = sessions.client(&config).await.unwrap();
-    let stock = find_vm(&client, &VmTarget::parse(&json!("DC0_H0_VM0")).unwrap())
-        .await
-        .unwrap();
-    let beside = retrieve(&client, &stock, &["parent", "resourcePool"])
-        .await
-        .unwrap();
-    // VirtualMachineConfigSpec's order: name, guestId, annotation, files.
-    let spec = Fragment::open("config", None)
-        .text("name", name)
-        .text("guestId", "otherGuest")
-        .text(
-            "annotation",
-            &format!("a restore test's vm\nshutter-idempotency-key: test:{name}"),
-        )
-        .nest(
-            Fragment::open("files", None)
-                .text("vmPathName", "[LocalDS_0]")
-                .close("files"),
-        )
-        .close("config");
-    let request = Request::new("CreateVM_Task", &beside.moref("parent").unwrap())
-        .fragment(&spec)
-        .moref("pool", &beside.moref("resourcePool").unwrap());
-    let answer = client.call(&request).await.unwrap();
-    let task = MoRef::from_element(answer.child("returnval").unwrap()).unwrap();
-    let made = wait_for_task(&client, &task, "creating a test vm", &())
-        .await
-        .unwrap();
-    let vm = MoRef::from_element(made.as_ref().unwrap()).unwrap();
-    json!(vm.value)
+/// A throwaway VM of the test's own, with one disk (the fixture the
+/// providers' tests share: vcsim's clones share their source's disks, so a
+/// clone test must never clone a stock VM).
+async fn own_vm(name: &str) -> Json {
+    json!(own::vm_with_disk(name).await)
 }
+
+#[path = "../../providers/tests/support/vcsim.rs"]
+mod own;
 
 /// Snapshots `vm` under its own key; the `snapshot` reference.
 async fn snapshot_of(sessions: &SessionCache, vm: &Json, name: &str, key: &str) -> Json {
@@ -645,7 +602,7 @@ async fn revert_makes_the_snapshot_current_again() {
     let sessions = SessionCache::new();
     let pid = std::process::id();
     let key = format!("shutter:{pid}:revert");
-    let vm = own_vm(&sessions, &format!("shutter-revert-{pid}")).await;
+    let vm = own_vm(&format!("shutter-revert-{pid}")).await;
     let first = snapshot_of(&sessions, &vm, "first", &format!("{key}-first")).await;
     let second = snapshot_of(&sessions, &vm, "second", &format!("{key}-second")).await;
     assert_eq!(current_snapshot(&sessions, &vm).await, second["moref"]);
@@ -731,7 +688,7 @@ async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
     let sessions = SessionCache::new();
     let pid = std::process::id();
     let key = format!("shutter:{pid}:clone");
-    let source_vm = own_vm(&sessions, &format!("shutter-clone-source-{pid}")).await;
+    let source_vm = own_vm(&format!("shutter-clone-source-{pid}")).await;
     let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
     let name = format!("shutter-clone-{pid}");
     let params = json!({"snapshot": source, "name": name, "folder": "DC0/vm", "power_on": true});
@@ -806,7 +763,7 @@ async fn a_clone_never_takes_over_a_vm_it_did_not_make() {
     let sessions = SessionCache::new();
     let pid = std::process::id();
     let key = format!("shutter:{pid}:taken");
-    let source_vm = own_vm(&sessions, &format!("shutter-taken-source-{pid}")).await;
+    let source_vm = own_vm(&format!("shutter-taken-source-{pid}")).await;
     let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
 
     // A stock VM, in the source's own folder (the default one).

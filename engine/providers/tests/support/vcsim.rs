@@ -11,9 +11,10 @@
 //!
 //! That VM has a disk because a restore test checks the clone's disks and
 //! their total capacity, and vcsim gives a clone the disks its source has
-//! (new empty files of the same capacity). The VM is made with
-//! `CreateVM_Task`, as `own_vm` in `engine/vmware/tests/vsphere.rs` makes its
-//! VMs: next to `DC0_H0_VM0`, powered off. vcsim gives every new VM the
+//! (new empty files of the same capacity). Three test crates include this
+//! file (`#[path]`): the providers', the vmware crate's and the end-to-end
+//! tests. The VM is made with `CreateVM_Task` next to `DC0_H0_VM0`,
+//! powered off. vcsim gives every new VM the
 //! default devices of `simulator/esx/virtual_device.go`, among them the IDE
 //! controller 0 (key 200), so the disk sits there at unit 0. The disk's
 //! backing names only the datastore (`[LocalDS_0]`), so vcsim picks the
