@@ -40,6 +40,31 @@ fn a_shipped_workflow_runs_and_prints_its_outputs() {
 }
 
 #[test]
+fn an_input_given_with_i_is_typed_by_its_declaration() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let file = dir.path().join("typed.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: typed\ninputs:\n  vm: {type: string}\n  keep: {type: integer}\nsteps:\n  s: {uses: core.noop}\noutputs:\n  vm: ${{ inputs.vm }}\n  keep: ${{ inputs.keep + 1 }}\n",
+    )
+    .expect("writable");
+    let path = file.display().to_string();
+    // A string input takes the text as it is; an integer one reads it.
+    let out = shutter_at(&db, &["run", &path, "-i", "vm=42", "-i", "keep=6"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("outputs are JSON");
+    assert_eq!(outputs, serde_json::json!({"vm": "42", "keep": 7}));
+    let refused = shutter_at(&db, &["run", &path, "-i", "vm=web", "-i", "keep=x"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("input `keep`: expects integer, got a string"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+#[test]
 fn a_failing_workflow_exits_1_and_its_record_tells_why() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");

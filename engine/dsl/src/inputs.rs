@@ -81,11 +81,30 @@ pub fn resolve_inputs(
 /// Parses a command-line `key=value`: the value as JSON when it parses
 /// (numbers, booleans, lists), else as a plain string.
 pub fn parse_assignment(text: &str) -> Result<(String, Json), String> {
+    parse_assignment_for(text, None)
+}
+
+/// `name=value` for a workflow whose inputs are known: a value given to a
+/// `string` input is that text as it is (`-i vm=42` is the string "42",
+/// `-i note=true` the string "true"); any other is read as JSON when it
+/// parses, else as a string (which the type check then refuses).
+pub fn parse_assignment_for(
+    text: &str,
+    workflow: Option<&Workflow>,
+) -> Result<(String, Json), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not key=value"))?;
-    let value = serde_json::from_str(value).unwrap_or_else(|_| Json::String(value.to_owned()));
-    Ok((key.trim().to_owned(), value))
+    let key = key.trim().to_owned();
+    let declared = workflow
+        .and_then(|w| w.inputs.get(&key))
+        .map(|spec| spec.ty);
+    let value = if declared == Some(crate::raw::InputType::String) {
+        Json::String(value.to_owned())
+    } else {
+        serde_json::from_str(value).unwrap_or_else(|_| Json::String(value.to_owned()))
+    };
+    Ok((key, value))
 }
 
 #[cfg(test)]
@@ -110,6 +129,22 @@ mod tests {
             json!(resolved),
             json!({"vm": "web", "keep": 7, "mode": "crash"})
         );
+    }
+
+    #[test]
+    fn an_assignment_is_typed_by_the_input_it_names() {
+        let workflow = workflow();
+        let read = |text| parse_assignment_for(text, Some(&workflow)).unwrap().1;
+        assert_eq!(read("vm=42"), json!("42"), "a string input takes the text");
+        assert_eq!(read("vm=true"), json!("true"));
+        assert_eq!(read("keep=42"), json!(42), "an integer input reads JSON");
+        assert_eq!(read("keep=x"), json!("x"), "refused by the type check");
+        assert_eq!(
+            read("other=[1]"),
+            json!([1]),
+            "undeclared: JSON when it parses"
+        );
+        assert_eq!(parse_assignment("vm=42").unwrap().1, json!(42));
     }
 
     #[test]

@@ -127,7 +127,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             return crate::commands::run::execute(
                 source,
                 None,
-                serde_json::Map::new(),
+                |_| Ok(serde_json::Map::new()),
                 &db,
                 &engine,
             )

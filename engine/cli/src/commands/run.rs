@@ -42,18 +42,26 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let inputs = inputs(&args)?;
-    execute(source, Some(&args.file), inputs, &args.db, &args.engine).await
+    let file = args.file.clone();
+    execute(
+        source,
+        Some(&file),
+        |workflow| inputs(&args, workflow),
+        &args.db,
+        &args.engine,
+    )
+    .await
 }
 
 /// Runs `source` here as `shutter run` runs a file (`file`, which module
 /// paths are relative to; none for a command's own workflow, such as
-/// `backups sync`): compiled, started on the store, followed until it
-/// ends, its outputs printed.
+/// `backups sync`): compiled, started on the store with the inputs
+/// `inputs` reads once the workflow's declarations are known, followed
+/// until it ends, its outputs printed.
 pub(crate) async fn execute(
     source: Source,
     file: Option<&Path>,
-    inputs: Map<String, Json>,
+    inputs: impl FnOnce(&shutter_dsl::Workflow) -> anyhow::Result<Map<String, Json>>,
     db: &DbArgs,
     engine: &EngineArgs,
 ) -> anyhow::Result<ExitCode> {
@@ -81,6 +89,7 @@ pub(crate) async fn execute(
         }
         return Ok(ExitCode::FAILURE);
     }
+    let inputs = inputs(&plan.workflow)?;
     let opened = db::open(db, Durability::Normal).await?;
     let store = opened.store.clone();
     let engine = db::engine(store.clone(), engine.config()?)?;
@@ -154,7 +163,8 @@ pub(crate) async fn execute(
     })
 }
 
-fn inputs(args: &Args) -> anyhow::Result<Map<String, Json>> {
+/// The inputs file's object, then each `-i`, typed by the input it names.
+fn inputs(args: &Args, workflow: &shutter_dsl::Workflow) -> anyhow::Result<Map<String, Json>> {
     let mut inputs = match &args.inputs_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -169,8 +179,8 @@ fn inputs(args: &Args) -> anyhow::Result<Map<String, Json>> {
         None => Map::new(),
     };
     for assignment in &args.inputs {
-        let (name, value) =
-            shutter_dsl::inputs::parse_assignment(assignment).map_err(anyhow::Error::msg)?;
+        let (name, value) = shutter_dsl::inputs::parse_assignment_for(assignment, Some(workflow))
+            .map_err(anyhow::Error::msg)?;
         inputs.insert(name, value);
     }
     Ok(inputs)
