@@ -120,12 +120,20 @@ fn mermaid_label(text: &str) -> String {
     text.replace('"', "#quot;")
 }
 
+/// A step's node id in Mermaid: prefixed, because a step may be called
+/// what Mermaid reads as a keyword (`end`, `subgraph`, `graph`, `style`,
+/// `click`, ...), which breaks the whole chart. The label keeps the name.
+fn mermaid_id(id: &str) -> String {
+    format!("s_{id}")
+}
+
 fn mermaid_node(step: &Step) -> String {
     let label = mermaid_label(&format!("{}<br/>{}", step.id, action_label(&step.call)));
+    let id = mermaid_id(step.id.as_str());
     if step.finally {
-        format!("  {}{{{{\"finally: {label}\"}}}}", step.id)
+        format!("  {id}{{{{\"finally: {label}\"}}}}")
     } else {
-        format!("  {}[\"{label}\"]", step.id)
+        format!("  {id}[\"{label}\"]")
     }
 }
 
@@ -138,7 +146,7 @@ fn mermaid(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "  {id}__compensate[/\"undo: {action}\"/]\n  {id} -. compensate .-> {id}__compensate",
-                id = step.id,
+                id = mermaid_id(step.id.as_str()),
                 action = mermaid_label(&action_label(compensate)),
             );
         }
@@ -148,7 +156,32 @@ fn mermaid(plan: &Plan) -> String {
             EdgeKind::Implied => "-. implied .->",
             EdgeKind::Needs => "-->",
         };
+        let (from, to) = (mermaid_id(from.as_str()), mermaid_id(to.as_str()));
         let _ = writeln!(out, "  {from} {arrow} {to}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Catalog, Source, compile};
+
+    #[test]
+    fn mermaid_keywords_as_step_names_do_not_break_the_chart() {
+        let source = Source::new(
+            "g.yaml",
+            "version: 1\nname: g\nsteps:\n  end: {uses: core.noop}\n  subgraph: {uses: core.noop, needs: [end]}\n",
+        );
+        let plan = compile(&source, &Catalog::with_core()).unwrap();
+        let chart = render(&plan, GraphFormat::Mermaid);
+        assert!(chart.contains("  s_end[\"end<br/>core.noop\"]"), "{chart}");
+        assert!(chart.contains("  s_end --> s_subgraph"), "{chart}");
+        assert!(
+            !chart
+                .lines()
+                .any(|line| line.trim_start().starts_with("end")),
+            "no line may start with the keyword: {chart}"
+        );
+    }
 }

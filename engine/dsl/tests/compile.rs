@@ -52,7 +52,7 @@ fn reading_another_step_adds_an_implied_dependency() {
         render(&plan, GraphFormat::Dot)
             .contains("\"a\" -> \"b\" [style=dashed, label=\"implied\"]")
     );
-    assert!(render(&plan, GraphFormat::Mermaid).contains("a -. implied .-> b"));
+    assert!(render(&plan, GraphFormat::Mermaid).contains("s_a -. implied .-> s_b"));
 }
 
 #[test]
