@@ -40,21 +40,6 @@ struct Nova {
     calls: Arc<AtomicUsize>,
 }
 
-fn microversion(headers: &HeaderMap) -> (u32, u32) {
-    let text = headers
-        .get("openstack-api-version")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("compute "))
-        .or_else(|| {
-            headers
-                .get("x-openstack-nova-api-version")
-                .and_then(|v| v.to_str().ok())
-        })
-        .unwrap_or("2.1");
-    let (major, minor) = text.split_once('.').unwrap_or(("2", "1"));
-    (major.parse().unwrap_or(2), minor.parse().unwrap_or(1))
-}
-
 async fn action(
     State(nova): State<Nova>,
     Path(server): Path<String>,
@@ -120,7 +105,7 @@ async fn action(
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         upload.send().await.unwrap();
     });
-    if microversion(&headers) >= (2, 45) {
+    if shutter_testpeers::nova::microversion(&headers) >= (2, 45) {
         (StatusCode::ACCEPTED, AxumJson(json!({"image_id": id}))).into_response()
     } else {
         (

@@ -106,8 +106,9 @@ fn not_found(id: &str) -> Response {
     error(StatusCode::NOT_FOUND, "itemNotFound", &message)
 }
 
-/// The compute microversion a request asks for (2.1 when none).
-fn microversion(headers: &HeaderMap) -> (u32, u32) {
+/// The compute microversion a request asks for (2.1 when none), from
+/// `OpenStack-API-Version: compute X.Y` or the older Nova header.
+pub fn microversion(headers: &HeaderMap) -> (u32, u32) {
     let text = headers
         .get("openstack-api-version")
         .and_then(|v| v.to_str().ok())

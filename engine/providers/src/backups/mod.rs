@@ -7,6 +7,8 @@
 //! # Layout
 //! - `query.rs`: `backups.query` and the entry's JSON shape.
 //! - `record.rs`: `backups.record_test`.
+//! - here: reading an entry a parameter names (`entry_ref`), shared by
+//!   these actions and `restore`.
 //! - `sync.rs`: `backups.sync`, delegating to each provider's reconcile.
 //! - `delete.rs`: `backups.delete`, a backup deleted by its catalog entry.
 
@@ -15,22 +17,20 @@ mod query;
 mod record;
 mod sync;
 
-use shutter_core::ActionEntry;
+use serde_json::Value as Json;
 use shutter_core::action::Run as _;
+use shutter_core::store::StoreError;
+use shutter_core::{ActionContext, ActionEntry, ActionError, Backup};
 
 use crate::delegates::Delegates;
 
-pub(crate) use record::entry_ref;
-
 /// A failed read of the catalog: worth another try only when the store
 /// was unavailable.
-pub(crate) fn catalog_error(err: shutter_core::store::StoreError) -> shutter_core::ActionError {
+pub(crate) fn catalog_error(err: StoreError) -> ActionError {
     let message = format!("reading the backup catalog: {err}");
     match err {
-        shutter_core::store::StoreError::Unavailable(_) => {
-            shutter_core::ActionError::retryable(message)
-        }
-        _ => shutter_core::ActionError::fatal(message),
+        StoreError::Unavailable(_) => ActionError::retryable(message),
+        _ => ActionError::fatal(message),
     }
 }
 
@@ -56,4 +56,28 @@ pub fn actions(registered: &[ActionEntry]) -> Vec<ActionEntry> {
         sync::SyncAll::entry(delegates.clone()),
         delete::DeleteBackup::entry(delegates),
     ]
+}
+
+/// The catalog entry a parameter names: its id, or an object with its
+/// `id` (an entry of `backups.query`), read afresh from the catalog so an
+/// output edited on the way cannot point elsewhere.
+pub(crate) async fn entry_ref(ctx: &ActionContext, value: &Json) -> Result<Backup, ActionError> {
+    let id = match value {
+        Json::String(id) => id.as_str(),
+        Json::Object(map) => map.get("id").and_then(Json::as_str).ok_or_else(|| {
+            ActionError::fatal("parameter `backup`: the object has no `id`".to_owned())
+        })?,
+        other => {
+            return Err(ActionError::fatal(format!(
+                "parameter `backup` must be a catalog entry's id or an entry of backups.query, not {other}"
+            )));
+        }
+    };
+    match ctx.backup(id).await {
+        Ok(Some(entry)) => Ok(entry),
+        Ok(None) => Err(ActionError::fatal(format!(
+            "backup `{id}` is not in the catalog"
+        ))),
+        Err(err) => Err(catalog_error(err)),
+    }
 }

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use shutter_core::ActionContext;
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError, Backup};
 use shutter_core::{action_outputs, action_params};
 
 /// Records a restore test's verdict on a catalog entry: `passed` sets when
@@ -36,35 +36,11 @@ impl Run<()> for RecordTest {
     type Outputs = Recorded;
 
     async fn run(self, ctx: &ActionContext, (): &()) -> Outcome<Recorded> {
-        let entry = entry_ref(ctx, &self.backup).await?;
+        let entry = super::entry_ref(ctx, &self.backup).await?;
         ctx.record_test(entry.reference(), self.passed, self.detail);
         Ok(Recorded {
             backup: entry.id,
             passed: self.passed,
         })
-    }
-}
-
-/// The catalog entry a parameter names: its id, or an object with its
-/// `id` (an entry of `backups.query`), read afresh from the catalog so an
-/// output edited on the way cannot point elsewhere.
-pub(crate) async fn entry_ref(ctx: &ActionContext, value: &Json) -> Result<Backup, ActionError> {
-    let id = match value {
-        Json::String(id) => id.as_str(),
-        Json::Object(map) => map.get("id").and_then(Json::as_str).ok_or_else(|| {
-            ActionError::fatal("parameter `backup`: the object has no `id`".to_owned())
-        })?,
-        other => {
-            return Err(ActionError::fatal(format!(
-                "parameter `backup` must be a catalog entry's id or an entry of backups.query, not {other}"
-            )));
-        }
-    };
-    match ctx.backup(id).await {
-        Ok(Some(entry)) => Ok(entry),
-        Ok(None) => Err(ActionError::fatal(format!(
-            "backup `{id}` is not in the catalog"
-        ))),
-        Err(err) => Err(super::catalog_error(err)),
     }
 }
