@@ -1,6 +1,7 @@
 //! End-to-end tests: the `shutter` binary on real files. One test binary,
 //! a module per area.
 
+mod api;
 mod aws;
 mod chaos;
 mod cli;

@@ -1,5 +1,6 @@
-//! Bearer tokens: the API token for every route but `/healthz`, and the
-//! admin token for registering workflows.
+//! Bearer tokens: the API token for every route but the public ones
+//! (`/healthz`, `/openapi.json`), and the admin token for registering
+//! workflows.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
@@ -57,6 +58,10 @@ pub struct Access {
     pub allow_anonymous_admin: bool,
 }
 
+/// Routes that hold no data, answered without a token (the `Host` check
+/// and the cross-site refusal still apply: they are layers of their own).
+pub(crate) const PUBLIC: [&str; 2] = ["/healthz", "/openapi.json"];
+
 /// What a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -70,7 +75,7 @@ enum Class {
 
 fn class(method: &axum::http::Method, path: &str) -> Class {
     match path {
-        "/healthz" => Class::Public,
+        _ if PUBLIC.contains(&path) => Class::Public,
         "/workflows" if method == axum::http::Method::POST => Class::Admin,
         _ => Class::Client,
     }
@@ -142,6 +147,18 @@ fn unauthorized() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_routes_without_data_are_public() {
+        use axum::http::Method;
+        for path in PUBLIC {
+            assert_eq!(class(&Method::GET, path), Class::Public, "{path}");
+        }
+        for path in ["/metrics", "/executions", "/openapi.json/", "/healthz/x"] {
+            assert_eq!(class(&Method::GET, path), Class::Client, "{path}");
+        }
+        assert_eq!(class(&Method::POST, "/workflows"), Class::Admin);
+    }
 
     #[test]
     fn tokens_compare_exactly() {

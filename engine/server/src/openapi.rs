@@ -1,9 +1,13 @@
 //! The OpenAPI document, generated from the route annotations and views.
+//! Every route of `routes::router` is listed here, each operation with an
+//! `operation_id` of its own: `engine/server/tests/api.rs` checks that the
+//! two agree, and the end-to-end `tests/api.rs` validates the document with
+//! openapi-spec-validator.
 
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{backups, executions, workflows};
+use crate::routes::{backups, executions, system, vro, workflows};
 use crate::views;
 
 #[derive(Debug, OpenApi)]
@@ -13,6 +17,8 @@ use crate::views;
         workflows::register, workflows::list, workflows::get, workflows::start,
         executions::list, executions::get, executions::events, executions::logs, executions::cancel, executions::retry,
         backups::list, backups::get,
+        vro::start, vro::get, vro::get_at_location, vro::get_state, vro::cancel,
+        system::healthz, system::metrics, system::openapi,
     ),
     components(schemas(
         views::ExecutionSummary, views::ExecutionDetail, views::StepView, views::AttemptView,
@@ -20,12 +26,23 @@ use crate::views;
         views::WorkflowSummary, views::WorkflowList, views::WorkflowDetail, views::GraphView,
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,
         views::BackupView, views::BackupSourceView, views::RestoreTestView, views::BackupPage,
+        vro::VroStartRequest, vro::VroExecution, vro::VroState, crate::vro::VroParameter,
+        system::Health,
     )),
+    tags(
+        (name = "workflows", description = "Register workflows and start their executions."),
+        (name = "executions", description = "Read, wait for, cancel and retry executions."),
+        (name = "backups", description = "The backup catalog."),
+        (name = "vro", description = "vRealize Orchestrator-shaped aliases: clients written for vRO's REST API start and poll executions unchanged."),
+        (name = "system", description = "Health, metrics and this document: `/healthz` and `/openapi.json` need no token."),
+    ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
 pub(crate) struct ApiDoc;
 
+/// The bearer scheme every route needs when a token is configured, but
+/// the public ones (`auth::PUBLIC`), which need none.
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -35,5 +52,16 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        for path in crate::auth::PUBLIC {
+            if let Some(get) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.get.as_mut())
+            {
+                // An empty list, not an empty requirement: no token at all.
+                get.security = Some(Vec::new());
+            }
+        }
     }
 }

@@ -1,14 +1,32 @@
 //! vRealize Orchestrator's typed parameters (`{"name", "type", "value":
 //! {"string": {"value": ...}}}`), to and from plain JSON values.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json, json};
+use utoipa::ToSchema;
 
-/// One parameter as vRO clients send it.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Parameter {
+/// One typed parameter, as vRO clients send it and as executions are
+/// described.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub(crate) struct VroParameter {
+    /// The input's name.
     pub(crate) name: String,
+    /// vRO's type name (`string`, `number`, `boolean`, `Array/Any`,
+    /// `Properties`, `SecureString`, `VC:VirtualMachine` ...); the value's
+    /// own key is what is read.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub(crate) kind: Option<String>,
+    /// `local` in answers; ignored in requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
+    /// An object with one key naming the value's type: `{"string":
+    /// {"value": "x"}}`, `{"number": {"value": 1}}`, `{"boolean": {"value":
+    /// true}}`, `{"date": {"value": "..."}}`, `{"array": {"elements":
+    /// [...]}}`, `{"properties": {"property": [{"key", "value"}]}}`,
+    /// `{"sdk-object": {"type", "id"}}`, `{"secure-string": {"value":
+    /// "..."}}` (a parameter of its own only).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub(crate) value: Option<Json>,
 }
 
@@ -21,7 +39,7 @@ pub(crate) struct Given {
 }
 
 /// The typed parameters of a start request as workflow inputs and secrets.
-pub(crate) fn given(parameters: &[Parameter]) -> Result<Given, String> {
+pub(crate) fn given(parameters: &[VroParameter]) -> Result<Given, String> {
     let mut given = Given::default();
     for parameter in parameters {
         let secure = parameter
@@ -50,7 +68,7 @@ pub(crate) fn given(parameters: &[Parameter]) -> Result<Given, String> {
 }
 
 /// The typed parameters of a start request as workflow inputs.
-fn inputs(parameters: &[&Parameter]) -> Result<Map<String, Json>, String> {
+fn inputs(parameters: &[&VroParameter]) -> Result<Map<String, Json>, String> {
     let mut inputs = Map::new();
     for parameter in parameters {
         let value = match &parameter.value {
@@ -113,9 +131,14 @@ fn from_typed(value: &Json) -> Result<Json, String> {
 }
 
 /// A JSON value as vRO's typed parameter.
-pub(crate) fn parameter(name: &str, value: &Json) -> Json {
+pub(crate) fn parameter(name: &str, value: &Json) -> VroParameter {
     let (ty, value) = to_typed(value);
-    json!({"name": name, "type": ty, "scope": "local", "value": value})
+    VroParameter {
+        name: name.to_owned(),
+        kind: Some(ty),
+        scope: Some("local".to_owned()),
+        value: Some(value),
+    }
 }
 
 fn to_typed(value: &Json) -> (String, Json) {
@@ -164,15 +187,17 @@ mod tests {
         let value = json!({"vm": "web-01", "count": 3, "quiesce": true,
                            "disks": ["a", "b"], "tags": {"env": "prod"}});
         for (name, value) in value.as_object().expect("object") {
-            let typed = parameter(name, value);
-            let parsed: Parameter = serde_json::from_value(typed).expect("shape");
+            let typed = serde_json::to_value(parameter(name, value)).expect("serializes");
+            assert_eq!(typed["scope"], "local", "{typed}");
+            assert!(typed["type"].is_string(), "{typed}");
+            let parsed: VroParameter = serde_json::from_value(typed).expect("shape");
             assert_eq!(&given(&[parsed]).expect("converts").inputs[name], value);
         }
     }
 
     #[test]
     fn documented_request_shape_converts() {
-        let parameters: Vec<Parameter> = serde_json::from_value(json!([
+        let parameters: Vec<VroParameter> = serde_json::from_value(json!([
             {"name": "vmName", "type": "string", "scope": "local",
              "value": {"string": {"value": "web-01"}}},
             {"name": "vm", "type": "VC:VirtualMachine", "scope": "local",
@@ -189,7 +214,7 @@ mod tests {
 
     #[test]
     fn secure_strings_are_secrets_not_inputs() {
-        let parameters: Vec<Parameter> = serde_json::from_value(json!([
+        let parameters: Vec<VroParameter> = serde_json::from_value(json!([
             {"name": "vm", "type": "string", "value": {"string": {"value": "web-01"}}},
             {"name": "password", "type": "SecureString",
              "value": {"secure-string": {"value": "hunter2"}}}
@@ -204,7 +229,7 @@ mod tests {
                 .unwrap_or_default()
         );
         assert_eq!(given.secrets["password"], "hunter2");
-        let nested: Vec<Parameter> = serde_json::from_value(json!([
+        let nested: Vec<VroParameter> = serde_json::from_value(json!([
             {"name": "list", "value": {"array": {"elements": [{"secure-string": {"value": "x"}}]}}}
         ]))
         .expect("shape");
@@ -214,13 +239,13 @@ mod tests {
         );
     }
 
-    fn given_err(parameters: &[Parameter]) -> String {
+    fn given_err(parameters: &[VroParameter]) -> String {
         given(parameters).expect_err("refused")
     }
 
     #[test]
     fn unknown_types_are_refused_by_name() {
-        let parameters: Vec<Parameter> = serde_json::from_value(
+        let parameters: Vec<VroParameter> = serde_json::from_value(
             json!([{"name": "x", "value": {"encrypted-blob": {"value": 1}}}]),
         )
         .expect("shape");

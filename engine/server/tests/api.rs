@@ -323,7 +323,7 @@ async fn pages_stay_stable_while_executions_are_started() {
 }
 
 #[tokio::test]
-async fn a_token_guards_everything_but_health() {
+async fn a_token_guards_everything_but_health_and_the_api_description() {
     let api = server(Some("s3cret"));
     let refused = api.get("/executions").await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
@@ -338,6 +338,12 @@ async fn a_token_guards_everything_but_health() {
         .await;
     assert_eq!(allowed.status, StatusCode::OK);
     assert_eq!(api.get("/healthz").await.status, StatusCode::OK);
+    // The OpenAPI document holds no data: anyone who reaches the server
+    // may read it.
+    let described = api.get("/openapi.json").await;
+    assert_eq!(described.status, StatusCode::OK, "{:?}", described.body);
+    assert!(described.body["paths"].is_object());
+    assert_eq!(api.get("/metrics").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -352,13 +358,19 @@ async fn vro_shaped_routes_start_and_report_in_vros_shapes() {
         .await;
     assert_eq!(started.status, StatusCode::ACCEPTED, "{:?}", started.body);
     let location = started.header("location").to_owned();
-    assert!(
-        location.starts_with("/vco/api/workflows/hello/executions/") && location.ends_with('/')
-    );
     let id = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        location,
+        format!("/vco/api/workflows/hello/executions/{id}/"),
+        "vRO's Location ends with a slash"
+    );
     api.finished(&id).await;
-    let shape = api.get(location.trim_end_matches('/')).await;
-    assert_eq!(shape.status, StatusCode::OK);
+    // The Location as given answers, and so does the URL without the slash.
+    let shape = api.get(&location).await;
+    assert_eq!(shape.status, StatusCode::OK, "{:?}", shape.body);
+    let bare = api.get(location.trim_end_matches('/')).await;
+    assert_eq!(bare.status, StatusCode::OK, "{:?}", bare.body);
+    assert_eq!(bare.body, shape.body);
     assert_eq!(shape.body["state"], "completed");
     assert!(shape.body["start-date"].is_string() && shape.body["end-date"].is_string());
     assert_eq!(
@@ -441,14 +453,96 @@ async fn metrics_and_openapi_describe_the_server() {
     let openapi = api.get("/openapi.json").await;
     assert_eq!(openapi.status, StatusCode::OK);
     assert!(openapi.body["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/executions",
-        "/executions/{id}",
-        "/workflows/{name}/executions",
-        "/backups",
-        "/backups/{id}",
-    ] {
-        assert!(openapi.body["paths"].get(path).is_some(), "{path} missing");
+}
+
+/// Every route the router serves, as (method, path) in the document.
+const ROUTES: [(&str, &str); 20] = [
+    ("post", "/workflows"),
+    ("get", "/workflows"),
+    ("get", "/workflows/{name}"),
+    ("post", "/workflows/{name}/executions"),
+    ("get", "/executions"),
+    ("get", "/executions/{id}"),
+    ("get", "/executions/{id}/events"),
+    ("get", "/executions/{id}/steps/{step}/logs"),
+    ("post", "/executions/{id}/cancel"),
+    ("post", "/executions/{id}/retry"),
+    ("get", "/backups"),
+    ("get", "/backups/{id}"),
+    ("post", "/vco/api/workflows/{name}/executions"),
+    ("get", "/vco/api/workflows/{name}/executions/{id}"),
+    ("get", "/vco/api/workflows/{name}/executions/{id}/"),
+    ("get", "/vco/api/workflows/{name}/executions/{id}/state"),
+    ("delete", "/vco/api/workflows/{name}/executions/{id}/state"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_once_by_a_name_of_its_own() {
+    let api = server(Some("s3cret"));
+    let openapi = api.get("/openapi.json").await;
+    assert_eq!(openapi.status, StatusCode::OK, "{:?}", openapi.body);
+    let paths = openapi.body["paths"].as_object().unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            if ![
+                "get", "post", "put", "delete", "patch", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
+                continue;
+            }
+            documented.insert((method.clone(), path.clone()));
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            assert!(
+                ids.insert(id.to_owned()),
+                "operationId `{id}` is used twice"
+            );
+            // Public routes need no token; the rest need the bearer one.
+            let public = ["/healthz", "/openapi.json"].contains(&path.as_str());
+            if public {
+                assert_eq!(operation["security"], json!([]), "{method} {path}");
+            } else {
+                assert!(operation.get("security").is_none(), "{method} {path}");
+            }
+        }
+    }
+    let routes: std::collections::BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+        .collect();
+    assert_eq!(
+        documented, routes,
+        "the document lists exactly the routes served"
+    );
+    assert_eq!(openapi.body["security"], json!([{"bearer": []}]));
+
+    // And every route documented is one the router serves (a route it
+    // lacks answers the fallback's 404, a method it lacks 405).
+    let auth = [("authorization", "Bearer s3cret")];
+    for (method, path) in ROUTES {
+        let uri = path
+            .replace("{name}", "nameless")
+            .replace("{id}", "0190a2b4-0000-7000-8000-000000000000")
+            .replace("{step}", "greet");
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let body = if method == Method::POST { "{}" } else { "" };
+        let answer = api.call(method.clone(), &uri, body, &auth).await;
+        assert_ne!(
+            answer.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}"
+        );
+        assert_ne!(
+            answer.body["error"]["message"], "route not found",
+            "{method} {uri}: {:?}",
+            answer.body
+        );
     }
 }
 

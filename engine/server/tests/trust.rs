@@ -136,7 +136,13 @@ async fn a_foreign_host_name_is_not_answered() {
     // DNS rebinding: attacker.example resolves to 127.0.0.1, the page
     // reads the API with its own name in Host.
     let api = server(None);
-    for path in ["/executions", "/workflows", "/healthz", "/metrics"] {
+    for path in [
+        "/executions",
+        "/workflows",
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
+    ] {
         let answer = api
             .get_with(path, &[("host", "attacker.example:8080")])
             .await;

@@ -16,6 +16,9 @@
 //! [`tls::tls_proxy`] puts TLS with a test CA in front of a peer, for the
 //! tests of how clients trust certificates.
 //!
+//! [`openapi_spec_validator`] is a tool rather than a server: the command
+//! that checks the API's OpenAPI document, installed the way peers are.
+//!
 //! Peers keep state across tests: tests isolate themselves by unique names,
 //! tags or regions rather than by resetting the peer under other tests.
 
@@ -132,6 +135,57 @@ fn private(name: &str) -> Peer {
         .spawn()
         .expect("setsid starts the peer's watchdog");
     read(name, &run_dir)
+}
+
+/// The `openapi-spec-validator` command (a Python tool, pinned in
+/// `tests/peers/install`): `SHUTTER_OPENAPI_SPEC_VALIDATOR` when set
+/// (`tests/run` installs it and sets it), else installed on first use into
+/// the same cache. Panics when it cannot be had: a test that validates a
+/// document cannot pass without it, so it fails rather than skips.
+pub fn openapi_spec_validator() -> PathBuf {
+    static FOUND: OnceLock<PathBuf> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let command = match std::env::var_os("SHUTTER_OPENAPI_SPEC_VALIDATOR") {
+                Some(path) => PathBuf::from(path),
+                None => install("openapi-spec-validator").join("bin/openapi-spec-validator"),
+            };
+            assert!(
+                command.is_file(),
+                "{} is missing: tests/run installs it (tests/peers/install openapi-spec-validator) and sets SHUTTER_OPENAPI_SPEC_VALIDATOR",
+                command.display()
+            );
+            command
+        })
+        .clone()
+}
+
+/// Runs `tests/peers/install NAME` (idempotent, locked against parallel
+/// installs): the directory it installed into, its last line.
+fn install(name: &str) -> PathBuf {
+    let script = repo_root().join("tests/peers/install");
+    let output = Command::new(&script)
+        .arg(name)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|err| panic!("running {}: {err}", script.display()));
+    assert!(
+        output.status.success(),
+        "{name} did not install:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let dir = stdout
+        .lines()
+        .next_back()
+        .map(str::trim)
+        .unwrap_or_default();
+    assert!(
+        !dir.is_empty(),
+        "tests/peers/install {name} printed no directory"
+    );
+    PathBuf::from(dir)
 }
 
 fn start(name: &str, run_dir: &Path) {

@@ -37,7 +37,7 @@ const PROVIDERS: [&str; 3] = ["aws", "openstack", "vsphere"];
 
 /// Lists the backup catalog, newest first, a page at a time. The cursor is
 /// the last entry seen, so entries recorded meanwhile never shift a page.
-#[utoipa::path(get, path = "/backups", params(ListParams), tag = "backups",
+#[utoipa::path(get, path = "/backups", params(ListParams), tag = "backups", operation_id = "listBackups",
     responses((status = 200, body = BackupPage), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -93,7 +93,7 @@ pub(crate) async fn list(
 }
 
 /// One entry of the backup catalog.
-#[utoipa::path(get, path = "/backups/{id}", params(("id" = String, Path)), tag = "backups",
+#[utoipa::path(get, path = "/backups/{id}", params(("id" = String, Path)), tag = "backups", operation_id = "getBackup",
     responses((status = 200, body = BackupView), (status = 304), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,

@@ -33,7 +33,7 @@ pub(crate) struct ListParams {
 
 /// Lists executions, newest first, a page at a time. The cursor is the last
 /// execution seen, so executions started meanwhile never shift a page.
-#[utoipa::path(get, path = "/executions", params(ListParams), tag = "executions",
+#[utoipa::path(get, path = "/executions", params(ListParams), tag = "executions", operation_id = "listExecutions",
     responses((status = 200, body = ExecutionPage), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -90,7 +90,7 @@ fn etag(seq: u64) -> String {
 
 /// An execution with every step. `ETag` changes with every change;
 /// `If-None-Match` answers 304; `?wait=` long-polls.
-#[utoipa::path(get, path = "/executions/{id}", params(("id" = String, Path), WaitParams), tag = "executions",
+#[utoipa::path(get, path = "/executions/{id}", params(("id" = String, Path), WaitParams), tag = "executions", operation_id = "getExecution",
     responses((status = 200, body = ExecutionDetail), (status = 304), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -189,7 +189,7 @@ pub(crate) struct EventParams {
 }
 
 /// The execution's event log, oldest first.
-#[utoipa::path(get, path = "/executions/{id}/events", params(("id" = String, Path), EventParams), tag = "executions",
+#[utoipa::path(get, path = "/executions/{id}/events", params(("id" = String, Path), EventParams), tag = "executions", operation_id = "listExecutionEvents",
     responses((status = 200, body = EventPage), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn events(
     State(state): State<AppState>,
@@ -226,7 +226,7 @@ pub(crate) struct LogParams {
 
 /// The log lines of one step (every item of a `for_each` step when given
 /// the step id; one item when given `id[N]`), oldest first, a page at a time.
-#[utoipa::path(get, path = "/executions/{id}/steps/{step}/logs", params(("id" = String, Path), ("step" = String, Path), LogParams), tag = "executions",
+#[utoipa::path(get, path = "/executions/{id}/steps/{step}/logs", params(("id" = String, Path), ("step" = String, Path), LogParams), tag = "executions", operation_id = "listStepLogs",
     responses((status = 200, body = LogPage), (status = 400, body = crate::views::ErrorBody), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn logs(
     State(state): State<AppState>,
@@ -291,7 +291,7 @@ pub(crate) async fn logs(
 /// Cancels a running execution: steps stop, `finally` steps still run.
 /// Whichever node runs it cancels it: asked here, the request is kept in
 /// the store and passed on.
-#[utoipa::path(post, path = "/executions/{id}/cancel", params(("id" = String, Path)), tag = "executions",
+#[utoipa::path(post, path = "/executions/{id}/cancel", params(("id" = String, Path)), tag = "executions", operation_id = "cancelExecution",
     responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
               (status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn cancel(
@@ -326,7 +326,7 @@ fn already_finished(record: &ExecutionRecord) -> ApiError {
 
 /// Runs a failed or canceled execution again from the steps that did not
 /// succeed; what succeeded is kept (its outputs feed the steps that run).
-#[utoipa::path(post, path = "/executions/{id}/retry", params(("id" = String, Path)), tag = "executions",
+#[utoipa::path(post, path = "/executions/{id}/retry", params(("id" = String, Path)), tag = "executions", operation_id = "retryExecution",
     responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
               (status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn retry(

@@ -44,6 +44,11 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
         .route("/backups/{id}", get(backups::get))
         .route("/vco/api/workflows/{name}/executions", post(vro::start))
         .route("/vco/api/workflows/{name}/executions/{id}", get(vro::get))
+        // What the start answers in `Location`: vRO's URLs end with `/`.
+        .route(
+            "/vco/api/workflows/{name}/executions/{id}/",
+            get(vro::get_at_location),
+        )
         .route(
             "/vco/api/workflows/{name}/executions/{id}/state",
             get(vro::get_state).delete(vro::cancel),

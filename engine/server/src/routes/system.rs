@@ -6,18 +6,40 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use serde_json::{Value as Json_, json};
-use utoipa::OpenApi;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Liveness: answers while the server runs (no token needed).
-pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Json_> {
-    Json(json!({"status": "ok", "running": state.runner().count()}))
+/// What `/healthz` answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`: the server answers.
+    status: String,
+    /// Executions this node runs now.
+    running: usize,
 }
 
-/// Prometheus exposition format.
+/// Liveness: answers while the server runs. Needs no token (it holds no data).
+#[utoipa::path(get, path = "/healthz", tag = "system", operation_id = "getHealth",
+    responses((status = 200, body = Health)))]
+pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        running: state.runner().count(),
+    })
+}
+
+/// Prometheus text exposition format (0.0.4): `shutter_executions{state}`
+/// and `shutter_queue_depth` (counted in the store: cluster-wide),
+/// `shutter_steps_running`, the `shutter_step_duration_seconds{outcome}`
+/// histogram, `shutter_node_executions_running` and
+/// `shutter_node_executions_max` (this node's).
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "getMetrics",
+    responses((status = 200, description = "Prometheus text exposition format, version 0.0.4", body = String,
+               content_type = "text/plain; version=0.0.4"),
+              (status = 503, description = "the store is unavailable", body = crate::views::ErrorBody)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let by_state = state.store().count_by_state().await?;
     let mut text = state.0.metrics.render(&by_state);
@@ -38,7 +60,10 @@ shutter_node_executions_max {}
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
-/// The API's OpenAPI document, generated from the handlers and views.
+/// This document: the API's OpenAPI 3.1 description, generated from the
+/// handlers and views. Needs no token (it holds no data).
+#[utoipa::path(get, path = "/openapi.json", tag = "system", operation_id = "getOpenApi",
+    responses((status = 200, description = "an OpenAPI 3.1 document", body = Object)))]
 pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())
 }

@@ -23,9 +23,12 @@ use crate::workflows::{Registered, Version};
 
 /// Registers a workflow (YAML body). A new content is a new version, which
 /// new executions run; the same content again changes nothing.
-#[utoipa::path(post, path = "/workflows", tag = "workflows",
+#[utoipa::path(post, path = "/workflows", tag = "workflows", operation_id = "registerWorkflow",
     request_body(content = String, content_type = "application/yaml"),
-    responses((status = 201, body = WorkflowDetail), (status = 200, body = WorkflowDetail),
+    responses((status = 201, description = "a new workflow or version", body = WorkflowDetail,
+               headers(("Location" = String, description = "`/workflows/{name}`"))),
+              (status = 200, description = "the same content again: nothing changed", body = WorkflowDetail,
+               headers(("Location" = String, description = "`/workflows/{name}`"))),
               (status = 422, description = "the compiler's diagnostics in `error.details`", body = crate::views::ErrorBody)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
@@ -64,7 +67,7 @@ pub(crate) async fn register(
 }
 
 /// Every workflow this server runs (its latest version).
-#[utoipa::path(get, path = "/workflows", tag = "workflows", responses((status = 200, body = WorkflowList)))]
+#[utoipa::path(get, path = "/workflows", tag = "workflows", operation_id = "listWorkflows", responses((status = 200, body = WorkflowList)))]
 pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowList>, ApiError> {
     for problem in kept::refresh(&state).await? {
         tracing::warn!("{problem}");
@@ -85,7 +88,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Json<WorkflowL
 }
 
 /// A workflow: its inputs, its YAML and its DAG.
-#[utoipa::path(get, path = "/workflows/{name}", params(("name" = String, Path)), tag = "workflows",
+#[utoipa::path(get, path = "/workflows/{name}", params(("name" = String, Path)), tag = "workflows", operation_id = "getWorkflow",
     responses((status = 200, body = WorkflowDetail), (status = 404, body = crate::views::ErrorBody)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
@@ -98,10 +101,13 @@ pub(crate) async fn get(
 /// Starts an execution of the workflow's latest version. With an
 /// `Idempotency-Key` header, a repeated request returns the execution the
 /// first one started (200) instead of starting another.
-#[utoipa::path(post, path = "/workflows/{name}/executions", tag = "workflows",
+#[utoipa::path(post, path = "/workflows/{name}/executions", tag = "workflows", operation_id = "startExecution",
     params(("name" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = StartRequest,
-    responses((status = 201, body = ExecutionSummary), (status = 200, body = ExecutionSummary),
+    responses((status = 201, description = "started", body = ExecutionSummary,
+               headers(("Location" = String, description = "`/executions/{id}`"))),
+              (status = 200, description = "the execution an earlier request with the same `Idempotency-Key` started", body = ExecutionSummary,
+               headers(("Location" = String, description = "`/executions/{id}`"))),
               (status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody),
               (status = 422, body = crate::views::ErrorBody)))]
 pub(crate) async fn start(
