@@ -207,10 +207,14 @@ fn check_restore(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
 
 /// `shutter ARGS` on `db`: what it printed; the test fails if it fails.
 fn shutter_ok(moto: &Peer, db: &std::path::Path, args: &[&str]) -> String {
-    let out = shutter_with_moto(moto, db)
-        .args(args)
-        .output()
-        .expect("shutter runs");
+    let mut command = shutter_with_moto(moto, db);
+    command.args(args);
+    succeeds(command)
+}
+
+/// What `command` printed; the test fails if it fails.
+fn succeeds(mut command: Command) -> String {
+    let out = command.output().expect("shutter runs");
     assert!(
         out.status.success(),
         "{}",
@@ -273,27 +277,23 @@ fn check_sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
         "only the one deleted behind its back"
     );
 
-    // The catalog lost: `shutter backups sync` rebuilds it.
+    // The catalog lost: `shutter backups sync` rebuilds it, over the
+    // places Shutter's config file lists.
     let lost = dir.join("lost.db");
-    let lost_db = lost.to_str().expect("a utf-8 path");
-    shutter_ok(
-        moto,
-        &lost,
-        &[
-            "backups",
-            "sync",
-            "--aws-region",
-            REGION,
-            "--aws-region",
-            DR_REGION,
-            "--aws-endpoint-url",
-            &moto.url,
-            "--aws-grace",
-            "0s",
-            "--db",
-            lost_db,
-        ],
-    );
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backups:\n  sync:\n    aws_regions: [{REGION}, {DR_REGION}]\n    aws_endpoint_url: {}\n",
+            moto.url
+        ),
+    )
+    .expect("writable");
+    let mut command = shutter_with_moto(moto, &lost);
+    command
+        .env("SHUTTER_CONFIG", &config)
+        .args(["backups", "sync", "--aws-grace", "0s"]);
+    succeeds(command);
     let rebuilt: Vec<Json> = backups(moto, &lost, &["--limit", "500"])
         .into_iter()
         .filter(|e| e["execution"] == execution.as_str())

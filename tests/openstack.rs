@@ -40,14 +40,22 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
             .output()
             .expect("shutter runs")
     };
-    let run = shutter(&[
-        "run",
-        "workflows/openstack-instance-backup.yaml",
-        "-i",
-        &format!("server_id={server}"),
-        "-i",
-        &format!("work_dir={}", work.display()),
-    ]);
+    let server_input = format!("server_id={server}");
+    let work_input = format!("work_dir={}", work.display());
+    // The backup workflow of the server, with `more` inputs.
+    let backup = |more: &[&str]| {
+        let mut args = vec![
+            "run",
+            "workflows/openstack-instance-backup.yaml",
+            "-i",
+            &server_input,
+            "-i",
+            &work_input,
+        ];
+        args.extend_from_slice(more);
+        shutter(&args)
+    };
+    let run = backup(&[]);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     let list = shutter(&["executions", "list", "--json"]);
@@ -122,10 +130,46 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
         "the same server"
     );
     assert_eq!(copy["size_bytes"], nova::DISK.len());
+    assert_eq!(
+        (
+            copy["tags"]["shutter_backup_of"].as_str(),
+            copy["tags"]["shutter_backup_cloud"].as_str()
+        ),
+        (Some(server.as_str()), Some("backup")),
+        "Shutter's properties are the entry's tags: {copy:#}"
+    );
 
-    // The copy deleted behind Shutter's back: a sync of the backup cloud
-    // finds it missing; the snapshot Shutter deleted stays `deleted`.
-    let copy_id = copy["native_id"].as_str().expect("an image id").to_owned();
+    // A second backup under a policy keeping one: retention over the
+    // catalog prunes the first copy, by its entry.
+    let again = backup(&["-i", r#"keep={"daily": 1, "weekly": 0, "monthly": 0}"#]);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let list = shutter(&["executions", "list", "--json"]);
+    let records: Json = serde_json::from_slice(&list.stdout).expect("json");
+    let second = &records[0]["outputs"];
+    assert_eq!(second["pruned"], 1, "{second}");
+    let first_copy = copy["native_id"].clone();
+    runtime.block_on(async {
+        let status = reqwest::get(format!(
+            "{image_url}/v2/images/{}",
+            first_copy.as_str().expect("an id")
+        ))
+        .await
+        .expect("glance answers")
+        .status();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::NOT_FOUND,
+            "the first copy is gone"
+        );
+    });
+
+    // The newest copy deleted behind Shutter's back: a sync of the backup
+    // cloud finds it missing; what Shutter deleted stays `deleted`.
+    let copy_id = second["image_id"].as_str().expect("an image id").to_owned();
     runtime.block_on(async {
         let gone = reqwest::Client::new()
             .delete(format!("{image_url}/v2/images/{copy_id}"))
@@ -157,9 +201,14 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
             .map(|e| e["state"].clone())
     };
     assert_eq!(
-        state_of(&copy["native_id"]),
+        state_of(&Json::from(copy_id.as_str())),
         Some(Json::from("missing")),
         "{entries:#}"
+    );
+    assert_eq!(
+        state_of(&first_copy),
+        Some(Json::from("deleted")),
+        "pruned by entry: {entries:#}"
     );
     assert_eq!(
         state_of(&snapshot["native_id"]),

@@ -59,6 +59,17 @@ pub(crate) fn image(
         if let Some(name) = image.get("name").and_then(Json::as_str) {
             entry.tags.insert("name".to_owned(), name.to_owned());
         }
+        // Shutter's own properties (`shutter_backup_of`, ...) are what a
+        // workflow finds its backups by, as EC2 tags are; the idempotency
+        // key is plumbing, kept out.
+        let ours = image.as_object().into_iter().flatten().filter(|(key, _)| {
+            key.starts_with("shutter_") && key.as_str() != crate::glance::KEY_PROPERTY
+        });
+        for (key, value) in ours {
+            if let Some(text) = value.as_str() {
+                entry.tags.insert(key.clone(), text.to_owned());
+            }
+        }
     }
     entry
 }

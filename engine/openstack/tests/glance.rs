@@ -103,6 +103,25 @@ async fn create_upload_wait_verify_download_delete() {
         .await;
     assert_eq!(got["name"], name.as_str());
 
+    // Cataloged elsewhere: the cloud named is not where the entry says.
+    let elsewhere = clouds
+        .err(
+            "openstack.image.delete",
+            json!({"cloud": "glance", "image_id": id, "location_key": "openstack:https://keystone.example/v3/p1/RegionTwo"}),
+        )
+        .await;
+    assert!(
+        fatal(&elsewhere).contains("is cataloged at openstack:https://keystone.example/v3/p1/RegionTwo, but cloud `glance` is")
+            && fatal(&elsewhere).ends_with("nothing deleted"),
+        "{elsewhere:?}"
+    );
+    clouds
+        .ok(
+            "openstack.image.get",
+            json!({"cloud": "glance", "image_id": id}),
+        )
+        .await;
+
     let deleted = clouds.delete_image("glance", &id).await;
     assert_eq!(deleted["deleted"], true);
     let again = clouds.delete_image("glance", &id).await;

@@ -279,6 +279,17 @@ async fn nova_server(compute: &str, id: &str) -> (reqwest::StatusCode, Json) {
     (status, body["server"].clone())
 }
 
+/// Every server the fake Nova lists (`GET /servers/detail`).
+async fn servers_listed(compute: &str) -> Json {
+    let listed: Json = reqwest::get(format!("{compute}/servers/detail"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    listed["servers"].clone()
+}
+
 /// Boots a server as another user of the cloud would: no Shutter key.
 async fn boot_directly(compute: &str, name: &str, image: &str) -> String {
     let answer: Json = reqwest::Client::new()
@@ -424,14 +435,50 @@ async fn booting_from_a_missing_or_unfinished_image_is_fatal_and_names_it() {
     );
 
     // Nothing was booted.
-    let listed: Json = reqwest::get(format!("{compute}/servers/detail"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["servers"], json!([]));
+    assert_eq!(servers_listed(&compute).await, json!([]));
     clouds.delete_image("lab", &queued).await;
+}
+
+#[tokio::test]
+async fn a_server_nova_puts_in_error_is_deleted_and_the_step_fails_with_the_fault() {
+    let _serial = common::serial().await;
+    let (clouds, compute) = restore_lab();
+    let image = active_image(&clouds).await;
+    let name = unique("unschedulable");
+    let params = json!({
+        "cloud": "lab", "name": name, "image_id": image,
+        "flavor": shutter_testpeers::nova::NO_VALID_HOST, "networks": "none", "poll": "100ms",
+    });
+    let (out, logged) = run_logged(
+        &clouds,
+        "openstack.server.create",
+        params,
+        &unique("shutter:error"),
+    )
+    .await;
+    let err = out.unwrap_err();
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(
+        err.message()
+            .contains("went to ERROR: No valid host was found."),
+        "{err:?}"
+    );
+    assert!(
+        logged.iter().any(|line| line
+            .contains("that this step booted is in ERROR (No valid host was found.")
+            && line.ends_with("): deleted")),
+        "{logged:?}"
+    );
+    // Nothing is left: the fake shows a deleted server once more, then 404.
+    let listed = servers_listed(&compute).await;
+    let left: Vec<&Json> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|server| server["OS-EXT-STS:task_state"] != "deleting")
+        .collect();
+    assert!(left.is_empty(), "{listed:#}");
+    clouds.delete_image("lab", &image).await;
 }
 
 #[tokio::test]

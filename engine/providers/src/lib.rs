@@ -33,7 +33,8 @@ use shutter_core::{Action, ActionRegistry, ActionSpec, Catalog};
 /// What the providers read from around them, handed over by the binary.
 #[derive(Clone)]
 pub struct Settings {
-    /// Shutter's config file (named vCenters and vRO servers).
+    /// Shutter's config file (named vCenters and vRO servers, the places
+    /// `backups.sync` reconciles).
     pub config: Arc<dyn ConfigSource>,
     /// How YAML files of the clouds' own are read (`clouds.yaml`).
     pub yaml: ReadYaml,
@@ -66,7 +67,7 @@ fn all(settings: &Settings) -> Vec<(ActionSpec, Arc<dyn Action>)> {
     actions.extend(shutter_openstack::actions(settings.yaml.clone()));
     actions.extend(snapshot::actions(&actions));
     actions.extend(restore::actions(&actions));
-    actions.extend(backups::actions(&actions));
+    actions.extend(backups::actions(&actions, settings.config.clone()));
     actions
 }
 
@@ -95,7 +96,9 @@ pub fn registry_with(settings: &Settings) -> ActionRegistry {
 
 /// Every section of Shutter's config file the providers read.
 pub fn config_sections() -> Vec<&'static str> {
-    shutter_vmware::CONFIG_SECTIONS.to_vec()
+    let mut sections = shutter_vmware::CONFIG_SECTIONS.to_vec();
+    sections.push(backups::CONFIG_SECTION);
+    sections
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 
 mod support;
 
+use std::sync::Arc;
+
 use serde_json::json;
 use shutter_core::{ActionError, Change};
 use support::Lab;
@@ -82,8 +84,75 @@ async fn one_step_reconciles_every_place_and_a_failing_one_does_not_stop_the_oth
 
     let nothing = lab.run("backups.sync", json!({})).await.unwrap_err();
     assert!(
-        nothing.to_string().contains("name at least one place"),
+        nothing.to_string().contains("name at least one place")
+            && nothing.to_string().contains("there is none"),
         "{nothing}"
+    );
+}
+
+#[tokio::test]
+async fn a_step_naming_no_place_reconciles_those_the_config_file_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    let config = Arc::new(shutter_dsl::config_file::YamlConfig::new(
+        shutter_core::Env::from_map(std::collections::HashMap::from([(
+            "SHUTTER_CONFIG".to_owned(),
+            path.display().to_string(),
+        )])),
+        shutter_providers::config_sections(),
+    ));
+    let lab = Lab::with_config(config).await;
+    let region = "eu-north-1";
+    std::fs::write(
+        &path,
+        format!(
+            "backups:\n  sync:\n    aws_regions: [{region}]\n    aws_endpoint_url: {}\n    vcenters: [default]\n    clouds: [lab]\n",
+            lab.moto
+        ),
+    )
+    .unwrap();
+
+    let step = lab.step();
+    let out = step
+        .run("backups.sync", json!({"aws_grace": "0s"}))
+        .await
+        .unwrap();
+    let places: Vec<(&str, &str)> = out["places"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["provider"].as_str().unwrap(),
+                p["place"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            ("aws", region),
+            ("vsphere", "default"),
+            ("openstack", "lab")
+        ],
+        "{out}"
+    );
+    assert_eq!(counted(&step.changes()).len(), 3);
+
+    // Named places win over the file's.
+    let out = lab
+        .run("backups.sync", json!({"clouds": ["lab"]}))
+        .await
+        .unwrap();
+    assert_eq!(out["places"].as_array().unwrap().len(), 1, "{out}");
+
+    // A typo is named at its line, before anything is reconciled.
+    std::fs::write(&path, "backups:\n  sync:\n    cloud: [lab]\n").unwrap();
+    let err = lab.run("backups.sync", json!({})).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("config.yaml:3:5: backups.sync.cloud: unknown field"),
+        "{err}"
     );
 }
 

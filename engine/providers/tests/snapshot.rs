@@ -180,7 +180,9 @@ async fn a_vsphere_target_on_another_vcenter_is_refused() {
         "{message}"
     );
     assert!(
-        message.contains("belongs to vcenter 00000000-"),
+        message.contains(
+            "names vcenter 00000000-0000-0000-0000-000000000000, which no known connection is"
+        ),
         "{message}"
     );
 }

@@ -196,6 +196,11 @@ impl ShutterConfig {
         self.file.path()
     }
 
+    /// The names of the configured vCenter connections.
+    pub fn vcenter_names(&self) -> impl Iterator<Item = &str> {
+        self.vcenters.keys().map(String::as_str)
+    }
+
     pub fn has_vcenter(&self, name: &str) -> bool {
         self.vcenters.contains_key(name)
     }

@@ -117,7 +117,12 @@ async fn a_reference_from_another_vcenter_is_refused() {
         )
         .await,
     );
-    assert!(message.contains("belongs to vcenter 00000000"), "{message}");
+    assert!(
+        message.contains(
+            "names vcenter 00000000-0000-0000-0000-000000000000, which no known connection is (govc's GOVC_URL is "
+        ),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -480,6 +485,38 @@ fn named_sim_env(dir: &std::path::Path) -> shutter_vmware::Env {
         ("SHUTTER_CONFIG", &config.display().to_string()),
         ("SIM_PASSWORD", &var("GOVC_PASSWORD")),
     ])
+}
+
+#[tokio::test]
+async fn a_reference_by_instance_uuid_finds_the_named_connection_that_is_that_vcenter() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = named_sim_env(dir.path());
+    let sessions = SessionCache::new();
+    let run = |params: Json| run_in(env.clone(), &sessions, "vsphere.vm.get", params, |_| {});
+    let vm = run(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"}))
+        .await
+        .unwrap();
+    let uuid = vm["vm"]["vcenter"].as_str().unwrap().to_owned();
+    let moref = vm["moref"].as_str().unwrap();
+    // What a backup catalog entry carries: the vCenter's instanceUuid
+    // alone. No govc variables here: only the config's `sim` can be it.
+    let found = run(json!({"vm": format!("vsphere://{uuid}/{moref}")}))
+        .await
+        .unwrap();
+    assert_eq!(found["moref"], moref);
+    assert_eq!(found["vm"]["connection"], "sim", "{found:#}");
+    // Another vCenter's: no connection is it, and each says what it is.
+    let other =
+        run(json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": moref}}))
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(
+        other.contains(&format!(
+            "names vcenter 00000000-0000-0000-0000-000000000000, which no known connection is (`sim` is {uuid})"
+        )),
+        "{other}"
+    );
 }
 
 #[tokio::test]

@@ -13,10 +13,12 @@
 //!   that is `active` (400 "Image {id} is not active.", Nova's
 //!   `ImageNotActive`); `networks` `auto`/`none` need microversion 2.37,
 //!   from which `networks` is required (400 otherwise); metadata values
-//!   are strings. Flavors are not checked: any `flavorRef` boots.
+//!   are strings. Flavors are not checked: any `flavorRef` boots, but
+//!   [`NO_VALID_HOST`], which schedules nowhere.
 //! - `GET /servers/{id}`: a server is `BUILD` (task `spawning`) on the
-//!   first look and `ACTIVE` from the next; 404 `itemNotFound` for an id it
-//!   never booted or has deleted.
+//!   first look and `ACTIVE` from the next (flavor [`NO_VALID_HOST`]:
+//!   `ERROR`, `vm_state` `error`, with Nova's `fault` `{code, message}`);
+//!   404 `itemNotFound` for an id it never booted or has deleted.
 //! - `GET /servers/detail?name=`: Nova reads `name` as a regular
 //!   expression; this fake reads the part of one Shutter sends: literal text
 //!   with `\`-escapes, anchored by `^` and `$` (unanchored: a substring).
@@ -36,6 +38,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Map, Value as Json, json};
+
+/// A flavor no host can take: a server of it goes to `ERROR` as Nova's
+/// scheduler leaves it (fault "No valid host was found. ...").
+pub const NO_VALID_HOST: &str = "no-valid-host";
 
 /// What a snapshot of any fake server holds.
 pub const DISK: &[u8] = b"the disk of a fake nova server, snapshotted for shutter's tests";
@@ -68,7 +74,12 @@ impl Nova {
 
     /// The server record as Nova shows it (`GET /servers/{id}`).
     fn view(&self, id: &str, server: &Server) -> Json {
-        let status = if server.looked { "ACTIVE" } else { "BUILD" };
+        let failed = server.looked && server.flavor == NO_VALID_HOST;
+        let (status, vm_state) = match (server.looked, failed) {
+            (_, true) => ("ERROR", "error"),
+            (true, false) => ("ACTIVE", "active"),
+            (false, _) => ("BUILD", "building"),
+        };
         let task = if server.deleting {
             Some("deleting")
         } else if server.looked {
@@ -76,8 +87,7 @@ impl Nova {
         } else {
             Some("spawning")
         };
-        let vm_state = if server.looked { "active" } else { "building" };
-        json!({
+        let mut view = json!({
             "id": id,
             "name": server.name,
             "status": status,
@@ -88,7 +98,15 @@ impl Nova {
             "links": [{"rel": "self", "href": format!("{}/servers/{id}", self.base)}],
             "OS-EXT-STS:vm_state": vm_state,
             "OS-EXT-STS:task_state": task,
-        })
+        });
+        if failed {
+            view["fault"] = json!({
+                "code": 500,
+                "message": "No valid host was found. There are not enough hosts available.",
+                "created": "2026-11-30T00:00:00Z",
+            });
+        }
+        view
     }
 }
 

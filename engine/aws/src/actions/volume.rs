@@ -117,7 +117,14 @@ impl Run<Arc<Clients>> for CreateVolume {
             None => (self.create(&ec2, ctx, &on).await?, false),
         };
         let volume = if self.wait {
-            available(&ec2, ctx, &volume, self.poll()).await?
+            match available(&ec2, ctx, &volume, self.poll()).await {
+                Ok(volume) => volume,
+                Err(err @ ActionError::Fatal { .. }) => {
+                    discard_failed(&ec2, ctx, volume.volume_id().unwrap_or_default()).await;
+                    return Err(err);
+                }
+                Err(err) => return Err(err),
+            }
         } else {
             volume
         };
@@ -251,6 +258,27 @@ async fn created_volume(
         .await
         .map_err(|err| aws_error("DescribeVolumes", on, &err))?;
     Ok(answer.volumes().first().cloned())
+}
+
+/// Deletes volume `id` when EC2 put it in `error` (it never becomes
+/// usable), so a failed restore leaves nothing behind; says what it did.
+/// (moto never fails a volume, so this path is not exercised by the tests.)
+async fn discard_failed(ec2: &Ec2, ctx: &ActionContext, id: &str) {
+    let Ok(volume) = describe_volume(ec2, id).await else {
+        return;
+    };
+    if volume.state() != Some(&VolumeState::Error) {
+        return;
+    }
+    let deleted = ec2.client.delete_volume().volume_id(id).send().await;
+    let line = match deleted {
+        Ok(_) => format!("volume {id} is in state error: deleted"),
+        Err(err) => format!(
+            "volume {id} is in state error and could not be deleted: {}; delete it with aws.ec2.delete_volume",
+            aws_error("DeleteVolume", id, &err).report()
+        ),
+    };
+    ctx.log(LogLevel::Warn, line);
 }
 
 /// Polls the volume until it is `available` (or `in-use`: an adopted one

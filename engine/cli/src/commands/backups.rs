@@ -52,6 +52,8 @@ pub(crate) enum Command {
     /// marks is cataloged (a lost catalog is rebuilt), what vanished is
     /// marked missing. Deletes nothing. Runs `backups.sync` as a one-step
     /// execution on the embedded store (or `--db`), recorded like any other.
+    /// With no place named, the places listed under `backups.sync` in
+    /// Shutter's config file.
     Sync {
         /// An AWS region to reconcile (repeat for more).
         #[arg(long = "aws-region", value_name = "REGION")]
@@ -97,9 +99,6 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             engine,
         } => {
-            if aws_regions.is_empty() && vcenters.is_empty() && clouds.is_empty() {
-                bail!("name what to reconcile: --aws-region, --vcenter or --cloud");
-            }
             // The flags become the step's parameters, where `${{` starts
             // an expression: a name never holds one.
             let given = aws_regions.iter().chain(&vcenters).chain(&clouds);

@@ -17,6 +17,7 @@ use shutter_kit::Poll;
 use crate::glance::KEY_PROPERTY;
 use crate::provider::Provider;
 use crate::servers;
+use crate::session::Session;
 
 /// Boots a server from a Glance image with Nova (POST /servers) and waits
 /// until it is ACTIVE; ERROR fails the step with Nova's fault message. The
@@ -144,19 +145,21 @@ impl Run<Provider> for CreateServer {
         let name = self.name.as_str();
         let found = servers::made_by(&session, name, &ctx.idempotency_key).await?;
         // A previous try's server in ERROR will not boot by waiting: it is
-        // left (and said) for a cleanup, and a new one is booted.
+        // this step's (it carries the key), so it is deleted, and a new one
+        // is booted.
         let (failed, usable): (Vec<Json>, Vec<Json>) = found
             .into_iter()
             .partition(|server| servers::status(server) == "ERROR");
         for server in &failed {
             let id = server.get("id").and_then(Json::as_str).unwrap_or("?");
-            ctx.log(
-                LogLevel::Warn,
-                format!(
-                    "server {id} (`{name}`) from a previous try of this step is in ERROR ({}): not adopted; delete it with openstack.server.delete",
-                    servers::fault(server)
-                ),
-            );
+            discard(
+                &session,
+                ctx,
+                id,
+                server,
+                "from a previous try of this step",
+            )
+            .await;
         }
         let adoptable = usable
             .first()
@@ -197,7 +200,20 @@ impl Run<Provider> for CreateServer {
             }
         };
         let server = if self.wait {
-            servers::wait_active(&session, ctx, &id, self.poll()).await?
+            match servers::wait_active(&session, ctx, &id, self.poll()).await {
+                Ok(server) => server,
+                Err(err @ ActionError::Fatal { .. }) => {
+                    // A server Nova put in ERROR never becomes usable: it
+                    // is deleted, so a failed restore leaves nothing behind.
+                    if let Ok(Some(server)) = servers::get(&session, &id).await
+                        && servers::status(&server) == "ERROR"
+                    {
+                        discard(&session, ctx, &id, &server, "that this step booted").await;
+                    }
+                    return Err(err);
+                }
+                Err(err) => return Err(err),
+            }
         } else {
             servers::get(&session, &id).await?.ok_or_else(|| {
                 ActionError::fatal(format!("server {id} was deleted right after it was booted"))
@@ -213,6 +229,25 @@ impl Run<Provider> for CreateServer {
             server_id: id,
             adopted,
         })
+    }
+}
+
+/// Deletes server `id`, in ERROR, saying so; a failure to delete is said
+/// too (the step fails or goes on for its own reason either way).
+async fn discard(session: &Session, ctx: &ActionContext, id: &str, server: &Json, whose: &str) {
+    let fault = servers::fault(server);
+    match servers::delete(session, id).await {
+        Ok(_) => ctx.log(
+            LogLevel::Warn,
+            format!("server {id} {whose} is in ERROR ({fault}): deleted"),
+        ),
+        Err(err) => ctx.log(
+            LogLevel::Warn,
+            format!(
+                "server {id} {whose} is in ERROR ({fault}) and could not be deleted: {}; delete it with openstack.server.delete",
+                err.report()
+            ),
+        ),
     }
 }
 

@@ -75,6 +75,8 @@ impl Run<Delegates> for DeleteBackup {
                     )));
                 }
                 params.insert("image_id".into(), json!(id));
+                // The cloud named must be where the entry says.
+                params.insert("location_key".into(), json!(artifact.location.key()));
                 ("openstack.image.delete", "deleted")
             }
             (BackupKind::VsphereSnapshot, Location::Vsphere { vcenter }) => {

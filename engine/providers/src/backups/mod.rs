@@ -10,15 +10,20 @@
 //! - here: reading an entry a parameter names (`entry_ref`), shared by
 //!   these actions and `restore`.
 //! - `sync.rs`: `backups.sync`, delegating to each provider's reconcile.
+//! - `places.rs`: the places the config file lists for it.
 //! - `delete.rs`: `backups.delete`, a backup deleted by its catalog entry.
 
 mod delete;
+mod places;
 mod query;
 mod record;
 mod sync;
 
+use std::sync::Arc;
+
 use serde_json::Value as Json;
 use shutter_core::action::Run as _;
+use shutter_core::config::ConfigSource;
 use shutter_core::store::StoreError;
 use shutter_core::{ActionContext, ActionEntry, ActionError, Backup};
 
@@ -45,15 +50,21 @@ pub(crate) const DELEGATES: &[&str] = &[
     "vsphere.snapshot.remove",
 ];
 
+/// The section of Shutter's config file these actions read.
+pub const CONFIG_SECTION: &str = places::SECTION;
+
 /// `backups.query`, `backups.record_test`, `backups.sync` and
 /// `backups.delete` (the last two run the provider actions found in
-/// `registered`).
-pub fn actions(registered: &[ActionEntry]) -> Vec<ActionEntry> {
+/// `registered`; a sync naming no place reads them from `config`).
+pub fn actions(registered: &[ActionEntry], config: Arc<dyn ConfigSource>) -> Vec<ActionEntry> {
     let delegates = Delegates::pick(registered, DELEGATES);
     vec![
         query::QueryBackups::entry(()),
         record::RecordTest::entry(()),
-        sync::SyncAll::entry(delegates.clone()),
+        sync::SyncAll::entry(sync::Reconcilers {
+            delegates: delegates.clone(),
+            config,
+        }),
         delete::DeleteBackup::entry(delegates),
     ]
 }

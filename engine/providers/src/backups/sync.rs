@@ -11,7 +11,20 @@ use shutter_core::action::{Outcome, Run};
 use shutter_core::{ActionContext, ActionError, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
+use std::sync::Arc;
+
+use shutter_core::config::ConfigSource;
+
+use super::places::{self, Places};
 use crate::delegates::Delegates;
+
+/// What a sync runs with: the provider reconciles, and Shutter's config
+/// file for the places it lists when a step names none.
+#[derive(Clone)]
+pub(super) struct Reconcilers {
+    pub(super) delegates: Delegates,
+    pub(super) config: Arc<dyn ConfigSource>,
+}
 
 /// Brings the backup catalog in line with every place named: each AWS
 /// region (snapshots and AMIs carrying Shutter's tag), each vCenter (VM
@@ -19,6 +32,8 @@ use crate::delegates::Delegates;
 /// carrying it). Found ones are cataloged (a lost catalog is rebuilt),
 /// vanished ones marked `missing`. Deletes nothing; schedule it. A place
 /// that fails does not stop the others; the step fails afterwards, naming it.
+/// With no place named, the places listed under `backups.sync` in
+/// Shutter's config file.
 #[action_params("backups.sync")]
 #[derive(Debug, Deserialize)]
 pub(super) struct SyncAll {
@@ -58,13 +73,31 @@ struct Place {
 }
 
 impl SyncAll {
-    fn places(&self) -> Vec<Place> {
+    /// The places the step names, else those the config file lists.
+    fn named(&self, config: &dyn ConfigSource) -> Result<Places, ActionError> {
+        let named = Places {
+            aws_regions: self.aws_regions.clone(),
+            aws_endpoint_url: self.aws_endpoint_url.clone(),
+            vcenters: self.vcenters.clone(),
+            clouds: self.clouds.clone(),
+        };
+        if !named.is_empty() {
+            return Ok(named);
+        }
+        let mut listed = places::configured(config).map_err(ActionError::fatal)?;
+        if named.aws_endpoint_url.is_some() {
+            listed.aws_endpoint_url = named.aws_endpoint_url;
+        }
+        Ok(listed)
+    }
+
+    fn places(&self, named: &Places) -> Vec<Place> {
         let mut places = Vec::new();
-        for region in &self.aws_regions {
+        for region in &named.aws_regions {
             let mut params = Map::new();
             params.insert("region".into(), json!(region));
             params.insert("grace".into(), json!(self.aws_grace));
-            if let Some(endpoint) = &self.aws_endpoint_url {
+            if let Some(endpoint) = &named.aws_endpoint_url {
                 params.insert("endpoint_url".into(), json!(endpoint));
             }
             places.push(Place {
@@ -74,7 +107,7 @@ impl SyncAll {
                 params,
             });
         }
-        for vcenter in &self.vcenters {
+        for vcenter in &named.vcenters {
             let mut params = Map::new();
             if vcenter != "default" {
                 params.insert("vcenter".into(), json!(vcenter));
@@ -86,7 +119,7 @@ impl SyncAll {
                 params,
             });
         }
-        for cloud in &self.clouds {
+        for cloud in &named.clouds {
             let mut params = Map::new();
             params.insert("cloud".into(), json!(cloud));
             places.push(Place {
@@ -100,16 +133,13 @@ impl SyncAll {
     }
 }
 
-impl Run<Delegates> for SyncAll {
+impl Run<Reconcilers> for SyncAll {
     type Outputs = Synced;
 
-    async fn run(self, ctx: &ActionContext, delegates: &Delegates) -> Outcome<Synced> {
-        let places = self.places();
-        if places.is_empty() {
-            return Err(ActionError::fatal(
-                "name at least one place: `aws_regions`, `vcenters` or `clouds`".to_owned(),
-            ));
-        }
+    async fn run(self, ctx: &ActionContext, with: &Reconcilers) -> Outcome<Synced> {
+        let named = self.named(with.config.as_ref())?;
+        let places = self.places(&named);
+        let delegates = &with.delegates;
         let mut done = Vec::new();
         let mut failed: Vec<(String, ActionError)> = Vec::new();
         let mut total = 0;

@@ -31,6 +31,11 @@ impl Lab {
     /// vsphere govc's variables of vcsim, openstack a clouds.yaml whose
     /// cloud `lab` is Glance plus a fake Nova started here.
     pub(crate) async fn new() -> Self {
+        Self::with_config(Arc::new(shutter_core::config::NoConfig)).await
+    }
+
+    /// The same, with `config` as Shutter's config file.
+    pub(crate) async fn with_config(config: Arc<dyn shutter_core::config::ConfigSource>) -> Self {
         let moto = shutter_testpeers::peer("moto");
         let credentials = Credentials::new(
             moto.var("AWS_ACCESS_KEY_ID").unwrap(),
@@ -64,7 +69,7 @@ impl Lab {
         registered.extend(Provider::new(sources).actions());
         let mut ours = shutter_providers::snapshot::actions(&registered);
         ours.extend(shutter_providers::restore::actions(&registered));
-        ours.extend(shutter_providers::backups::actions(&registered));
+        ours.extend(shutter_providers::backups::actions(&registered, config));
         let actions = registered
             .into_iter()
             .chain(ours)

@@ -12,7 +12,8 @@ use shutter_core::{action_outputs, action_params};
 
 use super::catalog;
 use super::client::Client;
-use super::connection::ConnectionConfig;
+use super::connection::{self, ConnectionConfig};
+use super::error::VsphereError;
 use super::moref::MoRef;
 use super::restore_actions;
 use super::session::SessionCache;
@@ -21,6 +22,7 @@ use super::snapshot::{
 };
 use super::task::{DEFAULT_TASK_DEADLINE, StepWatch};
 use super::vm::{Disk, VmInfo, VmTarget, find_vm, get_vm};
+use crate::config::ShutterConfig;
 use crate::env::Env;
 
 const VCENTER_PARAM: &str = "The vCenter: the name of a connection in Shutter's config (docs/configuration.md), or {url, username, password_secret, insecure, ca_file}. Default: the connection the vm/snapshot reference names, else govc's GOVC_URL, GOVC_USERNAME, GOVC_PASSWORD, GOVC_INSECURE.";
@@ -34,8 +36,65 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(super) async fn client(&self, ctx: &ActionContext) -> Result<Client, ActionError> {
-        let config = ConnectionConfig::from_step(&ctx.params, &ctx.secrets, &self.env, &ctx.files)?;
-        Ok(self.sessions.client(&config).await?)
+        let config = ConnectionConfig::from_step(&ctx.params, &ctx.secrets, &self.env, &ctx.files);
+        match connection::referenced_instance_uuid(&ctx.params) {
+            Some(uuid) => Ok(self.vcenter_with_uuid(uuid, config.ok()).await?),
+            None => Ok(self.sessions.client(&config?).await?),
+        }
+    }
+
+    /// The vCenter whose instanceUuid is `uuid`: govc's (`fallback`) when
+    /// it is that one, else the first of Shutter's named connections that
+    /// is. Logins are cached, so the search costs one login per vCenter
+    /// and process. moRefs repeat across vCenters: connecting to the wrong
+    /// one is never the answer, so finding none fails the step, naming
+    /// what each connection is (and retryable when one could not be
+    /// reached: it may be the one).
+    async fn vcenter_with_uuid(
+        &self,
+        uuid: &str,
+        fallback: Option<ConnectionConfig>,
+    ) -> Result<Client, VsphereError> {
+        let mut candidates: Vec<(String, Result<ConnectionConfig, VsphereError>)> = fallback
+            .map(|config| ("govc's GOVC_URL".to_owned(), Ok(config)))
+            .into_iter()
+            .collect();
+        if let Some(file) = ShutterConfig::load(&self.env)? {
+            for name in file.vcenter_names() {
+                candidates.push((format!("`{name}`"), file.vcenter(name, &self.env)));
+            }
+        }
+        let mut seen = Vec::new();
+        let mut unreachable = false;
+        for (name, config) in candidates {
+            let client = match config {
+                Ok(config) => self.sessions.client(&config).await,
+                Err(err) => Err(err),
+            };
+            match client {
+                Ok(client) if client.vcenter().eq_ignore_ascii_case(uuid) => return Ok(client),
+                Ok(client) => seen.push(format!("{name} is {}", client.vcenter())),
+                Err(err) => {
+                    unreachable |= matches!(err, VsphereError::Unavailable(_));
+                    seen.push(format!("{name} failed: {err}"));
+                }
+            }
+        }
+        let message = if seen.is_empty() {
+            format!(
+                "the reference names vcenter {uuid}, and no connection is known: name one with `vcenter`, in Shutter's config file (docs/configuration.md) or with govc's GOVC_URL"
+            )
+        } else {
+            format!(
+                "the reference names vcenter {uuid}, which no known connection is ({})",
+                seen.join("; ")
+            )
+        };
+        Err(if unreachable {
+            VsphereError::Unavailable(message)
+        } else {
+            VsphereError::Invalid(message)
+        })
     }
 
     async fn vm(&self, vm: &VmParam, client: &Client) -> Result<MoRef, ActionError> {

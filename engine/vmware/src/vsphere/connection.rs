@@ -155,6 +155,22 @@ fn referenced_connection(
     }
 }
 
+/// The instanceUuid a step's `vm` or `snapshot` reference names its
+/// vCenter by, when the step names no connection (no `vcenter`
+/// parameter, no `connection` in the reference): the step then connects to
+/// whichever known connection is that vCenter (`Shared::client`), so a
+/// backup catalog entry of any vCenter restores without naming one.
+pub(crate) fn referenced_instance_uuid(params: &Json) -> Option<&str> {
+    if !matches!(params.get("vcenter"), None | Some(Json::Null)) {
+        return None;
+    }
+    ["vm", "snapshot"]
+        .iter()
+        .filter_map(|param| params.get(*param))
+        .find_map(reference_vcenter)
+        .filter(|name| is_instance_uuid(name))
+}
+
 /// The vCenter a reference names: `vsphere://VCENTER/...`, or the
 /// `connection` (else `vcenter`) field of an object reference.
 fn reference_vcenter(value: &Json) -> Option<&str> {
