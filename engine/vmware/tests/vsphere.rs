@@ -141,7 +141,7 @@ async fn snapshot_life_cycle_with_adoption() {
     let entry = cataloged(&sink, &created, &got);
     assert_eq!(created["quiesced"], true);
     assert_eq!(created["consistency"], "quiesced");
-    assert!(created["name"].as_str().unwrap().starts_with("Backup ["));
+    assert_eq!(created["name"], params["name"], "the name as given");
     let snapshot = created["snapshot"].clone();
     assert_eq!(snapshot["vcenter"], created["vcenter"]);
     assert!(snapshot["moref"].as_str().unwrap().starts_with("snapshot-"));

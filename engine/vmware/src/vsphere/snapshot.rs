@@ -124,8 +124,9 @@ const MAX_NAME: usize = 80;
 /// that carries the idempotency key of the step that made the object.
 pub(crate) const KEY_MARKER: &str = "shutter-idempotency-key: ";
 
-/// The short tag the snapshot name carries, from the idempotency key.
-pub fn key_tag(key: &str) -> String {
+/// The short tag of an idempotency key that snapshot names carried before
+/// names were kept as given: such snapshots are still adopted.
+fn key_tag(key: &str) -> String {
     // FNV-1a: stable across versions and platforms, unlike std's hasher.
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -133,21 +134,25 @@ pub fn key_tag(key: &str) -> String {
     format!("{hash:016x}")
 }
 
-/// The name and description a snapshot is created with: the key's tag in
-/// the name (visible in the vSphere client), the whole key in the description.
-fn marked(spec: &SnapshotSpec) -> (String, String) {
+/// The description a snapshot is created with: the workflow's, and a line
+/// with the whole idempotency key. The name stays exactly as given: tools
+/// and people look snapshots up by name.
+fn marked(spec: &SnapshotSpec) -> Result<String, VsphereError> {
+    let length = spec.name.chars().count();
+    if length > MAX_NAME {
+        return Err(VsphereError::Invalid(format!(
+            "snapshot name `{}` is {length} characters; vSphere takes at most {MAX_NAME}",
+            spec.name
+        )));
+    }
     let Some(key) = &spec.idempotency_key else {
-        return (spec.name.clone(), spec.description.clone());
+        return Ok(spec.description.clone());
     };
-    let suffix = format!(" [{}]", key_tag(key));
-    let room = MAX_NAME.saturating_sub(suffix.chars().count());
-    let base: String = spec.name.chars().take(room).collect();
-    let description = if spec.description.is_empty() {
+    Ok(if spec.description.is_empty() {
         format!("{KEY_MARKER}{key}")
     } else {
         format!("{}\n{KEY_MARKER}{key}", spec.description)
-    };
-    (format!("{base}{suffix}"), description)
+    })
 }
 
 fn carries_key(info: &SnapshotInfo, key: &str) -> bool {
@@ -181,9 +186,9 @@ pub async fn create_snapshot(
     let (info, adopted) = match existing {
         Some(info) => (info, true),
         None => {
-            let (name, description) = marked(spec);
+            let description = marked(spec).map_err(|e| e.context(&what))?;
             let request = Request::new("CreateSnapshot_Task", vm)
-                .text("name", &name)
+                .text("name", &spec.name)
                 .text("description", &description)
                 .bool("memory", spec.memory)
                 .bool("quiesce", spec.quiesce);
@@ -400,20 +405,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_carry_the_key_and_stay_short() {
+    fn the_name_is_kept_and_the_description_carries_the_key() {
+        let long = SnapshotSpec {
+            name: "x".repeat(81),
+            ..SnapshotSpec::default()
+        };
+        let err = marked(&long).unwrap_err().to_string();
+        assert!(
+            err.ends_with("is 81 characters; vSphere takes at most 80"),
+            "{err}"
+        );
         let spec = SnapshotSpec {
-            name: "x".repeat(100),
+            name: "x".repeat(80),
             description: "why".into(),
             idempotency_key: Some("shutter:abc:step".into()),
             ..SnapshotSpec::default()
         };
-        let (name, description) = marked(&spec);
-        assert_eq!(name.chars().count(), MAX_NAME);
-        assert!(name.ends_with(&format!(" [{}]", key_tag("shutter:abc:step"))));
+        let description = marked(&spec).unwrap();
         assert_eq!(
             description,
             "why\nshutter-idempotency-key: shutter:abc:step"
         );
+        let name = spec.name.clone();
         let info = SnapshotInfo {
             snapshot: SnapshotRef {
                 vcenter: "v".into(),
@@ -431,6 +444,13 @@ mod tests {
         };
         assert!(carries_key(&info, "shutter:abc:step"));
         assert!(!carries_key(&info, "shutter:abc:other"));
+        // Made before names were kept: the tag in the name still adopts.
+        let older = SnapshotInfo {
+            name: format!("Backup [{}]", key_tag("shutter:abc:old")),
+            description: String::new(),
+            ..info
+        };
+        assert!(carries_key(&older, "shutter:abc:old"));
     }
 
     #[test]
