@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha512};
 use shutter_testpeers::nova;
 use shutter_testpeers::peer;
@@ -167,9 +167,60 @@ fn the_instance_backup_workflow_snapshots_copies_verifies_and_prunes() {
         );
     });
 
+    // A prune that fails (Glance refuses to delete a protected image) does
+    // not undo the new backup: the execution ends succeeded_with_errors,
+    // exits 0 saying what failed, and both copies stay.
+    let second_copy = second["image_id"].as_str().expect("an image id").to_owned();
+    let protect = |on: bool| {
+        runtime.block_on(async {
+            let answer = reqwest::Client::new()
+                .patch(format!("{image_url}/v2/images/{second_copy}"))
+                .header(
+                    "content-type",
+                    "application/openstack-images-v2.1-json-patch",
+                )
+                .body(json!([{"op": "replace", "path": "/protected", "value": on}]).to_string())
+                .send()
+                .await
+                .expect("glance answers");
+            assert!(answer.status().is_success(), "{}", answer.status());
+        });
+    };
+    protect(true);
+    let third = backup(&["-i", r#"keep={"daily": 1, "weekly": 0, "monthly": 0}"#]);
+    let said = String::from_utf8_lossy(&third.stderr);
+    assert!(third.status.success(), "{said}");
+    assert!(
+        said.contains("succeeded with errors: step `prune` failed: item 0 failed"),
+        "{said}"
+    );
+    protect(false);
+    let list = shutter(&["executions", "list", "--json"]);
+    let records: Json = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(
+        records[0]["state"], "succeeded_with_errors",
+        "{}",
+        records[0]
+    );
+    let third_copy = records[0]["outputs"]["image_id"]
+        .as_str()
+        .expect("the new copy, in the outputs")
+        .to_owned();
+    for id in [&second_copy, &third_copy] {
+        runtime.block_on(async {
+            let image: Json = reqwest::get(format!("{image_url}/v2/images/{id}"))
+                .await
+                .expect("glance answers")
+                .json()
+                .await
+                .expect("json");
+            assert_eq!(image["status"], "active", "{image}");
+        });
+    }
+
     // The newest copy deleted behind Shutter's back: a sync of the backup
     // cloud finds it missing; what Shutter deleted stays `deleted`.
-    let copy_id = second["image_id"].as_str().expect("an image id").to_owned();
+    let copy_id = third_copy;
     runtime.block_on(async {
         let gone = reqwest::Client::new()
             .delete(format!("{image_url}/v2/images/{copy_id}"))

@@ -10,15 +10,21 @@ pub enum ExecutionState {
     Queued,
     Running,
     Succeeded,
+    /// Ended with every step done, but steps marked `on_error: continue`
+    /// failed: their dependants ran, nothing was compensated, and the
+    /// record's `error` names them.
+    #[serde(rename = "succeeded_with_errors")]
+    SucceededWithErrors,
     Failed,
     Canceled,
 }
 
 impl ExecutionState {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Queued,
         Self::Running,
         Self::Succeeded,
+        Self::SucceededWithErrors,
         Self::Failed,
         Self::Canceled,
     ];
@@ -28,13 +34,23 @@ impl ExecutionState {
             Self::Queued => "queued",
             Self::Running => "running",
             Self::Succeeded => "succeeded",
+            Self::SucceededWithErrors => "succeeded_with_errors",
             Self::Failed => "failed",
             Self::Canceled => "canceled",
         }
     }
 
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
+        matches!(
+            self,
+            Self::Succeeded | Self::SucceededWithErrors | Self::Failed | Self::Canceled
+        )
+    }
+
+    /// Whether the execution did its work: every step that had to succeed
+    /// did (`succeeded`, or `succeeded_with_errors`).
+    pub fn is_success(self) -> bool {
+        matches!(self, Self::Succeeded | Self::SucceededWithErrors)
     }
 
     pub fn parse(text: &str) -> Option<Self> {

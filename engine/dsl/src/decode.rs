@@ -4,6 +4,10 @@
 //! keys, then each step on its own): on an error, the offending key is
 //! reported, removed, and the unit decoded again. A valid file is decoded
 //! exactly once per unit.
+//!
+//! What is left out for its shape is said in [`Dropped`], so the meaning of
+//! the rest is still checked (a shape error never hides the mistakes of
+//! other steps) without a cascade of false errors about what was left out.
 
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
@@ -15,21 +19,46 @@ use crate::raw::{RawStep, RawWorkflow};
 use crate::source::Source;
 use crate::suggest;
 
-/// Decodes the file into raw structs, or reports every shape error.
-pub(crate) fn decode(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWorkflow<RawStep>> {
+/// What decoding left out for its shape: a step or an input with a shape
+/// error is dropped whole, and a top-level key removed or filled in. The
+/// checks of meaning treat them as there (a reference to a dropped step is
+/// not "unknown"), and check nothing about them.
+#[derive(Debug, Default)]
+pub(crate) struct Dropped {
+    pub(crate) steps: Vec<String>,
+    pub(crate) inputs: Vec<String>,
+    /// Top-level keys (`name`, `secrets`, `schedule`, ...).
+    pub(crate) keys: Vec<String>,
+}
+
+impl Dropped {
+    pub(crate) fn key(&self, name: &str) -> bool {
+        self.keys.iter().any(|key| key == name)
+    }
+}
+
+/// Decodes the file into raw structs (with what was left out for its
+/// shape, reported in `errs`), or `None` when there is nothing to check.
+pub(crate) fn decode(
+    source: &Source,
+    errs: &mut Vec<Diagnostic>,
+) -> Option<(RawWorkflow<RawStep>, Dropped)> {
     // Fast path: a well-formed file decodes straight into the typed structs,
     // without an intermediate YAML tree. Anything else (including merge keys
     // `<<`, which need the tree) takes the slow path, which says what is wrong.
     if let Ok(workflow) = serde_yaml::from_str::<RawWorkflow<RawStep>>(source.text())
         && workflow.steps.len() <= MAX_STEPS
     {
-        return Some(workflow);
+        return Some((workflow, Dropped::default()));
     }
     decode_reporting(source, errs)
 }
 
 /// The slow path: decodes unit by unit, collecting every error.
-fn decode_reporting(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWorkflow<RawStep>> {
+fn decode_reporting(
+    source: &Source,
+    errs: &mut Vec<Diagnostic>,
+) -> Option<(RawWorkflow<RawStep>, Dropped)> {
     let mut value: Value = match serde_yaml::from_str(source.text()) {
         Ok(value) => value,
         Err(err) => {
@@ -63,7 +92,24 @@ fn decode_reporting(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWo
             return None;
         }
     }
-    let top: RawWorkflow<Value> = decode_unit(value, &root, errs)?;
+    let mut dropped = Dropped::default();
+    let mut removed = Vec::new();
+    let top: RawWorkflow<Value> = decode_unit(
+        value,
+        &root,
+        errs,
+        &mut removed,
+        &mut |value, relative, missing| fill_in(value, relative, missing, &mut dropped),
+    )?;
+    for path in &removed {
+        // A key of an input (`description: 5`) leaves the input usable; a
+        // top-level key removed is checked no further.
+        match path.first().and_then(Value::as_str) {
+            Some("inputs") if path.len() > 1 => {}
+            Some(key) if !dropped.key(key) => dropped.keys.push(key.to_owned()),
+            _ => {}
+        }
+    }
     if top.steps.len() > MAX_STEPS {
         errs.push(
             Diagnostic::error(
@@ -83,8 +129,21 @@ fn decode_reporting(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWo
         if errs.len() >= MAX_DIAGNOSTICS {
             break;
         }
-        if let Some(step) = decode_unit::<RawStep>(step, &steps_path.key(&id), errs) {
-            steps.insert(id, step);
+        let before = errs.len();
+        let step = decode_unit::<RawStep>(
+            step,
+            &steps_path.key(&id),
+            errs,
+            &mut Vec::new(),
+            &mut |_, _, _| false,
+        );
+        match step {
+            // A step with a shape error is left out whole: checking what is
+            // left of it would report the removed key again, as a cascade.
+            Some(step) if errs.len() == before => {
+                steps.insert(id, step);
+            }
+            _ => dropped.steps.push(id),
         }
     }
     let workflow = RawWorkflow {
@@ -100,12 +159,39 @@ fn decode_reporting(source: &Source, errs: &mut Vec<Diagnostic>) -> Option<RawWo
         timeout: top.timeout,
         steps,
     };
-    // Meaning is checked only on a well-shaped file: a key dropped for its
-    // shape would otherwise come back as a cascade of false errors.
-    if !errs.is_empty() {
-        return None;
+    Some((workflow, dropped))
+}
+
+/// Makes the top-level unit decode despite a missing required key: a
+/// missing `version`, `name` or `steps` is filled in (and checked no
+/// further), an input missing a key is left out, and any other key
+/// missing one of its own is removed. False when nothing could be done.
+fn fill_in(value: &mut Value, relative: &[Value], missing: &str, dropped: &mut Dropped) -> bool {
+    let Value::Mapping(root) = value else {
+        return false;
+    };
+    match relative {
+        [] => {
+            let placeholder = match missing {
+                "version" => Value::Number(1.into()),
+                "name" => Value::String(String::new()),
+                "steps" => Value::Mapping(serde_yaml::Mapping::new()),
+                _ => return false,
+            };
+            dropped.keys.push(missing.to_owned());
+            root.insert(Value::String(missing.to_owned()), placeholder);
+            true
+        }
+        [Value::String(section), Value::String(input), ..] if section == "inputs" => {
+            dropped.inputs.push(input.clone());
+            remove(value, &relative[..2])
+        }
+        [Value::String(key), ..] => {
+            dropped.keys.push(key.clone());
+            remove(value, &relative[..1])
+        }
+        _ => false,
     }
-    Some(workflow)
 }
 
 fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
@@ -123,16 +209,19 @@ fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
     }
 }
 
-/// Decodes one unit, reporting and removing bad keys until it decodes or
-/// cannot (a missing required key, or the unit itself of the wrong type).
+/// Decodes one unit, reporting and removing bad keys (into `removed`)
+/// until it decodes or cannot: the unit itself of the wrong type, or a
+/// missing required key that `fill_in` (given the path of the map missing
+/// it and its name) cannot make up for.
 fn decode_unit<T: DeserializeOwned>(
     mut value: Value,
     path: &YamlPath,
     errs: &mut Vec<Diagnostic>,
+    removed: &mut Vec<Vec<Value>>,
+    fill_in: &mut dyn FnMut(&mut Value, &[Value], &str) -> bool,
 ) -> Option<T> {
-    // Keys removed for being wrong; serde then calls them missing, which
-    // would say the same thing twice.
-    let mut removed: Vec<Vec<Value>> = Vec::new();
+    // Keys removed for being wrong (serde then calls them missing, which
+    // would say the same thing twice) are in `removed`.
     loop {
         let err = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(decoded) => return Some(decoded),
@@ -165,15 +254,33 @@ fn decode_unit<T: DeserializeOwned>(
                         .and_then(Value::as_str)
                         .is_some_and(|name| message.contains(&format!("`{name}`")))
             });
+        let missing = (diagnostic.code == "missing-key")
+            .then(|| message.strip_prefix("missing field `"))
+            .flatten()
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned);
         if !already_reported {
             errs.push(diagnostic);
         }
-        // A missing required key cannot be removed: this unit is done.
-        let removable = removable?;
-        if errs.len() >= MAX_DIAGNOSTICS || !remove(&mut value, &removable) {
+        if errs.len() >= MAX_DIAGNOSTICS {
             return None;
         }
-        removed.push(removable);
+        match (removable, missing) {
+            (Some(key), _) => {
+                if !remove(&mut value, &key) {
+                    return None;
+                }
+                removed.push(key);
+            }
+            // A missing required key cannot be removed: filled in, or this
+            // unit is done.
+            (None, Some(name)) => {
+                if !fill_in(&mut value, &relative, &name) {
+                    return None;
+                }
+            }
+            (None, None) => return None,
+        }
     }
 }
 

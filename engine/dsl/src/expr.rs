@@ -20,6 +20,9 @@ pub enum Reference {
     },
     /// `steps.ID.state`: how the step ended (for `if` in `finally` steps).
     StepState(String),
+    /// `steps.ID.error`: why it failed (null unless it did), for the
+    /// dependants of an `on_error: continue` step and `finally` steps.
+    StepError(String),
     /// `steps.ID.something-else`, or `steps.ID` alone.
     StepOther { step: String, field: Option<String> },
     /// `steps` alone: which step cannot be known.
@@ -206,6 +209,7 @@ fn classify(name: &str) -> Reference {
                 output: third,
             },
             Some("state") => Reference::StepState(step),
+            Some("error") => Reference::StepError(step),
             _ => Reference::StepOther {
                 step,
                 field: second,

@@ -72,8 +72,10 @@ pub fn compile_with(
     engine: &ExprEngine,
 ) -> Result<Plan, Diagnostics> {
     let mut errs = Vec::new();
-    let plan = decode::decode(source, &mut errs).and_then(|raw| {
-        let workflow = validate::validate(&raw, catalog, engine, &mut errs)?;
+    // Meaning is checked even after shape errors, so every mistake is said
+    // at once; what was left out for its shape is not checked again.
+    let plan = decode::decode(source, &mut errs).and_then(|(raw, dropped)| {
+        let workflow = validate::validate(&raw, &dropped, catalog, engine, &mut errs)?;
         if !errs.is_empty() {
             return None;
         }

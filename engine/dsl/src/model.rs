@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-pub use crate::raw::{Backoff, ConcurrencyPolicy, InputType};
+pub use crate::raw::{Backoff, ConcurrencyPolicy, InputType, OnError};
 use crate::template::Template;
 
 /// A workflow's name: letters, digits, `-`, `_`, `.`; at most 128 characters.
@@ -206,6 +206,8 @@ pub struct Step {
     pub timeout: Option<Duration>,
     pub compensate: Option<ActionCall>,
     pub finally: bool,
+    /// Whether the execution fails with this step, or goes on.
+    pub on_error: OnError,
 }
 
 mod humantime_serde_compat {

@@ -105,6 +105,21 @@ pub enum Backoff {
     Exponential,
 }
 
+/// What a step's failure (after its last try) does to the execution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnError {
+    /// The execution fails: no new step starts but `finally` ones, and
+    /// what succeeded is compensated.
+    #[default]
+    Fail,
+    /// The step is recorded failed and the execution goes on: its
+    /// dependants run (they can read `steps.ID.state` and
+    /// `steps.ID.error`), nothing is compensated for it, and the execution
+    /// ends `succeeded_with_errors`.
+    Continue,
+}
+
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetry {
@@ -249,6 +264,11 @@ pub struct RawStep {
     /// Run once the steps it needs have ended, whether they succeeded or not.
     #[serde(default)]
     pub finally: bool,
+    /// `fail` (the default) or `continue`: a failure of this step is
+    /// recorded and the execution goes on, ending `succeeded_with_errors`.
+    // Left out when absent, as `limit` is, for the plan hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<OnError>,
     /// The module, for `uses: wasm`.
     #[serde(default)]
     pub wasm: Option<Box<RawWasm>>,

@@ -1,7 +1,8 @@
 //! Drawing a plan: plain text, Graphviz dot and Mermaid.
 //!
 //! Implied dependencies are marked, `finally` steps and `compensate`
-//! actions are drawn apart from ordinary steps.
+//! actions are drawn apart from ordinary steps, and every format marks a
+//! step's `for_each`, `if`, `finally` and `on_error: continue`.
 
 use std::fmt::Write as _;
 
@@ -30,6 +31,27 @@ fn action_label(call: &ActionCall) -> String {
     }
 }
 
+/// What changes how a step runs, as every format marks it.
+fn marks(step: &Step) -> Vec<String> {
+    let mut marks = Vec::new();
+    if step.for_each.is_some() {
+        marks.push(match step.concurrency {
+            Some(n) => format!("for_each, {n} at once"),
+            None => "for_each".to_owned(),
+        });
+    }
+    if step.condition.is_some() {
+        marks.push("if".to_owned());
+    }
+    if step.finally {
+        marks.push("finally".to_owned());
+    }
+    if step.on_error == crate::model::OnError::Continue {
+        marks.push("on_error: continue".to_owned());
+    }
+    marks
+}
+
 fn text(plan: &Plan) -> String {
     let workflow = &plan.workflow;
     let mut out = format!(
@@ -44,8 +66,9 @@ fn text(plan: &Plan) -> String {
         for id in ids {
             let step = &workflow.steps[id];
             let _ = write!(out, "  {id}  [{}]", action_label(&step.call));
-            if step.finally {
-                out.push_str("  (finally)");
+            let marks = marks(step);
+            if !marks.is_empty() {
+                let _ = write!(out, "  ({})", marks.join(", "));
             }
             out.push('\n');
             let deps = plan.dependencies(id);
@@ -79,13 +102,19 @@ fn dot(plan: &Plan) -> String {
     );
     for step in plan.workflow.steps.values() {
         let style = if step.finally {
-            ", style=\"rounded,dashed\", xlabel=\"finally\""
+            ", style=\"rounded,dashed\""
         } else {
             ""
         };
+        let marks = marks(step);
+        let xlabel = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(", xlabel=\"{}\"", dot_escape(&marks.join(", ")))
+        };
         let _ = writeln!(
             out,
-            "  \"{id}\" [label=\"{id}\\n{action}\"{style}];",
+            "  \"{id}\" [label=\"{id}\\n{action}\"{style}{xlabel}];",
             id = dot_escape(step.id.as_str()),
             action = dot_escape(&action_label(&step.call)),
         );
@@ -128,10 +157,15 @@ fn mermaid_id(id: &str) -> String {
 }
 
 fn mermaid_node(step: &Step) -> String {
-    let label = mermaid_label(&format!("{}<br/>{}", step.id, action_label(&step.call)));
+    let marks = marks(step);
+    let mut label = format!("{}<br/>{}", step.id, action_label(&step.call));
+    if !marks.is_empty() {
+        let _ = write!(label, "<br/>({})", marks.join(", "));
+    }
+    let label = mermaid_label(&label);
     let id = mermaid_id(step.id.as_str());
     if step.finally {
-        format!("  {id}{{{{\"finally: {label}\"}}}}")
+        format!("  {id}{{{{\"{label}\"}}}}")
     } else {
         format!("  {id}[\"{label}\"]")
     }

@@ -38,6 +38,47 @@ fn id(name: &str) -> StepId {
 const HEAD: &str = "version: 1\nname: w\n";
 
 #[test]
+fn a_shape_error_does_not_hide_the_other_mistakes() {
+    // A misspelt input type, a missing top-level `name`, a step missing
+    // `uses` and one with a key of the wrong type: each said once, and
+    // the mistakes of meaning elsewhere too, with no cascade about what was
+    // left out (the input and the steps are still known by name).
+    let text = "version: 1
+inputs:
+  vm: {type: strng}
+secrets: 5
+steps:
+  a: {with: {message: hi}}
+  b: {uses: core.log, timeout: [1], with: {message: x}}
+  c: {uses: core.log, needs: [a, b], with: {message: \"${{ inputs.vm }} ${{ steps.a.outputs.x }} ${{ secrets.t }}\"}}
+  d: {uses: core.nope}
+  e: {uses: core.log, with: {mesage: x}}
+  f: {uses: core.log, needs: ghost, with: {message: \"${{ inputs.nope }}\"}}
+";
+    let found = problems(text);
+    let codes: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(code, at, _)| (code.as_str(), at.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("missing-key", "1:8"),
+            ("unknown-value", "3:14"),
+            ("wrong-type", "4:10"),
+            ("missing-key", "6:3"),
+            ("wrong-type", "7:32"),
+            ("unknown-action", "9:13"),
+            ("missing-param", "10:23"),
+            ("unknown-param", "10:30"),
+            ("unknown-step", "11:30"),
+            ("unknown-input", "11:53"),
+        ],
+        "{found:#?}"
+    );
+}
+
+#[test]
 fn reading_another_step_adds_an_implied_dependency() {
     let plan = ok(&format!(
         "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, with: {{message: \"${{{{ steps.a.outputs.message }}}}\"}}}}\n"

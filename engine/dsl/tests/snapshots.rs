@@ -28,8 +28,13 @@ version: 1
 name: diamond
 steps:
   prepare: {uses: core.log, with: {message: go}}
-  left: {uses: core.noop, needs: prepare}
-  right: {uses: core.log, with: {message: \"${{ steps.prepare.outputs.message }}\"}}
+  left: {uses: core.noop, needs: prepare, if: true}
+  right:
+    uses: core.log
+    for_each: [a, b]
+    concurrency: 1
+    on_error: continue
+    with: {message: \"${{ steps.prepare.outputs.message }} ${{ item }}\"}
   join:
     uses: core.noop
     needs: [left, right]

@@ -429,9 +429,9 @@ impl Engine {
         self.plan_of(&snapshot)
     }
 
-    /// Prepares a failed or canceled execution to run again: the steps that
-    /// did not succeed (failed, canceled, skipped, compensated) go back to
-    /// `pending`, what succeeded is kept. Returns its plan and the claim to
+    /// Prepares a failed, canceled or `succeeded_with_errors` execution to
+    /// run again: the steps that did not succeed (failed, canceled,
+    /// skipped, compensated) go back to `pending`, what succeeded is kept. Returns its plan and the claim to
     /// run it under, for [`Engine::run`]. Steps run again with their
     /// idempotency keys, so what a failed try created is adopted, not made
     /// twice.
@@ -443,7 +443,10 @@ impl Engine {
             .await?
             .ok_or(StoreError::NotFound(id))?;
         let state = snapshot.execution.state;
-        if !matches!(state, ExecutionState::Failed | ExecutionState::Canceled) {
+        if !matches!(
+            state,
+            ExecutionState::Failed | ExecutionState::Canceled | ExecutionState::SucceededWithErrors
+        ) {
             return Err(EngineError::NotRetryable {
                 id,
                 state: state.as_str(),

@@ -424,6 +424,77 @@ async fn finally_runs_on_success_failure_and_cancel() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_step_that_may_fail_lets_the_execution_go_on_and_end_succeeded_with_errors() {
+    let h = harness();
+    let yaml = r#"version: 1
+name: t
+steps:
+  snap:
+    uses: core.log
+    with: {message: snapped}
+    compensate: {uses: core.log, with: {message: undo snap}}
+  prune:
+    uses: core.fail
+    needs: snap
+    on_error: continue
+    with: {message: glance is down}
+  report:
+    uses: core.log
+    needs: prune
+    with: {message: "prune ${{ steps.prune.state }}: ${{ steps.prune.error }}"}
+  each:
+    uses: core.fail
+    for_each: [a, b, c]
+    concurrency: 1
+    on_error: continue
+    with: {message: "no ${{ item }}"}
+outputs:
+  said: ${{ steps.report.outputs.message }}
+"#;
+    let (record, snapshot) = h.run(yaml, json!({})).await;
+    assert_eq!(
+        record.state,
+        ExecutionState::SucceededWithErrors,
+        "{record:?}"
+    );
+    assert_eq!(
+        record.outputs,
+        Some(json!({"said": "prune failed: glance is down"}))
+    );
+    let error = record.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("step `prune` failed: glance is down")
+            && error.contains("step `each` failed: item 0 failed: no a"),
+        "{error}"
+    );
+    // Nothing compensated; every item ran, none canceled.
+    assert_eq!(state_of(&snapshot, "snap"), StepState::Succeeded);
+    for item in ["each[0]", "each[1]", "each[2]"] {
+        assert_eq!(state_of(&snapshot, item), StepState::Failed, "{item}");
+    }
+    let logs: Vec<String> = h
+        .changes(record.id)
+        .await
+        .into_iter()
+        .filter_map(|c| match c {
+            Change::Log { message, .. } => Some(message),
+            _ => None,
+        })
+        .collect();
+    assert!(!logs.iter().any(|m| m == "undo snap"), "{logs:?}");
+
+    // A failure elsewhere still fails the execution, and compensates.
+    let (failed, _) = h
+        .run(
+            &yaml.replace("outputs:", "  later:\n    uses: core.fail\n    needs: report\n    with: {message: real}\noutputs:"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(failed.state, ExecutionState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("step `later` failed: real"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn for_each_respects_its_concurrency_and_collects_outputs() {
     let h = harness();
     let (record, snapshot) = h

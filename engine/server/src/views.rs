@@ -19,7 +19,8 @@ pub struct ExecutionSummary {
     pub workflow: String,
     /// Content hash of the workflow version it runs.
     pub plan_hash: String,
-    /// `queued`, `running`, `succeeded`, `failed` or `canceled`.
+    /// `queued`, `running`, `succeeded`, `succeeded_with_errors` (steps
+    /// with `on_error: continue` failed), `failed` or `canceled`.
     pub state: String,
     #[schema(value_type = Object)]
     pub inputs: Json,

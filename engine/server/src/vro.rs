@@ -172,7 +172,8 @@ pub(crate) fn state(state: shutter_core::ExecutionState) -> &'static str {
     use shutter_core::ExecutionState as S;
     match state {
         S::Queued | S::Running => "running",
-        S::Succeeded => "completed",
+        // vRO has no "with errors": the work is done and outputs are there.
+        S::Succeeded | S::SucceededWithErrors => "completed",
         S::Failed => "failed",
         S::Canceled => "canceled",
     }

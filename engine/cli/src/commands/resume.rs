@@ -2,7 +2,6 @@
 
 use std::process::ExitCode;
 
-use shutter_core::ExecutionState;
 use tokio_util::sync::CancellationToken;
 
 use shutter_store::Durability;
@@ -44,7 +43,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for result in results {
         match result {
             Ok(record) => {
-                all_succeeded &= record.state == ExecutionState::Succeeded;
+                all_succeeded &= record.state.is_success();
                 match &record.error {
                     Some(error) => println!(
                         "{} {} {}: {error}",

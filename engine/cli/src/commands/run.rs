@@ -156,8 +156,16 @@ pub(crate) async fn execute(
     if let Some(outputs) = &record.outputs {
         println!("{}", serde_json::to_string_pretty(outputs)?);
     }
+    if record.state == ExecutionState::SucceededWithErrors {
+        // The work is done, so the exit is 0; what failed is still said.
+        eprintln!(
+            "execution {} succeeded with errors: {}",
+            record.id,
+            record.error.as_deref().unwrap_or_default()
+        );
+    }
     Ok(match record.state {
-        ExecutionState::Succeeded => ExitCode::SUCCESS,
+        state if state.is_success() => ExitCode::SUCCESS,
         ExecutionState::Canceled => ExitCode::from(130),
         _ => ExitCode::FAILURE,
     })

@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use crate::catalog::{ActionSpec, Catalog};
+use crate::decode::Dropped;
 use crate::diagnostic::Diagnostic;
 use crate::expr::ExprEngine;
 use crate::model::{
@@ -59,6 +60,8 @@ struct Checker<'a> {
     errs: &'a mut Vec<Diagnostic>,
     inputs: Vec<String>,
     secrets: Vec<String>,
+    /// `secrets` was left out for its shape: which names it lists is unknown.
+    secrets_dropped: bool,
     /// Every step id written, with its action when known and whether it
     /// runs `for_each` (for output checks).
     steps: HashMap<String, StepShape<'a>>,
@@ -68,6 +71,7 @@ struct Checker<'a> {
 
 pub(crate) fn validate(
     raw: &RawWorkflow<RawStep>,
+    dropped: &Dropped,
     catalog: &Catalog,
     engine: &ExprEngine,
     errs: &mut Vec<Diagnostic>,
@@ -78,8 +82,9 @@ pub(crate) fn validate(
         catalog,
         engine,
         errs,
-        inputs: raw.inputs.keys().cloned().collect(),
+        inputs: raw.inputs.keys().chain(&dropped.inputs).cloned().collect(),
         secrets: raw.secrets.clone(),
+        secrets_dropped: dropped.key("secrets"),
         steps: HashMap::new(),
         step_order: Vec::new(),
     };
@@ -91,8 +96,17 @@ pub(crate) fn validate(
         checker.steps.insert(id.clone(), shape);
         checker.step_order.push(id.clone());
     }
+    // Left out for their shape (already reported): known, of no known shape.
+    for id in &dropped.steps {
+        let shape = StepShape {
+            spec: None,
+            for_each: false,
+        };
+        checker.steps.insert(id.clone(), shape);
+        checker.step_order.push(id.clone());
+    }
 
-    if raw.version != 1 {
+    if raw.version != 1 && !dropped.key("version") {
         checker.error(
             Diagnostic::error(
                 "version",
@@ -105,7 +119,11 @@ pub(crate) fn validate(
         );
     }
     let name = WorkflowName::parse(&raw.name)
-        .map_err(|message| checker.error(Diagnostic::error("name", message).at(&root.key("name"))))
+        .map_err(|message| {
+            if !dropped.key("name") {
+                checker.error(Diagnostic::error("name", message).at(&root.key("name")));
+            }
+        })
         .ok();
     let inputs = checker.inputs_of(raw);
     checker.check_secret_names(&raw.secrets);
@@ -132,7 +150,7 @@ pub(crate) fn validate(
             policy: c.policy.unwrap_or(ConcurrencyPolicy::Queue),
         }
     });
-    if raw.steps.is_empty() {
+    if raw.steps.is_empty() && dropped.steps.is_empty() && !dropped.key("steps") {
         checker
             .error(Diagnostic::error("no-steps", "workflow has no steps").at(&root.key("steps")));
     }

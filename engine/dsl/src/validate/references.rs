@@ -170,7 +170,7 @@ impl Checker<'_> {
                         "a secret cannot be a workflow output: outputs are stored in the record"
                             .to_owned(),
                     ));
-                } else if !self.secrets.contains(name) {
+                } else if !self.secrets_dropped && !self.secrets.contains(name) {
                     self.error(
                         fail(
                             "unknown-secret",
@@ -197,6 +197,7 @@ impl Checker<'_> {
             }
             Reference::StepOutput { step, .. }
             | Reference::StepState(step)
+            | Reference::StepError(step)
             | Reference::StepOther { step, .. } => {
                 self.step_reference(reference, step, path, place)
             }
@@ -274,7 +275,7 @@ impl Checker<'_> {
                     )
                     .at(path)
                     .with_help(format!(
-                        "read `steps.{step}.outputs.NAME` or `steps.{step}.state`"
+                        "read `steps.{step}.outputs.NAME`, `steps.{step}.state` or `steps.{step}.error`"
                     )),
                 );
             }

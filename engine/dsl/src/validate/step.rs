@@ -87,6 +87,7 @@ impl Checker<'_> {
             timeout,
             compensate,
             finally: raw.finally,
+            on_error: raw.on_error.unwrap_or_default(),
         })
     }
 

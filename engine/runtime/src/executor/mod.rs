@@ -9,6 +9,11 @@
 //!   running steps end on their own; `finally` steps still run. Once nothing
 //!   runs, the `compensate` actions of succeeded steps run in reverse order
 //!   of success, and the execution fails.
+//! - A step with `on_error: continue` that fails is not a failure of the
+//!   execution: its dependants run as if it had succeeded (they read
+//!   `steps.ID.state` and `steps.ID.error`), the other items of a
+//!   `for_each` go on, nothing is compensated, and the execution ends
+//!   `succeeded_with_errors`, its error naming each such step.
 //! - Cancel stops running steps and skips the rest, except `finally` steps,
 //!   which run; no compensation. The execution ends `canceled`.
 //! - A workflow `timeout` is a failure (with compensation).
@@ -25,7 +30,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
-use shutter_dsl::model::Step;
+use shutter_dsl::model::{OnError, Step};
 use shutter_dsl::{Plan, StepId};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -85,6 +90,8 @@ struct Run {
     /// Which instance each task runs, to fail the right one if it panics.
     spawned: HashMap<tokio::task::Id, StepKey>,
     failing: Option<String>,
+    /// Failures of `on_error: continue` steps, for the execution's error.
+    tolerated: Vec<String>,
     canceled: bool,
     /// Canceled on failure or cancel: stops non-`finally` work.
     work: CancellationToken,
@@ -264,21 +271,29 @@ impl Run {
         let plan = shared.plan.clone();
         let mut nodes = IndexMap::with_capacity(plan.workflow.steps.len());
         let mut failing = None;
+        let mut tolerated = Vec::new();
         // Steps already ended (on resume) are done; the rest wait for theirs.
         for (id, _) in &plan.workflow.steps {
             let state = records.get(&StepKey::step(id.as_str())).map(|r| r.state);
             match state {
                 Some(state) if state.is_terminal() => {
                     let record = &records[&StepKey::step(id.as_str())];
-                    shared
-                        .scope
-                        .steps
-                        .set(id.as_str(), state, record.outputs.as_ref());
-                    if state == StepState::Failed && failing.is_none() {
-                        failing = Some(format!(
+                    shared.scope.steps.set(
+                        id.as_str(),
+                        state,
+                        record.outputs.as_ref(),
+                        record.error.as_deref(),
+                    );
+                    if state == StepState::Failed {
+                        let why = format!(
                             "step `{id}` failed: {}",
                             record.error.clone().unwrap_or_default()
-                        ));
+                        );
+                        if plan.workflow.steps[id].on_error == OnError::Continue {
+                            tolerated.push(why);
+                        } else if failing.is_none() {
+                            failing = Some(why);
+                        }
                     }
                     nodes.insert(id.clone(), Node::Done(state));
                 }
@@ -309,6 +324,7 @@ impl Run {
             tasks: JoinSet::new(),
             spawned: HashMap::new(),
             failing,
+            tolerated,
             canceled: false,
             work: CancellationToken::new(),
             carry: Vec::new(),
@@ -380,7 +396,14 @@ impl Run {
             (ExecutionState::Canceled, None, Some("canceled".to_owned()))
         } else {
             match self.outputs() {
-                Ok(outputs) => (ExecutionState::Succeeded, Some(outputs), None),
+                Ok(outputs) if self.tolerated.is_empty() => {
+                    (ExecutionState::Succeeded, Some(outputs), None)
+                }
+                Ok(outputs) => (
+                    ExecutionState::SucceededWithErrors,
+                    Some(outputs),
+                    Some(self.tolerated.join("; ")),
+                ),
                 Err(error) => (ExecutionState::Failed, None, Some(error)),
             }
         };
@@ -509,6 +532,8 @@ impl Run {
         for dep in &step.needs {
             match self.nodes.get(dep) {
                 Some(Node::Done(StepState::Succeeded)) => {}
+                // Its failure was allowed: what needs it goes on.
+                Some(Node::Done(StepState::Failed)) if self.tolerates(dep) => {}
                 Some(Node::Done(StepState::Skipped)) => {
                     return Some((
                         StepState::Skipped,
@@ -601,7 +626,7 @@ impl Run {
     async fn finished(&mut self, mut finished: Finished) -> Result<(), StoreError> {
         self.carry.append(&mut finished.unwritten);
         let id = StepId::parse(&finished.key.step).expect("instance keys come from step ids");
-        if finished.state == StepState::Failed && self.failing.is_none() {
+        if finished.state == StepState::Failed && self.failing.is_none() && !self.tolerates(&id) {
             self.failing = Some(format!(
                 "step `{}` failed: {}",
                 finished.key,
@@ -649,8 +674,15 @@ impl Run {
         if items.is_none() {
             // A single instance recorded its own end.
             let result = results[0].as_ref().expect("checked above");
-            let (state, outputs) = (result.state, result.outputs.clone());
-            self.done(id, state, outputs.as_ref());
+            let (state, outputs, error) =
+                (result.state, result.outputs.clone(), result.error.clone());
+            if state == StepState::Failed && self.tolerates(id) {
+                self.tolerated.push(format!(
+                    "step `{id}` failed: {}",
+                    error.as_deref().unwrap_or_default()
+                ));
+            }
+            self.done(id, state, outputs.as_ref(), error.as_deref());
             return Ok(());
         }
         let results: Vec<&Finished> = results
@@ -661,6 +693,7 @@ impl Run {
         let at = self.shared.sink.now();
         let (state, outputs, change) =
             if let Some(failed) = results.iter().find(|r| r.state == StepState::Failed) {
+                // Of several failed items, the first says why.
                 let error = format!(
                     "item {} failed: {}",
                     failed.key.item.unwrap_or(0),
@@ -705,12 +738,23 @@ impl Run {
                     },
                 )
             };
+        let error = match &change {
+            Change::StepFailed { error, .. } => Some(error.clone()),
+            _ => None,
+        };
         self.record(vec![change]).await?;
-        if state == StepState::Failed && self.failing.is_none() {
-            self.failing = Some(format!("step `{id}` failed"));
-            self.work.cancel();
+        if state == StepState::Failed {
+            if self.tolerates(id) {
+                self.tolerated.push(format!(
+                    "step `{id}` failed: {}",
+                    error.as_deref().unwrap_or_default()
+                ));
+            } else if self.failing.is_none() {
+                self.failing = Some(format!("step `{id}` failed"));
+                self.work.cancel();
+            }
         }
-        self.done(id, state, outputs.as_ref());
+        self.done(id, state, outputs.as_ref(), error.as_deref());
         Ok(())
     }
 
@@ -723,11 +767,15 @@ impl Run {
     ) -> Result<(), StoreError> {
         let key = StepKey::step(id.as_str());
         let at = self.shared.sink.now();
+        let error = (state == StepState::Failed).then(|| reason.clone());
         let change = match state {
             StepState::Skipped => Change::StepSkipped { key, reason, at },
             StepState::Failed => {
-                if self.failing.is_none() {
-                    self.failing = Some(format!("step `{id}` failed: {reason}"));
+                let why = format!("step `{id}` failed: {reason}");
+                if self.tolerates(id) {
+                    self.tolerated.push(why);
+                } else if self.failing.is_none() {
+                    self.failing = Some(why);
                     self.work.cancel();
                 }
                 Change::StepFailed {
@@ -740,7 +788,7 @@ impl Run {
             _ => Change::StepCanceled { key, reason, at },
         };
         self.record(vec![change]).await?;
-        self.done(id, state, None);
+        self.done(id, state, None, error.as_deref());
         Ok(())
     }
 
@@ -754,9 +802,18 @@ impl Run {
         self.shared.sink.record(all).await
     }
 
+    /// Whether a failure of step `id` lets the execution go on
+    /// (`on_error: continue`).
+    fn tolerates(&self, id: &StepId) -> bool {
+        self.shared.plan.workflow.steps[id].on_error == OnError::Continue
+    }
+
     /// Marks a step ended and readies what waited only for it.
-    fn done(&mut self, id: &StepId, state: StepState, outputs: Option<&Json>) {
-        self.shared.scope.steps.set(id.as_str(), state, outputs);
+    fn done(&mut self, id: &StepId, state: StepState, outputs: Option<&Json>, error: Option<&str>) {
+        self.shared
+            .scope
+            .steps
+            .set(id.as_str(), state, outputs, error);
         self.nodes.insert(id.clone(), Node::Done(state));
         let plan = self.shared.plan.clone();
         for next_id in plan.dependants(id) {

@@ -13,15 +13,26 @@ use serde_json::Value as Json;
 
 use shutter_core::state::StepState;
 
-/// Finished steps as expressions see them: `{outputs, state}` by step id.
+/// Finished steps as expressions see them: `{outputs, state, error}` by
+/// step id.
 #[derive(Debug, Default)]
 pub(crate) struct StepsView {
     steps: RwLock<HashMap<String, Value>>,
 }
 
 impl StepsView {
-    pub(crate) fn set(&self, step: &str, state: StepState, outputs: Option<&Json>) {
-        let view = serde_json::json!({ "state": state.as_str(), "outputs": outputs.cloned().unwrap_or(Json::Null) });
+    pub(crate) fn set(
+        &self,
+        step: &str,
+        state: StepState,
+        outputs: Option<&Json>,
+        error: Option<&str>,
+    ) {
+        let view = serde_json::json!({
+            "state": state.as_str(),
+            "outputs": outputs.cloned().unwrap_or(Json::Null),
+            "error": error,
+        });
         self.steps
             .write()
             .expect("no panic while holding this lock")

@@ -21,7 +21,7 @@ use crate::views::{EventPage, ExecutionDetail, ExecutionPage, ExecutionSummary, 
 pub(crate) struct ListParams {
     /// Only executions of this workflow.
     workflow: Option<String>,
-    /// Only executions in this state (`queued`, `running`, `succeeded`, `failed`, `canceled`).
+    /// Only executions in this state (`queued`, `running`, `succeeded`, `succeeded_with_errors`, `failed`, `canceled`).
     state: Option<String>,
     /// Only executions created at or after this time (RFC 3339).
     since: Option<String>,

@@ -495,7 +495,7 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         client
             .execute(
-                "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND state IN ('succeeded', 'failed', 'canceled')",
+                "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < $1 AND state IN ('succeeded', 'succeeded_with_errors', 'failed', 'canceled')",
                 &[&time(before)],
             )
             .await

@@ -302,7 +302,7 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
         Op::Prune { before, reply } => {
             let result = tx
                 .execute(
-                    "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'failed', 'canceled')",
+                    "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'succeeded_with_errors', 'failed', 'canceled')",
                     params![time(before)],
                 )
                 .map(|n| n as u64)

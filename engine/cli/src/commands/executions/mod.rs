@@ -29,7 +29,7 @@ pub(crate) enum Command {
     List {
         #[arg(long)]
         workflow: Option<String>,
-        /// queued, running, succeeded, failed or canceled.
+        /// `queued`, `running`, `succeeded`, `succeeded_with_errors`, `failed` or `canceled`.
         #[arg(long)]
         state: Option<String>,
         #[arg(long, default_value_t = 20)]

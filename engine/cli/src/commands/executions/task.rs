@@ -182,9 +182,9 @@ fn list_path(query: &ListQuery) -> String {
     path
 }
 
-/// 0 when the execution succeeded, 1 otherwise.
+/// 0 when the execution succeeded (with errors or not), 1 otherwise.
 pub(crate) fn exit_for(detail: &ExecutionDetail) -> ExitCode {
-    if detail.execution.state == ExecutionState::Succeeded.as_str() {
+    if ExecutionState::parse(&detail.execution.state).is_some_and(ExecutionState::is_success) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
