@@ -99,6 +99,40 @@ fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
         text(&cancel.stderr)
     );
 
+    // An ended execution runs again from a step; a step it lacks is refused.
+    let retried = shutter(&[
+        "executions",
+        "retry",
+        &id,
+        "--from",
+        "report",
+        "--server",
+        &base,
+    ]);
+    assert!(retried.status.success(), "{}", text(&retried.stderr));
+    assert!(
+        text(&retried.stdout).contains(&format!("{id} runs again")),
+        "{}",
+        text(&retried.stdout)
+    );
+    let again = shutter(&["executions", "wait", &id, "--json", "--server", &base]);
+    assert!(again.status.success(), "{}", text(&again.stdout));
+    let unknown = shutter(&[
+        "executions",
+        "retry",
+        &id,
+        "--from",
+        "nope",
+        "--server",
+        &base,
+    ]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("has no step `nope` to retry from"),
+        "{}",
+        text(&unknown.stderr)
+    );
+
     // Bad inputs come back as the server's 422 with its details.
     let bad = shutter(&["start", "diamond", "-i", "vm=5", "--server", &base]);
     assert!(!bad.status.success());

@@ -23,6 +23,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// A point in time written either way people write one: a time (RFC
+/// 3339, `2026-11-30T00:00:00Z`) or a duration back from `now` (`1h`,
+/// `7d`), as `since` filters take it.
+pub fn parse_since(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(at.to_utc());
+    }
+    let ago = parse_duration(text).map_err(|_| {
+        format!("`{text}` is neither a time (RFC 3339) nor a duration back from now (`1h`, `7d`)")
+    })?;
+    chrono::Duration::from_std(ago)
+        .ok()
+        .and_then(|ago| now.checked_sub_signed(ago))
+        .ok_or_else(|| format!("`{text}` reaches too far back"))
+}
+
 /// Formats a duration the way it would be written in a workflow.
 pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
@@ -75,6 +94,30 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     number
         .checked_mul(multiplier)
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod since_tests {
+    use super::*;
+
+    #[test]
+    fn since_is_a_time_or_a_duration_back_from_now() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let at = |text: &str| parse_since(text, now).map(|t| t.to_rfc3339());
+        assert_eq!(
+            at("2026-11-29T08:00:00+02:00").unwrap(),
+            "2026-11-29T06:00:00+00:00"
+        );
+        assert_eq!(at("1h").unwrap(), "2026-11-30T11:00:00+00:00");
+        assert_eq!(at("7d").unwrap(), "2026-11-23T12:00:00+00:00");
+        let err = at("yesterday").unwrap_err();
+        assert!(
+            err.contains("neither a time (RFC 3339) nor a duration"),
+            "{err}"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -208,6 +208,8 @@ pub struct Step {
     pub finally: bool,
     /// Whether the execution fails with this step, or goes on.
     pub on_error: OnError,
+    /// Steps a retry runs again whenever it runs this one.
+    pub rerun_with: Vec<StepId>,
 }
 
 mod humantime_serde_compat {

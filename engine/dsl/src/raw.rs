@@ -269,6 +269,12 @@ pub struct RawStep {
     // Left out when absent, as `limit` is, for the plan hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_error: Option<OnError>,
+    /// Steps that must run again whenever this one does on a retry: the
+    /// `quiesce` of a `snapshot`, so a retried snapshot is never taken of
+    /// a VM that is no longer quiesced.
+    // Left out when absent, as `limit` is, for the plan hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_with: Option<OneOrMany>,
     /// The module, for `uses: wasm`.
     #[serde(default)]
     pub wasm: Option<Box<RawWasm>>,

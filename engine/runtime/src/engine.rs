@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json};
-use shutter_dsl::{Catalog, ExprEngine, Plan, Source};
+use shutter_dsl::{Catalog, ExprEngine, Plan, Source, StepId};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -71,11 +71,16 @@ pub enum EngineError {
     ConcurrencyKey(String),
     #[error("execution {id} cannot be resumed: {reason}")]
     Unresumable { id: ExecutionId, reason: String },
-    #[error("execution {id} is {state}: only a failed or canceled execution can be retried")]
+    #[error(
+        "execution {id} is {state}: only a failed, canceled or succeeded_with_errors execution can be retried (any ended one with `from`)"
+    )]
     NotRetryable {
         id: ExecutionId,
         state: &'static str,
     },
+    /// A retry `from` a step the workflow does not have.
+    #[error("execution {id}: its workflow has no step `{step}` to retry from")]
+    UnknownStep { id: ExecutionId, step: String },
     /// Another engine runs it (it was just retried or resumed elsewhere).
     #[error("execution {0} is held by another engine")]
     Held(ExecutionId),
@@ -429,13 +434,19 @@ impl Engine {
         self.plan_of(&snapshot)
     }
 
-    /// Prepares a failed, canceled or `succeeded_with_errors` execution to
-    /// run again: the steps that did not succeed (failed, canceled,
-    /// skipped, compensated) go back to `pending`, what succeeded is kept. Returns its plan and the claim to
-    /// run it under, for [`Engine::run`]. Steps run again with their
-    /// idempotency keys, so what a failed try created is adopted, not made
-    /// twice.
-    pub async fn retry(&self, id: ExecutionId) -> Result<(Arc<Plan>, Claim), EngineError> {
+    /// Prepares an ended execution to run again (see `rerun.rs` for which
+    /// steps): without `from`, a failed, canceled or
+    /// `succeeded_with_errors` one, from the steps that did not succeed;
+    /// with `from`, any ended one, from that step. The steps chosen go back
+    /// to `pending` (their tries so far kept as history), the others keep
+    /// their results. Returns its plan and the claim to run it under, for
+    /// [`Engine::run`]. Steps run again with their idempotency keys, so
+    /// what a failed try created is adopted, not made twice.
+    pub async fn retry(
+        &self,
+        id: ExecutionId,
+        from: Option<&str>,
+    ) -> Result<(Arc<Plan>, Claim), EngineError> {
         let snapshot = self
             .inner
             .store
@@ -443,16 +454,34 @@ impl Engine {
             .await?
             .ok_or(StoreError::NotFound(id))?;
         let state = snapshot.execution.state;
-        if !matches!(
-            state,
-            ExecutionState::Failed | ExecutionState::Canceled | ExecutionState::SucceededWithErrors
-        ) {
+        let retryable = match from {
+            Some(_) => state.is_terminal(),
+            None => matches!(
+                state,
+                ExecutionState::Failed
+                    | ExecutionState::Canceled
+                    | ExecutionState::SucceededWithErrors
+            ),
+        };
+        if !retryable {
             return Err(EngineError::NotRetryable {
                 id,
                 state: state.as_str(),
             });
         }
         let plan = self.plan_of(&snapshot)?;
+        let from = from
+            .map(|name| {
+                StepId::parse(name)
+                    .ok()
+                    .filter(|step| plan.workflow.steps.contains_key(step))
+                    .ok_or_else(|| EngineError::UnknownStep {
+                        id,
+                        step: name.to_owned(),
+                    })
+            })
+            .transpose()?;
+        let again = crate::rerun::steps_to_rerun(&plan, &snapshot.steps, from.as_ref());
         let claim = self
             .inner
             .store
@@ -461,11 +490,26 @@ impl Engine {
             .ok_or(EngineError::Held(id))?;
         let at = self.inner.clock.now();
         let mut changes = vec![Change::ExecutionRetried { at }];
+        // A `for_each` whose inputs stay the same (nothing it needs runs
+        // again) keeps its succeeded items on a plain retry: of a hundred
+        // VMs, only the one that failed is snapshotted again.
+        let keeps = |record: &shutter_core::record::StepRecord, step: &StepId| {
+            from.is_none()
+                && record.key.item.is_some()
+                && record.state == StepState::Succeeded
+                && !plan.workflow.steps[step]
+                    .needs
+                    .iter()
+                    .any(|dep| again.contains(dep))
+        };
         changes.extend(
             snapshot
                 .steps
                 .iter()
-                .filter(|step| step.state != StepState::Succeeded)
+                .filter(|record| {
+                    StepId::parse(&record.key.step)
+                        .is_ok_and(|step| again.contains(&step) && !keeps(record, &step))
+                })
                 .map(|step| Change::StepReset {
                     key: step.key.clone(),
                     at,

@@ -11,6 +11,7 @@
 //!   for before the first step; the store keeps each key's line).
 //! - `turn`: waiting for what the store grants in turn (a limit slot, a key).
 //! - `held`: the executions an engine holds (claims, leases, stopping a lost one).
+//! - `rerun`: which steps a retry runs again (brackets kept whole).
 //! - `executor/`: one execution's scheduler (`mod.rs`), a step's tries
 //!   (`instance.rs`), backoff (`retry.rs`), compensation, expression scope,
 //!   and the redacting sink every change passes through.
@@ -19,6 +20,7 @@ mod concurrency;
 mod engine;
 pub(crate) mod executor;
 mod held;
+mod rerun;
 mod turn;
 
 pub use engine::{Engine, EngineConfig, EngineError, Started, WorkflowSource};

@@ -102,6 +102,7 @@ impl From<EngineError> for ApiError {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_inputs", message)
             }
             EngineError::NotRetryable { .. } => Self::conflict("not_retryable", err.to_string()),
+            EngineError::UnknownStep { .. } => Self::bad_request(err.to_string()),
             EngineError::Unresumable { .. } => {
                 Self::new(StatusCode::CONFLICT, "unresumable", err.to_string())
             }

@@ -84,15 +84,15 @@ pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
-/// `?since=`: an RFC 3339 time; absent or empty for none.
+/// `?since=`: an RFC 3339 time or a duration back from now (`1h`, `7d`);
+/// absent or empty for none.
 pub(crate) fn since(
     text: Option<String>,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     text.filter(|s| !s.is_empty())
         .map(|s| {
-            chrono::DateTime::parse_from_rfc3339(&s)
-                .map(|t| t.to_utc())
-                .map_err(|err| ApiError::bad_request(format!("since `{s}`: {err}")))
+            shutter_core::units::parse_since(&s, chrono::Utc::now())
+                .map_err(|err| ApiError::bad_request(format!("since: {err}")))
         })
         .transpose()
 }

@@ -27,7 +27,7 @@ use crate::views;
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,
         views::BackupView, views::BackupSourceView, views::RestoreTestView, views::BackupPage,
         vro::VroStartRequest, vro::VroExecution, vro::VroState, crate::vro::VroParameter,
-        system::Health,
+        system::Health, executions::RetryRequest,
     )),
     tags(
         (name = "workflows", description = "Register workflows and start their executions."),

@@ -179,6 +179,17 @@ async fn an_idempotency_key_returns_the_first_execution() {
     assert_eq!(other.body["error"]["code"], "idempotency_key_reused");
     let list = api.get("/executions?workflow=hello").await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    // `since` takes a duration back from now as well as a time.
+    let recent = api.get("/executions?workflow=hello&since=1h").await;
+    assert_eq!(recent.body["items"].as_array().unwrap().len(), 1);
+    let future = chrono::Utc::now() + chrono::Duration::hours(1);
+    let later = api
+        .get(&format!(
+            "/executions?workflow=hello&since={}",
+            future.format("%Y-%m-%dT%H:%M:%SZ")
+        ))
+        .await;
+    assert_eq!(later.body["items"], serde_json::json!([]));
 }
 
 #[tokio::test]
@@ -559,7 +570,10 @@ async fn the_backup_catalog_checks_its_filters_and_names_what_it_lacks() {
         ("provider=gcp", "unknown provider `gcp`"),
         ("state=gone", "unknown state `gone`"),
         ("limit=0", "limit must be 1 to 500"),
-        ("since=yesterday", "since `yesterday`"),
+        (
+            "since=yesterday",
+            "since: `yesterday` is neither a time (RFC 3339) nor a duration",
+        ),
     ] {
         let answer = api.get(&format!("/backups?{query}")).await;
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
@@ -658,4 +672,72 @@ async fn only_failed_or_canceled_executions_are_retried() {
     let refused = api.post(&format!("/executions/{id}/retry"), "").await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(refused.body["error"]["code"], "not_retryable");
+    for (body, code) in [
+        (r#"{"from": "nope"}"#, "bad_request"),
+        (r#"{"form": "greet"}"#, "invalid_body"),
+    ] {
+        let refused = api.post(&format!("/executions/{id}/retry"), body).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(refused.body["error"]["code"], code, "{}", refused.body);
+    }
+}
+
+/// How many tries an execution's detail records for `step`, history included.
+fn tries(detail: &serde_json::Value, step: &str) -> Option<usize> {
+    detail["steps"]
+        .as_array()?
+        .iter()
+        .find(|s| s["key"] == step)
+        .and_then(|s| s["attempts"].as_array())
+        .map(Vec::len)
+}
+
+/// The quiesce / snapshot / unquiesce shape: each step logs when it runs.
+const BRACKET: &str = "version: 1
+name: bracket
+steps:
+  quiesce: {uses: core.log, with: {message: quiesce}}
+  snapshot: {uses: core.log, needs: quiesce, rerun_with: quiesce, with: {message: snapshot}}
+  upload: {uses: core.log, needs: snapshot, with: {message: upload}}
+  unquiesce: {uses: core.log, needs: snapshot, finally: true, with: {message: unquiesce}}
+";
+
+#[tokio::test]
+async fn a_retry_from_a_step_reruns_its_bracket_and_what_is_downstream() {
+    let api = server(None);
+    api.register(BRACKET).await;
+    let started = api.post("/workflows/bracket/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(api.finished(&id).await["state"], "succeeded");
+    // Any ended execution may be retried from a step.
+    let retried = api
+        .post(
+            &format!("/executions/{id}/retry"),
+            r#"{"from": "snapshot"}"#,
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{:?}", retried.body);
+    let again = api.finished(&id).await;
+    assert_eq!(again["state"], "succeeded", "{again}");
+    let runs = |step: &str| tries(&again, step);
+    // The snapshot's quiesce ran again before it, the un-quiesce after.
+    for step in ["quiesce", "snapshot", "upload", "unquiesce"] {
+        assert_eq!(runs(step), Some(2), "{step}: {again}");
+    }
+    let retried = api
+        .post(&format!("/executions/{id}/retry"), r#"{"from": "upload"}"#)
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED);
+    let third = api.finished(&id).await;
+    let runs = |step: &str| tries(&third, step);
+    assert_eq!(
+        [
+            runs("quiesce"),
+            runs("snapshot"),
+            runs("upload"),
+            runs("unquiesce")
+        ],
+        [Some(2), Some(2), Some(3), Some(3)],
+        "upload and the finally step only: {third}"
+    );
 }

@@ -222,13 +222,8 @@ async fn show_remote(client: &Client, id: &str) -> anyhow::Result<BackupView> {
 
 /// `7d` back from now, or an RFC 3339 time.
 fn parse_since(text: &str) -> anyhow::Result<Timestamp> {
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(at.to_utc());
-    }
-    let age = shutter_core::units::parse_duration(text).map_err(|err| {
-        anyhow::anyhow!("--since `{text}`: neither a duration (`7d`) nor a time (RFC 3339): {err}")
-    })?;
-    Ok(chrono::Utc::now() - chrono::Duration::from_std(age)?)
+    shutter_core::units::parse_since(text, chrono::Utc::now())
+        .map_err(|err| anyhow::anyhow!("--since {err}"))
 }
 
 /// The providers a catalog entry can be of.

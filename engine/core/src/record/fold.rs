@@ -165,6 +165,9 @@ impl StepRecord {
         self.progress = None;
         self.succeeded_seq = None;
         self.compensation_error = None;
+        // A `for_each` evaluates its items again: what it reads may have
+        // run again too.
+        self.items = None;
         self.counted_from = self.attempts.len();
     }
 

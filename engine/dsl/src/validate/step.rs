@@ -88,6 +88,7 @@ impl Checker<'_> {
             compensate,
             finally: raw.finally,
             on_error: raw.on_error.unwrap_or_default(),
+            rerun_with: self.rerun_with(id, raw, path),
         })
     }
 
@@ -207,6 +208,40 @@ impl Checker<'_> {
             }
         }
         (all, implied)
+    }
+
+    /// `rerun_with`: other steps of the workflow.
+    fn rerun_with(&mut self, id: &str, raw: &RawStep, path: &YamlPath) -> Vec<StepId> {
+        let Some(list) = raw.rerun_with.clone() else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        for (i, name) in list.into_vec().into_iter().enumerate() {
+            let at = path.key("rerun_with").index(i);
+            if name == id {
+                self.error(
+                    Diagnostic::error(
+                        "rerun-with",
+                        format!("step `{id}` names itself in `rerun_with`"),
+                    )
+                    .at(&at),
+                );
+            } else if !self.steps.contains_key(&name) {
+                let candidates: Vec<&str> = self.step_order.iter().map(String::as_str).collect();
+                let mut diagnostic = Diagnostic::error(
+                    "unknown-step",
+                    format!("`rerun_with` names an unknown step `{name}`"),
+                )
+                .at(&at);
+                if let Some(help) = suggest::help_for(&name, &candidates) {
+                    diagnostic = diagnostic.with_help(help);
+                }
+                self.error(diagnostic);
+            } else if let Ok(step) = StepId::parse(&name) {
+                steps.push(step);
+            }
+        }
+        steps
     }
 
     fn needs(&mut self, id: &str, raw: &RawStep, path: &YamlPath) -> Vec<StepId> {

@@ -324,17 +324,42 @@ fn already_finished(record: &ExecutionRecord) -> ApiError {
     )
 }
 
-/// Runs a failed or canceled execution again from the steps that did not
-/// succeed; what succeeded is kept (its outputs feed the steps that run).
+/// What a retry may say (the body may also be empty).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RetryRequest {
+    /// Run again from this step: it, everything downstream of it, every
+    /// `finally` step and the steps they name in `rerun_with`. Without it,
+    /// from the steps that did not succeed.
+    from: Option<String>,
+}
+
+/// Runs an execution again: a failed, canceled or `succeeded_with_errors`
+/// one from the steps that did not succeed, or any ended one `from` a
+/// step; what is not run again keeps its results (its outputs feed the
+/// steps that run). `finally` steps and `rerun_with` partners run again.
 #[utoipa::path(post, path = "/executions/{id}/retry", params(("id" = String, Path)), tag = "executions", operation_id = "retryExecution",
-    responses((status = 202, body = ExecutionSummary), (status = 404, body = crate::views::ErrorBody),
-              (status = 409, body = crate::views::ErrorBody)))]
+    request_body(content = Option<RetryRequest>, description = "Optional: `{\"from\": \"STEP\"}`"),
+    responses((status = 202, body = ExecutionSummary), (status = 400, body = crate::views::ErrorBody),
+              (status = 404, body = crate::views::ErrorBody), (status = 409, body = crate::views::ErrorBody)))]
 pub(crate) async fn retry(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let id = execution_id(&id)?;
-    let (plan, claim) = state.engine().retry(id).await?;
+    let request: RetryRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RetryRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|err| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the retry body must be {{\"from\": \"STEP\"}} or empty: {err}"),
+            )
+        })?
+    };
+    let (plan, claim) = state.engine().retry(id, request.from.as_deref()).await?;
     let record = current(&state, id).await?;
     state.runner().launch(claim, plan);
     Ok((StatusCode::ACCEPTED, Json(ExecutionSummary::from(&record))).into_response())

@@ -65,6 +65,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Runs an ended execution on a server again: from the steps that did
+    /// not succeed, or `--from` a step (with what is downstream of it,
+    /// the `finally` steps and their `rerun_with` partners).
+    Retry {
+        id: String,
+        /// The step to run again from.
+        #[arg(long, value_name = "STEP")]
+        from: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Checks the store's file for corruption (SQLite's integrity check);
     /// exits 0 when it is sound.
     Check {
@@ -93,7 +104,9 @@ impl Command {
     fn json(&self) -> bool {
         match self {
             Self::List { json, .. } | Self::Show { json, .. } | Self::Wait { json, .. } => *json,
-            Self::Cancel { .. } | Self::Check { .. } | Self::Prune { .. } => false,
+            Self::Cancel { .. } | Self::Retry { .. } | Self::Check { .. } | Self::Prune { .. } => {
+                false
+            }
         }
     }
 }

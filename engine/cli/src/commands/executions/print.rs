@@ -29,6 +29,7 @@ pub(super) fn answer(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
             return Ok(exit_for(detail));
         }
         Answer::CancelRequested(id) => println!("cancel requested for {id}"),
+        Answer::Retried(id) => println!("{id} runs again"),
         Answer::Checked { path, problems } if problems.is_empty() => {
             println!("ok: {}", path.display());
         }

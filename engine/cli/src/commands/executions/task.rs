@@ -25,12 +25,34 @@ pub(super) enum Place {
 /// What a command asks for, checked.
 #[derive(Debug)]
 pub(super) enum Task {
-    List { query: ListQuery, at: Place },
-    Show { id: ExecutionId, at: Place },
-    Wait { id: ExecutionId, client: Client },
-    Cancel { id: ExecutionId, client: Client },
-    Check { db: DbArgs },
-    Prune { before: Timestamp, db: DbArgs },
+    List {
+        query: ListQuery,
+        at: Place,
+    },
+    Show {
+        id: ExecutionId,
+        at: Place,
+    },
+    Wait {
+        id: ExecutionId,
+        client: Client,
+    },
+    Cancel {
+        id: ExecutionId,
+        client: Client,
+    },
+    Retry {
+        id: ExecutionId,
+        from: Option<String>,
+        client: Client,
+    },
+    Check {
+        db: DbArgs,
+    },
+    Prune {
+        before: Timestamp,
+        db: DbArgs,
+    },
 }
 
 /// What a task found or did.
@@ -45,6 +67,8 @@ pub(super) enum Answer {
     /// The execution ended (`wait`): the exit code says how.
     Ended(Box<ExecutionDetail>),
     CancelRequested(ExecutionId),
+    /// The retry was accepted: the execution runs again.
+    Retried(ExecutionId),
     Checked {
         path: PathBuf,
         problems: Vec<String>,
@@ -98,6 +122,11 @@ impl Task {
                 id: parse_id(&id)?,
                 client: require(&server)?,
             },
+            Command::Retry { id, from, server } => Self::Retry {
+                id: parse_id(&id)?,
+                from,
+                client: require(&server)?,
+            },
             Command::Check { db } => Self::Check { db },
             Command::Prune { older_than, db } => {
                 let age = shutter_core::units::parse_duration(&older_than)
@@ -146,6 +175,16 @@ impl Task {
                     .post(&format!("/executions/{id}/cancel"), &serde_json::json!({}))
                     .await?;
                 Answer::CancelRequested(id)
+            }
+            Self::Retry { id, from, client } => {
+                let body = match from {
+                    Some(step) => serde_json::json!({ "from": step }),
+                    None => serde_json::json!({}),
+                };
+                client
+                    .post(&format!("/executions/{id}/retry"), &body)
+                    .await?;
+                Answer::Retried(id)
             }
             Self::Check { db } => {
                 let store = db::open_sqlite(&db, Durability::Normal)?;
