@@ -495,6 +495,49 @@ outputs:
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_plain_retry_keeps_the_items_that_succeeded_and_from_a_step_reruns_them_all() {
+    let h = harness();
+    // Flaky counts tries across items: the first succeeds (try 1), the
+    // second fails (try 2 of the 3 it needs), the third is canceled.
+    let yaml = "version: 1\nname: t\nsteps:\n  each:\n    uses: test.flaky\n    for_each: [1, 3, 1]\n    concurrency: 1\n    with: {succeed_on: \"${{ item }}\"}\n";
+    let (id, plan) = h.start(yaml, json!({})).await;
+    let failed = h
+        .engine
+        .run(Claim::created(id), plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(failed.state, ExecutionState::Failed);
+    let (plan, claim) = h.engine.retry(id, None).await.unwrap();
+    let record = h
+        .engine
+        .run(claim, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Succeeded, "{record:?}");
+    assert_eq!(
+        h.flaky.tries.lock().unwrap().len(),
+        4,
+        "the first item was not run again"
+    );
+    // From the step: every item again.
+    let (plan, claim) = h.engine.retry(id, Some("each")).await.unwrap();
+    let record = h
+        .engine
+        .run(claim, plan, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    assert_eq!(h.flaky.tries.lock().unwrap().len(), 7);
+    let unknown = h.engine.retry(id, Some("nope")).await.unwrap_err();
+    assert!(
+        unknown
+            .to_string()
+            .contains("has no step `nope` to retry from"),
+        "{unknown}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn for_each_respects_its_concurrency_and_collects_outputs() {
     let h = harness();
     let (record, snapshot) = h
