@@ -242,7 +242,9 @@ pub struct RawStep {
     #[serde(default)]
     pub for_each: Option<Json>,
     /// Most items of a `for_each` running at once.
+    // At least 1, as the compiler says: the schema agrees.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub concurrency: Option<u32>,
     /// A limit pool of Shutter's config file (`limits:`), or an expression
     /// giving its name (`vcenter:${{ inputs.vcenter }}`): each try waits

@@ -83,5 +83,7 @@ mod tests {
             log["then"]["properties"]["with"]["required"],
             json!(["message"])
         );
+        // The compiler refuses `concurrency: 0`; so does the schema.
+        assert_eq!(step["properties"]["concurrency"]["minimum"], json!(1));
     }
 }

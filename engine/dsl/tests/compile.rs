@@ -275,6 +275,18 @@ fn for_each_item_and_concurrency_rules() {
     ));
     let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(codes, vec!["concurrency", "wrong-type"]);
+    // Over an input that is not a list, or over text: known before it runs.
+    let found = problems(&format!(
+        "{HEAD}inputs:\n  vm: {{type: string}}\n  vms: {{type: array}}\nsteps:\n  a: {{uses: core.noop, for_each: \"${{{{ inputs.vm }}}}\"}}\n  b: {{uses: core.noop, for_each: \"vm ${{{{ inputs.vm }}}}\"}}\n  c: {{uses: core.noop, for_each: \"${{{{ inputs.vms }}}}\"}}\n"
+    ));
+    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
+    assert_eq!(
+        messages,
+        vec![
+            "`for_each` over `inputs.vm`, which is declared `string`, not a list",
+            "`for_each` over text: write the expression alone, `${{ ... }}`",
+        ]
+    );
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! at once. Dependencies implied by expressions are added here.
 //!
 //! `step.rs` checks one step (its control fields, `needs`, compensation),
-//! `action.rs` what a step runs, `references.rs` what its expressions read.
+//! `action.rs` what a step runs, `references.rs` what its expressions read,
+//! `cron.rs` which field of a schedule is wrong.
 
 mod action;
+mod cron;
 mod references;
 mod step;
 
@@ -59,6 +61,9 @@ struct Checker<'a> {
     engine: &'a ExprEngine,
     errs: &'a mut Vec<Diagnostic>,
     inputs: Vec<String>,
+    /// Each declared input's type, for what can be known of an expression
+    /// that is an input alone (`for_each: ${{ inputs.vms }}`).
+    input_types: HashMap<String, InputType>,
     secrets: Vec<String>,
     /// `secrets` was left out for its shape: which names it lists is unknown.
     secrets_dropped: bool,
@@ -83,6 +88,11 @@ pub(crate) fn validate(
         engine,
         errs,
         inputs: raw.inputs.keys().chain(&dropped.inputs).cloned().collect(),
+        input_types: raw
+            .inputs
+            .iter()
+            .map(|(name, input)| (name.clone(), input.ty))
+            .collect(),
         secrets: raw.secrets.clone(),
         secrets_dropped: dropped.key("secrets"),
         steps: HashMap::new(),
@@ -372,10 +382,11 @@ impl<'a> Checker<'a> {
         };
         let parsed = croner::Cron::new(cron).parse();
         if let Err(err) = parsed {
+            let why = cron::field_problem(cron).unwrap_or_else(|| err.to_string());
             self.error(
                 Diagnostic::error(
                     "cron",
-                    format!("`{cron}` is not a valid cron expression: {err}"),
+                    format!("`{cron}` is not a valid cron expression: {why}"),
                 )
                 .at(&cron_path)
                 .with_help(
@@ -416,7 +427,7 @@ pub(crate) fn input_accepts(ty: InputType, value: &Json) -> bool {
     }
 }
 
-fn type_name(ty: InputType) -> &'static str {
+pub(super) fn type_name(ty: InputType) -> &'static str {
     match ty {
         InputType::String => "string",
         InputType::Integer => "integer",

@@ -12,7 +12,7 @@ use super::{Checker, Place};
 use crate::diagnostic::Diagnostic;
 use crate::model::{ActionCall, RetryPolicy, Step, StepId};
 use crate::path::YamlPath;
-use crate::raw::{RawActionCall, RawStep};
+use crate::raw::{InputType, RawActionCall, RawStep};
 use crate::suggest;
 use crate::template::Template;
 
@@ -144,16 +144,30 @@ impl Checker<'_> {
         referenced: &mut Vec<String>,
     ) -> Template {
         let (template, refs) = self.template(value, path, Place::StepControl);
-        if let Some(literal) = template.as_literal()
-            && !literal.is_array()
-        {
-            self.error(
-                Diagnostic::error(
-                    "wrong-type",
-                    "`for_each` expects a list or an expression giving one",
-                )
-                .at(path),
-            );
+        let wrong = |message: String| Diagnostic::error("wrong-type", message).at(path);
+        match &template {
+            Template::Literal(literal) if !literal.is_array() => self.error(wrong(
+                "`for_each` expects a list or an expression giving one".to_owned(),
+            )),
+            // Text around an expression makes a string, never a list.
+            Template::Interpolated(_) => self.error(wrong(
+                "`for_each` over text: write the expression alone, `${{ ... }}`".to_owned(),
+            )),
+            Template::Expr(expr) => {
+                let input = expr.0.trim().strip_prefix("inputs.");
+                if let Some((name, ty)) = input
+                    .and_then(|name| Some((name, self.input_types.get(name)?)))
+                    .filter(|(_, ty)| **ty != InputType::Array)
+                {
+                    let diagnostic = wrong(format!(
+                        "`for_each` over `inputs.{name}`, which is declared `{}`, not a list",
+                        super::type_name(*ty)
+                    ))
+                    .with_help("declare it `type: array`, or loop over a list");
+                    self.error(diagnostic);
+                }
+            }
+            _ => {}
         }
         referenced.extend(refs);
         template
