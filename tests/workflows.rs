@@ -65,3 +65,26 @@ fn committed_schema_and_action_docs_are_current() {
         "docs/actions.md is stale: shutter actions --format markdown > docs/actions.md"
     );
 }
+
+/// The README shows `workflows/diamond.yaml` as shipped and what
+/// `shutter validate` and `shutter graph` print for it, hash included.
+#[test]
+fn the_readme_shows_the_shipped_diamond_and_what_shutter_prints_for_it() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let shipped = std::fs::read_to_string(repo_root().join("workflows/diamond.yaml")).unwrap();
+    let shown = readme
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```\n").next())
+        .expect("the README's first YAML block");
+    assert_eq!(shown, shipped, "the README's example is the shipped file");
+    for command in ["validate", "graph"] {
+        let run = shutter([command, "workflows/diamond.yaml"]);
+        assert!(run.success(), "{}", run.stderr);
+        let shown = format!("$ shutter {command} workflows/diamond.yaml\n{}", run.stdout);
+        assert!(
+            readme.contains(&shown),
+            "the README shows what `shutter {command}` prints today:\n{shown}"
+        );
+    }
+}
