@@ -54,6 +54,10 @@ fn type_schema(ty: ParamType) -> Json {
         ParamType::Boolean => json!({"type": "boolean"}),
         ParamType::Array => json!({"type": "array"}),
         ParamType::Object => json!({"type": "object"}),
+        ParamType::StatusCodes => {
+            let code = json!({"type": "integer", "minimum": 100, "maximum": 599});
+            json!({"anyOf": [code, {"type": "array", "items": code, "minItems": 1}]})
+        }
         ParamType::Any => json!({}),
     }
 }

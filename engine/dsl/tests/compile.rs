@@ -230,6 +230,29 @@ fn parameters_are_checked_against_the_catalog() {
 }
 
 #[test]
+fn status_codes_are_checked_where_written() {
+    let mut catalog = Catalog::with_core();
+    catalog.register(shutter_dsl::ActionSpec::new("t.get", "a request").optional(
+        "expect",
+        shutter_dsl::ParamType::StatusCodes,
+        None,
+        "accepted statuses",
+    ));
+    let text = format!(
+        "{HEAD}inputs:\n  code: {{type: integer, default: 204}}\nsteps:\n  a: {{uses: t.get, with: {{expect: \"2xx\"}}}}\n  b: {{uses: t.get, with: {{expect: [200, 700]}}}}\n  c: {{uses: t.get, with: {{expect: [200, \"${{{{ inputs.code }}}}\"]}}}}\n  d: {{uses: t.get, with: {{expect: 201}}}}\n"
+    );
+    let found = compile(&Source::new("w.yaml", text), &catalog).expect_err("two are wrong");
+    let messages: Vec<&str> = found.items.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        vec![
+            "parameter `expect` of `t.get` expects a status code (100 to 599) or a list of them, like `200` or `[200, 204]`, found a string",
+            "parameter `expect` of `t.get` expects a status code (100 to 599) or a list of them, like `200` or `[200, 204]`, found a list",
+        ]
+    );
+}
+
+#[test]
 fn retry_merges_step_over_workflow_defaults() {
     let plan = ok(&format!(
         "{HEAD}defaults:\n  retry: {{attempts: 4, backoff: fixed, delay: 2s}}\n  timeout: 5m\nsteps:\n  a: {{uses: core.noop}}\n  b: {{uses: core.noop, retry: {{attempts: 2}}, timeout: 30s}}\n"

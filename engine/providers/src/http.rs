@@ -65,7 +65,7 @@ struct Request {
     #[serde(default)]
     body: Option<Json>,
     /// Accepted status codes: one or a list (default: any 2xx).
-    #[param(ty = Any)]
+    #[param(ty = StatusCodes)]
     #[serde(default, deserialize_with = "expected")]
     expect: Option<Vec<u16>>,
     /// Deadline for the whole request.

@@ -30,6 +30,9 @@ pub enum ParamType {
     Object,
     /// A string such as `30s`, `15m` or `2h`.
     Duration,
+    /// An HTTP status code (100 to 599), or a list of them.
+    #[serde(rename = "status_codes")]
+    StatusCodes,
     Any,
 }
 
@@ -46,6 +49,13 @@ impl ParamType {
             Self::Duration => value
                 .as_str()
                 .is_some_and(|text| crate::units::parse_duration(text).is_ok()),
+            Self::StatusCodes => {
+                let code = |v: &Json| v.as_u64().is_some_and(|n| (100..=599).contains(&n));
+                code(value)
+                    || value
+                        .as_array()
+                        .is_some_and(|codes| !codes.is_empty() && codes.iter().all(code))
+            }
             Self::Any => true,
         }
     }
@@ -61,6 +71,7 @@ impl fmt::Display for ParamType {
             Self::Array => "array",
             Self::Object => "object",
             Self::Duration => "duration",
+            Self::StatusCodes => "status_codes",
             Self::Any => "any",
         };
         f.write_str(name)
@@ -286,6 +297,11 @@ mod tests {
         assert!(!ParamType::Integer.accepts(&json!(3.5)));
         assert!(ParamType::Number.accepts(&json!(3.5)));
         assert!(ParamType::Duration.accepts(&json!("15m")));
+        assert!(ParamType::StatusCodes.accepts(&json!(204)));
+        assert!(ParamType::StatusCodes.accepts(&json!([200, 201])));
+        for wrong in [json!("2xx"), json!(42), json!([]), json!([200, "201"])] {
+            assert!(!ParamType::StatusCodes.accepts(&wrong), "{wrong}");
+        }
         assert!(!ParamType::Duration.accepts(&json!("soon")));
         assert!(!ParamType::String.accepts(&json!(["x"])));
     }

@@ -114,7 +114,13 @@ impl Checker<'_> {
                 self.error(diagnostic);
                 continue;
             };
-            let has_expression = matches!(value, Json::String(s) if s.contains("${{"));
+            let expression = |v: &Json| matches!(v, Json::String(s) if s.contains("${{"));
+            // A list of status codes may compute some of them.
+            let has_expression = expression(value)
+                || param.ty == ParamType::StatusCodes
+                    && value
+                        .as_array()
+                        .is_some_and(|items| items.iter().any(expression));
             // A duration that does not parse says why (too long, a typo).
             if let (false, ParamType::Duration, Json::String(text)) =
                 (has_expression, param.ty, value)
@@ -271,6 +277,9 @@ fn article(ty: ParamType) -> String {
     match ty {
         ParamType::Integer | ParamType::Array | ParamType::Object => format!("an {ty}"),
         ParamType::Duration => "a duration like `30s`".to_owned(),
+        ParamType::StatusCodes => {
+            "a status code (100 to 599) or a list of them, like `200` or `[200, 204]`".to_owned()
+        }
         ParamType::Any => "any value".to_owned(),
         _ => format!("a {ty}"),
     }
