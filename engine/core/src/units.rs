@@ -14,6 +14,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.is_empty() {
         return Err("empty duration".to_owned());
     }
+    // One wording wherever a duration is read (a workflow, a parameter, a
+    // flag, `?wait=`): humantime's own says "expected number at 0".
+    if trimmed.starts_with('-') {
+        return Err(format!(
+            "`{text}` is negative; a duration is zero or more, like `30s`, `15m` or `2h`"
+        ));
+    }
     let duration = humantime::parse_duration(trimmed).map_err(|err| {
         format!("`{text}` is not a duration ({err}); write it like `30s`, `15m` or `2h`")
     })?;
@@ -97,7 +104,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-mod since_tests {
+mod tests {
     use super::*;
 
     #[test]
@@ -118,11 +125,17 @@ mod since_tests {
             "{err}"
         );
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    #[test]
+    fn a_negative_duration_is_said_to_be_one() {
+        for text in ["-5s", " -1h"] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(
+                err.contains("is negative; a duration is zero or more"),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn parses_durations() {

@@ -174,7 +174,44 @@ pub(crate) async fn delete(session: &Session, id: &str) -> Result<bool, ActionEr
     match response.status() {
         status if status.is_success() => Ok(true),
         StatusCode::NOT_FOUND => Ok(false),
+        // A try whose delete Glance did but answered with a 500 is retried
+        // into "Image status transition from deleted to deleted is not
+        // allowed" (400): look before failing.
+        StatusCode::BAD_REQUEST | StatusCode::CONFLICT => {
+            let err = crate::error::status(&what, response).await;
+            if gone(session, id).await {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
         _ => Err(crate::error::status(&what, response).await),
+    }
+}
+
+/// Whether image `id` is gone or going: 404, or `deleted` or
+/// `pending_delete`. False when that cannot be told.
+async fn gone(session: &Session, id: &str) -> bool {
+    let what = what(session, "get", id);
+    let Ok(response) = session
+        .send("image", &what, |client, base| {
+            Ok(client.get(images(base, &[id])?))
+        })
+        .await
+    else {
+        return false;
+    };
+    match response.status() {
+        StatusCode::NOT_FOUND => true,
+        status if status.is_success() => json_of(response, &what)
+            .await
+            .ok()
+            .and_then(|image| {
+                let status = image.get("status")?.as_str()?;
+                Some(matches!(status, "deleted" | "pending_delete"))
+            })
+            .unwrap_or(false),
+        _ => false,
     }
 }
 
