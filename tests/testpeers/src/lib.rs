@@ -164,17 +164,9 @@ pub fn openapi_spec_validator() -> PathBuf {
 /// installs): the directory it installed into, its last line.
 fn install(name: &str) -> PathBuf {
     let script = repo_root().join("tests/peers/install");
-    let output = Command::new(&script)
-        .arg(name)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|err| panic!("running {}: {err}", script.display()));
-    assert!(
-        output.status.success(),
-        "{name} did not install:\n{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut command = Command::new(&script);
+    command.arg(name);
+    let output = succeeds(command, &format!("{name} did not install"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let dir = stdout
         .lines()
@@ -188,20 +180,26 @@ fn install(name: &str) -> PathBuf {
     PathBuf::from(dir)
 }
 
-fn start(name: &str, run_dir: &Path) {
-    let script = repo_root().join("tests/peers/start");
-    let output = Command::new(&script)
-        .arg(name)
-        .arg(run_dir)
+/// Runs `command` with no input; what it printed. Panics, with `failure`
+/// and everything it printed, unless it succeeds.
+pub fn succeeds(mut command: Command, failure: &str) -> std::process::Output {
+    let output = command
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|err| panic!("running {}: {err}", script.display()));
+        .unwrap_or_else(|err| panic!("running {:?}: {err}", command.get_program()));
     assert!(
         output.status.success(),
-        "peer {name} did not start:\n{}{}",
+        "{failure}:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    output
+}
+
+fn start(name: &str, run_dir: &Path) {
+    let mut command = Command::new(repo_root().join("tests/peers/start"));
+    command.arg(name).arg(run_dir);
+    succeeds(command, &format!("peer {name} did not start"));
 }
 
 fn read(name: &str, run_dir: &Path) -> Peer {

@@ -676,11 +676,14 @@ impl Run {
             let result = results[0].as_ref().expect("checked above");
             let (state, outputs, error) =
                 (result.state, result.outputs.clone(), result.error.clone());
+            // Its own failure already stopped the execution (`finished`),
+            // unless it may fail.
             if state == StepState::Failed && self.tolerates(id) {
-                self.tolerated.push(format!(
+                let why = format!(
                     "step `{id}` failed: {}",
                     error.as_deref().unwrap_or_default()
-                ));
+                );
+                self.step_failed(id, why);
             }
             self.done(id, state, outputs.as_ref(), error.as_deref());
             return Ok(());
@@ -744,15 +747,15 @@ impl Run {
         };
         self.record(vec![change]).await?;
         if state == StepState::Failed {
-            if self.tolerates(id) {
-                self.tolerated.push(format!(
+            let why = if self.tolerates(id) {
+                format!(
                     "step `{id}` failed: {}",
                     error.as_deref().unwrap_or_default()
-                ));
-            } else if self.failing.is_none() {
-                self.failing = Some(format!("step `{id}` failed"));
-                self.work.cancel();
-            }
+                )
+            } else {
+                format!("step `{id}` failed")
+            };
+            self.step_failed(id, why);
         }
         self.done(id, state, outputs.as_ref(), error.as_deref());
         Ok(())
@@ -771,13 +774,7 @@ impl Run {
         let change = match state {
             StepState::Skipped => Change::StepSkipped { key, reason, at },
             StepState::Failed => {
-                let why = format!("step `{id}` failed: {reason}");
-                if self.tolerates(id) {
-                    self.tolerated.push(why);
-                } else if self.failing.is_none() {
-                    self.failing = Some(why);
-                    self.work.cancel();
-                }
+                self.step_failed(id, format!("step `{id}` failed: {reason}"));
                 Change::StepFailed {
                     key,
                     attempt: None,
@@ -800,6 +797,18 @@ impl Run {
             return Ok(());
         }
         self.shared.sink.record(all).await
+    }
+
+    /// Step `id` failed for `why`: noted when it may fail (`on_error:
+    /// continue`), else the execution fails (the first reason kept) and no
+    /// new work starts.
+    fn step_failed(&mut self, id: &StepId, why: String) {
+        if self.tolerates(id) {
+            self.tolerated.push(why);
+        } else if self.failing.is_none() {
+            self.failing = Some(why);
+            self.work.cancel();
+        }
     }
 
     /// Whether a failure of step `id` lets the execution go on
