@@ -92,6 +92,16 @@ impl ExprEngine {
             .env
             .compile_expression(&expression.0)
             .map_err(|err| describe(&err))?;
+        // minijinja finds no name inside a slice (`ids[1:]`): look at the
+        // same expression with its slices written as indexes.
+        let indexed = crate::slices::as_indexes(&expression.0);
+        let compiled = match &indexed {
+            Some(text) => self
+                .env
+                .compile_expression(text)
+                .map_err(|err| describe(&err))?,
+            None => compiled,
+        };
         let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
         names.sort();
         Ok(names
@@ -230,6 +240,27 @@ mod tests {
     use super::*;
     use crate::path::YamlPath;
     use serde_json::json;
+
+    #[test]
+    fn a_slice_of_a_steps_output_is_a_reference_to_that_step() {
+        let engine = ExprEngine::new();
+        let found = engine
+            .references(&Expression(
+                "steps.a.outputs.ids[1:inputs.n] | length".to_owned(),
+            ))
+            .unwrap();
+        assert!(
+            found.contains(&Reference::StepOutput {
+                step: "a".to_owned(),
+                output: Some("ids".to_owned())
+            }),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&Reference::Input("n".to_owned())),
+            "{found:?}"
+        );
+    }
 
     #[test]
     fn the_plain_name_shortcut_agrees_with_the_parser() {

@@ -44,6 +44,7 @@ pub mod raw;
 mod raw_map;
 pub mod render;
 pub mod schema;
+mod slices;
 mod source;
 mod span_index;
 use shutter_core::suggest;

@@ -96,6 +96,20 @@ fn reading_another_step_adds_an_implied_dependency() {
     assert!(render(&plan, GraphFormat::Mermaid).contains("s_a -. implied .-> s_b"));
 }
 
+/// A slice of a step's output (`ids[1:]`) reads that step too: it once
+/// added no dependency (minijinja does not look inside slices), and the
+/// step ran before the one it read had ended.
+#[test]
+fn reading_a_slice_of_another_steps_output_adds_an_implied_dependency() {
+    let plan = ok(&format!(
+        "{HEAD}steps:\n  a: {{uses: core.noop, with: {{outputs: {{ids: [1, 2]}}}}}}\n  b: {{uses: core.noop, with: {{outputs: {{old: \"${{{{ steps.a.outputs.ids[1:] }}}}\"}}}}}}\n"
+    ));
+    assert_eq!(
+        plan.dependencies(&id("b")),
+        vec![(&id("a"), EdgeKind::Implied)]
+    );
+}
+
 #[test]
 fn an_explicit_need_is_not_also_implied() {
     let plan = ok(&format!(
@@ -550,4 +564,70 @@ fn a_limit_names_a_pool_or_computes_one_and_reading_a_step_implies_it() {
     assert_eq!(codes, vec!["wrong-type", "secret-use", "item"], "{found:?}");
     assert!(found[0].2.contains("the name of a pool"), "{found:?}");
     assert_eq!(found[0].1, "5:31", "{found:?}");
+}
+
+/// `notify:` mistakes are said where they are written, all at once.
+#[test]
+fn webhook_receivers_are_checked_where_written() {
+    let text = "version: 1
+name: w
+secrets: [hook]
+notify:
+  - url: https://hooks.example/ok
+    secret: hook
+  - url: ftp://files.example/
+  - url: https://user:pw@hooks.example/
+  - url: https://hooks.example/${{ inputs.x }}
+  - sink: ops
+    url: https://hooks.example/
+  - secret: hook
+  - url: https://hooks.example/
+    secret: other
+  - url: https://hooks.example/
+    events: []
+steps:
+  a: {uses: core.noop}
+";
+    let found: Vec<(String, String)> = problems(text)
+        .into_iter()
+        .map(|(_, at, message)| (at, message))
+        .collect();
+    let at: Vec<&str> = found.iter().map(|(at, _)| at.as_str()).collect();
+    assert_eq!(
+        at,
+        vec!["7:10", "8:10", "9:10", "10:11", "12:11", "14:13", "16:13"],
+        "{found:#?}"
+    );
+    assert!(
+        found[0].1.contains("not an http:// or https:// URL"),
+        "{found:#?}"
+    );
+    assert!(found[1].1.contains("credentials"), "{found:#?}");
+    assert!(found[2].1.contains("expression"), "{found:#?}");
+    assert!(found[3].1.contains("not both"), "{found:#?}");
+    assert!(
+        found[4].1.contains("needs a `url` or a `sink`"),
+        "{found:#?}"
+    );
+    assert!(
+        found[5]
+            .1
+            .contains("`other` is not one of the workflow's secrets")
+    );
+    assert!(found[6].1.contains("told nothing"), "{found:#?}");
+
+    // An unknown event is a shape error where it is written.
+    let unknown = problems(
+        "version: 1\nname: w\nnotify:\n  - url: https://h.example/\n    events: [done]\nsteps:\n  a: {uses: core.noop}\n",
+    );
+    assert_eq!(unknown.len(), 1, "{unknown:#?}");
+    assert_eq!(unknown[0].1, "5:14", "{unknown:#?}");
+    assert!(
+        unknown[0].2.contains("unknown value `done`"),
+        "{unknown:#?}"
+    );
+
+    // A good one compiles, with the endings as its default events.
+    let plan = ok("version: 1\nname: w\nnotify:\n  - sink: ops\nsteps:\n  a: {uses: core.noop}\n");
+    assert_eq!(plan.workflow.notify[0].events.len(), 4);
 }
