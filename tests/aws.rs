@@ -565,3 +565,149 @@ fn retention_prunes_an_older_backup_set_in_both_regions_through_the_catalog() {
     let available = backups(&moto, &db, &["--state", "available"]);
     assert_eq!(available.len(), 4, "the second set: {available:#?}");
 }
+
+/// A plan of the backup workflow (`shutter run --plan`): the reads run for
+/// real (the catalog query, the retention module), the writes are listed
+/// with their parameters and not made. With two backup sets in the catalog
+/// and a policy of one day, it lists the older set's four entries as what
+/// it would prune; afterwards moto and the catalog are as they were.
+#[test]
+fn a_plan_of_the_backup_lists_what_it_would_prune_and_changes_nothing() {
+    let (region, dr_region) = ("eu-west-3", "eu-north-1");
+    let moto = peer("moto");
+    let instance = instance_in(&moto, region);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("plan.db");
+    let write_inputs = |name: &str, extra: &Json| {
+        let mut given = json!({"instance_id": instance, "region": region,
+            "dr_region": dr_region, "endpoint_url": moto.url});
+        for (key, value) in extra.as_object().expect("an object") {
+            given[key] = value.clone();
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, given.to_string()).expect("writable");
+        path.to_str().expect("a utf-8 path").to_owned()
+    };
+    let inputs = write_inputs("inputs.json", &json!({}));
+    let backup = |workflow: &str| -> Json {
+        let args = ["run", workflow, "--inputs", &inputs];
+        serde_json::from_str(&shutter_ok(&moto, &db, &args)).expect("the outputs as json")
+    };
+    let first = backup("workflows/aws-ebs-backup.yaml");
+    // moto times snapshots to the second: the second set must be newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The second set is made without pruning (the policy keeps one backup
+    // a day, and both are made today): the shipped workflow cut before
+    // its retention steps.
+    let shipped = std::fs::read_to_string(repo_root().join("workflows/aws-ebs-backup.yaml"))
+        .expect("the shipped workflow");
+    let cut = shipped
+        .find("  # Retention over the backup catalog")
+        .expect("the retention steps are marked");
+    let no_prune = dir.path().join("no-prune.yaml");
+    std::fs::write(
+        &no_prune,
+        format!(
+            "{}outputs:\n  snapshot_ids: ${{{{ steps.snapshot.outputs.snapshot_ids }}}}\n",
+            &shipped[..cut]
+        ),
+    )
+    .expect("writable");
+    backup(no_prune.to_str().expect("a utf-8 path"));
+    let snapshots_in_moto = || {
+        let described = ec2(
+            &moto,
+            region,
+            &[
+                ("Action", "DescribeSnapshots"),
+                ("Filter.1.Name", "tag:shutter-backup"),
+                ("Filter.1.Value.1", &instance),
+            ],
+        );
+        described.matches("<snapshotId>").count()
+    };
+    assert_eq!(snapshots_in_moto(), 4, "two sets of two volumes");
+
+    let one_day = write_inputs(
+        "one-day.json",
+        &json!({"daily": 1, "weekly": 0, "monthly": 0}),
+    );
+    let planned = shutter_ok(
+        &moto,
+        &db,
+        &[
+            "run",
+            "--plan",
+            "--json",
+            "workflows/aws-ebs-backup.yaml",
+            "--inputs",
+            &one_day,
+        ],
+    );
+    let plan: Json = serde_json::from_str(&planned).expect("the plan as json");
+    let steps = &plan["steps"];
+    assert_eq!(steps["snapshot"]["forecast"], "would_run", "{plan:#}");
+    assert_eq!(steps["snapshot"]["effect"], "write");
+    assert_eq!(
+        steps["snapshot"]["calls"][0]["params"]["instance_id"],
+        json!(instance)
+    );
+    for read in ["history", "plan"] {
+        assert_eq!(steps[read]["forecast"], "ran", "{read}: {:#}", steps[read]);
+    }
+    assert_eq!(steps["prune"]["items"], 4, "{:#}", steps["prune"]);
+    let planned_ids: Vec<&str> = steps["prune"]["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|call| call["params"]["backup"].as_str().expect("an entry id"))
+        .collect();
+    let available = backups(&moto, &db, &["--state", "available"]);
+    assert_eq!(available.len(), 8, "nothing was pruned: {available:#?}");
+    let native_of = |id: &str| {
+        available
+            .iter()
+            .find(|entry| entry["id"] == id)
+            .and_then(|entry| entry["native_id"].as_str())
+            .unwrap_or_else(|| panic!("{id} is in the catalog"))
+            .to_owned()
+    };
+    let mut pruned: Vec<String> = planned_ids.iter().map(|id| native_of(id)).collect();
+    let mut first_set: Vec<String> = ["snapshot_ids", "copy_ids"]
+        .iter()
+        .flat_map(|key| first[key].as_array().expect("ids").clone())
+        .map(|id| id.as_str().expect("an id").to_owned())
+        .collect();
+    pruned.sort();
+    first_set.sort();
+    assert_eq!(pruned, first_set, "the older set, in both regions");
+    assert_eq!(snapshots_in_moto(), 4, "the plan made and deleted nothing");
+    let records = shutter_ok(&moto, &db, &["executions", "list", "--json"]);
+    let records: Json = serde_json::from_str(&records).expect("json");
+    assert_eq!(
+        records.as_array().map(Vec::len),
+        Some(2),
+        "no execution recorded"
+    );
+
+    // The same plan as text: what would run, and each prune.
+    let text = shutter_ok(
+        &moto,
+        &db,
+        &[
+            "run",
+            "--plan",
+            "workflows/aws-ebs-backup.yaml",
+            "--inputs",
+            &one_day,
+        ],
+    );
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert!(
+        text.contains("prune") && text.contains("WOULD RUN for 4 items"),
+        "{text}"
+    );
+    for id in &planned_ids {
+        assert!(text.contains(id), "{id} in {text}");
+    }
+}

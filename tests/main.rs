@@ -11,6 +11,7 @@ mod disk_full;
 mod fencing;
 mod limits;
 mod memory;
+mod notify;
 mod openstack;
 mod postgres;
 mod run;

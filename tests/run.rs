@@ -92,6 +92,51 @@ fn a_failing_workflow_exits_1_and_its_record_tells_why() {
     );
 }
 
+/// `executions retry` without `--server` runs the execution again here,
+/// on the embedded store: `--from` a step re-runs it and what follows it,
+/// keeps the rest, and exits as the execution ends.
+#[test]
+fn an_execution_is_retried_here_from_a_step() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let out = shutter_at(&db, &["run", "workflows/diamond.yaml", "-i", "vm=db-03"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let id = records[0]["id"].as_str().expect("an id").to_owned();
+
+    // Nothing failed, so a plain retry is refused, saying why.
+    let refused = shutter_at(&db, &["executions", "retry", &id]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("succeeded"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let again = shutter_at(&db, &["executions", "retry", &id, "--from", "report"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains(&format!("execution {id}")),
+        "{}",
+        text(&again.stdout)
+    );
+    let show = shutter_at(&db, &["executions", "show", &id, "--json"]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    let tries = |key: &str| {
+        snapshot["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .find(|s| s["key"] == key)
+            .and_then(|s| s["attempts"].as_array().map(Vec::len))
+    };
+    assert_eq!(snapshot["execution"]["state"], "succeeded");
+    assert_eq!(tries("report"), Some(2), "run again");
+    assert_eq!(tries("cleanup"), Some(2), "a finally step runs again");
+    assert_eq!(tries("inventory"), Some(1), "upstream keeps its result");
+}
+
 #[test]
 fn bad_inputs_are_refused_before_anything_runs() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -136,6 +136,7 @@ pub(crate) fn config_source() -> shutter_dsl::config_file::YamlConfig {
     let mut sections = shutter_providers::config_sections();
     sections.extend([
         shutter_core::limits::LIMITS_SECTION,
+        shutter_core::notify::NOTIFY_SECTION,
         crate::database::SECTION,
     ]);
     shutter_dsl::config_file::YamlConfig::new(shutter_core::Env::process(), sections)
@@ -214,10 +215,13 @@ impl EngineArgs {
         if lease < std::time::Duration::from_millis(300) {
             anyhow::bail!("--lease: {} is too short (at least 300ms)", self.lease);
         }
+        let notifier = shutter_providers::notify::HttpNotifier::new()
+            .map_err(|err| anyhow::anyhow!("the webhook client: {err}"))?;
         Ok(EngineConfig {
             lease,
             store_patience: duration("--store-patience", &self.store_patience)?,
             config: Arc::new(config_source()),
+            notifier: Some(Arc::new(notifier)),
             ..EngineConfig::default()
         })
     }

@@ -183,6 +183,24 @@ fn describe(change: &Change) -> Option<String> {
         Change::StepCompensated { key, at } => format!("{} {key}: compensated", clock(at)),
         Change::StepReset { key, at } => format!("{} {key}: runs again", clock(at)),
         Change::ExecutionRetried { at } => format!("{} execution retried", clock(at)),
+        Change::Notified { notification: n } => {
+            let how = if n.delivery.delivered {
+                "delivered".to_owned()
+            } else {
+                format!(
+                    "not delivered: {}",
+                    n.delivery.error.as_deref().unwrap_or("no answer")
+                )
+            };
+            let tries = n.delivery.tries;
+            format!(
+                "{} notified {} of {}: {how} ({tries} tr{})",
+                clock(&n.at),
+                n.target,
+                n.event,
+                if tries == 1 { "y" } else { "ies" }
+            )
+        }
         Change::CompensationFailed { key, error, at } => {
             format!("{} {key}: compensation failed: {error}", clock(at))
         }

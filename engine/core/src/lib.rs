@@ -15,6 +15,7 @@
 //! - `backup`: the backup catalog's entries ([`Backup`]): what actions
 //!   made, where, of what, and whether it is still there.
 //! - `limits`: pools of slots a step waits for (`limit:`), across nodes.
+//! - `notify`: webhooks: events, targets, the [`notify::Notifier`] trait.
 //! - `secrets`: secret values and redaction; `files`: which host files a
 //!   step may name; `clock`: injected time.
 //! - `config`: Shutter's config file, whose sections the crates that use
@@ -33,6 +34,7 @@ pub mod files;
 pub mod ids;
 pub mod limits;
 pub mod module;
+pub mod notify;
 pub mod record;
 mod recording;
 pub mod secrets;
@@ -50,7 +52,7 @@ pub use backup::{
     Backup, BackupKind, BackupQuery, BackupRef, BackupSource, BackupState, Census, Found, Location,
     NewBackup, RestoreTest,
 };
-pub use catalog::{ActionSpec, Catalog, ParamType};
+pub use catalog::{ActionSpec, Catalog, Effect, ParamType};
 pub use config::{ConfigError, ConfigFile, ConfigSource};
 pub use env::Env;
 pub use files::Files;

@@ -218,8 +218,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
 
+    /// How many executions each workflow has in each state (pairs with
+    /// none are left out).
+    async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError>;
+
     /// How many executions are in each state (states with none are left out).
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError>;
+    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+        let mut totals: Vec<(ExecutionState, u64)> = Vec::new();
+        for (_, state, count) in self.count_by_workflow().await? {
+            match totals.iter_mut().find(|(s, _)| *s == state) {
+                Some((_, total)) => *total += count,
+                None => totals.push((state, count)),
+            }
+        }
+        Ok(totals)
+    }
 
     /// Events of the `page`, oldest first.
     async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError>;

@@ -73,8 +73,8 @@ impl<H: WriteHook> Store for Hooked<H> {
         self.inner.list(query).await
     }
 
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
-        self.inner.count_by_state().await
+    async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError> {
+        self.inner.count_by_workflow().await
     }
 
     async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {

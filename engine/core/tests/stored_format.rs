@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use shutter_core::notify::{Delivery, NotifyEvent};
 use shutter_core::record::{
     AttemptRecord, Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,
-    Progress, StepRecord,
+    Notification, Progress, StepRecord,
 };
 use shutter_core::{
     Backup, BackupKind, BackupRef, BackupSource, BackupState, Census, ExecutionId, ExecutionState,
@@ -169,6 +170,20 @@ fn every_change() -> Vec<Change> {
             detail: "restored as vol-2: 8 GiB, encrypted".to_owned(),
             at: at(22),
         },
+        Change::Notified {
+            notification: Notification {
+                event: NotifyEvent::StepFailed,
+                target: "ops".to_owned(),
+                step: Some("copy[2]".to_owned()),
+                delivery: Delivery {
+                    delivered: true,
+                    status: Some(200),
+                    tries: 2,
+                    error: Some("the receiver answered 503".to_owned()),
+                },
+                at: at(23),
+            },
+        },
     ];
     for change in &changes {
         match change {
@@ -193,7 +208,8 @@ fn every_change() -> Vec<Change> {
             | Change::BackupRecorded { .. }
             | Change::BackupMarked { .. }
             | Change::BackupsCounted { .. }
-            | Change::BackupTested { .. } => {}
+            | Change::BackupTested { .. }
+            | Change::Notified { .. } => {}
         }
     }
     changes
@@ -350,6 +366,18 @@ fn execution_record() -> ExecutionRecord {
         started_at: Some(at(1)),
         finished_at: Some(at(9)),
         last_seq: 42,
+        notifications: vec![Notification {
+            event: NotifyEvent::Failed,
+            target: "https://hooks.example/shutter".to_owned(),
+            step: None,
+            delivery: Delivery {
+                delivered: false,
+                status: Some(400),
+                tries: 1,
+                error: Some("the receiver answered 400".to_owned()),
+            },
+            at: at(10),
+        }],
     }
 }
 

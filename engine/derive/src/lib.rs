@@ -22,6 +22,8 @@ use proc_macro::TokenStream;
 /// `#[action_params("acme.snapshot.create")]` names the action these are
 /// the parameters of: the struct's doc comment is then its description,
 /// and `Run::entry` builds its catalog entry from them.
+/// `#[action_params("acme.snapshot.list", read_only)]` also says the action
+/// only reads (a plan runs it).
 ///
 /// Field attribute `#[param(...)]`: `default = LITERAL` (documented; on a
 /// field that is not an `Option` it is also the value serde gives),
@@ -30,11 +32,11 @@ use proc_macro::TokenStream;
 /// does not say it).
 #[proc_macro_attribute]
 pub fn action_params(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let name = match syn::parse::<Option<syn::LitStr>>(attr) {
-        Ok(name) => name,
+    let named = match syn::parse::<params::Naming>(attr) {
+        Ok(named) => named,
         Err(err) => return err.to_compile_error().into(),
     };
-    match syn::parse::<syn::DeriveInput>(item).and_then(|input| params::expand(input, name)) {
+    match syn::parse::<syn::DeriveInput>(item).and_then(|input| params::expand(input, named)) {
         Ok(tokens) => tokens.into(),
         Err(err) => err.to_compile_error().into(),
     }

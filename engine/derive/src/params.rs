@@ -7,12 +7,38 @@ use syn::{Lit, LitStr, parse_quote};
 
 use crate::field::{self, Field};
 
-pub(crate) fn expand(
-    mut input: syn::DeriveInput,
+/// What `#[action_params(...)]` says: the action's name, if these are
+/// an action's own parameters, and whether it only reads.
+pub(crate) struct Naming {
     action: Option<LitStr>,
-) -> syn::Result<TokenStream> {
-    let named = match &action {
-        Some(action) => named(&input, action)?,
+    read_only: bool,
+}
+
+impl syn::parse::Parse for Naming {
+    fn parse(input: syn::parse::ParseStream<'_>) -> syn::Result<Self> {
+        let action: Option<LitStr> = input.parse()?;
+        let mut read_only = false;
+        if action.is_some() && input.peek(syn::Token![,]) {
+            input.parse::<syn::Token![,]>()?;
+            let flag: syn::Ident = input.parse()?;
+            if flag != "read_only" {
+                return Err(syn::Error::new_spanned(
+                    flag,
+                    "expected `read_only` after the action's name",
+                ));
+            }
+            read_only = true;
+        }
+        if !input.is_empty() {
+            return Err(input.error("expected `\"name\"` or `\"name\", read_only`"));
+        }
+        Ok(Self { action, read_only })
+    }
+}
+
+pub(crate) fn expand(mut input: syn::DeriveInput, naming: Naming) -> syn::Result<TokenStream> {
+    let named = match &naming.action {
+        Some(action) => named(&input, action, naming.read_only)?,
         None => TokenStream::new(),
     };
     let fields = field::read(&mut input, "param")?;
@@ -51,7 +77,7 @@ pub(crate) fn expand(
 }
 
 /// The action's name and description (the struct's doc comment).
-fn named(input: &syn::DeriveInput, action: &LitStr) -> syn::Result<TokenStream> {
+fn named(input: &syn::DeriveInput, action: &LitStr, read_only: bool) -> syn::Result<TokenStream> {
     let description = field::doc(&input.attrs);
     if description.is_empty() {
         return Err(syn::Error::new_spanned(
@@ -64,6 +90,7 @@ fn named(input: &syn::DeriveInput, action: &LitStr) -> syn::Result<TokenStream> 
         impl ::shutter_core::catalog::Named for #name {
             const NAME: &'static str = #action;
             const DESCRIPTION: &'static str = #description;
+            const READ_ONLY: bool = #read_only;
         }
     })
 }

@@ -157,6 +157,7 @@ fn decode_reporting(
         schedule: top.schedule,
         concurrency: top.concurrency,
         timeout: top.timeout,
+        notify: top.notify,
         steps,
     };
     Some((workflow, dropped))

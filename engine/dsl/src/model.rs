@@ -87,7 +87,27 @@ pub struct Workflow {
     pub concurrency: Option<Concurrency>,
     /// Deadline of the whole execution.
     pub timeout: Option<Duration>,
+    /// Webhook receivers (`notify:`).
+    pub notify: Vec<Notify>,
     pub steps: IndexMap<StepId, Step>,
+}
+
+/// One receiver of `notify:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notify {
+    pub to: NotifyTo,
+    /// What it is told (at least one).
+    pub events: Vec<shutter_core::notify::NotifyEvent>,
+    /// The workflow secret whose value signs the body.
+    pub secret: Option<String>,
+}
+
+/// Where a receiver is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyTo {
+    Url(String),
+    /// A receiver of the config file's `notify.sinks`, by name.
+    Sink(String),
 }
 
 impl Workflow {

@@ -52,6 +52,12 @@ pub struct RawWorkflow<S = RawStep> {
     /// Deadline for the whole execution, e.g. `2h`.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Webhooks: receivers told when an execution starts, ends or a step
+    /// fails (a signed JSON POST).
+    // Left out of the content hash when empty: the hashes of workflows
+    // written before `notify` existed stay what their executions recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<RawNotify>,
     /// The steps, by id. Ids are identifiers: `[A-Za-z_][A-Za-z0-9_]*`.
     #[serde(
         deserialize_with = "crate::raw_map::unique",
@@ -168,6 +174,39 @@ pub struct RawConcurrency {
     pub key: String,
     #[serde(default)]
     pub policy: Option<ConcurrencyPolicy>,
+}
+
+/// One webhook receiver.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    /// The URL to POST to (`https://`, or `http://` on a trusted network).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A receiver named in Shutter's config file (`notify.sinks.NAME`),
+    /// instead of `url`.
+    #[serde(default)]
+    pub sink: Option<String>,
+    /// What it is told; by default how every execution ends (`succeeded`,
+    /// `succeeded_with_errors`, `failed`, `canceled`).
+    #[serde(default)]
+    pub events: Option<Vec<RawNotifyEvent>>,
+    /// A secret of the workflow (listed under `secrets`) whose value signs
+    /// each body: `Shutter-Signature: t=..,v1=<HMAC-SHA256>`.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// An event a receiver may be told of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawNotifyEvent {
+    Started,
+    Succeeded,
+    SucceededWithErrors,
+    Failed,
+    Canceled,
+    StepFailed,
 }
 
 /// A list, or one item written alone.

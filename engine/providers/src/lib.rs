@@ -11,6 +11,8 @@
 //!   `backups.sync`, the backup catalog as workflows read, annotate and
 //!   reconcile it.
 //! - `delegates.rs`: running a provider's action on a step's behalf.
+//! - `notify/`: the HTTP webhook notifier (`HttpNotifier`): signed POSTs
+//!   with retries, and `notify::sign` for receivers to check them.
 //! - the cloud providers live in their own crates (`shutter-aws`,
 //!   `shutter-vmware`, `shutter-openstack`) and are gathered here.
 //!
@@ -22,6 +24,7 @@ pub mod backups;
 mod core;
 mod delegates;
 mod http;
+pub mod notify;
 pub mod restore;
 pub mod snapshot;
 

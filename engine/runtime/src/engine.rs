@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// Shutter's config file, read when a step needs a section of it (the
     /// sizes of limit pools, `limits:`).
     pub config: Arc<dyn ConfigSource>,
+    /// What delivers webhooks (`notify:`); without one, each delivery is
+    /// recorded as not made, saying why.
+    pub notifier: Option<Arc<dyn shutter_core::notify::Notifier>>,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +59,7 @@ impl Default for EngineConfig {
             modules_dir: None,
             files: shutter_core::files::Files::default(),
             config: Arc::new(shutter_core::config::NoConfig),
+            notifier: None,
         }
     }
 }
@@ -305,6 +309,19 @@ impl Engine {
             record,
             claim,
         })
+    }
+
+    /// What a run of `plan` with `inputs` would do, without recording
+    /// anything: read steps run for real, writes are shown with their
+    /// parameters (see `dry_run`). `source_path` places module and data
+    /// files as for a run of that file.
+    pub async fn dry_run(
+        &self,
+        plan: &Plan,
+        inputs: &Map<String, Json>,
+        source_path: Option<&str>,
+    ) -> Result<crate::DryRun, EngineError> {
+        crate::dry_run::plan(self.inner.clone(), plan, inputs, source_path).await
     }
 
     /// Runs an execution to its end and returns its final record. `cancel`

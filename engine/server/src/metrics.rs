@@ -1,5 +1,5 @@
-//! Prometheus metrics: executions by state (counted by the store when
-//! scraped), step try durations (a histogram fed by the changes this
+//! Prometheus metrics: executions by state, and by workflow and state
+//! (counted by the store when scraped), step try durations (a histogram fed by the changes this
 //! process writes), and the queue depth.
 
 use std::collections::HashMap;
@@ -57,8 +57,21 @@ impl Metrics {
         }
     }
 
-    /// The exposition text, given the store's counts by state.
-    pub(crate) fn render(&self, by_state: &[(ExecutionState, u64)]) -> String {
+    /// The exposition text, given the store's counts by workflow and
+    /// state, and the workflows this server serves (the only ones given a
+    /// `workflow` label: the label's values stay bounded).
+    pub(crate) fn render(
+        &self,
+        by_workflow: &[(String, ExecutionState, u64)],
+        workflows: &[String],
+    ) -> String {
+        let mut by_state: Vec<(ExecutionState, u64)> = Vec::new();
+        for (_, state, count) in by_workflow {
+            match by_state.iter_mut().find(|(s, _)| s == state) {
+                Some((_, total)) => *total += count,
+                None => by_state.push((*state, *count)),
+            }
+        }
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -74,6 +87,24 @@ impl Metrics {
                 "shutter_executions{{state=\"{}\"}} {count}",
                 state.as_str()
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP shutter_workflow_executions Executions in the store, by workflow (those this server serves) and state.\n# TYPE shutter_workflow_executions gauge"
+        );
+        for workflow in workflows {
+            let label = escape_label(workflow);
+            for state in ExecutionState::ALL {
+                let count = by_workflow
+                    .iter()
+                    .find(|(w, s, _)| w == workflow && *s == state)
+                    .map_or(0, |(_, _, count)| *count);
+                let _ = writeln!(
+                    out,
+                    "shutter_workflow_executions{{workflow=\"{label}\",state=\"{}\"}} {count}",
+                    state.as_str()
+                );
+            }
         }
         let queued = by_state
             .iter()
@@ -115,6 +146,14 @@ impl Metrics {
         }
         out
     }
+}
+
+/// A label value as the exposition format writes it.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Inner {

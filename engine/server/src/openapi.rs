@@ -14,20 +14,21 @@ use crate::views;
 #[openapi(
     info(title = "Shutter", description = "Start, poll, wait for and cancel workflow executions; find the backups they made."),
     paths(
-        workflows::register, workflows::list, workflows::get, workflows::start,
+        workflows::register, workflows::list, workflows::get, workflows::start, workflows::plan,
         executions::list, executions::get, executions::events, executions::logs, executions::cancel, executions::retry,
         backups::list, backups::get,
         vro::start, vro::get, vro::get_at_location, vro::get_state, vro::cancel,
         system::healthz, system::metrics, system::openapi,
     ),
     components(schemas(
-        views::ExecutionSummary, views::ExecutionDetail, views::StepView, views::AttemptView,
+        views::ExecutionSummary, views::ExecutionDetail, views::NotificationView, views::StepView, views::AttemptView,
         views::ProgressView, views::ExecutionPage, views::EventPage, views::LogLine, views::LogPage,
         views::WorkflowSummary, views::WorkflowList, views::WorkflowDetail, views::GraphView,
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,
         views::BackupView, views::BackupSourceView, views::RestoreTestView, views::BackupPage,
         vro::VroStartRequest, vro::VroExecution, vro::VroState, crate::vro::VroParameter,
         system::Health, executions::RetryRequest,
+        shutter_runtime::DryRun, shutter_runtime::StepPlan, shutter_runtime::Call, shutter_runtime::Forecast,
     )),
     tags(
         (name = "workflows", description = "Register workflows and start their executions."),

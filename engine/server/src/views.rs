@@ -58,6 +58,8 @@ pub struct ExecutionDetail {
     #[serde(flatten)]
     pub execution: ExecutionSummary,
     pub steps: Vec<StepView>,
+    /// Webhook deliveries (`notify:`), in the order they ended.
+    pub notifications: Vec<NotificationView>,
 }
 
 impl From<&ExecutionSnapshot> for ExecutionDetail {
@@ -65,6 +67,48 @@ impl From<&ExecutionSnapshot> for ExecutionDetail {
         Self {
             execution: ExecutionSummary::from(&snapshot.execution),
             steps: snapshot.steps.iter().map(StepView::from).collect(),
+            notifications: snapshot
+                .execution
+                .notifications
+                .iter()
+                .map(NotificationView::from)
+                .collect(),
+        }
+    }
+}
+
+/// One webhook delivery, after all its tries.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationView {
+    /// `started`, `succeeded`, `succeeded_with_errors`, `failed`,
+    /// `canceled` or `step_failed`.
+    pub event: String,
+    /// The receiver: its sink's name, or its URL without query.
+    pub target: String,
+    /// The failed step, for `step_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// A 2xx answer came.
+    pub delivered: bool,
+    /// The last answer's status.
+    pub status: Option<u16>,
+    pub tries: u32,
+    /// Why the last try failed.
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&shutter_core::record::Notification> for NotificationView {
+    fn from(n: &shutter_core::record::Notification) -> Self {
+        Self {
+            event: n.event.as_str().to_owned(),
+            target: n.target.clone(),
+            step: n.step.clone(),
+            delivered: n.delivery.delivered,
+            status: n.delivery.status,
+            tries: n.delivery.tries,
+            error: n.delivery.error.clone(),
+            at: n.at,
         }
     }
 }

@@ -421,6 +421,49 @@ async fn a_failed_execution_reports_its_content_exception() {
     );
 }
 
+/// A plan runs the reads (here `core.log` and `core.noop`), starts no
+/// execution, and checks the inputs as a start does.
+#[tokio::test]
+async fn a_plan_says_what_a_run_would_do_and_records_nothing() {
+    let api = server(None);
+    api.register(HELLO).await;
+    api.register(LONG).await;
+    let planned = api
+        .post("/workflows/hello/plan", r#"{"inputs": {"vm": "web-1"}}"#)
+        .await;
+    assert_eq!(planned.status, StatusCode::OK, "{:?}", planned.body);
+    let steps = &planned.body["steps"];
+    assert_eq!(steps["greet"]["forecast"], "ran", "{steps}");
+    assert_eq!(
+        steps["greet"]["calls"][0]["params"]["message"],
+        "hello web-1"
+    );
+    assert_eq!(steps["done"]["effect"], "read");
+    // A sleep only takes time: shown, not waited for.
+    let long = api.post("/workflows/long/plan", "{}").await;
+    assert_eq!(
+        long.body["steps"]["work"]["forecast"], "would_run",
+        "{:?}",
+        long.body
+    );
+    assert_eq!(long.body["writes"], 1);
+    let listed = api.get("/executions").await;
+    assert_eq!(
+        listed.body["items"],
+        serde_json::json!([]),
+        "nothing recorded"
+    );
+    let wrong = api.post("/workflows/hello/plan", r#"{"inputs": {}}"#).await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        wrong.body
+    );
+    let unknown = api.post("/workflows/nope/plan", "{}").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn metrics_and_openapi_describe_the_server() {
     let api = server(None);
@@ -448,6 +491,13 @@ async fn metrics_and_openapi_describe_the_server() {
         text.contains("shutter_executions{state=\"succeeded\"} 1"),
         "{text}"
     );
+    // By workflow too, for the workflows the server serves.
+    for (state, count) in [("succeeded", 1), ("failed", 0)] {
+        let line = format!(
+            "shutter_workflow_executions{{workflow=\"hello\",state=\"{state}\"}} {count}\n"
+        );
+        assert!(text.contains(&line), "{line} in {text}");
+    }
     assert!(
         text.contains("shutter_step_duration_seconds_count{outcome=\"succeeded\"} 2"),
         "{text}"
@@ -467,11 +517,12 @@ async fn metrics_and_openapi_describe_the_server() {
 }
 
 /// Every route the router serves, as (method, path) in the document.
-const ROUTES: [(&str, &str); 20] = [
+const ROUTES: [(&str, &str); 21] = [
     ("post", "/workflows"),
     ("get", "/workflows"),
     ("get", "/workflows/{name}"),
     ("post", "/workflows/{name}/executions"),
+    ("post", "/workflows/{name}/plan"),
     ("get", "/executions"),
     ("get", "/executions/{id}"),
     ("get", "/executions/{id}/events"),

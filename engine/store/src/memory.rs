@@ -1,6 +1,6 @@
 //! The store in memory: the reference implementation of the contract.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -254,18 +254,19 @@ impl Store for MemoryStore {
         Ok(found)
     }
 
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+    async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError> {
         let executions = self.lock();
-        Ok(ExecutionState::ALL
+        let mut counts: BTreeMap<(String, &'static str), (ExecutionState, u64)> = BTreeMap::new();
+        for entry in executions.values() {
+            let record = &entry.record;
+            counts
+                .entry((record.workflow.clone(), record.state.as_str()))
+                .or_insert((record.state, 0))
+                .1 += 1;
+        }
+        Ok(counts
             .into_iter()
-            .map(|state| {
-                let count = executions
-                    .values()
-                    .filter(|e| e.record.state == state)
-                    .count();
-                (state, count as u64)
-            })
-            .filter(|(_, count)| *count > 0)
+            .map(|((workflow, _), (state, count))| (workflow, state, count))
             .collect())
     }
 

@@ -471,6 +471,10 @@ async fn counts_executions_by_state(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
+    store
+        .create(new_execution("v", 4), &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
     let started = new_execution("w", 3);
     let id = started.id;
     store
@@ -488,7 +492,17 @@ async fn counts_executions_by_state(store: Arc<dyn Store>) {
     counts.sort_by_key(|(state, _)| state.as_str());
     assert_eq!(
         counts,
-        vec![(ExecutionState::Queued, 3), (ExecutionState::Running, 1)]
+        vec![(ExecutionState::Queued, 4), (ExecutionState::Running, 1)]
+    );
+    let mut by_workflow = store.count_by_workflow().await.unwrap();
+    by_workflow.sort_by(|a, b| (&a.0, a.1.as_str()).cmp(&(&b.0, b.1.as_str())));
+    assert_eq!(
+        by_workflow,
+        vec![
+            ("v".to_owned(), ExecutionState::Queued, 1),
+            ("w".to_owned(), ExecutionState::Queued, 3),
+            ("w".to_owned(), ExecutionState::Running, 1),
+        ]
     );
 }
 

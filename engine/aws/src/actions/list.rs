@@ -19,7 +19,7 @@ use crate::{output, params};
 
 /// Lists snapshots (DescribeSnapshots, every page), newest first, filtered by
 /// owner, tags, volume and state.
-#[action_params("aws.ec2.list_snapshots")]
+#[action_params("aws.ec2.list_snapshots", read_only)]
 #[derive(Debug, Deserialize)]
 pub(super) struct ListSnapshots {
     /// `self`, `amazon` or an account id.

@@ -30,7 +30,7 @@ const MAX_POLL: Duration = Duration::from_secs(60);
 /// Waits until snapshots reach a state (default `completed`), polling
 /// DescribeSnapshots with backoff and reporting AWS's progress. Fails (fatal)
 /// when one is in the `error` state; running out of `timeout` is retryable.
-#[action_params("aws.ec2.wait_snapshot")]
+#[action_params("aws.ec2.wait_snapshot", read_only)]
 #[derive(Debug, Deserialize)]
 pub(super) struct WaitSnapshot {
     /// The snapshot ids (a single id is accepted too).

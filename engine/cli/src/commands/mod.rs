@@ -4,6 +4,7 @@ pub(crate) mod actions;
 pub(crate) mod backups;
 pub(crate) mod executions;
 pub(crate) mod graph;
+pub(crate) mod plan;
 pub(crate) mod resume;
 pub(crate) mod run;
 pub(crate) mod schema;

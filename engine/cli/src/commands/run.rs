@@ -28,6 +28,13 @@ pub(crate) struct Args {
     /// A JSON file with an object of inputs (`-i` values win).
     #[arg(long = "inputs", value_name = "FILE")]
     inputs_file: Option<PathBuf>,
+    /// Show what the run would do, and do nothing: steps that only read run
+    /// for real, the others are shown with their parameters.
+    #[arg(long)]
+    plan: bool,
+    /// With `--plan`: print the plan as JSON.
+    #[arg(long, requires = "plan")]
+    json: bool,
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
@@ -43,6 +50,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let file = args.file.clone();
+    if args.plan {
+        return crate::commands::plan::show(
+            source,
+            &file,
+            |workflow| inputs(&args, workflow),
+            &args.db,
+            &args.engine,
+            args.json,
+        )
+        .await;
+    }
     execute(
         source,
         Some(&file),
@@ -65,30 +83,9 @@ pub(crate) async fn execute(
     db: &DbArgs,
     engine: &EngineArgs,
 ) -> anyhow::Result<ExitCode> {
-    let plan = match shutter_dsl::compile(&source, &catalog()) {
-        Ok(plan) => Arc::new(plan),
-        Err(diagnostics) => {
-            eprint!("{}", diagnostics.render(stderr_color()));
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(plan) = prepare(&source, file).await? else {
+        return Ok(ExitCode::FAILURE);
     };
-    // A module outside the workflow's directory, missing or not the
-    // pinned one fails before anything runs.
-    let modules = file.and_then(modules_dir_of);
-    if let Err(diagnostics) = check_modules(&source, &plan, modules.as_deref()) {
-        eprint!("{}", diagnostics.render(stderr_color()));
-        return Ok(ExitCode::FAILURE);
-    }
-    // Modules named by URL are downloaded (once, kept by SHA-256) and checked now.
-    let fetcher = shutter_wasm::fetch::ModuleFetcher::new(
-        db::wasm_cache_dir().map(|dir| dir.join("modules")),
-    );
-    if let Err(problems) = crate::modules::fetch(&plan.workflow, &fetcher).await {
-        for problem in problems {
-            eprintln!("error: {problem}");
-        }
-        return Ok(ExitCode::FAILURE);
-    }
     let inputs = inputs(&plan.workflow)?;
     let opened = db::open(db, Durability::Normal).await?;
     let store = opened.store.clone();
@@ -115,6 +112,35 @@ pub(crate) async fn execute(
         plan.workflow.name, opened.place
     );
 
+    let record = follow(&engine, store, claim, plan).await?;
+    if let Some(outputs) = &record.outputs {
+        println!("{}", serde_json::to_string_pretty(outputs)?);
+    }
+    if record.state == ExecutionState::SucceededWithErrors {
+        // The work is done, so the exit is 0; what failed is still said.
+        eprintln!(
+            "execution {} succeeded with errors: {}",
+            record.id,
+            record.error.as_deref().unwrap_or_default()
+        );
+    }
+    Ok(match record.state {
+        state if state.is_success() => ExitCode::SUCCESS,
+        ExecutionState::Canceled => ExitCode::from(130),
+        _ => ExitCode::FAILURE,
+    })
+}
+
+/// Runs the execution held by `claim` here, with live progress on stderr
+/// (Ctrl-C cancels; a second one stops at once, resumable), until it
+/// ends: its final record.
+pub(crate) async fn follow(
+    engine: &shutter_runtime::Engine,
+    store: Arc<dyn shutter_core::Store>,
+    claim: shutter_core::Claim,
+    plan: Arc<shutter_dsl::Plan>,
+) -> anyhow::Result<shutter_core::ExecutionRecord> {
+    let id = claim.id;
     let cancel = CancellationToken::new();
     let leases = CancellationToken::new();
     tokio::spawn({
@@ -152,23 +178,40 @@ pub(crate) async fn execute(
     done.cancel();
     let _ = follower.await;
     leases.cancel();
-    let record = result.context("running the execution")?;
-    if let Some(outputs) = &record.outputs {
-        println!("{}", serde_json::to_string_pretty(outputs)?);
+    result.context("running the execution")
+}
+
+/// `source` compiled, with its modules checked and fetched; `None` once
+/// the problems are printed.
+pub(crate) async fn prepare(
+    source: &Source,
+    file: Option<&Path>,
+) -> anyhow::Result<Option<Arc<shutter_dsl::Plan>>> {
+    let plan = match shutter_dsl::compile(source, &catalog()) {
+        Ok(plan) => Arc::new(plan),
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render(stderr_color()));
+            return Ok(None);
+        }
+    };
+    // A module outside the workflow's directory, missing or not the
+    // pinned one fails before anything runs.
+    let modules = file.and_then(modules_dir_of);
+    if let Err(diagnostics) = check_modules(source, &plan, modules.as_deref()) {
+        eprint!("{}", diagnostics.render(stderr_color()));
+        return Ok(None);
     }
-    if record.state == ExecutionState::SucceededWithErrors {
-        // The work is done, so the exit is 0; what failed is still said.
-        eprintln!(
-            "execution {} succeeded with errors: {}",
-            record.id,
-            record.error.as_deref().unwrap_or_default()
-        );
+    // Modules named by URL are downloaded (once, kept by SHA-256) and checked now.
+    let fetcher = shutter_wasm::fetch::ModuleFetcher::new(
+        db::wasm_cache_dir().map(|dir| dir.join("modules")),
+    );
+    if let Err(problems) = crate::modules::fetch(&plan.workflow, &fetcher).await {
+        for problem in problems {
+            eprintln!("error: {problem}");
+        }
+        return Ok(None);
     }
-    Ok(match record.state {
-        state if state.is_success() => ExitCode::SUCCESS,
-        ExecutionState::Canceled => ExitCode::from(130),
-        _ => ExitCode::FAILURE,
-    })
+    Ok(Some(plan))
 }
 
 /// The inputs file's object, then each `-i`, typed by the input it names.

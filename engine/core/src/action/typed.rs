@@ -83,7 +83,10 @@ pub trait Run<S: Send + Sync + 'static>: Params + DeserializeOwned + Send + 'sta
     where
         Self: Named + Sized,
     {
-        let spec = ActionSpec::new(Self::NAME, Self::DESCRIPTION);
+        let mut spec = ActionSpec::new(Self::NAME, Self::DESCRIPTION);
+        if Self::READ_ONLY {
+            spec = spec.read_only();
+        }
         let spec = Self::Outputs::declare(Self::declare(spec));
         let action = ByRun::<S, Self> {
             name: spec.name.clone(),

@@ -11,6 +11,7 @@ pub(super) fn actions() -> Vec<ActionSpec> {
             "core.noop",
             "Does nothing and succeeds; useful to join branches.",
         )
+        .read_only()
         .optional(
             "outputs",
             ParamType::Object,
@@ -19,6 +20,7 @@ pub(super) fn actions() -> Vec<ActionSpec> {
         )
         .with_dynamic_outputs(),
         ActionSpec::new("core.log", "Writes a line to the execution's log.")
+            .read_only()
             .param("message", ParamType::String, "The line to write.")
             .optional(
                 "level",
@@ -37,6 +39,7 @@ pub(super) fn actions() -> Vec<ActionSpec> {
             "How long to wait, e.g. `30s`.",
         ),
         ActionSpec::new("core.fail", "Fails the step with a message.")
+            .read_only()
             .param("message", ParamType::String, "Why the step fails.")
             .optional(
                 "retryable",

@@ -67,6 +67,9 @@ pub trait Params {
 pub trait Named {
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
+    /// `#[action_params("name", read_only)]`: the action only reads (a
+    /// plan runs it; see [`super::Effect`]).
+    const READ_ONLY: bool = false;
 }
 
 /// Outputs an action returns: adds them to its catalog entry.

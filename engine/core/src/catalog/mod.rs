@@ -104,11 +104,37 @@ pub struct OutputSpec {
     pub description: String,
 }
 
+/// What running an action does to the world, for plans (`shutter run
+/// --plan`): a plan runs the actions that only read and shows the others
+/// with their parameters, without running them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// Only looks: lists, gets, describes, waits on what exists, computes.
+    Read,
+    /// Creates, changes, deletes or sends something, or only takes time
+    /// (a sleep): a plan says it would run and does not run it. An action
+    /// that does not say otherwise is one.
+    #[default]
+    Write,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+}
+
 /// A built-in action.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionSpec {
     pub name: String,
     pub description: String,
+    /// Whether a plan may run it.
+    pub effect: Effect,
     pub params: Vec<ParamSpec>,
     pub outputs: Vec<OutputSpec>,
     /// The outputs depend on the parameters (e.g. `core.noop` returns what
@@ -122,10 +148,18 @@ impl ActionSpec {
         Self {
             name: name.to_owned(),
             description: description.to_owned(),
+            effect: Effect::Write,
             params: Vec::new(),
             outputs: Vec::new(),
             dynamic_outputs: false,
         }
+    }
+
+    /// Marks the action as one that only reads (see [`Effect`]).
+    #[must_use]
+    pub fn read_only(mut self) -> Self {
+        self.effect = Effect::Read;
+        self
     }
 
     /// Accepts any output name (see `dynamic_outputs`).
@@ -248,6 +282,10 @@ impl Catalog {
         );
         for spec in self.actions() {
             out.push_str(&format!("\n## `{}`\n\n{}\n\n", spec.name, spec.description));
+            out.push_str(match spec.effect {
+                Effect::Read => "Effect: `read` (a plan runs it).\n\n",
+                Effect::Write => "Effect: `write` (a plan shows it without running it).\n\n",
+            });
             if spec.params.is_empty() {
                 out.push_str("No parameters.\n");
             } else {
@@ -317,5 +355,8 @@ mod tests {
         let log = catalog.get("core.log").unwrap();
         assert!(log.param_named("message").unwrap().required);
         assert!(catalog.to_markdown().contains("## `core.sleep`"));
+        // What a plan may run: only what has no effect on the world.
+        let effects: Vec<_> = catalog.actions().map(|a| a.effect.as_str()).collect();
+        assert_eq!(effects, vec!["read", "read", "read", "write"]);
     }
 }

@@ -32,6 +32,7 @@ impl ExecutionRecord {
                 self.error = None;
                 self.finished_at = None;
             }
+            Change::Notified { notification } => self.notifications.push(notification.clone()),
             _ => {}
         }
     }
@@ -104,7 +105,8 @@ impl StepRecord {
             | Change::BackupTested { .. }
             | Change::ExecutionStarted { .. }
             | Change::ExecutionFinished { .. }
-            | Change::ExecutionRetried { .. } => {}
+            | Change::ExecutionRetried { .. }
+            | Change::Notified { .. } => {}
         }
     }
 

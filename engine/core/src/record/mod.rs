@@ -14,6 +14,7 @@ use serde_json::Value as Json;
 
 use crate::backup::{BackupRef, BackupState, Census, NewBackup};
 use crate::ids::{ExecutionId, StepKey};
+use crate::notify::{Delivery, NotifyEvent};
 use crate::state::{ExecutionState, StepState};
 
 pub type Timestamp = DateTime<Utc>;
@@ -67,6 +68,24 @@ pub struct ExecutionRecord {
     pub finished_at: Option<Timestamp>,
     /// Sequence number of the last event; changes whenever the record does.
     pub last_seq: u64,
+    /// Webhook deliveries (`notify:`), in the order they ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notification>,
+}
+
+/// One webhook delivery of an execution, after all its tries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub event: NotifyEvent,
+    /// The receiver: its sink's name, or its URL without query or
+    /// credentials.
+    pub target: String,
+    /// The step, for `step_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    pub at: Timestamp,
 }
 
 /// How one try of a step ended.
@@ -231,6 +250,10 @@ pub enum Change {
     ExecutionRetried {
         at: Timestamp,
     },
+    /// A webhook delivery ended (delivered, refused or out of tries).
+    Notified {
+        notification: Notification,
+    },
     CompensationFailed {
         key: StepKey,
         error: String,
@@ -295,7 +318,8 @@ impl Change {
         match self {
             Self::ExecutionStarted { .. }
             | Self::ExecutionFinished { .. }
-            | Self::ExecutionRetried { .. } => None,
+            | Self::ExecutionRetried { .. }
+            | Self::Notified { .. } => None,
             Self::StepExpanded { key, .. }
             | Self::StepWaiting { key, .. }
             | Self::AttemptStarted { key, .. }
@@ -335,6 +359,7 @@ impl Change {
             Self::StepCompensated { .. } => "step_compensated",
             Self::StepReset { .. } => "step_reset",
             Self::ExecutionRetried { .. } => "execution_retried",
+            Self::Notified { .. } => "notified",
             Self::CompensationFailed { .. } => "compensation_failed",
             Self::TimerSet { .. } => "timer_set",
             Self::Log { .. } => "log",
@@ -394,6 +419,7 @@ impl ExecutionRecord {
             started_at: None,
             finished_at: None,
             last_seq: 0,
+            notifications: Vec::new(),
         }
     }
 }

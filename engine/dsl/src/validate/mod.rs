@@ -8,6 +8,7 @@
 
 mod action;
 mod cron;
+mod notify;
 mod references;
 mod step;
 
@@ -147,6 +148,7 @@ pub(crate) fn validate(
     let default_timeout =
         checker.duration(defaults.timeout.as_deref(), &defaults_path.key("timeout"));
     let timeout = checker.duration(raw.timeout.as_deref(), &root.key("timeout"));
+    let notify = checker.notify(&raw.notify, &raw.secrets, &root.key("notify"));
     let schedule = raw
         .schedule
         .as_ref()
@@ -200,6 +202,7 @@ pub(crate) fn validate(
         schedule,
         concurrency,
         timeout,
+        notify,
         steps,
     })
 }

@@ -8,7 +8,7 @@ use crate::glance::Summary;
 use crate::provider::Provider;
 
 /// Reads one Glance image.
-#[action_params("openstack.image.get")]
+#[action_params("openstack.image.get", read_only)]
 #[derive(Deserialize)]
 pub(super) struct GetImage {
     /// The image id.

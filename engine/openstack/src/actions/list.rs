@@ -9,7 +9,7 @@ use shutter_core::{action_outputs, action_params};
 use crate::provider::Provider;
 
 /// Lists Glance images matching filters, following `next` across pages.
-#[action_params("openstack.image.list")]
+#[action_params("openstack.image.list", read_only)]
 #[derive(Deserialize)]
 pub(super) struct ListImages {
     /// Glance list filters: name, status, visibility, owner, tag, or any

@@ -11,7 +11,7 @@ use crate::provider::Provider;
 
 /// Checks that an image is active and that Glance's `os_hash_algo`/`os_hash_value`
 /// (SHA-512) and size equal what was streamed.
-#[action_params("openstack.image.verify")]
+#[action_params("openstack.image.verify", read_only)]
 #[derive(Deserialize)]
 pub(super) struct VerifyImage {
     /// The image id.

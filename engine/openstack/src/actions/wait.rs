@@ -8,7 +8,7 @@ use shutter_core::{ActionContext, action_params};
 
 /// Waits until an image is active; killed, deleted or deactivated fail the
 /// step.
-#[action_params("openstack.image.wait")]
+#[action_params("openstack.image.wait", read_only)]
 #[derive(Deserialize)]
 pub(super) struct WaitImage {
     /// The image id.

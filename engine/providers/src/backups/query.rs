@@ -21,7 +21,7 @@ const PAGE: usize = 500;
 /// /backups`. With `latest_per_source`, only the newest of each source
 /// (what a restore test proves restorable). Each entry has `id` and
 /// `created_at`, so the `retention` step takes the list as its `snapshots`.
-#[action_params("backups.query")]
+#[action_params("backups.query", read_only)]
 #[derive(Debug, Deserialize)]
 pub(super) struct QueryBackups {
     /// Only backups of this source: its reference

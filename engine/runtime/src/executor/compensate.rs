@@ -101,7 +101,7 @@ async fn compensate_one(
     item: Option<&serde_json::Value>,
     bounds: &Bounds<'_>,
 ) -> Result<(), String> {
-    let action = resolve(shared, call)?;
+    let action = resolve(&shared.inner.actions, call)?;
     let scope = shared.scope.with_item(item);
     let mut params = serde_json::Map::new();
     for (name, template) in &call.with {

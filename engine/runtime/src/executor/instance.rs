@@ -98,8 +98,10 @@ pub(crate) async fn run_instance(
 }
 
 /// The action a call runs, or why there is none.
-pub(crate) fn resolve(shared: &Shared, call: &ActionCall) -> Result<Arc<dyn Action>, String> {
-    let actions = &shared.inner.actions;
+pub(crate) fn resolve(
+    actions: &shutter_core::ActionRegistry,
+    call: &ActionCall,
+) -> Result<Arc<dyn Action>, String> {
     match &call.action {
         ActionRef::Wasm(module) => actions
             .module(module)
@@ -130,7 +132,7 @@ async fn tries(
         stage_result,
         carry: _,
     } = work;
-    let action = match resolve(shared, &call) {
+    let action = match resolve(&shared.inner.actions, &call) {
         Ok(action) => action,
         Err(error) => return fail(shared, carry, key, None, error).await,
     };
@@ -427,7 +429,7 @@ enum Failure {
 }
 
 /// One try, bounded by the step's timeout and its cancellation.
-pub(super) async fn run_once(
+pub(crate) async fn run_once(
     action: &dyn Action,
     ctx: &ActionContext,
     timeout: Option<std::time::Duration>,

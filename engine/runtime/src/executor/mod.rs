@@ -19,10 +19,11 @@
 //! - A workflow `timeout` is a failure (with compensation).
 
 mod compensate;
-mod instance;
+pub(crate) mod instance;
 mod limit;
+mod notices;
 mod retry;
-mod scope;
+pub(crate) mod scope;
 mod sink;
 
 use std::collections::{HashMap, VecDeque};
@@ -42,6 +43,7 @@ use instance::{Finished, Work, run_instance};
 use scope::{Scope, StepsView};
 use shutter_core::action::ChangeSink;
 use shutter_core::ids::{ExecutionId, StepKey};
+use shutter_core::notify::NotifyEvent;
 use shutter_core::record::{Change, ExecutionRecord, StepRecord};
 use shutter_core::secrets::Secrets;
 use shutter_core::state::{ExecutionState, StepState};
@@ -64,6 +66,8 @@ pub(crate) struct Shared {
     pub(crate) base_dir: Option<std::path::PathBuf>,
     /// Which host files steps may name.
     pub(crate) files: shutter_core::files::Files,
+    /// Its webhooks.
+    pub(crate) notices: notices::Notices,
 }
 
 /// Where a step (a node of the plan) stands.
@@ -139,21 +143,33 @@ pub(crate) async fn run(
         halt: halt.clone(),
         patience: inner.config.store_patience,
     });
+    let notices = notices::Notices::new(
+        &inner,
+        id,
+        &plan.workflow,
+        sink.clone(),
+        secrets.clone(),
+        halt.token().child_token(),
+    );
     if snapshot.execution.state == ExecutionState::Queued {
-        sink.record(vec![Change::ExecutionStarted {
-            at: inner.clock.now(),
-        }])
-        .await?;
+        let at = inner.clock.now();
+        sink.record(vec![Change::ExecutionStarted { at }]).await?;
+        let now = notices.execution("running", None, Some(at.to_rfc3339()), None);
+        notices.send(shutter_core::notify::NotifyEvent::Started, now, None);
     }
     if let Some(error) = missing_secrets(&plan, &secrets) {
         // Before any step runs: a step would otherwise go on with no value.
+        let at = inner.clock.now();
         sink.record(vec![Change::ExecutionFinished {
             state: ExecutionState::Failed,
             outputs: None,
-            error: Some(error),
-            at: inner.clock.now(),
+            error: Some(error.clone()),
+            at,
         }])
         .await?;
+        let now = notices.execution("failed", Some(&error), None, Some(at.to_rfc3339()));
+        notices.send(shutter_core::notify::NotifyEvent::Failed, now, None);
+        notices.settle().await;
         lock(&inner.given).remove(&id);
         return inner
             .store
@@ -190,6 +206,7 @@ pub(crate) async fn run(
         secrets,
         base_dir,
         files,
+        notices,
     });
     let mut run = Run::new(shared, snapshot.steps);
     let halted = halt.token().clone();
@@ -217,7 +234,7 @@ pub(crate) async fn run(
 /// Where an execution's steps find files: module files relative to the
 /// modules directory (the engine's, else the workflow file's own), data
 /// files as the engine allows (anywhere: relative to the workflow file).
-fn places(
+pub(crate) fn places(
     config: &crate::engine::EngineConfig,
     source_path: Option<&str>,
 ) -> (Option<std::path::PathBuf>, shutter_core::files::Files) {
@@ -238,7 +255,7 @@ fn places(
 /// Why the execution cannot run: declared secrets without a value. (Those
 /// given with a vRO start are never stored: an execution resumed after a
 /// restart does not have them, and ends here.)
-fn missing_secrets(plan: &Plan, secrets: &Secrets) -> Option<String> {
+pub(crate) fn missing_secrets(plan: &Plan, secrets: &Secrets) -> Option<String> {
     let missing: Vec<String> = plan
         .workflow
         .secrets
@@ -411,10 +428,11 @@ impl Run {
         self.record(vec![Change::ExecutionFinished {
             state,
             outputs,
-            error,
+            error: error.clone(),
             at,
         }])
         .await?;
+        self.notify_end(state, error.as_deref(), at).await;
         let record = self
             .shared
             .inner
@@ -626,6 +644,10 @@ impl Run {
     async fn finished(&mut self, mut finished: Finished) -> Result<(), StoreError> {
         self.carry.append(&mut finished.unwritten);
         let id = StepId::parse(&finished.key.step).expect("instance keys come from step ids");
+        if finished.state == StepState::Failed {
+            let key = finished.key.to_string();
+            self.notify_step_failed(&key, finished.error.as_deref().unwrap_or_default());
+        }
         if finished.state == StepState::Failed && self.failing.is_none() && !self.tolerates(&id) {
             self.failing = Some(format!(
                 "step `{}` failed: {}",
@@ -774,6 +796,7 @@ impl Run {
         let change = match state {
             StepState::Skipped => Change::StepSkipped { key, reason, at },
             StepState::Failed => {
+                self.notify_step_failed(id.as_str(), &reason);
                 self.step_failed(id, format!("step `{id}` failed: {reason}"));
                 Change::StepFailed {
                     key,
@@ -809,6 +832,37 @@ impl Run {
             self.failing = Some(why);
             self.work.cancel();
         }
+    }
+
+    /// Tells the receivers that asked that a step (or an item of one,
+    /// `copy[2]`) failed after its last try, or could not start.
+    fn notify_step_failed(&self, key: &str, error: &str) {
+        let notices = &self.shared.notices;
+        let now = notices.execution("running", None, None, None);
+        notices.send(NotifyEvent::StepFailed, now, Some((key, error)));
+    }
+
+    /// Tells the receivers how the execution ended, and waits until every
+    /// delivery has ended and is recorded.
+    async fn notify_end(
+        &self,
+        state: ExecutionState,
+        error: Option<&str>,
+        at: shutter_core::record::Timestamp,
+    ) {
+        let event = match state {
+            ExecutionState::Succeeded => Some(NotifyEvent::Succeeded),
+            ExecutionState::SucceededWithErrors => Some(NotifyEvent::SucceededWithErrors),
+            ExecutionState::Failed => Some(NotifyEvent::Failed),
+            ExecutionState::Canceled => Some(NotifyEvent::Canceled),
+            _ => None,
+        };
+        let notices = &self.shared.notices;
+        if let Some(event) = event {
+            let now = notices.execution(state.as_str(), error, None, Some(at.to_rfc3339()));
+            notices.send(event, now, None);
+        }
+        notices.settle().await;
     }
 
     /// Whether a failure of step `id` lets the execution go on
@@ -874,7 +928,7 @@ fn instance_key(id: &StepId, for_each: bool, index: usize) -> StepKey {
 }
 
 /// JSON truthiness for `if`: false, null, 0, "", [] and {} are false.
-fn truthy(value: &Json) -> bool {
+pub(crate) fn truthy(value: &Json) -> bool {
     match value {
         Json::Null => false,
         Json::Bool(b) => *b,

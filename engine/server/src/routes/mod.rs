@@ -34,6 +34,7 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
         )
         .route("/workflows/{name}", get(workflows::get))
         .route("/workflows/{name}/executions", post(workflows::start))
+        .route("/workflows/{name}/plan", post(workflows::plan))
         .route("/executions", get(executions::list))
         .route("/executions/{id}", get(executions::get))
         .route("/executions/{id}/events", get(executions::events))

@@ -31,8 +31,10 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-/// Prometheus text exposition format (0.0.4): `shutter_executions{state}`
-/// and `shutter_queue_depth` (counted in the store: cluster-wide),
+/// Prometheus text exposition format (0.0.4): `shutter_executions{state}`,
+/// `shutter_workflow_executions{workflow,state}` (the workflows this
+/// server serves) and `shutter_queue_depth` (counted in the store:
+/// cluster-wide),
 /// `shutter_steps_running`, the `shutter_step_duration_seconds{outcome}`
 /// histogram, `shutter_node_executions_running` and
 /// `shutter_node_executions_max` (this node's).
@@ -41,8 +43,14 @@ pub(crate) async fn healthz(State(state): State<AppState>) -> Json<Health> {
                content_type = "text/plain; version=0.0.4"),
               (status = 503, description = "the store is unavailable", body = crate::views::ErrorBody)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let by_state = state.store().count_by_state().await?;
-    let mut text = state.0.metrics.render(&by_state);
+    let by_workflow = state.store().count_by_workflow().await?;
+    let workflows: Vec<String> = state
+        .workflows()
+        .all_latest()
+        .iter()
+        .map(|version| version.plan.workflow.name.to_string())
+        .collect();
+    let mut text = state.0.metrics.render(&by_workflow, &workflows);
     // This node's load beside the cluster-wide counts above: scraping every
     // node shows who runs what and who has room.
     let _ = write!(

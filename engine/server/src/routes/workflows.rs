@@ -129,6 +129,29 @@ pub(crate) async fn start(
     Ok(response)
 }
 
+/// What a run of the workflow's latest version with these inputs would
+/// do, without doing it: steps that only read run for real (what a query
+/// finds, what retention would delete), the others are shown with their
+/// parameters resolved. Nothing is recorded.
+#[utoipa::path(post, path = "/workflows/{name}/plan", tag = "workflows", operation_id = "planExecution",
+    params(("name" = String, Path)),
+    request_body = StartRequest,
+    responses((status = 200, description = "what a run would do", body = shutter_runtime::DryRun),
+              (status = 404, body = crate::views::ErrorBody),
+              (status = 422, body = crate::views::ErrorBody)))]
+pub(crate) async fn plan(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(request): JsonBody<StartRequest>,
+) -> Result<Json<shutter_runtime::DryRun>, ApiError> {
+    let version = latest(&state, &name).await?;
+    let dry = state
+        .engine()
+        .dry_run(&version.plan, &request.inputs, version.path.as_deref())
+        .await?;
+    Ok(Json(dry))
+}
+
 /// Starts (or, by key, finds) an execution of `name` and runs it, with
 /// `secrets` given for it alone (never stored). Shared with the vRO-shaped
 /// route and the scheduler.

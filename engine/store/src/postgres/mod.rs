@@ -356,18 +356,21 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
-        self.rows("SELECT state, count(*) FROM executions GROUP BY state", &[])
-            .await?
-            .iter()
-            .map(|row| {
-                let state: &str = row.get(0);
-                let state = ExecutionState::parse(state).ok_or_else(|| {
-                    StoreError::Fatal(format!("unknown execution state `{state}`"))
-                })?;
-                Ok((state, u64::try_from(row.get::<_, i64>(1)).unwrap_or(0)))
-            })
-            .collect()
+    async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError> {
+        self.rows(
+            "SELECT workflow, state, count(*) FROM executions GROUP BY workflow, state",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let state: &str = row.get(1);
+            let state = ExecutionState::parse(state)
+                .ok_or_else(|| StoreError::Fatal(format!("unknown execution state `{state}`")))?;
+            let count = u64::try_from(row.get::<_, i64>(2)).unwrap_or(0);
+            Ok((row.get(0), state, count))
+        })
+        .collect()
     }
 
     async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {

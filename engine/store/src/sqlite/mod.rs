@@ -291,23 +291,29 @@ impl Store for SqliteStore {
         self.read(move |conn| keys::holds_key(conn, id)).await
     }
 
-    async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
+    async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError> {
         self.read(|conn| {
             let mut statement = conn
-                .prepare_cached("SELECT state, count(*) FROM executions GROUP BY state")
+                .prepare_cached(
+                    "SELECT workflow, state, count(*) FROM executions GROUP BY workflow, state",
+                )
                 .map_err(|e| db_error(&e))?;
             let rows = statement
                 .query_map([], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
                 })
                 .map_err(|e| db_error(&e))?;
             let mut counts = Vec::new();
             for row in rows {
-                let (state, count) = row.map_err(|e| db_error(&e))?;
+                let (workflow, state, count) = row.map_err(|e| db_error(&e))?;
                 let state = ExecutionState::parse(&state).ok_or_else(|| {
                     StoreError::Fatal(format!("unknown execution state `{state}`"))
                 })?;
-                counts.push((state, u64::try_from(count).unwrap_or(0)));
+                counts.push((workflow, state, u64::try_from(count).unwrap_or(0)));
             }
             Ok(counts)
         })

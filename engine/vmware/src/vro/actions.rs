@@ -91,7 +91,7 @@ struct ExecutionParams {
 /// Waits for a vRO execution to end, polling its state with backoff; `waiting`
 /// (user interaction or a signal) is reported as progress. Fails with vRO's
 /// `content-exception` when the execution fails.
-#[action_params("vro.workflow.wait")]
+#[action_params("vro.workflow.wait", read_only)]
 #[derive(Debug, Deserialize)]
 struct WaitExecution {
     #[serde(flatten)]

@@ -171,7 +171,7 @@ struct VmGot {
 
 /// Describes a vSphere VM: identity, power state, disks and their datastore
 /// download URLs.
-#[action_params("vsphere.vm.get")]
+#[action_params("vsphere.vm.get", read_only)]
 #[derive(Debug, Deserialize)]
 struct GetVm {
     #[serde(flatten)]
@@ -329,7 +329,7 @@ struct Listed {
 }
 
 /// Lists a VM's snapshots, parents before children.
-#[action_params("vsphere.snapshot.list")]
+#[action_params("vsphere.snapshot.list", read_only)]
 #[derive(Debug, Deserialize)]
 struct ListSnapshots {
     #[serde(flatten)]

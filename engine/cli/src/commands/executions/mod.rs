@@ -1,4 +1,4 @@
-//! `shutter executions list|show|wait|cancel|check|prune`: the records on the
+//! `shutter executions list|show|wait|cancel|retry|check|prune`: the records on the
 //! embedded store, or on a server with `--server URL`.
 //!
 //! In three stages, as ripgrep does: the arguments are read and checked
@@ -65,14 +65,20 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Runs an ended execution on a server again: from the steps that did
-    /// not succeed, or `--from` a step (with what is downstream of it,
-    /// the `finally` steps and their `rerun_with` partners).
+    /// Runs an ended execution again: from the steps that did not
+    /// succeed, or `--from` a step (with what is downstream of it, the
+    /// `finally` steps and their `rerun_with` partners). Here, on the
+    /// embedded store, with live progress until it ends (exit 0 if it
+    /// succeeds); or on a server with `--server`.
     Retry {
         id: String,
         /// The step to run again from.
         #[arg(long, value_name = "STEP")]
         from: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        engine: crate::db::EngineArgs,
         #[command(flatten)]
         server: ServerArgs,
     },

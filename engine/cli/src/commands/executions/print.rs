@@ -91,5 +91,27 @@ pub(crate) fn print_detail(detail: &ExecutionDetail, json: bool) -> anyhow::Resu
             step.error.as_deref().unwrap_or_default()
         );
     }
+    for n in &detail.notifications {
+        let how = if n.delivered {
+            "delivered"
+        } else {
+            "NOT delivered"
+        };
+        let step = n
+            .step
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        println!(
+            "  notified {} of {}{step}: {how}, tries {}{}",
+            n.target,
+            n.event,
+            n.tries,
+            n.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
     Ok(())
 }

@@ -13,7 +13,7 @@ use shutter_store::Durability;
 
 use super::{Command, require, wait};
 use crate::client::Client;
-use crate::db::{self, DbArgs};
+use crate::db::{self, DbArgs, EngineArgs};
 
 /// Where the executions are.
 #[derive(Debug)]
@@ -44,7 +44,8 @@ pub(super) enum Task {
     Retry {
         id: ExecutionId,
         from: Option<String>,
-        client: Client,
+        at: Place,
+        engine: EngineArgs,
     },
     Check {
         db: DbArgs,
@@ -122,10 +123,20 @@ impl Task {
                 id: parse_id(&id)?,
                 client: require(&server)?,
             },
-            Command::Retry { id, from, server } => Self::Retry {
+            Command::Retry {
+                id,
+                from,
+                db,
+                engine,
+                server,
+            } => Self::Retry {
                 id: parse_id(&id)?,
                 from,
-                client: require(&server)?,
+                at: match server.client()? {
+                    Some(client) => Place::Server(client),
+                    None => Place::Local(db),
+                },
+                engine,
             },
             Command::Check { db } => Self::Check { db },
             Command::Prune { older_than, db } => {
@@ -176,7 +187,18 @@ impl Task {
                     .await?;
                 Answer::CancelRequested(id)
             }
-            Self::Retry { id, from, client } => {
+            Self::Retry {
+                id,
+                from,
+                at: Place::Local(db),
+                engine,
+            } => retry_here(id, from.as_deref(), &db, &engine).await?,
+            Self::Retry {
+                id,
+                from,
+                at: Place::Server(client),
+                ..
+            } => {
                 let body = match from {
                     Some(step) => serde_json::json!({ "from": step }),
                     None => serde_json::json!({}),
@@ -203,6 +225,32 @@ impl Task {
             }
         })
     }
+}
+
+/// Retries `id` on the embedded store and runs it here until it ends.
+async fn retry_here(
+    id: ExecutionId,
+    from: Option<&str>,
+    db: &DbArgs,
+    engine: &EngineArgs,
+) -> anyhow::Result<Answer> {
+    let opened = db::open(db, Durability::Normal).await?;
+    let store = opened.store.clone();
+    let engine = db::engine(store.clone(), engine.config()?)?;
+    let (plan, claim) = engine
+        .retry(id, from)
+        .await
+        .with_context(|| format!("retrying {id}"))?;
+    eprintln!(
+        "execution {id} ({} on {}) runs again",
+        plan.workflow.name, opened.place
+    );
+    crate::commands::run::follow(&engine, store.clone(), claim, plan).await?;
+    let snapshot = store
+        .snapshot(id)
+        .await?
+        .with_context(|| format!("no execution {id}"))?;
+    Ok(Answer::Ended(Box::new(ExecutionDetail::from(&snapshot))))
 }
 
 fn parse_id(id: &str) -> anyhow::Result<ExecutionId> {

@@ -1,0 +1,253 @@
+//! Webhooks of one execution (`notify:`): each event goes to the receivers
+//! that asked for it, delivered in the background (a slow receiver never
+//! holds a step back), and each delivery's end is recorded on the
+//! execution (`Change::Notified`). The execution ends only once its
+//! deliveries have: its claim is held, and renewed, until then.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value as Json, json};
+use shutter_core::action::ChangeSink;
+use shutter_core::ids::ExecutionId;
+use shutter_core::notify::{
+    Delivery, NOTIFY_SECTION, Notifier, NotifyEvent, NotifySection, Target, shown_url,
+};
+use shutter_core::record::{Change, Notification};
+use shutter_core::secrets::Secrets;
+use shutter_dsl::model::{Notify, NotifyTo};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Inner;
+
+/// A receiver as this execution resolved it: where to send, or why it
+/// cannot be sent to (recorded as a failed delivery of each of its events).
+struct Receiver {
+    events: Vec<NotifyEvent>,
+    target: Result<Target, (String, String)>,
+}
+
+pub(crate) struct Notices {
+    id: ExecutionId,
+    workflow: String,
+    receivers: Vec<Receiver>,
+    notifier: Option<Arc<dyn Notifier>>,
+    sink: Arc<dyn ChangeSink>,
+    secrets: Secrets,
+    /// Canceled when the execution is halted (its claim lost): a
+    /// delivery then stops and records nothing.
+    halt: CancellationToken,
+    sent: AtomicU32,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+impl std::fmt::Debug for Notices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notices")
+            .field("receivers", &self.receivers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notices {
+    pub(crate) fn new(
+        inner: &Inner,
+        id: ExecutionId,
+        workflow: &shutter_dsl::Workflow,
+        sink: Arc<dyn ChangeSink>,
+        secrets: Secrets,
+        halt: CancellationToken,
+    ) -> Self {
+        let receivers = if workflow.notify.is_empty() {
+            Vec::new()
+        } else {
+            receivers(inner, &workflow.notify, &secrets)
+        };
+        Self {
+            id,
+            workflow: workflow.name.to_string(),
+            receivers,
+            notifier: inner.config.notifier.clone(),
+            sink,
+            secrets,
+            halt,
+            sent: AtomicU32::new(0),
+            tasks: Mutex::new(JoinSet::new()),
+        }
+    }
+
+    /// Sends `event` to every receiver that asked for it. `execution`
+    /// says where the execution stands (state, error, times); `step` is
+    /// the failed step of `step_failed`, with its error.
+    pub(crate) fn send(&self, event: NotifyEvent, execution: Json, step: Option<(&str, &str)>) {
+        for receiver in self.receivers.iter().filter(|r| r.events.contains(&event)) {
+            let number = self.sent.fetch_add(1, Ordering::Relaxed);
+            let delivery_id = format!("{}.{number}", self.id);
+            let mut body = json!({
+                "event": event.as_str(),
+                "delivery": delivery_id,
+                "at": self.sink.now().to_rfc3339(),
+                "execution": execution,
+            });
+            if let Some((step, error)) = step {
+                body["step"] = json!({"id": step, "error": error});
+            }
+            let body = self.secrets.redact_json(&body);
+            let step = step.map(|(id, _)| id.to_owned());
+            let sink = self.sink.clone();
+            let halt = self.halt.clone();
+            let notifier = self.notifier.clone();
+            let target = receiver.target.clone();
+            let task = async move {
+                let (name, delivery) = match (target, notifier) {
+                    (Err((name, why)), _) => (name, undelivered(why)),
+                    (Ok(target), None) => (
+                        target.name,
+                        undelivered(
+                            "this engine sends no webhooks (it was built without a notifier)"
+                                .to_owned(),
+                        ),
+                    ),
+                    (Ok(target), Some(notifier)) => {
+                        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                        let delivery = notifier
+                            .deliver(&target, event, &delivery_id, &bytes, &halt)
+                            .await;
+                        (target.name, delivery)
+                    }
+                };
+                if halt.is_cancelled() {
+                    return;
+                }
+                let notification = Notification {
+                    event,
+                    target: name,
+                    step,
+                    delivery,
+                    at: sink.now(),
+                };
+                if let Err(err) = sink.record(vec![Change::Notified { notification }]).await {
+                    tracing::warn!("recording a webhook delivery failed: {err}");
+                }
+            };
+            self.tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .spawn(task);
+        }
+    }
+
+    /// Waits until every delivery sent so far has ended and been recorded.
+    pub(crate) async fn settle(&self) {
+        loop {
+            let mut tasks = std::mem::take(
+                &mut *self
+                    .tasks
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if tasks.is_empty() {
+                return;
+            }
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    /// The execution's part of a body.
+    pub(crate) fn execution(
+        &self,
+        state: &str,
+        error: Option<&str>,
+        started_at: Option<String>,
+        finished_at: Option<String>,
+    ) -> Json {
+        json!({
+            "id": self.id.to_string(),
+            "workflow": self.workflow,
+            "state": state,
+            "error": error,
+            "started_at": started_at,
+            "finished_at": finished_at,
+            "url": format!("/executions/{}", self.id),
+        })
+    }
+}
+
+fn undelivered(why: String) -> Delivery {
+    Delivery {
+        delivered: false,
+        status: None,
+        tries: 0,
+        error: Some(why),
+    }
+}
+
+/// The workflow's receivers, with sinks looked up in the config file and
+/// secrets resolved.
+fn receivers(inner: &Inner, notify: &[Notify], secrets: &Secrets) -> Vec<Receiver> {
+    let sinks = || -> Result<NotifySection, String> {
+        let file = inner.config.config.load().map_err(|err| err.to_string())?;
+        let Some(file) = file else {
+            return Err(format!(
+                "no config file was found (it is looked for at {})",
+                shutter_core::config::SEARCHED
+            ));
+        };
+        file.section::<NotifySection>(NOTIFY_SECTION)
+            .map_err(|err| err.to_string())
+            .map(Option::unwrap_or_default)
+    };
+    notify
+        .iter()
+        .map(|entry| {
+            let target = match &entry.to {
+                NotifyTo::Url(url) => {
+                    let secret = entry
+                        .secret
+                        .as_ref()
+                        .and_then(|name| secrets.get(name))
+                        .map(str::to_owned);
+                    Ok(Target {
+                        name: shown_url(url),
+                        url: url.clone(),
+                        secret,
+                    })
+                }
+                NotifyTo::Sink(name) => sinks()
+                    .and_then(|section| {
+                        section.sinks.get(name).cloned().ok_or_else(|| {
+                            let known: Vec<&str> = section.sinks.keys().map(String::as_str).collect();
+                            format!("sink `{name}` is not in the config file's `notify.sinks` (it has: {})", if known.is_empty() { "none".to_owned() } else { known.join(", ") })
+                        })
+                    })
+                    .map(|sink| {
+                        let secret = sink.secret.as_ref().and_then(|secret| {
+                            inner
+                                .secrets
+                                .resolve(std::slice::from_ref(secret))
+                                .get(secret)
+                                .map(str::to_owned)
+                        });
+                        Target {
+                            name: name.clone(),
+                            url: sink.url,
+                            secret,
+                        }
+                    })
+                    .map_err(|why| {
+                        let why = if why.starts_with("sink `") {
+                            why
+                        } else {
+                            format!("sink `{name}`: {why}")
+                        };
+                        (name.clone(), why)
+                    }),
+            };
+            Receiver {
+                events: entry.events.clone(),
+                target,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,167 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! Webhooks as the executor sends them (`notify:`): the events a receiver
+//! asked for, with the step that failed, each delivery on the record; a
+//! receiver that cannot be reached is recorded as such, never silently
+//! dropped. (The HTTP notifier itself is tested in `shutter-providers`,
+//! and end to end against a local receiver in the e2e tests.)
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+use shutter_core::notify::{Delivery, Notifier, NotifyEvent, Target};
+use shutter_core::{Claim, ExecutionRecord};
+use shutter_runtime::{Engine, EngineConfig};
+use shutter_store::MemoryStore;
+use tokio_util::sync::CancellationToken;
+
+mod support;
+
+/// Accepts every delivery and keeps what it was given.
+#[derive(Debug, Default)]
+struct Inbox {
+    got: Mutex<Vec<(String, NotifyEvent, Json, bool)>>,
+}
+
+#[async_trait]
+impl Notifier for Inbox {
+    async fn deliver(
+        &self,
+        target: &Target,
+        event: NotifyEvent,
+        _id: &str,
+        body: &[u8],
+        _cancel: &CancellationToken,
+    ) -> Delivery {
+        let body: Json = serde_json::from_slice(body).unwrap();
+        self.got
+            .lock()
+            .unwrap()
+            .push((target.name.clone(), event, body, target.secret.is_some()));
+        Delivery {
+            delivered: true,
+            status: Some(204),
+            tries: 1,
+            error: None,
+        }
+    }
+}
+
+async fn run(yaml: &str, notifier: Option<Arc<dyn Notifier>>) -> ExecutionRecord {
+    let store = Arc::new(MemoryStore::new());
+    let config = EngineConfig {
+        notifier,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        config,
+    )
+    .with_secrets(|_| shutter_core::Secrets::new([("hook".to_owned(), "k3y".to_owned())].into()));
+    let (id, plan) = support::start(&engine, yaml, &json!({})).await;
+    engine
+        .run(Claim::created(id), plan, CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn receivers_are_told_what_they_asked_for_and_each_delivery_is_recorded() {
+    let inbox = Arc::new(Inbox::default());
+    let yaml = "
+version: 1
+name: told
+secrets: [hook]
+notify:
+  - url: https://hooks.example/shutter?token=t0k
+    events: [started, step_failed, succeeded_with_errors, failed]
+    secret: hook
+  - url: https://quiet.example/
+steps:
+  prune:
+    uses: core.fail
+    on_error: continue
+    with: {message: snapshot in use}
+  after:
+    uses: core.noop
+    needs: [prune]
+";
+    let record = run(yaml, Some(inbox.clone())).await;
+    assert_eq!(record.state.as_str(), "succeeded_with_errors");
+    let got = inbox.got.lock().unwrap().clone();
+    let told: Vec<(&str, NotifyEvent)> = got.iter().map(|(n, e, _, _)| (n.as_str(), *e)).collect();
+    assert!(
+        told.contains(&("https://hooks.example/shutter", NotifyEvent::Started)),
+        "{told:?}"
+    );
+    assert!(told.contains(&("https://hooks.example/shutter", NotifyEvent::StepFailed)));
+    assert!(told.contains(&(
+        "https://hooks.example/shutter",
+        NotifyEvent::SucceededWithErrors
+    )));
+    // The second receiver asked for nothing: how executions end.
+    assert!(told.contains(&("https://quiet.example/", NotifyEvent::SucceededWithErrors)));
+    assert_eq!(told.len(), 4, "{told:?}");
+    let step_failed = got
+        .iter()
+        .find(|(_, e, _, _)| *e == NotifyEvent::StepFailed)
+        .unwrap();
+    assert_eq!(step_failed.2["step"]["id"], "prune");
+    assert!(
+        step_failed.2["step"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("snapshot in use")
+    );
+    assert!(step_failed.3, "signed with the workflow's secret");
+    let ended = got
+        .iter()
+        .find(|(n, e, _, _)| {
+            *e == NotifyEvent::SucceededWithErrors && n.starts_with("https://quiet")
+        })
+        .unwrap();
+    assert_eq!(ended.2["execution"]["state"], "succeeded_with_errors");
+    assert!(!ended.3, "no secret, no signature");
+    // Every delivery is on the record, before the execution is handed back.
+    assert_eq!(record.notifications.len(), 4, "{:?}", record.notifications);
+    assert!(record.notifications.iter().all(|n| n.delivery.delivered));
+    let text = serde_json::to_string(&record).unwrap();
+    assert!(!text.contains("t0k"), "the URL's token is not recorded");
+}
+
+#[tokio::test]
+async fn a_receiver_that_cannot_be_reached_is_recorded_not_dropped() {
+    let yaml = "
+version: 1
+name: unheard
+notify:
+  - sink: ops
+  - url: https://hooks.example/
+steps:
+  a: {uses: core.noop}
+";
+    // No config file (so no sink `ops`), and no notifier at all.
+    let record = run(yaml, None).await;
+    assert_eq!(record.state.as_str(), "succeeded");
+    let mut why: Vec<(String, Option<String>)> = record
+        .notifications
+        .iter()
+        .map(|n| (n.target.clone(), n.delivery.error.clone()))
+        .collect();
+    why.sort();
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(!record.notifications.iter().any(|n| n.delivery.delivered));
+    assert_eq!(why[0].0, "https://hooks.example/");
+    assert!(
+        why[0].1.as_deref().unwrap().contains("sends no webhooks"),
+        "{why:?}"
+    );
+    assert_eq!(why[1].0, "ops");
+    assert!(
+        why[1].1.as_deref().unwrap().contains("sink `ops`"),
+        "{why:?}"
+    );
+}
