@@ -42,7 +42,10 @@ pub enum Reference {
 }
 
 /// Fields of `execution` that expressions may read.
-pub const EXECUTION_FIELDS: &[&str] = &["id", "started_at", "workflow"];
+/// `plan` is true in a plan (`shutter run --plan`), false in a run: a step
+/// can count what the run would have made by then (tonight's backup, in
+/// a retention step).
+pub const EXECUTION_FIELDS: &[&str] = &["id", "started_at", "workflow", "plan"];
 
 /// Global functions minijinja provides; they are not references.
 const BUILTIN_FUNCTIONS: &[&str] = &["range", "dict", "namespace", "debug"];

@@ -328,3 +328,45 @@ steps:
         "{wrong:?}"
     );
 }
+
+/// `execution.plan` tells a plan from a run: true in one, false in the other.
+#[tokio::test]
+async fn a_step_can_tell_a_plan_from_a_run() {
+    let h = harness();
+    let yaml = r"
+version: 1
+name: which
+steps:
+  say:
+    uses: core.noop
+    with:
+      outputs: { plan: '${{ execution.plan }}' }
+outputs:
+  plan: ${{ steps.say.outputs.plan }}
+";
+    let dry = h.plan(yaml, json!({})).await;
+    assert_eq!(
+        dry.steps["say"].calls[0].outputs.as_ref().unwrap()["plan"],
+        true
+    );
+    let plan = shutter_dsl::compile(&Source::new("t.yaml", yaml), h.engine.catalog()).unwrap();
+    let source = shutter_runtime::WorkflowSource {
+        text: yaml.to_owned(),
+        path: None,
+    };
+    let claim = h
+        .engine
+        .start(&plan, source, &serde_json::Map::new())
+        .await
+        .unwrap();
+    let record = h
+        .engine
+        .run(
+            claim,
+            Arc::new(plan),
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(record.outputs.unwrap()["plan"], false);
+}

@@ -10,8 +10,9 @@
 //! that did not run (a snapshot id not yet made) is known only at run
 //! time: the parameter, `if` or `for_each` that reads it is shown as
 //! written, and a read step that needs it does not run either. So is a
-//! value built from `execution.id` or `execution.started_at`: the run has
-//! its own, and what is tagged with them is what the run makes.
+//! value built from `execution.id`: the run has its own, and what is
+//! tagged with it is what the run makes. `execution.started_at` is now,
+//! and `execution.plan` is true (false in a run).
 //!
 //! Nothing is recorded: no execution, no catalog change. Read steps see the
 //! world as it is now, before the writes they follow (`after_writes`).
@@ -72,6 +73,7 @@ pub(crate) async fn plan(
             "id": id.to_string(),
             "started_at": inner.clock.now().to_rfc3339(),
             "workflow": plan.workflow.name.as_str(),
+            "plan": true,
         })),
         secrets: minijinja::Value::from_serialize(secrets.as_map()),
         steps: Arc::new(StepsView::default()),
@@ -417,9 +419,9 @@ impl Walk {
                 | Reference::StepOther { step, .. } => unreal(step),
                 Reference::Steps => known.values().any(|k| !k.real),
                 Reference::Item => !item_known,
-                // The run's own id and start: what is tagged with them
-                // (or looked up by them) is what the run makes.
-                Reference::Execution(field) => field != "workflow",
+                // The run's own id: what is tagged with it (or looked up
+                // by it) is what the run makes. Its start is taken as now.
+                Reference::Execution(field) => field == "id",
                 Reference::ExecutionWhole => true,
                 _ => false,
             })

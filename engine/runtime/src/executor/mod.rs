@@ -187,6 +187,7 @@ pub(crate) async fn run(
             "id": id.to_string(),
             "started_at": started_at.to_rfc3339(),
             "workflow": snapshot.execution.workflow,
+            "plan": false,
         })),
         secrets: minijinja::Value::from_serialize(secrets.as_map()),
         steps: Arc::new(StepsView::default()),
