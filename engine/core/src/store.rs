@@ -103,6 +103,21 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
+/// Counts by workflow and state ([`Store::count_by_workflow`]) summed by
+/// state (states with none are left out).
+pub fn totals_by_state(
+    by_workflow: &[(String, ExecutionState, u64)],
+) -> Vec<(ExecutionState, u64)> {
+    let mut totals: Vec<(ExecutionState, u64)> = Vec::new();
+    for (_, state, count) in by_workflow {
+        match totals.iter_mut().find(|(s, _)| s == state) {
+            Some((_, total)) => *total += count,
+            None => totals.push((*state, *count)),
+        }
+    }
+    totals
+}
+
 /// A page request for executions, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
@@ -224,14 +239,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// How many executions are in each state (states with none are left out).
     async fn count_by_state(&self) -> Result<Vec<(ExecutionState, u64)>, StoreError> {
-        let mut totals: Vec<(ExecutionState, u64)> = Vec::new();
-        for (_, state, count) in self.count_by_workflow().await? {
-            match totals.iter_mut().find(|(s, _)| *s == state) {
-                Some((_, total)) => *total += count,
-                None => totals.push((state, count)),
-            }
-        }
-        Ok(totals)
+        Ok(totals_by_state(&self.count_by_workflow().await?))
     }
 
     /// Events of the `page`, oldest first.

@@ -65,13 +65,7 @@ impl Metrics {
         by_workflow: &[(String, ExecutionState, u64)],
         workflows: &[String],
     ) -> String {
-        let mut by_state: Vec<(ExecutionState, u64)> = Vec::new();
-        for (_, state, count) in by_workflow {
-            match by_state.iter_mut().find(|(s, _)| s == state) {
-                Some((_, total)) => *total += count,
-                None => by_state.push((*state, *count)),
-            }
-        }
+        let by_state = shutter_core::store::totals_by_state(by_workflow);
         let mut out = String::new();
         let _ = writeln!(
             out,

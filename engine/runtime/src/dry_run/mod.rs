@@ -401,10 +401,10 @@ impl Walk {
         item_known: bool,
     ) -> bool {
         let unreal = |step: &str| {
-            known
-                .iter()
-                .find(|(id, _)| id.as_str() == step)
-                .is_none_or(|(_, k)| !k.real)
+            StepId::parse(step)
+                .ok()
+                .and_then(|id| known.get(&id))
+                .is_none_or(|k| !k.real)
         };
         let mut expressions = Vec::new();
         collect_expressions(template, &mut expressions);

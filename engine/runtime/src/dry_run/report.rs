@@ -140,10 +140,12 @@ impl StepPlan {
         let any = |forecast: Forecast| self.calls.iter().any(|c| c.forecast == forecast);
         if any(Forecast::Failed) {
             Forecast::Failed
-        } else if !items_known || self.condition.is_some() || any(Forecast::WouldRun) {
-            Forecast::WouldRun
-        } else if self.effect == Effect::Write {
+        } else if !items_known
+            || self.condition.is_some()
+            || any(Forecast::WouldRun)
             // A write over no items: a run would start it, to do nothing.
+            || self.effect == Effect::Write
+        {
             Forecast::WouldRun
         } else {
             Forecast::Ran

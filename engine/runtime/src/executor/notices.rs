@@ -186,7 +186,7 @@ fn undelivered(why: String) -> Delivery {
 /// The workflow's receivers, with sinks looked up in the config file and
 /// secrets resolved.
 fn receivers(inner: &Inner, notify: &[Notify], secrets: &Secrets) -> Vec<Receiver> {
-    let sinks = || -> Result<NotifySection, String> {
+    let load = || -> Result<NotifySection, String> {
         let file = inner.config.config.load().map_err(|err| err.to_string())?;
         let Some(file) = file else {
             return Err(format!(
@@ -197,6 +197,15 @@ fn receivers(inner: &Inner, notify: &[Notify], secrets: &Secrets) -> Vec<Receive
         file.section::<NotifySection>(NOTIFY_SECTION)
             .map_err(|err| err.to_string())
             .map(Option::unwrap_or_default)
+    };
+    // Read once, and only when a receiver names a sink.
+    let named = notify
+        .iter()
+        .any(|entry| matches!(entry.to, NotifyTo::Sink(_)));
+    let sinks = if named {
+        load()
+    } else {
+        Ok(NotifySection::default())
     };
     notify
         .iter()
@@ -214,7 +223,8 @@ fn receivers(inner: &Inner, notify: &[Notify], secrets: &Secrets) -> Vec<Receive
                         secret,
                     })
                 }
-                NotifyTo::Sink(name) => sinks()
+                NotifyTo::Sink(name) => sinks
+                    .clone()
                     .and_then(|section| {
                         section.sinks.get(name).cloned().ok_or_else(|| {
                             let known: Vec<&str> = section.sinks.keys().map(String::as_str).collect();
