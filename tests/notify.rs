@@ -66,6 +66,27 @@ fn signed(headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Serves `app` on a loopback port, on a thread of its own (the tests
+/// run `shutter` as a child process and wait for it synchronously).
+fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            tx.send(listener.local_addr().expect("an address"))
+                .expect("the test waits");
+            axum::serve(listener, app).await.expect("serves");
+        });
+    });
+    rx.recv().expect("the receiver starts")
+}
+
 #[derive(Debug, Clone)]
 struct Received {
     event: String,
@@ -79,53 +100,38 @@ struct Received {
 fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
     let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
     let kept = seen.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("a port");
-            tx.send(listener.local_addr().expect("an address"))
-                .expect("the test waits");
-            let app = axum::Router::new().route(
-                "/hook",
-                axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                    let seen = kept.clone();
-                    async move {
-                        let header = |name: &str| {
-                            headers
-                                .get(name)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or_default()
-                                .to_owned()
-                        };
-                        let received = Received {
-                            event: header("shutter-event"),
-                            delivery: header("shutter-delivery"),
-                            body: serde_json::from_slice(&body).unwrap_or(Json::Null),
-                            signed: signed(&headers, &body),
-                        };
-                        let mut seen = seen.lock().expect("not poisoned");
-                        let first = received.event == "started"
-                            && !seen.iter().any(|r| r.event == "started");
-                        let ok = received.signed.is_ok();
-                        seen.push(received);
-                        match (first, ok) {
-                            (true, _) => StatusCode::SERVICE_UNAVAILABLE,
-                            (false, true) => StatusCode::OK,
-                            (false, false) => StatusCode::UNAUTHORIZED,
-                        }
-                    }
-                }),
-            );
-            axum::serve(listener, app).await.expect("serves");
-        });
-    });
-    let address = rx.recv().expect("the receiver starts");
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let seen = kept.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let received = Received {
+                    event: header("shutter-event"),
+                    delivery: header("shutter-delivery"),
+                    body: serde_json::from_slice(&body).unwrap_or(Json::Null),
+                    signed: signed(&headers, &body),
+                };
+                let mut seen = seen.lock().expect("not poisoned");
+                let first =
+                    received.event == "started" && !seen.iter().any(|r| r.event == "started");
+                let ok = received.signed.is_ok();
+                seen.push(received);
+                match (first, ok) {
+                    (true, _) => StatusCode::SERVICE_UNAVAILABLE,
+                    (false, true) => StatusCode::OK,
+                    (false, false) => StatusCode::UNAUTHORIZED,
+                }
+            }
+        }),
+    );
+    let address = serve(app);
     (format!("http://{address}/hook"), seen)
 }
 
@@ -228,4 +234,148 @@ steps:
         "no token on the record: {text}"
     );
     assert!(!text.contains(SECRET));
+}
+
+/// What a receiver saw: each request's event and delivery id.
+type Seen = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A receiver that never answers the first `succeeded` request (its
+/// sender is killed meanwhile) and answers 200 to everything else; it
+/// keeps each request's event and delivery id.
+fn stalling_receiver() -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let kept = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let seen = kept.clone();
+            async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let event = header("shutter-event");
+                let first = {
+                    let mut seen = seen.lock().expect("not poisoned");
+                    let first = event == "succeeded" && !seen.iter().any(|(e, _)| e == "succeeded");
+                    seen.push((event, header("shutter-delivery")));
+                    first
+                };
+                if first {
+                    tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                }
+                StatusCode::OK
+            }
+        }),
+    );
+    let address = serve(app);
+    (format!("http://{address}/hook"), seen)
+}
+
+/// `shutter run` is killed (SIGKILL) while it delivers the ending's
+/// webhook: `shutter resume` sends that delivery again, with the same id,
+/// and the record then shows it delivered and nothing pending.
+#[test]
+fn a_delivery_cut_short_by_a_killed_engine_is_sent_by_resume() {
+    let (url, seen) = stalling_receiver();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let workflow = dir.path().join("handed-over.yaml");
+    std::fs::write(
+        &workflow,
+        format!(
+            "version: 1
+name: handed-over
+notify:
+  - url: {url}
+steps:
+  a: {{uses: core.noop}}
+"
+        ),
+    )
+    .expect("writable");
+    let db = dir.path().join("notify.db");
+    let mut run = std::process::Command::new(shutter_bin())
+        .arg("run")
+        .arg(&workflow)
+        .env("SHUTTER_DB", &db)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("shutter runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while seen.lock().expect("not poisoned").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery came in time"
+        );
+        assert!(
+            run.try_wait().expect("waits").is_none(),
+            "`shutter run` ended before its delivery did"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run.kill().expect("killed");
+    run.wait().expect("reaped");
+
+    let show = |what: &str| -> Json {
+        let out = std::process::Command::new(shutter_bin())
+            .args(["executions", "list", "--json"])
+            .env("SHUTTER_DB", &db)
+            .output()
+            .expect("shutter runs");
+        let records: Json = serde_json::from_slice(&out.stdout).expect("json");
+        let id = records[0]["id"].as_str().expect("an execution").to_owned();
+        let out = std::process::Command::new(shutter_bin())
+            .args(["executions", "show", &id, "--json"])
+            .env("SHUTTER_DB", &db)
+            .output()
+            .expect("shutter runs");
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{what}: json"))
+    };
+    // `executions show --json` on the local store prints the record.
+    let before = show("before resume");
+    assert_eq!(before["execution"]["state"], "succeeded", "{before:#}");
+    let pending = before["execution"]["pending_notices"]
+        .as_array()
+        .expect("a list")
+        .clone();
+    assert_eq!(pending.len(), 1, "{before:#}");
+    let delivery = pending[0]["id"].as_str().expect("an id").to_owned();
+
+    let resume = std::process::Command::new(shutter_bin())
+        .arg("resume")
+        .env("SHUTTER_DB", &db)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("shutter resumes");
+    assert!(
+        resume.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resume.stderr)
+    );
+    let seen = seen.lock().expect("not poisoned").clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("succeeded".to_owned(), delivery.clone()),
+            ("succeeded".to_owned(), delivery.clone())
+        ],
+        "sent again under the same id"
+    );
+    let after = show("after resume");
+    assert_eq!(after["execution"]["state"], "succeeded");
+    assert!(
+        after["execution"].get("pending_notices").is_none(),
+        "nothing pending: {after:#}"
+    );
+    let notifications = after["execution"]["notifications"]
+        .as_array()
+        .expect("a list");
+    assert_eq!(notifications.len(), 1, "{after:#}");
+    assert_eq!(notifications[0]["delivered"], true);
+    assert_eq!(notifications[0]["id"], delivery.as_str());
 }

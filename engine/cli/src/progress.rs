@@ -183,6 +183,9 @@ fn describe(change: &Change) -> Option<String> {
         Change::StepCompensated { key, at } => format!("{} {key}: compensated", clock(at)),
         Change::StepReset { key, at } => format!("{} {key}: runs again", clock(at)),
         Change::ExecutionRetried { at } => format!("{} execution retried", clock(at)),
+        Change::NotifyQueued { notice: n } => {
+            format!("{} notifying {} of {}", clock(&n.at), n.target, n.event)
+        }
         Change::Notified { notification: n } => {
             let how = if n.delivery.delivered {
                 "delivered".to_owned()

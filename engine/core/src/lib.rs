@@ -33,6 +33,7 @@ pub mod env;
 pub mod files;
 pub mod ids;
 pub mod limits;
+pub mod mac;
 pub mod module;
 pub mod notify;
 pub mod record;

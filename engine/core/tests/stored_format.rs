@@ -16,7 +16,7 @@ use serde_json::json;
 use shutter_core::notify::{Delivery, NotifyEvent};
 use shutter_core::record::{
     AttemptRecord, Change, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,
-    Notification, Progress, StepRecord,
+    Notification, Progress, QueuedNotice, StepRecord,
 };
 use shutter_core::{
     Backup, BackupKind, BackupRef, BackupSource, BackupState, Census, ExecutionId, ExecutionState,
@@ -170,11 +170,15 @@ fn every_change() -> Vec<Change> {
             detail: "restored as vol-2: 8 GiB, encrypted".to_owned(),
             at: at(22),
         },
+        Change::NotifyQueued {
+            notice: queued_notice(),
+        },
         Change::Notified {
             notification: Notification {
                 event: NotifyEvent::StepFailed,
                 target: "ops".to_owned(),
                 step: Some("copy[2]".to_owned()),
+                id: Some(format!("{}.3", id())),
                 delivery: Delivery {
                     delivered: true,
                     status: Some(200),
@@ -209,10 +213,23 @@ fn every_change() -> Vec<Change> {
             | Change::BackupMarked { .. }
             | Change::BackupsCounted { .. }
             | Change::BackupTested { .. }
+            | Change::NotifyQueued { .. }
             | Change::Notified { .. } => {}
         }
     }
     changes
+}
+
+fn queued_notice() -> QueuedNotice {
+    QueuedNotice {
+        id: format!("{}.3", id()),
+        event: NotifyEvent::StepFailed,
+        receiver: 1,
+        target: "ops".to_owned(),
+        step: Some("copy[2]".to_owned()),
+        body: json!({"event": "step_failed", "delivery": format!("{}.3", id())}),
+        at: at(22),
+    }
 }
 
 #[test]
@@ -370,6 +387,7 @@ fn execution_record() -> ExecutionRecord {
             event: NotifyEvent::Failed,
             target: "https://hooks.example/shutter".to_owned(),
             step: None,
+            id: None,
             delivery: Delivery {
                 delivered: false,
                 status: Some(400),
@@ -378,6 +396,7 @@ fn execution_record() -> ExecutionRecord {
             },
             at: at(10),
         }],
+        pending_notices: vec![queued_notice()],
     }
 }
 

@@ -165,3 +165,150 @@ steps:
         "{why:?}"
     );
 }
+
+/// Never answers: the engine sending through it dies mid-delivery.
+#[derive(Debug, Default)]
+struct Hangs;
+
+#[async_trait]
+impl Notifier for Hangs {
+    async fn deliver(
+        &self,
+        _target: &Target,
+        _event: NotifyEvent,
+        _id: &str,
+        _body: &[u8],
+        cancel: &CancellationToken,
+    ) -> Delivery {
+        cancel.cancelled().await;
+        Delivery {
+            delivered: false,
+            status: None,
+            tries: 1,
+            error: Some("canceled".to_owned()),
+        }
+    }
+}
+
+/// Keeps the delivery ids it was given.
+#[derive(Debug, Default)]
+struct Ids {
+    got: Mutex<Vec<(NotifyEvent, String, Json)>>,
+}
+
+#[async_trait]
+impl Notifier for Ids {
+    async fn deliver(
+        &self,
+        _target: &Target,
+        event: NotifyEvent,
+        id: &str,
+        body: &[u8],
+        _cancel: &CancellationToken,
+    ) -> Delivery {
+        let body = serde_json::from_slice(body).unwrap();
+        self.got.lock().unwrap().push((event, id.to_owned(), body));
+        Delivery {
+            delivered: true,
+            status: Some(200),
+            tries: 1,
+            error: None,
+        }
+    }
+}
+
+fn engine_on(
+    store: Arc<MemoryStore>,
+    notifier: Arc<dyn Notifier>,
+    lease: std::time::Duration,
+) -> Engine {
+    let config = EngineConfig {
+        notifier: Some(notifier),
+        lease,
+        ..EngineConfig::default()
+    };
+    Engine::new(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        config,
+    )
+}
+
+/// An engine dies after the execution ended but before its webhook was
+/// delivered: the delivery was recorded as pending with the ending, and
+/// the engine that takes the execution over sends it, under the same
+/// delivery id, and records it.
+#[tokio::test]
+async fn a_delivery_cut_short_by_a_dead_engine_is_sent_by_the_next() {
+    let yaml = "
+version: 1
+name: handed-over
+notify:
+  - url: https://hooks.example/
+steps:
+  a: {uses: core.noop}
+";
+    let store = Arc::new(MemoryStore::new());
+    let lease = std::time::Duration::from_millis(300);
+    let first = engine_on(store.clone(), Arc::new(Hangs), lease);
+    let (id, plan) = support::start(&first, yaml, &json!({})).await;
+    let running = tokio::spawn({
+        let first = first.clone();
+        async move {
+            first
+                .run(Claim::created(id), plan, CancellationToken::new())
+                .await
+        }
+    });
+    // Wait until the execution has ended with its delivery pending.
+    let pending = loop {
+        let record = first.store().get(id).await.unwrap().unwrap();
+        if record.state.is_terminal() && !record.pending_notices.is_empty() {
+            break record.pending_notices.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    // The engine dies: its task is gone and its lease runs out.
+    running.abort();
+    assert!(running.await.unwrap_err().is_cancelled());
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].event, NotifyEvent::Succeeded);
+    tokio::time::sleep(lease * 2).await;
+
+    let ids = Arc::new(Ids::default());
+    let second = engine_on(store.clone(), ids.clone(), lease);
+    let resumed = second
+        .resume_orphans(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(resumed.len(), 1, "the ended execution was taken over");
+    let record = resumed.into_iter().next().unwrap().unwrap();
+    assert_eq!(record.id, id);
+    assert_eq!(record.state.as_str(), "succeeded", "still as it ended");
+    assert!(record.pending_notices.is_empty(), "{record:?}");
+    let got = ids.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "sent once: {got:?}");
+    assert_eq!(got[0].0, NotifyEvent::Succeeded);
+    assert_eq!(got[0].1, pending[0].id, "the same delivery id as queued");
+    assert_eq!(got[0].2["execution"]["state"], "succeeded");
+    let ended: Vec<_> = record
+        .notifications
+        .iter()
+        .filter(|n| n.event == NotifyEvent::Succeeded)
+        .collect();
+    assert_eq!(ended.len(), 1, "{:?}", record.notifications);
+    assert!(ended[0].delivery.delivered);
+    assert_eq!(ended[0].id.as_deref(), Some(pending[0].id.as_str()));
+    // Nothing is left for a third engine.
+    let third = engine_on(store, ids.clone(), lease);
+    tokio::time::sleep(lease * 2).await;
+    assert!(
+        third
+            .resume_orphans(CancellationToken::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(ids.got.lock().unwrap().len(), 1);
+}

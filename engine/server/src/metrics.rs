@@ -1,6 +1,7 @@
 //! Prometheus metrics: executions by state, and by workflow and state
-//! (counted by the store when scraped), step try durations (a histogram fed by the changes this
-//! process writes), and the queue depth.
+//! (counted by the store when scraped), step try durations by workflow and
+//! outcome (a histogram fed by the changes this process writes), and the
+//! queue depth.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -23,8 +24,11 @@ pub(crate) struct Metrics {
 struct Inner {
     /// When each running try started.
     started: HashMap<(ExecutionId, StepKey), Timestamp>,
-    /// Per outcome (`succeeded`, `failed`, `retrying`): bucket counts, sum, count.
-    durations: HashMap<&'static str, Histogram>,
+    /// The workflow of each execution this process runs.
+    workflows: HashMap<ExecutionId, String>,
+    /// Per workflow and outcome (`succeeded`, `failed`, `retrying`): bucket
+    /// counts, sum, count.
+    durations: HashMap<(String, &'static str), Histogram>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -35,12 +39,25 @@ struct Histogram {
 }
 
 impl Metrics {
+    /// Notes that this process runs `id`, of `workflow`, from now on.
+    pub(crate) fn running(&self, id: ExecutionId, workflow: &str) {
+        self.lock().workflows.insert(id, workflow.to_owned());
+    }
+
+    /// Notes that this process no longer runs `id`.
+    pub(crate) fn ended(&self, id: ExecutionId) {
+        self.lock().workflows.remove(&id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Notes the tries that start and end in `changes`.
     pub(crate) fn observe(&self, id: ExecutionId, changes: &[Change]) {
-        let mut inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut inner = self.lock();
         for change in changes {
             match change {
                 Change::AttemptStarted { key, at, .. } => {
@@ -108,10 +125,7 @@ impl Metrics {
             out,
             "# HELP shutter_queue_depth Executions waiting to start.\n# TYPE shutter_queue_depth gauge\nshutter_queue_depth {queued}"
         );
-        let inner = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.lock();
         let _ = writeln!(
             out,
             "# HELP shutter_steps_running Step tries running in this process.\n# TYPE shutter_steps_running gauge\nshutter_steps_running {}",
@@ -119,22 +133,39 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP shutter_step_duration_seconds Duration of step tries run by this process, by outcome.\n# TYPE shutter_step_duration_seconds histogram"
+            "# HELP shutter_step_duration_seconds Duration of step tries run by this process, by workflow (those this server serves; the others as \"\") and outcome.\n# TYPE shutter_step_duration_seconds histogram"
         );
-        let mut outcomes: Vec<_> = inner.durations.iter().collect();
-        outcomes.sort_by_key(|(outcome, _)| *outcome);
-        for (outcome, histogram) in outcomes {
+        // Workflows not served (any more) share one series: the label's
+        // values stay bounded.
+        let mut series: std::collections::BTreeMap<(&str, &str), Histogram> =
+            std::collections::BTreeMap::new();
+        for ((workflow, outcome), histogram) in &inner.durations {
+            let workflow = if workflows.contains(workflow) {
+                workflow.as_str()
+            } else {
+                ""
+            };
+            series
+                .entry((workflow, outcome))
+                .or_default()
+                .add(histogram);
+        }
+        for ((workflow, outcome), histogram) in series {
+            let labels = format!(
+                "workflow=\"{}\",outcome=\"{outcome}\"",
+                escape_label(workflow)
+            );
             let mut cumulative = 0;
             for (bound, count) in BUCKETS.iter().zip(histogram.buckets) {
                 cumulative += count;
                 let _ = writeln!(
                     out,
-                    "shutter_step_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"{bound}\"}} {cumulative}"
+                    "shutter_step_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
                 );
             }
             let _ = writeln!(
                 out,
-                "shutter_step_duration_seconds_bucket{{outcome=\"{outcome}\",le=\"+Inf\"}} {}\nshutter_step_duration_seconds_sum{{outcome=\"{outcome}\"}} {}\nshutter_step_duration_seconds_count{{outcome=\"{outcome}\"}} {}",
+                "shutter_step_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\nshutter_step_duration_seconds_sum{{{labels}}} {}\nshutter_step_duration_seconds_count{{{labels}}} {}",
                 histogram.count, histogram.sum, histogram.count
             );
         }
@@ -150,13 +181,24 @@ fn escape_label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
+impl Histogram {
+    fn add(&mut self, other: &Self) {
+        for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
+            *mine += theirs;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+}
+
 impl Inner {
     fn finish(&mut self, id: ExecutionId, key: &StepKey, at: Timestamp, outcome: &'static str) {
         let Some(started) = self.started.remove(&(id, key.clone())) else {
             return;
         };
         let seconds = (at - started).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
-        let histogram = self.durations.entry(outcome).or_default();
+        let workflow = self.workflows.get(&id).cloned().unwrap_or_default();
+        let histogram = self.durations.entry((workflow, outcome)).or_default();
         if let Some(slot) = BUCKETS.iter().position(|bound| seconds <= *bound) {
             histogram.buckets[slot] += 1;
         }

@@ -21,7 +21,7 @@ use crate::views;
         system::healthz, system::metrics, system::openapi,
     ),
     components(schemas(
-        views::ExecutionSummary, views::ExecutionDetail, views::NotificationView, views::StepView, views::AttemptView,
+        views::ExecutionSummary, views::ExecutionDetail, views::NotificationView, views::PendingNotificationView, views::StepView, views::AttemptView,
         views::ProgressView, views::ExecutionPage, views::EventPage, views::LogLine, views::LogPage,
         views::WorkflowSummary, views::WorkflowList, views::WorkflowDetail, views::GraphView,
         views::NodeView, views::EdgeView, views::StartRequest, views::ErrorBody, views::ErrorDetail,

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::metrics::Metrics;
 use shutter_core::{Claim, ExecutionId};
 use shutter_dsl::Plan;
 use shutter_runtime::{Engine, EngineError};
@@ -30,6 +31,7 @@ pub(crate) struct Runner {
     /// another node released work.
     work: Arc<tokio::sync::Notify>,
     max_running: usize,
+    metrics: Arc<Metrics>,
     /// Set when the server begins to stop: it takes no more work.
     closing: std::sync::atomic::AtomicBool,
     /// Executions this node could not resume (a workflow that no longer
@@ -41,9 +43,10 @@ pub(crate) struct Runner {
 const UNRESUMABLE_FOR: Duration = Duration::from_secs(60);
 
 impl Runner {
-    pub(crate) fn new(engine: Engine, max_running: usize) -> Self {
+    pub(crate) fn new(engine: Engine, max_running: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             engine,
+            metrics,
             running: Arc::default(),
             idle: Arc::default(),
             work: Arc::default(),
@@ -99,6 +102,7 @@ impl Runner {
             idle: self.idle.clone(),
             work: self.work.clone(),
             max_running: self.max_running,
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -226,6 +230,7 @@ struct Context {
     idle: Arc<tokio::sync::Notify>,
     work: Arc<tokio::sync::Notify>,
     max_running: usize,
+    metrics: Arc<Metrics>,
 }
 
 /// Runs `id` on its own task.
@@ -252,9 +257,11 @@ fn spawn(context: Context, claim: Claim, plan: Arc<Plan>, cancel: CancellationTo
     let task = tokio::spawn({
         let context = context.clone();
         async move {
+            context.metrics.running(id, plan.workflow.name.as_str());
             if let Err(err) = context.engine.run(claim, plan, cancel).await {
                 tracing::error!("execution {id} stopped: {err}");
             }
+            context.metrics.ended(id);
             let mut running = lock(&context.running);
             let was_full = running.len() >= context.max_running;
             running.remove(&id);

@@ -137,7 +137,7 @@ impl Server {
         let watched: Arc<dyn Store> = Arc::new(Hooked::new(store, watch));
         let engine = Engine::with_clock(watched, actions, catalog, engine, clock.clone());
         let state = AppState(Arc::new(Shared {
-            runner: Runner::new(engine, config.max_executions),
+            runner: Runner::new(engine, config.max_executions, metrics.clone()),
             workflows: Workflows::new(config.check.clone(), config.max_workflow_versions),
             feed,
             metrics,

@@ -60,6 +60,9 @@ pub struct ExecutionDetail {
     pub steps: Vec<StepView>,
     /// Webhook deliveries (`notify:`), in the order they ended.
     pub notifications: Vec<NotificationView>,
+    /// Webhook deliveries not ended yet (being tried, or waiting for an
+    /// engine to take the execution over).
+    pub pending_notifications: Vec<PendingNotificationView>,
 }
 
 impl From<&ExecutionSnapshot> for ExecutionDetail {
@@ -73,6 +76,37 @@ impl From<&ExecutionSnapshot> for ExecutionDetail {
                 .iter()
                 .map(NotificationView::from)
                 .collect(),
+            pending_notifications: snapshot
+                .execution
+                .pending_notices
+                .iter()
+                .map(PendingNotificationView::from)
+                .collect(),
+        }
+    }
+}
+
+/// A webhook delivery not ended yet.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PendingNotificationView {
+    /// The delivery's id (its `Shutter-Delivery` header).
+    pub id: String,
+    pub event: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// When it was decided on.
+    pub at: DateTime<Utc>,
+}
+
+impl From<&shutter_core::record::QueuedNotice> for PendingNotificationView {
+    fn from(n: &shutter_core::record::QueuedNotice) -> Self {
+        Self {
+            id: n.id.clone(),
+            event: n.event.as_str().to_owned(),
+            target: n.target.clone(),
+            step: n.step.clone(),
+            at: n.at,
         }
     }
 }

@@ -499,7 +499,9 @@ async fn metrics_and_openapi_describe_the_server() {
         assert!(text.contains(&line), "{line} in {text}");
     }
     assert!(
-        text.contains("shutter_step_duration_seconds_count{outcome=\"succeeded\"} 2"),
+        text.contains(
+            "shutter_step_duration_seconds_count{workflow=\"hello\",outcome=\"succeeded\"} 2"
+        ),
         "{text}"
     );
     assert!(text.contains("shutter_queue_depth 0"), "{text}");

@@ -297,7 +297,7 @@ impl Store for MemoryStore {
         let mut orphans: Vec<ExecutionId> = executions
             .iter()
             .filter(|(id, entry)| {
-                !entry.record.state.is_terminal()
+                entry.record.needs_engine()
                     && !held.contains(id)
                     && is_orphaned(entry.lease.as_ref(), &holder.owner, now)
             })

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use shutter_core::record::Timestamp;
+use shutter_core::notify::{Delivery, NotifyEvent};
+use shutter_core::record::{Notification, QueuedNotice, Timestamp};
 use shutter_core::{
     Change, Claim, ConcurrencyKey, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution,
     Owner, Page, Renewal, SlotRequest, StepKey, StepState, Store, StoreError, StoredWorkflow,
@@ -298,6 +299,101 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     assert_eq!(
         store.renew(&held_by(&me, LEASE), &claimed).await.unwrap(),
         Renewal::default()
+    );
+}
+
+/// An execution that ended with webhook deliveries still pending is taken
+/// over like one that has not ended, until its deliveries are recorded.
+async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
+    store: Arc<dyn Store>,
+) {
+    let dead = Owner {
+        id: "dead".into(),
+        host: owner().host,
+        pid: u32::MAX - 7,
+    };
+    let new = new_execution("w", 0);
+    let id = new.id;
+    store.create(new, &held_by(&dead, LEASE)).await.unwrap();
+    let notice = QueuedNotice {
+        id: format!("{id}.0"),
+        event: NotifyEvent::Succeeded,
+        receiver: 0,
+        target: "ops".into(),
+        step: None,
+        body: json!({"event": "succeeded"}),
+        at: at(3),
+    };
+    store
+        .append(
+            Claim::created(id),
+            vec![
+                Change::ExecutionFinished {
+                    state: ExecutionState::Succeeded,
+                    outputs: None,
+                    error: None,
+                    at: at(3),
+                },
+                Change::NotifyQueued {
+                    notice: notice.clone(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let record = store.get(id).await.unwrap().unwrap();
+    assert_eq!(record.pending_notices, vec![notice.clone()]);
+    let me = held_by(&owner(), LEASE);
+    let claimed = store.claim_orphans(&me, &[], usize::MAX).await.unwrap();
+    assert_eq!(
+        claimed,
+        vec![Claim { id, epoch: 2 }],
+        "taken over to deliver"
+    );
+    let delivered = Notification {
+        event: NotifyEvent::Succeeded,
+        target: "ops".into(),
+        step: None,
+        id: Some(notice.id.clone()),
+        delivery: Delivery {
+            delivered: true,
+            status: Some(200),
+            tries: 1,
+            error: None,
+        },
+        at: at(4),
+    };
+    store
+        .append(
+            claimed[0],
+            vec![Change::Notified {
+                notification: delivered,
+            }],
+        )
+        .await
+        .unwrap();
+    let record = store.get(id).await.unwrap().unwrap();
+    assert!(record.pending_notices.is_empty(), "{record:?}");
+    assert_eq!(record.notifications.len(), 1);
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    // Its holder dies too: nothing is left to do, so no one takes it.
+    let dead_again = Owner {
+        id: "dead-again".into(),
+        host: owner().host,
+        pid: u32::MAX - 8,
+    };
+    assert_eq!(
+        store
+            .claim(id, &held_by(&dead_again, LEASE))
+            .await
+            .unwrap()
+            .map(|c| c.epoch),
+        Some(3),
+        "an ended execution may be claimed to run again"
+    );
+    assert_eq!(
+        store.claim_orphans(&me, &[], usize::MAX).await.unwrap(),
+        Vec::<Claim>::new()
     );
 }
 
@@ -944,6 +1040,7 @@ contract!(
     unknown_executions_are_not_found,
     lists_newest_first_with_filters_and_a_stable_cursor,
     orphans_are_claimed_once_and_live_owners_kept,
+    an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end,
     appends_are_fenced_by_the_current_claim,
     the_caller_keeps_what_it_holds,
     prunes_only_finished_executions,

@@ -32,7 +32,13 @@ impl ExecutionRecord {
                 self.error = None;
                 self.finished_at = None;
             }
-            Change::Notified { notification } => self.notifications.push(notification.clone()),
+            Change::NotifyQueued { notice } => self.pending_notices.push(notice.clone()),
+            Change::Notified { notification } => {
+                if let Some(id) = &notification.id {
+                    self.pending_notices.retain(|notice| &notice.id != id);
+                }
+                self.notifications.push(notification.clone());
+            }
             _ => {}
         }
     }
@@ -106,6 +112,7 @@ impl StepRecord {
             | Change::ExecutionStarted { .. }
             | Change::ExecutionFinished { .. }
             | Change::ExecutionRetried { .. }
+            | Change::NotifyQueued { .. }
             | Change::Notified { .. } => {}
         }
     }

@@ -71,6 +71,40 @@ pub struct ExecutionRecord {
     /// Webhook deliveries (`notify:`), in the order they ended.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<Notification>,
+    /// Webhook deliveries decided on and not ended yet: an engine that
+    /// takes the execution over (its own died) sends them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_notices: Vec<QueuedNotice>,
+}
+
+impl ExecutionRecord {
+    /// Whether an engine still has work to do for it: it has not ended, or
+    /// webhook deliveries of it are pending. An orphan sweep takes such
+    /// executions over.
+    pub fn needs_engine(&self) -> bool {
+        !self.state.is_terminal() || !self.pending_notices.is_empty()
+    }
+}
+
+/// A webhook delivery decided on: recorded in the same write as the change
+/// that caused it, so a dead engine cannot lose it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedNotice {
+    /// The delivery's id (the `Shutter-Delivery` header), the same on every
+    /// try and after a takeover, so a receiver can drop a repeat.
+    pub id: String,
+    pub event: NotifyEvent,
+    /// Which entry of the workflow's `notify:` it goes to (the URL is not
+    /// stored: it may hold a token).
+    pub receiver: usize,
+    /// The receiver as records show it.
+    pub target: String,
+    /// The step, for `step_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// What is sent (secrets already redacted).
+    pub body: Json,
+    pub at: Timestamp,
 }
 
 /// One webhook delivery of an execution, after all its tries.
@@ -83,6 +117,10 @@ pub struct Notification {
     /// The step, for `step_failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// The delivery's id, as queued ([`QueuedNotice::id`]); none in records
+    /// written before deliveries were queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     #[serde(flatten)]
     pub delivery: Delivery,
     pub at: Timestamp,
@@ -250,6 +288,11 @@ pub enum Change {
     ExecutionRetried {
         at: Timestamp,
     },
+    /// A webhook delivery was decided on (an event its receiver asked
+    /// for happened): written with the change that caused it.
+    NotifyQueued {
+        notice: QueuedNotice,
+    },
     /// A webhook delivery ended (delivered, refused or out of tries).
     Notified {
         notification: Notification,
@@ -319,6 +362,7 @@ impl Change {
             Self::ExecutionStarted { .. }
             | Self::ExecutionFinished { .. }
             | Self::ExecutionRetried { .. }
+            | Self::NotifyQueued { .. }
             | Self::Notified { .. } => None,
             Self::StepExpanded { key, .. }
             | Self::StepWaiting { key, .. }
@@ -359,6 +403,7 @@ impl Change {
             Self::StepCompensated { .. } => "step_compensated",
             Self::StepReset { .. } => "step_reset",
             Self::ExecutionRetried { .. } => "execution_retried",
+            Self::NotifyQueued { .. } => "notify_queued",
             Self::Notified { .. } => "notified",
             Self::CompensationFailed { .. } => "compensation_failed",
             Self::TimerSet { .. } => "timer_set",
@@ -420,6 +465,7 @@ impl ExecutionRecord {
             finished_at: None,
             last_seq: 0,
             notifications: Vec::new(),
+            pending_notices: Vec::new(),
         }
     }
 }

@@ -44,7 +44,7 @@ use scope::{Scope, StepsView};
 use shutter_core::action::ChangeSink;
 use shutter_core::ids::{ExecutionId, StepKey};
 use shutter_core::notify::NotifyEvent;
-use shutter_core::record::{Change, ExecutionRecord, StepRecord};
+use shutter_core::record::{Change, ExecutionRecord, QueuedNotice, StepRecord};
 use shutter_core::secrets::Secrets;
 use shutter_core::state::{ExecutionState, StepState};
 use shutter_core::store::{Claim, StoreError};
@@ -117,10 +117,11 @@ pub(crate) async fn run(
         .snapshot(id)
         .await?
         .ok_or(StoreError::NotFound(id))?;
-    if snapshot.execution.state.is_terminal() {
+    let ended = snapshot.execution.state.is_terminal();
+    if ended && snapshot.execution.pending_notices.is_empty() {
         return Ok(snapshot.execution);
     }
-    if plan.workflow.concurrency.is_some() {
+    if plan.workflow.concurrency.is_some() && !ended {
         // Its turn under its concurrency key first (still `queued`).
         let halted = halt.token().clone();
         tokio::select! {
@@ -150,25 +151,42 @@ pub(crate) async fn run(
         sink.clone(),
         secrets.clone(),
         halt.token().child_token(),
+        &snapshot.execution,
     );
+    // Deliveries an engine before this one decided on and did not end.
+    notices.dispatch(snapshot.execution.pending_notices.clone());
+    if ended {
+        // Only its webhooks were left to do.
+        notices.settle().await;
+        return inner
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(id).into());
+    }
     if snapshot.execution.state == ExecutionState::Queued {
         let at = inner.clock.now();
-        sink.record(vec![Change::ExecutionStarted { at }]).await?;
         let now = notices.execution("running", None, Some(at.to_rfc3339()), None);
-        notices.send(shutter_core::notify::NotifyEvent::Started, now, None);
+        let queued = notices.queue(NotifyEvent::Started, now, None);
+        let mut changes = vec![Change::ExecutionStarted { at }];
+        changes.extend(notices::changes(&queued));
+        sink.record(changes).await?;
+        notices.dispatch(queued);
     }
     if let Some(error) = missing_secrets(&plan, &secrets) {
         // Before any step runs: a step would otherwise go on with no value.
         let at = inner.clock.now();
-        sink.record(vec![Change::ExecutionFinished {
+        let now = notices.execution("failed", Some(&error), None, Some(at.to_rfc3339()));
+        let queued = notices.queue(NotifyEvent::Failed, now, None);
+        let mut changes = vec![Change::ExecutionFinished {
             state: ExecutionState::Failed,
             outputs: None,
-            error: Some(error.clone()),
+            error: Some(error),
             at,
-        }])
-        .await?;
-        let now = notices.execution("failed", Some(&error), None, Some(at.to_rfc3339()));
-        notices.send(shutter_core::notify::NotifyEvent::Failed, now, None);
+        }];
+        changes.extend(notices::changes(&queued));
+        sink.record(changes).await?;
+        notices.dispatch(queued);
         notices.settle().await;
         lock(&inner.given).remove(&id);
         return inner
@@ -426,14 +444,18 @@ impl Run {
             }
         };
         let at = self.shared.sink.now();
-        self.record(vec![Change::ExecutionFinished {
+        let queued = self.end_notices(state, error.as_deref(), at);
+        let mut changes = vec![Change::ExecutionFinished {
             state,
             outputs,
-            error: error.clone(),
+            error,
             at,
-        }])
-        .await?;
-        self.notify_end(state, error.as_deref(), at).await;
+        }];
+        changes.extend(notices::changes(&queued));
+        self.record(changes).await?;
+        // Handed back only once every delivery has ended and is recorded.
+        self.shared.notices.dispatch(queued);
+        self.shared.notices.settle().await;
         let record = self
             .shared
             .inner
@@ -647,7 +669,13 @@ impl Run {
         let id = StepId::parse(&finished.key.step).expect("instance keys come from step ids");
         if finished.state == StepState::Failed {
             let key = finished.key.to_string();
-            self.notify_step_failed(&key, finished.error.as_deref().unwrap_or_default());
+            let queued =
+                self.step_failed_notices(&key, finished.error.as_deref().unwrap_or_default());
+            if !queued.is_empty() {
+                // With the step's result, which the carry holds.
+                self.record(notices::changes(&queued)).await?;
+                self.shared.notices.dispatch(queued);
+            }
         }
         if finished.state == StepState::Failed && self.failing.is_none() && !self.tolerates(&id) {
             self.failing = Some(format!(
@@ -794,10 +822,11 @@ impl Run {
         let key = StepKey::step(id.as_str());
         let at = self.shared.sink.now();
         let error = (state == StepState::Failed).then(|| reason.clone());
+        let mut queued = Vec::new();
         let change = match state {
             StepState::Skipped => Change::StepSkipped { key, reason, at },
             StepState::Failed => {
-                self.notify_step_failed(id.as_str(), &reason);
+                queued = self.step_failed_notices(id.as_str(), &reason);
                 self.step_failed(id, format!("step `{id}` failed: {reason}"));
                 Change::StepFailed {
                     key,
@@ -808,7 +837,10 @@ impl Run {
             }
             _ => Change::StepCanceled { key, reason, at },
         };
-        self.record(vec![change]).await?;
+        let mut changes = vec![change];
+        changes.extend(notices::changes(&queued));
+        self.record(changes).await?;
+        self.shared.notices.dispatch(queued);
         self.done(id, state, None, error.as_deref());
         Ok(())
     }
@@ -835,35 +867,31 @@ impl Run {
         }
     }
 
-    /// Tells the receivers that asked that a step (or an item of one,
-    /// `copy[2]`) failed after its last try, or could not start.
-    fn notify_step_failed(&self, key: &str, error: &str) {
+    /// The deliveries that a step (or an item of one, `copy[2]`) failing
+    /// after its last try, or not starting, calls for.
+    fn step_failed_notices(&self, key: &str, error: &str) -> Vec<QueuedNotice> {
         let notices = &self.shared.notices;
         let now = notices.execution("running", None, None, None);
-        notices.send(NotifyEvent::StepFailed, now, Some((key, error)));
+        notices.queue(NotifyEvent::StepFailed, now, Some((key, error)))
     }
 
-    /// Tells the receivers how the execution ended, and waits until every
-    /// delivery has ended and is recorded.
-    async fn notify_end(
+    /// The deliveries the execution's end calls for.
+    fn end_notices(
         &self,
         state: ExecutionState,
         error: Option<&str>,
         at: shutter_core::record::Timestamp,
-    ) {
+    ) -> Vec<QueuedNotice> {
         let event = match state {
-            ExecutionState::Succeeded => Some(NotifyEvent::Succeeded),
-            ExecutionState::SucceededWithErrors => Some(NotifyEvent::SucceededWithErrors),
-            ExecutionState::Failed => Some(NotifyEvent::Failed),
-            ExecutionState::Canceled => Some(NotifyEvent::Canceled),
-            _ => None,
+            ExecutionState::Succeeded => NotifyEvent::Succeeded,
+            ExecutionState::SucceededWithErrors => NotifyEvent::SucceededWithErrors,
+            ExecutionState::Failed => NotifyEvent::Failed,
+            ExecutionState::Canceled => NotifyEvent::Canceled,
+            _ => return Vec::new(),
         };
         let notices = &self.shared.notices;
-        if let Some(event) = event {
-            let now = notices.execution(state.as_str(), error, None, Some(at.to_rfc3339()));
-            notices.send(event, now, None);
-        }
-        notices.settle().await;
+        let now = notices.execution(state.as_str(), error, None, Some(at.to_rfc3339()));
+        notices.queue(event, now, None)
     }
 
     /// Whether a failure of step `id` lets the execution go on

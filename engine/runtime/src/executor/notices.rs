@@ -13,7 +13,7 @@ use shutter_core::ids::ExecutionId;
 use shutter_core::notify::{
     Delivery, NOTIFY_SECTION, Notifier, NotifyEvent, NotifySection, Target, shown_url,
 };
-use shutter_core::record::{Change, Notification};
+use shutter_core::record::{Change, ExecutionRecord, Notification, QueuedNotice};
 use shutter_core::secrets::Secrets;
 use shutter_dsl::model::{Notify, NotifyTo};
 use tokio::task::JoinSet;
@@ -26,6 +26,16 @@ use crate::engine::Inner;
 struct Receiver {
     events: Vec<NotifyEvent>,
     target: Result<Target, (String, String)>,
+}
+
+impl Receiver {
+    /// The receiver as records show it.
+    fn name(&self) -> &str {
+        match &self.target {
+            Ok(target) => &target.name,
+            Err((name, _)) => name,
+        }
+    }
 }
 
 pub(crate) struct Notices {
@@ -58,6 +68,7 @@ impl Notices {
         sink: Arc<dyn ChangeSink>,
         secrets: Secrets,
         halt: CancellationToken,
+        record: &ExecutionRecord,
     ) -> Self {
         let receivers = if workflow.notify.is_empty() {
             Vec::new()
@@ -72,33 +83,74 @@ impl Notices {
             sink,
             secrets,
             halt,
-            sent: AtomicU32::new(0),
+            // Every delivery queued before (by an engine before this one)
+            // has ended or is pending: numbers go on from there.
+            sent: AtomicU32::new(
+                u32::try_from(record.notifications.len() + record.pending_notices.len())
+                    .unwrap_or(u32::MAX),
+            ),
             tasks: Mutex::new(JoinSet::new()),
         }
     }
 
-    /// Sends `event` to every receiver that asked for it. `execution`
+    /// The deliveries `event` calls for, one per receiver that asked for
+    /// it. They are written with the change that caused the event
+    /// ([`changes`]), then [`Notices::dispatch`]ed: a dead engine loses
+    /// none (whoever takes the execution over sends them). `execution`
     /// says where the execution stands (state, error, times); `step` is
     /// the failed step of `step_failed`, with its error.
-    pub(crate) fn send(&self, event: NotifyEvent, execution: Json, step: Option<(&str, &str)>) {
-        for receiver in self.receivers.iter().filter(|r| r.events.contains(&event)) {
-            let number = self.sent.fetch_add(1, Ordering::Relaxed);
-            let delivery_id = format!("{}.{number}", self.id);
-            let mut body = json!({
-                "event": event.as_str(),
-                "delivery": delivery_id,
-                "at": self.sink.now().to_rfc3339(),
-                "execution": execution,
-            });
-            if let Some((step, error)) = step {
-                body["step"] = json!({"id": step, "error": error});
-            }
-            let body = self.secrets.redact_json(&body);
-            let step = step.map(|(id, _)| id.to_owned());
+    pub(crate) fn queue(
+        &self,
+        event: NotifyEvent,
+        execution: Json,
+        step: Option<(&str, &str)>,
+    ) -> Vec<QueuedNotice> {
+        let at = self.sink.now();
+        self.receivers
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.events.contains(&event))
+            .map(|(receiver, r)| {
+                let number = self.sent.fetch_add(1, Ordering::Relaxed);
+                let id = format!("{}.{number}", self.id);
+                let mut body = json!({
+                    "event": event.as_str(),
+                    "delivery": id,
+                    "at": at.to_rfc3339(),
+                    "execution": execution,
+                });
+                if let Some((step, error)) = step {
+                    body["step"] = json!({"id": step, "error": error});
+                }
+                QueuedNotice {
+                    id,
+                    event,
+                    receiver,
+                    target: r.name().to_owned(),
+                    step: step.map(|(id, _)| id.to_owned()),
+                    body: self.secrets.redact_json(&body),
+                    at,
+                }
+            })
+            .collect()
+    }
+
+    /// Delivers queued notices in the background, each recording its end
+    /// (`Change::Notified`, naming the delivery).
+    pub(crate) fn dispatch(&self, notices: Vec<QueuedNotice>) {
+        for notice in notices {
             let sink = self.sink.clone();
             let halt = self.halt.clone();
             let notifier = self.notifier.clone();
-            let target = receiver.target.clone();
+            let target = self.receivers.get(notice.receiver).map_or_else(
+                || {
+                    Err((
+                        notice.target.clone(),
+                        format!("the workflow has no receiver #{}", notice.receiver),
+                    ))
+                },
+                |r| r.target.clone(),
+            );
             let task = async move {
                 let (name, delivery) = match (target, notifier) {
                     (Err((name, why)), _) => (name, undelivered(why)),
@@ -110,9 +162,9 @@ impl Notices {
                         ),
                     ),
                     (Ok(target), Some(notifier)) => {
-                        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                        let bytes = serde_json::to_vec(&notice.body).unwrap_or_default();
                         let delivery = notifier
-                            .deliver(&target, event, &delivery_id, &bytes, &halt)
+                            .deliver(&target, notice.event, &notice.id, &bytes, &halt)
                             .await;
                         (target.name, delivery)
                     }
@@ -121,9 +173,10 @@ impl Notices {
                     return;
                 }
                 let notification = Notification {
-                    event,
+                    event: notice.event,
                     target: name,
-                    step,
+                    step: notice.step,
+                    id: Some(notice.id),
                     delivery,
                     at: sink.now(),
                 };
@@ -172,6 +225,16 @@ impl Notices {
             "url": format!("/executions/{}", self.id),
         })
     }
+}
+
+/// What records `notices` as decided on.
+pub(crate) fn changes(notices: &[QueuedNotice]) -> Vec<Change> {
+    notices
+        .iter()
+        .map(|notice| Change::NotifyQueued {
+            notice: notice.clone(),
+        })
+        .collect()
 }
 
 fn undelivered(why: String) -> Delivery {

@@ -165,6 +165,7 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
             .for_each(|found| found.backup.tags.values_mut().for_each(text)),
         Change::BackupTested { detail, .. } => text(detail),
         Change::Notified { notification } => notification.delivery.error.iter_mut().for_each(text),
+        Change::NotifyQueued { notice } => data(&mut notice.body),
         Change::BackupMarked { .. }
         | Change::ExecutionStarted { .. }
         | Change::AttemptStarted { .. }

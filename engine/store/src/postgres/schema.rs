@@ -115,6 +115,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX backups_by_source_uuid ON backups (source_uuid, id) WHERE source_uuid IS NOT NULL;
     CREATE INDEX backups_by_provider ON backups (provider, id);
     ",
+    // 7: executions with webhook deliveries not ended, which a node takes
+    // over even when they have ended (`ExecutionRecord::needs_engine`).
+    "
+    ALTER TABLE executions ADD COLUMN notices_pending BOOLEAN NOT NULL DEFAULT FALSE;
+    CREATE INDEX executions_with_notices ON executions (id) WHERE notices_pending;
+    ",
 ];
 
 /// The newest schema version.

@@ -245,7 +245,7 @@ async fn update_execution(
     let last_seq = i64::try_from(record.last_seq).unwrap_or(i64::MAX);
     let update = tx
         .prepare_cached(
-            "UPDATE executions SET state = $1, finished_at = $2, last_seq = $3, record = $4 WHERE id = $5",
+            "UPDATE executions SET state = $1, finished_at = $2, last_seq = $3, record = $4, notices_pending = $6 WHERE id = $5",
         )
         .await
         .map_err(|e| pg_error(&e))?;
@@ -257,6 +257,7 @@ async fn update_execution(
             &last_seq,
             &to_json(record),
             &id,
+            &!record.pending_notices.is_empty(),
         ],
     )
     .await
@@ -449,7 +450,7 @@ pub(super) async fn claim_orphans(
     let rows = tx
         .query(
             "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
-             WHERE state IN ('queued', 'running')
+             WHERE (state IN ('queued', 'running') OR notices_pending)
                AND (lease_until IS NULL OR lease_until < $1 OR (owner_host = $2 AND owner_id <> $3))
              ORDER BY id FOR UPDATE SKIP LOCKED",
             &[&time(now), &holder.owner.host, &holder.owner.id],

@@ -115,6 +115,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX backups_by_source_uuid ON backups (source_uuid, id) WHERE source_uuid IS NOT NULL;
     CREATE INDEX backups_by_provider ON backups (provider, id);
     ",
+    // 9: executions with webhook deliveries not ended, which an engine
+    // takes over even when they have ended (`ExecutionRecord::needs_engine`).
+    "
+    ALTER TABLE executions ADD COLUMN notices_pending INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX executions_with_notices ON executions (id) WHERE notices_pending = 1;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -442,9 +442,9 @@ fn append(
     }
     let record = &active.record;
     let updated = tx
-        .prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4 WHERE id = ?5 AND epoch = ?6")
+        .prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4, notices_pending = ?7 WHERE id = ?5 AND epoch = ?6")
         .and_then(|mut s| {
-            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id, claim.epoch as i64])
+            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id, claim.epoch as i64, !record.pending_notices.is_empty()])
         })
         .map_err(|e| db_error(&e))?;
     if updated == 0 {
@@ -547,7 +547,7 @@ fn claim_orphans(
         let mut statement = tx
             .prepare_cached(
                 "SELECT id, owner_id, owner_host, owner_pid, lease_until FROM executions
-                 WHERE state IN ('queued', 'running') ORDER BY id",
+                 WHERE state IN ('queued', 'running') OR notices_pending = 1 ORDER BY id",
             )
             .map_err(|e| db_error(&e))?;
         let rows = statement

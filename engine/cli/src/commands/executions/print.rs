@@ -113,5 +113,13 @@ pub(crate) fn print_detail(detail: &ExecutionDetail, json: bool) -> anyhow::Resu
                 .unwrap_or_default()
         );
     }
+    for n in &detail.pending_notifications {
+        let step = n
+            .step
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
+        println!("  notifying {} of {}{step}: pending", n.target, n.event);
+    }
     Ok(())
 }
