@@ -1,13 +1,15 @@
 //! Bearer tokens: the API token for every route but the public ones
-//! (`/healthz`, `/openapi.json`), and the admin token for registering
-//! workflows.
+//! (`/healthz`, `/openapi.json`, the console's sign-in and static files),
+//! and the admin token for registering workflows. A console session
+//! (a cookie made by signing in with a token) opens what its token opens.
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::error::ApiError;
+use crate::session;
 
 /// The token clients must present, when one is configured.
 #[derive(Clone)]
@@ -23,8 +25,13 @@ impl Token {
 
     /// Compares in time independent of where the first difference is, so
     /// response timing does not reveal a prefix of the token.
+    /// The token itself, to key the console's session MACs with.
+    pub(crate) fn secret(&self) -> &str {
+        &self.0
+    }
+
     pub fn matches(&self, presented: &str) -> bool {
-        constant_time_eq(self.0.as_bytes(), presented.as_bytes())
+        shutter_core::mac::same_in_constant_time(self.0.as_bytes(), presented.as_bytes())
     }
 }
 
@@ -32,16 +39,6 @@ impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Token(<redacted>)")
     }
-}
-
-fn constant_time_eq(expected: &[u8], presented: &[u8]) -> bool {
-    // Only the length of the configured token can leak, which is no secret.
-    let mut difference = expected.len() ^ presented.len();
-    for (index, byte) in expected.iter().enumerate() {
-        let other = presented.get(index).copied().unwrap_or(0);
-        difference |= usize::from(byte ^ other);
-    }
-    difference == 0
 }
 
 /// Who may call which route: the tokens configured and whether
@@ -76,12 +73,16 @@ enum Class {
 fn class(method: &axum::http::Method, path: &str) -> Class {
     match path {
         _ if PUBLIC.contains(&path) => Class::Public,
+        // The console's door and its static files: no data in them.
+        "/" | "/ui/sign-in" | "/ui/sign-out" => Class::Public,
+        _ if path.starts_with("/ui/assets/") => Class::Public,
         "/workflows" if method == axum::http::Method::POST => Class::Admin,
         _ => Class::Client,
     }
 }
 
-/// Checks the bearer token a route needs.
+/// Checks the bearer token a route needs, or the console's session cookie
+/// (made with that token: see `session`).
 pub(crate) async fn require(
     State(access): State<Access>,
     request: Request,
@@ -99,18 +100,33 @@ pub(crate) async fn require(
             .zip(presented)
             .is_some_and(|(token, presented)| token.matches(presented))
     };
-    let allowed = match class(request.method(), request.uri().path()) {
+    let session = session::role(request.headers(), &access, chrono::Utc::now().timestamp());
+    let path = request.uri().path();
+    let allowed = match class(request.method(), path) {
         Class::Public => Ok(()),
         Class::Client => {
-            if access.token.is_none() || is(&access.token) || is(&access.admin_token) {
+            if access.token.is_none()
+                || is(&access.token)
+                || is(&access.admin_token)
+                || session.is_some()
+            {
                 Ok(())
+            } else if path.starts_with("/ui/") && request.method() == axum::http::Method::GET {
+                // A person at a browser: to the sign-in form, and back.
+                let wanted = request
+                    .uri()
+                    .path_and_query()
+                    .map_or(path, axum::http::uri::PathAndQuery::as_str);
+                Err(Redirect::to(&format!("/ui/sign-in?next={}", next_of(wanted))).into_response())
             } else {
                 Err(unauthorized())
             }
         }
         Class::Admin => {
             let open = access.admin_token.is_none() && access.allow_anonymous_admin;
-            if is(&access.admin_token) || (open && (access.token.is_none() || is(&access.token))) {
+            let client = access.token.is_none() || is(&access.token) || session.is_some();
+            if is(&access.admin_token) || session == Some(session::Role::Admin) || (open && client)
+            {
                 Ok(())
             } else if access.admin_token.is_none() && !open {
                 Err(ApiError::new(
@@ -128,6 +144,19 @@ pub(crate) async fn require(
         Ok(()) => next.run(request).await,
         Err(response) => response,
     }
+}
+
+/// A console page (path and query) as the sign-in form's `next`, with
+/// every character that could end the parameter or the URL escaped.
+fn next_of(path: &str) -> String {
+    path.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                char::from(byte).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 fn unauthorized() -> Response {
@@ -158,6 +187,18 @@ mod tests {
             assert_eq!(class(&Method::GET, path), Class::Client, "{path}");
         }
         assert_eq!(class(&Method::POST, "/workflows"), Class::Admin);
+        for path in ["/", "/ui/sign-in", "/ui/assets/console.css"] {
+            assert_eq!(class(&Method::GET, path), Class::Public, "{path}");
+        }
+        for path in ["/ui/executions", "/ui/executions/x", "/ui/assets"] {
+            assert_eq!(class(&Method::GET, path), Class::Client, "{path}");
+        }
+    }
+
+    #[test]
+    fn a_next_page_cannot_leave_the_parameter() {
+        assert_eq!(next_of("/ui/executions/0a-b"), "/ui/executions/0a-b");
+        assert_eq!(next_of("/ui/x&next=//evil"), "/ui/x%26next%3D//evil");
     }
 
     #[test]

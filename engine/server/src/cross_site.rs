@@ -20,7 +20,8 @@ pub(crate) async fn check(request: Request, next: Next) -> Response {
     if is_safe(request.method()) {
         return next.run(request).await;
     }
-    match refusal(request.headers()) {
+    let form = FORM_PATHS.contains(&request.uri().path());
+    match refusal(request.headers(), form) {
         Some(error) => error.into_response(),
         None => next.run(request).await,
     }
@@ -30,8 +31,14 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Why a state-changing request must be refused, if it must.
-fn refusal(headers: &HeaderMap) -> Option<ApiError> {
+/// The console's sign-in and sign-out, posted by a plain HTML form (which
+/// can only send form types): the `Sec-Fetch-Site` and `Origin` checks
+/// still hold for them, so no other site can sign a browser in or out.
+const FORM_PATHS: [&str; 2] = ["/ui/sign-in", "/ui/sign-out"];
+
+/// Why a state-changing request must be refused, if it must. `form`: a
+/// form body is what the route expects.
+fn refusal(headers: &HeaderMap, form: bool) -> Option<ApiError> {
     let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("?"));
     if let Some(site) = text("sec-fetch-site")
         && !matches!(site, "same-origin" | "none")
@@ -51,6 +58,7 @@ fn refusal(headers: &HeaderMap) -> Option<ApiError> {
     let has_body = headers.contains_key(header::TRANSFER_ENCODING)
         || text(header::CONTENT_LENGTH.as_str()).is_some_and(|length| length.trim() != "0");
     match text(header::CONTENT_TYPE.as_str()) {
+        Some(kind) if form && is_form(kind) => None,
         Some(kind) if !is_json_or_yaml(kind) => Some(unsupported(kind)),
         None if has_body => Some(unsupported("none")),
         _ => None,
@@ -88,6 +96,15 @@ pub(crate) fn is_json_or_yaml(content_type: &str) -> bool {
     ) || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+fn is_form(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
 fn forbidden(message: String) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "cross_site", message)
 }
@@ -117,7 +134,7 @@ mod tests {
     }
 
     fn code(pairs: &[(&'static str, &'static str)]) -> Option<&'static str> {
-        refusal(&headers(pairs)).map(|error| error.code)
+        refusal(&headers(pairs), false).map(|error| error.code)
     }
 
     #[test]
@@ -174,5 +191,34 @@ mod tests {
         assert!(is_json_or_yaml("application/merge-patch+json"));
         assert!(is_json_or_yaml("Application/YAML"));
         assert!(!is_json_or_yaml("multipart/form-data; boundary=x"));
+    }
+
+    #[test]
+    fn the_sign_in_form_is_read_from_this_site_only() {
+        let host = ("host", "127.0.0.1:8080");
+        let form = ("content-type", "application/x-www-form-urlencoded");
+        let signed_in = |pairs: &[(&'static str, &'static str)]| {
+            refusal(&headers(pairs), true).map(|error| error.code)
+        };
+        assert_eq!(
+            signed_in(&[host, form, ("origin", "http://127.0.0.1:8080")]),
+            None
+        );
+        assert_eq!(
+            signed_in(&[host, form, ("origin", "http://evil.example")]),
+            Some("cross_site")
+        );
+        assert_eq!(
+            signed_in(&[host, form, ("sec-fetch-site", "cross-site")]),
+            Some("cross_site")
+        );
+        assert_eq!(
+            signed_in(&[
+                host,
+                ("content-type", "text/plain"),
+                ("content-length", "3")
+            ]),
+            Some("unsupported_media_type")
+        );
     }
 }

@@ -19,8 +19,11 @@
 //! - `metrics`: Prometheus text. `vro`: typed parameters. `trim`: freed
 //!   memory back to the OS after a burst.
 //! - `openapi`: the generated OpenAPI document.
+//! - `console/`: the operator's web console (HTML pages at `/` and `/ui/`),
+//!   reading what the API reads.
 
 mod auth;
+mod console;
 mod cross_site;
 mod error;
 mod etag;
@@ -35,6 +38,7 @@ mod routes;
 mod runner;
 mod schedule;
 mod server;
+mod session;
 mod shape;
 mod state;
 mod trim;

@@ -3,7 +3,7 @@
 //! Handlers answer with `ApiError`, but axum's own rejections (a method not
 //! allowed, a body over the limit, a bad query string or path, a wrong
 //! content type) are plain text or empty. This layer rewrites any error
-//! response that is not JSON into `{"error": {"code", "message"}}`, keeping
+//! response that is not JSON (nor a console page's HTML) into `{"error": {"code", "message"}}`, keeping
 //! axum's explanation as the message, and logs the refusal once. It also
 //! refuses request targets longer than [`MAX_URI`] (414).
 
@@ -42,7 +42,9 @@ pub(crate) async fn errors(request: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let response = if is_json(&response) {
+    // JSON is the API's shape already; HTML is a console page meant for
+    // a person (the sign-in form saying the token was wrong).
+    let response = if is_json(&response) || is_html(&response) {
         response
     } else {
         reshape(response).await
@@ -59,6 +61,14 @@ fn is_json(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|kind| kind.starts_with("application/json"))
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("text/html"))
 }
 
 async fn reshape(response: Response) -> Response {

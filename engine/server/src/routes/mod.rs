@@ -57,6 +57,8 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
+        // The web console: HTML for people, behind the same layers.
+        .merge(crate::console::router(config.access.clone()))
         .fallback(|| async { ApiError::not_found("route") })
         .layer(middleware::from_fn(crate::etag::tag))
         .layer(middleware::from_fn_with_state(

@@ -1,0 +1,314 @@
+#![allow(clippy::unwrap_used, reason = "helpers of a test fail it by panicking")]
+
+//! The operator's web console, in process: its pages and their headers,
+//! the list's states and paging, one graph node per step, and that what a
+//! workflow's steps say reaches a page only escaped.
+
+mod support;
+
+use axum::http::StatusCode;
+use support::{Answer, TestServer, server};
+
+const FINE: &str = "version: 1
+name: fine
+steps:
+  only: {uses: core.noop}
+";
+
+/// A step whose error is markup: it must show as text.
+const HOSTILE: &str = r#"version: 1
+name: hostile
+steps:
+  prepare: {uses: core.noop}
+  boom:
+    uses: core.fail
+    needs: prepare
+    with: {message: '<script>alert("pwned")</script>'}
+  cleanup:
+    uses: core.log
+    finally: true
+    with: {message: cleaning up}
+"#;
+
+/// Starts an execution of `workflow` and waits for its end; its id.
+async fn run(api: &TestServer, workflow: &str) -> String {
+    let started = api
+        .post(&format!("/workflows/{workflow}/executions"), "{}")
+        .await;
+    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    api.finished(&id).await;
+    id
+}
+
+/// The page's HTML, checked to be a page with the console's headers.
+fn html(answer: &Answer) -> &str {
+    assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+    assert_eq!(answer.header("content-type"), "text/html; charset=utf-8");
+    let policy = answer.header("content-security-policy");
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert_eq!(answer.header("x-content-type-options"), "nosniff");
+    answer.body.as_str().unwrap()
+}
+
+#[tokio::test]
+async fn the_root_sends_a_browser_to_the_executions() {
+    let api = server(None);
+    let answer = api.get("/").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.header("location"), "/ui/executions");
+}
+
+#[tokio::test]
+async fn the_list_shows_each_execution_with_its_state_and_pages_back() {
+    let api = server(None);
+    api.register(FINE).await;
+    api.register(HOSTILE).await;
+    let fine = run(&api, "fine").await;
+    let failed = run(&api, "hostile").await;
+
+    let page = api.get("/ui/executions").await;
+    let body = html(&page);
+    assert!(
+        body.contains(&format!(
+            r#"data-execution-id="{fine}" data-state="succeeded""#
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            r#"data-execution-id="{failed}" data-state="failed""#
+        )),
+        "{body}"
+    );
+    assert!(body.contains(r#"<td class="state-failed">"#), "{body}");
+    // The state is a word too, not only a colour.
+    assert!(body.contains(r#"<span class="label">failed</span>"#));
+    assert!(!body.contains("style="), "the CSP forbids inline styles");
+
+    let only_failed = api.get("/ui/executions?state=failed").await;
+    let body = html(&only_failed);
+    assert!(body.contains(&failed) && !body.contains(&fine), "{body}");
+
+    // Keyset paging: the newest first, then a link to what is older.
+    let first = api.get("/ui/executions?limit=1").await;
+    let body = html(&first);
+    assert_eq!(body.matches("<tr data-execution-id=").count(), 1, "{body}");
+    assert!(body.contains(&format!(r#"data-execution-id="{failed}""#)));
+    let older = format!("/ui/executions?limit=1&amp;cursor={failed}");
+    assert!(body.contains(&format!(r#"href="{older}""#)), "{body}");
+    let second = api.get(&older.replace("&amp;", "&")).await;
+    let body = html(&second);
+    assert!(
+        body.contains(&format!(r#"data-execution-id="{fine}""#)),
+        "{body}"
+    );
+    assert!(!body.contains(&format!(r#"data-execution-id="{failed}""#)));
+
+    let bad = api.get("/ui/executions?state=sleeping").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_execution_page_draws_one_node_per_step_in_its_state() {
+    let api = server(None);
+    api.register(HOSTILE).await;
+    let id = run(&api, "hostile").await;
+    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let body = html(&page);
+    assert_eq!(body.matches(r#"<g class="node "#).count(), 3, "{body}");
+    for (step, state) in [
+        ("prepare", "succeeded"),
+        ("boom", "failed"),
+        ("cleanup", "succeeded"),
+    ] {
+        assert!(
+            body.contains(&format!(
+                r#"<g class="node state-{state}" data-step="{step}">"#
+            )),
+            "{step} {state}: {body}"
+        );
+        assert!(
+            body.contains(&format!(r#"<tr data-step="{step}" data-state="{state}">"#)),
+            "{step} {state}"
+        );
+    }
+    assert!(body.contains("data-finally"), "the finally step is marked");
+    assert!(
+        body.contains(r#"data-action="retry" data-from="boom" data-when="ended">"#),
+        "retry from a step, shown as the execution has ended: {body}"
+    );
+    assert!(
+        body.contains(r#"data-action="cancel" data-when="running" hidden>"#),
+        "no cancel once ended"
+    );
+    assert!(body.contains(&format!(r#"href="/executions/{id}/steps/boom/logs""#)));
+}
+
+#[tokio::test]
+async fn what_a_step_says_reaches_the_page_only_escaped() {
+    let api = server(None);
+    api.register(HOSTILE).await;
+    let id = run(&api, "hostile").await;
+    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let body = html(&page);
+    assert!(
+        body.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"),
+        "{body}"
+    );
+    assert!(!body.contains("<script>alert"), "{body}");
+    // The one script of the page is the console's own file.
+    assert_eq!(body.matches("<script").count(), 1, "{body}");
+    assert!(body.contains(r#"<script src="/ui/assets/console.js?v="#));
+}
+
+#[tokio::test]
+async fn assets_are_served_with_their_types_and_cached() {
+    let api = server(None);
+    for (path, kind) in [
+        ("/ui/assets/console.css", "text/css; charset=utf-8"),
+        ("/ui/assets/console.js", "text/javascript; charset=utf-8"),
+    ] {
+        let answer = api.get(path).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}");
+        assert_eq!(answer.header("content-type"), kind);
+        assert_eq!(answer.header("x-content-type-options"), "nosniff");
+        assert!(answer.header("cache-control").contains("immutable"));
+        assert!(!answer.body.as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn unknown_executions_are_not_pages() {
+    let api = server(None);
+    let absent = api
+        .get("/ui/executions/0190a2b4-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(absent.status, StatusCode::NOT_FOUND);
+    let malformed = api.get("/ui/executions/not-an-id").await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+}
+
+/// The session cookie a sign-in answer sets, as a `Cookie` header value.
+fn session_of(answer: &Answer) -> String {
+    let set = answer.header("set-cookie");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
+    let api = server(Some("console-t0ken"));
+    // A page asked for unsigned: to the form, with the page to come back to.
+    let asked = api.get("/ui/executions?state=failed").await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        asked.header("location"),
+        "/ui/sign-in?next=/ui/executions%3Fstate%3Dfailed"
+    );
+    // The API itself still says 401 (a script, not a person).
+    assert_eq!(
+        api.get("/executions").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let form = api
+        .get("/ui/sign-in?next=/ui/executions%3Fstate%3Dfailed")
+        .await;
+    let body = html(&form);
+    assert!(
+        body.contains(r#"name="next" value="/ui/executions?state=failed""#),
+        "{body}"
+    );
+    assert!(body.contains(r#"type="password""#));
+
+    let post = |token: &'static str| {
+        let api = &api;
+        async move {
+            api.call(
+                axum::http::Method::POST,
+                "/ui/sign-in",
+                &format!("token={token}&next=%2Fui%2Fexecutions%3Fstate%3Dfailed"),
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("origin", "http://localhost"),
+                    ("host", "localhost"),
+                ],
+            )
+            .await
+        }
+    };
+    let wrong = post("console-t0ke").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.header("content-type").starts_with("text/html"));
+    assert!(wrong.headers.get("set-cookie").is_none());
+    assert!(
+        wrong
+            .body
+            .as_str()
+            .unwrap()
+            .contains("does not open this server")
+    );
+
+    let right = post("console-t0ken").await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(right.header("location"), "/ui/executions?state=failed");
+    let cookie = session_of(&right);
+    assert!(
+        !cookie.contains("console-t0ken"),
+        "the token is not the cookie"
+    );
+    // The session opens the pages and the API routes their script calls.
+    let page = api.get_with("/ui/executions", &[("cookie", &cookie)]).await;
+    html(&page);
+    let listed = api.get_with("/executions", &[("cookie", &cookie)]).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    // A forged one does not.
+    let forged = cookie.replace("client.", "admin.");
+    assert_eq!(
+        api.get_with("/executions", &[("cookie", &forged)])
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    // Another site cannot sign a browser in.
+    let cross = api
+        .call(
+            axum::http::Method::POST,
+            "/ui/sign-in",
+            "token=console-t0ken",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", "http://evil.example"),
+                ("host", "localhost"),
+            ],
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    assert!(cross.headers.get("set-cookie").is_none());
+    // Signing out drops the cookie.
+    let out = api
+        .call(
+            axum::http::Method::POST,
+            "/ui/sign-out",
+            "",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("origin", "http://localhost"),
+                ("host", "localhost"),
+                ("cookie", &cookie),
+            ],
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.header("set-cookie").contains("Max-Age=0"));
+}
