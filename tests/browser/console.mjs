@@ -206,6 +206,10 @@ async function main() {
       error.includes('copy refused: quota <exceeded>'), error);
     const tries = await page.textContent('tr[data-step="copy"] [data-role="tries"]');
     check('the failed step shows its two tries', tries.trim() === '2', tries);
+    const bars = await page.$$eval('.timeline g.lane[data-step="copy"] rect.try',
+      (rects) => rects.map((r) => r.getAttribute('class')));
+    check('the timeline draws each try of the failed step, failed',
+      bars.length === 2 && bars.every((c) => c.includes('state-failed')), bars.join(' | '));
     check('the failed node is marked failed',
       (await page.getAttribute('g.node[data-step="copy"]', 'class')).includes('state-failed'));
     await shot(page, 'execution-failed');

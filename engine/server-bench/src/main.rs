@@ -1,6 +1,7 @@
 //! Figures for the HTTP API with 1,000,000 executions in SQLite (or
 //! PostgreSQL): requests/s and p50/p99 latency of `GET /executions/{id}`,
-//! of a 304 revalidation and of a filtered `GET /executions` page, from
+//! of a 304 revalidation, of a filtered `GET /executions` page and of the
+//! console's executions page (`/ui/executions`), from
 //! `wrk` (Debian's) on loopback; and the idle server's RSS. With `catalog`,
 //! the same for `GET /backups?source=` with 1,000,000 catalog entries
 //! (`catalog.rs`).
@@ -70,7 +71,7 @@ fn main() {
     println!("| request | wrk | requests/s | p50 | p99 |");
     println!("|---|---|---:|---:|---:|");
     let etag = format!("If-None-Match: \"v{version}\"");
-    let cases: [(&str, String, Option<&str>); 3] = [
+    let cases: [(&str, String, Option<&str>); 5] = [
         (
             "GET /executions/{id}",
             format!("{base}/executions/{id}"),
@@ -84,6 +85,13 @@ fn main() {
         (
             "GET /executions?workflow=&state=&limit=50",
             format!("{base}/executions?workflow=wf-7&state=succeeded&limit=50"),
+            None,
+        ),
+        // The console's executions page (HTML, with the counts by state).
+        ("GET /ui/executions", format!("{base}/ui/executions"), None),
+        (
+            "GET /ui/executions?workflow=&state=",
+            format!("{base}/ui/executions?workflow=wf-7&state=succeeded"),
             None,
         ),
     ];

@@ -18,6 +18,7 @@ use super::badge;
 use super::escape::{escape, percent};
 use super::graph;
 use super::page::{self, Section};
+use super::timeline;
 use super::when;
 use crate::error::ApiError;
 use crate::extract::execution_id;
@@ -98,6 +99,14 @@ fn render(snapshot: &ExecutionSnapshot, plan: Option<&Plan>, now: DateTime<Utc>)
         ),
     }
     out.push_str("</section>\n");
+    if let Some(chart) = timeline::svg(&detail.steps, now) {
+        out.push_str(concat!(
+            r#"<section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>"#,
+            r#"<div class="timeline-box">"#
+        ));
+        out.push_str(&chart);
+        out.push_str("</div></section>\n");
+    }
     steps_table(&mut out, &detail.steps, now);
     out.push_str(
         r#"<section aria-labelledby="details-title"><h2 id="details-title">Step details</h2>"#,

@@ -14,6 +14,7 @@
 //! - `list`: the executions page (filters, counts by state, keyset paging).
 //! - `execution`: one execution (header, buttons, steps, their details).
 //! - `graph`: the execution's DAG as SVG; `layout`: where its boxes go.
+//! - `timeline`: the steps' tries over time (a Gantt chart), as SVG.
 //! - `page`: the shell every page shares and its security headers.
 //! - `assets`: the embedded stylesheet and script (`assets/`).
 //! - `sign_in`: the sign-in form and sign-out (the session cookie itself
@@ -30,6 +31,7 @@ mod layout;
 mod list;
 mod page;
 mod sign_in;
+mod timeline;
 mod when;
 
 use axum::response::Redirect;
