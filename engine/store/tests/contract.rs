@@ -634,6 +634,16 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     assert_eq!(store.prune(at(6)).await.unwrap(), 1);
     assert!(store.get(old_id).await.unwrap().is_none());
     assert!(store.get(running_id).await.unwrap().is_some());
+    // What is gone is not counted any more; what is left still is.
+    let counts = store.count_by_workflow().await.unwrap();
+    let total: u64 = counts.iter().map(|(_, _, n)| n).sum();
+    assert_eq!(total, 1, "{counts:?}");
+    assert!(
+        counts
+            .iter()
+            .all(|(_, state, _)| *state == ExecutionState::Running),
+        "{counts:?}"
+    );
 }
 
 async fn keeps_workflow_versions_once_each_in_order(store: Arc<dyn Store>) {

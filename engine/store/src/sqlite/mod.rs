@@ -295,7 +295,7 @@ impl Store for SqliteStore {
         self.read(|conn| {
             let mut statement = conn
                 .prepare_cached(
-                    "SELECT workflow, state, count(*) FROM executions GROUP BY workflow, state",
+                    "SELECT workflow, state, count FROM execution_counts WHERE count > 0",
                 )
                 .map_err(|e| db_error(&e))?;
             let rows = statement

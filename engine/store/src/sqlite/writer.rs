@@ -300,16 +300,61 @@ fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active
             Done::Unit(reply, result)
         }
         Op::Prune { before, reply } => {
-            let result = tx
-                .execute(
-                    "DELETE FROM executions WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'succeeded_with_errors', 'failed', 'canceled')",
-                    params![time(before)],
-                )
-                .map(|n| n as u64)
-                .map_err(|e| db_error(&e));
-            Done::Number(reply, result)
+            let mut pruned = 0;
+            let result = savepoint(&mut || {
+                pruned = prune(tx, before)?;
+                Ok(())
+            });
+            Done::Number(reply, result.map(|()| pruned))
         }
     }
+}
+
+/// Deletes the executions that ended before `before`, and takes them off
+/// the counts.
+fn prune(tx: &rusqlite::Transaction<'_>, before: Timestamp) -> Result<u64, StoreError> {
+    const ENDED_BEFORE: &str = "finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'succeeded_with_errors', 'failed', 'canceled')";
+    let gone: Vec<(String, String, i64)> = {
+        let mut statement = tx
+            .prepare_cached(&format!(
+                "SELECT workflow, state, count(*) FROM executions WHERE {ENDED_BEFORE} GROUP BY workflow, state"
+            ))
+            .map_err(|e| db_error(&e))?;
+        let rows = statement
+            .query_map(params![time(before)], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
+            .map_err(|e| db_error(&e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| db_error(&e))?
+    };
+    for (workflow, state, n) in &gone {
+        count(tx, workflow, state, -n)?;
+    }
+    tx.execute(
+        &format!("DELETE FROM executions WHERE {ENDED_BEFORE}"),
+        params![time(before)],
+    )
+    .map(|n| n as u64)
+    .map_err(|e| db_error(&e))
+}
+
+/// Moves the count of `workflow`'s executions in `state` by `delta`: the
+/// counts `count_by_workflow` reads (in a step with every create, change
+/// of state and prune, in the same transaction), so metrics and the
+/// console never count a million rows.
+fn count(
+    tx: &rusqlite::Transaction<'_>,
+    workflow: &str,
+    state: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO execution_counts (workflow, state, count) VALUES (?1, ?2, ?3)
+         ON CONFLICT (workflow, state) DO UPDATE SET count = count + excluded.count",
+    )
+    .and_then(|mut statement| statement.execute(params![workflow, state, delta]))
+    .map(|_| ())
+    .map_err(|e| db_error(&e))
 }
 
 fn lease_until(lease: Duration) -> Timestamp {
@@ -372,6 +417,7 @@ fn create(
         }
         Err(err) => return Err(db_error(&err)),
     }
+    count(tx, &new.workflow, record.state.as_str(), 1)?;
     let mut insert = tx
         .prepare_cached(
             "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)",
@@ -433,6 +479,7 @@ fn append(
     changes: &[Change],
 ) -> Result<(), StoreError> {
     let id = active.record.id.to_string();
+    let was = active.record.state;
     let mut touched: Vec<StepKey> = Vec::new();
     let mut created: Vec<StepKey> = Vec::new();
     let first_seq = active.record.last_seq + 1;
@@ -459,6 +506,10 @@ fn append(
             claim,
             u64::try_from(current).unwrap_or(0),
         ));
+    }
+    if record.state != was {
+        count(tx, &record.workflow, was.as_str(), -1)?;
+        count(tx, &record.workflow, record.state.as_str(), 1)?;
     }
     {
         let mut insert = tx
