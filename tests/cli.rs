@@ -159,3 +159,55 @@ fn a_workflow_timeout_beyond_ten_years_is_refused_at_its_line() {
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains(&format!("{file}:3:")), "{}", run.stderr);
 }
+
+#[test]
+fn help_says_what_shutter_is_and_version_names_the_commit() {
+    let help = shutter(["--help"]);
+    assert_eq!(help.code, Some(0));
+    assert!(
+        help.stdout.contains("snapshots and backups") && help.stdout.contains("shutter serve"),
+        "{}",
+        help.stdout
+    );
+    let version = shutter(["--version"]);
+    assert_eq!(version.code, Some(0));
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    match commit {
+        // Built from this checkout: the commit is its HEAD (a test run
+        // builds again when HEAD moves).
+        Some(commit) => assert!(
+            version.stdout.contains(&format!("(commit {commit})")),
+            "{} vs {commit}",
+            version.stdout
+        ),
+        None => assert!(
+            version.stdout.contains("(commit unknown)"),
+            "{}",
+            version.stdout
+        ),
+    }
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "_shutter()"),
+        ("zsh", "#compdef shutter"),
+        ("fish", "complete -c shutter"),
+    ] {
+        let run = shutter(["completions", shell]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("executions"),
+            "{shell} names subcommands"
+        );
+    }
+    assert_eq!(shutter(["completions", "tcsh"]).code, Some(2));
+}

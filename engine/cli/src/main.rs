@@ -21,10 +21,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Shutter compiles YAML workflows for VM snapshot and backup work into DAGs
-/// and runs them.
+/// Shutter: durable workflows for VM snapshots and backups on AWS EC2,
+/// OpenStack and VMware.
+///
+/// Write a workflow in YAML (quiesce, snapshot, copy, verify, prune), check
+/// it with `shutter validate`, see what it would do with `shutter run
+/// --plan`, run it with `shutter run`, or serve it with `shutter serve`
+/// (HTTP API, schedules, a web console). Every execution is recorded, and
+/// `shutter executions` reads the record. Docs: README.md and docs/ of the
+/// source tree.
 #[derive(Debug, Parser)]
-#[command(name = "shutter", version, about)]
+#[command(name = "shutter", version = VERSION)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +64,22 @@ enum Command {
     /// Runs a WebAssembly step module on its own (for step authors).
     #[command(subcommand)]
     Step(commands::step::Command),
+    /// Prints a shell's completion script for `shutter`, e.g.
+    /// `shutter completions bash > /etc/bash_completion.d/shutter`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
+
+/// The version, with the commit it was built from (`unknown` outside a
+/// git checkout).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHUTTER_COMMIT"),
+    ")"
+);
 
 /// Runs an async command on a multi-threaded runtime.
 fn block_on(command: impl Future<Output = anyhow::Result<ExitCode>>) -> anyhow::Result<ExitCode> {
@@ -82,6 +104,16 @@ fn main() -> ExitCode {
         Command::Executions(command) => block_on(commands::executions::run(command)),
         Command::Backups(command) => block_on(commands::backups::run(command)),
         Command::Step(command) => commands::step::run(command),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "shutter",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
