@@ -34,10 +34,19 @@ function check(what, ok, detail = '') {
 const WORKFLOWS = {
   'tonight.yaml': `version: 1
 name: tonight
+description: The nightly backup (pretend)
+inputs:
+  vm:
+    type: string
+    default: web-01
+    description: The machine to back up
+  keep:
+    type: integer
+    default: 3
 steps:
   quiesce:
     uses: core.log
-    with: {message: "quiescing web-01"}
+    with: {message: "quiescing \${{ inputs.vm }}"}
   snapshot:
     uses: core.noop
     needs: [quiesce]
@@ -242,6 +251,31 @@ async function main() {
     check('readable on a 390 px screen (no sideways scroll of the page)', overflow <= 390, String(overflow));
     await shot(small, 'execution-phone');
     await phone.close();
+
+    // Workflows: the list, a workflow's page, its plan, a start from its form.
+    await page.goto(base + '/ui/workflows');
+    const served = await page.$$eval('tr[data-workflow]', (rows) => rows.map((r) => r.dataset.workflow));
+    check('the workflows page lists what the server runs', served.join() === 'flaky,slow,tonight', served.join());
+    await page.click('a[href="/ui/workflows/tonight"]');
+    const lines = await page.$$eval('ol.source li', (lis) => lis.length);
+    check('a workflow page shows its source with line numbers',
+      lines === WORKFLOWS['tonight.yaml'].trimEnd().split('\n').length, String(lines));
+    check('and its graph, every step pending',
+      (await page.$$eval('g.node.state-pending', (gs) => gs.length)) === 3);
+    await page.click('button[data-action="plan"]');
+    await page.waitForSelector('[data-role="plan"]:not([hidden])');
+    const plan = await page.textContent('[data-role="plan"]');
+    check('the plan button shows what a run would do',
+      plan.includes('quiesce: ran') && plan.includes('quiescing web-01'), plan);
+    await shot(page, 'workflow');
+    await page.fill('#input-vm', 'db-02');
+    await Promise.all([page.waitForURL('**/ui/executions/**'), page.click('button[data-action="start"]')]);
+    const startedId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+    const startedRun = await ended(base, startedId);
+    check('the start form starts the workflow with its inputs, typed as declared',
+      startedRun.state === 'succeeded' && startedRun.inputs.vm === 'db-02' && startedRun.inputs.keep === 3
+        && Object.keys(startedRun.inputs).length === 2,
+      JSON.stringify(startedRun.inputs));
 
     // Signing out ends the session.
     await page.click('form.sign-out button');

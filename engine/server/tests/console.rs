@@ -312,3 +312,46 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
 }
+
+#[tokio::test]
+async fn a_workflow_page_has_its_source_graph_and_a_form_typed_by_its_inputs() {
+    let api = server(None);
+    api.register(
+        r#"version: 1
+name: typed
+description: 'Backs up <everything>'
+inputs:
+  vm: {type: string, default: web-01}
+  keep: {type: integer, default: 3}
+  dry: {type: boolean, default: true}
+  tier: {type: string, enum: [gold, silver], default: silver}
+  tags: {type: object, required: false}
+steps:
+  a: {uses: core.noop}
+  b: {uses: core.noop, needs: a}
+"#,
+    )
+    .await;
+    let list = api.get("/ui/workflows").await;
+    assert!(html(&list).contains(r#"<tr data-workflow="typed">"#));
+    let page = api.get("/ui/workflows/typed").await;
+    let body = html(&page);
+    assert!(body.contains("Backs up &lt;everything&gt;"), "escaped");
+    assert_eq!(body.matches(r#"<g class="node state-pending""#).count(), 2);
+    // Twelve lines of source and one version kept, each an `<li>`.
+    assert_eq!(body.matches("<li><code>").count(), 13, "one line each");
+    assert!(body.contains("<li><code>  b: {uses: core.noop, needs: a}</code></li>"));
+    for field in [
+        r#"<input type="text" id="input-vm" name="vm" data-input="vm" data-type="string" value="web-01">"#,
+        r#"<input type="number" step="1" id="input-keep" name="keep" data-input="keep" data-type="integer" value="3">"#,
+        r#"<input type="checkbox" id="input-dry" name="dry" data-input="dry" data-type="boolean" checked>"#,
+        r#"<option value="silver" selected>silver</option>"#,
+        r#"<textarea rows="3" id="input-tags" name="tags" data-input="tags" data-type="object" placeholder="JSON"></textarea>"#,
+    ] {
+        assert!(body.contains(field), "{field} in {body}");
+    }
+    assert_eq!(
+        api.get("/ui/workflows/nothing").await.status,
+        StatusCode::NOT_FOUND
+    );
+}

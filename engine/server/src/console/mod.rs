@@ -15,6 +15,8 @@
 //! - `execution`: one execution (header, buttons, steps, their details).
 //! - `graph`: the execution's DAG as SVG; `layout`: where its boxes go.
 //! - `timeline`: the steps' tries over time (a Gantt chart), as SVG.
+//! - `workflows`: what this server runs (source, DAG, versions) and the
+//!   form that starts a workflow or asks for its plan.
 //! - `page`: the shell every page shares and its security headers.
 //! - `assets`: the embedded stylesheet and script (`assets/`).
 //! - `sign_in`: the sign-in form and sign-out (the session cookie itself
@@ -33,6 +35,7 @@ mod page;
 mod sign_in;
 mod timeline;
 mod when;
+mod workflows;
 
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -51,6 +54,8 @@ pub(crate) fn router(access: Access) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to(HOME) }))
         .route(HOME, get(list::show))
         .route("/ui/executions/{id}", get(execution::show))
+        .route("/ui/workflows", get(workflows::list))
+        .route("/ui/workflows/{name}", get(workflows::show))
         .route("/ui/assets/console.css", get(assets::css))
         .route("/ui/assets/console.js", get(assets::js))
         .route("/ui/sign-in", get(sign_in::form).post(sign_in::submit))

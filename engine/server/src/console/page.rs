@@ -22,6 +22,7 @@ pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-sr
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Executions,
+    Workflows,
 }
 
 /// A whole document: `title` (text, escaped here) and `main` (HTML the
@@ -50,7 +51,7 @@ pub(crate) fn document(title: &str, section: Section, main: &str) -> String {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
 <a class="brand" href="/ui/executions">Shutter</a>
-<nav aria-label="Sections"><a href="/ui/executions"{executions}>Executions</a></nav>
+<nav aria-label="Sections"><a href="/ui/executions"{executions}>Executions</a> <a href="/ui/workflows"{workflows}>Workflows</a></nav>
 <form class="sign-out" method="post" action="/ui/sign-out"><button type="submit">Sign out</button></form>
 </header>
 <p id="notice" class="notice" role="status" aria-live="polite" hidden></p>
@@ -64,6 +65,7 @@ pub(crate) fn document(title: &str, section: Section, main: &str) -> String {
         version = escape(version),
         icons = escape(&badge::icons_json()),
         executions = current(Section::Executions),
+        workflows = current(Section::Workflows),
     )
 }
 

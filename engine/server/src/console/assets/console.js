@@ -308,6 +308,94 @@
     follow(execution);
   }
 
+  // ---- A workflow: start it, or ask for its plan ---------------------
+
+  // Each field read as its declared type; an empty optional field is left
+  // out (the workflow's default applies).
+  function inputsOf(form) {
+    const inputs = {};
+    for (const field of form.querySelectorAll('[data-input]')) {
+      const type = field.dataset.type;
+      if (type === 'boolean' && field.type === 'checkbox') {
+        inputs[field.dataset.input] = field.checked;
+        continue;
+      }
+      const text = field.value;
+      if (text === '' && !field.required) continue;
+      if (type === 'integer' || type === 'number') {
+        inputs[field.dataset.input] = Number(text);
+      } else if ((type === 'array' || type === 'object') && field.tagName === 'TEXTAREA') {
+        inputs[field.dataset.input] = JSON.parse(text);
+      } else {
+        inputs[field.dataset.input] = text;
+      }
+    }
+    return inputs;
+  }
+
+  async function send(form, what) {
+    const workflow = form.dataset.workflow;
+    let inputs;
+    try {
+      inputs = inputsOf(form);
+    } catch (err) {
+      say('An input is not valid JSON: ' + err.message, true);
+      return;
+    }
+    const route = what === 'plan' ? '/plan' : '/executions';
+    let response;
+    try {
+      response = await fetch('/workflows/' + encodeURIComponent(workflow) + route, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ inputs }),
+        cache: 'no-store',
+        credentials: 'same-origin',
+      });
+    } catch (err) {
+      say('The server could not be reached.', true);
+      return;
+    }
+    if (response.status === 401) {
+      signedOut();
+      return;
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = body && body.error;
+      const details = error && Array.isArray(error.details) ? ' ' + error.details.join('; ') : '';
+      say((error && error.message ? error.message : 'The server answered ' + response.status + '.') + details, true);
+      return;
+    }
+    if (what === 'start') {
+      location.href = '/ui/executions/' + encodeURIComponent(body.id);
+      return;
+    }
+    // The plan, as text: what each step would do.
+    const out = document.querySelector('[data-role="plan"]');
+    const lines = [`${body.writes} change(s) a run would make, ${body.reads} read(s) run now.`];
+    if (body.problem) lines.push('Problem: ' + body.problem);
+    for (const [id, step] of Object.entries(body.steps)) {
+      lines.push(`${id}: ${step.forecast.replace(/_/g, ' ')} (${step.effect}, ${step.action})`
+        + (step.reason ? ' — ' + step.reason : ''));
+      for (const call of step.calls || []) {
+        lines.push('    ' + JSON.stringify(call.params));
+      }
+    }
+    out.textContent = lines.join('\n');
+    out.hidden = false;
+  }
+
+  const start = document.querySelector('form.start[data-workflow]');
+  if (start) {
+    start.addEventListener('submit', (event) => {
+      event.preventDefault();
+      send(start, 'start');
+    });
+    const plan = start.querySelector('button[data-action="plan"]');
+    if (plan) plan.addEventListener('click', () => send(start, 'plan'));
+  }
+
   // ---- The executions list ---------------------------------------------
 
   // The API's page for the same filters; when its executions or their
