@@ -192,8 +192,24 @@ async fn unknown_executions_are_not_pages() {
         .get("/ui/executions/0190a2b4-0000-7000-8000-000000000000")
         .await;
     assert_eq!(absent.status, StatusCode::NOT_FOUND);
-    let malformed = api.get("/ui/executions/not-an-id").await;
+    // A page a person can read, saying what was not found.
+    assert!(absent.header("content-type").starts_with("text/html"));
+    let body = absent.body.as_str().unwrap();
+    assert!(
+        body.contains("execution 0190a2b4-0000-7000-8000-000000000000"),
+        "{body}"
+    );
+    assert!(body.contains(r#"<a href="/ui/executions">"#));
+    let malformed = api.get("/ui/executions/not-an-id%3Cb%3E").await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    let body = malformed.body.as_str().unwrap();
+    assert!(!body.contains("<b>"), "the id is shown escaped: {body}");
+    assert!(body.contains("not-an-id&lt;b&gt;"), "{body}");
+    // The API itself still answers JSON.
+    let api_answer = api
+        .get("/executions/0190a2b4-0000-7000-8000-000000000000")
+        .await;
+    assert_eq!(api_answer.body["error"]["code"], "not_found");
 }
 
 /// The session cookie a sign-in answer sets, as a `Cookie` header value.

@@ -61,4 +61,36 @@ pub(crate) fn router(access: Access) -> Router<AppState> {
         .route("/ui/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/ui/sign-out", post(sign_in::sign_out))
         .layer(Extension(access))
+        .layer(axum::middleware::map_response(refusal_page))
+}
+
+/// A refused page (an unknown execution, a malformed id) as a page a person
+/// can read, with the API's message and a way back; the API's own routes
+/// keep answering JSON.
+async fn refusal_page(response: axum::response::Response) -> axum::response::Response {
+    let status = response.status();
+    let html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|kind| kind.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || html {
+        return response;
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 64 << 10)
+        .await
+        .unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|body| body["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    let title = status.canonical_reason().unwrap_or("Refused");
+    let main = format!(
+        r#"<h1>{title}</h1><p class="problem">{message}</p><p><a href="{HOME}">Back to the executions</a></p>"#,
+        title = escape::escape(title),
+        message = escape::escape(&message),
+    );
+    let mut page = page::respond(page::document(title, page::Section::Executions, &main));
+    *page.status_mut() = status;
+    page
 }
