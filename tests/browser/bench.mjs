@@ -9,11 +9,11 @@
 //
 // Traffic only to 127.0.0.1.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const [shutter, browserPath = '/usr/bin/chromium'] = process.argv.slice(2);
 if (!shutter) {
@@ -42,27 +42,12 @@ function fan() {
   return yaml;
 }
 
-function serve() {
+function start() {
   const dir = join(work, 'workflows');
   mkdirSync(dir);
   writeFileSync(join(dir, 'chain.yaml'), chain());
   writeFileSync(join(dir, 'fan.yaml'), fan());
-  const child = spawn(shutter, ['serve', '--db', join(work, 'bench.db'), '--listen', '127.0.0.1:0',
-    '--workflows', dir], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let text = '';
-  child.stderr.on('data', (chunk) => { text += chunk; });
-  return new Promise((resolve, reject) => {
-    const look = setInterval(() => {
-      const found = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (found) {
-        clearInterval(look);
-        resolve({ child, base: 'http://127.0.0.1:' + found[1] });
-      } else if (child.exitCode !== null) {
-        clearInterval(look);
-        reject(new Error('shutter serve did not start:\n' + text));
-      }
-    }, 50);
-  });
+  return serve(shutter, ['--db', join(work, 'bench.db'), '--workflows', dir]);
 }
 
 async function run(base, workflow) {
@@ -95,7 +80,8 @@ async function serverTimes(url) {
 }
 
 async function main() {
-  const { child, base } = await serve();
+  const server = await start();
+  const { base } = server;
   const browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
   try {
     const css = (await (await fetch(base + '/ui/assets/console.css')).text()).length;
@@ -127,9 +113,7 @@ async function main() {
     }
   } finally {
     await browser.close();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

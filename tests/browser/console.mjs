@@ -8,11 +8,11 @@
 // SHUTTER_SCREENSHOTS=DIR also writes a screenshot of each page there
 // (docs/console.md shows them). Traffic only to 127.0.0.1.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { serve } from './serve.mjs';
 
 const [shutter, browserPath = '/usr/bin/chromium'] = process.argv.slice(2);
 if (!shutter) {
@@ -79,30 +79,12 @@ steps:
 `,
 };
 
-function serve() {
+function start() {
   const dir = join(work, 'workflows');
   mkdirSync(dir);
   for (const [name, text] of Object.entries(WORKFLOWS)) writeFileSync(join(dir, name), text);
   writeFileSync(join(work, 'token'), TOKEN + '\n');
-  const child = spawn(shutter, ['serve', '--db', join(work, 'console.db'), '--listen', '127.0.0.1:0',
-    '--workflows', dir, '--token-file', join(work, 'token')],
-  { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let text = '';
-  child.stderr.on('data', (chunk) => { text += chunk; });
-  serverLog = () => text;
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const look = setInterval(() => {
-      const found = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (found) {
-        clearInterval(look);
-        resolve({ child, base: 'http://127.0.0.1:' + found[1] });
-      } else if (child.exitCode !== null || Date.now() - started > 30000) {
-        clearInterval(look);
-        reject(new Error('shutter serve did not start:\n' + text));
-      }
-    }, 50);
-  });
+  return serve(shutter, ['--db', join(work, 'console.db'), '--workflows', dir, '--token-file', join(work, 'token')]);
 }
 
 async function api(base, method, path, body) {
@@ -116,7 +98,7 @@ async function api(base, method, path, body) {
   return text ? JSON.parse(text) : null;
 }
 
-async function start(base, workflow) {
+async function startRun(base, workflow) {
   return (await api(base, 'POST', `/workflows/${workflow}/executions`, { inputs: {} })).id;
 }
 
@@ -134,11 +116,13 @@ async function shot(page, name) {
 }
 
 async function main() {
-  const { child, base } = await serve();
+  const server = await start();
+  serverLog = server.log;
+  const { base } = server;
   const browser = await chromium.launch({ executablePath: browserPath, headless: true, args: ['--no-sandbox'] });
   try {
-    const tonight = await start(base, 'tonight');
-    const flaky = await start(base, 'flaky');
+    const tonight = await startRun(base, 'tonight');
+    const flaky = await startRun(base, 'flaky');
     await ended(base, tonight);
     const flakyDetail = await ended(base, flaky);
     check('the failing workflow failed after its retries', flakyDetail.state === 'failed'
@@ -175,7 +159,7 @@ async function main() {
     check('no token in any URL', !page.url().includes(TOKEN));
 
     // The list.
-    const slow = await start(base, 'slow');
+    const slow = await startRun(base, 'slow');
     await page.goto(base + '/ui/executions');
     const states = await page.$$eval('tr[data-execution-id]',
       (rows) => Object.fromEntries(rows.map((r) => [r.dataset.executionId, r.dataset.state])));
@@ -286,9 +270,7 @@ async function main() {
     await context.close();
   } finally {
     await browser.close();
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
 }
 

@@ -63,7 +63,8 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|kind| kind.starts_with("application/json"))
 }
 
-fn is_html(response: &Response) -> bool {
+/// Whether the response is a page (the console's), not the API's JSON.
+pub(crate) fn is_html(response: &Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -21,6 +21,17 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
+/// `text` cut to `max` characters, the last one `…` when cut (an id drawn
+/// in a box of fixed width; the whole text goes in its title).
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        let head: String = text.chars().take(max.saturating_sub(1)).collect();
+        format!("{head}…")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// `text` percent-encoded for a query value or a path segment: every byte
 /// but the unreserved ones (RFC 3986) is encoded, so a filter value read
 /// from one URL cannot add parameters to the next one. The result still

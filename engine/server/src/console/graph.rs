@@ -12,7 +12,7 @@ use shutter_dsl::Plan;
 use shutter_dsl::model::{OnError, Step};
 
 use super::badge;
-use super::escape::escape;
+use super::escape::{escape, shorten};
 use super::layout::{BOX_HEIGHT, BOX_WIDTH, Placed, edge_path, layout};
 
 /// Longest step id drawn whole in a box; longer ones end in `…` (the
@@ -113,12 +113,7 @@ fn marks(step: &Step, steps: &[StepRecord]) -> Marks {
 /// look for); what else the box is (`finally`, `for_each` counts) is on
 /// the link inside it, so CSS can mark it too.
 fn node(out: &mut String, id: &str, state: &str, marks: &Marks, at: &Placed) {
-    let shown = if id.chars().count() > SHOWN_ID {
-        let head: String = id.chars().take(SHOWN_ID - 1).collect();
-        format!("{head}…")
-    } else {
-        id.to_owned()
-    };
+    let shown = shorten(id, SHOWN_ID);
     let mut notes = Vec::new();
     let mut flags = String::new();
     if marks.finally {

@@ -69,12 +69,7 @@ pub(crate) fn router(access: Access) -> Router<AppState> {
 /// keep answering JSON.
 async fn refusal_page(response: axum::response::Response) -> axum::response::Response {
     let status = response.status();
-    let html = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|kind| kind.starts_with("text/html"));
-    if !(status.is_client_error() || status.is_server_error()) || html {
+    if !(status.is_client_error() || status.is_server_error()) || crate::shape::is_html(&response) {
         return response;
     }
     let bytes = axum::body::to_bytes(response.into_body(), 64 << 10)

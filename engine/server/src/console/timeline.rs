@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::escape::escape;
+use super::escape::{escape, shorten};
 use super::when;
 use crate::views::StepView;
 
@@ -78,12 +78,7 @@ pub(crate) fn svg(steps: &[StepView], now: DateTime<Utc>) -> Option<String> {
     }
     for (row, step) in (0_i64..).zip(tried.iter().take(MAX_ROWS)) {
         let y = AXIS + row * ROW;
-        let shown = if step.key.chars().count() > SHOWN_ID {
-            let head: String = step.key.chars().take(SHOWN_ID - 1).collect();
-            format!("{head}…")
-        } else {
-            step.key.clone()
-        };
+        let shown = shorten(&step.key, SHOWN_ID);
         let _ = write!(
             out,
             r#"<g class="lane" data-step="{key}"><text class="lane-label" x="0" y="{ty}">{shown}</text>"#,

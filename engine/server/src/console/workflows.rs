@@ -16,6 +16,7 @@ use super::graph;
 use super::page::{self, Section};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::views::WorkflowSummary;
 use crate::workflows::Version;
 
 pub(crate) async fn list(State(state): State<AppState>) -> Response {
@@ -37,8 +38,8 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
         out.push_str(r#"<tr><td colspan="5" class="empty">No workflow is served (`shutter serve --workflows DIR`, or `POST /workflows`).</td></tr>"#);
     }
     for version in &versions {
-        let workflow = &version.plan.workflow;
-        let name = workflow.name.as_str();
+        let name = version.plan.workflow.name.as_str();
+        let summary = WorkflowSummary::new(version, state.workflows().versions(name).len());
         let _ = write!(
             out,
             concat!(
@@ -47,10 +48,10 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
             ),
             name = escape(name),
             name_q = escape(&percent(name)),
-            description = escape(workflow.description.as_deref().unwrap_or_default()),
-            steps = workflow.steps.len(),
-            versions = state.workflows().versions(name).len(),
-            schedule = escape(&schedule(version)),
+            description = escape(summary.description.as_deref().unwrap_or_default()),
+            steps = summary.steps,
+            versions = summary.versions,
+            schedule = escape(summary.schedule.as_deref().unwrap_or_default()),
         );
     }
     out.push_str("</tbody></table></div>\n");
@@ -69,15 +70,6 @@ pub(crate) async fn show(
         Section::Workflows,
         &main,
     )))
-}
-
-fn schedule(version: &Version) -> String {
-    version
-        .plan
-        .workflow
-        .schedule
-        .as_ref()
-        .map_or_else(String::new, |s| format!("{} ({})", s.cron, s.timezone))
 }
 
 fn render(version: &Version, versions: &[std::sync::Arc<Version>]) -> String {
@@ -102,10 +94,12 @@ fn render(version: &Version, versions: &[std::sync::Arc<Version>]) -> String {
         hash = escape(version.plan.hash.as_str()),
         hash_short = escape(version.plan.hash.as_str().get(..12).unwrap_or_default()),
         steps = workflow.steps.len(),
-        schedule = escape(&{
-            let s = schedule(version);
-            if s.is_empty() { "none".to_owned() } else { s }
-        }),
+        schedule = escape(
+            WorkflowSummary::new(version, versions.len())
+                .schedule
+                .as_deref()
+                .unwrap_or("none")
+        ),
     );
     // In the order the workflow declares them.
     let inputs: Vec<(String, Json)> = workflow
