@@ -221,3 +221,42 @@ async fn every_location_the_server_answers_is_followed_to_a_200() {
     );
     server.stop().await;
 }
+
+/// `--log-format json`: every line on stderr is a JSON object, the
+/// server's own lines and one access line per request alike.
+#[tokio::test]
+async fn json_logs_are_one_object_a_line_with_an_access_line_per_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("logs.db");
+    let server = Served::start([
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--log-format".as_ref(),
+        "json".as_ref(),
+    ])
+    .await;
+    let health = server.get("/healthz?x=1").await;
+    assert_eq!(health["status"], "ok");
+    let mut access = None;
+    for _ in 0..100 {
+        let logged = server.logged();
+        access = logged
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Json>(line).ok())
+            .find(|line| line["target"] == "shutter::access" && line["path"] == "/healthz");
+        if access.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let access = access.unwrap_or_else(|| panic!("no access line in {}", server.logged()));
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["status"], 200);
+    assert!(access["duration_ms"].is_number(), "{access}");
+    for line in server.logged().lines() {
+        assert!(
+            serde_json::from_str::<Json>(line).is_ok(),
+            "not a JSON object: {line}"
+        );
+    }
+}

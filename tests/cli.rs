@@ -48,6 +48,32 @@ fn validate_reports_every_problem_with_its_location_and_exits_1() {
 }
 
 #[test]
+fn validate_checks_module_files_and_their_pins() {
+    let dir = temp_dir("validate-modules");
+    std::fs::write(dir.join("real.wasm"), b"\0asm\x01\0\0\0").expect("write");
+    let pin = "0".repeat(64);
+    let file = write(
+        &dir,
+        "modules.yaml",
+        format!(
+            "version: 1\nname: mods\nsteps:\n  gone:\n    uses: wasm\n    wasm: {{module: missing.wasm, sha256: {pin}}}\n  wrong:\n    uses: wasm\n    wasm: {{module: real.wasm, sha256: {pin}}}\n"
+        )
+        .as_bytes(),
+    );
+    let run = shutter(["validate", &file]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{file}:6:")), "{}", run.stderr);
+    assert!(run.stderr.contains("missing.wasm"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("{file}:9:")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not match its pin"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("2 problem(s)"), "{}", run.stderr);
+}
+
+#[test]
 fn validate_as_json_gives_tools_line_and_column() {
     let dir = temp_dir("json");
     let file = write(

@@ -90,6 +90,54 @@ fn the_cli_starts_waits_for_lists_shows_and_cancels_on_a_server() {
     let waited = shutter(&["executions", "wait", &id, "--json", "--server", &base]);
     assert!(waited.status.success());
 
+    // Any unique start of an id names it, and `--last` the newest.
+    let prefix = &id[..13];
+    let by_prefix = shutter(&["executions", "show", prefix, "--server", &base]);
+    assert!(
+        text(&by_prefix.stdout).contains(&format!("execution {id}")),
+        "{}{}",
+        text(&by_prefix.stdout),
+        text(&by_prefix.stderr)
+    );
+    let newest = shutter(&["executions", "show", "--last", "diamond", "--server", &base]);
+    assert!(
+        text(&newest.stdout).contains(&format!("execution {id}")),
+        "{}{}",
+        text(&newest.stdout),
+        text(&newest.stderr)
+    );
+    // Its log lines, oldest first, with times; one step's; a step it lacks.
+    let logs = shutter(&["executions", "logs", prefix, "--server", &base]);
+    assert!(logs.status.success(), "{}", text(&logs.stderr));
+    let lines = text(&logs.stdout);
+    let prepare = lines.find("preparing backup of web-01").expect(&lines);
+    let cleanup = lines.find("cleanup for web-01").expect(&lines);
+    assert!(prepare < cleanup, "oldest first: {lines}");
+    assert!(
+        lines.lines().all(|l| l.starts_with("20")),
+        "each with its time: {lines}"
+    );
+    let report = shutter(&["executions", "logs", &id, "report", "--server", &base]);
+    let report = text(&report.stdout);
+    assert!(
+        !report.is_empty() && report.lines().all(|l| l.contains(" report ")),
+        "{report}"
+    );
+    let lacking = shutter(&["executions", "logs", &id, "nope", "--server", &base]);
+    assert!(!lacking.status.success());
+    assert!(
+        text(&lacking.stderr).contains("has no step `nope` (its steps: "),
+        "{}",
+        text(&lacking.stderr)
+    );
+    let nowhere = shutter(&["executions", "show", "ffff", "--server", &base]);
+    assert!(!nowhere.status.success());
+    assert!(
+        text(&nowhere.stderr).contains("no execution id starts with `ffff`"),
+        "{}",
+        text(&nowhere.stderr)
+    );
+
     // Ending an execution that has ended is refused with the server's message.
     let cancel = shutter(&["executions", "cancel", &id, "--server", &base]);
     assert!(!cancel.status.success());
@@ -200,4 +248,69 @@ fn serve_keeps_executions_only_as_long_as_it_is_told() {
         "{}",
         text(&listed.stderr)
     );
+}
+
+/// `--listen` takes a name; with stderr not a terminal the log has no
+/// colour codes even without `NO_COLOR`; each request is one access line
+/// without its query.
+#[test]
+fn serve_listens_on_a_name_and_logs_each_request_plainly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = Command::new(shutter_bin())
+        .args(["serve", "--listen", "localhost:0", "--db"])
+        .arg(dir.path().join("s.db"))
+        .current_dir(repo_root())
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shutter serve starts");
+    let mut lines = BufReader::new(server.stderr.take().expect("piped")).lines();
+    let base = loop {
+        let line = lines.next().expect("serve says where").expect("readable");
+        if let Some((_, rest)) = line.split_once(" on http://") {
+            break format!(
+                "http://{}",
+                rest.split_whitespace().next().expect("address")
+            );
+        }
+    };
+    assert!(
+        base.starts_with("http://127.0.0.1:") || base.starts_with("http://[::1]:"),
+        "{base}"
+    );
+    let answer = http_get(&base, "/healthz?probe=secret-ish");
+    assert!(answer.contains("\"ok\""), "{answer}");
+    let access = loop {
+        let line = lines.next().expect("an access line").expect("readable");
+        if line.contains("shutter::access") && line.contains("/healthz") {
+            break line;
+        }
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        !access.contains('\u{1b}'),
+        "no colour codes on a pipe: {access:?}"
+    );
+    assert!(access.contains("method=GET"), "{access}");
+    assert!(access.contains("path=/healthz"), "{access}");
+    assert!(access.contains("status=200"), "{access}");
+    assert!(!access.contains("probe"), "the query stays out: {access}");
+}
+
+/// A bare HTTP/1.1 GET over a socket, its whole answer as text.
+fn http_get(base: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sends");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("reads");
+    answer
 }

@@ -10,6 +10,7 @@ mod crash;
 mod disk_full;
 mod fencing;
 mod limits;
+mod live;
 mod memory;
 mod notify;
 mod openstack;

@@ -40,6 +40,54 @@ fn a_shipped_workflow_runs_and_prints_its_outputs() {
 }
 
 #[test]
+fn the_last_execution_and_its_logs_are_read_here() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let out = shutter_at(&db, &["run", "workflows/diamond.yaml", "-i", "vm=db-03"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let logs = shutter_at(&db, &["executions", "logs", "--last"]);
+    assert!(logs.status.success(), "{}", text(&logs.stderr));
+    let lines = text(&logs.stdout);
+    assert!(
+        lines.contains("prepare") && lines.contains("preparing backup of db-03"),
+        "{lines}"
+    );
+    // The one word after `--last WORKFLOW` is a step; `-f` on an ended
+    // execution prints what there is and ends.
+    let cleanup = shutter_at(
+        &db,
+        &["executions", "logs", "--last", "diamond", "cleanup", "-f"],
+    );
+    assert!(cleanup.status.success(), "{}", text(&cleanup.stderr));
+    let cleanup = text(&cleanup.stdout);
+    assert_eq!(cleanup.lines().count(), 1, "{cleanup}");
+    assert!(cleanup.contains("cleanup for db-03"), "{cleanup}");
+    let show = shutter_at(&db, &["executions", "show", "--last", "diamond", "--json"]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    let id = snapshot["execution"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert_eq!(id.len(), 36, "{snapshot}");
+    let by_prefix = shutter_at(&db, &["executions", "show", &id[..9], "--json"]);
+    assert!(by_prefix.status.success(), "{}", text(&by_prefix.stderr));
+    // The list: a header, and columns that line up under it.
+    let list = text(&shutter_at(&db, &["executions", "list"]).stdout);
+    let mut rows = list.lines();
+    let header = rows.next().unwrap_or_default();
+    assert!(
+        header.starts_with("ID") && header.contains("DURATION"),
+        "{list}"
+    );
+    let column = header.find("WORKFLOW").expect("a workflow column");
+    let row = rows.next().unwrap_or_default();
+    assert_eq!(row.get(column..column + 7), Some("diamond"), "{list}");
+    let none = shutter_at(&db, &["executions", "show", "--last", "nosuch"]);
+    assert!(!none.status.success());
+    assert!(text(&none.stderr).contains("no execution of workflow `nosuch` here"));
+}
+
+#[test]
 fn an_input_given_with_i_is_typed_by_its_declaration() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");

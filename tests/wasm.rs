@@ -1,7 +1,7 @@
 //! WebAssembly steps through the binary: shipped workflows, the pinned
 //! hash, hostile modules inside a workflow, and `shutter step run`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use shutter_tests::{repo_root, shutter_bin};
 
@@ -145,9 +145,107 @@ fn step_run_is_the_authors_inner_loop() {
             "200ms",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    // A deadline is retryable in a workflow: 75, not 1.
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
     assert!(
         text(&out.stderr).contains("ran past its deadline of 200ms"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Text modules run as they are, no build step: WAT components.
+    let wat = repo_root().join("wasm-steps/examples/wat");
+    let run_wat = |file: &str, input: &str| {
+        shutter_at(
+            &db,
+            &[
+                "step",
+                "run",
+                &wat.join(file).display().to_string(),
+                "--input",
+                input,
+            ],
+        )
+    };
+    let echoed = run_wat("echo.component.wat", r#"{"vm": "web-01"}"#);
+    assert!(echoed.status.success(), "{}", text(&echoed.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&echoed.stdout).expect("json");
+    assert_eq!(outputs["echo"], serde_json::json!({"vm": "web-01"}));
+    let busy = run_wat("fail.component.wat", "{}");
+    assert_eq!(
+        busy.status.code(),
+        Some(75),
+        "retryable: {}",
+        text(&busy.stderr)
+    );
+    assert!(text(&busy.stderr).contains("the array is busy"));
+    let trapped = run_wat("trap.component.wat", "{}");
+    assert_eq!(
+        trapped.status.code(),
+        Some(1),
+        "fatal: {}",
+        text(&trapped.stderr)
+    );
+    // A mistake in the text is named with its place.
+    let broken = dir.path().join("broken.wat");
+    std::fs::write(
+        &broken,
+        "(module\n  (func (export \"_start\") (i32.nope))\n)\n",
+    )
+    .expect("write");
+    let out = shutter_at(&db, &["step", "run", &broken.display().to_string()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("broken.wat:2:"),
+        "names the file and line: {}",
+        text(&out.stderr)
+    );
+}
+
+/// `shutter step new NAME --lang LANG` in `dir`, then the project's
+/// `build.sh`: the project and build.sh's output. What build.sh needs is
+/// installed by wasm-steps/build.sh, which tests/run runs first, so a
+/// missing toolchain fails the test (build.sh's stderr says how to install
+/// it) rather than skipping it.
+fn step_new(dir: &Path, name: &str, lang: &str) -> (PathBuf, std::process::Output) {
+    let out = std::process::Command::new(shutter_bin())
+        .args(["step", "new", name, "--lang", lang])
+        .current_dir(dir)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("{name}/build.sh")),
+        "says what to run next: {}",
+        text(&out.stdout)
+    );
+    let project = dir.join(name);
+    let built = std::process::Command::new(project.join("build.sh"))
+        .output()
+        .expect("build.sh runs");
+    (project, built)
+}
+
+/// Runs `module` (a template's build, or its text) as every template's
+/// step behaves: it logs "NAME started" and returns `{"received": <params>}`.
+fn assert_template_step_runs(dir: &Path, module: &Path, name: &str) {
+    let out = shutter_at(
+        &dir.join("s.db"),
+        &[
+            "step",
+            "run",
+            &module.display().to_string(),
+            "--input",
+            r#"{"hello": "world", "n": [1, 2.5]}"#,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        outputs,
+        serde_json::json!({"received": {"hello": "world", "n": [1, 2.5]}})
+    );
+    assert!(
+        text(&out.stderr).contains(&format!("{name} started")),
         "{}",
         text(&out.stderr)
     );
@@ -156,32 +254,113 @@ fn step_run_is_the_authors_inner_loop() {
 #[test]
 fn step_new_writes_a_project_that_builds_and_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
+    // `c` is the default language.
     let out = std::process::Command::new(shutter_bin())
         .args(["step", "new", "hello-step"])
         .current_dir(dir.path())
         .output()
         .expect("runs");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let project = dir.path().join("hello-step");
-    let built = std::process::Command::new(project.join("build.sh"))
+    assert!(dir.path().join("hello-step/main.c").exists());
+    let built = std::process::Command::new(dir.path().join("hello-step/build.sh"))
         .output()
         .expect("build.sh runs");
     assert!(built.status.success(), "{}", text(&built.stderr));
-    let module = project.join("hello-step.wasm");
-    let out = shutter_at(
-        &dir.path().join("s.db"),
-        &[
-            "step",
-            "run",
-            &module.display().to_string(),
-            "--input",
-            r#"{"hello": "world"}"#,
-        ],
+    let module = dir.path().join("hello-step/hello-step.wasm");
+    assert_template_step_runs(dir.path(), &module, "hello-step");
+}
+
+#[test]
+fn step_new_knows_its_languages() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(shutter_bin())
+        .args(["step", "new", "x", "--lang", "cobol"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        text(&out.stderr).contains("c, go, rust, wat, assemblyscript"),
+        "lists the languages: {}",
+        text(&out.stderr)
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(outputs, serde_json::json!({"received": {"hello": "world"}}));
-    assert!(text(&out.stderr).contains("hello-step started"));
+    assert!(!dir.path().join("x").exists());
+    let out = std::process::Command::new(shutter_bin())
+        .args(["step", "new", "1st", "--lang", "go"])
+        .current_dir(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("is not a step name"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn step_new_go_builds_a_wasi_command_that_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (project, built) = step_new(dir.path(), "go-step", "go");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_template_step_runs(dir.path(), &project.join("go-step.wasm"), "go-step");
+}
+
+#[test]
+fn step_new_assemblyscript_builds_a_wasi_command_that_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `as` is short for `assemblyscript`.
+    let (project, built) = step_new(dir.path(), "as-step", "as");
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_template_step_runs(dir.path(), &project.join("as-step.wasm"), "as-step");
+}
+
+#[test]
+fn step_new_wat_runs_without_a_build() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (project, built) = step_new(dir.path(), "wat-step", "wat");
+    // Nothing to build: build.sh says so, or writes the binary when
+    // wasm-tools is installed.
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    assert_template_step_runs(dir.path(), &project.join("wat-step.wat"), "wat-step");
+    let binary = project.join("wat-step.wasm");
+    if binary.exists() {
+        assert_template_step_runs(dir.path(), &binary, "wat-step");
+    } else {
+        assert!(
+            text(&built.stdout).contains("cargo install --locked wasm-tools"),
+            "{}",
+            text(&built.stdout)
+        );
+    }
+}
+
+#[test]
+fn step_new_rust_builds_a_component_or_says_how_to_get_its_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (project, built) = step_new(dir.path(), "rust-step", "rust");
+    let has_target = std::process::Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|out| {
+            text(&out.stdout)
+                .lines()
+                .any(|line| line.trim() == "wasm32-wasip2")
+        });
+    if has_target {
+        assert!(built.status.success(), "{}", text(&built.stderr));
+        assert_template_step_runs(dir.path(), &project.join("rust-step.wasm"), "rust-step");
+    } else {
+        // Not installed on the project's machine (and it cannot download
+        // one): build.sh must say how to get it instead of a cargo error.
+        assert!(!built.status.success());
+        assert!(
+            text(&built.stderr).contains("rustup target add wasm32-wasip2"),
+            "{}",
+            text(&built.stderr)
+        );
+        assert!(!project.join("rust-step.wasm").exists());
+    }
 }
 
 #[test]

@@ -167,6 +167,11 @@ async function main() {
       states[tonight] === 'succeeded' && states[flaky] === 'failed' && ['queued', 'running'].includes(states[slow]),
       JSON.stringify(states));
     await shot(page, 'executions');
+    await page.evaluate(() => { window.notReloaded = true; });
+    const fresh = await startRun(base, 'tonight');
+    await page.waitForSelector(`tr[data-execution-id="${fresh}"]`, { timeout: 5000 });
+    check('a new execution shows on the list live (long poll), without a reload',
+      await page.evaluate(() => window.notReloaded === true));
 
     // A running execution, followed live: its graph changes without a reload.
     await page.goto(base + '/ui/executions/' + slow);

@@ -14,7 +14,8 @@
 //!   [`ParamType`], [`Catalog`]); `units`: durations and sizes.
 //! - `backup`: the backup catalog's entries ([`Backup`]): what actions
 //!   made, where, of what, and whether it is still there.
-//! - `limits`: pools of slots a step waits for (`limit:`), across nodes.
+//! - `limits`: pools of slots a step waits for (`limit:`), across nodes;
+//!   `occupancy`: who holds which execution and slot, for operators.
 //! - `notify`: webhooks: events, targets, the [`notify::Notifier`] trait.
 //! - `secrets`: secret values and redaction; `files`: which host files a
 //!   step may name; `clock`: injected time.
@@ -36,6 +37,7 @@ pub mod limits;
 pub mod mac;
 pub mod module;
 pub mod notify;
+pub mod occupancy;
 pub mod record;
 mod recording;
 pub mod secrets;
@@ -60,6 +62,7 @@ pub use files::Files;
 pub use ids::{ExecutionId, StepKey};
 pub use limits::{LimitPools, SlotRequest};
 pub use module::{ModuleRunner, ModuleSpec};
+pub use occupancy::{Occupancy, Occupant, PoolRow};
 pub use record::{
     Change, ConcurrencyKey, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,
     StepRecord,

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use crate::backup::{Backup, BackupQuery};
 use crate::ids::{ExecutionId, StepKey};
 use crate::limits::SlotRequest;
+use crate::occupancy::Occupancy;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
 use crate::state::ExecutionState;
 
@@ -321,6 +322,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// One catalog entry by its id.
     async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError>;
+
+    /// The unended executions with their leases and the limit pools' rows,
+    /// across every engine sharing the store (see [`Occupancy`]).
+    async fn occupancy(&self) -> Result<Occupancy, StoreError>;
 
     /// What the processes sharing this store announce (this one's own
     /// writes included): changes, cancel requests, work released. `None`

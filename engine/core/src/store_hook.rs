@@ -147,6 +147,10 @@ impl<H: WriteHook> Store for Hooked<H> {
         self.inner.backup(id).await
     }
 
+    async fn occupancy(&self) -> Result<crate::occupancy::Occupancy, StoreError> {
+        self.inner.occupancy().await
+    }
+
     fn announcements(&self) -> Option<tokio::sync::broadcast::Receiver<Announcement>> {
         self.inner.announcements()
     }

@@ -67,6 +67,11 @@ fn every_change() -> Vec<Change> {
             attempt: 1,
             at: at(3),
         },
+        Change::AttemptParams {
+            key: snap.clone(),
+            attempt: 1,
+            params: json!({"volume_id": "vol-1", "token": "[redacted]"}),
+        },
         Change::AttemptInterrupted {
             key: snap.clone(),
             attempt: 1,
@@ -195,6 +200,7 @@ fn every_change() -> Vec<Change> {
             | Change::ExecutionFinished { .. }
             | Change::StepExpanded { .. }
             | Change::AttemptStarted { .. }
+            | Change::AttemptParams { .. }
             | Change::AttemptInterrupted { .. }
             | Change::AttemptRetrying { .. }
             | Change::StepSucceeded { .. }
@@ -341,6 +347,7 @@ fn step_record() -> StepRecord {
                 finished_at: Some(at(2)),
                 error: Some("throttled".to_owned()),
                 outputs: None,
+                params: None,
                 interrupted: false,
             },
             AttemptRecord {
@@ -349,6 +356,7 @@ fn step_record() -> StepRecord {
                 finished_at: Some(at(4)),
                 error: None,
                 outputs: Some(json!({"ok": true})),
+                params: Some(json!({"volume_id": "vol-1"})),
                 interrupted: true,
             },
         ],

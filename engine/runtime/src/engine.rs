@@ -240,6 +240,11 @@ impl Engine {
             .contains_key(&id)
     }
 
+    /// This engine, as its leases name it.
+    pub fn owner(&self) -> &Owner {
+        &self.inner.holder.owner
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
     }

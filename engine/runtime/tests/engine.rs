@@ -612,6 +612,34 @@ async fn secret_values_never_reach_the_record() {
         "a secret leaked: {everything}"
     );
     assert!(everything.contains("message: \"***\""), "{everything}");
+    // What each try was called with is kept, the secret hidden there too.
+    assert!(
+        everything.contains(r#"AttemptParams { key: StepKey { step: "a", item: None }, attempt: 1, params: Object {"message": String("***")} }"#),
+        "{everything}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tries_parameters_are_kept_resolved_and_bounded() {
+    let h = harness_with_token();
+    let long = "x".repeat(5000);
+    let yaml = "version: 1\nname: t\ninputs:\n  vm: {type: string}\n  long: {type: string}\nsteps:\n  a: {uses: core.log, with: {message: \"backing up ${{ inputs.vm }}\"}}\n  b: {uses: core.log, needs: a, with: {message: \"${{ inputs.long }}\"}}\n  c: {uses: core.noop, needs: b}\n";
+    let (record, snapshot) = h.run(yaml, json!({"vm": "web-01", "long": long})).await;
+    assert_eq!(record.state, ExecutionState::Succeeded);
+    let params = |step: &str| {
+        snapshot
+            .steps
+            .iter()
+            .find(|s| s.key.step == step)
+            .and_then(|s| s.attempts.first())
+            .and_then(|a| a.params.clone())
+    };
+    assert_eq!(params("a"), Some(json!({"message": "backing up web-01"})));
+    assert_eq!(
+        params("b"),
+        Some(json!({"message": "[5002 bytes, not kept]"}))
+    );
+    assert_eq!(params("c"), None, "a step without parameters keeps none");
 }
 
 /// Everything an execution left: its record, steps and event log.
@@ -683,6 +711,10 @@ async fn what_a_sensitive_parameter_resolves_to_is_redacted() {
     assert!(!failed.contains("HUNTER2"), "{failed}");
     assert!(failed.contains("401 for ***"), "{failed}");
     assert!(failed.contains("sending ***"), "{failed}");
+    assert!(
+        failed.contains(r#""auth": String("***")"#),
+        "kept hidden: {failed}"
+    );
     // A result that the next step's start carries is hidden alike.
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.echo, with: {succeed: true, auth: \"Bearer ${{ secrets.token | upper }}\"}}\n  b: {uses: core.noop, needs: a}\n";
     let (record, _) = h.run(yaml, json!({})).await;

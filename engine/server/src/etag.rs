@@ -14,6 +14,13 @@ use crate::extract::if_none_match;
 /// Larger bodies are refused rather than buffered (no route answers one).
 const MAX_HASHED_BODY: usize = 64 << 20;
 
+/// The tag of a body: what a route that answers 304 itself (a list's long
+/// poll) must give, so that its tags are the ones a client already holds.
+pub(crate) fn of_body(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    format!("\"{}\"", hex::encode(&digest[..12]))
+}
+
 pub(crate) async fn tag(request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
@@ -27,9 +34,7 @@ pub(crate) async fn tag(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_HASHED_BODY).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let digest = Sha256::digest(&bytes);
-    let tag = hex::encode(&digest[..12]);
-    let tag = format!("\"{tag}\"");
+    let tag = of_body(&bytes);
     if let Ok(value) = HeaderValue::from_str(&tag) {
         parts.headers.insert(header::ETAG, value);
     }

@@ -11,10 +11,22 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 
-/// Per-execution channels carrying the last durable sequence number.
-#[derive(Debug, Default)]
+/// Per-execution channels carrying the last durable sequence number, and
+/// one that moves with every change of any execution (what a long poll of
+/// a list waits for).
+#[derive(Debug)]
 pub(crate) struct ChangeFeed {
     watchers: Mutex<HashMap<ExecutionId, watch::Sender<u64>>>,
+    any: watch::Sender<u64>,
+}
+
+impl Default for ChangeFeed {
+    fn default() -> Self {
+        Self {
+            watchers: Mutex::default(),
+            any: watch::channel(0).0,
+        }
+    }
 }
 
 /// Above this many channels, subscribing sweeps the ones nobody listens to.
@@ -34,7 +46,16 @@ impl ChangeFeed {
             .subscribe()
     }
 
+    /// A receiver that sees that some execution changed after this call
+    /// (its value counts changes; only that it moved matters).
+    pub(crate) fn subscribe_all(&self) -> watch::Receiver<u64> {
+        self.any.subscribe()
+    }
+
     pub(crate) fn publish(&self, id: ExecutionId, seq: u64) {
+        // `send_modify` tells receivers even when there are none yet, and
+        // never fails.
+        self.any.send_modify(|count| *count = count.wrapping_add(1));
         let mut watchers = self.lock();
         if let Some(sender) = watchers.get(&id) {
             if sender.receiver_count() == 0 {

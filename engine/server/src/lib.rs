@@ -16,12 +16,13 @@
 //! - `listen`: accepting connections (request-head deadline, connection cap).
 //! - `host`, `cross_site`, `auth`: who may call what (the `Host` check, CSRF,
 //!   tokens); `shape`: every refusal in the error shape; `etag`.
-//! - `metrics`: Prometheus text. `vro`: typed parameters. `trim`: freed
+//! - `access`: the access log (a line per request). `metrics`: Prometheus text. `vro`: typed parameters. `trim`: freed
 //!   memory back to the OS after a burst.
 //! - `openapi`: the generated OpenAPI document.
 //! - `console/`: the operator's web console (HTML pages at `/` and `/ui/`),
 //!   reading what the API reads.
 
+mod access;
 mod auth;
 mod console;
 mod cross_site;

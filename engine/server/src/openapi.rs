@@ -7,7 +7,7 @@
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-use crate::routes::{backups, executions, system, vro, workflows};
+use crate::routes::{backups, executions, nodes, system, vro, workflows};
 use crate::views;
 
 #[derive(Debug, OpenApi)]
@@ -18,7 +18,7 @@ use crate::views;
         executions::list, executions::get, executions::events, executions::logs, executions::cancel, executions::retry,
         backups::list, backups::get,
         vro::start, vro::get, vro::get_at_location, vro::get_state, vro::cancel,
-        system::healthz, system::metrics, system::openapi,
+        nodes::get, system::healthz, system::metrics, system::openapi,
     ),
     components(schemas(
         views::ExecutionSummary, views::ExecutionDetail, views::NotificationView, views::PendingNotificationView, views::StepView, views::AttemptView,
@@ -28,6 +28,7 @@ use crate::views;
         views::BackupView, views::BackupSourceView, views::RestoreTestView, views::BackupPage,
         vro::VroStartRequest, vro::VroExecution, vro::VroState, crate::vro::VroParameter,
         system::Health, executions::RetryRequest,
+        nodes::NodesView, nodes::ThisNodeView, nodes::NodeView, nodes::HeldExecutionView, nodes::PoolView, nodes::PoolStepView,
         shutter_runtime::DryRun, shutter_runtime::StepPlan, shutter_runtime::Call, shutter_runtime::Forecast,
     )),
     tags(
@@ -35,7 +36,7 @@ use crate::views;
         (name = "executions", description = "Read, wait for, cancel and retry executions."),
         (name = "backups", description = "The backup catalog."),
         (name = "vro", description = "vRealize Orchestrator-shaped aliases: clients written for vRO's REST API start and poll executions unchanged."),
-        (name = "system", description = "Health, metrics and this document: `/healthz` and `/openapi.json` need no token."),
+        (name = "system", description = "Health, metrics, the nodes and limit pools, and this document: `/healthz` and `/openapi.json` need no token."),
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

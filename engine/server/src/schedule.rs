@@ -31,6 +31,25 @@ pub(crate) fn next_tick(
         .map(|tick| tick.with_timezone(&Utc))
 }
 
+/// The next `count` ticks of `cron` after `after` (fewer when it has no
+/// more): what the API and the console show as the next runs.
+pub(crate) fn next_ticks(
+    cron: &str,
+    timezone: chrono_tz::Tz,
+    mut after: DateTime<Utc>,
+    count: usize,
+) -> Vec<DateTime<Utc>> {
+    let mut ticks = Vec::with_capacity(count);
+    while ticks.len() < count {
+        let Some(tick) = next_tick(cron, timezone, after) else {
+            break;
+        };
+        ticks.push(tick);
+        after = tick;
+    }
+    ticks
+}
+
 /// Runs the schedules of the served workflows until `stop`.
 pub(crate) async fn run(state: AppState, clock: Arc<dyn Clock>, stop: CancellationToken) {
     // Per workflow: the last tick handled. Starting from now skips the

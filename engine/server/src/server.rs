@@ -47,6 +47,8 @@ pub struct ServerConfig {
     /// Most executions this server runs at once; more wait in the store,
     /// queued for any node with room.
     pub max_executions: usize,
+    /// One log line (`tracing`, target `shutter::access`) per request.
+    pub access_log: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -60,6 +62,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("max_workflow_versions", &self.max_workflow_versions)
             .field("max_executions", &self.max_executions)
+            .field("access_log", &self.access_log)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,7 @@ impl Default for ServerConfig {
             check: None,
             max_workflow_versions: crate::workflows::MAX_VERSIONS,
             max_executions: 1000,
+            access_log: false,
         }
     }
 }

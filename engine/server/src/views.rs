@@ -184,6 +184,7 @@ impl From<&StepRecord> for StepView {
                     finished_at: attempt.finished_at,
                     error: attempt.error.clone(),
                     outputs: attempt.outputs.clone(),
+                    params: attempt.params.clone(),
                     interrupted: attempt.interrupted,
                 })
                 .collect(),
@@ -209,6 +210,13 @@ pub struct AttemptView {
     pub error: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub outputs: Option<Json>,
+    /// What its parameters resolved to, the execution's secrets and the
+    /// sensitive parameters' values hidden, a value over 4 KiB replaced by
+    /// its size; absent for a step without parameters (or a try recorded
+    /// before Shutter kept them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<Json>,
     /// The engine stopped during this try; it was run again.
     pub interrupted: bool,
 }
@@ -270,6 +278,10 @@ pub struct WorkflowSummary {
     pub steps: usize,
     /// Cron expression and time zone, when scheduled.
     pub schedule: Option<String>,
+    /// When the schedule fires next (the next three ticks, UTC); absent
+    /// when not scheduled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub next_ticks: Vec<DateTime<Utc>>,
 }
 
 impl WorkflowSummary {
@@ -285,6 +297,9 @@ impl WorkflowSummary {
                 .schedule
                 .as_ref()
                 .map(|s| format!("{} ({})", s.cron, s.timezone)),
+            next_ticks: workflow.schedule.as_ref().map_or_else(Vec::new, |s| {
+                crate::schedule::next_ticks(&s.cron, s.timezone, Utc::now(), 3)
+            }),
         }
     }
 }

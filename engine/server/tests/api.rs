@@ -253,6 +253,97 @@ async fn etags_revalidate_and_long_polls_return_on_change() {
 }
 
 #[tokio::test]
+async fn nodes_names_this_node_and_the_executions_it_holds() {
+    let api = server(None);
+    api.register(LONG).await;
+    let started = api.post("/workflows/long/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let nodes = api.get("/nodes").await;
+    assert_eq!(nodes.status, StatusCode::OK, "{:?}", nodes.body);
+    let me = nodes.body["this_node"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(nodes.body["this_node"]["pid"], std::process::id());
+    assert_eq!(nodes.body["nodes"][0]["id"], me.as_str());
+    assert_eq!(nodes.body["nodes"][0]["this_node"], true);
+    assert_eq!(nodes.body["nodes"][0]["expired"], false);
+    assert_eq!(nodes.body["executions"][0]["id"], id.as_str());
+    assert_eq!(nodes.body["executions"][0]["node"], me.as_str());
+    assert_eq!(nodes.body["waiting_for_a_node"], 0);
+    assert_eq!(nodes.body["pools"], json!([]));
+    api.post(&format!("/executions/{id}/cancel"), "").await;
+    api.finished(&id).await;
+    let after = api.get("/nodes").await;
+    assert_eq!(after.body["executions"], json!([]));
+    assert_eq!(after.body["nodes"], json!([]));
+}
+
+#[tokio::test]
+async fn a_long_poll_of_the_list_returns_when_the_page_changes() {
+    let api = server(None);
+    api.register(HELLO).await;
+    let first = api
+        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
+        .await;
+    api.finished(first.body["id"].as_str().unwrap()).await;
+    let page = api.get("/executions?workflow=hello").await;
+    let tag = page.header("etag").to_owned();
+    // Nothing changes: held, then 304 with the same tag.
+    let idle = api
+        .get_with(
+            "/executions?workflow=hello&wait=200ms",
+            &[("if-none-match", &tag)],
+        )
+        .await;
+    assert_eq!(idle.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(idle.header("etag"), tag);
+    // A change elsewhere (another workflow) does not end it either: the
+    // page it holds is the same.
+    api.register(LONG).await;
+    let poll = {
+        let router = api.router.clone();
+        let tag = tag.clone();
+        tokio::spawn(async move {
+            let request = axum::http::Request::get("/executions?workflow=hello&wait=60s")
+                .header("if-none-match", tag)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            tower::ServiceExt::oneshot(router, request).await.unwrap()
+        })
+    };
+    tokio::task::yield_now().await;
+    let other = api.post("/workflows/long/executions", "{}").await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !poll.is_finished(),
+        "a change of another workflow's execution ended the poll"
+    );
+    // A new execution of the page's workflow does.
+    let second = api
+        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
+        .await;
+    let second = second.body["id"].as_str().unwrap().to_owned();
+    let answered = poll.await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_ne!(answered.headers()["etag"].to_str().unwrap(), tag);
+    let body = axum::body::to_bytes(answered.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body: Json = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["items"][0]["id"], second.as_str());
+    // Without `wait`, a matching tag answers 304 at once, as before.
+    let now = api.get("/executions?workflow=hello").await;
+    let again = api
+        .get_with(
+            "/executions?workflow=hello",
+            &[("if-none-match", now.header("etag"))],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    let bad = api.get("/executions?wait=soon").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn a_long_poll_on_events_returns_when_the_next_event_is_recorded() {
     let api = server(None);
     api.register(LONG).await;
@@ -519,7 +610,7 @@ async fn metrics_and_openapi_describe_the_server() {
 }
 
 /// Every route the router serves, as (method, path) in the document.
-const ROUTES: [(&str, &str); 21] = [
+const ROUTES: [(&str, &str); 22] = [
     ("post", "/workflows"),
     ("get", "/workflows"),
     ("get", "/workflows/{name}"),
@@ -533,6 +624,7 @@ const ROUTES: [(&str, &str); 21] = [
     ("post", "/executions/{id}/retry"),
     ("get", "/backups"),
     ("get", "/backups/{id}"),
+    ("get", "/nodes"),
     ("post", "/vco/api/workflows/{name}/executions"),
     ("get", "/vco/api/workflows/{name}/executions/{id}"),
     ("get", "/vco/api/workflows/{name}/executions/{id}/"),

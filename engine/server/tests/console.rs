@@ -117,6 +117,93 @@ async fn the_list_shows_each_execution_with_its_state_and_pages_back() {
 }
 
 #[tokio::test]
+async fn a_large_execution_lists_its_notable_steps_first_and_all_on_asking() {
+    let api = server(None);
+    let mut yaml = String::from("version: 1\nname: wide\nsteps:\n");
+    for n in 0..80 {
+        yaml.push_str(&format!("  s{n:02}: {{uses: core.noop}}\n"));
+    }
+    yaml.push_str("  late:\n    uses: core.fail\n    needs: s79\n    with: {message: broke}\n");
+    api.register(&yaml).await;
+    let id = run(&api, "wide").await;
+    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let body = html(&page).to_owned();
+    assert!(
+        body.contains(r#"data-partial="1""#),
+        "marked as listing some steps"
+    );
+    assert!(body.contains("Listed: 60 of 81 steps"), "says how many");
+    assert_eq!(body.matches("<tr data-step=").count(), 60);
+    assert_eq!(body.matches(r#"<details class="step""#).count(), 60);
+    assert_eq!(
+        body.matches(r#"<g class="node "#).count(),
+        81,
+        "the graph has every step"
+    );
+    assert!(
+        body.contains(r#"<tr data-step="late" data-state="failed">"#),
+        "the failed step is listed although it comes last"
+    );
+    assert!(body.contains(r#"<tr data-step="s00" data-state="succeeded">"#));
+    assert!(
+        !body.contains(r#"<tr data-step="s79""#),
+        "the rest wait for `all`"
+    );
+    let all = api.get(&format!("/ui/executions/{id}?steps=all")).await;
+    let every = html(&all);
+    assert_eq!(every.matches("<tr data-step=").count(), 81);
+    assert!(!every.contains("data-partial"));
+    assert!(
+        body.len() < every.len(),
+        "{} vs {}",
+        body.len(),
+        every.len()
+    );
+}
+
+#[tokio::test]
+async fn the_nodes_page_shows_this_node_and_what_it_holds() {
+    let api = server(None);
+    api.register(
+        "version: 1
+name: long
+steps:
+  work: {uses: core.sleep, with: {duration: 1h}}
+",
+    )
+    .await;
+    let empty = api.get("/ui/nodes").await;
+    let body = html(&empty);
+    assert!(body.contains("No node holds an execution now."), "{body}");
+    assert!(body.contains("Every execution has ended."), "{body}");
+    assert!(body.contains("No pool"), "{body}");
+    let started = api.post("/workflows/long/executions", "{}").await;
+    let id = started.body["id"].as_str().unwrap().to_owned();
+    let page = api.get("/ui/nodes").await;
+    let body = html(&page);
+    assert_eq!(body.matches("<tr data-node=").count(), 1, "{body}");
+    assert!(body.contains("(this node)"), "{body}");
+    assert!(
+        body.contains(r#"<span class="label">renewed</span>"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(r#"<tr data-execution-id="{id}">"#)),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<b data-role="waiting-for-a-node">0</b>"#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<a href="/ui/nodes" aria-current="page">"#),
+        "{body}"
+    );
+    api.post(&format!("/executions/{id}/cancel"), "").await;
+    api.finished(&id).await;
+}
+
+#[tokio::test]
 async fn the_execution_page_draws_one_node_per_step_in_its_state() {
     let api = server(None);
     api.register(HOSTILE).await;
@@ -167,6 +254,17 @@ async fn what_a_step_says_reaches_the_page_only_escaped() {
     // The one script of the page is the console's own file.
     assert_eq!(body.matches("<script").count(), 1, "{body}");
     assert!(body.contains(r#"<script src="/ui/assets/console.js?v="#));
+    // The step's panel shows what it was called with, escaped as well.
+    assert!(
+        body.contains(
+            "<h3>Parameters <span class=\"muted\">(try 1, resolved; secrets hidden)</span></h3>"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("&quot;message&quot;: &quot;&lt;script&gt;alert(\\&quot;pwned\\&quot;)&lt;/script&gt;&quot;"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -327,6 +425,49 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
         .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_scheduled_workflow_shows_its_next_ticks() {
+    let api = server(None);
+    api.register(
+        r#"version: 1
+name: nightly
+schedule: {cron: "0 3 * * *", timezone: Europe/Paris}
+steps:
+  a: {uses: core.noop}
+"#,
+    )
+    .await;
+    let detail = api.get("/workflows/nightly").await;
+    let ticks: Vec<chrono::DateTime<chrono::Utc>> =
+        serde_json::from_value(detail.body["next_ticks"].clone()).unwrap();
+    assert_eq!(ticks.len(), 3, "{:?}", detail.body);
+    let paris: Vec<u32> = ticks
+        .iter()
+        .map(|t| chrono::Timelike::hour(&t.with_timezone(&chrono_tz::Europe::Paris)))
+        .collect();
+    assert_eq!(paris, [3, 3, 3], "03:00 in Paris, each day");
+    assert!(
+        ticks[0] > chrono::Utc::now()
+            && ticks
+                .windows(2)
+                .all(|w| w[1] - w[0] >= chrono::TimeDelta::hours(23))
+    );
+    let page = api.get("/ui/workflows/nightly").await;
+    let body = html(&page);
+    let shown = body
+        .split(r#"data-role="next-ticks">"#)
+        .nth(1)
+        .unwrap_or_default();
+    let shown = shown.split("</span>").next().unwrap_or_default();
+    assert_eq!(shown.matches("<time ").count(), 3, "{body}");
+    let list = api.get("/ui/workflows").await;
+    assert_eq!(
+        html(&list).matches("<time ").count(),
+        1,
+        "the list shows the next tick"
+    );
 }
 
 #[tokio::test]

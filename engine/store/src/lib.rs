@@ -15,11 +15,13 @@
 //! - `lease.rs`: when an execution's owner counts as gone.
 //! - `catalog.rs`: the backup catalog's part of an append, for every backend.
 //! - `slots.rs`: whose turn it is in a limit pool (`limit:`), for every backend.
+//! - `occupancy.rs`: who holds which execution and slot, read by SQL backends.
 
 mod catalog;
 mod codec;
 mod lease;
 mod memory;
+mod occupancy;
 mod postgres;
 mod slots;
 mod sqlite;

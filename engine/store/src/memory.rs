@@ -9,8 +9,8 @@ use indexmap::IndexMap;
 use shutter_core::record::Timestamp;
 use shutter_core::{
     Backup, BackupQuery, BackupRef, Change, Claim, Event, ExecutionId, ExecutionRecord,
-    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest,
-    StepKey, StepRecord, Store, StoreError, StoredWorkflow,
+    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Occupancy, Occupant, Page,
+    PoolRow, Renewal, SlotRequest, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 
 use crate::lease::{Lease, is_claimable, is_orphaned};
@@ -116,6 +116,25 @@ pub(crate) fn fenced(claim: Claim, current: u64) -> StoreError {
         "execution {} is held by another engine now (claim epoch {} is past, the current one is {current})",
         claim.id, claim.epoch
     ))
+}
+
+/// Whether a pool's row counts: its execution runs at the row's epoch
+/// under a lease not expired at `now`.
+fn counts(
+    executions: &HashMap<ExecutionId, Entry>,
+    execution: &str,
+    epoch: u64,
+    now: Timestamp,
+) -> bool {
+    execution
+        .parse::<ExecutionId>()
+        .ok()
+        .and_then(|id| executions.get(&id))
+        .is_some_and(|entry| {
+            entry.epoch == epoch
+                && !entry.record.state.is_terminal()
+                && entry.lease.as_ref().is_some_and(|lease| lease.until >= now)
+        })
 }
 
 fn lease_for(holder: &Holder) -> Lease {
@@ -396,16 +415,7 @@ impl Store for MemoryStore {
         let rows: Vec<SlotRow> = rows
             .into_iter()
             .map(|mut row| {
-                row.live = row
-                    .execution
-                    .parse::<ExecutionId>()
-                    .ok()
-                    .and_then(|id| executions.get(&id))
-                    .is_some_and(|entry| {
-                        entry.epoch == row.epoch
-                            && !entry.record.state.is_terminal()
-                            && entry.lease.as_ref().is_some_and(|lease| lease.until >= now)
-                    });
+                row.live = counts(&executions, &row.execution, row.epoch, now);
                 row
             })
             .collect();
@@ -467,6 +477,62 @@ impl Store for MemoryStore {
     async fn backup(&self, id: &str) -> Result<Option<Backup>, StoreError> {
         let catalog = self.backups.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(catalog.values().find(|entry| entry.id == id).cloned())
+    }
+
+    async fn occupancy(&self) -> Result<Occupancy, StoreError> {
+        use shutter_core::occupancy::OCCUPANCY_ROWS;
+        let executions = self.lock();
+        let mut unended: Vec<Occupant> = executions
+            .values()
+            .filter(|entry| !entry.record.state.is_terminal())
+            .map(|entry| Occupant {
+                id: entry.record.id,
+                workflow: entry.record.workflow.clone(),
+                state: entry.record.state,
+                lease: entry.lease.as_ref().map(|lease| {
+                    (
+                        shutter_core::Owner {
+                            id: lease.owner_id.clone(),
+                            host: lease.host.clone(),
+                            pid: lease.pid,
+                        },
+                        lease.until,
+                    )
+                }),
+            })
+            .collect();
+        unended.sort_by_key(|occupant| occupant.id);
+        unended.truncate(OCCUPANCY_ROWS);
+        let now = Utc::now();
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut rows: Vec<PoolRow> = slots
+            .iter()
+            .flat_map(|(pool, rows)| rows.iter().map(move |row| (pool, row)))
+            .filter_map(|(pool, row)| {
+                Some(PoolRow {
+                    pool: pool.clone(),
+                    execution: row.execution.parse().ok()?,
+                    step: row.step.clone(),
+                    since: row.since,
+                    held: row.held,
+                    live: counts(&executions, &row.execution, row.epoch, now),
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (&a.pool, !a.held, a.since, a.execution, &a.step).cmp(&(
+                &b.pool,
+                !b.held,
+                b.since,
+                b.execution,
+                &b.step,
+            ))
+        });
+        rows.truncate(OCCUPANCY_ROWS);
+        Ok(Occupancy {
+            executions: unended,
+            slots: rows,
+        })
     }
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {

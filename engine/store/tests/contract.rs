@@ -943,6 +943,58 @@ async fn a_slot_counts_only_while_its_execution_runs_under_a_live_lease(store: A
     assert!(!store.take_slot(third, &pool).await.unwrap());
 }
 
+async fn occupancy_shows_who_holds_what(store: Arc<dyn Store>) {
+    let me = held_by(&owner(), LEASE);
+    let dying = held_by(&elsewhere("dying"), Duration::from_millis(800));
+    let theirs = started(&store, &dying).await;
+    let mine = started(&store, &me).await;
+    let released = started(&store, &me).await;
+    store.release(released).await.unwrap();
+    let ended = started(&store, &me).await;
+    finish(&store, ended).await;
+    let pool = slot("vcenter-prod", 1, "snap");
+    assert!(store.take_slot(theirs, &pool).await.unwrap());
+    assert!(!store.take_slot(mine, &pool).await.unwrap());
+    let seen = store.occupancy().await.unwrap();
+    let holders: Vec<(ExecutionId, Option<String>)> = seen
+        .executions
+        .iter()
+        .map(|o| (o.id, o.lease.as_ref().map(|(owner, _)| owner.id.clone())))
+        .collect();
+    assert_eq!(
+        holders,
+        vec![
+            (theirs.id, Some(dying.owner.id.clone())),
+            (mine.id, Some(me.owner.id.clone())),
+            (released.id, None),
+        ],
+        "unended executions, oldest first, with their holders; the ended one left out"
+    );
+    let rows: Vec<(String, ExecutionId, bool, bool)> = seen
+        .slots
+        .iter()
+        .map(|r| (r.pool.clone(), r.execution, r.held, r.live))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("vcenter-prod".to_owned(), theirs.id, true, true),
+            ("vcenter-prod".to_owned(), mine.id, false, true),
+        ]
+    );
+    // The dying node's lease runs out: its slot no longer counts.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let later = store.occupancy().await.unwrap();
+    let theirs_row = later
+        .slots
+        .iter()
+        .find(|r| r.execution == theirs.id)
+        .unwrap();
+    assert!(theirs_row.held && !theirs_row.live);
+    let (_, until) = later.executions[0].lease.clone().unwrap();
+    assert!(until < chrono::Utc::now());
+}
+
 fn keyed(key: &str, skip: bool, idempotency: Option<&str>) -> NewExecution {
     NewExecution {
         concurrency: Some(ConcurrencyKey {
@@ -1065,6 +1117,7 @@ contract!(
     a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for,
     a_slot_counts_only_while_its_execution_runs_under_a_live_lease,
     a_concurrency_key_runs_one_at_a_time_in_the_order_started,
+    occupancy_shows_who_holds_what,
     the_catalog_keeps_what_steps_report,
     a_backup_reported_again_or_marked_stays_one_entry,
     a_fenced_append_records_no_backup_and_pruning_keeps_them,

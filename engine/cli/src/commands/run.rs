@@ -168,11 +168,21 @@ pub(crate) async fn follow(
         }
     });
     let done = CancellationToken::new();
+    let followed = progress::Followed {
+        id,
+        workflow: plan.workflow.name.to_string(),
+        steps: plan
+            .workflow
+            .steps
+            .keys()
+            .map(ToString::to_string)
+            .collect(),
+    };
     let follower = tokio::spawn({
         let store = store.clone();
         let done = done.clone();
         let tty = std::io::stderr().is_terminal();
-        async move { progress::follow(store.as_ref(), id, tty, done).await }
+        async move { progress::follow(store.as_ref(), followed, tty, done).await }
     });
     let result = engine.run(claim, plan, cancel).await;
     done.cancel();

@@ -22,9 +22,19 @@ pub(crate) struct Args {
     db: DbArgs,
     #[command(flatten)]
     engine: EngineArgs,
-    /// Address to listen on. Anything but loopback needs a token.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on, `HOST:PORT` (`127.0.0.1:8080`,
+    /// `localhost:8080`, `0.0.0.0:443`). Anything but loopback needs a token.
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = listen_address)]
     listen: SocketAddr,
+    /// How log lines are written on stderr: `text` for people (coloured
+    /// only on a terminal, never with `NO_COLOR`), `json` (an object a
+    /// line) for a log collector.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// A log line per request (method, path without its query, status,
+    /// duration): `on` or `off`.
+    #[arg(long, default_value = "on", value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    access_log: bool,
     /// Serve every workflow (`*.yaml`, `*.yml`) of this directory; invalid
     /// files are reported and skipped.
     #[arg(long, value_name = "DIR")]
@@ -80,14 +90,60 @@ pub(crate) struct Args {
     keep: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `HOST:PORT` as an address: a literal one, or a name resolved here
+/// (its first address: `localhost` is loopback either way).
+fn listen_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(address) = text.parse() {
+        return Ok(address);
+    }
+    if !text.contains(':') {
+        return Err(format!("`{text}` is not HOST:PORT (e.g. 127.0.0.1:8080)"));
+    }
+    std::net::ToSocketAddrs::to_socket_addrs(text)
+        .map_err(|err| format!("`{text}`: {err}"))?
+        .next()
+        .ok_or_else(|| format!("`{text}` names no address"))
+}
+
+/// The format chosen, for what `serve` says itself (`say`).
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// A line about the server itself: `shutter: ...` for people, or a log
+/// event like any other in JSON (so a collector reads one format).
+fn say(message: &str) {
+    match FORMAT.get() {
+        Some(LogFormat::Json) => tracing::info!(target: "shutter", "{message}"),
+        _ => eprintln!("shutter: {message}"),
+    }
+}
+
+/// Logs on stderr in the chosen format; colour only for a person at a
+/// terminal who did not ask for none.
+fn init_logs(format: LogFormat) {
+    let _ = FORMAT.set(format);
+    use std::io::IsTerminal as _;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_ansi(ansi);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
 /// How often retention runs while serving.
 const PRUNE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
-        .init();
+    init_logs(args.log_format);
     let access = Access {
         token: token(args.token_file.as_deref(), "SHUTTER_API_TOKEN")?,
         admin_token: token(args.admin_token_file.as_deref(), "SHUTTER_ADMIN_TOKEN")?,
@@ -118,6 +174,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_connections: args.max_connections,
         max_workflow_versions: usize::from(args.workflow_versions),
         max_executions: usize::try_from(args.max_executions).unwrap_or(usize::MAX),
+        access_log: args.access_log,
         allowed_hosts: AllowedHosts::new(args.allowed_hosts.iter().cloned()),
         access,
         ..ServerConfig::default()
@@ -146,11 +203,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 let before = chrono::Utc::now() - keep;
                 match store.prune(before).await {
                     Ok(0) => {}
-                    Ok(removed) => eprintln!(
-                        "shutter: retention removed {removed} execution(s) finished before {}",
+                    Ok(removed) => say(&format!(
+                        "retention removed {removed} execution(s) finished before {}",
                         before.format("%Y-%m-%d %H:%M:%S")
-                    ),
-                    Err(err) => eprintln!("shutter: retention failed, will try again: {err}"),
+                    )),
+                    Err(err) => say(&format!("retention failed, will try again: {err}")),
                 }
             }
         });
@@ -173,7 +230,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .load_dir(dir, server.catalog(), chrono::Utc::now())
             .with_context(|| format!("reading the workflow directory {}", dir.display()))?;
         for (file, problem) in &problems {
-            eprintln!("shutter: skipping {file}:\n{problem}");
+            say(&format!("skipping {file}:\n{problem}"));
         }
     }
     for problem in server
@@ -181,27 +238,27 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .await
         .context("keeping workflows in the store")?
     {
-        eprintln!("shutter: {problem}");
+        say(&problem);
     }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     let served = server.state().workflows().all_latest().len();
-    eprintln!(
-        "shutter: serving {served} workflow(s) on http://{} (store {})",
+    say(&format!(
+        "serving {served} workflow(s) on http://{} (store {})",
         listener.local_addr()?,
         opened.place
-    );
+    ));
     let (resumed, unresumable) = server.resume().await.context("resuming executions")?;
     if resumed > 0 {
-        eprintln!("shutter: resumed {resumed} execution(s) left running");
+        say(&format!("resumed {resumed} execution(s) left running"));
     }
     for problem in unresumable {
-        eprintln!("shutter: {problem}");
+        say(&problem.to_string());
     }
     server.serve(listener, shutdown_signal()).await?;
     opened.close();
-    eprintln!("shutter: stopped");
+    say("stopped");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -244,5 +301,5 @@ async fn shutdown_signal() {
         let _ = interrupt.await;
     }
     // Say so at once: running executions get a grace period to end.
-    eprintln!("shutter: stopping");
+    say("stopping");
 }

@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use serde_json::Value as Json;
 use shutter_wasm::{Grants, Limits, Run};
 
+use super::step_new::Lang;
+
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// Runs a module once with the given input.
@@ -23,13 +25,17 @@ pub(crate) enum Command {
 pub(crate) struct NewArgs {
     /// The step's name, also its directory.
     name: String,
-    /// The guest language; `c` (WASI command ABI) is the one template so far.
-    #[arg(long, default_value = "c")]
-    lang: String,
+    /// The guest language. WASI commands: `c` (clang + wasi-libc), `go`
+    /// (Go >= 1.21), `assemblyscript` or `as` (npm). Components: `rust`
+    /// (target wasm32-wasip2), `wat` (text, runs without a build).
+    #[arg(long, value_enum, default_value_t = Lang::C)]
+    lang: Lang,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RunArgs {
+    /// The module: a binary (`.wasm`, core module or component) or its
+    /// text form (`.wat`), compiled here first.
     module: PathBuf,
     /// The parameters, a JSON object (`@FILE` reads a file).
     #[arg(long, default_value = "{}")]
@@ -52,7 +58,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run_module(&args),
-        Command::New(args) => super::step_new::write(&args.name, &args.lang),
+        Command::New(args) => super::step_new::write(&args.name, args.lang),
     }
 }
 
@@ -70,8 +76,7 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let memory = shutter_core::units::parse_size(&args.memory).map_err(anyhow::Error::msg)?;
     let timeout: Duration =
         shutter_core::units::parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
-    let bytes = std::fs::read(&args.module)
-        .with_context(|| format!("reading module {}", args.module.display()))?;
+    let bytes = read_module(&args.module)?;
     let sha256 = sha256_hex(&bytes);
     let host = crate::db::wasm_host()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -126,9 +131,25 @@ fn run_module(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 "fatal"
             };
             eprintln!("error ({kind}): {failure}");
-            Ok(ExitCode::FAILURE)
+            Ok(if failure.retryable() {
+                ExitCode::from(EXIT_RETRYABLE)
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
+}
+
+/// The exit status of a run that failed but would be tried again in a
+/// workflow (`EX_TEMPFAIL` of sysexits.h); a fatal failure exits 1.
+pub(crate) const EXIT_RETRYABLE: u8 = 75;
+
+/// The module's binary: read as is, or compiled from its text form (WAT).
+/// `wat` tells them apart by the binary's magic and names the file, line
+/// and column of a mistake in the text. The sha256 printed is the
+/// binary's: what a pin names.
+fn read_module(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    wat::parse_file(path).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

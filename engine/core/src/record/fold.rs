@@ -54,6 +54,13 @@ impl StepRecord {
                 self.waiting_for = Some(pool.clone());
             }
             Change::AttemptStarted { attempt, at, .. } => self.start_attempt(*attempt, *at),
+            Change::AttemptParams {
+                attempt, params, ..
+            } => {
+                if let Some(tried) = self.attempts.iter_mut().find(|a| a.number == *attempt) {
+                    tried.params = Some(params.clone());
+                }
+            }
             Change::AttemptInterrupted { attempt, at, .. } => {
                 self.interrupt_attempt(*attempt, *at);
             }
@@ -128,6 +135,7 @@ impl StepRecord {
             finished_at: None,
             error: None,
             outputs: None,
+            params: None,
             interrupted: false,
         });
     }

@@ -134,6 +134,9 @@ pub struct AttemptRecord {
     pub finished_at: Option<Timestamp>,
     pub error: Option<String>,
     pub outputs: Option<Json>,
+    /// What its parameters resolved to (secrets hidden), when it had any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<Json>,
     /// The engine stopped during this try; it does not count against `retry`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
@@ -236,6 +239,14 @@ pub enum Change {
         key: StepKey,
         attempt: u32,
         at: Timestamp,
+    },
+    /// What a try's parameters resolved to, with the execution's secrets
+    /// and what sensitive parameters resolved to hidden; recorded with the
+    /// try's outcome (a step without parameters records none).
+    AttemptParams {
+        key: StepKey,
+        attempt: u32,
+        params: Json,
     },
     /// A try was cut short by an engine stop; the step runs again with the
     /// same idempotency key.
@@ -367,6 +378,7 @@ impl Change {
             Self::StepExpanded { key, .. }
             | Self::StepWaiting { key, .. }
             | Self::AttemptStarted { key, .. }
+            | Self::AttemptParams { key, .. }
             | Self::AttemptInterrupted { key, .. }
             | Self::AttemptRetrying { key, .. }
             | Self::StepSucceeded { key, .. }
@@ -394,6 +406,7 @@ impl Change {
             Self::StepExpanded { .. } => "step_expanded",
             Self::StepWaiting { .. } => "step_waiting",
             Self::AttemptStarted { .. } => "attempt_started",
+            Self::AttemptParams { .. } => "attempt_params",
             Self::AttemptInterrupted { .. } => "attempt_interrupted",
             Self::AttemptRetrying { .. } => "attempt_retrying",
             Self::StepSucceeded { .. } => "step_succeeded",

@@ -309,6 +309,11 @@ async fn try_once(
     // What a sensitive parameter resolved to (`Bearer <token>`) is hidden
     // like a secret in everything this try records.
     let hidden = sensitive_values(shared, instance.call, &params);
+    let shown = shown_params(shared, &hidden, &params).map(|params| Change::AttemptParams {
+        key: instance.key.clone(),
+        attempt,
+        params,
+    });
     let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
         shared.sink.clone()
     } else {
@@ -338,9 +343,13 @@ async fn try_once(
             report: hidden.redact(&err.report()),
         },
     });
+    let mut changes = ctx.take_pending();
+    if let Some(shown) = shown {
+        changes.insert(0, shown);
+    }
     Ok(Tried {
         result,
-        changes: ctx.take_pending(),
+        changes,
         hidden,
         sink,
     })
@@ -510,6 +519,40 @@ fn kind(value: &Json) -> &'static str {
 }
 
 /// The text a step's sensitive parameters resolved to, as secrets to hide.
+/// Most bytes of one parameter's value kept in the record; a longer one
+/// (a document, a body) is kept as its size only.
+const KEPT_PARAM_BYTES: usize = 4096;
+
+/// What a try's parameters resolved to, as the record keeps them: the
+/// execution's secrets and the sensitive parameters' values hidden, a
+/// value longer than [`KEPT_PARAM_BYTES`] replaced by its size; `None`
+/// for a step without parameters.
+fn shown_params(shared: &Shared, hidden: &Secrets, params: &Json) -> Option<Json> {
+    let Json::Object(map) = params else {
+        return None;
+    };
+    if map.is_empty() {
+        return None;
+    }
+    let shown = shared.secrets.redact_json(&hidden.redact_json(params));
+    let Json::Object(shown) = shown else {
+        return Some(shown);
+    };
+    Some(Json::Object(
+        shown
+            .into_iter()
+            .map(|(name, value)| {
+                let size = serde_json::to_string(&value).map_or(0, |text| text.len());
+                if size > KEPT_PARAM_BYTES {
+                    (name, Json::String(format!("[{size} bytes, not kept]")))
+                } else {
+                    (name, value)
+                }
+            })
+            .collect(),
+    ))
+}
+
 fn sensitive_values(shared: &Shared, call: &ActionCall, params: &Json) -> Secrets {
     let ActionRef::Builtin(name) = &call.action else {
         return Secrets::default();

@@ -150,7 +150,12 @@ pub(crate) fn redact(secrets: &Secrets, mut change: Change) -> Change {
         Change::StepSkipped { reason, .. } | Change::StepCanceled { reason, .. } => text(reason),
         // A pool's name cannot be made of a secret (the compiler refuses).
         Change::StepWaiting { pool, .. } => text(pool),
-        Change::StepSucceeded { outputs, .. } => data(outputs),
+        Change::StepSucceeded { outputs, .. }
+        | Change::AttemptParams {
+            params: outputs, ..
+        } => {
+            data(outputs);
+        }
         Change::StepExpanded { items, .. } => items.iter_mut().for_each(data),
         Change::ExecutionFinished { outputs, error, .. } => {
             outputs.iter_mut().for_each(data);

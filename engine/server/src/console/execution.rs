@@ -7,9 +7,10 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value as Json;
 use shutter_core::ExecutionSnapshot;
 use shutter_dsl::Plan;
@@ -30,10 +31,22 @@ use crate::views::{ExecutionDetail, StepView};
 const SHOWN_TEXT: usize = 64 << 10;
 /// Most characters of an error in the steps table (its details have more).
 const SHOWN_IN_TABLE: usize = 160;
+/// Steps listed (row, panel, timeline lane) on the page of a larger
+/// execution, unless every one is asked for (`?steps=all`): what keeps a
+/// page of thousands of steps light. The graph always has every step.
+const LISTED_STEPS: usize = 60;
+
+/// The page's options.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Options {
+    /// `all`: list every step, however many.
+    steps: Option<String>,
+}
 
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(options): Query<Options>,
 ) -> Result<Response, ApiError> {
     let id = execution_id(&id)?;
     let snapshot = state
@@ -42,7 +55,8 @@ pub(crate) async fn show(
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
     let plan = plan_of(&state, &snapshot);
-    let main = render(&snapshot, plan.as_deref(), Utc::now());
+    let all = options.steps.as_deref() == Some("all");
+    let main = render(&snapshot, plan.as_deref(), all, Utc::now());
     let title = format!("{} {}", snapshot.execution.workflow, snapshot.execution.id);
     Ok(page::respond(page::document(
         &title,
@@ -73,17 +87,25 @@ fn plan_of(state: &AppState, snapshot: &ExecutionSnapshot) -> Option<Arc<Plan>> 
     }
 }
 
-fn render(snapshot: &ExecutionSnapshot, plan: Option<&Plan>, now: DateTime<Utc>) -> String {
+fn render(
+    snapshot: &ExecutionSnapshot,
+    plan: Option<&Plan>,
+    all: bool,
+    now: DateTime<Utc>,
+) -> String {
     let detail = ExecutionDetail::from(snapshot);
     let execution = &detail.execution;
     let state = execution.state.as_str();
-    let mut out = String::with_capacity(8192 + 2048 * detail.steps.len());
+    let listed = listed(&detail.steps, all);
+    let partial = listed.len() < detail.steps.len();
+    let mut out = String::with_capacity(8192 + 2048 * listed.len());
     let _ = write!(
         out,
-        r#"<div class="execution" data-execution-id="{id}" data-state="{state}" data-version="{version}">"#,
+        r#"<div class="execution" data-execution-id="{id}" data-state="{state}" data-version="{version}"{partial}>"#,
         id = escape(&execution.id),
         state = escape(state),
         version = execution.version,
+        partial = if partial { r#" data-partial="1""# } else { "" },
     );
     header(&mut out, &detail, now);
     out.push_str(r#"<section aria-labelledby="graph-title"><h2 id="graph-title">Graph</h2>"#);
@@ -99,7 +121,7 @@ fn render(snapshot: &ExecutionSnapshot, plan: Option<&Plan>, now: DateTime<Utc>)
         ),
     }
     out.push_str("</section>\n");
-    if let Some(chart) = timeline::svg(&detail.steps, now) {
+    if let Some(chart) = timeline::svg(listed.iter().copied(), now) {
         out.push_str(concat!(
             r#"<section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>"#,
             r#"<div class="timeline-box">"#
@@ -107,12 +129,12 @@ fn render(snapshot: &ExecutionSnapshot, plan: Option<&Plan>, now: DateTime<Utc>)
         out.push_str(&chart);
         out.push_str("</div></section>\n");
     }
-    steps_table(&mut out, &detail.steps, now);
+    steps_table(&mut out, &listed, detail.steps.len(), &execution.id, now);
     out.push_str(
         r#"<section aria-labelledby="details-title"><h2 id="details-title">Step details</h2>"#,
     );
     let ended = is_terminal(state);
-    for step in &detail.steps {
+    for step in &listed {
         step_details(&mut out, &execution.id, ended, step, now);
     }
     out.push_str("</section></div>\n");
@@ -193,9 +215,57 @@ fn header(out: &mut String, detail: &ExecutionDetail, now: DateTime<Utc>) {
     out.push_str("</details>\n");
 }
 
-fn steps_table(out: &mut String, steps: &[StepView], now: DateTime<Utc>) {
+/// The steps to list: every one, or for a larger execution (unless `all`)
+/// first every step that did not end well or has not ended (failed,
+/// running, retrying, waiting, canceled, compensated), then the first
+/// others in order, up to [`LISTED_STEPS`]; in the workflow's order.
+fn listed(steps: &[StepView], all: bool) -> Vec<&StepView> {
+    if all || steps.len() <= LISTED_STEPS {
+        return steps.iter().collect();
+    }
+    let notable =
+        |step: &StepView| !matches!(step.state.as_str(), "succeeded" | "skipped" | "pending");
+    let mut keep = vec![false; steps.len()];
+    let mut room = LISTED_STEPS;
+    for (kept, step) in keep.iter_mut().zip(steps) {
+        if room > 0 && notable(step) {
+            *kept = true;
+            room -= 1;
+        }
+    }
+    for kept in &mut keep {
+        if room == 0 {
+            break;
+        }
+        if !*kept {
+            *kept = true;
+            room -= 1;
+        }
+    }
+    steps
+        .iter()
+        .zip(keep)
+        .filter_map(|(step, kept)| kept.then_some(step))
+        .collect()
+}
+
+fn steps_table(
+    out: &mut String,
+    steps: &[&StepView],
+    total: usize,
+    execution: &str,
+    now: DateTime<Utc>,
+) {
+    out.push_str(r#"<section aria-labelledby="steps-title"><h2 id="steps-title">Steps</h2>"#);
+    if steps.len() < total {
+        let _ = write!(
+            out,
+            r#"<p class="listed" data-role="listed">Listed: {shown} of {total} steps (every step that did not succeed, then the first in order; the graph has them all). <a href="/ui/executions/{id}?steps=all">List all {total}</a></p>"#,
+            shown = steps.len(),
+            id = escape(&percent(execution)),
+        );
+    }
     out.push_str(concat!(
-        r#"<section aria-labelledby="steps-title"><h2 id="steps-title">Steps</h2>"#,
         r#"<div class="table-wrap"><table class="steps"><thead><tr>"#,
         r#"<th scope="col">Step</th><th scope="col">State</th><th scope="col">Tries</th>"#,
         r#"<th scope="col">Started (UTC)</th><th scope="col">Duration</th><th scope="col">Error</th>"#,
@@ -295,6 +365,19 @@ fn step_details(
             r#"<h3>Compensation error</h3><pre class="error">{}</pre>"#,
             escape(&cap(error, SHOWN_TEXT))
         );
+    }
+    // The last try's: what the step was last called with.
+    if let Some((number, params)) = step
+        .attempts
+        .iter()
+        .rev()
+        .find_map(|a| a.params.as_ref().map(|p| (a.number, p)))
+    {
+        let _ = write!(
+            out,
+            r#"<h3>Parameters <span class="muted">(try {number}, resolved; secrets hidden)</span></h3>"#
+        );
+        out.push_str(&json_block(params));
     }
     if let Some(outputs) = &step.outputs {
         out.push_str("<h3>Outputs</h3>");

@@ -10,14 +10,14 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery};
+use shutter_core::{ExecutionRecord, ExecutionState, ListQuery};
 
 use super::badge;
 use super::escape::{escape, query};
 use super::page::{self, Section};
 use super::when;
 use crate::error::ApiError;
-use crate::extract::{page_size, since};
+use crate::routes::executions::ListParams;
 use crate::state::AppState;
 
 /// The filters, as the form sends them (empty fields are no filter).
@@ -48,30 +48,18 @@ impl Filter {
         ])
     }
 
-    /// The store's query, checked as `GET /executions` checks it; one
+    /// The store's query, checked by `GET /executions`'s own rules; one
     /// more than a page is asked for, to know whether an older page exists.
     fn to_list_query(&self) -> Result<(ListQuery, usize), ApiError> {
-        let limit = page_size(self.limit)?;
-        let state = Self::text(self.state.as_ref())
-            .map(|s| {
-                ExecutionState::parse(s)
-                    .ok_or_else(|| ApiError::bad_request(format!("unknown state `{s}`")))
-            })
-            .transpose()?;
-        let before = Self::text(self.cursor.as_ref())
-            .map(|c| {
-                c.parse::<ExecutionId>()
-                    .map_err(|_| ApiError::bad_request(format!("`{c}` is not a cursor")))
-            })
-            .transpose()?;
-        let query = ListQuery {
-            workflow: Self::text(self.workflow.as_ref()).map(str::to_owned),
-            state,
-            since: since(self.since.clone())?,
-            before,
-            limit: limit + 1,
-        };
-        Ok((query, limit))
+        ListParams {
+            workflow: self.workflow.clone(),
+            state: self.state.clone(),
+            since: self.since.clone(),
+            limit: self.limit,
+            cursor: self.cursor.clone(),
+            wait: None,
+        }
+        .to_query()
     }
 }
 
@@ -282,7 +270,7 @@ fn table(out: &mut String, records: &[ExecutionRecord], now: DateTime<Utc>) {
 /// starts with its creation time in milliseconds, so executions started
 /// the same minute share their first eight digits: its random end is
 /// shown instead (the whole id is the link's title and its URL).
-fn short_id(id: &str) -> &str {
+pub(super) fn short_id(id: &str) -> &str {
     id.get(id.len().saturating_sub(8)..).unwrap_or(id)
 }
 

@@ -17,6 +17,10 @@
 //! - `timeline`: the steps' tries over time (a Gantt chart), as SVG.
 //! - `workflows`: what this server runs (source, DAG, versions) and the
 //!   form that starts a workflow or asks for its plan.
+//! - `backups`: the backup catalog (by source, across clouds and
+//!   vCenters; the last restore test; the executions that made them).
+//! - `nodes`: the nodes sharing the store, what each holds, the limit
+//!   pools and their lines.
 //! - `page`: the shell every page shares and its security headers.
 //! - `assets`: the embedded stylesheet and script (`assets/`).
 //! - `sign_in`: the sign-in form and sign-out (the session cookie itself
@@ -25,12 +29,14 @@
 //!   looks (colour, icon, word); `when`: times and durations.
 
 mod assets;
+mod backups;
 mod badge;
 mod escape;
 mod execution;
 mod graph;
 mod layout;
 mod list;
+mod nodes;
 mod page;
 mod sign_in;
 mod timeline;
@@ -54,8 +60,10 @@ pub(crate) fn router(access: Access) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to(HOME) }))
         .route(HOME, get(list::show))
         .route("/ui/executions/{id}", get(execution::show))
+        .route("/ui/nodes", get(nodes::show))
         .route("/ui/workflows", get(workflows::list))
         .route("/ui/workflows/{name}", get(workflows::show))
+        .route("/ui/backups", get(backups::show))
         .route("/ui/assets/console.css", get(assets::css))
         .route("/ui/assets/console.js", get(assets::js))
         .route("/ui/sign-in", get(sign_in::form).post(sign_in::submit))

@@ -23,6 +23,8 @@ pub(crate) const CSP: &str = "default-src 'self'; img-src 'self' data:; style-sr
 pub(crate) enum Section {
     Executions,
     Workflows,
+    Backups,
+    Nodes,
 }
 
 /// A whole document: `title` (text, escaped here) and `main` (HTML the
@@ -51,7 +53,7 @@ pub(crate) fn document(title: &str, section: Section, main: &str) -> String {
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
 <a class="brand" href="/ui/executions">Shutter</a>
-<nav aria-label="Sections"><a href="/ui/executions"{executions}>Executions</a> <a href="/ui/workflows"{workflows}>Workflows</a></nav>
+<nav aria-label="Sections"><a href="/ui/executions"{executions}>Executions</a> <a href="/ui/workflows"{workflows}>Workflows</a> <a href="/ui/backups"{backups}>Backups</a> <a href="/ui/nodes"{nodes}>Nodes</a></nav>
 <form class="sign-out" method="post" action="/ui/sign-out"><button type="submit">Sign out</button></form>
 </header>
 <p id="notice" class="notice" role="status" aria-live="polite" hidden></p>
@@ -66,6 +68,8 @@ pub(crate) fn document(title: &str, section: Section, main: &str) -> String {
         icons = escape(&badge::icons_json()),
         executions = current(Section::Executions),
         workflows = current(Section::Workflows),
+        backups = current(Section::Backups),
+        nodes = current(Section::Nodes),
     )
 }
 

@@ -38,8 +38,14 @@ fn outcome(finished: bool, error: bool) -> &'static str {
 }
 
 /// The chart, or `None` when no step has started.
-pub(crate) fn svg(steps: &[StepView], now: DateTime<Utc>) -> Option<String> {
-    let tried: Vec<&StepView> = steps.iter().filter(|s| !s.attempts.is_empty()).collect();
+pub(crate) fn svg<'a>(
+    steps: impl IntoIterator<Item = &'a StepView>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let tried: Vec<&StepView> = steps
+        .into_iter()
+        .filter(|s| !s.attempts.is_empty())
+        .collect();
     let start = tried
         .iter()
         .flat_map(|s| s.attempts.iter().map(|a| a.started_at))
@@ -149,6 +155,7 @@ mod tests {
                     finished_at: end.map(at),
                     error: error.map(str::to_owned),
                     outputs: None,
+                    params: None,
                     interrupted: false,
                 })
                 .collect(),

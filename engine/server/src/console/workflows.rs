@@ -51,7 +51,7 @@ pub(crate) async fn list(State(state): State<AppState>) -> Response {
             description = escape(summary.description.as_deref().unwrap_or_default()),
             steps = summary.steps,
             versions = summary.versions,
-            schedule = escape(summary.schedule.as_deref().unwrap_or_default()),
+            schedule = schedule(&summary, 1),
         );
     }
     out.push_str("</tbody></table></div>\n");
@@ -94,12 +94,7 @@ fn render(version: &Version, versions: &[std::sync::Arc<Version>]) -> String {
         hash = escape(version.plan.hash.as_str()),
         hash_short = escape(version.plan.hash.as_str().get(..12).unwrap_or_default()),
         steps = workflow.steps.len(),
-        schedule = escape(
-            WorkflowSummary::new(version, versions.len())
-                .schedule
-                .as_deref()
-                .unwrap_or("none")
-        ),
+        schedule = schedule(&WorkflowSummary::new(version, versions.len()), 3),
     );
     // In the order the workflow declares them.
     let inputs: Vec<(String, Json)> = workflow
@@ -131,6 +126,26 @@ fn render(version: &Version, versions: &[std::sync::Arc<Version>]) -> String {
         );
     }
     out.push_str("</ol></section></div>\n");
+    out
+}
+
+/// The schedule as written, and its next `shown` ticks.
+fn schedule(summary: &WorkflowSummary, shown: usize) -> String {
+    let Some(cron) = &summary.schedule else {
+        return "none".to_owned();
+    };
+    let mut out = escape(cron);
+    if !summary.next_ticks.is_empty() {
+        out.push_str(r#"<br><span class="muted">next:</span> <span data-role="next-ticks">"#);
+        let ticks: Vec<String> = summary
+            .next_ticks
+            .iter()
+            .take(shown)
+            .map(|tick| super::when::time(Some(*tick)))
+            .collect();
+        out.push_str(&ticks.join(", "));
+        out.push_str("</span>");
+    }
     out
 }
 

@@ -12,28 +12,78 @@ use crate::extract::{page_size, since};
 use crate::state::AppState;
 use crate::views::{BackupPage, BackupView};
 
-#[derive(Debug, Deserialize, IntoParams)]
+/// The catalog's filters, as `GET /backups` and the console's backups page
+/// (`/ui/backups`) both take them: one struct and one check
+/// ([`ListParams::to_query`]), so the page and the API cannot drift.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     /// Only backups of this source: its id (`vol-...`, a VM's moRef), its
     /// lasting uuid (a VM's instanceUuid) or its full `ref`.
-    source: Option<String>,
+    pub(crate) source: Option<String>,
     /// Only this provider's: `aws`, `openstack` or `vsphere`.
-    provider: Option<String>,
+    pub(crate) provider: Option<String>,
     /// Only those in this state: `available`, `deleted` or `missing`.
-    state: Option<String>,
+    pub(crate) state: Option<String>,
     /// Only this kind: `ebs_snapshot`, `ami`, `glance_image` or
     /// `vsphere_snapshot`.
-    kind: Option<String>,
+    pub(crate) kind: Option<String>,
     /// Only those recorded at or after this time (RFC 3339).
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Page size, 1 to 500 (default 50).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
 }
 
-const PROVIDERS: [&str; 3] = ["aws", "openstack", "vsphere"];
+/// The providers the catalog knows (`Location::provider`).
+pub(crate) const PROVIDERS: [&str; 3] = ["aws", "openstack", "vsphere"];
+
+impl ListParams {
+    /// The store's query, each filter checked (an unknown provider, state
+    /// or kind is refused with the values allowed); empty values are no
+    /// filter. One more than a page is asked for, to know whether an older
+    /// page exists: the page size is returned beside it.
+    pub(crate) fn to_query(&self) -> Result<(BackupQuery, usize), ApiError> {
+        let limit = page_size(self.limit)?;
+        let given = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
+        let provider = given(self.provider.as_ref());
+        if let Some(provider) = &provider
+            && !PROVIDERS.contains(&provider.as_str())
+        {
+            return Err(ApiError::bad_request(format!(
+                "unknown provider `{provider}` (one of {})",
+                PROVIDERS.join(", ")
+            )));
+        }
+        let query = BackupQuery {
+            source: given(self.source.as_ref()),
+            provider,
+            state: given(self.state.as_ref())
+                .map(|s| {
+                    BackupState::parse(&s).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "unknown state `{s}` (one of available, deleted, missing)"
+                        ))
+                    })
+                })
+                .transpose()?,
+            kind: given(self.kind.as_ref())
+                .map(|k| {
+                    BackupKind::parse(&k).ok_or_else(|| {
+                        ApiError::bad_request(format!(
+                            "unknown kind `{k}` (one of ebs_snapshot, ami, glance_image, vsphere_snapshot)"
+                        ))
+                    })
+                })
+                .transpose()?,
+            since: since(given(self.since.as_ref()))?,
+            before: given(self.cursor.as_ref()),
+            limit: limit + 1,
+        };
+        Ok((query, limit))
+    }
+}
 
 /// Lists the backup catalog, newest first, a page at a time. The cursor is
 /// the last entry seen, so entries recorded meanwhile never shift a page.
@@ -43,42 +93,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
 ) -> Result<Json<BackupPage>, ApiError> {
-    let limit = page_size(params.limit)?;
-    let given = |value: Option<String>| value.filter(|v| !v.is_empty());
-    let provider = given(params.provider);
-    if let Some(provider) = &provider
-        && !PROVIDERS.contains(&provider.as_str())
-    {
-        return Err(ApiError::bad_request(format!(
-            "unknown provider `{provider}` (one of {})",
-            PROVIDERS.join(", ")
-        )));
-    }
-    let query = BackupQuery {
-        source: given(params.source),
-        provider,
-        state: given(params.state)
-            .map(|s| {
-                BackupState::parse(&s).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "unknown state `{s}` (one of available, deleted, missing)"
-                    ))
-                })
-            })
-            .transpose()?,
-        kind: given(params.kind)
-            .map(|k| {
-                BackupKind::parse(&k).ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "unknown kind `{k}` (one of ebs_snapshot, ami, glance_image, vsphere_snapshot)"
-                    ))
-                })
-            })
-            .transpose()?,
-        since: since(params.since)?,
-        before: given(params.cursor),
-        limit: limit + 1,
-    };
+    let (query, limit) = params.to_query()?;
     let mut entries = state.store().backups(&query).await?;
     let next_cursor = if entries.len() > limit {
         entries.truncate(limit);

@@ -16,62 +16,123 @@ use crate::extract::{execution_id, if_none_match, page_size, since, wait};
 use crate::state::AppState;
 use crate::views::{EventPage, ExecutionDetail, ExecutionPage, ExecutionSummary, LogLine, LogPage};
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     /// Only executions of this workflow.
-    workflow: Option<String>,
+    pub(crate) workflow: Option<String>,
     /// Only executions in this state (`queued`, `running`, `succeeded`, `succeeded_with_errors`, `failed`, `canceled`).
-    state: Option<String>,
+    pub(crate) state: Option<String>,
     /// Only executions created at or after this time (RFC 3339).
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Page size, 1 to 500 (default 50).
-    limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
+    /// With `If-None-Match`: hold the request until the page differs from
+    /// the one held, at most this long (`30s`; capped by the server).
+    pub(crate) wait: Option<String>,
 }
 
 /// Lists executions, newest first, a page at a time. The cursor is the last
 /// execution seen, so executions started meanwhile never shift a page.
+/// `?wait=` with `If-None-Match` holds the request until the page differs
+/// from the one the client holds (a new execution, a change of one shown),
+/// at most that long, then answers 304 if it still does not.
 #[utoipa::path(get, path = "/executions", params(ListParams), tag = "executions", operation_id = "listExecutions",
-    responses((status = 200, body = ExecutionPage), (status = 400, body = crate::views::ErrorBody)))]
+    responses((status = 200, body = ExecutionPage), (status = 304), (status = 400, body = crate::views::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Query(params): Query<ListParams>,
-) -> Result<Json<ExecutionPage>, ApiError> {
-    let limit = page_size(params.limit)?;
-    let query = ListQuery {
-        workflow: params.workflow.filter(|w| !w.is_empty()),
-        state: params
-            .state
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                ExecutionState::parse(&s)
-                    .ok_or_else(|| ApiError::bad_request(format!("unknown state `{s}`")))
-            })
-            .transpose()?,
-        since: since(params.since)?,
-        before: params
-            .cursor
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                c.parse::<ExecutionId>()
-                    .map_err(|_| ApiError::bad_request(format!("`{c}` is not a cursor")))
-            })
-            .transpose()?,
-        limit: limit + 1,
-    };
-    let mut records = state.store().list(&query).await?;
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let wait = wait(params.wait.as_deref(), state.0.max_wait)?;
+    let (query, limit) = params.to_query()?;
+    let known = if_none_match(&headers);
+    let deadline = tokio::time::Instant::now() + wait.unwrap_or_default();
+    // Subscribed before the first read: a change in between still wakes.
+    let mut changes = state.0.feed.subscribe_all();
+    loop {
+        changes.borrow_and_update();
+        let body = list_page(&state, &query, limit).await?;
+        let tag = crate::etag::of_body(&body);
+        let held = known.iter().any(|known| *known == tag || known == "*");
+        if !held {
+            let mut response = (
+                [(header::CONTENT_TYPE, "application/json")],
+                axum::body::Body::from(body),
+            )
+                .into_response();
+            set_etag(&mut response, &tag);
+            return Ok(response);
+        }
+        if wait.is_none() {
+            return Ok(not_modified(&tag));
+        }
+        tokio::select! {
+            changed = tokio::time::timeout_at(deadline, changes.changed()) => {
+                if !matches!(changed, Ok(Ok(()))) {
+                    return Ok(not_modified(&tag));
+                }
+            }
+            () = state.0.stopping.cancelled() => return Ok(not_modified(&tag)),
+        }
+        // Many changes a second must not mean as many reads per waiting
+        // client: read again at most every `RELIST_EVERY`.
+        tokio::time::sleep_until(deadline.min(tokio::time::Instant::now() + RELIST_EVERY)).await;
+    }
+}
+
+/// How often a long poll of the list reads it again while executions change.
+const RELIST_EVERY: Duration = Duration::from_millis(200);
+
+impl ListParams {
+    /// The store's query, one more than a page long (to know whether an
+    /// older page exists), and the page size.
+    pub(crate) fn to_query(&self) -> Result<(ListQuery, usize), ApiError> {
+        let limit = page_size(self.limit)?;
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.is_empty());
+        let query = ListQuery {
+            workflow: given(&self.workflow),
+            state: given(&self.state)
+                .map(|s| {
+                    ExecutionState::parse(&s)
+                        .ok_or_else(|| ApiError::bad_request(format!("unknown state `{s}`")))
+                })
+                .transpose()?,
+            since: since(given(&self.since))?,
+            before: given(&self.cursor)
+                .map(|c| {
+                    c.parse::<ExecutionId>()
+                        .map_err(|_| ApiError::bad_request(format!("`{c}` is not a cursor")))
+                })
+                .transpose()?,
+            limit: limit + 1,
+        };
+        Ok((query, limit))
+    }
+}
+
+/// One page of the list as the JSON body it is sent as.
+async fn list_page(state: &AppState, query: &ListQuery, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut records = state.store().list(query).await?;
     let next_cursor = if records.len() > limit {
         records.truncate(limit);
         records.last().map(|r| r.id.to_string())
     } else {
         None
     };
-    Ok(Json(ExecutionPage {
+    let page = ExecutionPage {
         items: records.iter().map(ExecutionSummary::from).collect(),
         next_cursor,
-    }))
+    };
+    serde_json::to_vec(&page).map_err(|err| ApiError::internal(format!("encoding a page: {err}")))
+}
+
+fn not_modified(tag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    set_etag(&mut response, tag);
+    response
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -111,7 +172,7 @@ pub(crate) async fn get(
         None => current(&state, id).await?,
     };
     if known.contains(&etag(record.last_seq)) || known.iter().any(|tag| tag == "*") {
-        return Ok(not_modified(record.last_seq));
+        return Ok(not_modified(&etag(record.last_seq)));
     }
     let snapshot = state
         .store()
@@ -163,12 +224,6 @@ async fn wait_for_change(
             return Ok(record);
         }
     }
-}
-
-fn not_modified(seq: u64) -> Response {
-    let mut response = StatusCode::NOT_MODIFIED.into_response();
-    set_etag(&mut response, &etag(seq));
-    response
 }
 
 fn set_etag(response: &mut Response, tag: &str) {

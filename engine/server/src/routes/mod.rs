@@ -2,6 +2,7 @@
 
 pub(crate) mod backups;
 pub(crate) mod executions;
+pub(crate) mod nodes;
 pub(crate) mod system;
 pub(crate) mod vro;
 pub(crate) mod workflows;
@@ -25,7 +26,7 @@ const MAX_BODY: usize = 1 << 20;
 
 pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
     let deadline = state.0.max_wait + Duration::from_secs(30);
-    Router::new()
+    let router = Router::new()
         .route(
             "/workflows",
             post(workflows::register)
@@ -54,6 +55,7 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
             "/vco/api/workflows/{name}/executions/{id}/state",
             get(vro::get_state).delete(vro::cancel),
         )
+        .route("/nodes", get(nodes::get))
         .route("/healthz", get(system::healthz))
         .route("/metrics", get(system::metrics))
         .route("/openapi.json", get(system::openapi))
@@ -74,8 +76,14 @@ pub(crate) fn router(state: AppState, config: &ServerConfig) -> Router {
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             time_limit(request, next, deadline)
         }))
-        .layer(middleware::from_fn(crate::shape::errors))
-        .with_state(state)
+        .layer(middleware::from_fn(crate::shape::errors));
+    // Outermost: the line says what the client got, refusals included.
+    let router = if config.access_log {
+        router.layer(middleware::from_fn(crate::access::log))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// No request holds a connection longer than the longest long poll allows.

@@ -471,6 +471,43 @@ impl Store for PostgresStore {
             .transpose()
     }
 
+    async fn occupancy(&self) -> Result<shutter_core::Occupancy, StoreError> {
+        use crate::occupancy::{ExecutionRow, SlotRowRead, executions_sql, slots_sql};
+        let executions = self
+            .rows(&executions_sql(), &[])
+            .await?
+            .iter()
+            .map(|row| {
+                ExecutionRow {
+                    id: row.get(0),
+                    workflow: row.get(1),
+                    state: row.get(2),
+                    owner_id: row.get(3),
+                    owner_host: row.get(4),
+                    owner_pid: row.get(5),
+                    lease_until: row.get(6),
+                }
+                .decode()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let now = time(chrono::Utc::now());
+        let mut slots = Vec::new();
+        for row in self.rows(&slots_sql("$1", "FALSE"), &[&now]).await? {
+            let read = SlotRowRead {
+                pool: row.get(0),
+                execution: row.get(1),
+                step: row.get(2),
+                since: row.get(3),
+                held: row.get(4),
+                live: row.get(5),
+            };
+            if let Some(row) = read.decode()? {
+                slots.push(row);
+            }
+        }
+        Ok(shutter_core::Occupancy { executions, slots })
+    }
+
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
         self.rows(
             "SELECT name, plan_hash, source, path, registered_at FROM workflows ORDER BY registered_at, position",

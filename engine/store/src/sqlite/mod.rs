@@ -525,6 +525,55 @@ impl Store for SqliteStore {
         self.read(move |conn| catalog::get(conn, &id)).await
     }
 
+    async fn occupancy(&self) -> Result<shutter_core::Occupancy, StoreError> {
+        use crate::occupancy::{ExecutionRow, SlotRowRead, executions_sql, slots_sql};
+        self.read(|conn| {
+            let mut executions = Vec::new();
+            let mut statement = conn
+                .prepare_cached(&executions_sql())
+                .map_err(|e| db_error(&e))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok(ExecutionRow {
+                        id: row.get(0)?,
+                        workflow: row.get(1)?,
+                        state: row.get(2)?,
+                        owner_id: row.get(3)?,
+                        owner_host: row.get(4)?,
+                        owner_pid: row.get(5)?,
+                        lease_until: row.get(6)?,
+                    })
+                })
+                .map_err(|e| db_error(&e))?;
+            for row in rows {
+                executions.push(row.map_err(|e| db_error(&e))?.decode()?);
+            }
+            let mut slots = Vec::new();
+            let mut statement = conn
+                .prepare_cached(&slots_sql("?1", "0"))
+                .map_err(|e| db_error(&e))?;
+            let rows = statement
+                .query_map(params![time(chrono::Utc::now())], |row| {
+                    Ok(SlotRowRead {
+                        pool: row.get(0)?,
+                        execution: row.get(1)?,
+                        step: row.get(2)?,
+                        since: row.get(3)?,
+                        held: row.get(4)?,
+                        live: row.get(5)?,
+                    })
+                })
+                .map_err(|e| db_error(&e))?;
+            for row in rows {
+                if let Some(row) = row.map_err(|e| db_error(&e))?.decode()? {
+                    slots.push(row);
+                }
+            }
+            Ok(shutter_core::Occupancy { executions, slots })
+        })
+        .await
+    }
+
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
         self.read(|conn| {
             let mut statement = conn

@@ -1,4 +1,4 @@
-//! `shutter executions list|show|wait|cancel|retry|check|prune`: the records on the
+//! `shutter executions list|show|logs|wait|cancel|retry|check|prune`: the records on the
 //! embedded store, or on a server with `--server URL`.
 //!
 //! In three stages, as ripgrep does: the arguments are read and checked
@@ -7,7 +7,9 @@
 //! the server's answers are printed by the same code, through the server's
 //! own view types.
 
+mod logs;
 mod print;
+mod target;
 mod task;
 
 use std::process::ExitCode;
@@ -43,7 +45,11 @@ pub(crate) enum Command {
     },
     /// One execution with its steps and their tries.
     Show {
-        id: String,
+        /// The execution: its id or any unique start of it.
+        id: Option<String>,
+        /// The newest execution instead of an id (of WORKFLOW when given).
+        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+        last: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -51,9 +57,32 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// An execution's log lines, oldest first, with their times; `-f`
+    /// follows them until it ends. Here or on a server (`--server`).
+    Logs {
+        /// The execution: its id or any unique start of it.
+        id: Option<String>,
+        /// Only this step's lines (`snap`, with its items, or `snap[3]`);
+        /// with `--last`, the one word given.
+        step: Option<String>,
+        /// The newest execution instead of an id (of WORKFLOW when given).
+        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+        last: Option<String>,
+        /// Follow the lines until the execution ends.
+        #[arg(short, long)]
+        follow: bool,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Waits until an execution on a server ends; exits 0 if it succeeded.
     Wait {
-        id: String,
+        /// The execution: its id or any unique start of it.
+        id: Option<String>,
+        /// The newest execution instead of an id (of WORKFLOW when given).
+        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+        last: Option<String>,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -61,7 +90,11 @@ pub(crate) enum Command {
     },
     /// Cancels an execution on a server (its `finally` steps still run).
     Cancel {
-        id: String,
+        /// The execution: its id or any unique start of it.
+        id: Option<String>,
+        /// The newest execution instead of an id (of WORKFLOW when given).
+        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+        last: Option<String>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -71,7 +104,11 @@ pub(crate) enum Command {
     /// embedded store, with live progress until it ends (exit 0 if it
     /// succeeds); or on a server with `--server`.
     Retry {
-        id: String,
+        /// The execution: its id or any unique start of it.
+        id: Option<String>,
+        /// The newest execution instead of an id (of WORKFLOW when given).
+        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+        last: Option<String>,
         /// The step to run again from.
         #[arg(long, value_name = "STEP")]
         from: Option<String>,
@@ -110,9 +147,11 @@ impl Command {
     fn json(&self) -> bool {
         match self {
             Self::List { json, .. } | Self::Show { json, .. } | Self::Wait { json, .. } => *json,
-            Self::Cancel { .. } | Self::Retry { .. } | Self::Check { .. } | Self::Prune { .. } => {
-                false
-            }
+            Self::Cancel { .. }
+            | Self::Retry { .. }
+            | Self::Logs { .. }
+            | Self::Check { .. }
+            | Self::Prune { .. } => false,
         }
     }
 }

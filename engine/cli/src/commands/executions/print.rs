@@ -13,10 +13,10 @@ pub(super) fn answer(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
         Answer::Records(records) if json => println!("{}", serde_json::to_string_pretty(records)?),
         Answer::Records(records) => {
             let summaries: Vec<ExecutionSummary> = records.iter().map(Into::into).collect();
-            summaries.iter().for_each(print_summary);
+            print_table(&summaries);
         }
         Answer::Page(page) if json => println!("{}", serde_json::to_string_pretty(&page.items)?),
-        Answer::Page(page) => page.items.iter().for_each(print_summary),
+        Answer::Page(page) => print_table(&page.items),
         Answer::Snapshot(snapshot) if json => {
             println!("{}", serde_json::to_string_pretty(snapshot)?);
         }
@@ -28,6 +28,7 @@ pub(super) fn answer(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
             print_detail(detail, json)?;
             return Ok(exit_for(detail));
         }
+        Answer::Printed => {}
         Answer::CancelRequested(id) => println!("cancel requested for {id}"),
         Answer::Retried(id) => println!("{id} runs again"),
         Answer::Checked { path, problems } if problems.is_empty() => {
@@ -52,19 +53,57 @@ pub(super) fn answer(answer: &Answer, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One line: id, state, workflow, when it was created and how long it ran.
-fn print_summary(summary: &ExecutionSummary) {
+/// Executions as a table under a header, columns as wide as their
+/// widest value: the same whether they came from the store or a server.
+fn print_table(summaries: &[ExecutionSummary]) {
+    if summaries.is_empty() {
+        eprintln!("no execution");
+        return;
+    }
+    let header = ["ID", "STATE", "WORKFLOW", "CREATED (UTC)", "DURATION"];
+    let rows: Vec<[String; 5]> = summaries.iter().map(row).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .chain([header[column].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[&str]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            if column + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                let pad = widths[column].saturating_sub(cell.chars().count());
+                text.push_str(cell);
+                text.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        println!("{}", text.trim_end());
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+}
+
+/// One execution's cells: id, state, workflow, when it was created and
+/// how long it ran (`-` until it has ended).
+fn row(summary: &ExecutionSummary) -> [String; 5] {
     let took = match (summary.started_at, summary.finished_at) {
         (Some(start), Some(end)) => format!("{:.1}s", (end - start).as_seconds_f64()),
         _ => "-".to_owned(),
     };
-    println!(
-        "{}  {:10} {:24} {}  {took}",
-        summary.id,
-        summary.state,
-        summary.workflow,
-        summary.created_at.format("%Y-%m-%d %H:%M:%S")
-    );
+    [
+        summary.id.clone(),
+        summary.state.clone(),
+        summary.workflow.clone(),
+        summary.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        took,
+    ]
 }
 
 /// An execution with its steps, one line each.

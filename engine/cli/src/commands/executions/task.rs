@@ -11,6 +11,7 @@ use shutter_core::{ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionSta
 use shutter_server::views::{ExecutionDetail, ExecutionPage};
 use shutter_store::Durability;
 
+use super::target::{Lookup, Target};
 use super::{Command, require, wait};
 use crate::client::Client;
 use crate::db::{self, DbArgs, EngineArgs};
@@ -30,19 +31,25 @@ pub(super) enum Task {
         at: Place,
     },
     Show {
-        id: ExecutionId,
+        target: Target,
+        at: Place,
+    },
+    Logs {
+        target: Target,
+        step: Option<String>,
+        follow: bool,
         at: Place,
     },
     Wait {
-        id: ExecutionId,
+        target: Target,
         client: Client,
     },
     Cancel {
-        id: ExecutionId,
+        target: Target,
         client: Client,
     },
     Retry {
-        id: ExecutionId,
+        target: Target,
         from: Option<String>,
         at: Place,
         engine: EngineArgs,
@@ -65,6 +72,8 @@ pub(super) enum Answer {
     Page(ExecutionPage),
     Snapshot(Box<ExecutionSnapshot>),
     Detail(Box<ExecutionDetail>),
+    /// Printed as it was read (`logs`).
+    Printed,
     /// The execution ended (`wait`): the exit code says how.
     Ended(Box<ExecutionDetail>),
     CancelRequested(ExecutionId),
@@ -108,29 +117,62 @@ impl Task {
                 };
                 Self::List { query, at }
             }
-            Command::Show { id, db, server, .. } => Self::Show {
-                id: parse_id(&id)?,
+            Command::Show {
+                id,
+                last,
+                db,
+                server,
+                ..
+            } => Self::Show {
+                target: Target::read(id, last)?,
                 at: match server.client()? {
                     Some(client) => Place::Server(client),
                     None => Place::Local(db),
                 },
             },
-            Command::Wait { id, server, .. } => Self::Wait {
-                id: parse_id(&id)?,
+            Command::Logs {
+                id,
+                step,
+                last,
+                follow,
+                db,
+                server,
+            } => {
+                // `logs --last snap`: the one word is the step.
+                let (id, step) = if last.is_some() && step.is_none() {
+                    (None, id)
+                } else {
+                    (id, step)
+                };
+                Self::Logs {
+                    target: Target::read(id, last)?,
+                    step,
+                    follow,
+                    at: match server.client()? {
+                        Some(client) => Place::Server(client),
+                        None => Place::Local(db),
+                    },
+                }
+            }
+            Command::Wait {
+                id, last, server, ..
+            } => Self::Wait {
+                target: Target::read(id, last)?,
                 client: require(&server)?,
             },
-            Command::Cancel { id, server } => Self::Cancel {
-                id: parse_id(&id)?,
+            Command::Cancel { id, last, server } => Self::Cancel {
+                target: Target::read(id, last)?,
                 client: require(&server)?,
             },
             Command::Retry {
                 id,
+                last,
                 from,
                 db,
                 engine,
                 server,
             } => Self::Retry {
-                id: parse_id(&id)?,
+                target: Target::read(id, last)?,
                 from,
                 at: match server.client()? {
                     Some(client) => Place::Server(client),
@@ -167,38 +209,70 @@ impl Task {
                     .await?,
             ),
             Self::Show {
-                id,
+                target,
                 at: Place::Server(client),
-            } => Answer::Detail(Box::new(client.get_as(&format!("/executions/{id}")).await?)),
+            } => {
+                let id = target.resolve(&Lookup::Server(&client)).await?;
+                Answer::Detail(Box::new(client.get_as(&format!("/executions/{id}")).await?))
+            }
             Self::Show {
-                id,
+                target,
                 at: Place::Local(db),
             } => {
                 let opened = db::open(&db, Durability::Normal).await?;
+                let id = target.resolve(&Lookup::Store(&opened.store)).await?;
                 let Some(snapshot) = opened.store.snapshot(id).await? else {
                     bail!("no execution {id}");
                 };
                 Answer::Snapshot(Box::new(snapshot))
             }
-            Self::Wait { id, client } => Answer::Ended(Box::new(wait(&client, id).await?)),
-            Self::Cancel { id, client } => {
+            Self::Logs {
+                target,
+                step,
+                follow,
+                at: Place::Server(client),
+            } => {
+                let lookup = Lookup::Server(&client);
+                let id = target.resolve(&lookup).await?;
+                super::logs::print(&lookup, id, step.as_deref(), follow).await?;
+                Answer::Printed
+            }
+            Self::Logs {
+                target,
+                step,
+                follow,
+                at: Place::Local(db),
+            } => {
+                let opened = db::open(&db, Durability::Normal).await?;
+                let lookup = Lookup::Store(&opened.store);
+                let id = target.resolve(&lookup).await?;
+                super::logs::print(&lookup, id, step.as_deref(), follow).await?;
+                Answer::Printed
+            }
+            Self::Wait { target, client } => {
+                let id = target.resolve(&Lookup::Server(&client)).await?;
+                Answer::Ended(Box::new(wait(&client, id).await?))
+            }
+            Self::Cancel { target, client } => {
+                let id = target.resolve(&Lookup::Server(&client)).await?;
                 client
                     .post(&format!("/executions/{id}/cancel"), &serde_json::json!({}))
                     .await?;
                 Answer::CancelRequested(id)
             }
             Self::Retry {
-                id,
+                target,
                 from,
                 at: Place::Local(db),
                 engine,
-            } => retry_here(id, from.as_deref(), &db, &engine).await?,
+            } => retry_here(target, from.as_deref(), &db, &engine).await?,
             Self::Retry {
-                id,
+                target,
                 from,
                 at: Place::Server(client),
                 ..
             } => {
+                let id = target.resolve(&Lookup::Server(&client)).await?;
                 let body = match from {
                     Some(step) => serde_json::json!({ "from": step }),
                     None => serde_json::json!({}),
@@ -229,13 +303,14 @@ impl Task {
 
 /// Retries `id` on the embedded store and runs it here until it ends.
 async fn retry_here(
-    id: ExecutionId,
+    target: Target,
     from: Option<&str>,
     db: &DbArgs,
     engine: &EngineArgs,
 ) -> anyhow::Result<Answer> {
     let opened = db::open(db, Durability::Normal).await?;
     let store = opened.store.clone();
+    let id = target.resolve(&Lookup::Store(&store)).await?;
     let engine = db::engine(store.clone(), engine.config()?)?;
     let (plan, claim) = engine
         .retry(id, from)
@@ -253,18 +328,17 @@ async fn retry_here(
     Ok(Answer::Ended(Box::new(ExecutionDetail::from(&snapshot))))
 }
 
-fn parse_id(id: &str) -> anyhow::Result<ExecutionId> {
-    id.parse().map_err(anyhow::Error::msg)
-}
-
-/// `GET /executions` with the query's filters.
-fn list_path(query: &ListQuery) -> String {
+/// `GET /executions` with the query's filters (and its keyset bound).
+pub(super) fn list_path(query: &ListQuery) -> String {
     let mut path = format!("/executions?limit={}", query.limit);
     if let Some(workflow) = &query.workflow {
         path.push_str(&format!("&workflow={}", crate::client::encode(workflow)));
     }
     if let Some(state) = query.state {
         path.push_str(&format!("&state={}", state.as_str()));
+    }
+    if let Some(before) = query.before {
+        path.push_str(&format!("&cursor={before}"));
     }
     path
 }

@@ -115,7 +115,9 @@
         setText(row.querySelector('[data-role="tries"]'), String(step.attempts.length));
         setText(row.querySelector('[data-role="started"]'), time(step.started_at));
         setText(row.querySelector('[data-role="error"]'), (step.error || '').slice(0, 160));
-      } else {
+      } else if (!root.dataset.partial) {
+        // A page that lists some steps only (a large execution) has no
+        // row for the others: the graph shows them.
         unknown = true;
       }
       const details = document.getElementById('step-' + step.key);
@@ -287,10 +289,16 @@
   }
 
   // A link to `#step-ID` (a graph node, a row) opens that step's details.
+  // On a page that lists some steps only, a step not listed is on the
+  // page that lists them all.
   function openTarget() {
     const id = decodeURIComponent(location.hash.slice(1));
     const target = id ? document.getElementById(id) : null;
-    if (target && target.tagName === 'DETAILS') target.open = true;
+    if (target && target.tagName === 'DETAILS') {
+      target.open = true;
+    } else if (id.startsWith('step-') && execution && execution.dataset.partial) {
+      location.replace(location.pathname + '?steps=all' + location.hash);
+    }
   }
 
   if (execution) {
@@ -398,10 +406,10 @@
 
   // ---- The executions list ---------------------------------------------
 
-  // The API's page for the same filters; when its executions or their
-  // versions differ from the rows shown, the table is fetched again (the
-  // server's HTML) and swapped in. Every 5 s while the tab is visible;
-  // the ETag makes an unchanged answer a 304.
+  // The API's page for the same filters, long-polled: the server holds the
+  // request until that page differs from the one we hold (its ETag), at
+  // most 30 s. When its executions or their versions differ from the rows
+  // shown, the table is fetched again (the server's HTML) and swapped in.
   const live = document.getElementById('live');
 
   function rows(container) {
@@ -426,25 +434,40 @@
   }
 
   async function watchList(container) {
+    const source = new URL(container.dataset.source, location.href);
+    source.searchParams.set('wait', '30s');
     let etag = null;
     for (;;) {
-      await sleep(5000);
-      if (document.hidden) continue;
+      if (document.hidden) {
+        await sleep(2000);
+        continue;
+      }
       try {
         const headers = etag ? { 'If-None-Match': etag } : {};
-        const response = await fetch(container.dataset.source,
+        const began = Date.now();
+        const response = await fetch(source,
           { headers, cache: 'no-store', credentials: 'same-origin' });
         if (response.status === 401) {
           signedOut();
           return;
         }
-        if (response.status !== 200) continue;
+        if (response.status === 304) {
+          // A server that holds no request (or is stopping) must not be
+          // asked again at once, forever.
+          if (Date.now() - began < 1000) await sleep(1000);
+          continue;
+        }
+        if (response.status !== 200) {
+          await sleep(5000);
+          continue;
+        }
         etag = response.headers.get('ETag');
         const page = await response.json();
         const now = page.items.map((item) => item.id + ':' + item.version).join(',');
         if (now !== rows(container)) await refresh(container);
       } catch (err) {
-        // Unreachable for now: the next round tries again.
+        // Unreachable for now: try again a little later.
+        await sleep(5000);
       }
     }
   }

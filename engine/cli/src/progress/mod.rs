@@ -1,24 +1,52 @@
-//! Live progress of an execution, read from its event log: a line per step
-//! with spinners on a terminal, a plain line per event otherwise.
+//! Live progress of an execution, read from its event log: on a terminal a
+//! board of every step redrawn in place (`board.rs`), otherwise a plain line
+//! per event; then, either way, a summary (`summary.rs`).
 
-use std::collections::HashMap;
+mod board;
+mod summary;
+mod term;
+
+use std::io::Write as _;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use shutter_core::{Change, ExecutionId, Page, Store};
 use tokio_util::sync::CancellationToken;
 
-/// Follows the event log until `done` is canceled, then prints what is left.
-pub(crate) async fn follow(store: &dyn Store, id: ExecutionId, tty: bool, done: CancellationToken) {
+use board::Board;
+use term::Term;
+
+/// What is followed: the workflow's name and its steps in their order (the
+/// board shows them before they start).
+#[derive(Debug, Clone)]
+pub(crate) struct Followed {
+    pub(crate) id: ExecutionId,
+    pub(crate) workflow: String,
+    pub(crate) steps: Vec<String>,
+}
+
+/// Follows the event log until `done` is canceled, then prints what is
+/// left and the summary.
+pub(crate) async fn follow(
+    store: &dyn Store,
+    followed: Followed,
+    tty: bool,
+    done: CancellationToken,
+) {
+    let term = Term {
+        color: tty && Term::stderr().color,
+        ..Term::stderr()
+    };
     let mut view: Box<dyn View> = if tty {
-        Box::new(Bars::new())
+        Box::new(Live {
+            board: Board::new(&followed.workflow, &followed.steps, term),
+        })
     } else {
         Box::new(Lines)
     };
     let mut after = 0;
     loop {
         let finished = done.is_cancelled();
-        while let Ok(events) = store.events(id, Page::new(after, 1000)).await {
+        while let Ok(events) = store.events(followed.id, Page::new(after, 1000)).await {
             let Some(last) = events.last() else {
                 break;
             };
@@ -27,8 +55,11 @@ pub(crate) async fn follow(store: &dyn Store, id: ExecutionId, tty: bool, done: 
                 view.show(&event.change);
             }
         }
+        view.tick();
         if finished {
-            view.finish();
+            if let Ok(Some(snapshot)) = store.snapshot(followed.id).await {
+                eprint!("{}", summary::summary(&snapshot, &term));
+            }
             return;
         }
         tokio::select! {
@@ -40,7 +71,8 @@ pub(crate) async fn follow(store: &dyn Store, id: ExecutionId, tty: bool, done: 
 
 trait View: Send {
     fn show(&mut self, change: &Change);
-    fn finish(&mut self) {}
+    /// Time passed (a running step's clock moves).
+    fn tick(&mut self) {}
 }
 
 /// One line per event, for logs and pipes.
@@ -54,84 +86,33 @@ impl View for Lines {
     }
 }
 
-/// A spinner per step on a terminal.
-struct Bars {
-    multi: MultiProgress,
-    bars: HashMap<String, ProgressBar>,
+/// The board, on a terminal.
+struct Live {
+    board: Board,
 }
 
-impl Bars {
-    fn new() -> Self {
-        Self {
-            multi: MultiProgress::new(),
-            bars: HashMap::new(),
-        }
-    }
-
-    fn bar(&mut self, step: &str) -> &ProgressBar {
-        let multi = &self.multi;
-        self.bars.entry(step.to_owned()).or_insert_with(|| {
-            let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:20} {msg} ({elapsed})")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(step.to_owned());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        })
-    }
-}
-
-impl View for Bars {
+impl View for Live {
     fn show(&mut self, change: &Change) {
-        let Some(key) = change.step() else {
-            return;
-        };
-        let step = key.to_string();
-        let bar = self.bar(&step).clone();
-        match change {
-            Change::StepWaiting { pool, .. } => {
-                bar.set_message(format!("waiting for a slot of `{pool}`"));
-            }
-            Change::AttemptStarted { attempt, .. } => {
-                bar.set_message(format!("running (try {attempt})"));
-            }
-            Change::AttemptRetrying { attempt, error, .. } => {
-                bar.set_message(format!("retrying after try {attempt}: {error}"));
-            }
-            Change::Progress {
-                percent, message, ..
-            } => bar.set_message(format!("{percent}% {message}")),
-            Change::TimerSet { fires_at, .. } => {
-                bar.set_message(format!("waiting until {}", fires_at.format("%H:%M:%S")));
-            }
-            Change::StepSucceeded { .. } => bar.finish_with_message("succeeded"),
-            Change::StepFailed { error, .. } => bar.finish_with_message(format!("failed: {error}")),
-            Change::StepSkipped { reason, .. } => {
-                bar.finish_with_message(format!("skipped: {reason}"));
-            }
-            Change::StepCanceled { reason, .. } => {
-                bar.finish_with_message(format!("canceled: {reason}"));
-            }
-            Change::StepCompensated { .. } => bar.finish_with_message("compensated"),
-            Change::CompensationFailed { error, .. } => {
-                bar.finish_with_message(format!("compensation failed: {error}"));
-            }
-            Change::Log { message, .. } => {
-                let _ = self.multi.println(format!("  {step}: {message}"));
-            }
-            _ => {}
-        }
+        let mut out = String::new();
+        self.board.apply(change, &mut out);
+        write_out(&out);
     }
 
-    fn finish(&mut self) {
-        for bar in self.bars.values() {
-            if !bar.is_finished() {
-                bar.finish();
-            }
-        }
+    fn tick(&mut self) {
+        let mut out = String::new();
+        self.board.draw(chrono::Utc::now(), &mut out);
+        write_out(&out);
     }
+}
+
+/// One write for a whole redraw, so the terminal never shows half of one.
+fn write_out(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+    let _ = stderr.flush();
 }
 
 /// The plain-text line for an event.
@@ -153,6 +134,8 @@ fn describe(change: &Change) -> Option<String> {
         Change::AttemptStarted { key, attempt, at } => {
             format!("{} {key}: running (try {attempt})", clock(at))
         }
+        // Shown in `executions show --json` and the console, not as progress.
+        Change::AttemptParams { .. } => return None,
         Change::AttemptInterrupted { key, attempt, at } => format!(
             "{} {key}: try {attempt} was interrupted; running it again",
             clock(at)
