@@ -71,6 +71,7 @@ fn every_change() -> Vec<Change> {
             key: snap.clone(),
             attempt: 1,
             params: json!({"volume_id": "vol-1", "token": "[redacted]"}),
+            at: at(3),
         },
         Change::AttemptInterrupted {
             key: snap.clone(),

@@ -247,6 +247,8 @@ pub enum Change {
         key: StepKey,
         attempt: u32,
         params: Json,
+        /// When they were resolved (the try's start).
+        at: Timestamp,
     },
     /// A try was cut short by an engine stop; the step runs again with the
     /// same idempotency key.

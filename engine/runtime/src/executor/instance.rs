@@ -313,6 +313,7 @@ async fn try_once(
         key: instance.key.clone(),
         attempt,
         params,
+        at: shared.sink.now(),
     });
     let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
         shared.sink.clone()
