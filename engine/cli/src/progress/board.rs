@@ -17,12 +17,12 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
-use shutter_core::{Change, StepKey};
+use shutter_core::{Change, StepKey, StepState as State};
 
 use super::term::{Paint, Term};
 
 /// One step's line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Row {
     state: State,
     /// The word after the state: the error, the pool waited for, a reason.
@@ -36,65 +36,45 @@ struct Row {
     items: Option<Items>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum State {
-    #[default]
-    Pending,
-    Waiting,
-    Running,
-    Retrying,
-    Succeeded,
-    Failed,
-    Skipped,
-    Canceled,
-    Compensated,
+impl Default for Row {
+    fn default() -> Self {
+        Self {
+            state: State::Pending,
+            note: String::new(),
+            tries: 0,
+            started: None,
+            ended: None,
+            next_try: None,
+            progress: None,
+            items: None,
+        }
+    }
 }
 
-impl State {
-    fn ended(self) -> bool {
-        matches!(
-            self,
-            Self::Succeeded | Self::Failed | Self::Skipped | Self::Canceled | Self::Compensated
-        )
+/// How a state is drawn: an icon beside its word (`StepState::as_str`),
+/// and a colour.
+fn icon(state: State) -> &'static str {
+    match state {
+        State::Pending => "○",
+        State::Waiting => "⏸",
+        State::Running => "▶",
+        State::Retrying => "↻",
+        State::Succeeded => "✓",
+        State::Failed => "✗",
+        State::Skipped => "↷",
+        State::Canceled => "⊘",
+        State::Compensated => "↺",
     }
+}
 
-    fn icon(self) -> &'static str {
-        match self {
-            Self::Pending => "○",
-            Self::Waiting => "⏸",
-            Self::Running => "▶",
-            Self::Retrying => "↻",
-            Self::Succeeded => "✓",
-            Self::Failed => "✗",
-            Self::Skipped => "↷",
-            Self::Canceled => "⊘",
-            Self::Compensated => "↺",
-        }
-    }
-
-    fn word(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Waiting => "waiting",
-            Self::Running => "running",
-            Self::Retrying => "retrying",
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Skipped => "skipped",
-            Self::Canceled => "canceled",
-            Self::Compensated => "compensated",
-        }
-    }
-
-    fn paint(self) -> Paint {
-        match self {
-            Self::Pending | Self::Skipped => Paint::Dim,
-            Self::Waiting | Self::Retrying => Paint::Yellow,
-            Self::Running => Paint::Blue,
-            Self::Succeeded => Paint::Green,
-            Self::Failed => Paint::Red,
-            Self::Canceled | Self::Compensated => Paint::Magenta,
-        }
+fn paint(state: State) -> Paint {
+    match state {
+        State::Pending | State::Skipped => Paint::Dim,
+        State::Waiting | State::Retrying => Paint::Yellow,
+        State::Running => Paint::Blue,
+        State::Succeeded => Paint::Green,
+        State::Failed => Paint::Red,
+        State::Canceled | State::Compensated => Paint::Magenta,
     }
 }
 
@@ -180,17 +160,17 @@ impl Board {
         let row = self.row(key);
         let after = {
             let items = row.items.get_or_insert_with(Items::default);
-            let before = items.states.get(&item).copied().unwrap_or_default();
+            let before = items.states.get(&item).copied().unwrap_or(State::Pending);
             let mut scratch = Row {
                 state: before,
                 ..Row::default()
             };
             update(&mut scratch, change);
             let after = scratch.state;
-            if before.ended() {
+            if before.is_terminal() {
                 count(items, before, false);
             }
-            if after.ended() {
+            if after.is_terminal() {
                 count(items, after, true);
             }
             if matches!(after, State::Running | State::Retrying | State::Waiting) {
@@ -208,7 +188,7 @@ impl Board {
         }
         // The step's own line runs while an item runs (its own end is its
         // own change).
-        if !row.state.ended() && after == State::Running {
+        if !row.state.is_terminal() && after == State::Running {
             row.state = State::Running;
         }
     }
@@ -236,7 +216,7 @@ impl Board {
     /// first, and a last line counts the rest.
     fn lines(&self, now: DateTime<Utc>) -> Vec<String> {
         let term = &self.term;
-        let ended = self.rows.values().filter(|r| r.state.ended()).count();
+        let ended = self.rows.values().filter(|r| r.state.is_terminal()).count();
         let elapsed = self.started.map_or_else(String::new, |start| {
             let end = self.ended.as_ref().map_or(now, |(_, at)| *at);
             format!(" · {}", clock_span(start, end))
@@ -271,7 +251,7 @@ impl Board {
         for (step, row) in &shown {
             let line = format!(
                 "  {} {:<width$} {}",
-                term.paint(row.state.paint(), row.state.icon()),
+                term.paint(paint(row.state), icon(row.state)),
                 step,
                 describe(row, now),
             );
@@ -366,7 +346,7 @@ fn count(items: &mut Items, state: State, add: bool) {
 
 /// What follows a step's name: its state in words and what matters now.
 fn describe(row: &Row, now: DateTime<Utc>) -> String {
-    let mut text = row.state.word().to_owned();
+    let mut text = row.state.as_str().to_owned();
     match row.state {
         State::Running => {
             if row.tries > 1 {
