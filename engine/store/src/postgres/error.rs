@@ -6,6 +6,9 @@ use shutter_core::StoreError;
 use tokio_postgres::error::SqlState;
 
 pub(super) fn pg_error(err: &tokio_postgres::Error) -> StoreError {
+    if let Some(why) = tls_refusal(err) {
+        return StoreError::Fatal(format!("postgres: TLS refused: {why}"));
+    }
     let Some(code) = err.code() else {
         // No SQLSTATE: the connection itself failed or was closed; the
         // cause says why (refused, reset, ...).
@@ -28,6 +31,26 @@ pub(super) fn pg_error(err: &tokio_postgres::Error) -> StoreError {
     } else {
         StoreError::Fatal(message)
     }
+}
+
+/// Why the TLS handshake was refused, when rustls refused it (a
+/// certificate no root vouches for, a wrong name, no common protocol): a
+/// setting to mend, not an outage to wait out.
+fn tls_refusal(err: &tokio_postgres::Error) -> Option<String> {
+    let mut cause = std::error::Error::source(err);
+    while let Some(error) = cause {
+        // tokio-rustls gives rustls's error inside an `io::Error`, whose
+        // `source` skips it: look inside.
+        if let Some(rustls) = error
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(rustls.to_string());
+        }
+        cause = error.source();
+    }
+    None
 }
 
 pub(super) fn pool_error(err: &deadpool_postgres::PoolError) -> StoreError {

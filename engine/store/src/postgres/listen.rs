@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use shutter_core::Announcement;
 use tokio::sync::{broadcast, mpsc};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 use tokio_util::sync::CancellationToken;
+
+use super::tls::Tls;
 
 /// The channel every write notifies.
 pub(super) const CHANNEL: &str = "shutter_changes";
@@ -50,13 +52,14 @@ fn parse(payload: &str) -> Option<Announcement> {
 /// (after a growing pause) whenever it fails.
 pub(super) fn spawn(
     config: tokio_postgres::Config,
+    tls: Tls,
     changes: broadcast::Sender<Announcement>,
     stop: CancellationToken,
 ) {
     tokio::spawn(async move {
         let mut pause = Duration::from_millis(100);
         while !stop.is_cancelled() {
-            if let Err(why) = listen(&config, &changes, &stop).await {
+            if let Err(why) = listen(&config, &tls, &changes, &stop).await {
                 tracing::warn!(
                     "postgres: listening for changes of other nodes: {why}; again in {pause:?}"
                 );
@@ -72,10 +75,14 @@ pub(super) fn spawn(
 
 async fn listen(
     config: &tokio_postgres::Config,
+    tls: &Tls,
     changes: &broadcast::Sender<Announcement>,
     stop: &CancellationToken,
 ) -> Result<(), String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+    let (client, mut connection) = config
+        .connect(tls.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     // The connection delivers notifications only when driven by
     // `poll_message`: a task of its own does that and passes them on.
     let (messages, mut received) = mpsc::unbounded_channel();

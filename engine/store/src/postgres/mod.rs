@@ -21,6 +21,7 @@ mod listen;
 mod pgpass;
 mod schema;
 mod slots;
+mod tls;
 mod write;
 
 use std::fmt;
@@ -34,7 +35,6 @@ use shutter_core::{
     ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest,
     StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::codec::{decode_execution, from_json, parse_time, time};
@@ -81,16 +81,13 @@ impl PostgresStore {
     /// carries none (from Shutter's config file); without either, the
     /// password file gives it.
     pub async fn connect_with(url: &str, password: Option<String>) -> Result<Self, StoreError> {
-        let mut config = tokio_postgres::Config::from_str(url)
+        let (url, wanted) = tls::split(url)
+            .map_err(|e| StoreError::Fatal(format!("postgres: bad connection string: {e}")))?;
+        let mut config = tokio_postgres::Config::from_str(&url)
             .map_err(|e| StoreError::Fatal(format!("postgres: bad connection string: {e}")))?;
         let place = describe(&config);
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            // Said plainly rather than found at the first connection as
-            // "no TLS implementation configured", taken for an outage.
-            return Err(StoreError::Fatal(format!(
-                "postgres: {place}: sslmode=require, but this shutter cannot speak TLS to PostgreSQL yet: reach the database over a private network, a VPN or a TLS tunnel (stunnel, pgbouncer), with sslmode=disable or prefer"
-            )));
-        }
+        let tls = tls::Tls::new(&wanted)
+            .map_err(|e| StoreError::Fatal(format!("postgres: {place}: {e}")))?;
         // A half-open connection must fail, not hang the appends of the
         // whole node: keepalives and a send timeout unless the URL says.
         if config.get_connect_timeout().is_none() {
@@ -110,10 +107,10 @@ impl PostgresStore {
         }
         let changes = tokio::sync::broadcast::Sender::new(CHANGES_KEPT);
         let stop = tokio_util::sync::CancellationToken::new();
-        listen::spawn(config.clone(), changes.clone(), stop.clone());
+        listen::spawn(config.clone(), tls.clone(), changes.clone(), stop.clone());
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -149,10 +146,13 @@ impl PostgresStore {
     /// Where `url` points, for messages: user, hosts and database, never
     /// the password.
     pub fn place_of(url: &str) -> String {
-        tokio_postgres::Config::from_str(url).map_or_else(
-            |_| "PostgreSQL (an unreadable connection string)".to_owned(),
-            |config| describe(&config),
-        )
+        tls::split(url)
+            .ok()
+            .and_then(|(url, _)| tokio_postgres::Config::from_str(&url).ok())
+            .map_or_else(
+                || "PostgreSQL (an unreadable connection string)".to_owned(),
+                |config| describe(&config),
+            )
     }
 
     async fn client(&self) -> Result<Object, StoreError> {
