@@ -1,5 +1,10 @@
 //! The host: one wasmtime engine (epoch interruption, pooling allocator),
 //! compiled modules cached in memory and on disk, and runs of either ABI.
+//!
+//! The engine and its epoch ticker start with the first module loaded, not
+//! with the host: the pooling allocator reserves its address space up
+//! front (about a thousand `mprotect` calls), which a run with no WASM
+//! step should not pay at start-up.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -78,11 +83,11 @@ impl std::fmt::Debug for Loaded {
 
 /// Runs WebAssembly steps. Create one per process; it is cheap to share.
 pub struct WasmHost {
-    pub(crate) engine: Engine,
+    /// Started on first use; the error, if wasmtime could not start, is
+    /// kept and given to every later load.
+    wasmtime: OnceLock<Result<Wasmtime, String>>,
     cache: Option<DiskCache>,
     loaded: Mutex<HashMap<String, Arc<Loaded>>>,
-    ticker: Option<JoinHandle<()>>,
-    stop: Arc<AtomicBool>,
     /// One HTTP client for every component run, made on first use.
     http: OnceLock<Option<reqwest::Client>>,
     modules: ModuleFetcher,
@@ -100,31 +105,21 @@ impl WasmHost {
     /// A host caching compiled modules in `cache_dir`, and modules
     /// downloaded by URL in its `modules/` (none: memory only).
     pub fn new(cache_dir: Option<PathBuf>) -> Result<Self, Failure> {
-        let engine =
-            Engine::new(&config()).map_err(|e| Failure::Load(format!("starting wasmtime: {e}")))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
-            let engine = engine.clone();
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("shutter-wasm-epoch".to_owned())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| Failure::Load(format!("starting the epoch ticker: {e}")))?
-        };
         Ok(Self {
-            engine,
+            wasmtime: OnceLock::new(),
             modules: ModuleFetcher::new(cache_dir.as_ref().map(|dir| dir.join("modules"))),
             cache: cache_dir.map(DiskCache::new),
             loaded: Mutex::new(HashMap::new()),
-            ticker: Some(ticker),
-            stop,
             http: OnceLock::new(),
         })
+    }
+
+    /// The engine, started on first use.
+    pub(crate) fn engine(&self) -> Result<&Engine, Failure> {
+        match self.wasmtime.get_or_init(Wasmtime::start) {
+            Ok(wasmtime) => Ok(&wasmtime.engine),
+            Err(message) => Err(Failure::Load(message.clone())),
+        }
     }
 
     /// Where modules named by URL come from.
@@ -161,18 +156,19 @@ impl WasmHost {
             return Ok(loaded.clone());
         }
         let abi = detect(bytes).map_err(Failure::Load)?;
+        let engine = self.engine()?;
         let compiled = match self
             .cache
             .as_ref()
-            .and_then(|c| c.load(&self.engine, &actual, abi))
+            .and_then(|c| c.load(engine, &actual, abi))
         {
             Some(compiled) => compiled,
-            None => self.compile(bytes, &actual, abi)?,
+            None => self.compile(engine, bytes, &actual, abi)?,
         };
         let prepared = match compiled {
-            Compiled::Module(module) => Prepared::Command(command::prepare(&self.engine, &module)?),
+            Compiled::Module(module) => Prepared::Command(command::prepare(engine, &module)?),
             Compiled::Component(component) => {
-                Prepared::Component(component::prepare(&self.engine, &component)?)
+                Prepared::Component(component::prepare(engine, &component)?)
             }
         };
         let loaded = Arc::new(Loaded {
@@ -187,25 +183,31 @@ impl WasmHost {
         Ok(loaded)
     }
 
-    fn compile(&self, bytes: &[u8], sha256: &str, abi: Abi) -> Result<Compiled, Failure> {
+    fn compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        sha256: &str,
+        abi: Abi,
+    ) -> Result<Compiled, Failure> {
         let invalid = |e: wasmtime::Error| {
             Failure::Load(format!("the module does not compile: {}", first_line(&e)))
         };
         let (compiled, serialized) = match abi {
             Abi::Command => {
-                let module = wasmtime::Module::new(&self.engine, bytes).map_err(invalid)?;
+                let module = wasmtime::Module::new(engine, bytes).map_err(invalid)?;
                 let serialized = module.serialize().ok();
                 (Compiled::Module(module), serialized)
             }
             Abi::Component => {
                 let component =
-                    wasmtime::component::Component::new(&self.engine, bytes).map_err(invalid)?;
+                    wasmtime::component::Component::new(engine, bytes).map_err(invalid)?;
                 let serialized = component.serialize().ok();
                 (Compiled::Component(component), serialized)
             }
         };
         if let (Some(cache), Some(serialized)) = (&self.cache, serialized) {
-            cache.store(&self.engine, sha256, &serialized);
+            cache.store(engine, sha256, &serialized);
         }
         Ok(compiled)
     }
@@ -213,8 +215,19 @@ impl WasmHost {
     /// Runs a loaded module once, in a fresh store. Blocking: call it from
     /// a blocking thread.
     pub fn run(&self, loaded: &Loaded, run: Run) -> Outcome {
+        // A module was loaded, so the engine has started.
+        let engine = match self.engine() {
+            Ok(engine) => engine,
+            Err(failure) => {
+                return Outcome {
+                    result: Err(failure),
+                    logs: Vec::new(),
+                    progress: Vec::new(),
+                };
+            }
+        };
         match &loaded.prepared {
-            Prepared::Command(pre) => command::run(&self.engine, pre, run),
+            Prepared::Command(pre) => command::run(engine, pre, run),
             Prepared::Component(pre) => {
                 let client = if run.grants.http.is_empty() {
                     None
@@ -229,13 +242,46 @@ impl WasmHost {
                         })
                         .as_ref()
                 };
-                component::run(&self.engine, pre, run, client)
+                component::run(engine, pre, run, client)
             }
         }
     }
 }
 
-impl Drop for WasmHost {
+/// The wasmtime engine and the thread that advances its epoch (the
+/// resolution of deadlines and cancel), stopped with it.
+struct Wasmtime {
+    engine: Engine,
+    ticker: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Wasmtime {
+    fn start() -> Result<Self, String> {
+        let engine = Engine::new(&config()).map_err(|e| format!("starting wasmtime: {e}"))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = {
+            let engine = engine.clone();
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("shutter-wasm-epoch".to_owned())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(TICK);
+                        engine.increment_epoch();
+                    }
+                })
+                .map_err(|e| format!("starting the epoch ticker: {e}"))?
+        };
+        Ok(Self {
+            engine,
+            ticker: Some(ticker),
+            stop,
+        })
+    }
+}
+
+impl Drop for Wasmtime {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(ticker) = self.ticker.take() {
@@ -289,5 +335,23 @@ fn kind(value: &Json) -> &'static str {
         Json::String(_) => "a string",
         Json::Array(_) => "a list",
         Json::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasmtime_starts_with_the_first_module_not_with_the_host() {
+        let host = WasmHost::new(None).expect("a host");
+        assert!(host.wasmtime.get().is_none(), "nothing started yet");
+        let bytes = wat::parse_str(r#"(module (func (export "_start")))"#).expect("wat");
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        host.load(&bytes, &sha256).expect("loads");
+        assert!(
+            matches!(host.wasmtime.get(), Some(Ok(_))),
+            "started by the load"
+        );
     }
 }
