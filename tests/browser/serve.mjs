@@ -3,12 +3,12 @@
 
 import { spawn } from 'node:child_process';
 
-// `args` besides `serve --listen 127.0.0.1:0`. Resolves to `{base, log,
-// stop}`: the server's URL, what it wrote on stderr so far, and a stop
-// that waits for the process to end.
-export function serve(shutter, args) {
+// `args` besides `serve --listen 127.0.0.1:0`, `env` added to this
+// process's. Resolves to `{base, log, stop}`: the server's URL, what it
+// wrote on stderr so far, and a stop that waits for the process to end.
+export function serve(shutter, args, env = {}) {
   const child = spawn(shutter, ['serve', '--listen', '127.0.0.1:0', ...args],
-    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   child.stderr.on('data', (chunk) => { text += chunk; });
   const log = () => text;

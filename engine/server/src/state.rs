@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shutter_core::Store;
+use shutter_core::{ExecutionId, ExecutionSnapshot, Store};
 use shutter_runtime::Engine;
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +35,17 @@ impl AppState {
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
         self.engine().store()
+    }
+
+    /// An execution's records, or the 404 that says it is not there.
+    pub(crate) async fn execution(
+        &self,
+        id: ExecutionId,
+    ) -> Result<ExecutionSnapshot, crate::error::ApiError> {
+        self.store()
+            .snapshot(id)
+            .await?
+            .ok_or_else(|| crate::error::ApiError::not_found(format_args!("execution {id}")))
     }
 
     pub fn workflows(&self) -> &Workflows {

@@ -199,6 +199,10 @@ steps:
         body.contains(r#"<a href="/ui/nodes" aria-current="page">"#),
         "{body}"
     );
+    assert!(
+        body.contains(r#"<div id="live" data-refresh-every="5"><p>This page was answered by node"#),
+        "the script reads the whole page again: {body}"
+    );
     api.post(&format!("/executions/{id}/cancel"), "").await;
     api.finished(&id).await;
 }
@@ -237,6 +241,33 @@ async fn the_execution_page_draws_one_node_per_step_in_its_state() {
         "no cancel once ended"
     );
     assert!(body.contains(&format!(r#"href="/executions/{id}/steps/boom/logs""#)));
+}
+
+#[tokio::test]
+async fn the_timeline_is_served_alone_for_the_page_to_redraw_it() {
+    let api = server(None);
+    api.register(HOSTILE).await;
+    let id = run(&api, "hostile").await;
+    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let source = format!(r#"data-role="timeline" data-src="/ui/executions/{id}/timeline">"#);
+    assert!(
+        html(&page).contains(&source),
+        "the page says where: {source}"
+    );
+    let part = api.get(&format!("/ui/executions/{id}/timeline")).await;
+    let chart = html(&part);
+    assert!(chart.starts_with("<svg class=\"timeline\""), "{chart}");
+    assert!(!chart.contains("<html"), "a part of a page, not a page");
+    assert_eq!(chart.matches(r#"<g class="lane""#).count(), 3, "{chart}");
+    assert!(chart.contains(r#"data-step="boom""#) && chart.contains("try state-failed"));
+    assert!(
+        chart.contains("&lt;script&gt;") && !chart.contains("<script>"),
+        "the error in a bar's title is escaped: {chart}"
+    );
+    let unknown = api
+        .get("/ui/executions/0193a1b2-c3d4-7e5f-8a6b-000000000001/timeline")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -191,6 +191,14 @@ async fn the_page_lists_the_catalog_with_states_tests_and_who_made_them() {
     let page = api.get("/ui/backups").await;
     let body = html(&page);
     assert!(body.contains("<h1>Backups</h1>"), "{body}");
+    // The script reads the table again, never the form.
+    let live = body
+        .find(r#"<div id="live" data-refresh-every="15">"#)
+        .expect("a live region");
+    assert!(
+        body.find("</form>").is_some_and(|form| form < live),
+        "{body}"
+    );
     assert_eq!(body.matches("<tr data-backup-id=").count(), 4, "{body}");
     assert_eq!(
         body.matches(r#"data-state="available""#).count(),

@@ -87,6 +87,9 @@ fn render(filter: &ListParams, entries: &[Backup], older: Option<&str>) -> Strin
     let mut out = String::with_capacity(4096 + 1024 * entries.len());
     out.push_str("<h1>Backups</h1>\n");
     form(&mut out, filter);
+    // Read again by the script while the page is open; the form stays (the
+    // reader may be typing).
+    out.push_str(r#"<div id="live" data-refresh-every="15">"#);
     if let Some(source) = text(filter.source.as_ref()) {
         summary(&mut out, source, entries);
     }
@@ -106,7 +109,7 @@ fn render(filter: &ListParams, entries: &[Backup], older: Option<&str>) -> Strin
             escape(&page_query(filter, Some(older)))
         );
     }
-    out.push_str("</nav>\n");
+    out.push_str("</nav></div>\n");
     out
 }
 

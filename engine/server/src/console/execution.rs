@@ -49,11 +49,7 @@ pub(crate) async fn show(
     Query(options): Query<Options>,
 ) -> Result<Response, ApiError> {
     let id = execution_id(&id)?;
-    let snapshot = state
-        .store()
-        .snapshot(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
+    let snapshot = state.execution(id).await?;
     let plan = plan_of(&state, &snapshot);
     let all = options.steps.as_deref() == Some("all");
     let main = render(&snapshot, plan.as_deref(), all, Utc::now());
@@ -63,6 +59,27 @@ pub(crate) async fn show(
         Section::Executions,
         &main,
     )))
+}
+
+/// `GET /ui/executions/{id}/timeline`: the timeline alone, as the page
+/// draws it (the same steps listed), for the script to swap in while the
+/// execution runs: a few kilobytes instead of the whole page.
+pub(crate) async fn timeline_part(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(options): Query<Options>,
+) -> Result<Response, ApiError> {
+    let id = execution_id(&id)?;
+    let snapshot = state.execution(id).await?;
+    let detail = ExecutionDetail::from(&snapshot);
+    let listed = listed(&detail.steps, options.steps.as_deref() == Some("all"));
+    Ok(page::respond(timeline_chart(&listed, Utc::now())))
+}
+
+/// The chart, or why there is none yet.
+fn timeline_chart(listed: &[&StepView], now: DateTime<Utc>) -> String {
+    timeline::svg(listed.iter().copied(), now)
+        .unwrap_or_else(|| r#"<p class="muted">No step has started yet.</p>"#.to_owned())
 }
 
 /// The plan the execution runs: the served version with its hash, else its
@@ -121,14 +138,15 @@ fn render(
         ),
     }
     out.push_str("</section>\n");
-    if let Some(chart) = timeline::svg(listed.iter().copied(), now) {
-        out.push_str(concat!(
-            r#"<section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2>"#,
-            r#"<div class="timeline-box">"#
-        ));
-        out.push_str(&chart);
-        out.push_str("</div></section>\n");
-    }
+    // The script swaps the box's content for `data-src` as the run goes on.
+    let _ = write!(
+        out,
+        r#"<section aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2><div class="timeline-box" data-role="timeline" data-src="/ui/executions/{id}/timeline{all}">"#,
+        id = percent(&execution.id),
+        all = if all { "?steps=all" } else { "" },
+    );
+    out.push_str(&timeline_chart(&listed, now));
+    out.push_str("</div></section>\n");
     steps_table(&mut out, &listed, detail.steps.len(), &execution.id, now);
     out.push_str(
         r#"<section aria-labelledby="details-title"><h2 id="details-title">Step details</h2>"#,

@@ -60,6 +60,10 @@ pub(crate) fn router(access: Access) -> Router<AppState> {
         .route("/", get(|| async { Redirect::to(HOME) }))
         .route(HOME, get(list::show))
         .route("/ui/executions/{id}", get(execution::show))
+        .route(
+            "/ui/executions/{id}/timeline",
+            get(execution::timeline_part),
+        )
         .route("/ui/nodes", get(nodes::show))
         .route("/ui/workflows", get(workflows::list))
         .route("/ui/workflows/{name}", get(workflows::show))

@@ -30,6 +30,8 @@ pub(crate) async fn show(State(state): State<AppState>) -> Result<Response, ApiE
 fn render(view: &NodesView, now: DateTime<Utc>) -> String {
     let mut out = String::with_capacity(4096);
     out.push_str("<h1>Nodes and limits</h1>\n");
+    // Read again by the script every few seconds (leases move on).
+    out.push_str(r#"<div id="live" data-refresh-every="5">"#);
     this_node(&mut out, view);
     node_table(&mut out, view);
     pools(&mut out, &view.pools, now);
@@ -39,6 +41,7 @@ fn render(view: &NodesView, now: DateTime<Utc>) -> String {
             r#"<p class="muted">Only the first 1,000 executions and pool rows are shown.</p>"#,
         );
     }
+    out.push_str("</div>\n");
     out
 }
 

@@ -174,11 +174,7 @@ pub(crate) async fn get(
     if known.contains(&etag(record.last_seq)) || known.iter().any(|tag| tag == "*") {
         return Ok(not_modified(&etag(record.last_seq)));
     }
-    let snapshot = state
-        .store()
-        .snapshot(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
+    let snapshot = state.execution(id).await?;
     let tag = etag(snapshot.execution.last_seq);
     let mut response = Json(ExecutionDetail::from(&snapshot)).into_response();
     set_etag(&mut response, &tag);
@@ -293,11 +289,7 @@ pub(crate) async fn logs(
     if !(1..=5000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1 to 5000"));
     }
-    let snapshot = state
-        .store()
-        .snapshot(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format_args!("execution {id}")))?;
+    let snapshot = state.execution(id).await?;
     let known = snapshot
         .steps
         .iter()

@@ -143,6 +143,7 @@
       const total = link.dataset.items || String(count.seen);
       setText(node.querySelector('.items'), ' · ' + count.ended + '/' + total + ' items');
     }
+    redrawTimeline(root);
     if (!ENDED.has(was) && ENDED.has(detail.state)) {
       say('The execution ended: ' + label(detail.state) + '.', detail.state !== 'succeeded',
         { href: location.pathname, text: 'Reload for every step\u2019s outputs and errors' });
@@ -150,6 +151,69 @@
       say('New steps appeared (items of a for_each step).', false,
         { href: location.pathname, text: 'Reload to see them' });
     }
+  }
+
+  // The timeline is drawn by the server (`data-src`, a few KB): fetched
+  // again when the execution changes and, while it runs, every few
+  // seconds (a running try's bar grows with time). One fetch at a time;
+  // a change during a fetch asks for one more after it.
+  let timelineBusy = false;
+  let timelineAgain = false;
+  let timelineDrawn = null;
+  let timelineTicking = false;
+  // Set when asking again is pointless: signed out, or the execution gone.
+  let timelineStopped = false;
+
+  async function redrawTimeline(root) {
+    const box = root.querySelector('[data-role="timeline"][data-src]');
+    if (!box || timelineStopped) return;
+    if (timelineBusy) {
+      timelineAgain = true;
+      return;
+    }
+    timelineBusy = true;
+    try {
+      do {
+        timelineAgain = false;
+        const response = await fetch(box.dataset.src, { cache: 'no-store', credentials: 'same-origin' });
+        // Without a session, a page is answered by a redirect to the
+        // sign-in form, which fetch follows: never draw that here.
+        if (response.status === 401
+          || (response.redirected && new URL(response.url).pathname === '/ui/sign-in')) {
+          timelineStopped = true;
+          signedOut();
+          return;
+        }
+        if (!response.ok) {
+          // A refusal (the execution gone) will not change; a server
+          // error might, at the next tick.
+          if (response.status < 500) timelineStopped = true;
+          return;
+        }
+        const html = await response.text();
+        if (html !== timelineDrawn) {
+          box.innerHTML = html;
+          timelineDrawn = html;
+        }
+      } while (timelineAgain);
+    } catch (err) {
+      // Unreachable for now: the next change or tick tries again.
+    } finally {
+      timelineBusy = false;
+    }
+  }
+
+  function tickTimeline(root) {
+    if (timelineTicking) return;
+    timelineTicking = true;
+    const timer = setInterval(() => {
+      if (timelineStopped || ENDED.has(root.dataset.state)) {
+        clearInterval(timer);
+        timelineTicking = false;
+        return;
+      }
+      if (!document.hidden) redrawTimeline(root);
+    }, 3000);
   }
 
   // Long polls `GET /executions/{id}?wait=` with the version the page
@@ -170,6 +234,7 @@
           response = null;
         }
         if (response && response.status === 401) {
+          timelineStopped = true;
           signedOut();
           return;
         }
@@ -226,6 +291,7 @@
         root.dataset.state = 'running';
         showButtons(root, 'running');
         say(from ? 'Retrying from ' + from + '.' : 'Retrying.', false);
+        tickTimeline(root);
       } else {
         say('Cancel requested: running steps are being stopped.', false);
       }
@@ -314,6 +380,7 @@
       if (button) act(button);
     });
     follow(execution);
+    if (!ENDED.has(execution.dataset.state)) tickTimeline(execution);
   }
 
   // ---- A workflow: start it, or ask for its plan ---------------------
@@ -417,12 +484,16 @@
       .map((row) => row.dataset.executionId + ':' + row.dataset.version).join(',');
   }
 
+  // Reads this page again and swaps its live region when it differs;
+  // answers the response's status.
   async function refresh(container) {
     const response = await fetch(location.href, { cache: 'no-store', credentials: 'same-origin' });
-    if (!response.ok) return;
+    // A page asked for without a session is sent to the sign-in form.
+    if (response.redirected && new URL(response.url).pathname === '/ui/sign-in') return 401;
+    if (!response.ok) return response.status;
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
     const fresh = page.getElementById('live');
-    if (!fresh) return;
+    if (!fresh || fresh.innerHTML === container.innerHTML) return response.status;
     // Keep the keyboard where it was, if the same link is still there.
     const focused = container.contains(document.activeElement)
       ? document.activeElement.getAttribute('href') : null;
@@ -431,6 +502,7 @@
       const again = container.querySelector('a[href="' + CSS.escape(focused) + '"]');
       if (again) again.focus();
     }
+    return response.status;
   }
 
   async function watchList(container) {
@@ -472,5 +544,24 @@
     }
   }
 
+  // A page with no long poll of its own (backups, nodes) is read again
+  // every `data-refresh-every` seconds while it is in view; its region is
+  // swapped when it differs.
+  async function refreshEvery(container, seconds) {
+    for (;;) {
+      await sleep(seconds * 1000);
+      if (document.hidden) continue;
+      try {
+        if (await refresh(container) === 401) {
+          signedOut();
+          return;
+        }
+      } catch (err) {
+        // Unreachable for now: try again at the next tick.
+      }
+    }
+  }
+
   if (live && live.dataset.source) watchList(live);
+  else if (live && live.dataset.refreshEvery) refreshEvery(live, Number(live.dataset.refreshEvery) || 10);
 })();
