@@ -293,7 +293,16 @@ fn check_sync(moto: &Peer, db: &std::path::Path, dir: &std::path::Path) {
     command
         .env("SHUTTER_CONFIG", &config)
         .args(["backups", "sync", "--aws-grace", "0s"]);
-    succeeds(command);
+    let printed: Json = serde_json::from_str(&succeeds(command)).expect("the outputs, as JSON");
+    assert!(
+        printed["found"].as_u64().is_some_and(|found| found >= 3),
+        "what it found, over every place: {printed:#}"
+    );
+    assert_eq!(
+        printed["places"].as_array().map(Vec::len),
+        Some(2),
+        "one line per region: {printed:#}"
+    );
     let rebuilt: Vec<Json> = backups(moto, &lost, &["--limit", "500"])
         .into_iter()
         .filter(|e| e["execution"] == execution.as_str())

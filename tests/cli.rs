@@ -1,6 +1,6 @@
 //! The CLI's contract: exit codes, summaries, diagnostics with <file:line:col>.
 
-use shutter_tests::{shutter, shutter_with};
+use shutter_tests::{repo_root, shutter, shutter_with};
 
 fn write(dir: &std::path::Path, name: &str, text: &[u8]) -> String {
     let path = dir.join(name);
@@ -101,6 +101,21 @@ fn a_missing_file_is_an_error_naming_it() {
         run.stderr.contains("opening workflow no/such/file.yaml"),
         "{}",
         run.stderr
+    );
+}
+
+/// A file that cannot be read does not hide what the others say.
+#[test]
+fn a_missing_file_does_not_stop_the_files_after_it() {
+    let diamond = repo_root().join("workflows/diamond.yaml");
+    let diamond = diamond.to_str().expect("utf-8 path");
+    let run = shutter(["validate", "no/such/file.yaml", diamond]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("no/such/file.yaml"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("ok: ") && run.stdout.contains("workflow diamond"),
+        "the second file is still checked: {}",
+        run.stdout
     );
 }
 

@@ -1,11 +1,13 @@
-//! `shutter start` and `shutter executions ... --server`: the CLI as a
-//! client of `shutter serve`.
+//! `shutter start`, `shutter executions ... --server` and `shutter
+//! workflows`: the CLI as a client of `shutter serve`.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use serde_json::Value as Json;
-use shutter_tests::{repo_root, shutter_bin};
+use serde_json::{Value as Json, json};
+use shutter_tests::served::Served;
+use shutter_tests::{Run, repo_root, shutter_bin};
 
 fn shutter(args: &[&str]) -> Output {
     Command::new(shutter_bin())
@@ -313,4 +315,365 @@ fn http_get(base: &str, path: &str) -> String {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("reads");
     answer
+}
+
+/// The admin token of the servers below: registering workflows needs it.
+const ADMIN: &str = "admin-secret";
+
+/// A workflow to push: scheduled on a day no test runs on (Jan 1st,
+/// 03:00 UTC), one step that only reads and one that would change
+/// something (a sleep).
+const PUSHED: &str = "version: 1
+name: cli-pushed
+description: Greets a VM, then pauses
+schedule: \"0 3 1 1 *\"
+inputs:
+  vm: {type: string, default: web-01, description: The VM to greet}
+  keep: {type: integer, default: 7, description: Snapshots kept}
+steps:
+  greet: {uses: core.log, with: {message: 'hello ${{ inputs.vm }}'}}
+  pause: {uses: core.sleep, needs: [greet], with: {duration: 1s}}
+";
+
+/// `shutter serve` on its own database with an admin token, and a file
+/// holding that token for `--token-file`.
+async fn served_with_admin(dir: &Path) -> (Served, std::path::PathBuf) {
+    let db = dir.join("workflows.db");
+    let token = dir.join("admin.token");
+    std::fs::write(&token, format!("{ADMIN}\n")).expect("the token file is written");
+    let server = Served::start_with(
+        ["--db".as_ref(), db.as_os_str()],
+        &[("SHUTTER_ADMIN_TOKEN", ADMIN)],
+    )
+    .await;
+    (server, token)
+}
+
+/// `shutter ARGS... --server BASE [--token-file TOKEN]`, off the async
+/// workers (the server's log is read on them meanwhile).
+async fn cli(server: &Served, token: Option<&Path>, args: &[&str]) -> Run {
+    let mut all: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    all.extend(["--server".to_owned(), server.base.clone()]);
+    if let Some(token) = token {
+        all.extend(["--token-file".to_owned(), token.display().to_string()]);
+    }
+    tokio::task::spawn_blocking(move || shutter_tests::shutter(&all))
+        .await
+        .expect("the CLI ran")
+}
+
+/// A table row's cells: what two spaces or more separate.
+fn cells(row: &str) -> Vec<&str> {
+    row.split("  ")
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workflows_pushed_from_the_cli_are_listed_shown_and_planned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, token) = served_with_admin(dir.path()).await;
+    let token = Some(token.as_path());
+    let file = dir.path().join("cli-pushed.yaml");
+    let file_arg = file.display().to_string();
+    std::fs::write(&file, PUSHED).expect("written");
+
+    let first = cli(&server, token, &["workflows", "push", &file_arg]).await;
+    assert!(first.success(), "{}", first.stderr);
+    let first_hash = server.get("/workflows/cli-pushed").await["plan_hash"]
+        .as_str()
+        .expect("a plan hash")
+        .to_owned();
+    assert_eq!(
+        first.stdout,
+        format!(
+            "{file_arg}: cli-pushed version 1 of 1 ({})\n",
+            &first_hash[..12]
+        )
+    );
+    // The same content again is the same version.
+    let again = cli(&server, token, &["workflows", "push", &file_arg]).await;
+    assert_eq!(again.stdout, first.stdout, "{}", again.stderr);
+
+    // A changed file is the next version, which new executions run;
+    // pushing the first content again does not make it the latest.
+    let changed = PUSHED.replace("default: 7", "default: 8");
+    std::fs::write(&file, &changed).expect("written");
+    let second = cli(&server, token, &["workflows", "push", &file_arg]).await;
+    assert!(second.success(), "{}", second.stderr);
+    let second_hash = server.get("/workflows/cli-pushed").await["plan_hash"]
+        .as_str()
+        .expect("a plan hash")
+        .to_owned();
+    assert_ne!(second_hash, first_hash);
+    assert_eq!(
+        second.stdout,
+        format!(
+            "{file_arg}: cli-pushed version 2 of 2 ({})\n",
+            &second_hash[..12]
+        )
+    );
+    std::fs::write(&file, PUSHED).expect("written");
+    let older = cli(&server, token, &["workflows", "push", &file_arg]).await;
+    assert_eq!(
+        older.stdout,
+        format!(
+            "{file_arg}: cli-pushed version 1 of 2 ({}); new executions run version 2 ({})\n",
+            &first_hash[..12],
+            &second_hash[..12]
+        ),
+        "{}",
+        older.stderr
+    );
+
+    // The list: a header, and the workflow's cells under it.
+    let list = cli(&server, token, &["workflows", "list"]).await;
+    assert!(list.success(), "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(
+        cells(lines[0]),
+        [
+            "NAME",
+            "VERSIONS",
+            "STEPS",
+            "SCHEDULE",
+            "NEXT TICK (UTC)",
+            "DESCRIPTION"
+        ],
+        "{}",
+        list.stdout
+    );
+    assert_eq!(lines.len(), 2, "{}", list.stdout);
+    let row = cells(lines[1]);
+    assert_eq!(
+        row[..4],
+        ["cli-pushed", "2", "2", "0 3 1 1 * (UTC)"],
+        "{}",
+        list.stdout
+    );
+    assert!(row[4].ends_with("-01-01 03:00"), "{}", list.stdout);
+    assert_eq!(row[5], "Greets a VM, then pauses", "{}", list.stdout);
+    assert_eq!(
+        lines[0].find("DESCRIPTION"),
+        lines[1].find("Greets"),
+        "aligned: {}",
+        list.stdout
+    );
+    let listed = cli(&server, token, &["workflows", "list", "--json"]).await;
+    let listed: Json = serde_json::from_str(&listed.stdout).expect("JSON");
+    assert_eq!(listed["items"][0]["name"], "cli-pushed");
+    assert_eq!(listed["items"][0]["versions"], 2);
+
+    // One workflow: its version, schedule, inputs and source.
+    let show = cli(&server, token, &["workflows", "show", "cli-pushed"]).await;
+    assert!(show.success(), "{}", show.stderr);
+    let out = &show.stdout;
+    assert!(
+        out.contains(&format!("version:     2 of 2 ({})\n", &second_hash[..12])),
+        "{out}"
+    );
+    assert!(out.contains("schedule:    0 3 1 1 * (UTC)\n"), "{out}");
+    let input = |name: &str| {
+        out.lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+            .map(|line| line.split_whitespace().collect::<Vec<_>>())
+    };
+    assert_eq!(
+        input("keep"),
+        Some(vec!["keep", "integer", "8", "Snapshots", "kept"]),
+        "{out}"
+    );
+    assert_eq!(
+        input("vm"),
+        Some(vec![
+            "vm",
+            "string",
+            "\"web-01\"",
+            "The",
+            "VM",
+            "to",
+            "greet"
+        ]),
+        "{out}"
+    );
+    assert!(out.ends_with(&format!("source:\n{changed}")), "{out}");
+
+    // A plan: the read ran with the inputs given (the file's, `-i` wins),
+    // the write would run.
+    let inputs = dir.path().join("inputs.yaml");
+    let inputs_arg = inputs.display().to_string();
+    std::fs::write(&inputs, "vm: db-02\nkeep: 3\n").expect("written");
+    let plan_args: [&str; 7] = [
+        "workflows",
+        "plan",
+        "cli-pushed",
+        "--inputs",
+        &inputs_arg,
+        "-i",
+        "keep=4",
+    ];
+    let plan = cli(&server, token, &plan_args).await;
+    assert!(plan.success(), "{}", plan.stderr);
+    let out = &plan.stdout;
+    assert!(
+        out.starts_with(&format!(
+            "plan of cli-pushed ({}): 1 write would run, 1 read ran",
+            &second_hash[..12]
+        )),
+        "{out}"
+    );
+    assert!(out.contains("greet  core.log  ran (reads only)"), "{out}");
+    assert!(out.contains("message: \"hello db-02\""), "{out}");
+    assert!(out.contains("pause  core.sleep  WOULD RUN"), "{out}");
+    let mut json_args = plan_args.to_vec();
+    json_args.push("--json");
+    let plan = cli(&server, token, &json_args).await;
+    let plan: Json = serde_json::from_str(&plan.stdout).expect("JSON");
+    assert_eq!(plan["inputs"], json!({"vm": "db-02", "keep": 4}));
+    assert_eq!(plan["steps"]["greet"]["forecast"], "ran");
+    assert_eq!(plan["steps"]["pause"]["forecast"], "would_run");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_push_names_the_file_and_the_servers_reasons() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, token) = served_with_admin(dir.path()).await;
+    let good = dir.path().join("good.yaml");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&good, PUSHED).expect("written");
+    std::fs::write(&bad, PUSHED.replace("uses: core.log,", "uses: core.logg,")).expect("written");
+    let (good, bad) = (good.display().to_string(), bad.display().to_string());
+
+    // Without the admin token, nothing is registered.
+    let anonymous = cli(&server, None, &["workflows", "push", &good]).await;
+    assert_eq!(anonymous.code, Some(1), "{}", anonymous.stderr);
+    assert!(
+        anonymous
+            .stderr
+            .contains(&format!("error: pushing {good}: ")),
+        "{}",
+        anonymous.stderr
+    );
+
+    // Each file is sent; the refused one is named with the problem.
+    let pushed = cli(
+        &server,
+        Some(token.as_path()),
+        &["workflows", "push", &good, &bad],
+    )
+    .await;
+    assert_eq!(pushed.code, Some(1), "{}", pushed.stderr);
+    assert!(
+        pushed
+            .stdout
+            .starts_with(&format!("{good}: cli-pushed version 1 of 1 (")),
+        "{}",
+        pushed.stdout
+    );
+    let said = &pushed.stderr;
+    assert!(said.contains(&format!("error: pushing {bad}: ")), "{said}");
+    assert!(said.contains("422"), "{said}");
+    assert!(said.contains("unknown action `core.logg`"), "{said}");
+    assert!(said.contains("1 of 2 file(s) refused"), "{said}");
+    let names: Vec<Json> = server.get("/workflows").await["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|item| item["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("cli-pushed")]);
+
+    // A file that is not there is named too.
+    let missing = dir.path().join("missing.yaml").display().to_string();
+    let nothing = cli(
+        &server,
+        Some(token.as_path()),
+        &["workflows", "push", &missing],
+    )
+    .await;
+    assert_eq!(nothing.code, Some(1));
+    assert!(nothing.stderr.contains(&missing), "{}", nothing.stderr);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_reads_typed_inputs_from_a_file_and_names_go_into_urls_encoded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, token) = served_with_admin(dir.path()).await;
+    let token = Some(token.as_path());
+    let file = dir.path().join("cli-typed.yaml");
+    std::fs::write(
+        &file,
+        "version: 1
+name: cli-typed
+inputs:
+  vm: {type: string}
+  keep: {type: integer}
+  tags: {type: array}
+  note: {type: string}
+steps:
+  greet: {uses: core.log, with: {message: 'hello ${{ inputs.vm }}'}}
+",
+    )
+    .expect("written");
+    let pushed = cli(
+        &server,
+        token,
+        &["workflows", "push", &file.display().to_string()],
+    )
+    .await;
+    assert!(pushed.success(), "{}", pushed.stderr);
+
+    // `"5"` stays a string in a file, where `-i note=5` would be a number;
+    // `-i keep=9` wins over the file's 3.
+    let inputs = dir.path().join("inputs.yaml");
+    std::fs::write(
+        &inputs,
+        "vm: \"042\"\nkeep: 3\ntags: [daily, db]\nnote: \"5\"\n",
+    )
+    .expect("written");
+    let inputs_arg = inputs.display().to_string();
+    let started = cli(
+        &server,
+        token,
+        &[
+            "start",
+            "cli-typed",
+            "--inputs",
+            &inputs_arg,
+            "-i",
+            "keep=9",
+        ],
+    )
+    .await;
+    assert!(started.success(), "{}", started.stderr);
+    let id = started.stdout.trim();
+    let execution = server.get(&format!("/executions/{id}")).await;
+    assert_eq!(
+        execution["inputs"],
+        json!({"vm": "042", "keep": 9, "tags": ["daily", "db"], "note": "5"}),
+        "{execution}"
+    );
+
+    // A name is one path segment whatever it holds: the server says no
+    // such workflow, never that no such route is (a raw `/`) or another
+    // name (a raw `?`).
+    for name in ["a/b", "nightly backup", "what?now"] {
+        for args in [
+            vec!["workflows", "show", name],
+            vec!["workflows", "plan", name],
+            vec!["start", name],
+        ] {
+            let run = cli(&server, token, &args).await;
+            assert_eq!(run.code, Some(1), "{args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!("workflow `{name}` not found")),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    server.stop().await;
 }

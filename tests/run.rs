@@ -281,3 +281,180 @@ fn resume_with_nothing_left_says_so() {
     assert!(out.status.success());
     assert!(text(&out.stderr).contains("nothing to resume"));
 }
+
+/// Starts `count` runs of `file` on `db` with a short lease and kills them
+/// (SIGKILL) once every one is running: executions a dead engine left.
+fn killed_runs(db: &std::path::Path, file: &std::path::Path, count: usize) {
+    let mut children: Vec<std::process::Child> = (0..count)
+        .map(|_| {
+            std::process::Command::new(shutter_bin())
+                .args(["run", &file.display().to_string(), "--lease", "2s"])
+                .env("SHUTTER_DB", db)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("shutter starts")
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = shutter_at(db, &["executions", "list", "--state", "running", "--json"]);
+        let running: serde_json::Value =
+            serde_json::from_slice(&list.stdout).unwrap_or(serde_json::Value::Null);
+        if running.as_array().map_or(0, Vec::len) == count {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the executions never all ran"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for child in &mut children {
+        child.kill().expect("killed");
+        child.wait().expect("reaped");
+    }
+    // Past the lease, the executions are orphans any engine may take.
+    std::thread::sleep(Duration::from_millis(2500));
+}
+
+const SLOW: &str = "version: 1\nname: slow\nsteps:\n  first: {uses: core.log, with: {message: first}}\n  wait: {uses: core.sleep, needs: first, with: {duration: 2s}}\n  last: {uses: core.log, needs: wait, with: {message: the last step}}\n";
+
+#[test]
+fn resume_follows_the_execution_it_continues() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(&file, SLOW).expect("writable");
+    killed_runs(&db, &file, 1);
+    let out = shutter_at(&db, &["resume", "--lease", "2s"]);
+    let progress = text(&out.stderr);
+    assert!(out.status.success(), "{progress}");
+    assert!(progress.contains("resuming 1 execution on "), "{progress}");
+    // Its steps as they end, as `shutter run` shows them, then the summary.
+    assert!(progress.contains("last: the last step"), "{progress}");
+    assert!(progress.contains("last: succeeded"), "{progress}");
+    assert!(progress.contains("execution succeeded"), "{progress}");
+    assert!(
+        !progress.contains("] last:"),
+        "one execution needs no label: {progress}"
+    );
+}
+
+#[test]
+fn resume_labels_each_line_when_it_continues_several() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(&file, SLOW).expect("writable");
+    killed_runs(&db, &file, 2);
+    let out = shutter_at(&db, &["resume", "--lease", "2s"]);
+    let progress = text(&out.stderr);
+    assert!(out.status.success(), "{progress}");
+    assert!(progress.contains("resuming 2 executions on "), "{progress}");
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    let ids: Vec<&str> = records
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["id"].as_str().expect("an id"))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let stdout = text(&out.stdout);
+    // A line's label: a start of its execution's id (8 characters or
+    // more) that is not a start of the other's.
+    let labelled = |line: &str, id: &str, other: &str| {
+        line.strip_prefix('[')
+            .and_then(|rest| rest.split_once(']'))
+            .is_some_and(|(label, _)| {
+                label.len() >= 8 && id.starts_with(label) && !other.starts_with(label)
+            })
+    };
+    for (id, other) in [(ids[0], ids[1]), (ids[1], ids[0])] {
+        assert!(
+            progress
+                .lines()
+                .any(|line| labelled(line, id, other) && line.ends_with("last: succeeded")),
+            "{id}'s own label leads its lines: {progress}"
+        );
+        assert!(
+            progress.lines().any(
+                |line| labelled(line, id, other) && line.contains("] slow execution succeeded")
+            ),
+            "{id}'s summary: {progress}"
+        );
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(id) && line.ends_with("succeeded")),
+            "one line per execution on stdout: {stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_cancel_recorded_here_stops_a_running_shutter_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let file = dir.path().join("long.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: long\nsteps:\n  work: {uses: core.sleep, with: {duration: 1h}}\n  cleanup: {uses: core.log, needs: work, finally: true, with: {message: cleaned up}}\n",
+    )
+    .expect("writable");
+    let mut child = std::process::Command::new(shutter_bin())
+        .args(["run", &file.display().to_string(), "--lease", "2s"])
+        .env("SHUTTER_DB", &db)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("shutter starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !text(&shutter_at(&db, &["executions", "list", "--state", "running", "--json"]).stdout)
+        .contains("\"running\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the execution never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Another process, the same database: `cancel` records the request.
+    let cancel = shutter_at(&db, &["executions", "cancel", "--last"]);
+    assert!(cancel.status.success(), "{}", text(&cancel.stderr));
+    assert!(
+        text(&cancel.stdout).starts_with("cancel requested for "),
+        "{}",
+        text(&cancel.stdout)
+    );
+    // The running engine sees it (at its next lease renewal at the latest).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("shutter run did not see the cancel");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130), "a canceled run exits 130");
+    let show = shutter_at(&db, &["executions", "show", "--last", "--json"]);
+    let snapshot: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    assert_eq!(snapshot["execution"]["state"], "canceled", "{snapshot:#}");
+    let cleanup = snapshot["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["key"] == "cleanup"))
+        .expect("cleanup");
+    assert_eq!(cleanup["state"], "succeeded", "finally steps still run");
+    // An ended execution has nothing to cancel, and says so.
+    let again = shutter_at(&db, &["executions", "cancel", "--last"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("has ended (canceled): nothing to cancel"),
+        "{}",
+        text(&again.stderr)
+    );
+}

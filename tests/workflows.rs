@@ -66,6 +66,18 @@ fn committed_schema_and_action_docs_are_current() {
     );
 }
 
+/// `actions NAME --format markdown` is that action's section of
+/// docs/actions.md, not the whole page.
+#[test]
+fn one_action_in_markdown_is_its_section_of_the_docs() {
+    let one = shutter(["actions", "snapshot", "--format", "markdown"]);
+    assert!(one.success(), "{}", one.stderr);
+    assert!(one.stdout.starts_with("## `snapshot`\n"), "{}", one.stdout);
+    assert_eq!(one.stdout.matches("\n## ").count(), 0, "{}", one.stdout);
+    let committed = std::fs::read_to_string(repo_root().join("docs/actions.md")).unwrap();
+    assert!(committed.contains(&one.stdout), "{}", one.stdout);
+}
+
 /// The README shows `workflows/diamond.yaml` as shipped and what
 /// `shutter validate` and `shutter graph` print for it, hash included.
 #[test]

@@ -89,6 +89,22 @@ impl Client {
         self.read(answer, path)
     }
 
+    /// `POST path` with a YAML body (a workflow, as `POST /workflows`
+    /// takes it), its answer read as the server's view type `T`.
+    pub(crate) async fn post_yaml_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        yaml: String,
+    ) -> anyhow::Result<T> {
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+            .body(yaml);
+        let answer = self.send(request, path).await?;
+        self.read(answer, path)
+    }
+
     fn read<T: DeserializeOwned>(&self, answer: Json, path: &str) -> anyhow::Result<T> {
         serde_json::from_value(answer).with_context(|| {
             format!(
@@ -141,8 +157,9 @@ impl Client {
     }
 }
 
-/// `value` percent-encoded for a query string: everything but RFC 3986's
-/// unreserved characters.
+/// `value` percent-encoded for a query string or a path segment:
+/// everything but RFC 3986's unreserved characters (a `/` in a name stays
+/// inside its segment).
 pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()

@@ -4,7 +4,8 @@ use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use serde_json::{Map, Value as Json};
 use shutter_dsl::limits::MAX_SOURCE_BYTES;
 use shutter_dsl::{Catalog, Diagnostics, Plan, Source};
 
@@ -61,7 +62,31 @@ pub(crate) fn check_modules(
     }
 }
 
-/// Whether diagnostics on stderr should be coloured.
+/// Whether diagnostics and logs on stderr should be coloured: on a
+/// terminal, unless the user asked for none.
 pub(crate) fn stderr_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+    std::io::stderr().is_terminal() && !no_color()
+}
+
+/// `NO_COLOR` set to anything but the empty string (no-color.org).
+pub(crate) fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())
+}
+
+/// An inputs file: an object of `name: value`, in YAML or in JSON (which
+/// is YAML), its values typed as written (`keep: 3`, `note: "5"`).
+pub(crate) fn read_inputs(path: &Path) -> anyhow::Result<Map<String, Json>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading inputs {}", path.display()))?;
+    let yaml = shutter_dsl::config_file::yaml_reader();
+    match yaml(&text)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("parsing inputs {}", path.display()))?
+    {
+        Json::Object(inputs) => Ok(inputs),
+        _ => bail!(
+            "inputs {} must hold an object of `name: value`",
+            path.display()
+        ),
+    }
 }

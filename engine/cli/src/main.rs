@@ -6,7 +6,7 @@
 //! - `modules.rs`: a workflow's WebAssembly modules, checked or fetched before it runs.
 //! - `db.rs`: where the embedded store lives; the engine on it.
 //! - `client.rs`: the HTTP client of `shutter serve` (`--server URL`).
-//! - `progress.rs`: live progress of a running execution.
+//! - `progress/`: live progress of a running execution (the board, plain lines, the summary).
 //! - `commands/`: one file per subcommand.
 
 mod client;
@@ -16,6 +16,7 @@ mod db;
 mod load;
 mod modules;
 mod progress;
+mod table;
 
 use std::process::ExitCode;
 
@@ -53,15 +54,18 @@ enum Command {
     Resume(commands::resume::Args),
     /// Starts an execution on a server (`--server URL`).
     Start(commands::start::Args),
+    /// Lists, shows, registers and plans workflows on a server (`--server URL`).
+    #[command(subcommand)]
+    Workflows(commands::workflows::Command),
     /// Serves the HTTP API (start, poll, cancel executions; schedules).
     Serve(commands::serve::Args),
-    /// Lists, shows and prunes recorded executions.
+    /// Lists, shows, follows, cancels, retries, checks and prunes executions.
     #[command(subcommand)]
     Executions(commands::executions::Command),
-    /// Lists and shows the backup catalog: what Shutter made, where, of what.
+    /// Lists, shows and rebuilds (sync) the backup catalog: what Shutter made, where, of what.
     #[command(subcommand)]
     Backups(commands::backups::Command),
-    /// Runs a WebAssembly step module on its own (for step authors).
+    /// Starts a WebAssembly step from a template, or runs one on its own (for step authors).
     #[command(subcommand)]
     Step(commands::step::Command),
     /// Prints a shell's completion script for `shutter`, e.g.
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Run(args) => block_on(commands::run::run(args)),
         Command::Resume(args) => block_on(commands::resume::run(args)),
         Command::Start(args) => block_on(commands::start::run(args)),
+        Command::Workflows(command) => block_on(commands::workflows::run(command)),
         Command::Serve(args) => block_on(commands::serve::run(args)),
         Command::Executions(command) => block_on(commands::executions::run(command)),
         Command::Backups(command) => block_on(commands::backups::run(command)),

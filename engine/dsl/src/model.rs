@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 pub use crate::raw::{Backoff, ConcurrencyPolicy, InputType, OnError};
@@ -133,7 +133,9 @@ impl Workflow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An input's declaration. Clients read a served workflow's inputs
+/// (`GET /workflows/{name}`) back into it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputSpec {
     #[serde(rename = "type")]
     pub ty: InputType,

@@ -33,7 +33,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     };
     match args.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&specs)?),
-        Format::Markdown => print!("{}", catalog.to_markdown()),
+        Format::Markdown if args.name.is_none() => print!("{}", catalog.to_markdown()),
+        Format::Markdown => {
+            for spec in specs {
+                print!("{}", spec.to_markdown());
+            }
+        }
         Format::Text if args.name.is_none() => {
             let width = specs.iter().map(|s| s.name.len()).max().unwrap_or(0);
             for spec in specs {

@@ -120,7 +120,8 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
             // JSON is YAML: the values are data, never parsed as YAML syntax.
             let text = format!(
-                "version: 1\nname: backups-sync\nsteps:\n  sync:\n    uses: backups.sync\n    with: {with}\n"
+                "version: 1\nname: backups-sync\nsteps:\n  sync:\n    uses: backups.sync\n    with: {with}\n\
+                 outputs:\n  found: ${{{{ steps.sync.outputs.found }}}}\n  places: ${{{{ steps.sync.outputs.places }}}}\n"
             );
             let source = shutter_dsl::Source::new("shutter backups sync", text);
             return crate::commands::run::execute(

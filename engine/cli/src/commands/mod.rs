@@ -13,3 +13,4 @@ pub(crate) mod start;
 pub(crate) mod step;
 pub(crate) mod step_new;
 pub(crate) mod validate;
+pub(crate) mod workflows;

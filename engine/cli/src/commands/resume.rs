@@ -1,11 +1,11 @@
-//! `shutter resume`: continues executions a stopped engine left running.
+//! `shutter resume`: continues executions a stopped engine left running,
+//! followed live as `shutter run` follows one.
 
 use std::process::ExitCode;
 
-use tokio_util::sync::CancellationToken;
-
 use shutter_store::Durability;
 
+use crate::commands::run;
 use crate::db::{self, DbArgs, EngineArgs};
 
 #[derive(Debug, clap::Args)]
@@ -19,31 +19,51 @@ pub(crate) struct Args {
 pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opened = db::open(&args.db, Durability::Normal).await?;
     let engine = db::engine(opened.store.clone(), args.engine.config()?)?;
-    let cancel = CancellationToken::new();
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        }
-    });
-    let leases = CancellationToken::new();
-    tokio::spawn({
-        let engine = engine.clone();
-        let leases = leases.clone();
-        async move { engine.keep_leases(leases).await }
-    });
-    let results = engine.resume_orphans(cancel).await?;
-    leases.cancel();
-    if results.is_empty() {
+    let claims = engine.claim_orphans(usize::MAX, &[]).await?;
+    if claims.is_empty() {
         eprintln!("nothing to resume");
+        return Ok(ExitCode::SUCCESS);
     }
     let mut all_succeeded = true;
-    for result in results {
+    let mut runs = Vec::with_capacity(claims.len());
+    for claim in claims {
+        match engine.plan_of_id(claim.id).await {
+            Ok(plan) => runs.push((claim, plan)),
+            Err(err) => {
+                all_succeeded = false;
+                eprintln!("error: execution {} cannot be resumed: {err}", claim.id);
+                engine.release(claim).await;
+            }
+        }
+    }
+    if runs.is_empty() {
+        eprintln!("no execution could be resumed");
+        return Ok(ExitCode::FAILURE);
+    }
+    eprintln!(
+        "resuming {} execution{} on {}:",
+        runs.len(),
+        if runs.len() == 1 { "" } else { "s" },
+        opened.place
+    );
+    for (claim, plan) in &runs {
+        eprintln!("  {} {}", claim.id, plan.workflow.name);
+    }
+    let single = runs.len() == 1;
+    for result in run::follow_all(&engine, opened.store.clone(), runs).await {
         match result {
+            Ok(record) if single => {
+                let code = run::finish(&record)?;
+                // One that could not be resumed still fails the command.
+                return Ok(if all_succeeded {
+                    code
+                } else {
+                    ExitCode::FAILURE
+                });
+            }
             Ok(record) => {
                 all_succeeded &= record.state.is_success();
+                // One line per execution on stdout, for scripts.
                 match &record.error {
                     Some(error) => println!(
                         "{} {} {}: {error}",
@@ -54,7 +74,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             Err(err) => {
                 all_succeeded = false;
-                eprintln!("error: {err}");
+                eprintln!("error: {err:#}");
             }
         }
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use serde_json::{Map, Value as Json};
 use shutter_core::ExecutionState;
 use shutter_dsl::Source;
@@ -22,10 +22,11 @@ use crate::progress;
 pub(crate) struct Args {
     /// The workflow file.
     file: PathBuf,
-    /// An input, `name=value`; the value is read as JSON when it parses, else as a string.
+    /// An input, `name=value`, typed by its declaration: a `string` input
+    /// takes the text as it is; any other reads it as JSON when it parses.
     #[arg(short = 'i', long = "input", value_name = "NAME=VALUE")]
     inputs: Vec<String>,
-    /// A JSON file with an object of inputs (`-i` values win).
+    /// A YAML or JSON file with an object of inputs (`-i` values win).
     #[arg(long = "inputs", value_name = "FILE")]
     inputs_file: Option<PathBuf>,
     /// Show what the run would do, and do nothing: steps that only read run
@@ -113,6 +114,12 @@ pub(crate) async fn execute(
     );
 
     let record = follow(&engine, store, claim, plan).await?;
+    finish(&record)
+}
+
+/// Prints an ended execution's outputs (stdout) and, when it succeeded
+/// with errors, what failed; the exit code its state calls for.
+pub(crate) fn finish(record: &shutter_core::ExecutionRecord) -> anyhow::Result<ExitCode> {
     if let Some(outputs) = &record.outputs {
         println!("{}", serde_json::to_string_pretty(outputs)?);
     }
@@ -124,11 +131,16 @@ pub(crate) async fn execute(
             record.error.as_deref().unwrap_or_default()
         );
     }
-    Ok(match record.state {
+    Ok(exit_code(record.state))
+}
+
+/// 0 for success (with errors too), 130 for canceled, else 1.
+pub(crate) fn exit_code(state: ExecutionState) -> ExitCode {
+    match state {
         state if state.is_success() => ExitCode::SUCCESS,
         ExecutionState::Canceled => ExitCode::from(130),
         _ => ExitCode::FAILURE,
-    })
+    }
 }
 
 /// Runs the execution held by `claim` here, with live progress on stderr
@@ -140,7 +152,22 @@ pub(crate) async fn follow(
     claim: shutter_core::Claim,
     plan: Arc<shutter_dsl::Plan>,
 ) -> anyhow::Result<shutter_core::ExecutionRecord> {
-    let id = claim.id;
+    follow_all(engine, store, vec![(claim, plan)])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(anyhow::anyhow!("the execution was not run")))
+}
+
+/// Runs the executions held here side by side until each ends, with live
+/// progress on stderr: the board for one execution on a terminal, else a
+/// line per event (each line led by its execution's id when there are
+/// several), then a summary of each. Ctrl-C cancels them all; a second one
+/// stops at once (each stays resumable). Their final records, in order.
+pub(crate) async fn follow_all(
+    engine: &shutter_runtime::Engine,
+    store: Arc<dyn shutter_core::Store>,
+    runs: Vec<(shutter_core::Claim, Arc<shutter_dsl::Plan>)>,
+) -> Vec<anyhow::Result<shutter_core::ExecutionRecord>> {
     let cancel = CancellationToken::new();
     let leases = CancellationToken::new();
     tokio::spawn({
@@ -148,47 +175,74 @@ pub(crate) async fn follow(
         let leases = leases.clone();
         async move { engine.keep_leases(leases).await }
     });
-    tokio::spawn({
-        let cancel = cancel.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!(
-                    "canceling (finally steps still run); press Ctrl-C again to stop at once"
-                );
-                cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("stopped; `shutter resume` continues the execution");
-                    #[allow(
-                        clippy::exit,
-                        reason = "a second Ctrl-C stops at once; the record stays resumable"
-                    )]
-                    std::process::exit(130);
-                }
-            }
-        }
-    });
+    tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
+    let several = runs.len() > 1;
+    let tty = std::io::stderr().is_terminal() && !several;
+    let ids: Vec<_> = runs.iter().map(|(claim, _)| claim.id).collect();
+    let mut labels = progress::labels(&ids).into_iter();
     let done = CancellationToken::new();
-    let followed = progress::Followed {
-        id,
-        workflow: plan.workflow.name.to_string(),
-        steps: plan
-            .workflow
-            .steps
-            .keys()
-            .map(ToString::to_string)
-            .collect(),
-    };
-    let follower = tokio::spawn({
-        let store = store.clone();
-        let done = done.clone();
-        let tty = std::io::stderr().is_terminal();
-        async move { progress::follow(store.as_ref(), followed, tty, done).await }
-    });
-    let result = engine.run(claim, plan, cancel).await;
+    let mut followers = Vec::new();
+    let mut executions = tokio::task::JoinSet::new();
+    for (order, (claim, plan)) in runs.into_iter().enumerate() {
+        let followed = progress::Followed {
+            id: claim.id,
+            workflow: plan.workflow.name.to_string(),
+            steps: plan
+                .workflow
+                .steps
+                .keys()
+                .map(ToString::to_string)
+                .collect(),
+            label: labels.next().filter(|_| several),
+        };
+        followers.push(tokio::spawn({
+            let store = store.clone();
+            let done = done.clone();
+            async move { progress::follow(store.as_ref(), followed, tty, done).await }
+        }));
+        let engine = engine.clone();
+        let cancel = cancel.clone();
+        executions.spawn(async move { (order, engine.run(claim, plan, cancel).await) });
+    }
+    let mut records: Vec<_> = std::iter::repeat_with(|| None)
+        .take(followers.len())
+        .collect();
+    while let Some(joined) = executions.join_next().await {
+        match joined {
+            Ok((order, result)) => {
+                records[order] = Some(result.context("running the execution"));
+            }
+            Err(err) => tracing::error!("an execution's task failed: {err}"),
+        }
+    }
+    // Every execution has ended: the followers print what is left and
+    // their summaries.
     done.cancel();
-    let _ = follower.await;
+    for follower in followers {
+        let _ = follower.await;
+    }
     leases.cancel();
-    result.context("running the execution")
+    records
+        .into_iter()
+        .map(|record| record.unwrap_or_else(|| Err(anyhow::anyhow!("the execution's task failed"))))
+        .collect()
+}
+
+/// The first Ctrl-C cancels (finally steps still run); the second stops
+/// the process at once, leaving the records resumable.
+async fn cancel_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("canceling (finally steps still run); press Ctrl-C again to stop at once");
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopped; `shutter resume` continues the execution");
+            #[allow(
+                clippy::exit,
+                reason = "a second Ctrl-C stops at once; the record stays resumable"
+            )]
+            std::process::exit(130);
+        }
+    }
 }
 
 /// `source` compiled, with its modules checked and fetched; `None` once
@@ -227,16 +281,7 @@ pub(crate) async fn prepare(
 /// The inputs file's object, then each `-i`, typed by the input it names.
 fn inputs(args: &Args, workflow: &shutter_dsl::Workflow) -> anyhow::Result<Map<String, Json>> {
     let mut inputs = match &args.inputs_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading inputs {}", path.display()))?;
-            match serde_json::from_str(&text)
-                .with_context(|| format!("parsing inputs {}", path.display()))?
-            {
-                Json::Object(map) => map,
-                _ => bail!("inputs {} must hold a JSON object", path.display()),
-            }
-        }
+        Some(path) => crate::load::read_inputs(path)?,
         None => Map::new(),
     };
     for assignment in &args.inputs {

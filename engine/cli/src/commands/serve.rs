@@ -127,8 +127,7 @@ fn say(message: &str) {
 /// terminal who did not ask for none.
 fn init_logs(format: LogFormat) {
     let _ = FORMAT.set(format);
-    use std::io::IsTerminal as _;
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let ansi = crate::load::stderr_color();
     let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)

@@ -79,7 +79,26 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalog = catalog();
     let mut failed = 0;
     for file in &args.files {
-        let result = compile_file(file, &catalog)?;
+        // A file that cannot be read is one failure among the others:
+        // the rest are still checked.
+        let result = match compile_file(file, &catalog) {
+            Ok(result) => result,
+            Err(err) => {
+                match args.format {
+                    Format::Text => eprintln!("error: {err:#}"),
+                    Format::Json => println!(
+                        "{}",
+                        serde_json::json!({
+                            "file": file.display().to_string(),
+                            "ok": false,
+                            "error": format!("{err:#}"),
+                        })
+                    ),
+                }
+                failed += 1;
+                continue;
+            }
+        };
         let unset: Vec<String> = result
             .as_ref()
             .map(|plan| {

@@ -22,6 +22,9 @@ pub(crate) struct Followed {
     pub(crate) id: ExecutionId,
     pub(crate) workflow: String,
     pub(crate) steps: Vec<String>,
+    /// What leads each plain line and the summary when several executions
+    /// are followed at once (`shutter resume`): see [`labels`].
+    pub(crate) label: Option<String>,
 }
 
 /// Follows the event log until `done` is canceled, then prints what is
@@ -41,7 +44,9 @@ pub(crate) async fn follow(
             board: Board::new(&followed.workflow, &followed.steps, term),
         })
     } else {
-        Box::new(Lines)
+        Box::new(Lines {
+            label: followed.label.clone(),
+        })
     };
     let mut after = 0;
     loop {
@@ -58,7 +63,11 @@ pub(crate) async fn follow(
         view.tick();
         if finished {
             if let Ok(Some(snapshot)) = store.snapshot(followed.id).await {
-                eprint!("{}", summary::summary(&snapshot, &term));
+                let summary = summary::summary(&snapshot, &term);
+                match &followed.label {
+                    Some(label) => eprint!("{label} {} {summary}", followed.workflow),
+                    None => eprint!("{summary}"),
+                }
             }
             return;
         }
@@ -76,14 +85,47 @@ trait View: Send {
 }
 
 /// One line per event, for logs and pipes.
-struct Lines;
+struct Lines {
+    /// What leads each line when several executions are followed.
+    label: Option<String>,
+}
 
 impl View for Lines {
     fn show(&mut self, change: &Change) {
         if let Some(line) = describe(change) {
-            eprintln!("{line}");
+            match &self.label {
+                Some(label) => eprintln!("{label} {line}"),
+                None => eprintln!("{line}"),
+            }
         }
     }
+}
+
+/// Each execution's label, `[PREFIX]`: the shortest start of its id, at
+/// least 8 characters, that no other of `ids` shares (ids are UUIDv7,
+/// whose first characters are their time: executions started together
+/// share them). `shutter executions show PREFIX` finds it.
+pub(crate) fn labels(ids: &[ExecutionId]) -> Vec<String> {
+    let texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    texts
+        .iter()
+        .enumerate()
+        .map(|(n, text)| {
+            let shared = texts
+                .iter()
+                .enumerate()
+                .filter(|(m, _)| *m != n)
+                .map(|(_, other)| common_prefix(text, other))
+                .max()
+                .unwrap_or(0);
+            let len = (shared + 1).max(8).min(text.len());
+            format!("[{}]", &text[..len])
+        })
+        .collect()
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
 
 /// The board, on a terminal.
@@ -242,4 +284,26 @@ fn describe(change: &Change) -> Option<String> {
 
 fn clock(at: &shutter_core::record::Timestamp) -> String {
     at.format("%H:%M:%S%.3f").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_the_shortest_unique_starts_of_at_least_8() {
+        let ids: Vec<ExecutionId> = [
+            "0193a1b2-c3d4-7e5f-8a6b-000000000001",
+            "0193a1b2-c3d4-7e5f-8a6b-000000000002",
+            "0193ffff-c3d4-7e5f-8a6b-000000000003",
+        ]
+        .iter()
+        .map(|text| text.parse().expect("an id"))
+        .collect();
+        let shown = labels(&ids);
+        assert_eq!(shown[0], "[0193a1b2-c3d4-7e5f-8a6b-000000000001]");
+        assert_eq!(shown[1], "[0193a1b2-c3d4-7e5f-8a6b-000000000002]");
+        assert_eq!(shown[2], "[0193ffff]");
+        assert_eq!(labels(&ids[2..]), vec!["[0193ffff]".to_owned()]);
+    }
 }

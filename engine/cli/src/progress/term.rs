@@ -47,7 +47,7 @@ impl Term {
         Self {
             width: if width == 0 { 80 } else { width },
             rows: if rows == 0 { 24 } else { rows },
-            color: std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+            color: !crate::load::no_color(),
         }
     }
 

@@ -10,7 +10,7 @@ mod declare;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 pub use serde_json::Value as Json;
 
 pub use declare::{Named, Outputs, ParamKind, Params};
@@ -107,7 +107,7 @@ pub struct OutputSpec {
 /// What running an action does to the world, for plans (`shutter run
 /// --plan`): a plan runs the actions that only read and shows the others
 /// with their parameters, without running them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     /// Only looks: lists, gets, describes, waits on what exists, computes.
@@ -281,43 +281,52 @@ impl Catalog {
              `uses: wasm` runs a WebAssembly module instead; see docs/wasm-steps.md.\n",
         );
         for spec in self.actions() {
-            out.push_str(&format!("\n## `{}`\n\n{}\n\n", spec.name, spec.description));
-            out.push_str(match spec.effect {
-                Effect::Read => "Effect: `read` (a plan runs it).\n\n",
-                Effect::Write => "Effect: `write` (a plan shows it without running it).\n\n",
-            });
-            if spec.params.is_empty() {
-                out.push_str("No parameters.\n");
-            } else {
-                out.push_str("| parameter | type | required | description |\n|---|---|---|---|\n");
-                for p in &spec.params {
-                    let required = match (&p.default, p.required) {
-                        (_, true) => "yes".to_owned(),
-                        (Some(default), false) => format!("no (default `{default}`)"),
-                        (None, false) => "no".to_owned(),
-                    };
-                    let sensitive = if p.sensitive {
-                        " Sensitive: may be built from secrets; redacted."
-                    } else {
-                        ""
-                    };
-                    out.push_str(&format!(
-                        "| `{}` | {} | {required} | {}{sensitive} |\n",
-                        p.name, p.ty, p.description
-                    ));
-                }
+            out.push('\n');
+            out.push_str(&spec.to_markdown());
+        }
+        out
+    }
+}
+
+impl ActionSpec {
+    /// This action's section of docs/actions.md.
+    pub fn to_markdown(&self) -> String {
+        let mut out = format!("## `{}`\n\n{}\n\n", self.name, self.description);
+        out.push_str(match self.effect {
+            Effect::Read => "Effect: `read` (a plan runs it).\n\n",
+            Effect::Write => "Effect: `write` (a plan shows it without running it).\n\n",
+        });
+        if self.params.is_empty() {
+            out.push_str("No parameters.\n");
+        } else {
+            out.push_str("| parameter | type | required | description |\n|---|---|---|---|\n");
+            for p in &self.params {
+                let required = match (&p.default, p.required) {
+                    (_, true) => "yes".to_owned(),
+                    (Some(default), false) => format!("no (default `{default}`)"),
+                    (None, false) => "no".to_owned(),
+                };
+                let sensitive = if p.sensitive {
+                    " Sensitive: may be built from secrets; redacted."
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "| `{}` | {} | {required} | {}{sensitive} |\n",
+                    p.name, p.ty, p.description
+                ));
             }
-            if spec.dynamic_outputs {
-                out.push_str("\nOutputs: whatever the parameters make them.\n");
-            }
-            if !spec.outputs.is_empty() {
-                out.push_str("\n| output | type | description |\n|---|---|---|\n");
-                for o in &spec.outputs {
-                    out.push_str(&format!(
-                        "| `{}` | {} | {} |\n",
-                        o.name, o.ty, o.description
-                    ));
-                }
+        }
+        if self.dynamic_outputs {
+            out.push_str("\nOutputs: whatever the parameters make them.\n");
+        }
+        if !self.outputs.is_empty() {
+            out.push_str("\n| output | type | description |\n|---|---|---|\n");
+            for o in &self.outputs {
+                out.push_str(&format!(
+                    "| `{}` | {} | {} |\n",
+                    o.name, o.ty, o.description
+                ));
             }
         }
         out

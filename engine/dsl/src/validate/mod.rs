@@ -251,7 +251,7 @@ impl<'a> Checker<'a> {
                         "wrong-type",
                         format!(
                             "default of input `{name}` is not of type {}",
-                            type_name(input.ty)
+                            input.ty.as_str()
                         ),
                     )
                     .at(&path.key("default")),
@@ -265,7 +265,7 @@ impl<'a> Checker<'a> {
                                 "wrong-type",
                                 format!(
                                     "value {value} of `enum` is not of type {}",
-                                    type_name(input.ty)
+                                    input.ty.as_str()
                                 ),
                             )
                             .at(&path.key("enum").index(i)),
@@ -427,17 +427,6 @@ pub(crate) fn input_accepts(ty: InputType, value: &Json) -> bool {
         InputType::Boolean => value.is_boolean(),
         InputType::Array => value.is_array(),
         InputType::Object => value.is_object(),
-    }
-}
-
-pub(super) fn type_name(ty: InputType) -> &'static str {
-    match ty {
-        InputType::String => "string",
-        InputType::Integer => "integer",
-        InputType::Number => "number",
-        InputType::Boolean => "boolean",
-        InputType::Array => "array",
-        InputType::Object => "object",
     }
 }
 

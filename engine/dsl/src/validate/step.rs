@@ -161,7 +161,7 @@ impl Checker<'_> {
                 {
                     let diagnostic = wrong(format!(
                         "`for_each` over `inputs.{name}`, which is declared `{}`, not a list",
-                        super::type_name(*ty)
+                        ty.as_str()
                     ))
                     .with_help("declare it `type: array`, or loop over a list");
                     self.error(diagnostic);

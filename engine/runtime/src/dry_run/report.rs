@@ -1,14 +1,14 @@
 //! What a plan says, step by step: the API's JSON and the CLI's text both
-//! come from these.
+//! come from these, and the CLI reads a server's plan back into them.
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use shutter_core::catalog::Effect;
 use utoipa::ToSchema;
 
 /// What a run would do.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DryRun {
     pub workflow: String,
     pub plan_hash: String,
@@ -56,7 +56,7 @@ impl DryRun {
 }
 
 /// How a step (or one of its instances) fares in a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Forecast {
     /// It only reads: the plan ran it, and its outputs are real.
@@ -75,7 +75,7 @@ pub enum Forecast {
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StepPlan {
     pub action: String,
     /// `read` (a plan runs it) or `write` (a plan shows it).
@@ -94,7 +94,7 @@ pub struct StepPlan {
     pub for_each: Option<String>,
     /// A write it needs runs before it in a run: a read step's result here
     /// is what the world holds now, which that write may change.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub after_writes: bool,
     /// One per instance: one for a plain step, one per item of a
     /// `for_each`; none when it would be skipped.
@@ -159,7 +159,7 @@ impl StepPlan {
 }
 
 /// One instance of a step: the action's call as a run would make it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Call {
     /// The `for_each` item, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,7 +170,7 @@ pub struct Call {
     #[schema(value_type = Object)]
     pub params: Map<String, Json>,
     /// Parameters that read what only the run will know.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub at_run_time: Vec<String>,
     /// What it returned, when the plan ran it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -179,7 +179,7 @@ pub struct Call {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Its log lines, when the plan ran it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
 }
 

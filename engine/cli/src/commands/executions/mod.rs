@@ -63,7 +63,7 @@ pub(crate) enum Command {
         /// The execution: its id or any unique start of it.
         id: Option<String>,
         /// Only this step's lines (`snap`, with its items, or `snap[3]`);
-        /// with `--last`, the one word given.
+        /// with `--last`, the one word given (`logs snap --last`).
         step: Option<String>,
         /// The newest execution instead of an id (of WORKFLOW when given).
         #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
@@ -88,13 +88,18 @@ pub(crate) enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Cancels an execution on a server (its `finally` steps still run).
+    /// Cancels an execution (its `finally` steps still run): recorded in
+    /// the embedded store, where the `shutter run` or `serve` holding it
+    /// sees it (at its next lease renewal at the latest); or on a server
+    /// with `--server`.
     Cancel {
         /// The execution: its id or any unique start of it.
         id: Option<String>,
         /// The newest execution instead of an id (of WORKFLOW when given).
         #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
         last: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
         #[command(flatten)]
         server: ServerArgs,
     },

@@ -61,43 +61,19 @@ fn print_table(summaries: &[ExecutionSummary]) {
         return;
     }
     let header = ["ID", "STATE", "WORKFLOW", "CREATED (UTC)", "DURATION"];
-    let rows: Vec<[String; 5]> = summaries.iter().map(row).collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| {
-            rows.iter()
-                .map(|row| row[column].chars().count())
-                .chain([header[column].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[&str]| {
-        let mut text = String::new();
-        for (column, cell) in cells.iter().enumerate() {
-            if column + 1 == cells.len() {
-                text.push_str(cell);
-            } else {
-                let pad = widths[column].saturating_sub(cell.chars().count());
-                text.push_str(cell);
-                text.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        println!("{}", text.trim_end());
-    };
-    line(&header);
-    for row in &rows {
-        line(&row.iter().map(String::as_str).collect::<Vec<_>>());
-    }
+    let rows: Vec<Vec<String>> = summaries.iter().map(row).collect();
+    // The last column (a duration) is short: nothing to cut.
+    print!("{}", crate::table::table(&header, &rows, None));
 }
 
 /// One execution's cells: id, state, workflow, when it was created and
 /// how long it ran (`-` until it has ended).
-fn row(summary: &ExecutionSummary) -> [String; 5] {
+fn row(summary: &ExecutionSummary) -> Vec<String> {
     let took = match (summary.started_at, summary.finished_at) {
         (Some(start), Some(end)) => format!("{:.1}s", (end - start).as_seconds_f64()),
         _ => "-".to_owned(),
     };
-    [
+    vec![
         summary.id.clone(),
         summary.state.clone(),
         summary.workflow.clone(),

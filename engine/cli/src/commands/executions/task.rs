@@ -46,7 +46,7 @@ pub(super) enum Task {
     },
     Cancel {
         target: Target,
-        client: Client,
+        at: Place,
     },
     Retry {
         target: Target,
@@ -138,7 +138,8 @@ impl Task {
                 db,
                 server,
             } => {
-                // `logs --last snap`: the one word is the step.
+                // `logs snap --last`: the one positional word is the step (in
+                // `logs --last snap`, clap gives `snap` to `--last`, as the workflow).
                 let (id, step) = if last.is_some() && step.is_none() {
                     (None, id)
                 } else {
@@ -160,9 +161,17 @@ impl Task {
                 target: Target::read(id, last)?,
                 client: require(&server)?,
             },
-            Command::Cancel { id, last, server } => Self::Cancel {
+            Command::Cancel {
+                id,
+                last,
+                db,
+                server,
+            } => Self::Cancel {
                 target: Target::read(id, last)?,
-                client: require(&server)?,
+                at: match server.client()? {
+                    Some(client) => Place::Server(client),
+                    None => Place::Local(db),
+                },
             },
             Command::Retry {
                 id,
@@ -253,11 +262,33 @@ impl Task {
                 let id = target.resolve(&Lookup::Server(&client)).await?;
                 Answer::Ended(Box::new(wait(&client, id).await?))
             }
-            Self::Cancel { target, client } => {
+            Self::Cancel {
+                target,
+                at: Place::Server(client),
+            } => {
                 let id = target.resolve(&Lookup::Server(&client)).await?;
                 client
                     .post(&format!("/executions/{id}/cancel"), &serde_json::json!({}))
                     .await?;
+                Answer::CancelRequested(id)
+            }
+            Self::Cancel {
+                target,
+                at: Place::Local(db),
+            } => {
+                let opened = db::open(&db, Durability::Normal).await?;
+                let id = target.resolve(&Lookup::Store(&opened.store)).await?;
+                if !opened.store.request_cancel(id).await? {
+                    let state = opened
+                        .store
+                        .snapshot(id)
+                        .await?
+                        .map(|s| s.execution.state.to_string());
+                    bail!(
+                        "execution {id} has ended ({}): nothing to cancel",
+                        state.as_deref().unwrap_or("unknown")
+                    );
+                }
                 Answer::CancelRequested(id)
             }
             Self::Retry {
@@ -343,11 +374,11 @@ pub(super) fn list_path(query: &ListQuery) -> String {
     path
 }
 
-/// 0 when the execution succeeded (with errors or not), 1 otherwise.
+/// As `run` exits for an execution that ended: 0 when it succeeded (with
+/// errors or not), 130 when it was canceled, 1 otherwise.
 pub(crate) fn exit_for(detail: &ExecutionDetail) -> ExitCode {
-    if ExecutionState::parse(&detail.execution.state).is_some_and(ExecutionState::is_success) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    match ExecutionState::parse(&detail.execution.state) {
+        Some(state) => crate::commands::run::exit_code(state),
+        None => ExitCode::FAILURE,
     }
 }
