@@ -335,32 +335,64 @@ fn step_new_wat_runs_without_a_build() {
     }
 }
 
+/// The preferred ABI from the preferred language: a fresh Rust project
+/// builds (cargo, wasm32-wasip2, wit-bindgen from crates.io) into a
+/// component that runs. tests/run installs the target with rustup.
 #[test]
-fn step_new_rust_builds_a_component_or_says_how_to_get_its_target() {
+fn step_new_rust_builds_a_component_that_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (project, built) = step_new(dir.path(), "rust-step", "rust");
-    let has_target = std::process::Command::new("rustup")
-        .args(["target", "list", "--installed"])
+    assert!(
+        built.status.success(),
+        "{}{}",
+        text(&built.stdout),
+        text(&built.stderr)
+    );
+    let module = project.join("rust-step.wasm");
+    let bytes = std::fs::read(&module).expect("build.sh wrote the module");
+    // A component's preamble: version 0x0d, layer 1 (a core module is 1, 0).
+    assert_eq!(
+        bytes.get(..8),
+        Some(&b"\0asm\x0d\0\x01\0"[..]),
+        "a component"
+    );
+    assert_template_step_runs(dir.path(), &module, "rust-step");
+}
+
+/// Without the target, build.sh says the one command that installs it
+/// instead of a cargo error (a `rustup` that lists only the host's).
+#[test]
+fn step_new_rust_says_how_to_get_its_target_when_it_is_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(shutter_bin())
+        .args(["step", "new", "rust-step", "--lang", "rust"])
+        .current_dir(dir.path())
         .output()
-        .is_ok_and(|out| {
-            text(&out.stdout)
-                .lines()
-                .any(|line| line.trim() == "wasm32-wasip2")
-        });
-    if has_target {
-        assert!(built.status.success(), "{}", text(&built.stderr));
-        assert_template_step_runs(dir.path(), &project.join("rust-step.wasm"), "rust-step");
-    } else {
-        // Not installed on the project's machine (and it cannot download
-        // one): build.sh must say how to get it instead of a cargo error.
-        assert!(!built.status.success());
-        assert!(
-            text(&built.stderr).contains("rustup target add wasm32-wasip2"),
-            "{}",
-            text(&built.stderr)
-        );
-        assert!(!project.join("rust-step.wasm").exists());
-    }
+        .expect("runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("writable");
+    let rustup = bin.join("rustup");
+    std::fs::write(&rustup, "#!/bin/sh\necho x86_64-unknown-linux-gnu\n").expect("writable");
+    std::fs::set_permissions(&rustup, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let project = dir.path().join("rust-step");
+    let built = std::process::Command::new(project.join("build.sh"))
+        .env("PATH", path)
+        .output()
+        .expect("build.sh runs");
+    assert!(!built.status.success());
+    assert!(
+        text(&built.stderr).contains("rustup target add wasm32-wasip2"),
+        "{}",
+        text(&built.stderr)
+    );
+    assert!(!project.join("rust-step.wasm").exists());
 }
 
 #[test]

@@ -41,6 +41,9 @@ const GO: Files = &[
 
 const RUST: Files = &[
     ("Cargo.toml", template!("rust/Cargo.toml.tmpl")),
+    // wit-bindgen and what it needs, pinned: a new release upstream does
+    // not change what a template builds.
+    ("Cargo.lock", template!("rust/Cargo.lock.tmpl")),
     ("src/lib.rs", template!("rust/src/lib.rs")),
     ("wit/step.wit", wasm_steps!("wit/step.wit")),
     ("build.sh", template!("rust/build.sh.tmpl")),
