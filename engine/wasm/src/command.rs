@@ -9,6 +9,7 @@ use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
+use crate::capped::CappedStdout;
 use crate::failure::Failure;
 use crate::host::{Outcome, Run, first_line, parse_output};
 use crate::limits::{STDERR_LIMIT, Watch};
@@ -37,7 +38,7 @@ pub(crate) fn prepare(engine: &Engine, module: &Module) -> Result<Pre, Failure> 
 }
 
 pub(crate) fn run(engine: &Engine, pre: &Pre, run: Run) -> Outcome {
-    let stdout = MemoryOutputPipe::new(run.limits.output + 1);
+    let stdout = CappedStdout::new(run.limits.output + 1);
     let stderr = MemoryOutputPipe::new(STDERR_LIMIT);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdin(MemoryInputPipe::new(run.params.to_string()))

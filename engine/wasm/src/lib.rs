@@ -23,6 +23,7 @@
 mod abi;
 mod action;
 mod cache;
+mod capped;
 pub mod command;
 mod component;
 mod failure;

@@ -236,6 +236,37 @@ fn output_must_be_bounded_json_in_utf8() {
     );
 }
 
+/// A guest that goes on writing after its writes fail (it ignores the
+/// errors) is stopped when it passes the cap, not at its deadline.
+#[test]
+fn a_guest_writing_past_the_output_cap_is_stopped_at_once() {
+    let module = wat::parse_str(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write"
+                (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            ;; one iovec at 0: 4096 bytes from 4096
+            (data (i32.const 0) "\00\10\00\00\00\10\00\00")
+            (func (export "_start")
+                (loop $again
+                    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+                    (br $again))))"#,
+    )
+    .unwrap();
+    let limits = Limits {
+        timeout: Duration::from_secs(120),
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let outcome = run_bytes(&host(), &module, json!({}), limits);
+    assert_eq!(outcome.result, Err(Failure::OutputTooLarge(1 << 20)));
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "stopped at the cap, not run to its 120 s deadline: {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn a_pinned_hash_that_does_not_match_refuses_to_load() {
     let bytes = std::fs::read(examples().join("echo.wasm")).unwrap();
