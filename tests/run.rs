@@ -320,14 +320,23 @@ fn killed_runs(db: &std::path::Path, file: &std::path::Path, count: usize) {
 
 const SLOW: &str = "version: 1\nname: slow\nsteps:\n  first: {uses: core.log, with: {message: first}}\n  wait: {uses: core.sleep, needs: first, with: {duration: 2s}}\n  last: {uses: core.log, needs: wait, with: {message: the last step}}\n";
 
-#[test]
-fn resume_follows_the_execution_it_continues() {
+/// `count` runs of SLOW killed mid-way, then `shutter resume` on their
+/// store: the directory (kept alive), the store and what resume did.
+fn resume_after_killed_runs(
+    count: usize,
+) -> (tempfile::TempDir, std::path::PathBuf, std::process::Output) {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("s.db");
     let file = dir.path().join("slow.yaml");
     std::fs::write(&file, SLOW).expect("writable");
-    killed_runs(&db, &file, 1);
+    killed_runs(&db, &file, count);
     let out = shutter_at(&db, &["resume", "--lease", "2s"]);
+    (dir, db, out)
+}
+
+#[test]
+fn resume_follows_the_execution_it_continues() {
+    let (_dir, _db, out) = resume_after_killed_runs(1);
     let progress = text(&out.stderr);
     assert!(out.status.success(), "{progress}");
     assert!(progress.contains("resuming 1 execution on "), "{progress}");
@@ -343,12 +352,7 @@ fn resume_follows_the_execution_it_continues() {
 
 #[test]
 fn resume_labels_each_line_when_it_continues_several() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("s.db");
-    let file = dir.path().join("slow.yaml");
-    std::fs::write(&file, SLOW).expect("writable");
-    killed_runs(&db, &file, 2);
-    let out = shutter_at(&db, &["resume", "--lease", "2s"]);
+    let (_dir, db, out) = resume_after_killed_runs(2);
     let progress = text(&out.stderr);
     assert!(out.status.success(), "{progress}");
     assert!(progress.contains("resuming 2 executions on "), "{progress}");

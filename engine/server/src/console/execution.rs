@@ -43,6 +43,12 @@ pub(crate) struct Options {
     steps: Option<String>,
 }
 
+impl Options {
+    fn all(&self) -> bool {
+        self.steps.as_deref() == Some("all")
+    }
+}
+
 pub(crate) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -51,8 +57,7 @@ pub(crate) async fn show(
     let id = execution_id(&id)?;
     let snapshot = state.execution(id).await?;
     let plan = plan_of(&state, &snapshot);
-    let all = options.steps.as_deref() == Some("all");
-    let main = render(&snapshot, plan.as_deref(), all, Utc::now());
+    let main = render(&snapshot, plan.as_deref(), options.all(), Utc::now());
     let title = format!("{} {}", snapshot.execution.workflow, snapshot.execution.id);
     Ok(page::respond(page::document(
         &title,
@@ -72,7 +77,7 @@ pub(crate) async fn timeline_part(
     let id = execution_id(&id)?;
     let snapshot = state.execution(id).await?;
     let detail = ExecutionDetail::from(&snapshot);
-    let listed = listed(&detail.steps, options.steps.as_deref() == Some("all"));
+    let listed = listed(&detail.steps, options.all());
     Ok(page::respond(timeline_chart(&listed, Utc::now())))
 }
 
