@@ -14,6 +14,7 @@ mod live;
 mod memory;
 mod notify;
 mod openstack;
+mod pin;
 mod postgres;
 mod run;
 mod vmware;

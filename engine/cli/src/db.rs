@@ -111,22 +111,26 @@ fn open_sqlite_at(
 pub(crate) fn engine(store: Arc<dyn Store>, config: EngineConfig) -> anyhow::Result<Engine> {
     Ok(Engine::new(
         store,
-        actions()?,
+        actions(shutter_wasm::Unpinned::Allowed)?,
         shutter_providers::catalog(),
         config,
     ))
 }
 
-/// Every built-in action and the WebAssembly host; the providers read
-/// Shutter's config file and YAML files of their own through the
-/// language crate's YAML reader.
-pub(crate) fn actions() -> anyhow::Result<ActionRegistry> {
+/// Every built-in action and the WebAssembly host (running `sha256: dev`
+/// modules where `unpinned` allows); the providers read Shutter's config
+/// file and YAML files of their own through the language crate's YAML
+/// reader.
+pub(crate) fn actions(unpinned: shutter_wasm::Unpinned) -> anyhow::Result<ActionRegistry> {
     let settings = shutter_providers::Settings {
         config: Arc::new(config_source()),
         yaml: shutter_dsl::config_file::yaml_reader(),
     };
     let mut actions = shutter_providers::registry_with(&settings);
-    actions.register_modules(Arc::new(shutter_wasm::WasmRunner::new(wasm_host()?)));
+    actions.register_modules(Arc::new(shutter_wasm::WasmRunner::new(
+        wasm_host()?,
+        unpinned,
+    )));
     Ok(actions)
 }
 

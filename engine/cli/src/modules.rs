@@ -5,18 +5,24 @@
 use std::path::Path;
 
 use shutter_dsl::{Diagnostic, Workflow};
+use shutter_wasm::Unpinned;
 use shutter_wasm::fetch::{ModuleFetcher, is_url};
 use shutter_wasm::modules::{self, ModuleError};
 
 /// Checks every local module of a workflow: where it is, what it is, and
-/// its pin. One diagnostic per problem, at the `module` key.
-pub(crate) fn check_local(workflow: &Workflow, root: Option<&Path>) -> Vec<Diagnostic> {
+/// its pin (`unpinned` says whether `sha256: dev` may run). One diagnostic
+/// per problem, at the `module` key.
+pub(crate) fn check_local(
+    workflow: &Workflow,
+    root: Option<&Path>,
+    unpinned: Unpinned,
+) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (path, module) in workflow.wasm_modules() {
         if is_url(&module.module) {
             continue;
         }
-        if let Err(ModuleError(message)) = modules::check_file(module, root) {
+        if let Err(ModuleError(message)) = modules::check_file(module, root, unpinned) {
             problems.push(Diagnostic::error("wasm", message).at(&path));
         }
     }

@@ -61,7 +61,7 @@ pub use env::Env;
 pub use files::Files;
 pub use ids::{ExecutionId, StepKey};
 pub use limits::{LimitPools, SlotRequest};
-pub use module::{ModuleRunner, ModuleSpec};
+pub use module::{ModuleRunner, ModuleSpec, UNPINNED};
 pub use occupancy::{Occupancy, Occupant, PoolRow};
 pub use record::{
     Change, ConcurrencyKey, Event, ExecutionRecord, ExecutionSnapshot, LogLevel, NewExecution,

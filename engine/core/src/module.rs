@@ -11,7 +11,8 @@ use crate::action::Action;
 pub struct ModuleSpec {
     /// A path inside the modules directory, or an https URL.
     pub module: String,
-    /// The pinned SHA-256, lower-case hex.
+    /// The pinned SHA-256, lower-case hex, or [`UNPINNED`] for a local
+    /// module under development.
     pub sha256: String,
     /// Memory cap in bytes, when given.
     pub memory: Option<u64>,
@@ -21,6 +22,23 @@ pub struct ModuleSpec {
     pub allow_secrets: Vec<String>,
     /// Environment variables it may read.
     pub allow_env: Vec<String>,
+}
+
+/// The pin of a local module under development (`sha256: dev`): whatever
+/// the file holds when the step runs. `shutter step pin` replaces it with
+/// the file's hash; `shutter serve` refuses it unless `--allow-unpinned`.
+pub const UNPINNED: &str = "dev";
+
+/// Whether a `module` names a URL (to fetch) rather than a local file.
+pub fn is_url(module: &str) -> bool {
+    module.contains("://")
+}
+
+impl ModuleSpec {
+    /// Whether the module is under development (`sha256: dev`).
+    pub fn is_unpinned(&self) -> bool {
+        self.sha256 == UNPINNED
+    }
 }
 
 /// Makes the action that runs one module.

@@ -354,7 +354,7 @@ pub struct RawActionCall {
 pub struct RawWasm {
     /// A path inside the modules directory (the workflow file's own for `shutter run`, `--modules` for `shutter serve`), or an https URL.
     pub module: String,
-    /// Hex SHA-256 of the module; a mismatch fails before anything runs.
+    /// Hex SHA-256 of the module; a mismatch fails before anything runs. `dev` for a local module under development: whatever the file holds runs (`shutter serve` only with `--allow-unpinned`); `shutter step pin` writes the hash.
     pub sha256: String,
     /// Memory cap, e.g. `64MiB`.
     #[serde(default)]

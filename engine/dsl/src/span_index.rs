@@ -125,6 +125,15 @@ impl SpanIndex {
     }
 }
 
+/// Where the node at exactly `path` is written in `source`: for a scalar,
+/// its text with its quotes. Tools that edit a file in place (`shutter
+/// step pin`) replace that range and keep everything else as written.
+pub fn value_span(source: &Source, path: &YamlPath) -> Option<Range<usize>> {
+    let index = SpanIndex::build(source);
+    let (found, span) = index.lookup(path)?;
+    (found == *path).then(|| span.value.clone())
+}
+
 fn offset(source: &Source, mark: Marker) -> usize {
     // yaml-rust2 marks lines from 1 and columns from 0, counted in characters.
     source.offset_of(mark.line(), mark.col() + 1)

@@ -290,7 +290,12 @@ fn confined_to(dir: &std::path::Path) -> support::TestServer {
                 .wasm_modules()
                 .into_iter()
                 .filter_map(|(path, module)| {
-                    let err = shutter_wasm::modules::check_file(module, Some(&dir)).err()?;
+                    let err = shutter_wasm::modules::check_file(
+                        module,
+                        Some(&dir),
+                        shutter_wasm::Unpinned::Refused,
+                    )
+                    .err()?;
                     Some(shutter_dsl::Diagnostic::error("wasm", err.0).at(&path))
                 })
                 .collect()
@@ -348,6 +353,20 @@ async fn a_workflow_reaches_only_module_files_in_the_modules_directory() {
         .unwrap();
     assert!(message.contains("does not match its pin"), "{message}");
     assert!(!message.contains(&passwd_sha), "{message}");
+    // A module under development (`sha256: dev`) runs whatever the file
+    // holds: a server refuses it unless its operator allowed it.
+    let answer = api
+        .post_yaml(
+            "/workflows",
+            "version: 1\nname: probe\nsteps:\n  a:\n    uses: wasm\n    wasm: {module: copy.wasm, sha256: dev}\n",
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = answer.body["error"]["details"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("--allow-unpinned"), "{message}");
+    assert!(message.contains("shutter step pin"), "{message}");
 }
 
 #[tokio::test]

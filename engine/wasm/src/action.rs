@@ -6,24 +6,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 use shutter_core::{Action, ActionContext, ActionError, ModuleRunner, ModuleSpec};
 
 use crate::failure::Failure;
 use crate::fetch::is_url;
 use crate::host::{Grants, Loaded, Run, WasmHost};
 use crate::limits::{DEFAULT_MEMORY, DEFAULT_TIMEOUT, Limits, MAX_MEMORY};
-use crate::modules;
+use crate::modules::{self, Unpinned};
 
 /// Runs `uses: wasm` steps: registered as the engine's module runner, it
 /// makes a [`WasmAction`] for each step's module.
 #[derive(Debug, Clone)]
 pub struct WasmRunner {
     host: Arc<WasmHost>,
+    unpinned: Unpinned,
 }
 
 impl WasmRunner {
-    pub fn new(host: Arc<WasmHost>) -> Self {
-        Self { host }
+    /// A runner of modules in `host`; `unpinned` says whether modules
+    /// pinned `sha256: dev` may run.
+    pub fn new(host: Arc<WasmHost>, unpinned: Unpinned) -> Self {
+        Self { host, unpinned }
     }
 }
 
@@ -32,6 +36,7 @@ impl ModuleRunner for WasmRunner {
         Arc::new(WasmAction {
             host: self.host.clone(),
             module: module.clone(),
+            unpinned: self.unpinned,
         })
     }
 }
@@ -41,14 +46,26 @@ impl ModuleRunner for WasmRunner {
 pub struct WasmAction {
     host: Arc<WasmHost>,
     module: ModuleSpec,
+    unpinned: Unpinned,
 }
 
 #[async_trait]
 impl Action for WasmAction {
     async fn run(&self, ctx: &ActionContext) -> Result<Json, ActionError> {
         let module = &self.module;
-        // A module loaded before (by its pinned SHA-256) is neither read nor fetched again.
-        let source = match self.host.loaded(&module.sha256) {
+        // Checked again here, not only when the workflow was registered:
+        // a workflow kept in a shared store may have been registered by a
+        // node that allowed what this one refuses.
+        self.unpinned
+            .check(module)
+            .map_err(|err| ActionError::fatal(err.0))?;
+        // A module loaded before (by its pinned SHA-256) is neither read
+        // nor fetched again; an unpinned one is read on every run, so a
+        // rebuild is what runs next.
+        let loaded = (!module.is_unpinned())
+            .then(|| self.host.loaded(&module.sha256))
+            .flatten();
+        let source = match loaded {
             Some(loaded) => Source::Loaded(loaded),
             None if is_url(&module.module) => Source::Bytes(
                 self.host
@@ -98,7 +115,16 @@ impl Action for WasmAction {
                     let bytes = modules::locate(&module, root.as_deref())
                         .and_then(|file| modules::read(&file, &module))
                         .map_err(|err| Failure::Load(err.0))?;
-                    host.load(&bytes, &sha256)?
+                    if sha256 == shutter_core::UNPINNED {
+                        // Pinned to whatever the file holds now.
+                        let actual = hex::encode(Sha256::digest(&bytes));
+                        match host.loaded(&actual) {
+                            Some(loaded) => loaded,
+                            None => host.load(&bytes, &actual)?,
+                        }
+                    } else {
+                        host.load(&bytes, &sha256)?
+                    }
                 }
             };
             Ok::<_, Failure>(host.run(&loaded, run))

@@ -21,10 +21,7 @@ pub struct ModuleFetcher {
     client: OnceLock<Result<reqwest::Client, shutter_kit::ClientError>>,
 }
 
-/// Whether `module` names a URL rather than a file.
-pub fn is_url(module: &str) -> bool {
-    module.contains("://")
-}
+pub use shutter_core::module::is_url;
 
 impl ModuleFetcher {
     pub fn new(dir: Option<PathBuf>) -> Self {

@@ -39,3 +39,4 @@ pub use action::{WasmAction, WasmRunner};
 pub use failure::Failure;
 pub use host::{Grants, Loaded, Outcome, Run, WasmHost};
 pub use limits::Limits;
+pub use modules::Unpinned;

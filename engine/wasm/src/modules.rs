@@ -93,14 +93,43 @@ pub fn check_pin(bytes: &[u8], sha256: &str, module: &str) -> Result<(), ModuleE
     }
 }
 
+/// Whether modules pinned `sha256: dev` (under development) may run:
+/// allowed where their author runs them (`shutter run`), refused by a
+/// server unless its operator says otherwise (`--allow-unpinned`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unpinned {
+    Allowed,
+    Refused,
+}
+
+impl Unpinned {
+    /// Whether `module` may run under this policy.
+    pub fn check(self, module: &shutter_core::ModuleSpec) -> Result<(), ModuleError> {
+        if self == Self::Refused && module.is_unpinned() {
+            Err(ModuleError(format!(
+                "module `{}` is unpinned (`sha256: dev`), which this server refuses: pin it with `shutter step pin WORKFLOW`, or start `shutter serve` with --allow-unpinned",
+                module.module
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// Checks a module named by a local path: where it is, what it is, and its
-/// pin. (A module named by URL is checked when it is fetched.)
+/// pin (an unpinned one only if `unpinned` allows it). A module named by
+/// URL is checked when it is fetched.
 pub fn check_file(
     module: &shutter_core::ModuleSpec,
     root: Option<&Path>,
+    unpinned: Unpinned,
 ) -> Result<(), ModuleError> {
+    unpinned.check(module)?;
     let file = locate(&module.module, root)?;
     let bytes = read(&file, &module.module)?;
+    if module.is_unpinned() {
+        return Ok(());
+    }
     check_pin(&bytes, &module.sha256, &module.module)
 }
 

@@ -12,5 +12,6 @@ pub(crate) mod serve;
 pub(crate) mod start;
 pub(crate) mod step;
 pub(crate) mod step_new;
+pub(crate) mod step_pin;
 pub(crate) mod validate;
 pub(crate) mod workflows;

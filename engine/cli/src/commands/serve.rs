@@ -13,6 +13,7 @@ use shutter_server::{
 };
 
 use shutter_store::Durability;
+use shutter_wasm::Unpinned;
 
 use crate::db::{self, DbArgs, EngineArgs};
 
@@ -44,6 +45,11 @@ pub(crate) struct Args {
     /// modules only by URL).
     #[arg(long, value_name = "DIR")]
     modules: Option<PathBuf>,
+    /// Accept and run local modules pinned `sha256: dev` (under
+    /// development: whatever the file holds runs). For a development
+    /// server only; `shutter step pin WORKFLOW` pins them.
+    #[arg(long)]
+    allow_unpinned: bool,
     /// The directory steps may read and write local files in (image data
     /// to upload or download, CA files); without it, served workflows move
     /// data by URL only.
@@ -162,9 +168,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
         None => Files::Nowhere,
     };
+    let unpinned = if args.allow_unpinned {
+        Unpinned::Allowed
+    } else {
+        Unpinned::Refused
+    };
     let check: WorkflowCheck = {
         let modules_dir = modules_dir.clone();
-        Arc::new(move |workflow| crate::modules::check_local(workflow, modules_dir.as_deref()))
+        Arc::new(move |workflow| {
+            crate::modules::check_local(workflow, modules_dir.as_deref(), unpinned)
+        })
     };
     let config = ServerConfig {
         check: Some(check),
@@ -213,7 +226,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let server = Server::new(
         store.clone(),
-        db::actions()?,
+        db::actions(unpinned)?,
         shutter_providers::catalog(),
         EngineConfig {
             modules_dir,

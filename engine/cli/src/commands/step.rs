@@ -19,6 +19,9 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Writes a new step project that builds and runs.
     New(NewArgs),
+    /// Writes the SHA-256 of each local module into the workflow's
+    /// `sha256:` keys (`dev` or stale), changing nothing else in the file.
+    Pin(super::step_pin::PinArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -59,6 +62,7 @@ pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Run(args) => run_module(&args),
         Command::New(args) => super::step_new::write(&args.name, args.lang),
+        Command::Pin(args) => super::step_pin::run(&args),
     }
 }
 
@@ -152,7 +156,7 @@ fn read_module(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     wat::parse_file(path).map_err(|err| anyhow::anyhow!("{err}"))
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -75,6 +75,23 @@ fn unconfigured_limits(plan: &shutter_dsl::Plan) -> Vec<String> {
         .collect()
 }
 
+/// The modules pinned `sha256: dev`: they run here, but a server refuses
+/// them unless started with `--allow-unpinned`.
+fn unpinned_modules(plan: &shutter_dsl::Plan) -> Vec<String> {
+    plan.workflow
+        .wasm_modules()
+        .into_iter()
+        .filter(|(_, module)| module.is_unpinned())
+        .map(|(path, module)| {
+            format!(
+                "{}: module `{}` is unpinned (`sha256: dev`): `shutter step pin` pins it; `shutter serve` refuses it without --allow-unpinned",
+                path.parent(),
+                module.module
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
     let catalog = catalog();
     let mut failed = 0;
@@ -104,6 +121,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<ExitCode> {
             .map(|plan| {
                 let mut warnings = unset_secrets(plan);
                 warnings.extend(unconfigured_limits(plan));
+                warnings.extend(unpinned_modules(plan));
                 warnings
             })
             .unwrap_or_default();

@@ -186,14 +186,25 @@ impl Checker<'_> {
             );
         }
         let sha256 = raw.sha256.trim().to_ascii_lowercase();
-        if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+        if sha256 == shutter_core::UNPINNED {
+            if shutter_core::module::is_url(module) {
+                self.error(
+                    Diagnostic::error(
+                        "wasm",
+                        "a module named by URL must be pinned: `sha256: dev` is only for a local module under development",
+                    )
+                    .at(&path.key("sha256"))
+                    .with_help("`sha256sum MODULE.wasm` prints the SHA-256 to pin"),
+                );
+            }
+        } else if sha256.len() != 64 || !sha256.chars().all(|c| c.is_ascii_hexdigit()) {
             self.error(
                 Diagnostic::error(
                     "wasm",
-                    "`sha256` must be 64 hex digits (the SHA-256 of the module file)",
+                    "`sha256` must be 64 hex digits (the SHA-256 of the module file), or `dev` for a local module under development",
                 )
                 .at(&path.key("sha256"))
-                .with_help("`sha256sum MODULE.wasm` prints it"),
+                .with_help("`shutter step pin WORKFLOW` writes it; `sha256sum MODULE.wasm` prints it"),
             );
         }
         let memory = raw
