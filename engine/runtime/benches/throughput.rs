@@ -9,6 +9,9 @@
 //! Floors: bare tokio tasks of the same shape, and bare SQLite inserts of
 //! the same rows (one commit per step for the chain, one transaction for the fan).
 //!
+//! `-- chain` or `-- fan`: that shape alone on SQLite `normal`, for a
+//! profiler.
+//!
 //! `-- postgres`: the same on PostgreSQL (the server tests use,
 //! `SHUTTER_TEST_POSTGRES`), with one, two and three engines (nodes) each
 //! running its own execution at once on one database, beside bare
@@ -132,61 +135,102 @@ async fn tokio_floor(chain: bool, steps: usize) -> f64 {
     steps as f64 / median(samples).as_secs_f64()
 }
 
-/// The rows the engine writes per step (two events, a step record upsert, an
-/// execution update), with the same settings, one commit per step (chain)
-/// or all in one transaction (fan).
+/// A database of the floors' shape: WAL, `synchronous`, the three tables.
+fn floor_db(path: &std::path::Path, synchronous: &str) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("db");
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
+         CREATE TABLE events (e TEXT, seq INTEGER, data TEXT, PRIMARY KEY (e, seq)) WITHOUT ROWID;
+         CREATE TABLE steps (e TEXT, key TEXT, record TEXT, PRIMARY KEY (e, key)) WITHOUT ROWID;
+         CREATE TABLE executions (id TEXT PRIMARY KEY, record TEXT);
+         INSERT INTO executions VALUES ('x', '{{}}');"
+    ))
+    .expect("schema");
+    conn
+}
+
+/// The rows the engine writes for step `i`: two events, a step record
+/// upsert, an execution update.
+fn write_floor_step(tx: &rusqlite::Transaction<'_>, i: usize) {
+    let record =
+        "{\"key\":\"s1\",\"state\":\"succeeded\",\"attempts\":[{\"number\":1}],\"outputs\":{}}";
+    for half in 0..2 {
+        tx.execute(
+            "INSERT INTO events VALUES ('x', ?1, ?2)",
+            rusqlite::params![(2 * i + half) as i64, record],
+        )
+        .expect("insert");
+    }
+    tx.execute(
+        "INSERT INTO steps VALUES ('x', ?1, ?2) ON CONFLICT (e, key) DO UPDATE SET record = excluded.record",
+        rusqlite::params![format!("s{i}"), record],
+    )
+    .expect("upsert");
+    tx.execute(
+        "UPDATE executions SET record = ?1 WHERE id = 'x'",
+        rusqlite::params![record],
+    )
+    .expect("update");
+}
+
+/// The rows the engine writes per step, with the same settings, one
+/// commit per step (chain) or all in one transaction (fan).
 fn sqlite_floor(per_step_commit: bool, steps: usize, synchronous: &str) -> f64 {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut samples = Vec::new();
     for run in 0..3 {
-        let mut conn =
-            rusqlite::Connection::open(dir.path().join(format!("floor-{run}.db"))).expect("db");
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
-             CREATE TABLE events (e TEXT, seq INTEGER, data TEXT, PRIMARY KEY (e, seq)) WITHOUT ROWID;
-             CREATE TABLE steps (e TEXT, key TEXT, record TEXT, PRIMARY KEY (e, key)) WITHOUT ROWID;
-             CREATE TABLE executions (id TEXT PRIMARY KEY, record TEXT);
-             INSERT INTO executions VALUES ('x', '{{}}');"
-        ))
-        .expect("schema");
-        let record =
-            "{\"key\":\"s1\",\"state\":\"succeeded\",\"attempts\":[{\"number\":1}],\"outputs\":{}}";
+        let mut conn = floor_db(&dir.path().join(format!("floor-{run}.db")), synchronous);
         let start = Instant::now();
-        let mut seq = 0i64;
-        let mut write_step = |tx: &rusqlite::Transaction<'_>, i: usize| {
-            for _ in 0..2 {
-                seq += 1;
-                tx.execute(
-                    "INSERT INTO events VALUES ('x', ?1, ?2)",
-                    rusqlite::params![seq, record],
-                )
-                .expect("insert");
-            }
-            tx.execute(
-                "INSERT INTO steps VALUES ('x', ?1, ?2) ON CONFLICT (e, key) DO UPDATE SET record = excluded.record",
-                rusqlite::params![format!("s{i}"), record],
-            )
-            .expect("upsert");
-            tx.execute(
-                "UPDATE executions SET record = ?1 WHERE id = 'x'",
-                rusqlite::params![record],
-            )
-            .expect("update");
-        };
         if per_step_commit {
             for i in 0..steps {
                 let tx = conn.transaction().expect("tx");
-                write_step(&tx, i);
+                write_floor_step(&tx, i);
                 tx.commit().expect("commit");
             }
         } else {
             let tx = conn.transaction().expect("tx");
             for i in 0..steps {
-                write_step(&tx, i);
+                write_floor_step(&tx, i);
             }
             tx.commit().expect("commit");
         }
         samples.push(start.elapsed());
+    }
+    steps as f64 / median(samples).as_secs_f64()
+}
+
+/// The chain's commit-per-step floor as an async engine must pay it: a
+/// tokio task hands each step's rows to a thread owning the connection
+/// and awaits its answer after the commit (two hops between threads per
+/// step, as with the engine's writer thread).
+async fn sqlite_thread_floor(steps: usize, synchronous: &str) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut samples = Vec::new();
+    for run in 0..3 {
+        let mut conn = floor_db(&dir.path().join(format!("thread-{run}.db")), synchronous);
+        let (send, receive) =
+            std::sync::mpsc::channel::<(usize, tokio::sync::oneshot::Sender<()>)>();
+        let writer = std::thread::spawn(move || {
+            while let Ok((i, done)) = receive.recv() {
+                let tx = conn.transaction().expect("tx");
+                write_floor_step(&tx, i);
+                tx.commit().expect("commit");
+                let _ = done.send(());
+            }
+        });
+        let took = tokio::spawn(async move {
+            let start = Instant::now();
+            for i in 0..steps {
+                let (done, answer) = tokio::sync::oneshot::channel();
+                send.send((i, done)).expect("writer");
+                answer.await.expect("committed");
+            }
+            start.elapsed()
+        })
+        .await
+        .expect("task");
+        writer.join().expect("writer");
+        samples.push(took);
     }
     steps as f64 / median(samples).as_secs_f64()
 }
@@ -332,6 +376,14 @@ fn main() {
             postgres_rates().await;
             return;
         }
+        // `-- chain` or `-- fan`: that shape alone on SQLite `normal`, 20
+        // runs, for a profiler (`perf record`) to see nothing else.
+        if let Some(shape) = only.as_deref().filter(|o| ["chain", "fan"].contains(o)) {
+            let (yaml, steps) = if shape == "chain" { (chain(1_000), 1_000) } else { (fan(2_000), 2_002) };
+            let rate = engine_rate(On::Sqlite(Durability::Normal), &yaml, steps, 20).await;
+            println!("{shape} on SQLite --sync normal: {rate:.0} steps/s (median of 20)");
+            return;
+        }
         if wanted("sleepers") {
         // First, while the process is small: 10,000 steps sleeping at once.
         let before = peak_rss_mib();
@@ -354,7 +406,7 @@ fn main() {
 
         let chain_yaml = chain(1_000);
         let fan_yaml = fan(2_000);
-        println!("\n{:<30} {:>12} {:>12}", "", "chain 1,000", "fan 1-2,000-1");
+        println!("\n{:<32} {:>12} {:>12}", "", "chain 1,000", "fan 1-2,000-1");
         let full = On::Sqlite(Durability::Full);
         let normal = On::Sqlite(Durability::Normal);
         let rows = [
@@ -364,9 +416,11 @@ fn main() {
             ("floor: bare tokio tasks", tokio_floor(true, 1_000).await, tokio_floor(false, 2_002).await),
             ("floor: SQLite rows, FULL", sqlite_floor(true, 1_000, "FULL"), sqlite_floor(false, 2_002, "FULL")),
             ("floor: SQLite rows, NORMAL", sqlite_floor(true, 1_000, "NORMAL"), sqlite_floor(false, 2_002, "NORMAL")),
+            ("floor: NORMAL, through a thread", sqlite_thread_floor(1_000, "NORMAL").await, f64::NAN),
         ];
         for (name, chain, fan) in rows {
-            println!("{name:<30} {chain:>10.0}/s {fan:>10.0}/s");
+            let fan = if fan.is_nan() { "-".to_owned() } else { format!("{fan:.0}/s") };
+            println!("{name:<32} {chain:>10.0}/s {fan:>12}");
         }
         println!("(steps per second, median of 5 runs; floors median of 5 and 3)");
     });

@@ -823,6 +823,57 @@ async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused
     );
 }
 
+/// A request that fails after it may have written (a second create of one
+/// id) among appends sent at the same moment: it fails alone, every
+/// append lands, and nothing of the failed one remains.
+async fn a_request_failing_among_others_fails_alone(store: Arc<dyn Store>) {
+    let first = new_execution("w", 0);
+    let duplicate = NewExecution {
+        workflow: "impostor".into(),
+        ..first.clone()
+    };
+    let id = first.id;
+    store
+        .create(first, &held_by(&owner(), LEASE))
+        .await
+        .unwrap();
+    let claim = Claim::created(id);
+    let mut sent = Vec::new();
+    for n in 0..30 {
+        let store = store.clone();
+        let duplicate = duplicate.clone();
+        sent.push(tokio::spawn(async move {
+            if n == 11 {
+                let refused = store.create(duplicate, &held_by(&owner(), LEASE)).await;
+                assert!(
+                    matches!(refused, Err(StoreError::Conflict(_))),
+                    "{refused:?}"
+                );
+                None
+            } else {
+                let change = Change::Log {
+                    key: StepKey::step("a"),
+                    attempt: 1,
+                    level: shutter_core::record::LogLevel::Info,
+                    message: format!("line {n}"),
+                    at: at(1),
+                };
+                Some(store.append(claim, vec![change]).await.unwrap())
+            }
+        }));
+    }
+    let mut seqs = Vec::new();
+    for answer in sent {
+        seqs.extend(answer.await.unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=29).collect::<Vec<u64>>(), "gapless, one each");
+    let record = store.get(id).await.unwrap().unwrap();
+    assert_eq!(record.workflow, "w", "the duplicate changed nothing");
+    assert_eq!(record.last_seq, 29);
+    assert_eq!(store.events(id, Page::new(0, 100)).await.unwrap().len(), 29);
+}
+
 async fn a_renewal_does_not_bring_back_a_released_lease(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
     let new = new_execution("w", 0);
@@ -1113,6 +1164,7 @@ contract!(
     a_cancel_request_reaches_the_holder_at_renewal,
     a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
     concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused,
+    a_request_failing_among_others_fails_alone,
     a_renewal_does_not_bring_back_a_released_lease,
     a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for,
     a_slot_counts_only_while_its_execution_runs_under_a_live_lease,

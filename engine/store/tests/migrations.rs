@@ -92,6 +92,16 @@ async fn every_execution_of_the_old_database_reads_as_it_was_written() {
             .all(|s| s.state == StepState::Succeeded)
     );
     assert!(diamond.execution.finished_at.is_some());
+    // Its workflow's source moved to a table of its own (schema 11), whole.
+    assert!(
+        diamond.source.contains("\nname: diamond\n"),
+        "{}",
+        diamond.source
+    );
+    assert_eq!(
+        diamond.source_path.as_deref(),
+        Some("/tmp/main-9100/workflows/diamond.yaml")
+    );
 
     let for_each = store.snapshot(id(FOR_EACH)).await.unwrap().unwrap();
     let fanned = for_each

@@ -323,7 +323,10 @@ impl Store for SqliteStore {
     async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
         self.read(move |conn| {
             let row: Option<(String, String, Option<String>)> = conn
-                .prepare_cached("SELECT record, source, source_path FROM executions WHERE id = ?1")
+                .prepare_cached(
+                    "SELECT e.record, s.source, s.source_path FROM executions e
+                     JOIN execution_sources s ON s.execution_id = e.id WHERE e.id = ?1",
+                )
                 .and_then(|mut s| {
                     s.query_row(params![id.to_string()], |r| {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?))

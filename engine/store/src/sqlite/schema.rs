@@ -133,6 +133,21 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO execution_counts (workflow, state, count)
         SELECT workflow, state, count(*) FROM executions GROUP BY workflow, state;
     ",
+    // 11: a workflow's source in a table of its own. SQLite rewrites a
+    // whole row on every update, so with the source in the executions row
+    // each append rewrote tens of kilobytes of YAML (overflow pages) to
+    // change a few hundred bytes of record: most of a step's write.
+    "
+    CREATE TABLE execution_sources (
+        execution_id TEXT PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        source_path TEXT
+    ) STRICT;
+    INSERT INTO execution_sources (execution_id, source, source_path)
+        SELECT id, source, source_path FROM executions;
+    ALTER TABLE executions DROP COLUMN source;
+    ALTER TABLE executions DROP COLUMN source_path;
+    ",
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

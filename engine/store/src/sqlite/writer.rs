@@ -1,7 +1,14 @@
 //! The writer thread: owns the one write connection and commits whatever is
-//! waiting in a single transaction (group commit). Each request gets its own
-//! savepoint, so one failing request does not undo the others, and its reply
-//! is sent only after the commit: when `append` returns, the change is on disk.
+//! waiting in a single transaction (group commit). Replies are sent only
+//! after the commit: when `append` returns, the change is on disk.
+//!
+//! Within a batch an execution's row and its step rows are written once,
+//! at the end, however many appends changed them (a fan's branches finish
+//! hundreds to a batch); the events are written as they come. A request
+//! that fails before writing (a fenced or unknown execution) fails alone;
+//! one that fails after it may have written rolls the batch back, and the
+//! batch's requests are then applied one transaction each, so only the
+//! failing one fails.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -85,35 +92,68 @@ pub(crate) enum Op {
     },
 }
 
-/// A finished request, waiting for the commit to be answered.
-enum Done {
-    Record(Reply<ExecutionRecord>, Result<ExecutionRecord, StoreError>),
+/// What a request produced, answered once its transaction has committed.
+enum Outcome {
+    Record(ExecutionRecord),
     /// A sequence number or a count.
-    Number(Reply<u64>, Result<u64, StoreError>),
-    Renewal(Reply<Renewal>, Result<Renewal, StoreError>),
-    Flag(Reply<bool>, Result<bool, StoreError>),
-    Claims(Reply<Vec<Claim>>, Result<Vec<Claim>, StoreError>),
-    Claim(Reply<Option<Claim>>, Result<Option<Claim>, StoreError>),
-    Unit(Reply<()>, Result<(), StoreError>),
+    Number(u64),
+    Renewal(Renewal),
+    Flag(bool),
+    Claims(Vec<Claim>),
+    Claim(Option<Claim>),
+    Unit(()),
 }
 
-impl Done {
-    fn answer(self, commit: Result<(), &StoreError>) {
+impl Op {
+    /// Sends `result` to whoever asked.
+    fn answer(self, result: Result<Outcome, StoreError>) {
         fn send<T>(
-            reply: oneshot::Sender<Result<T, StoreError>>,
-            result: Result<T, StoreError>,
-            commit: Result<(), &StoreError>,
+            reply: Reply<T>,
+            result: Result<Outcome, StoreError>,
+            take: fn(Outcome) -> Option<T>,
         ) {
-            let _ = reply.send(commit.map_err(Clone::clone).and(result));
+            let value = result.and_then(|outcome| {
+                take(outcome).ok_or_else(|| {
+                    StoreError::Fatal("the store writer answered out of kind".to_owned())
+                })
+            });
+            let _ = reply.send(value);
         }
         match self {
-            Self::Record(reply, result) => send(reply, result, commit),
-            Self::Number(reply, result) => send(reply, result, commit),
-            Self::Renewal(reply, result) => send(reply, result, commit),
-            Self::Flag(reply, result) => send(reply, result, commit),
-            Self::Claims(reply, result) => send(reply, result, commit),
-            Self::Claim(reply, result) => send(reply, result, commit),
-            Self::Unit(reply, result) => send(reply, result, commit),
+            Self::Create { reply, .. } => send(reply, result, |o| match o {
+                Outcome::Record(r) => Some(r),
+                _ => None,
+            }),
+            Self::Append { reply, .. } | Self::Prune { reply, .. } => {
+                send(reply, result, |o| match o {
+                    Outcome::Number(n) => Some(n),
+                    _ => None,
+                });
+            }
+            Self::Renew { reply, .. } => send(reply, result, |o| match o {
+                Outcome::Renewal(r) => Some(r),
+                _ => None,
+            }),
+            Self::RequestCancel { reply, .. } | Self::TakeSlot { reply, .. } => {
+                send(reply, result, |o| match o {
+                    Outcome::Flag(f) => Some(f),
+                    _ => None,
+                });
+            }
+            Self::ClaimOrphans { reply, .. } => send(reply, result, |o| match o {
+                Outcome::Claims(c) => Some(c),
+                _ => None,
+            }),
+            Self::ClaimOne { reply, .. } => send(reply, result, |o| match o {
+                Outcome::Claim(c) => Some(c),
+                _ => None,
+            }),
+            Self::FreeSlot { reply, .. }
+            | Self::Release { reply, .. }
+            | Self::SaveWorkflow { reply, .. } => send(reply, result, |o| match o {
+                Outcome::Unit(()) => Some(()),
+                _ => None,
+            }),
         }
     }
 }
@@ -123,13 +163,22 @@ struct Active {
     record: ExecutionRecord,
     steps: HashMap<StepKey, StepRecord>,
     next_position: i64,
+    /// What this batch's appends changed and has not written yet: the
+    /// execution's row (with the epoch the appends were made under) and
+    /// these step rows (a position for those created in the batch).
+    unwritten: Option<Unwritten>,
+}
+
+struct Unwritten {
+    epoch: u64,
+    steps: HashMap<StepKey, i64>,
 }
 
 pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
     // Executions being written, kept between batches so an append does not
-    // re-read them. Entries hold uncommitted state during a batch: a failed
-    // request drops its entry, a failed commit drops them all, and the next
-    // append reloads from the database.
+    // re-read them. Entries hold uncommitted state during a batch; when a
+    // batch fails they are all dropped, and the next append reloads from
+    // the database.
     let mut cache: HashMap<ExecutionId, Active> = HashMap::new();
     while let Ok(first) = requests.recv() {
         let mut batch = vec![first];
@@ -139,175 +188,172 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let mut done = Vec::with_capacity(batch.len());
-        let commit = conn.transaction().map_err(|e| db_error(&e)).and_then(|tx| {
-            for op in batch {
-                done.push(apply(&tx, &mut cache, op));
-            }
-            tx.commit().map_err(|e| db_error(&e))
-        });
-        match &commit {
-            Ok(()) => {
-                cache.retain(|_, active| !active.record.state.is_terminal());
-                if cache.len() > 50_000 {
-                    cache.clear();
-                }
-            }
+        let outcomes = match commit(&mut conn, &mut cache, &batch) {
+            Ok(outcomes) => outcomes,
+            Err(err) if batch.len() == 1 => vec![Err(err)],
             Err(err) => {
-                tracing::error!("commit failed: {err}");
-                cache.clear();
+                // One request failed the batch: each is applied again on
+                // its own, so only the failing one fails.
+                tracing::debug!("a batch of {} failed ({err}); one at a time", batch.len());
+                batch
+                    .iter()
+                    .map(|op| {
+                        commit(&mut conn, &mut cache, std::slice::from_ref(op))
+                            .map(|mut one| one.pop().expect("one outcome per request"))
+                            .and_then(|outcome| outcome)
+                    })
+                    .collect()
             }
-        }
-        for reply in done {
-            reply.answer(commit.as_ref().copied());
+        };
+        for (op, outcome) in batch.into_iter().zip(outcomes) {
+            op.answer(outcome);
         }
     }
 }
 
-fn apply(tx: &rusqlite::Transaction<'_>, cache: &mut HashMap<ExecutionId, Active>, op: Op) -> Done {
-    let savepoint = |f: &mut dyn FnMut() -> Result<(), StoreError>| -> Result<(), StoreError> {
-        tx.execute_batch("SAVEPOINT op").map_err(|e| db_error(&e))?;
-        match f() {
-            Ok(()) => tx.execute_batch("RELEASE op").map_err(|e| db_error(&e)),
-            Err(err) => {
-                let _ = tx.execute_batch("ROLLBACK TO op; RELEASE op");
-                Err(err)
+/// Applies `batch` in one transaction (group commit) and commits it. A
+/// request that fails before writing anything (a fenced or unknown
+/// execution) fails alone; one that fails after it may have written, or a
+/// failed commit, rolls the whole transaction back and is the error.
+fn commit(
+    conn: &mut Connection,
+    cache: &mut HashMap<ExecutionId, Active>,
+    batch: &[Op],
+) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+    let applied = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_error(&e))
+        .and_then(|tx| {
+            let mut outcomes = Vec::with_capacity(batch.len());
+            let mut dirty = Vec::new();
+            for op in batch {
+                if !matches!(op, Op::Append { .. }) {
+                    // Whatever else it does may read or change the rows
+                    // of executions appended to: they are written first.
+                    write_unwritten(&tx, cache, &mut dirty)?;
+                }
+                match apply(&tx, cache, op, &mut dirty) {
+                    Ok(outcome) => outcomes.push(Ok(outcome)),
+                    Err(Failure::Clean(err)) => outcomes.push(Err(err)),
+                    Err(Failure::Dirty(err)) => return Err(err),
+                }
+            }
+            write_unwritten(&tx, cache, &mut dirty)?;
+            tx.commit().map_err(|e| db_error(&e))?;
+            Ok(outcomes)
+        });
+    match &applied {
+        Ok(_) => {
+            cache.retain(|_, active| !active.record.state.is_terminal());
+            if cache.len() > 50_000 {
+                cache.clear();
             }
         }
-    };
-    match op {
-        Op::Create {
-            new,
-            owner,
-            lease,
-            reply,
-        } => {
-            let mut out = None;
-            let result = savepoint(&mut || {
-                out = Some(create(tx, &new, &owner, lease)?);
-                Ok(())
-            });
-            Done::Record(reply, result.map(|()| out.expect("set on success")))
+        Err(err) => {
+            tracing::debug!("a write transaction failed: {err}");
+            cache.clear();
         }
-        Op::Append {
-            claim,
-            changes,
-            reply,
-        } => {
+    }
+    applied
+}
+
+/// How a request failed: before it wrote anything (the rest of its batch
+/// stands), or after it may have (the batch is rolled back).
+enum Failure {
+    Clean(StoreError),
+    Dirty(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Self {
+        Self::Dirty(err)
+    }
+}
+
+fn apply(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut HashMap<ExecutionId, Active>,
+    op: &Op,
+    dirty: &mut Vec<ExecutionId>,
+) -> Result<Outcome, Failure> {
+    Ok(match op {
+        Op::Create {
+            new, owner, lease, ..
+        } => Outcome::Record(create(tx, new, owner, *lease)?),
+        Op::Append { claim, changes, .. } => {
             let id = claim.id;
-            let mut active = match cache.remove(&id) {
-                Some(active) => active,
-                None => match load(tx, id) {
-                    Ok(Some(active)) => active,
-                    Ok(None) => return Done::Number(reply, Err(StoreError::NotFound(id))),
-                    Err(err) => return Done::Number(reply, Err(err)),
+            let active = match cache.entry(id) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => match load(tx, id) {
+                    Ok(Some(active)) => entry.insert(active),
+                    Ok(None) => return Err(Failure::Clean(StoreError::NotFound(id))),
+                    Err(err) => return Err(Failure::Clean(err)),
                 },
             };
-            let result = savepoint(&mut || append(tx, &mut active, claim, &changes));
-            let seq = active.record.last_seq;
-            // On failure the savepoint undid the rows; the entry, changed in
-            // memory, is dropped so the next append reloads the truth.
-            if result.is_ok() {
-                cache.insert(id, active);
-            }
-            Done::Number(reply, result.map(|()| seq))
+            append(tx, active, *claim, changes, dirty)?;
+            Outcome::Number(active.record.last_seq)
         }
         Op::ClaimOrphans {
             owner,
             lease,
             held,
             limit,
-            reply,
+            ..
         } => {
-            let mut out = Vec::new();
-            let result = savepoint(&mut || {
-                out = claim_orphans(tx, &owner, lease, &held, limit)?;
-                Ok(())
-            });
+            let claims = claim_orphans(tx, owner, *lease, held, *limit)?;
             // What another engine wrote since this one last did is not in
             // the cache: the next append reloads the claimed executions.
-            for claim in &out {
+            for claim in &claims {
                 cache.remove(&claim.id);
             }
-            Done::Claims(reply, result.map(|()| std::mem::take(&mut out)))
+            Outcome::Claims(claims)
         }
         Op::ClaimOne {
-            id,
-            owner,
-            lease,
-            reply,
+            id, owner, lease, ..
         } => {
-            let mut out = None;
-            let result = savepoint(&mut || {
-                out = claim_one(tx, id, &owner, lease)?;
-                Ok(())
-            });
-            cache.remove(&id);
-            Done::Claim(reply, result.map(|()| out))
+            cache.remove(id);
+            Outcome::Claim(claim_one(tx, *id, owner, *lease)?)
         }
         Op::Renew {
             owner,
             lease,
             claims,
-            reply,
-        } => Done::Renewal(reply, renew(tx, &owner, lease, &claims)),
-        Op::RequestCancel { id, reply } => Done::Flag(reply, request_cancel(tx, id)),
-        Op::TakeSlot {
-            claim,
-            request,
-            reply,
-        } => {
-            let mut granted = false;
-            let result = savepoint(&mut || {
-                granted = super::slots::take_slot(tx, claim, &request)?;
-                Ok(())
-            });
-            Done::Flag(reply, result.map(|()| granted))
+            ..
+        } => Outcome::Renewal(renew(tx, owner, *lease, claims)?),
+        Op::RequestCancel { id, .. } => Outcome::Flag(request_cancel(tx, *id)?),
+        Op::TakeSlot { claim, request, .. } => {
+            Outcome::Flag(super::slots::take_slot(tx, *claim, request)?)
         }
         Op::FreeSlot {
-            claim,
-            pool,
-            step,
-            reply,
-        } => Done::Unit(reply, super::slots::free_slot(tx, claim, &pool, &step)),
-        Op::Release { claim, reply } => {
+            claim, pool, step, ..
+        } => Outcome::Unit(super::slots::free_slot(tx, *claim, pool, step)?),
+        Op::Release { claim, .. } => {
             // No owner at all: a renewal sent before the release cannot
             // bring it back.
-            let result = tx
-                .execute(
-                    "UPDATE executions SET owner_id = NULL, lease_until = NULL WHERE id = ?1 AND epoch = ?2",
-                    params![claim.id.to_string(), claim.epoch as i64],
-                )
-                .map(|_| ())
-                .map_err(|e| db_error(&e));
-            Done::Unit(reply, result)
+            tx.execute(
+                "UPDATE executions SET owner_id = NULL, lease_until = NULL WHERE id = ?1 AND epoch = ?2",
+                params![claim.id.to_string(), claim.epoch as i64],
+            )
+            .map_err(|e| db_error(&e))?;
+            Outcome::Unit(())
         }
-        Op::SaveWorkflow { workflow, reply } => {
-            let result = tx
-                .execute(
-                    "INSERT INTO workflows (name, plan_hash, source, path, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (name, plan_hash) DO NOTHING",
-                    params![
-                        workflow.name,
-                        workflow.plan_hash,
-                        workflow.source,
-                        workflow.path,
-                        time(workflow.registered_at)
-                    ],
-                )
-                .map(|_| ())
-                .map_err(|e| db_error(&e));
-            Done::Unit(reply, result)
+        Op::SaveWorkflow { workflow, .. } => {
+            tx.execute(
+                "INSERT INTO workflows (name, plan_hash, source, path, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (name, plan_hash) DO NOTHING",
+                params![
+                    workflow.name,
+                    workflow.plan_hash,
+                    workflow.source,
+                    workflow.path,
+                    time(workflow.registered_at)
+                ],
+            )
+            .map_err(|e| db_error(&e))?;
+            Outcome::Unit(())
         }
-        Op::Prune { before, reply } => {
-            let mut pruned = 0;
-            let result = savepoint(&mut || {
-                pruned = prune(tx, before)?;
-                Ok(())
-            });
-            Done::Number(reply, result.map(|()| pruned))
-        }
-    }
+        Op::Prune { before, .. } => Outcome::Number(prune(tx, *before)?),
+    })
 }
 
 /// Deletes the executions that ended before `before`, and takes them off
@@ -386,10 +432,10 @@ fn create(
     let key_seq = super::keys::place(tx, new)?;
     let record = ExecutionRecord::new(new);
     let inserted = tx.execute(
-        "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source, source_path,
+        "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record,
                                  owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch,
                                  concurrency_key, key_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?15)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13)",
         params![
             new.id.to_string(),
             new.workflow,
@@ -397,8 +443,6 @@ fn create(
             record.state.as_str(),
             time(new.created_at),
             to_json(&record),
-            new.source,
-            new.source_path,
             owner.id,
             owner.host,
             owner.pid,
@@ -417,6 +461,11 @@ fn create(
         }
         Err(err) => return Err(db_error(&err)),
     }
+    tx.execute(
+        "INSERT INTO execution_sources (execution_id, source, source_path) VALUES (?1, ?2, ?3)",
+        params![new.id.to_string(), new.source, new.source_path],
+    )
+    .map_err(|e| db_error(&e))?;
     count(tx, &new.workflow, record.state.as_str(), 1)?;
     let mut insert = tx
         .prepare_cached(
@@ -466,103 +515,141 @@ fn load(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<Option<Active
         record,
         steps,
         next_position,
+        unwritten: None,
     }))
 }
 
-/// Folds `changes` into the execution and writes them, if `claim` is the
-/// current one: the fenced update of the execution's row comes first, so a
-/// refused append writes nothing.
+/// Folds `changes` into the execution and writes their events, if `claim`
+/// is the current one: checked before anything is written (once a batch:
+/// the write lock is held until it commits), so a refused append writes
+/// nothing. The execution's row and its step rows wait for the end of the
+/// batch ([`write_unwritten`]): a row many appends changed is written once.
 fn append(
     tx: &rusqlite::Transaction<'_>,
     active: &mut Active,
     claim: Claim,
     changes: &[Change],
-) -> Result<(), StoreError> {
-    let id = active.record.id.to_string();
-    let was = active.record.state;
-    let mut touched: Vec<StepKey> = Vec::new();
-    let mut created: Vec<StepKey> = Vec::new();
-    let first_seq = active.record.last_seq + 1;
-    for change in changes {
-        let seq = active.record.last_seq + 1;
-        active.record.apply(seq, change);
+    dirty: &mut Vec<ExecutionId>,
+) -> Result<(), Failure> {
+    let Active {
+        record,
+        steps,
+        next_position,
+        unwritten,
+    } = active;
+    let id = record.id.to_string();
+    if unwritten.as_ref().is_none_or(|u| u.epoch != claim.epoch) {
+        let current: Option<i64> = tx
+            .prepare_cached("SELECT epoch FROM executions WHERE id = ?1")
+            .and_then(|mut s| s.query_row(params![id], |row| row.get(0)).optional())
+            .map_err(|e| Failure::Clean(db_error(&e)))?;
+        match current {
+            None => return Err(Failure::Clean(StoreError::NotFound(claim.id))),
+            Some(epoch) if epoch != claim.epoch as i64 => {
+                let epoch = u64::try_from(epoch).unwrap_or(0);
+                return Err(Failure::Clean(crate::memory::fenced(claim, epoch)));
+            }
+            Some(_) => {}
+        }
     }
-    let record = &active.record;
-    let updated = tx
-        .prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4, notices_pending = ?7 WHERE id = ?5 AND epoch = ?6")
-        .and_then(|mut s| {
-            s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id, claim.epoch as i64, !record.pending_notices.is_empty()])
-        })
-        .map_err(|e| db_error(&e))?;
-    if updated == 0 {
-        let current: i64 = tx
-            .query_row(
-                "SELECT epoch FROM executions WHERE id = ?1",
-                params![id],
-                |row| row.get(0),
-            )
-            .map_err(|e| db_error(&e))?;
-        return Err(crate::memory::fenced(
-            claim,
-            u64::try_from(current).unwrap_or(0),
-        ));
+    let unwritten = match unwritten {
+        Some(unwritten) => unwritten,
+        None => {
+            dirty.push(claim.id);
+            unwritten.insert(Unwritten {
+                epoch: claim.epoch,
+                steps: HashMap::new(),
+            })
+        }
+    };
+    let was = record.state;
+    let first_seq = record.last_seq + 1;
+    for change in changes {
+        let seq = record.last_seq + 1;
+        record.apply(seq, change);
     }
     if record.state != was {
         count(tx, &record.workflow, was.as_str(), -1)?;
         count(tx, &record.workflow, record.state.as_str(), 1)?;
     }
-    {
-        let mut insert = tx
-            .prepare_cached("INSERT INTO events (execution_id, seq, type, step, data) VALUES (?1, ?2, ?3, ?4, ?5)")
-            .map_err(|e| db_error(&e))?;
-        for (seq, change) in (first_seq..).zip(changes) {
-            if change.touches_step_record()
-                && let Some(key) = change.step()
-            {
-                let step = active.steps.entry(key.clone()).or_insert_with(|| {
-                    created.push(key.clone());
-                    StepRecord::new(key.clone())
-                });
-                step.apply(seq, change);
-                if !touched.contains(key) {
-                    touched.push(key.clone());
-                }
-            }
-            insert
-                .execute(params![
-                    id,
-                    seq as i64,
-                    change.kind(),
-                    change.step().map(ToString::to_string),
-                    to_json(change)
-                ])
-                .map_err(|e| db_error(&e))?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO events (execution_id, seq, type, step, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(|e| db_error(&e))?;
+    for (seq, change) in (first_seq..).zip(changes) {
+        if change.touches_step_record()
+            && let Some(key) = change.step()
+        {
+            let step = steps.entry(key.clone()).or_insert_with(|| {
+                *next_position += 1;
+                unwritten.steps.insert(key.clone(), *next_position);
+                StepRecord::new(key.clone())
+            });
+            step.apply(seq, change);
+            // 0: an update, whose position is not written.
+            unwritten.steps.entry(key.clone()).or_insert(0);
         }
+        insert
+            .execute(params![
+                id,
+                seq as i64,
+                change.kind(),
+                change.step().map(ToString::to_string),
+                to_json(change)
+            ])
+            .map_err(|e| db_error(&e))?;
     }
     if changes.iter().any(Change::is_backup) {
         super::catalog::write(tx, claim.id, changes)?;
     }
-    let mut upsert = tx
-        .prepare_cached(
-            "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (execution_id, key) DO UPDATE SET record = excluded.record",
-        )
-        .map_err(|e| db_error(&e))?;
-    for key in touched {
-        let position = if created.contains(&key) {
-            active.next_position += 1;
-            active.next_position
-        } else {
-            0 // unused on update
+    Ok(())
+}
+
+/// Writes what the batch's appends left for its end: the row of each
+/// execution in `dirty` (fenced by its epoch once more) and each step row
+/// they touched, once.
+fn write_unwritten(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut HashMap<ExecutionId, Active>,
+    dirty: &mut Vec<ExecutionId>,
+) -> Result<(), StoreError> {
+    for id in dirty.drain(..) {
+        let Some(active) = cache.get_mut(&id) else {
+            continue;
         };
-        upsert
-            .execute(params![
-                id,
-                key.to_string(),
-                position,
-                to_json(&active.steps[&key])
-            ])
+        let Some(unwritten) = active.unwritten.take() else {
+            continue;
+        };
+        let record = &active.record;
+        let id = id.to_string();
+        let updated = tx
+            .prepare_cached("UPDATE executions SET state = ?1, finished_at = ?2, last_seq = ?3, record = ?4, notices_pending = ?7 WHERE id = ?5 AND epoch = ?6")
+            .and_then(|mut s| {
+                s.execute(params![record.state.as_str(), record.finished_at.map(time), record.last_seq as i64, to_json(record), id, unwritten.epoch as i64, !record.pending_notices.is_empty()])
+            })
             .map_err(|e| db_error(&e))?;
+        if updated == 0 {
+            return Err(StoreError::Conflict(format!(
+                "execution {id} was claimed by another engine while it was being written"
+            )));
+        }
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO steps (execution_id, key, position, record) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (execution_id, key) DO UPDATE SET record = excluded.record",
+            )
+            .map_err(|e| db_error(&e))?;
+        for (key, position) in &unwritten.steps {
+            upsert
+                .execute(params![
+                    id,
+                    key.to_string(),
+                    position,
+                    to_json(&active.steps[key])
+                ])
+                .map_err(|e| db_error(&e))?;
+        }
     }
     Ok(())
 }
