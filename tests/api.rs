@@ -260,3 +260,38 @@ async fn json_logs_are_one_object_a_line_with_an_access_line_per_request() {
         );
     }
 }
+
+/// `--access-log off`, as documented: the server's own lines stay, the
+/// lines per request go (a later request's line would be there by now).
+#[tokio::test]
+async fn access_log_off_logs_no_line_per_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("quiet.db");
+    let server = Served::start([
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--log-format".as_ref(),
+        "json".as_ref(),
+        "--access-log".as_ref(),
+        "off".as_ref(),
+    ])
+    .await;
+    for _ in 0..5 {
+        assert_eq!(server.get("/healthz").await["status"], "ok");
+    }
+    server.signal("TERM");
+    let mut stopped = false;
+    for _ in 0..100 {
+        stopped = server.logged().contains("stopped") || server.logged().contains("stopping");
+        if stopped {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let logged = server.logged();
+    assert!(stopped, "the server's own lines stay: {logged}");
+    assert!(
+        !logged.contains("shutter::access"),
+        "no access line: {logged}"
+    );
+}

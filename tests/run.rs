@@ -462,3 +462,55 @@ fn a_cancel_recorded_here_stops_a_running_shutter_run() {
         text(&again.stderr)
     );
 }
+
+type Time = chrono::DateTime<chrono::FixedOffset>;
+
+/// The tries of the `nap` items of the newest execution: (start, end).
+fn item_spans(db: &std::path::Path) -> Vec<(Time, Time)> {
+    let show = shutter_at(db, &["executions", "show", "--last", "--json"]);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let detail: serde_json::Value = serde_json::from_slice(&show.stdout).expect("json");
+    let time = |value: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(value.as_str().expect("a time")).expect("RFC 3339")
+    };
+    let mut spans: Vec<(Time, Time)> = detail["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|step| step["key"].as_str().is_some_and(|k| k.starts_with("nap[")))
+        .map(|step| {
+            let attempt = &step["attempts"][0];
+            (time(&attempt["started_at"]), time(&attempt["finished_at"]))
+        })
+        .collect();
+    spans.sort();
+    spans
+}
+
+/// `--max-steps 1`: the items of a `for_each` run one after the other
+/// (each try starts after the one before ended); without it they overlap.
+#[test]
+fn max_steps_caps_the_steps_running_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("naps.yaml");
+    std::fs::write(
+        &file,
+        "version: 1\nname: naps\nsteps:\n  nap:\n    uses: core.sleep\n    for_each: ${{ range(3) | list }}\n    with: {duration: 200ms}\n",
+    )
+    .expect("writable");
+    let file = file.display().to_string();
+    let db = dir.path().join("s.db");
+    let out = shutter_at(&db, &["run", &file, "--max-steps", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let capped = item_spans(&db);
+    assert_eq!(capped.len(), 3);
+    for pair in capped.windows(2) {
+        assert!(pair[1].0 >= pair[0].1, "overlap: {capped:?}");
+    }
+    let out = shutter_at(&db, &["run", &file]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let free = item_spans(&db);
+    assert!(free[1].0 < free[0].1, "they overlap by default: {free:?}");
+    let refused = shutter_at(&db, &["run", &file, "--max-steps", "0"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+}

@@ -207,6 +207,11 @@ pub(crate) struct EngineArgs {
     /// answers again.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     store_patience: String,
+    /// Most steps this process runs at once, across its executions; more
+    /// wait, pending, for one to end (a step that sleeps or waits on a
+    /// cloud's task holds its place while it waits).
+    #[arg(long, default_value_t = shutter_runtime::DEFAULT_MAX_CONCURRENT_STEPS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_steps: u32,
 }
 
 impl EngineArgs {
@@ -224,6 +229,7 @@ impl EngineArgs {
         Ok(EngineConfig {
             lease,
             store_patience: duration("--store-patience", &self.store_patience)?,
+            max_concurrent_steps: usize::try_from(self.max_steps).unwrap_or(usize::MAX),
             config: Arc::new(config_source()),
             notifier: Some(Arc::new(notifier)),
             ..EngineConfig::default()

@@ -20,10 +20,15 @@ use shutter_core::secrets::Secrets;
 use shutter_core::state::{ExecutionState, StepState};
 use shutter_core::store::{Claim, Holder, Owner, Store, StoreError};
 
+/// Most step tries running at once by default ([`EngineConfig`]).
+pub const DEFAULT_MAX_CONCURRENT_STEPS: usize = 4096;
+
 /// Settings with defaults that suit one machine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Most step tries running at once, over all executions.
+    /// Most step tries running at once, over all executions. A try that
+    /// sleeps or waits on a cloud's task holds its place, so this is well
+    /// above the 1,000 executions a node runs at once by default.
     pub max_concurrent_steps: usize,
     /// How long a claim on an execution lasts without renewal.
     pub lease: Duration,
@@ -52,7 +57,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            max_concurrent_steps: 512,
+            max_concurrent_steps: DEFAULT_MAX_CONCURRENT_STEPS,
             lease: Duration::from_secs(30),
             max_output_bytes: 1 << 20,
             store_patience: Duration::from_secs(60),

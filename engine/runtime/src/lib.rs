@@ -27,4 +27,6 @@ mod rerun;
 mod turn;
 
 pub use dry_run::{Call, DryRun, Forecast, StepPlan};
-pub use engine::{Engine, EngineConfig, EngineError, Started, WorkflowSource};
+pub use engine::{
+    DEFAULT_MAX_CONCURRENT_STEPS, Engine, EngineConfig, EngineError, Started, WorkflowSource,
+};

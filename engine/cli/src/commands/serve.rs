@@ -34,7 +34,7 @@ pub(crate) struct Args {
     log_format: LogFormat,
     /// A log line per request (method, path without its query, status,
     /// duration): `on` or `off`.
-    #[arg(long, default_value = "on", value_name = "on|off", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, default_value = "on", value_name = "on|off", action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
     access_log: bool,
     /// Serve every workflow (`*.yaml`, `*.yml`) of this directory; invalid
     /// files are reported and skipped.
