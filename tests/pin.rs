@@ -129,6 +129,26 @@ fn a_module_under_development_runs_what_its_file_holds_until_step_pin_pins_it() 
     assert_eq!(outputs, serde_json::json!({"version": 3}));
 }
 
+/// A workflow reached through a symbolic link (a dotfiles checkout, a
+/// deploy directory): the file it points to is pinned, the link stays.
+#[test]
+fn step_pin_through_a_link_pins_the_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).expect("writable");
+    std::fs::write(real.join("dev.yaml"), WORKFLOW).expect("writable");
+    std::fs::write(dir.path().join("step.wasm"), command_module(1)).expect("writable");
+    std::fs::copy(dir.path().join("step.wasm"), real.join("step.wasm")).expect("copied");
+    std::os::unix::fs::symlink(real.join("dev.yaml"), dir.path().join("dev.yaml")).expect("link");
+    let pinned = shutter_in(dir.path(), &["step", "pin", "dev.yaml"]);
+    assert!(pinned.status.success(), "{}", text(&pinned.stderr));
+    let link = std::fs::symlink_metadata(dir.path().join("dev.yaml")).expect("there");
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    let written = std::fs::read_to_string(real.join("dev.yaml")).expect("readable");
+    assert!(!written.contains("sha256: dev"), "{written}");
+    assert!(written.contains(&sha256(&command_module(1))), "{written}");
+}
+
 #[test]
 fn step_pin_changes_nothing_when_it_cannot_pin() {
     let dir = tempfile::tempdir().expect("temp dir");

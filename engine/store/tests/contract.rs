@@ -76,6 +76,7 @@ async fn creates_with_pending_steps(store: Arc<dyn Store>) {
     let keys: Vec<String> = snapshot.steps.iter().map(|s| s.key.to_string()).collect();
     assert_eq!(keys, vec!["a", "b"]);
     assert!(snapshot.steps.iter().all(|s| s.state == StepState::Pending));
+    assert_eq!(snapshot.source, "version: 1");
     assert_eq!(snapshot.source_path.as_deref(), Some("w.yaml"));
     assert_eq!(
         store.get(id).await.unwrap().unwrap().inputs,

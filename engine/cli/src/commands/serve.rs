@@ -169,6 +169,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => Files::Nowhere,
     };
     let unpinned = if args.allow_unpinned {
+        tracing::warn!(
+            "--allow-unpinned: modules pinned `sha256: dev` run whatever their file holds; for a development server only"
+        );
         Unpinned::Allowed
     } else {
         Unpinned::Refused

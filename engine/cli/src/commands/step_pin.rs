@@ -161,9 +161,12 @@ fn edited(text: &str, changes: &[&Pin]) -> String {
 }
 
 /// Replaces `file` by `text` whole or not at all (a new file beside it,
-/// renamed over it), keeping its permissions.
+/// renamed over it), keeping its permissions. Through a symbolic link,
+/// the file it points to is replaced and the link stays.
 fn write_in_place(file: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write as _;
+    let file =
+        &std::fs::canonicalize(file).with_context(|| format!("resolving {}", file.display()))?;
     let name = file
         .file_name()
         .with_context(|| format!("{} is not a file", file.display()))?;

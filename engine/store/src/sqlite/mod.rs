@@ -324,8 +324,11 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             let row: Option<(String, String, Option<String>)> = conn
                 .prepare_cached(
-                    "SELECT e.record, s.source, s.source_path FROM executions e
-                     JOIN execution_sources s ON s.execution_id = e.id WHERE e.id = ?1",
+                    // Before schema 11 the source was in the executions row.
+                    "SELECT e.record, coalesce(s.source, e.source),
+                            CASE WHEN s.execution_id IS NULL THEN e.source_path ELSE s.source_path END
+                     FROM executions e LEFT JOIN execution_sources s ON s.execution_id = e.id
+                     WHERE e.id = ?1",
                 )
                 .and_then(|mut s| {
                     s.query_row(params![id.to_string()], |r| {

@@ -432,10 +432,10 @@ fn create(
     let key_seq = super::keys::place(tx, new)?;
     let record = ExecutionRecord::new(new);
     let inserted = tx.execute(
-        "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record,
+        "INSERT INTO executions (id, workflow, plan_hash, state, created_at, last_seq, record, source,
                                  owner_id, owner_host, owner_pid, lease_until, idempotency_key, epoch,
                                  concurrency_key, key_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, '', ?7, ?8, ?9, ?10, ?11, 1, ?12, ?13)",
         params![
             new.id.to_string(),
             new.workflow,
@@ -461,6 +461,8 @@ fn create(
         }
         Err(err) => return Err(db_error(&err)),
     }
+    // The source has a table of its own (schema 11): the executions row
+    // is rewritten on every append.
     tx.execute(
         "INSERT INTO execution_sources (execution_id, source, source_path) VALUES (?1, ?2, ?3)",
         params![new.id.to_string(), new.source, new.source_path],
