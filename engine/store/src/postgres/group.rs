@@ -88,6 +88,12 @@ async fn commit(
         }
     }
     let alone = groups.len() == 1;
+    // The transaction's id, so that a COMMIT whose answer is lost can be
+    // asked about (see `committed`). Alone, it rides with the writes.
+    let mut xid = None;
+    if !alone {
+        xid = Some(transaction_id(&tx).await?);
+    }
     // One announcement per execution, of its last sequence number.
     let mut written: HashMap<ExecutionId, u64> = HashMap::new();
     for (id, members) in groups {
@@ -99,7 +105,10 @@ async fn commit(
             // Nothing else to keep: no savepoint (two round trips fewer,
             // which a chain of steps, one append at a time, pays each step).
             // Announced in the same round trip as its writes.
-            match append_all(&tx, id, &mine, true).await {
+            let (asked, appended) =
+                tokio::join!(transaction_id(&tx), append_all(&tx, id, &mine, true));
+            xid = asked.ok();
+            match appended {
                 Ok(each) => {
                     // Announced already: nothing to note in `written`.
                     settle(&mut results, &mut HashMap::new(), id, &members, each);
@@ -127,13 +136,68 @@ async fn commit(
     for (id, seq) in written {
         notify(&tx, Announcement::Changed { id, seq }).await?;
     }
-    tx.commit().await.map_err(|e| pg_error(&e))?;
+    if let Err(err) = tx.commit().await {
+        // Lost with the connection, the COMMIT may have been carried out:
+        // answering "unavailable" then would make the engine append again.
+        let lost = err.code().is_none();
+        match xid {
+            Some(xid) if lost && committed(pool, xid).await? => {}
+            _ => return Err(pg_error(&err)),
+        }
+    }
     Ok(results
         .into_iter()
         .map(|result| {
             result.unwrap_or_else(|| Err(StoreError::Fatal("an append was not written".into())))
         })
         .collect())
+}
+
+/// The id of the transaction `tx` runs in.
+async fn transaction_id(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64, StoreError> {
+    tx.query_one("SELECT txid_current()", &[])
+        .await
+        .map(|row| row.get(0))
+        .map_err(|e| pg_error(&e))
+}
+
+/// How long to keep asking whether a transaction whose COMMIT lost its
+/// answer committed.
+const ASK_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether transaction `xid` committed, asked on another connection once
+/// the server has settled it: true or false when the server says, an
+/// unavailable store when it cannot be asked for [`ASK_FOR`].
+async fn committed(pool: &Pool, xid: i64) -> Result<bool, StoreError> {
+    let deadline = tokio::time::Instant::now() + ASK_FOR;
+    loop {
+        let status: Result<Option<String>, StoreError> = async {
+            let client = pool.get().await.map_err(|e| pool_error(&e))?;
+            client
+                .query_one("SELECT txid_status($1)", &[&xid])
+                .await
+                .map(|row| row.get(0))
+                .map_err(|e| pg_error(&e))
+        }
+        .await;
+        match status.as_ref().map(Option::as_deref) {
+            Ok(Some("committed")) => return Ok(true),
+            Ok(Some("aborted")) => return Ok(false),
+            // In progress (the server has not seen the connection go), or
+            // no answer yet.
+            _ if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            _ => {
+                tracing::error!(
+                    "postgres: a COMMIT lost its answer and transaction {xid} could not be asked about: {status:?}"
+                );
+                return Err(StoreError::Unavailable(format!(
+                    "postgres: whether transaction {xid} committed is unknown"
+                )));
+            }
+        }
+    }
 }
 
 /// Puts the results of one execution's ops (`each`, in `members`' order)
