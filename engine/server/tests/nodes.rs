@@ -315,3 +315,40 @@ async fn a_concurrency_key_holds_across_nodes() {
     b.post(&format!("/executions/{second}/cancel"), "").await;
     b.finished(&second).await;
 }
+
+/// Executions waiting for their concurrency key's turn run no step, so they
+/// leave their places to other work: two places here, one taken by a VM's
+/// backup and two more of that VM's queued behind it, and another
+/// workflow still runs at once.
+#[tokio::test]
+async fn executions_waiting_for_their_key_leave_room_for_other_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("shutter.db")).unwrap();
+    let a = node(Arc::new(store), 2);
+    a.register(&PER_VM.replace("POLICY", "queue")).await;
+    a.register(SHORT).await;
+    let (_, first) = start_for(&a, "web").await;
+    let first = first["id"].as_str().unwrap().to_owned();
+    running(&a, &first).await;
+    let mut behind = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = start_for(&a, "web").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        behind.push(body["id"].as_str().unwrap().to_owned());
+        // Each reaches its wait before the next start asks for room.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let other = start(&a, "short").await;
+    running(&a, &other).await;
+    a.finished(&other).await;
+    for id in &behind {
+        let waiting = a.get(&format!("/executions/{id}")).await;
+        assert_eq!(waiting.body["state"], "queued", "{:?}", waiting.body);
+    }
+    for id in std::iter::once(&first).chain(&behind) {
+        a.post(&format!("/executions/{id}/cancel"), "").await;
+    }
+    for id in std::iter::once(&first).chain(&behind) {
+        a.finished(id).await;
+    }
+}
