@@ -6,8 +6,6 @@
 //! waits, still `queued`, before its first step (`turn.rs`: woken when a
 //! keyed execution ends here or, announced by the store, on another node).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde_json::{Map, Value as Json};
 use shutter_core::{ConcurrencyKey, ExecutionId, StoreError};
 use shutter_dsl::model::ConcurrencyPolicy;
@@ -51,7 +49,6 @@ pub(crate) async fn wait_for_key(
     cancel: &CancellationToken,
 ) -> Result<(), StoreError> {
     let what = format!("execution {id}: asking for its concurrency key");
-    let _counted = Waiting::count(&inner.waiting_for_keys);
     crate::turn::wait_for_turn(
         inner,
         &what,
@@ -61,20 +58,4 @@ pub(crate) async fn wait_for_key(
     )
     .await?;
     Ok(())
-}
-
-/// Counts an execution among those waiting for their key while it lives.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn count(waiting: &'a AtomicUsize) -> Self {
-        waiting.fetch_add(1, Ordering::Relaxed);
-        Self(waiting)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }

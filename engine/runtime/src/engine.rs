@@ -137,9 +137,6 @@ pub(crate) struct Inner {
     /// Wakes steps waiting for a slot of a limit pool, and executions
     /// waiting for their concurrency key: one was freed.
     pub(crate) slots_freed: tokio::sync::Notify,
-    /// Executions here that wait for their concurrency key's turn: they
-    /// hold no step, so a server does not count them as running.
-    pub(crate) waiting_for_keys: std::sync::atomic::AtomicUsize,
 }
 
 /// Resolves the values of the secrets a workflow declares.
@@ -197,7 +194,6 @@ impl Engine {
                 given: std::sync::Mutex::default(),
                 held: Held::default(),
                 slots_freed: tokio::sync::Notify::new(),
-                waiting_for_keys: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -237,14 +233,6 @@ impl Engine {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(id, secrets);
         }
-    }
-
-    /// How many executions here wait for their concurrency key's turn
-    /// (they run no step yet).
-    pub fn waiting_for_keys(&self) -> usize {
-        self.inner
-            .waiting_for_keys
-            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether secrets were given with `id`'s start (held in this

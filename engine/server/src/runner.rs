@@ -42,10 +42,6 @@ pub(crate) struct Runner {
 /// How long a node leaves alone an execution it could not resume.
 const UNRESUMABLE_FOR: Duration = Duration::from_secs(60);
 
-/// How many executions waiting for their concurrency key a server holds
-/// at most, per place of `--max-executions`.
-const WAITERS_PER_PLACE: usize = 10;
-
 impl Runner {
     pub(crate) fn new(engine: Engine, max_running: usize, metrics: Arc<Metrics>) -> Self {
         Self {
@@ -81,22 +77,11 @@ impl Runner {
 
     /// How many more executions this server may run now (none once it
     /// stops).
-    ///
-    /// An execution waiting for its concurrency key's turn runs no step,
-    /// so it leaves its place to others: a thousand starts of one VM's
-    /// backup must not keep every other workflow off this node. Waiters
-    /// are still bounded, to `WAITERS_PER_PLACE` times the places.
     fn room(&self) -> usize {
         if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
             return 0;
         }
-        let held = self.lock().len();
-        let waiting = self.engine.waiting_for_keys().min(held);
-        let running = held - waiting;
-        let most_held = self.max_running.saturating_mul(WAITERS_PER_PLACE + 1);
-        self.max_running
-            .saturating_sub(running)
-            .min(most_held.saturating_sub(held))
+        self.max_running.saturating_sub(self.lock().len())
     }
 
     /// Wakes the sweep: there may be queued work to claim.
