@@ -4,11 +4,12 @@
 //!
 //! Within a batch an execution's row and its step rows are written once,
 //! at the end, however many appends changed them (a fan's branches finish
-//! hundreds to a batch); the events are written as they come. A request
-//! that fails before writing (a fenced or unknown execution) fails alone;
-//! one that fails after it may have written rolls the batch back, and the
+//! hundreds to a batch); the events are written as they come. An append
+//! that fails before writing (a fenced or unknown execution) fails alone,
+//! and so does any other request, which runs under a savepoint; an append
+//! that fails after it may have written rolls the batch back, and the
 //! batch's requests are then applied one transaction each, so only the
-//! failing one fails.
+//! failing one fails. A failed begin or commit fails the whole batch.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -190,18 +191,20 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
         }
         let outcomes = match commit(&mut conn, &mut cache, &batch) {
             Ok(outcomes) => outcomes,
-            Err(err) if batch.len() == 1 => vec![Err(err)],
-            Err(err) => {
+            Err(NotCommitted::Batch(err)) => batch.iter().map(|_| Err(err.clone())).collect(),
+            Err(NotCommitted::Request(err)) if batch.len() == 1 => vec![Err(err)],
+            Err(NotCommitted::Request(err)) => {
                 // One request failed the batch: each is applied again on
                 // its own, so only the failing one fails.
                 tracing::debug!("a batch of {} failed ({err}); one at a time", batch.len());
                 batch
                     .iter()
-                    .map(|op| {
-                        commit(&mut conn, &mut cache, std::slice::from_ref(op))
-                            .map(|mut one| one.pop().expect("one outcome per request"))
-                            .and_then(|outcome| outcome)
-                    })
+                    .map(
+                        |op| match commit(&mut conn, &mut cache, std::slice::from_ref(op)) {
+                            Ok(mut one) => one.pop().expect("one outcome per request"),
+                            Err(NotCommitted::Request(err) | NotCommitted::Batch(err)) => Err(err),
+                        },
+                    )
                     .collect()
             }
         };
@@ -211,35 +214,50 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
     }
 }
 
+/// Why a batch was not committed.
+enum NotCommitted {
+    /// A request failed after it may have written: the batch is applied
+    /// again a request at a time.
+    Request(StoreError),
+    /// The transaction itself failed (begin, the deferred writes, commit):
+    /// every request of the batch gets the error.
+    Batch(StoreError),
+}
+
 /// Applies `batch` in one transaction (group commit) and commits it. A
-/// request that fails before writing anything (a fenced or unknown
-/// execution) fails alone; one that fails after it may have written, or a
-/// failed commit, rolls the whole transaction back and is the error.
+/// request that fails before writing (a fenced or unknown execution, or
+/// any request but an append, which runs under a savepoint) fails alone;
+/// an append that fails after it may have written rolls the whole
+/// transaction back.
 fn commit(
     conn: &mut Connection,
     cache: &mut HashMap<ExecutionId, Active>,
     batch: &[Op],
-) -> Result<Vec<Result<Outcome, StoreError>>, StoreError> {
+) -> Result<Vec<Result<Outcome, StoreError>>, NotCommitted> {
+    let whole = |e: rusqlite::Error| NotCommitted::Batch(db_error(&e));
     let applied = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_error(&e))
+        .map_err(whole)
         .and_then(|tx| {
             let mut outcomes = Vec::with_capacity(batch.len());
             let mut dirty = Vec::new();
             for op in batch {
-                if !matches!(op, Op::Append { .. }) {
+                let outcome = if matches!(op, Op::Append { .. }) {
+                    apply(&tx, cache, op, &mut dirty)
+                } else {
                     // Whatever else it does may read or change the rows
                     // of executions appended to: they are written first.
-                    write_unwritten(&tx, cache, &mut dirty)?;
-                }
-                match apply(&tx, cache, op, &mut dirty) {
+                    write_unwritten(&tx, cache, &mut dirty).map_err(NotCommitted::Batch)?;
+                    under_savepoint(&tx, || apply(&tx, cache, op, &mut dirty))
+                };
+                match outcome {
                     Ok(outcome) => outcomes.push(Ok(outcome)),
                     Err(Failure::Clean(err)) => outcomes.push(Err(err)),
-                    Err(Failure::Dirty(err)) => return Err(err),
+                    Err(Failure::Dirty(err)) => return Err(NotCommitted::Request(err)),
                 }
             }
-            write_unwritten(&tx, cache, &mut dirty)?;
-            tx.commit().map_err(|e| db_error(&e))?;
+            write_unwritten(&tx, cache, &mut dirty).map_err(NotCommitted::Batch)?;
+            tx.commit().map_err(whole)?;
             Ok(outcomes)
         });
     match &applied {
@@ -249,12 +267,34 @@ fn commit(
                 cache.clear();
             }
         }
-        Err(err) => {
+        Err(NotCommitted::Request(err) | NotCommitted::Batch(err)) => {
             tracing::debug!("a write transaction failed: {err}");
             cache.clear();
         }
     }
     applied
+}
+
+/// Runs a request that is not an append under a savepoint: its failure
+/// undoes its own writes only, and so fails it alone.
+fn under_savepoint(
+    tx: &rusqlite::Transaction<'_>,
+    apply: impl FnOnce() -> Result<Outcome, Failure>,
+) -> Result<Outcome, Failure> {
+    tx.execute_batch("SAVEPOINT op")
+        .map_err(|e| Failure::Dirty(db_error(&e)))?;
+    match apply() {
+        Ok(outcome) => {
+            tx.execute_batch("RELEASE op")
+                .map_err(|e| Failure::Dirty(db_error(&e)))?;
+            Ok(outcome)
+        }
+        Err(Failure::Clean(err) | Failure::Dirty(err)) => {
+            tx.execute_batch("ROLLBACK TO op; RELEASE op")
+                .map_err(|e| Failure::Dirty(db_error(&e)))?;
+            Err(Failure::Clean(err))
+        }
+    }
 }
 
 /// How a request failed: before it wrote anything (the rest of its batch
@@ -290,8 +330,18 @@ fn apply(
                     Err(err) => return Err(Failure::Clean(err)),
                 },
             };
-            append(tx, active, *claim, changes, dirty)?;
-            Outcome::Number(active.record.last_seq)
+            match append(tx, active, *claim, changes, dirty) {
+                Ok(()) => Outcome::Number(active.record.last_seq),
+                Err(Failure::Clean(err)) => {
+                    // Refused (another engine holds it): what is kept of it
+                    // here is stale, unless this batch wrote it.
+                    if active.unwritten.is_none() {
+                        cache.remove(&id);
+                    }
+                    return Err(Failure::Clean(err));
+                }
+                Err(dirty) => return Err(dirty),
+            }
         }
         Op::ClaimOrphans {
             owner,
