@@ -165,26 +165,46 @@ async fn transaction_id(tx: &deadpool_postgres::Transaction<'_>) -> Result<i64, 
 /// answer committed.
 const ASK_FOR: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How much longer to wait for a transaction the server still has in
+/// progress.
+const SETTLE_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long one try of that question may take.
+const ASK_TRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Whether transaction `xid` committed, asked on another connection once
 /// the server has settled it: true or false when the server says, an
 /// unavailable store when it cannot be asked for [`ASK_FOR`].
 async fn committed(pool: &Pool, xid: i64) -> Result<bool, StoreError> {
     let deadline = tokio::time::Instant::now() + ASK_FOR;
     loop {
-        let status: Result<Option<String>, StoreError> = async {
+        // Each try is bounded: a pooled connection cut by the same fault
+        // may otherwise hang until the kernel gives up on it.
+        let asked = tokio::time::timeout(ASK_TRY, async {
             let client = pool.get().await.map_err(|e| pool_error(&e))?;
             client
                 .query_one("SELECT txid_status($1)", &[&xid])
                 .await
                 .map(|row| row.get(0))
                 .map_err(|e| pg_error(&e))
-        }
+        })
         .await;
+        let status: Result<Option<String>, StoreError> = asked.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "postgres: no answer in time".to_owned(),
+            ))
+        });
         match status.as_ref().map(Option::as_deref) {
             Ok(Some("committed")) => return Ok(true),
             Ok(Some("aborted")) => return Ok(false),
-            // In progress (the server has not seen the connection go), or
-            // no answer yet.
+            // Still in progress (the server has not yet seen the connection
+            // go, or waits for a synchronous standby): the server is there
+            // and will settle it, and answering before it does could make
+            // the engine append again, so this waits longer.
+            Ok(Some(_)) if tokio::time::Instant::now() < deadline + SETTLE_FOR => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            // No answer yet.
             _ if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
