@@ -59,7 +59,7 @@ pub use model::{StepId, Workflow, WorkflowName};
 pub use plan::{EdgeKind, Plan, PlanHash};
 pub use shutter_core::suggest::closest;
 pub use source::Source;
-pub use span_index::value_span;
+pub use span_index::value_spans;
 pub use template::Template;
 
 /// Compiles a workflow: parse, validate, build the DAG.

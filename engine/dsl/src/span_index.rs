@@ -125,13 +125,19 @@ impl SpanIndex {
     }
 }
 
-/// Where the node at exactly `path` is written in `source`: for a scalar,
-/// its text with its quotes. Tools that edit a file in place (`shutter
-/// step pin`) replace that range and keep everything else as written.
-pub fn value_span(source: &Source, path: &YamlPath) -> Option<Range<usize>> {
+/// Where the nodes at exactly `paths` are written in `source` (the file
+/// read once for all): for a scalar, its text with its quotes. Tools that
+/// edit a file in place (`shutter step pin`) replace those ranges and
+/// keep everything else as written.
+pub fn value_spans(source: &Source, paths: &[YamlPath]) -> Vec<Option<Range<usize>>> {
     let index = SpanIndex::build(source);
-    let (found, span) = index.lookup(path)?;
-    (found == *path).then(|| span.value.clone())
+    paths
+        .iter()
+        .map(|path| {
+            let (found, span) = index.lookup(path)?;
+            (found == *path).then(|| span.value.clone())
+        })
+        .collect()
 }
 
 fn offset(source: &Source, mark: Marker) -> usize {

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 use shutter_core::{Action, ActionContext, ActionError, ModuleRunner, ModuleSpec};
 
 use crate::failure::Failure;
@@ -116,12 +115,8 @@ impl Action for WasmAction {
                         .and_then(|file| modules::read(&file, &module))
                         .map_err(|err| Failure::Load(err.0))?;
                     if sha256 == shutter_core::UNPINNED {
-                        // Pinned to whatever the file holds now.
-                        let actual = hex::encode(Sha256::digest(&bytes));
-                        match host.loaded(&actual) {
-                            Some(loaded) => loaded,
-                            None => host.load(&bytes, &actual)?,
-                        }
+                        // Whatever the file holds now.
+                        host.load_unpinned(&bytes)?
                     } else {
                         host.load(&bytes, &sha256)?
                     }

@@ -147,6 +147,18 @@ impl WasmHost {
                 "the module does not match its pin (sha256 {sha256})"
             )));
         }
+        self.load_as(bytes, actual)
+    }
+
+    /// Loads a module under development (`sha256: dev`): whatever its
+    /// bytes are, kept by their SHA-256 like any other.
+    pub fn load_unpinned(&self, bytes: &[u8]) -> Result<Arc<Loaded>, Failure> {
+        self.load_as(bytes, hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Loads `bytes`, whose SHA-256 is `actual`: from memory, the disk
+    /// cache, or compiled.
+    fn load_as(&self, bytes: &[u8], actual: String) -> Result<Arc<Loaded>, Failure> {
         if let Some(loaded) = self
             .loaded
             .lock()

@@ -93,20 +93,27 @@ fn pins_of(file: &Path) -> anyhow::Result<(Source, Vec<Pin>)> {
         }
     };
     let root = modules_dir_of(file);
+    let local: Vec<_> = plan
+        .workflow
+        .wasm_modules()
+        .into_iter()
+        .filter(|(_, module)| !is_url(&module.module))
+        .collect();
+    let keys: Vec<_> = local
+        .iter()
+        .map(|(path, _)| path.parent().key("sha256"))
+        .collect();
+    let spans = shutter_dsl::value_spans(&source, &keys);
     let mut pins = Vec::new();
-    for (path, module) in plan.workflow.wasm_modules() {
-        if is_url(&module.module) {
-            continue;
-        }
+    for (((path, module), key), span) in local.iter().zip(&keys).zip(spans) {
         let located = modules::locate(&module.module, root.as_deref())
             .and_then(|found| modules::read(&found, &module.module))
             .map_err(|err| anyhow::anyhow!("{}: {path}: {}", file.display(), err.0))?;
-        let key = path.parent().key("sha256");
         let step = match path.segments().get(1) {
             Some(shutter_dsl::path::Segment::Key(step)) => step.clone(),
             _ => String::new(),
         };
-        let range = shutter_dsl::value_span(&source, &key)
+        let range = span
             .and_then(|span| unquoted(source.text(), span))
             .filter(|range| is_pin_text(&source.text()[range.clone()]))
             .with_context(|| {

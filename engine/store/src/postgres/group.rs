@@ -194,29 +194,26 @@ async fn committed(pool: &Pool, xid: i64) -> Result<bool, StoreError> {
                 "postgres: no answer in time".to_owned(),
             ))
         });
-        match status.as_ref().map(Option::as_deref) {
+        let until = match status.as_ref().map(Option::as_deref) {
             Ok(Some("committed")) => return Ok(true),
             Ok(Some("aborted")) => return Ok(false),
             // Still in progress (the server has not yet seen the connection
             // go, or waits for a synchronous standby): the server is there
             // and will settle it, and answering before it does could make
             // the engine append again, so this waits longer.
-            Ok(Some(_)) if tokio::time::Instant::now() < deadline + SETTLE_FOR => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            Ok(Some(_)) => deadline + SETTLE_FOR,
             // No answer yet.
-            _ if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            _ => {
-                tracing::error!(
-                    "postgres: a COMMIT lost its answer and transaction {xid} could not be asked about: {status:?}"
-                );
-                return Err(StoreError::Unavailable(format!(
-                    "postgres: whether transaction {xid} committed is unknown"
-                )));
-            }
+            _ => deadline,
+        };
+        if tokio::time::Instant::now() >= until {
+            tracing::error!(
+                "postgres: a COMMIT lost its answer and transaction {xid} could not be asked about: {status:?}"
+            );
+            return Err(StoreError::Unavailable(format!(
+                "postgres: whether transaction {xid} committed is unknown"
+            )));
         }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

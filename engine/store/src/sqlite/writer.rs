@@ -120,41 +120,29 @@ impl Op {
             });
             let _ = reply.send(value);
         }
+        /// The value of one kind of outcome, for `send`.
+        macro_rules! take {
+            ($kind:ident) => {
+                |outcome| match outcome {
+                    Outcome::$kind(value) => Some(value),
+                    _ => None,
+                }
+            };
+        }
         match self {
-            Self::Create { reply, .. } => send(reply, result, |o| match o {
-                Outcome::Record(r) => Some(r),
-                _ => None,
-            }),
+            Self::Create { reply, .. } => send(reply, result, take!(Record)),
             Self::Append { reply, .. } | Self::Prune { reply, .. } => {
-                send(reply, result, |o| match o {
-                    Outcome::Number(n) => Some(n),
-                    _ => None,
-                });
+                send(reply, result, take!(Number));
             }
-            Self::Renew { reply, .. } => send(reply, result, |o| match o {
-                Outcome::Renewal(r) => Some(r),
-                _ => None,
-            }),
+            Self::Renew { reply, .. } => send(reply, result, take!(Renewal)),
             Self::RequestCancel { reply, .. } | Self::TakeSlot { reply, .. } => {
-                send(reply, result, |o| match o {
-                    Outcome::Flag(f) => Some(f),
-                    _ => None,
-                });
+                send(reply, result, take!(Flag));
             }
-            Self::ClaimOrphans { reply, .. } => send(reply, result, |o| match o {
-                Outcome::Claims(c) => Some(c),
-                _ => None,
-            }),
-            Self::ClaimOne { reply, .. } => send(reply, result, |o| match o {
-                Outcome::Claim(c) => Some(c),
-                _ => None,
-            }),
+            Self::ClaimOrphans { reply, .. } => send(reply, result, take!(Claims)),
+            Self::ClaimOne { reply, .. } => send(reply, result, take!(Claim)),
             Self::FreeSlot { reply, .. }
             | Self::Release { reply, .. }
-            | Self::SaveWorkflow { reply, .. } => send(reply, result, |o| match o {
-                Outcome::Unit(()) => Some(()),
-                _ => None,
-            }),
+            | Self::SaveWorkflow { reply, .. } => send(reply, result, take!(Unit)),
         }
     }
 }
