@@ -20,17 +20,14 @@ use serde::Deserialize;
 /// The section's name.
 pub(crate) const SECTION: &str = "database";
 
-/// The section as written. No `Debug`: it may hold a password.
+/// The section as written, every key optional. No `Debug`: it may hold a
+/// password.
 #[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub(crate) struct Database {
-    #[serde(default)]
     pub(crate) url: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     password_env: Option<String>,
-    #[serde(default)]
     password_file: Option<PathBuf>,
 }
 

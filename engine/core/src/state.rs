@@ -85,6 +85,18 @@ pub enum StepState {
 }
 
 impl StepState {
+    pub const ALL: [Self; 9] = [
+        Self::Pending,
+        Self::Waiting,
+        Self::Running,
+        Self::Retrying,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Skipped,
+        Self::Canceled,
+        Self::Compensated,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",

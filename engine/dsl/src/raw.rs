@@ -108,13 +108,13 @@ pub struct RawInput {
     pub allowed: Option<Vec<Json>>,
 }
 
+// Every key may be left out (`default` on the struct, here and below):
+// what is absent is `None` or empty.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawDefaults {
-    #[serde(default)]
     pub retry: Option<RawRetry>,
     /// Per-step deadline, e.g. `30s`, `15m`, `2h`.
-    #[serde(default)]
     pub timeout: Option<String>,
 }
 
@@ -141,21 +141,16 @@ pub enum OnError {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawRetry {
     /// Every try counts, the first included: `attempts: 3` is one try and two retries.
-    #[serde(default)]
     pub attempts: Option<u32>,
-    #[serde(default)]
     pub backoff: Option<Backoff>,
     /// Wait before the first retry, e.g. `2s`.
-    #[serde(default)]
     pub delay: Option<String>,
     /// Upper bound of an exponential wait.
-    #[serde(default)]
     pub max_delay: Option<String>,
     /// Randomise each wait (full jitter) so retries of many steps spread out.
-    #[serde(default)]
     pub jitter: Option<bool>,
 }
 
@@ -191,23 +186,19 @@ pub struct RawConcurrency {
 }
 
 /// One webhook receiver.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawNotify {
     /// The URL to POST to (`https://`, or `http://` on a trusted network).
-    #[serde(default)]
     pub url: Option<String>,
     /// A receiver named in Shutter's config file (`notify.sinks.NAME`),
     /// instead of `url`.
-    #[serde(default)]
     pub sink: Option<String>,
     /// What it is told; by default how every execution ends (`succeeded`,
     /// `succeeded_with_errors`, `failed`, `canceled`).
-    #[serde(default)]
     pub events: Option<Vec<RawNotifyEvent>>,
     /// A secret of the workflow (listed under `secrets`) whose value signs
     /// each body: `Shutter-Signature: t=..,v1=<HMAC-SHA256>`.
-    #[serde(default)]
     pub secret: Option<String>,
 }
 
@@ -365,15 +356,12 @@ pub struct RawWasm {
 
 /// What a WASM step may reach; nothing unless listed.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RawAllow {
     /// Hosts it may send HTTP requests to.
-    #[serde(default)]
     pub http: Vec<String>,
     /// Secrets it may read by name.
-    #[serde(default)]
     pub secrets: Vec<String>,
     /// Environment variables it may read.
-    #[serde(default)]
     pub env: Vec<String>,
 }

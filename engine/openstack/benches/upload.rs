@@ -52,6 +52,18 @@ async fn run(provider: &Provider, name: &str, params: Json) -> Json {
     provider.action(name).unwrap().run(&ctx).await.unwrap()
 }
 
+/// A new image without data, in cloud `bench`: its id.
+async fn new_image(provider: &Provider, name: &str) -> String {
+    let params = json!({"cloud": "bench", "name": name});
+    let image = run(provider, "openstack.image.create", params).await;
+    image["id"].as_str().unwrap().to_owned()
+}
+
+async fn delete_image(provider: &Provider, id: &str) {
+    let params = json!({"cloud": "bench", "image_id": id});
+    run(provider, "openstack.image.delete", params).await;
+}
+
 fn rate(bytes: u64, took: Duration) -> f64 {
     bytes as f64 / 1e6 / took.as_secs_f64()
 }
@@ -88,31 +100,14 @@ async fn main() {
 
     let (mut ours_total, mut curl_total) = (Duration::ZERO, Duration::ZERO);
     for round in 1..=rounds {
-        let image = run(
-            &provider,
-            "openstack.image.create",
-            json!({"cloud": "bench", "name": format!("bench-shutter-{round}")}),
-        )
-        .await;
-        let id = image["id"].as_str().unwrap().to_owned();
+        let id = new_image(&provider, &format!("bench-shutter-{round}")).await;
         let started = Instant::now();
         let out = run(&provider, "openstack.image.upload", json!({"cloud": "bench", "image_id": id, "source": format!("file://{}", file.display())})).await;
         let ours = started.elapsed();
         assert_eq!(out["size"], bytes);
-        run(
-            &provider,
-            "openstack.image.delete",
-            json!({"cloud": "bench", "image_id": id}),
-        )
-        .await;
+        delete_image(&provider, &id).await;
 
-        let image = run(
-            &provider,
-            "openstack.image.create",
-            json!({"cloud": "bench", "name": format!("bench-curl-{round}")}),
-        )
-        .await;
-        let id = image["id"].as_str().unwrap().to_owned();
+        let id = new_image(&provider, &format!("bench-curl-{round}")).await;
         let started = Instant::now();
         let status = Command::new("curl")
             .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T"])
@@ -128,12 +123,7 @@ async fn main() {
             "curl: {}",
             String::from_utf8_lossy(&status.stderr)
         );
-        run(
-            &provider,
-            "openstack.image.delete",
-            json!({"cloud": "bench", "image_id": id}),
-        )
-        .await;
+        delete_image(&provider, &id).await;
 
         println!(
             "round {round}: shutter {:.1}s {:.0} MB/s | curl -T {:.1}s {:.0} MB/s | ratio {:.0}%",

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 use serde_json::{Value as Json, json};
+use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionError};
 use shutter_kit::{Poll, Polled, poll_until};
 
@@ -145,11 +146,7 @@ pub(crate) async fn create(
         })
         .await?;
     let answer: Json = shutter_kit::json(&what, response, MAX_ANSWER).await?;
-    answer
-        .get("server")
-        .and_then(|server| server.get("id"))
-        .and_then(Json::as_str)
-        .filter(|id| !id.is_empty())
+    nested_text(&answer, "server", "id")
         .map(str::to_owned)
         .ok_or_else(|| {
             ActionError::fatal(format!(
@@ -160,6 +157,14 @@ pub(crate) async fn create(
 
 fn text<'a>(json: &'a Json, field: &str) -> &'a str {
     json.get(field).and_then(Json::as_str).unwrap_or("")
+}
+
+/// `json[outer][inner]` as text, when Nova gives a non-empty one.
+fn nested_text<'a>(json: &'a Json, outer: &str, inner: &str) -> Option<&'a str> {
+    json.get(outer)
+        .and_then(|value| value.get(inner))
+        .and_then(Json::as_str)
+        .filter(|text| !text.is_empty())
 }
 
 /// Deletes the server; `false` when it was already gone.
@@ -189,40 +194,23 @@ pub(crate) fn status(server: &Json) -> &str {
 /// The idempotency key in the server's metadata: the key of the step that
 /// booted it, when Shutter did.
 pub(crate) fn key_of(server: &Json) -> Option<&str> {
-    server
-        .get("metadata")
-        .and_then(|metadata| metadata.get(KEY_PROPERTY))
-        .and_then(Json::as_str)
-        .filter(|key| !key.is_empty())
+    nested_text(server, "metadata", KEY_PROPERTY)
 }
 
 /// The id of the image the server was booted from (none for a server
 /// booted from a volume: Nova gives `""`).
 pub(crate) fn image_of(server: &Json) -> Option<&str> {
-    server
-        .get("image")
-        .and_then(|image| image.get("id"))
-        .and_then(Json::as_str)
-        .filter(|id| !id.is_empty())
+    nested_text(server, "image", "id")
 }
 
 /// The server's flavor id (before microversion 2.47 Nova gives it).
 pub(crate) fn flavor_of(server: &Json) -> Option<&str> {
-    server
-        .get("flavor")
-        .and_then(|flavor| flavor.get("id"))
-        .and_then(Json::as_str)
-        .filter(|id| !id.is_empty())
+    nested_text(server, "flavor", "id")
 }
 
 /// Why Nova put the server in `ERROR`: its `fault.message`.
 pub(crate) fn fault(server: &Json) -> &str {
-    server
-        .get("fault")
-        .and_then(|fault| fault.get("message"))
-        .and_then(Json::as_str)
-        .filter(|message| !message.is_empty())
-        .unwrap_or("Nova gave no fault message")
+    nested_text(server, "fault", "message").unwrap_or("Nova gave no fault message")
 }
 
 fn task_state(server: &Json) -> Option<&str> {
@@ -237,9 +225,9 @@ fn describe(server: &Json) -> String {
     }
 }
 
-/// How a wait for a server polls: every `every` (Nova does not say how far
-/// along a boot is, so there is nothing to grow the pause by), for at most
-/// `timeout`.
+/// How a wait for a server (or an image) polls: every `every` (neither
+/// Nova nor Glance says how far along it is, so there is nothing to grow
+/// the pause by), for at most `timeout`.
 pub(crate) fn every(every: Duration, timeout: Duration) -> Poll {
     Poll {
         first: every,
@@ -247,6 +235,19 @@ pub(crate) fn every(every: Duration, timeout: Duration) -> Poll {
         cap: every,
         deadline: timeout,
     }
+}
+
+/// [`every`] as a server action's `poll` (default 2 s) and `timeout`
+/// (default `default_timeout`) parameters ask.
+pub(crate) fn polling(
+    poll: Option<Span>,
+    timeout: Option<Span>,
+    default_timeout: Duration,
+) -> Poll {
+    every(
+        poll.map_or(Duration::from_secs(2), |span| span.0),
+        timeout.map_or(default_timeout, |span| span.0),
+    )
 }
 
 /// Whether `now` differs from the last status reported (then kept).

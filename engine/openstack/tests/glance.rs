@@ -8,24 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{data_file, file_url, glance_cloud, unique};
+use common::{data_file, fatal, file_url, glance_cloud, sha512_hex, unique};
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha512};
 use shutter_core::{ActionError, Secrets};
-
-fn sha512_hex(data: &[u8]) -> String {
-    Sha512::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn fatal(err: &ActionError) -> &str {
-    match err {
-        ActionError::Fatal { message, .. } => message,
-        other => panic!("expected a fatal error, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn create_upload_wait_verify_download_delete() {
@@ -292,13 +277,7 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
     let clouds = glance_cloud();
     let peer = shutter_testpeers::peer("glance");
     let base = peer.var("OS_IMAGE_URL").unwrap().to_owned();
-    let empty = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "glance", "name": unique("no-data")}),
-        )
-        .await;
-    let id = empty["id"].as_str().unwrap();
+    let id = clouds.new_image("glance", "no-data").await;
 
     let missing_secret = clouds
         .err("openstack.image.upload", json!({"cloud": "glance", "image_id": id, "source": "https://vcenter.invalid/folder/x-flat.vmdk", "source_user": "u", "source_password_secret": "vc_password"})).await;
@@ -339,7 +318,7 @@ async fn bad_sources_and_images_without_data_fail_clearly() {
     let download = clouds
         .err("openstack.image.download", json!({"cloud": "glance", "image_id": id, "path": clouds.path("x").display().to_string()})).await;
     assert!(fatal(&download).contains("is queued, not active"));
-    clouds.delete_image("glance", id).await;
+    clouds.delete_image("glance", &id).await;
 }
 
 fn uuid_zero() -> &'static str {

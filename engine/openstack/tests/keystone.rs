@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Clouds, data_file, file_url, unique};
+use common::{Clouds, data_file, fatal, file_url, unique};
 use serde_json::{Value as Json, json};
-use shutter_core::{ActionError, Secrets};
+use shutter_core::Secrets;
 use shutter_testpeers::Peer;
 
 fn peer() -> Peer {
@@ -89,25 +89,12 @@ async fn token() -> (String, String, String) {
     )
 }
 
-fn fatal(err: &ActionError) -> &str {
-    match err {
-        ActionError::Fatal { message, .. } => message,
-        other => panic!("expected a fatal error, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn images_belong_to_the_project_and_the_token_is_reused() {
     let _serial = common::serial().await;
     let clouds = clouds("");
     let (_, project_id, _) = token().await;
-    let created = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "ks", "name": unique("owned")}),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap();
+    let id = clouds.new_image("ks", "owned").await;
     let source = clouds.path("d.raw");
     let data = data_file(&source, 200_000);
     let uploaded = clouds
@@ -134,7 +121,7 @@ async fn images_belong_to_the_project_and_the_token_is_reused() {
         .await;
     assert_eq!(got["status"], "active");
     assert_eq!(clouds.provider.authentications(), 2);
-    clouds.delete_image("ks", id).await;
+    clouds.delete_image("ks", &id).await;
 }
 
 #[tokio::test]
@@ -182,25 +169,15 @@ async fn application_credentials_authenticate() {
             .as_str()
             .unwrap(),
     ));
-    let created = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "appcred", "name": unique("appcred")}),
-        )
-        .await;
+    let id = clouds.new_image("appcred", "appcred").await;
     let got = clouds
         .ok(
             "openstack.image.get",
-            json!({"cloud": "appcred", "image_id": created["id"]}),
+            json!({"cloud": "appcred", "image_id": id}),
         )
         .await;
     assert_eq!(got["owner"], project_id.as_str());
-    clouds
-        .ok(
-            "openstack.image.delete",
-            json!({"cloud": "appcred", "image_id": created["id"]}),
-        )
-        .await;
+    clouds.delete_image("appcred", &id).await;
 }
 
 #[tokio::test]
@@ -214,13 +191,7 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
             .var("OS_IMAGE_URL")
             .unwrap()
     ));
-    let source_image = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "ks", "name": unique("src")}),
-        )
-        .await;
-    let source_id = source_image["id"].as_str().unwrap();
+    let source_id = clouds.new_image("ks", "src").await;
     let file = clouds.path("src.raw");
     data_file(&file, 1_500_000);
     let original = clouds
@@ -230,16 +201,11 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
         )
         .await;
 
-    let copy = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "plain", "name": unique("copy")}),
-        )
-        .await;
+    let copy = clouds.new_image("plain", "copy").await;
     let (token, _, _) = token().await;
     let params = json!({
         "cloud": "plain",
-        "image_id": copy["id"],
+        "image_id": copy,
         "source": format!("{}/v2/images/{source_id}/file", var(&peer(), "OS_IMAGE_URL")),
         "source_headers": {"X-Auth-Token": "source_token"},
     });
@@ -255,11 +221,6 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
         .unwrap();
     assert_eq!(copied["sha512"], original["sha512"]);
     assert_eq!(copied["size"], 1_500_000);
-    clouds
-        .ok(
-            "openstack.image.delete",
-            json!({"cloud": "plain", "image_id": copy["id"]}),
-        )
-        .await;
-    clouds.delete_image("ks", source_id).await;
+    clouds.delete_image("plain", &copy).await;
+    clouds.delete_image("ks", &source_id).await;
 }

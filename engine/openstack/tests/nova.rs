@@ -25,9 +25,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json as AxumJson, Router};
-use common::{Clouds, unique};
+use common::{Clouds, sha512_hex, unique};
 use serde_json::{Value as Json, json};
-use sha2::{Digest, Sha512};
 use shutter_core::{ActionContext, ActionError, RecordingSink};
 
 /// The disk of the fake server `web-01`, as a snapshot of it contains.
@@ -140,13 +139,6 @@ async fn lab() -> (Clouds, Arc<AtomicUsize>) {
     (clouds, calls)
 }
 
-fn sha512_hex(data: &[u8]) -> String {
-    Sha512::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[tokio::test]
 async fn create_image_waits_for_the_snapshot_and_adopts_it_on_a_rerun() {
     let _serial = common::serial().await;
@@ -176,10 +168,7 @@ async fn create_image_waits_for_the_snapshot_and_adopts_it_on_a_rerun() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     clouds
-        .ok(
-            "openstack.image.delete",
-            json!({"cloud": "lab", "image_id": out["image_id"]}),
-        )
+        .delete_image("lab", out["image_id"].as_str().unwrap())
         .await;
 }
 
@@ -243,13 +232,7 @@ fn restore_lab() -> (Clouds, String) {
 /// An active image of the Glance peer: created, uploaded from a file,
 /// waited for.
 async fn active_image(clouds: &Clouds) -> String {
-    let created = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "lab", "name": unique("restore-source")}),
-        )
-        .await;
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = clouds.new_image("lab", "restore-source").await;
     let source = clouds.path("restore-source.raw");
     common::data_file(&source, 64 << 10);
     clouds
@@ -417,13 +400,7 @@ async fn booting_from_a_missing_or_unfinished_image_is_fatal_and_names_it() {
     );
 
     // An image whose data was never uploaded (queued) cannot boot either.
-    let queued = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "lab", "name": unique("queued")}),
-        )
-        .await;
-    let queued = queued["id"].as_str().unwrap().to_owned();
+    let queued = clouds.new_image("lab", "queued").await;
     let params = json!({"cloud": "lab", "name": name, "image_id": queued, "flavor": "m1.small"});
     let err = clouds.err("openstack.server.create", params).await;
     assert!(!err.is_retryable(), "{err:?}");

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use common::{Clouds, glance_cloud, unique};
+use common::{Clouds, glance_cloud};
 use serde_json::json;
 use shutter_core::{ActionError, Secrets};
 
@@ -85,15 +85,10 @@ async fn secret_source_headers_do_not_follow_a_redirect_to_another_host() {
     let source = redirecting(elsewhere).await + "/moved";
 
     let clouds = glance_cloud();
-    let image = clouds
-        .ok(
-            "openstack.image.create",
-            json!({"cloud": "glance", "name": unique("redirected")}),
-        )
-        .await;
+    let image = clouds.new_image("glance", "redirected").await;
     let mut ctx = common::context(json!({
         "cloud": "glance",
-        "image_id": image["id"],
+        "image_id": image,
         "source": source,
         "source_headers": {"X-Auth-Token": "token"},
     }));
@@ -110,12 +105,7 @@ async fn secret_source_headers_do_not_follow_a_redirect_to_another_host() {
         0,
         "the other host saw nothing"
     );
-    clouds
-        .ok(
-            "openstack.image.delete",
-            json!({"cloud": "glance", "image_id": image["id"]}),
-        )
-        .await;
+    clouds.delete_image("glance", &image).await;
 }
 
 #[tokio::test]

@@ -28,21 +28,15 @@ async fn one_step_reconciles_every_place_and_a_failing_one_does_not_stop_the_oth
     let lab = Lab::new().await;
     let region = "eu-west-3";
     let volume = support::volume(&lab.moto, region).await;
-    let snapshot = lab.step();
-    snapshot
-        .run(
-            "snapshot",
-            json!({"target": format!("aws://{region}/{volume}"), "name": "nightly", "options": lab.aws_options()}),
-        )
-        .await
-        .unwrap();
+    lab.backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
+        .await;
 
     let step = lab.step();
     let params = json!({
         "aws_regions": [region], "aws_endpoint_url": lab.moto, "aws_grace": "0s",
         "vcenters": ["default"], "clouds": ["lab"],
     });
-    let out = step.run("backups.sync", params).await.unwrap();
+    let out = step.ok("backups.sync", params).await;
     let places = out["places"].as_array().unwrap();
     let providers: Vec<&str> = places
         .iter()
@@ -113,10 +107,7 @@ async fn a_step_naming_no_place_reconciles_those_the_config_file_lists() {
     .unwrap();
 
     let step = lab.step();
-    let out = step
-        .run("backups.sync", json!({"aws_grace": "0s"}))
-        .await
-        .unwrap();
+    let out = step.ok("backups.sync", json!({"aws_grace": "0s"})).await;
     let places: Vec<(&str, &str)> = out["places"]
         .as_array()
         .unwrap()
@@ -140,10 +131,7 @@ async fn a_step_naming_no_place_reconciles_those_the_config_file_lists() {
     assert_eq!(counted(&step.changes()).len(), 3);
 
     // Named places win over the file's.
-    let out = lab
-        .run("backups.sync", json!({"clouds": ["lab"]}))
-        .await
-        .unwrap();
+    let out = lab.ok("backups.sync", json!({"clouds": ["lab"]})).await;
     assert_eq!(out["places"].as_array().unwrap().len(), 1, "{out}");
 
     // A typo is named at its line, before anything is reconciled.
@@ -161,20 +149,14 @@ async fn a_backup_is_deleted_by_its_catalog_entry_and_marked() {
     let lab = Lab::new().await;
     let region = "eu-west-2";
     let volume = support::volume(&lab.moto, region).await;
-    let backup = lab.step();
-    backup
-        .run(
-            "snapshot",
-            json!({"target": format!("aws://{region}/{volume}"), "name": "old", "options": lab.aws_options()}),
-        )
-        .await
-        .unwrap();
-    let entries = backup.cataloged();
+    let entries = lab
+        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
+        .await;
     let entry = entries[0].clone();
     let snapshot = entry.artifact.native_id.clone();
     let step = lab.step_reading(entries.clone());
     let params = json!({"backup": entry.id, "options": lab.aws_options()});
-    let out = step.run("backups.delete", params.clone()).await.unwrap();
+    let out = step.ok("backups.delete", params.clone()).await;
     assert_eq!(out["deleted"], true, "{out}");
     assert_eq!(out["native_id"], snapshot.as_str());
     assert!(!support::snapshot_exists(&lab.moto, region, &snapshot).await);

@@ -18,18 +18,21 @@ fn unique() -> String {
     shutter_core::ExecutionId::new().to_string()
 }
 
-/// Backs `target` up with `snapshot`: the catalog entries it recorded.
-async fn backed_up(lab: &Lab, target: &str, options: Json) -> Vec<shutter_core::Backup> {
-    let step = lab.step();
-    step.run(
-        "snapshot",
-        json!({"target": target, "name": "nightly", "options": options}),
-    )
-    .await
-    .unwrap();
-    let entries = step.cataloged();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    entries
+/// `restore.test` of `entry` on moto, in a step whose catalog holds
+/// `entries`: its outputs and the verdicts it recorded.
+async fn restore_tested(
+    lab: &Lab,
+    entries: Vec<shutter_core::Backup>,
+    entry: &shutter_core::Backup,
+) -> (Json, Vec<(shutter_core::BackupRef, bool, String)>) {
+    let step = lab.step_reading(entries);
+    let out = step
+        .ok(
+            "restore.test",
+            json!({"backup": entry.id, "options": lab.aws_options()}),
+        )
+        .await;
+    (out, step.verdicts())
 }
 
 #[tokio::test]
@@ -37,11 +40,13 @@ async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
     let lab = Lab::new().await;
     let region = "sa-east-1";
     let volume = support::volume_with(&lab.moto, region, &[("Encrypted", "true")]).await;
-    let entries = backed_up(&lab, &format!("aws://{region}/{volume}"), lab.aws_options()).await;
+    let entries = lab
+        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
+        .await;
     let entry = &entries[0];
     let step = lab.step_reading(entries.clone());
     let params = json!({"backup": entry.id, "name": "restored", "options": lab.aws_options()});
-    let out = step.run("restore", params.clone()).await.unwrap();
+    let out = step.ok("restore", params.clone()).await;
     assert_eq!(
         (&out["provider"], &out["kind"]),
         (&json!("aws"), &json!("volume"))
@@ -56,7 +61,7 @@ async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
     assert_eq!(out["adopted"], false);
 
     // A second try of the step adopts the volume it made.
-    let again = step.run("restore", params).await.unwrap();
+    let again = step.ok("restore", params).await;
     assert_eq!(
         (&again["id"], &again["adopted"]),
         (&out["id"], &json!(true))
@@ -72,15 +77,11 @@ async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
     assert!(message.contains("no `key`"), "{message}");
     assert!(support::volume_exists(&lab.moto, region, &id).await);
     let deleted = lab
-        .run("restore.delete", json!({"restored": out["restored"]}))
-        .await
-        .unwrap();
+        .ok("restore.delete", json!({"restored": out["restored"]}))
+        .await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
     assert!(!support::volume_exists(&lab.moto, region, &id).await);
-    let twice = lab
-        .run("restore.delete", json!({"restored": out}))
-        .await
-        .unwrap();
+    let twice = lab.ok("restore.delete", json!({"restored": out})).await;
     assert_eq!(twice["deleted"], false, "gone already: {twice}");
 }
 
@@ -89,16 +90,11 @@ async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fa
     let lab = Lab::new().await;
     let region = "ca-central-1";
     let volume = support::volume(&lab.moto, region).await;
-    let entries = backed_up(&lab, &format!("aws://{region}/{volume}"), lab.aws_options()).await;
+    let entries = lab
+        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
+        .await;
     let entry = entries[0].clone();
-    let step = lab.step_reading(entries.clone());
-    let out = step
-        .run(
-            "restore.test",
-            json!({"backup": entry.id, "options": lab.aws_options()}),
-        )
-        .await
-        .unwrap();
+    let (out, verdicts) = restore_tested(&lab, entries.clone(), &entry).await;
     assert_eq!(out["passed"], true, "{out}");
     assert_eq!(out["cleaned_up"], true);
     assert_eq!(out["backup"], entry.id.as_str());
@@ -112,7 +108,6 @@ async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fa
         !support::volume_exists(&lab.moto, region, restored).await,
         "cleaned up"
     );
-    let verdicts = step.verdicts();
     assert_eq!(verdicts.len(), 1, "{verdicts:?}");
     assert_eq!((&verdicts[0].0, verdicts[0].1), (&entry.reference(), true));
 
@@ -124,14 +119,7 @@ async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fa
         &[("Action", "DeleteSnapshot"), ("SnapshotId", snapshot)],
     )
     .await;
-    let step = lab.step_reading(entries);
-    let out = step
-        .run(
-            "restore.test",
-            json!({"backup": entry.id, "options": lab.aws_options()}),
-        )
-        .await
-        .unwrap();
+    let (out, verdicts) = restore_tested(&lab, entries, &entry).await;
     assert_eq!(out["passed"], false, "{out}");
     assert_eq!(out["cleaned_up"], false, "nothing was restored");
     assert_eq!(out["restored"], Json::Null);
@@ -139,7 +127,6 @@ async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fa
         out["detail"].as_str().unwrap().contains(snapshot.as_str()),
         "{out}"
     );
-    let verdicts = step.verdicts();
     assert_eq!((&verdicts[0].0, verdicts[0].1), (&entry.reference(), false));
 }
 
@@ -180,17 +167,16 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
     let lab = Lab::new().await;
     // Never a stock VM: vcsim's clones share their source's disks.
     let own = support::vcsim::vm_with_disk(&format!("restore-source-{}", unique())).await;
-    let vm = lab.run("vsphere.vm.get", json!({"vm": own})).await.unwrap();
+    let vm = lab.ok("vsphere.vm.get", json!({"vm": own})).await;
     let vcenter = vm["vcenter"].as_str().unwrap();
     let target = format!("vsphere://{vcenter}/{}", vm["moref"].as_str().unwrap());
-    let entries = backed_up(&lab, &target, json!({})).await;
+    let entries = lab.backed_up(&target, json!({})).await;
     let entry = entries[0].clone();
     let step = lab.step_reading(entries.clone());
     let name = format!("restored-{}", unique());
     let out = step
-        .run("restore", json!({"backup": entry.id, "name": name}))
-        .await
-        .unwrap();
+        .ok("restore", json!({"backup": entry.id, "name": name}))
+        .await;
     assert_eq!(
         (&out["provider"], &out["kind"]),
         (&json!("vsphere"), &json!("vm"))
@@ -198,17 +184,15 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
     let clone = out["id"].as_str().unwrap().to_owned();
     assert_ne!(clone, vm["moref"].as_str().unwrap(), "a new VM: {out}");
     let got = lab
-        .run(
+        .ok(
             "vsphere.vm.get",
             json!({"vm": format!("vsphere://{vcenter}/{clone}")}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(got["name"], name.as_str());
     let deleted = lab
-        .run("restore.delete", json!({"restored": out["restored"]}))
-        .await
-        .unwrap();
+        .ok("restore.delete", json!({"restored": out["restored"]}))
+        .await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
 
     let tested = lab
@@ -229,15 +213,11 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
         .await
         .unwrap();
     assert_eq!(reverted["kind"], "reverted", "{reverted}");
-    let now = lab
-        .run("vsphere.vm.get", json!({"vm": target}))
-        .await
-        .unwrap();
+    let now = lab.ok("vsphere.vm.get", json!({"vm": target})).await;
     assert_eq!(now["current_snapshot"], entry.artifact.native_id.as_str());
     let nothing = lab
-        .run("restore.delete", json!({"restored": reverted["restored"]}))
-        .await
-        .unwrap();
+        .ok("restore.delete", json!({"restored": reverted["restored"]}))
+        .await;
     assert_eq!(
         nothing["deleted"], false,
         "a revert made nothing: {nothing}"
@@ -248,21 +228,20 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
 async fn a_glance_image_boots_as_a_nova_server() {
     let lab = Lab::new().await;
     let server = format!("web-{}", unique());
-    let entries = backed_up(
-        &lab,
-        &format!("openstack://lab/{server}"),
-        json!({"interval": "100ms"}),
-    )
-    .await;
+    let entries = lab
+        .backed_up(
+            &format!("openstack://lab/{server}"),
+            json!({"interval": "100ms"}),
+        )
+        .await;
     let entry = entries[0].clone();
     let step = lab.step_reading(entries.clone());
     let message = fatal(step.run("restore", json!({"backup": entry.id})).await);
     assert!(message.contains("options.cloud"), "{message}");
     let options = json!({"cloud": "lab", "flavor": "1"});
     let out = step
-        .run("restore", json!({"backup": entry.id, "options": options}))
-        .await
-        .unwrap();
+        .ok("restore", json!({"backup": entry.id, "options": options}))
+        .await;
     assert_eq!(
         (&out["provider"], &out["kind"]),
         (&json!("openstack"), &json!("server"))
@@ -273,9 +252,8 @@ async fn a_glance_image_boots_as_a_nova_server() {
         entry.artifact.native_id.as_str()
     );
     let deleted = lab
-        .run("restore.delete", json!({"restored": out["restored"]}))
-        .await
-        .unwrap();
+        .ok("restore.delete", json!({"restored": out["restored"]}))
+        .await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
 
     // What the test lacks is not the backup's fault: no verdict.

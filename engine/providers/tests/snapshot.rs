@@ -18,7 +18,7 @@ async fn an_aws_volume_is_snapshotted_adopted_on_a_rerun_and_deleted() {
     let target = format!("aws://{region}/{volume}");
     let params = json!({"target": target, "name": "nightly", "description": "volume backup", "quiesce": true, "tags": {"team": "ops"}, "options": lab.aws_options()});
     let step = lab.step();
-    let out = step.run("snapshot", params.clone()).await.unwrap();
+    let out = step.ok("snapshot", params.clone()).await;
     let id = out["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("snap-"), "{out}");
     assert_eq!(out["ids"], json!([id]));
@@ -36,7 +36,7 @@ async fn an_aws_volume_is_snapshotted_adopted_on_a_rerun_and_deleted() {
     );
 
     // a second try of the same step adopts the snapshot; the provider's log line is kept
-    let again = step.run("snapshot", params).await.unwrap();
+    let again = step.ok("snapshot", params).await;
     assert_eq!(
         (&again["id"], &again["adopted"]),
         (&out["id"], &json!(true))
@@ -63,9 +63,8 @@ async fn an_aws_instance_gets_one_snapshot_per_volume_and_all_are_deleted() {
     let region = "ap-northeast-2";
     let instance = support::instance(&lab.moto, region).await;
     let out = lab
-        .run("snapshot", json!({"target": format!("aws://{region}/{instance}"), "name": "instance-backup", "options": lab.aws_options()}))
-        .await
-        .unwrap();
+        .ok("snapshot", json!({"target": format!("aws://{region}/{instance}"), "name": "instance-backup", "options": lab.aws_options()}))
+        .await;
     let ids: Vec<String> = out["ids"]
         .as_array()
         .unwrap()
@@ -91,10 +90,7 @@ async fn an_aws_instance_gets_one_snapshot_per_volume_and_all_are_deleted() {
 #[tokio::test]
 async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
     let lab = Lab::new().await;
-    let vm = lab
-        .run("vsphere.vm.get", json!({"vm": "DC0_H0_VM1"}))
-        .await
-        .unwrap();
+    let vm = lab.ok("vsphere.vm.get", json!({"vm": "DC0_H0_VM1"})).await;
     let target = format!(
         "vsphere://{}/{}",
         vm["vcenter"].as_str().unwrap(),
@@ -102,9 +98,8 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
     );
     let step = lab.step();
     let out = step
-        .run("snapshot", json!({"target": target, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true, "tags": {"ignored": "yes"}}))
-        .await
-        .unwrap();
+        .ok("snapshot", json!({"target": target, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true, "tags": {"ignored": "yes"}}))
+        .await;
     assert_eq!(out["provider"], "vsphere");
     assert_eq!(out["consistency"], "quiesced", "{out}");
     assert_eq!(out["target"], target);
@@ -123,10 +118,7 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
         "{:?}",
         step.logs()
     );
-    let listed = lab
-        .run("vsphere.snapshot.list", json!({"vm": target}))
-        .await
-        .unwrap();
+    let listed = lab.ok("vsphere.snapshot.list", json!({"vm": target})).await;
     assert!(
         listed["snapshots"]
             .as_array()
@@ -138,10 +130,7 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
     let removed = lab.delete(&out["snapshot"]).await;
     assert_eq!(removed["deleted"], true, "{removed}");
     assert_eq!(removed["details"]["removed"], true);
-    let listed = lab
-        .run("vsphere.snapshot.list", json!({"vm": target}))
-        .await
-        .unwrap();
+    let listed = lab.ok("vsphere.snapshot.list", json!({"vm": target})).await;
     assert!(
         !listed["snapshots"]
             .as_array()
@@ -151,22 +140,18 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
     );
     // the least a caller may give: provider, id and target
     let again = lab
-        .run(
+        .ok(
             "snapshot.delete",
             json!({"snapshot": {"provider": "vsphere", "id": id, "target": target}}),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(again["deleted"], false, "{again}");
 }
 
 #[tokio::test]
 async fn a_vsphere_target_on_another_vcenter_is_refused() {
     let lab = Lab::new().await;
-    let vm = lab
-        .run("vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap();
+    let vm = lab.ok("vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
     let target = format!(
         "vsphere://00000000-0000-0000-0000-000000000000/{}",
         vm["moref"].as_str().unwrap()
@@ -192,9 +177,8 @@ async fn an_openstack_server_is_snapshotted_into_glance_and_deleted() {
     let lab = Lab::new().await;
     let name = format!("web-01-{}", shutter_core::ExecutionId::new());
     let out = lab
-        .run("snapshot", json!({"target": "openstack://lab/web-01", "name": name, "description": "nightly", "quiesce": true, "tags": {"backup_of": "web-01"}, "options": {"interval": "100ms"}}))
-        .await
-        .unwrap();
+        .ok("snapshot", json!({"target": "openstack://lab/web-01", "name": name, "description": "nightly", "quiesce": true, "tags": {"backup_of": "web-01"}, "options": {"interval": "100ms"}}))
+        .await;
     assert_eq!(out["provider"], "openstack");
     assert_eq!(
         out["consistency"], "crash",

@@ -139,6 +139,26 @@ pub(crate) struct Inner {
     pub(crate) slots_freed: tokio::sync::Notify,
 }
 
+impl Inner {
+    /// The execution's snapshot as stored; an error when there is none.
+    pub(crate) async fn stored_snapshot(
+        &self,
+        id: ExecutionId,
+    ) -> Result<ExecutionSnapshot, EngineError> {
+        let snapshot = self.store.snapshot(id).await?;
+        snapshot.ok_or_else(|| StoreError::NotFound(id).into())
+    }
+
+    /// The execution's record as stored; an error when there is none.
+    pub(crate) async fn stored_record(
+        &self,
+        id: ExecutionId,
+    ) -> Result<ExecutionRecord, EngineError> {
+        let record = self.store.get(id).await?;
+        record.ok_or_else(|| StoreError::NotFound(id).into())
+    }
+}
+
 /// Resolves the values of the secrets a workflow declares.
 #[derive(Clone)]
 pub(crate) struct SecretSource(Arc<SecretFn>);
@@ -452,12 +472,7 @@ impl Engine {
 
     /// The plan of a recorded execution.
     pub async fn plan_of_id(&self, id: ExecutionId) -> Result<Arc<Plan>, EngineError> {
-        let snapshot = self
-            .inner
-            .store
-            .snapshot(id)
-            .await?
-            .ok_or(StoreError::NotFound(id))?;
+        let snapshot = self.inner.stored_snapshot(id).await?;
         self.plan_of(&snapshot)
     }
 
@@ -474,12 +489,7 @@ impl Engine {
         id: ExecutionId,
         from: Option<&str>,
     ) -> Result<(Arc<Plan>, Claim), EngineError> {
-        let snapshot = self
-            .inner
-            .store
-            .snapshot(id)
-            .await?
-            .ok_or(StoreError::NotFound(id))?;
+        let snapshot = self.inner.stored_snapshot(id).await?;
         let state = snapshot.execution.state;
         let retryable = match from {
             Some(_) => state.is_terminal(),

@@ -15,6 +15,8 @@ use shutter_dsl::{ActionSpec, ParamType, Source};
 use shutter_runtime::{DryRun, Engine, EngineConfig, Forecast};
 use shutter_store::MemoryStore;
 
+mod support;
+
 /// Counts its runs; answers with `answer` (or fails when told to).
 #[derive(Debug)]
 struct Counted {
@@ -349,24 +351,12 @@ outputs:
         dry.steps["say"].calls[0].outputs.as_ref().unwrap()["plan"],
         true
     );
-    let plan = shutter_dsl::compile(&Source::new("t.yaml", yaml), h.engine.catalog()).unwrap();
-    let source = shutter_runtime::WorkflowSource {
-        text: yaml.to_owned(),
-        path: None,
-    };
-    let claim = h
-        .engine
-        .start(&plan, source, &serde_json::Map::new())
-        .await
-        .unwrap();
-    let record = h
-        .engine
-        .run(
-            claim,
-            Arc::new(plan),
-            tokio_util::sync::CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+    let record = support::run_to_end(
+        &h.engine,
+        yaml,
+        &json!({}),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await;
     assert_eq!(record.outputs.unwrap()["plan"], false);
 }

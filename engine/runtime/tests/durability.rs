@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 use shutter_core::store_hook::{Hooked, WriteHook};
 use shutter_core::{
-    Action, ActionContext, ActionError, Change, Claim, ExecutionId, ExecutionState, StepState,
-    Store,
+    Action, ActionContext, ActionError, Change, Claim, ExecutionId, ExecutionRecord,
+    ExecutionState, StepState, Store,
 };
 use shutter_dsl::{ActionSpec, ParamType};
 use shutter_runtime::{Engine, EngineConfig};
@@ -88,6 +88,11 @@ impl Harness {
         support::start(&self.engine, yaml, &json!({})).await
     }
 
+    /// Runs `yaml` until it ends: its record.
+    async fn run(&self, yaml: &str) -> ExecutionRecord {
+        support::run_to_end(&self.engine, yaml, &json!({}), CancellationToken::new()).await
+    }
+
     async fn step_state(&self, id: ExecutionId, step: &str) -> Option<StepState> {
         let snapshot = self.store.snapshot(id).await.unwrap().unwrap();
         snapshot
@@ -112,12 +117,7 @@ fn chain(len: usize) -> String {
 async fn a_chain_commits_once_a_step() {
     let h = harness();
     let steps = 20;
-    let (id, plan) = h.start(&chain(steps)).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.run(&chain(steps)).await;
     assert_eq!(record.state, ExecutionState::Succeeded);
     let appends = h.appends.0.lock().unwrap().clone();
     // Creating is not an append; then the execution's start, one append a
@@ -152,12 +152,7 @@ async fn a_chain_commits_once_a_step() {
 async fn a_result_is_durable_before_the_step_that_needs_it_acts() {
     let h = harness();
     let yaml = "version: 1\nname: t\nsteps:\n  a: {uses: core.noop}\n  b: {uses: test.witness, needs: a, with: {of: a}}\n  c: {uses: test.witness, needs: b, with: {of: b}}\noutputs:\n  b_saw: ${{ steps.b.outputs.stored }}\n  c_saw: ${{ steps.c.outputs.stored }}\n";
-    let (id, plan) = h.start(yaml).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.run(yaml).await;
     assert_eq!(record.state, ExecutionState::Succeeded, "{record:?}");
     assert_eq!(
         record.outputs,

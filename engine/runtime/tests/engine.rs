@@ -244,13 +244,23 @@ impl Harness {
         inputs: Json,
         cancel: CancellationToken,
     ) -> (ExecutionRecord, ExecutionSnapshot) {
-        let (id, plan) = self.start(yaml, inputs).await;
-        let record = self
-            .engine
-            .run(Claim::created(id), plan, cancel)
+        let record = support::run_to_end(&self.engine, yaml, &inputs, cancel).await;
+        let snapshot = self.store.snapshot(record.id).await.unwrap().unwrap();
+        (record, snapshot)
+    }
+
+    /// Runs `yaml` (no inputs) until it ends: its record alone.
+    async fn finish(&self, yaml: &str) -> ExecutionRecord {
+        support::run_to_end(&self.engine, yaml, &json!({}), CancellationToken::new()).await
+    }
+
+    /// Retries the execution (`from` a step, when given) and runs it until it ends.
+    async fn retry(&self, id: shutter_core::ExecutionId, from: Option<&str>) -> ExecutionRecord {
+        let (plan, claim) = self.engine.retry(id, from).await.unwrap();
+        self.engine
+            .run(claim, plan, CancellationToken::new())
             .await
-            .unwrap();
-        (record, self.store.snapshot(id).await.unwrap().unwrap())
+            .unwrap()
     }
 
     async fn changes(&self, id: shutter_core::ExecutionId) -> Vec<Change> {
@@ -265,12 +275,7 @@ impl Harness {
 }
 
 fn state_of(snapshot: &ExecutionSnapshot, key: &str) -> StepState {
-    snapshot
-        .steps
-        .iter()
-        .find(|s| s.key.to_string() == key)
-        .unwrap_or_else(|| panic!("no step {key}"))
-        .state
+    support::step(snapshot, key).state
 }
 
 #[tokio::test(start_paused = true)]
@@ -348,15 +353,10 @@ async fn a_workflow_timeout_fails_it_and_compensates() {
 async fn compensation_runs_in_reverse_order_of_success() {
     let h = harness();
     let yaml = "version: 1\nname: t\nsteps:\n  a:\n    uses: core.noop\n    compensate: {uses: core.log, with: {message: undo a}}\n  b:\n    uses: core.noop\n    needs: a\n    compensate: {uses: core.log, with: {message: undo b}}\n  c:\n    uses: core.log\n    needs: b\n    with: {message: made c}\n    compensate: {uses: core.log, with: {message: \"undo ${{ steps.c.outputs.message }}\"}}\n  d: {uses: core.fail, needs: c, with: {message: boom}}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.finish(yaml).await;
     assert_eq!(record.state, ExecutionState::Failed);
     let undone: Vec<String> = h
-        .changes(id)
+        .changes(record.id)
         .await
         .into_iter()
         .filter_map(|c| match c {
@@ -500,19 +500,10 @@ async fn a_plain_retry_keeps_the_items_that_succeeded_and_from_a_step_reruns_the
     // Flaky counts tries across items: the first succeeds (try 1), the
     // second fails (try 2 of the 3 it needs), the third is canceled.
     let yaml = "version: 1\nname: t\nsteps:\n  each:\n    uses: test.flaky\n    for_each: [1, 3, 1]\n    concurrency: 1\n    with: {succeed_on: \"${{ item }}\"}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let failed = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let failed = h.finish(yaml).await;
     assert_eq!(failed.state, ExecutionState::Failed);
-    let (plan, claim) = h.engine.retry(id, None).await.unwrap();
-    let record = h
-        .engine
-        .run(claim, plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let id = failed.id;
+    let record = h.retry(id, None).await;
     assert_eq!(record.state, ExecutionState::Succeeded, "{record:?}");
     assert_eq!(
         h.flaky.tries.lock().unwrap().len(),
@@ -520,12 +511,7 @@ async fn a_plain_retry_keeps_the_items_that_succeeded_and_from_a_step_reruns_the
         "the first item was not run again"
     );
     // From the step: every item again.
-    let (plan, claim) = h.engine.retry(id, Some("each")).await.unwrap();
-    let record = h
-        .engine
-        .run(claim, plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.retry(id, Some("each")).await;
     assert_eq!(record.state, ExecutionState::Succeeded);
     assert_eq!(h.flaky.tries.lock().unwrap().len(), 7);
     let unknown = h.engine.retry(id, Some("nope")).await.unwrap_err();
@@ -549,11 +535,7 @@ async fn for_each_respects_its_concurrency_and_collects_outputs() {
     assert_eq!(record.state, ExecutionState::Succeeded);
     assert_eq!(h.busy.runs.load(Ordering::SeqCst), 6);
     assert_eq!(h.busy.max.load(Ordering::SeqCst), 2);
-    let names = snapshot
-        .steps
-        .iter()
-        .find(|s| s.key.to_string() == "names")
-        .unwrap();
+    let names = support::step(&snapshot, "names");
     assert_eq!(
         names.outputs.as_ref().unwrap()["items"][5],
         json!({"message": "vol f"})
@@ -596,17 +578,9 @@ async fn outputs_flow_through_expressions() {
 async fn secret_values_never_reach_the_record() {
     let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: core.log, with: {message: \"${{ secrets.token }}\"}}\n  b: {uses: core.fail, needs: a, with: {message: \"${{ secrets.token }}\"}}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
-    let everything = format!(
-        "{record:?} {:?} {:?}",
-        h.store.snapshot(id).await.unwrap(),
-        h.changes(id).await
-    );
+    let record = h.finish(yaml).await;
+    let left = everything(&h, record.id).await;
+    let everything = format!("{record:?} {left}");
     assert!(
         !everything.contains("hunter2"),
         "a secret leaked: {everything}"
@@ -673,12 +647,8 @@ async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
     ];
     for steps in workflows {
         let yaml = format!("version: 1\nname: t\nsecrets: [token]\nsteps:\n{steps}");
-        let (id, plan) = h.start(&yaml, json!({})).await;
-        h.engine
-            .run(Claim::created(id), plan, CancellationToken::new())
-            .await
-            .unwrap();
-        let everything = everything(&h, id).await;
+        let record = h.finish(&yaml).await;
+        let everything = everything(&h, record.id).await;
         for leak in [
             "hunter2",
             "very/secret",
@@ -700,14 +670,9 @@ async fn a_secret_is_hidden_in_every_form_an_action_gives_it() {
 async fn what_a_sensitive_parameter_resolves_to_is_redacted() {
     let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.echo, with: {auth: \"Bearer ${{ secrets.token | upper }}\"}}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.finish(yaml).await;
     assert_eq!(record.state, ExecutionState::Failed);
-    let failed = everything(&h, id).await;
+    let failed = everything(&h, record.id).await;
     assert!(!failed.contains("HUNTER2"), "{failed}");
     assert!(failed.contains("401 for ***"), "{failed}");
     assert!(failed.contains("sending ***"), "{failed}");
@@ -728,12 +693,7 @@ async fn what_a_sensitive_parameter_resolves_to_is_redacted() {
 async fn a_declared_secret_that_is_not_set_fails_before_any_step() {
     let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token, vault_pw]\nsteps:\n  a: {uses: test.busy}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.finish(yaml).await;
     assert_eq!(record.state, ExecutionState::Failed);
     let error = record.error.unwrap();
     assert!(
@@ -786,11 +746,7 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     let started = tokio::time::Instant::now();
     let (record, snapshot) = h.run(yaml, json!({})).await;
     assert_eq!(record.state, ExecutionState::Failed);
-    let a = snapshot
-        .steps
-        .iter()
-        .find(|s| s.key.to_string() == "a")
-        .unwrap();
+    let a = support::step(&snapshot, "a");
     assert!(
         a.compensation_error
             .as_deref()
@@ -815,11 +771,7 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     let record = run.await.unwrap().unwrap();
     assert_eq!(record.state, ExecutionState::Failed);
     let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
-    let a = snapshot
-        .steps
-        .iter()
-        .find(|s| s.key.to_string() == "a")
-        .unwrap();
+    let a = support::step(&snapshot, "a");
     assert!(
         a.compensation_error
             .as_deref()
@@ -833,12 +785,7 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
 async fn built_in_actions_read_declared_secrets_by_name() {
     let h = harness_with_token();
     let yaml = "version: 1\nname: t\nsecrets: [token]\nsteps:\n  a: {uses: test.secret, with: {name: token}}\n  b: {uses: test.secret, with: {name: other}}\noutputs:\n  a: ${{ steps.a.outputs.granted }}\n  b: ${{ steps.b.outputs.granted }}\n";
-    let (id, plan) = h.start(yaml, json!({})).await;
-    let record = h
-        .engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap();
+    let record = h.finish(yaml).await;
     assert_eq!(record.outputs, Some(json!({"a": 19, "b": null})));
 }
 
@@ -876,11 +823,7 @@ async fn an_interrupted_execution_resumes_without_redoing_finished_steps() {
         "{waited:?}"
     );
     let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
-    let wait = snapshot
-        .steps
-        .iter()
-        .find(|s| s.key.to_string() == "wait")
-        .unwrap();
+    let wait = support::step(&snapshot, "wait");
     assert_eq!(wait.attempts.len(), 2);
     assert!(wait.attempts[0].interrupted);
 }

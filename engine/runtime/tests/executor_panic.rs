@@ -12,10 +12,11 @@ use std::time::Duration;
 use serde_json::json;
 use shutter_core::store_hook::{Hooked, WriteHook};
 use shutter_core::{Change, Claim, ExecutionRecord, ExecutionState, Store};
-use shutter_dsl::Source;
-use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
+use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
+
+mod support;
 
 /// A hook that panics once, on the first append with a change `on` picks.
 #[derive(Debug)]
@@ -47,22 +48,10 @@ async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
         EngineConfig::default(),
     );
     let yaml = "version: 1\nname: t\nsteps:\n  a: {uses: core.noop}\n";
-    let plan = shutter_dsl::compile(&Source::new("t.yaml", yaml), engine.catalog()).unwrap();
-    let source = WorkflowSource {
-        text: yaml.to_owned(),
-        path: None,
-    };
-    let started = engine
-        .start(&plan, source, json!({}).as_object().unwrap())
-        .await
-        .unwrap();
+    let (id, plan) = support::start(&engine, yaml, &json!({})).await;
     tokio::time::timeout(
         Duration::from_secs(30),
-        engine.run(
-            Claim::created(started.id),
-            Arc::new(plan),
-            CancellationToken::new(),
-        ),
+        engine.run(Claim::created(id), plan, CancellationToken::new()),
     )
     .await
     .expect("a panic never leaves the execution hanging")
@@ -71,7 +60,7 @@ async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
         store.hook().panicked.load(Ordering::SeqCst),
         "the planted panic fired"
     );
-    store.get(started.id).await.unwrap().unwrap()
+    store.get(id).await.unwrap().unwrap()
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{Value as Json, json};
 use shutter_core::config::{ConfigError, ConfigFile, ConfigSource};
 use shutter_core::{
-    Change, Claim, ExecutionRecord, ExecutionSnapshot, ExecutionState, Page, StepState, Store,
+    Change, ExecutionRecord, ExecutionSnapshot, ExecutionState, Page, StepState, Store,
 };
 use shutter_dsl::ActionSpec;
 use shutter_runtime::{Engine, EngineConfig};
@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 mod busy;
 mod support;
 use busy::Busy;
+use support::step;
 
 /// A config file holding only `limits:`.
 #[derive(Debug)]
@@ -71,19 +72,9 @@ fn harness_with(config: Arc<dyn ConfigSource>) -> Harness {
 }
 
 impl Harness {
-    async fn run(
-        &self,
-        yaml: &str,
-        inputs: Json,
-        cancel: CancellationToken,
-    ) -> (ExecutionRecord, ExecutionSnapshot) {
-        let (id, plan) = support::start(&self.engine, yaml, &inputs).await;
-        let record = self
-            .engine
-            .run(Claim::created(id), plan, cancel)
-            .await
-            .unwrap();
-        let snapshot = self.store.snapshot(id).await.unwrap().unwrap();
+    async fn run(&self, yaml: &str, inputs: Json, cancel: CancellationToken) -> Ran {
+        let record = support::run_to_end(&self.engine, yaml, &inputs, cancel).await;
+        let snapshot = self.store.snapshot(record.id).await.unwrap().unwrap();
         (record, snapshot)
     }
 
@@ -91,7 +82,18 @@ impl Harness {
         let events = self.store.events(id, Page::new(0, 10_000)).await.unwrap();
         events.into_iter().map(|event| event.change).collect()
     }
+
+    /// Runs [`SNAPSHOTS`] twice at once, of the vCenters `one` and `two`.
+    async fn snapshots_at_once(&self, one: &str, two: &str) -> (Ran, Ran) {
+        tokio::join!(
+            self.run(SNAPSHOTS, json!({"vcenter": one}), CancellationToken::new()),
+            self.run(SNAPSHOTS, json!({"vcenter": two}), CancellationToken::new()),
+        )
+    }
 }
+
+/// An ended execution: its record and its steps.
+type Ran = (ExecutionRecord, ExecutionSnapshot);
 
 const SNAPSHOTS: &str = "version: 1
 name: snapshots
@@ -104,30 +106,11 @@ steps:
     limit: \"vcenter:${{ inputs.vcenter }}\"
 ";
 
-fn step<'s>(snapshot: &'s ExecutionSnapshot, key: &str) -> &'s shutter_core::StepRecord {
-    snapshot
-        .steps
-        .iter()
-        .find(|step| step.key.to_string() == key)
-        .unwrap_or_else(|| panic!("no step {key}"))
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_pool_bounds_the_steps_running_at_once_across_executions() {
     let h = harness(json!({"vcenter:*": 2}));
     let started = tokio::time::Instant::now();
-    let (one, two) = tokio::join!(
-        h.run(
-            SNAPSHOTS,
-            json!({"vcenter": "prod"}),
-            CancellationToken::new()
-        ),
-        h.run(
-            SNAPSHOTS,
-            json!({"vcenter": "prod"}),
-            CancellationToken::new()
-        ),
-    );
+    let (one, two) = h.snapshots_at_once("prod", "prod").await;
     assert_eq!(one.0.state, ExecutionState::Succeeded);
     assert_eq!(two.0.state, ExecutionState::Succeeded);
     assert_eq!(h.busy.runs.load(Ordering::SeqCst), 6);
@@ -155,18 +138,7 @@ async fn a_pool_bounds_the_steps_running_at_once_across_executions() {
 async fn pools_of_other_names_do_not_wait_for_each_other() {
     let h = harness(json!({"vcenter:*": 1}));
     let started = tokio::time::Instant::now();
-    let (one, two) = tokio::join!(
-        h.run(
-            SNAPSHOTS,
-            json!({"vcenter": "east"}),
-            CancellationToken::new()
-        ),
-        h.run(
-            SNAPSHOTS,
-            json!({"vcenter": "west"}),
-            CancellationToken::new()
-        ),
-    );
+    let (one, two) = h.snapshots_at_once("east", "west").await;
     assert_eq!(one.0.state, ExecutionState::Succeeded);
     assert_eq!(two.0.state, ExecutionState::Succeeded);
     assert_eq!(h.busy.max.load(Ordering::SeqCst), 2, "one in each pool");

@@ -61,11 +61,7 @@ async fn run(yaml: &str, notifier: Option<Arc<dyn Notifier>>) -> ExecutionRecord
         config,
     )
     .with_secrets(|_| shutter_core::Secrets::new([("hook".to_owned(), "k3y".to_owned())].into()));
-    let (id, plan) = support::start(&engine, yaml, &json!({})).await;
-    engine
-        .run(Claim::created(id), plan, CancellationToken::new())
-        .await
-        .unwrap()
+    support::run_to_end(&engine, yaml, &json!({}), CancellationToken::new()).await
 }
 
 #[tokio::test]

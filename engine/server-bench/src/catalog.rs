@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use shutter_core::record::Change;
 use shutter_core::{
-    BackupKind, BackupQuery, BackupSource, ExecutionId, Holder, Location, NewBackup, NewExecution,
-    Owner, StepKey, Store,
+    BackupKind, BackupQuery, BackupSource, Holder, Location, NewBackup, Owner, StepKey, Store,
 };
 
 /// Backups of one volume.
@@ -36,18 +35,11 @@ pub(crate) async fn generate(store: &dyn Store, entries: usize) {
         return;
     }
     let started = Instant::now();
-    let new = NewExecution {
-        id: ExecutionId::new(),
-        workflow: "catalog-bench".to_owned(),
-        plan_hash: "bench".to_owned(),
-        source: "version: 1".to_owned(),
-        source_path: None,
-        inputs: serde_json::json!({}),
-        steps: vec!["snapshot".to_owned()],
-        created_at: chrono::Utc::now(),
-        idempotency_key: None,
-        concurrency: None,
-    };
+    let new = crate::bench_execution(
+        "catalog-bench".to_owned(),
+        serde_json::json!({}),
+        &["snapshot"],
+    );
     let claim = shutter_core::Claim::created(new.id);
     let holder = Holder::new(Owner::this_process(), std::time::Duration::from_secs(3600));
     store.create(new, &holder).await.unwrap();

@@ -194,18 +194,11 @@ async fn generate(db: &str, records: usize) -> (ExecutionId, u64) {
             let store = store.clone();
             let owner = owner.clone();
             tasks.spawn(async move {
-                let new = NewExecution {
-                    id: ExecutionId::new(),
-                    workflow: format!("wf-{}", n % WORKFLOWS),
-                    plan_hash: "bench".to_owned(),
-                    source: "version: 1".to_owned(),
-                    source_path: None,
-                    inputs: json!({"vm": format!("vm-{n}")}),
-                    steps: vec!["snapshot".to_owned(), "verify".to_owned()],
-                    created_at: chrono::Utc::now(),
-                    idempotency_key: None,
-                    concurrency: None,
-                };
+                let new = bench_execution(
+                    format!("wf-{}", n % WORKFLOWS),
+                    json!({"vm": format!("vm-{n}")}),
+                    &["snapshot", "verify"],
+                );
                 let id = new.id;
                 store
                     .create(new, &Holder::new(owner.clone(), Duration::from_secs(30)))
@@ -253,6 +246,23 @@ async fn generate(db: &str, records: usize) -> (ExecutionId, u64) {
         .await
         .unwrap();
     (newest[0].id, newest[0].last_seq)
+}
+
+/// A new execution of `workflow` as the bench writes them: its plan and
+/// source are placeholders, never run.
+fn bench_execution(workflow: String, inputs: serde_json::Value, steps: &[&str]) -> NewExecution {
+    NewExecution {
+        id: ExecutionId::new(),
+        workflow,
+        plan_hash: "bench".to_owned(),
+        source: "version: 1".to_owned(),
+        source_path: None,
+        inputs,
+        steps: steps.iter().map(|step| (*step).to_owned()).collect(),
+        created_at: chrono::Utc::now(),
+        idempotency_key: None,
+        concurrency: None,
+    }
 }
 
 /// The store `db` names: a PostgreSQL URL, else a SQLite file.

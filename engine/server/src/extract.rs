@@ -84,6 +84,21 @@ pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// Cuts `items`, read one more than a page of `limit` (to learn whether an
+/// older page exists), to the page: the cursor of the next page, its last
+/// item's (`cursor_of`), when there is one.
+pub(crate) fn cut_to_page<T>(
+    items: &mut Vec<T>,
+    limit: usize,
+    cursor_of: impl FnOnce(&T) -> String,
+) -> Option<String> {
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().map(cursor_of)
+}
+
 /// `?since=`: an RFC 3339 time or a duration back from now (`1h`, `7d`);
 /// absent or empty for none.
 pub(crate) fn since(

@@ -24,14 +24,8 @@ struct Running {
 
 #[derive(Debug)]
 pub(crate) struct Runner {
-    engine: Engine,
-    running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
-    idle: Arc<tokio::sync::Notify>,
-    /// Wakes the sweep that claims queued work: room was made here, or
-    /// another node released work.
-    work: Arc<tokio::sync::Notify>,
-    max_running: usize,
-    metrics: Arc<Metrics>,
+    /// What it shares with each execution's task.
+    context: Context,
     /// Set when the server begins to stop: it takes no more work.
     closing: std::sync::atomic::AtomicBool,
     /// Executions this node could not resume (a workflow that no longer
@@ -45,19 +39,21 @@ const UNRESUMABLE_FOR: Duration = Duration::from_secs(60);
 impl Runner {
     pub(crate) fn new(engine: Engine, max_running: usize, metrics: Arc<Metrics>) -> Self {
         Self {
-            engine,
-            metrics,
-            running: Arc::default(),
-            idle: Arc::default(),
-            work: Arc::default(),
-            max_running: max_running.max(1),
+            context: Context {
+                engine,
+                metrics,
+                running: Arc::default(),
+                idle: Arc::default(),
+                work: Arc::default(),
+                max_running: max_running.max(1),
+            },
             closing: std::sync::atomic::AtomicBool::new(false),
             unresumable: Mutex::default(),
         }
     }
 
     pub(crate) fn engine(&self) -> &Engine {
-        &self.engine
+        &self.context.engine
     }
 
     /// Runs a recorded execution to its end in the background (one with a
@@ -66,13 +62,13 @@ impl Runner {
     /// first engine with room — unless secrets were given with its start,
     /// which live in this process only: it runs here regardless.
     pub(crate) fn launch(&self, claim: Claim, plan: Arc<Plan>) {
-        if self.room() == 0 && !self.engine.holds_secrets_of(claim.id) {
-            let engine = self.engine.clone();
+        if self.room() == 0 && !self.context.engine.holds_secrets_of(claim.id) {
+            let engine = self.context.engine.clone();
             tracing::debug!("execution {}: no room here, queued for any node", claim.id);
             tokio::spawn(async move { engine.release(claim).await });
             return;
         }
-        spawn(self.context(), claim, plan, CancellationToken::new());
+        spawn(self.context.clone(), claim, plan, CancellationToken::new());
     }
 
     /// How many more executions this server may run now (none once it
@@ -81,29 +77,18 @@ impl Runner {
         if self.closing.load(std::sync::atomic::Ordering::Relaxed) {
             return 0;
         }
-        self.max_running.saturating_sub(self.lock().len())
+        self.context.max_running.saturating_sub(self.lock().len())
     }
 
     /// Wakes the sweep: there may be queued work to claim.
     pub(crate) fn wake(&self) {
-        self.work.notify_one();
+        self.context.work.notify_one();
     }
 
     /// Waits until [`Runner::wake`] (or the room made by an execution that
     /// ended while this server was full).
     pub(crate) async fn woken(&self) {
-        self.work.notified().await;
-    }
-
-    fn context(&self) -> Context {
-        Context {
-            engine: self.engine.clone(),
-            running: self.running.clone(),
-            idle: self.idle.clone(),
-            work: self.work.clone(),
-            max_running: self.max_running,
-            metrics: self.metrics.clone(),
-        }
+        self.context.work.notified().await;
     }
 
     /// Takes back, as far as there is room, executions a stopped engine
@@ -112,22 +97,26 @@ impl Runner {
     /// Returns how many were taken and the ones that cannot resume.
     pub(crate) async fn resume_orphans(&self) -> Result<(usize, Vec<EngineError>), EngineError> {
         let skipped = self.skipped();
-        let claims = self.engine.claim_orphans(self.room(), &skipped).await?;
+        let claims = self
+            .context
+            .engine
+            .claim_orphans(self.room(), &skipped)
+            .await?;
         let mut problems = Vec::new();
         let mut resumed = 0;
         for (at, &claim) in claims.iter().enumerate() {
-            let snapshot = match self.engine.store().snapshot(claim.id).await {
+            let snapshot = match self.context.engine.store().snapshot(claim.id).await {
                 Ok(Some(snapshot)) => snapshot,
                 Ok(None) => continue,
                 Err(err) => {
                     // None of the rest is run here: give them all back.
                     for &left in &claims[at..] {
-                        self.engine.release(left).await;
+                        self.context.engine.release(left).await;
                     }
                     return Err(err.into());
                 }
             };
-            match self.engine.plan_of(&snapshot) {
+            match self.context.engine.plan_of(&snapshot) {
                 Ok(plan) => {
                     self.launch(claim, plan);
                     resumed += 1;
@@ -138,7 +127,7 @@ impl Runner {
                     // at every sweep.
                     lock(&self.unresumable)
                         .insert(claim.id, tokio::time::Instant::now() + UNRESUMABLE_FOR);
-                    self.engine.release(claim).await;
+                    self.context.engine.release(claim).await;
                     problems.push(err);
                 }
             }
@@ -169,7 +158,7 @@ impl Runner {
 
     /// Most executions this server runs at once (`--max-executions`).
     pub(crate) fn max_running(&self) -> usize {
-        self.max_running
+        self.context.max_running
     }
 
     pub(crate) fn count(&self) -> usize {
@@ -187,7 +176,7 @@ impl Runner {
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let deadline = tokio::time::Instant::now() + grace;
         loop {
-            let idle = self.idle.notified();
+            let idle = self.context.idle.notified();
             if self.lock().is_empty() {
                 return;
             }
@@ -207,12 +196,12 @@ impl Runner {
                 abort.abort();
             }
             // Stopped where it is: another engine may take it at once.
-            self.engine.release(running.claim).await;
+            self.context.engine.release(running.claim).await;
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ExecutionId, Running>> {
-        lock(&self.running)
+        lock(&self.context.running)
     }
 }
 
@@ -223,11 +212,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// What a running execution's task needs from the runner.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 struct Context {
     engine: Engine,
     running: Arc<Mutex<HashMap<ExecutionId, Running>>>,
     idle: Arc<tokio::sync::Notify>,
+    /// Wakes the sweep that claims queued work: room was made here, or
+    /// another node released work.
     work: Arc<tokio::sync::Notify>,
     max_running: usize,
     metrics: Arc<Metrics>,

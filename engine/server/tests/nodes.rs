@@ -14,7 +14,7 @@ use shutter_runtime::EngineConfig;
 use shutter_server::ServerConfig;
 use shutter_store::{PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
-use support::{TestServer, node_on_store};
+use support::{TestServer, newest, node_on_store, scheduled_server, start_per_vm};
 use tokio_util::sync::CancellationToken;
 
 /// A workflow that naps long enough to be canceled midway.
@@ -191,9 +191,6 @@ async fn a_full_node_runs_what_it_queued_once_it_has_room() {
 #[tokio::test]
 async fn a_schedule_on_three_nodes_starts_each_tick_once() {
     use chrono::TimeZone as _;
-    use shutter_core::clock::TokioClock;
-    use shutter_core::{ListQuery, Store as _};
-    use shutter_server::Server;
 
     let db = ScratchDb::new().await;
     // A second before 02:00 on every node's clock: the 02:00 tick fires on
@@ -204,38 +201,16 @@ async fn a_schedule_on_three_nodes_starts_each_tick_once() {
     let stop = CancellationToken::new();
     let mut nodes = Vec::new();
     for _ in 0..3 {
-        let store: Arc<dyn shutter_core::Store> =
-            Arc::new(PostgresStore::connect(&db.url).await.unwrap());
-        let server = Server::with_clock(
-            store,
-            shutter_providers::registry(),
-            shutter_providers::catalog(),
-            EngineConfig::default(),
-            ServerConfig::default(),
-            Arc::new(TokioClock::starting_at(wall)),
-        );
-        let source = shutter_dsl::Source::new(
-            "nightly.yaml",
+        let server = scheduled_server(
+            Arc::new(PostgresStore::connect(&db.url).await.unwrap()),
+            wall,
             "version: 1\nname: nightly\nschedule: '0 2 * * *'\nsteps:\n  a: {uses: core.noop}\n",
         );
-        server
-            .state()
-            .workflows()
-            .register(&source, None, server.catalog(), wall)
-            .unwrap();
         let background = server.spawn_background(stop.clone());
         nodes.push((server, background));
     }
     let reader = PostgresStore::connect(&db.url).await.unwrap();
-    let started = || async {
-        reader
-            .list(&ListQuery {
-                limit: 10,
-                ..ListQuery::default()
-            })
-            .await
-            .unwrap()
-    };
+    let started = || newest(&reader, 10);
     let deadline = Instant::now() + Duration::from_secs(30);
     while started().await.is_empty() {
         assert!(Instant::now() < deadline, "the 02:00 tick never fired");
@@ -263,12 +238,7 @@ steps:
 ";
 
 async fn start_for(on: &TestServer, vm: &str) -> (StatusCode, serde_json::Value) {
-    let started = on
-        .post(
-            "/workflows/per-vm/executions",
-            &format!(r#"{{"inputs": {{"vm": "{vm}"}}}}"#),
-        )
-        .await;
+    let started = start_per_vm(on, vm).await;
     (started.status, started.body)
 }
 

@@ -9,23 +9,12 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::TimeZone;
-use shutter_core::clock::TokioClock;
-use shutter_core::{ListQuery, Store};
-use shutter_runtime::EngineConfig;
-use shutter_server::{Server, ServerConfig};
 use shutter_store::MemoryStore;
-use support::server;
+use support::{newest, scheduled_server, server, start_per_vm};
 use tokio_util::sync::CancellationToken;
 
 async fn executions(store: &Arc<MemoryStore>) -> usize {
-    store
-        .list(&ListQuery {
-            limit: 100,
-            ..ListQuery::default()
-        })
-        .await
-        .unwrap()
-        .len()
+    newest(&**store, 100).await.len()
 }
 
 #[tokio::test(start_paused = true)]
@@ -33,23 +22,11 @@ async fn a_schedule_starts_each_tick_once_and_skips_missed_ones() {
     let store = Arc::new(MemoryStore::new());
     // 00:03 UTC: the 00:00 tick was missed (skipped); the next is 00:05.
     let wall = chrono::Utc.with_ymd_and_hms(2026, 11, 26, 0, 3, 0).unwrap();
-    let server = Server::with_clock(
+    let server = scheduled_server(
         store.clone(),
-        shutter_providers::registry(),
-        shutter_providers::catalog(),
-        EngineConfig::default(),
-        ServerConfig::default(),
-        Arc::new(TokioClock::starting_at(wall)),
-    );
-    let source = shutter_dsl::Source::new(
-        "nightly.yaml",
+        wall,
         "version: 1\nname: nightly\nschedule: '*/5 * * * *'\nsteps:\n  a: {uses: core.noop}\n",
     );
-    server
-        .state()
-        .workflows()
-        .register(&source, None, server.catalog(), wall)
-        .unwrap();
     let stop = CancellationToken::new();
     let schedules = server.spawn_schedules(stop.clone());
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -63,13 +40,7 @@ async fn a_schedule_starts_each_tick_once_and_skips_missed_ones() {
     let again = server.spawn_schedules(stop.clone());
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(executions(&store).await, 2);
-    let records = store
-        .list(&ListQuery {
-            limit: 10,
-            ..ListQuery::default()
-        })
-        .await
-        .unwrap();
+    let records = newest(&*store, 10).await;
     let ticks: Vec<_> = records
         .iter()
         .map(|r| r.created_at.format("%H:%M").to_string())
@@ -93,27 +64,19 @@ steps:
 async fn skip_refuses_a_second_run_for_the_same_key() {
     let api = server(None);
     api.register(&PER_VM.replace("POLICY", "skip")).await;
-    let first = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
+    let first = start_per_vm(&api, "a").await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let busy = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
+    let busy = start_per_vm(&api, "a").await;
     assert_eq!(busy.status, StatusCode::CONFLICT);
     assert_eq!(busy.body["error"]["code"], "concurrency_busy");
     assert_eq!(busy.body["error"]["details"]["execution"], first.body["id"]);
-    let other = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "b"}}"#)
-        .await;
+    let other = start_per_vm(&api, "b").await;
     assert_eq!(other.status, StatusCode::CREATED);
     // Once the first ends, the key is free again.
     let id = first.body["id"].as_str().unwrap();
     api.post(&format!("/executions/{id}/cancel"), "").await;
     api.finished(id).await;
-    let after = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
+    let after = start_per_vm(&api, "a").await;
     assert_eq!(after.status, StatusCode::CREATED, "{:?}", after.body);
 }
 
@@ -121,15 +84,9 @@ async fn skip_refuses_a_second_run_for_the_same_key() {
 async fn queue_runs_the_second_after_the_first() {
     let api = server(None);
     api.register(&PER_VM.replace("POLICY", "queue")).await;
-    let first = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    let second = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    let third = api
-        .post("/workflows/per-vm/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
+    let first = start_per_vm(&api, "a").await;
+    let second = start_per_vm(&api, "a").await;
+    let third = start_per_vm(&api, "a").await;
     assert_eq!(second.status, StatusCode::CREATED);
     let (first, second, third) = (
         first.body["id"].as_str().unwrap().to_owned(),

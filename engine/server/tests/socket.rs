@@ -28,22 +28,10 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         lease: Duration::from_millis(300),
         ..EngineConfig::default()
     };
-    let server = server_on(&db, config.clone(), engine.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve(listener, async move {
-        let _ = stopped.await;
-    }));
+    let (address, stop, serving) = serve_on(&db, config.clone(), engine.clone()).await;
+    let base = format!("http://{address}");
     let http = reqwest::Client::new();
-    let health: Json = http
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = json_of(http.get(format!("{base}/healthz"))).await;
     assert_eq!(health["status"], "ok");
     let registered = http
         .post(format!("{base}/workflows"))
@@ -53,15 +41,8 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         .await
         .unwrap();
     assert_eq!(registered.status(), 201);
-    let started: Json = http
-        .post(format!("{base}/workflows/long/executions"))
-        .json(&serde_json::json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let start = http.post(format!("{base}/workflows/long/executions"));
+    let started = json_of(start.json(&serde_json::json!({}))).await;
     let id = started["id"].as_str().unwrap().to_owned();
     // Long-poll until the sleep is running, so it is mid-step at shutdown.
     let poll = tokio::spawn({
@@ -70,7 +51,7 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         async move {
             let mut state = String::new();
             for _ in 0..10 {
-                let detail: Json = http.get(&url).send().await.unwrap().json().await.unwrap();
+                let detail = json_of(http.get(&url)).await;
                 state = detail["steps"][0]["state"].as_str().unwrap().to_owned();
                 if state == "running" {
                     break;
@@ -80,12 +61,7 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
         }
     });
     assert_eq!(poll.await.unwrap(), "running");
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), serving)
-        .await
-        .expect("shutdown within the grace")
-        .unwrap()
-        .unwrap();
+    stop_within(stop, serving, Duration::from_secs(30)).await;
 
     // The execution stays recorded as running; a new server takes it back
     // once the old lease has expired.
@@ -107,24 +83,52 @@ async fn serves_stops_gracefully_and_the_next_start_resumes() {
     assert_eq!(canceled.status(), 202, "the resumed execution runs here");
 }
 
-/// A server on a real socket with `config`, and how to stop it.
-async fn serve(
-    config: ServerConfig,
-) -> (
+/// Sends `request`; the JSON body of its answer.
+async fn json_of(request: reqwest::RequestBuilder) -> Json {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// A serving server: its address, how to stop it, and its task.
+type Serving = (
     String,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<std::io::Result<()>>,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let server = server_on(&dir.path().join("s.db"), config, EngineConfig::default());
+);
+
+/// A server on the SQLite file `db` with `config` and `engine`, on a real
+/// socket.
+async fn serve_on(db: &std::path::Path, config: ServerConfig, engine: EngineConfig) -> Serving {
+    let server = server_on(db, config, engine);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.serve(listener, async move {
         let _ = stopped.await;
     }));
-    (address, stop, serving, dir)
+    (address, stop, serving)
+}
+
+/// Stops a server from [`serve_on`] and waits for it to end, cleanly and
+/// within `limit` (its shutdown grace and more).
+async fn stop_within(
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
+    limit: Duration,
+) {
+    stop.send(()).unwrap();
+    tokio::time::timeout(limit, serving)
+        .await
+        .expect("the server stops within the limit")
+        .unwrap()
+        .unwrap();
+}
+
+/// As [`serve_on`], on a new file, with `config`; the file's directory
+/// goes with it.
+async fn serve(config: ServerConfig) -> (Serving, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = serve_on(&dir.path().join("s.db"), config, EngineConfig::default()).await;
+    (serving, dir)
 }
 
 /// Reads until the server closes the connection (or `limit` passes).
@@ -145,7 +149,7 @@ async fn half_sent_heads_are_dropped_and_open_connections_are_capped() {
         max_connections: 4,
         ..ServerConfig::default()
     };
-    let (address, stop, serving, _dir) = serve(config).await;
+    let ((address, stop, serving), _dir) = serve(config).await;
     // Slow clients take every slot with half a request head each.
     let mut slow = Vec::new();
     for _ in 0..4 {
@@ -175,10 +179,5 @@ async fn half_sent_heads_are_dropped_and_open_connections_are_capped() {
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), serving)
-        .await
-        .expect("stops")
-        .unwrap()
-        .unwrap();
+    stop_within(stop, serving, Duration::from_secs(10)).await;
 }

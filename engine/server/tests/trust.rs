@@ -9,7 +9,7 @@ mod support;
 use axum::http::{Method, StatusCode};
 use serde_json::Value as Json;
 use shutter_server::{Access, AllowedHosts, ServerConfig, Token};
-use support::{server, server_with};
+use support::{Answer, TestServer, server, server_with};
 
 /// What a web page planted through the operator's browser.
 const PLANTED: &str = "version: 1
@@ -18,6 +18,11 @@ schedule: '* * * * *'
 steps:
   steal: {uses: core.log, with: {message: pwned}}
 ";
+
+/// Posts [`PLANTED`] to `api` with `headers`, as a browser or a client would.
+async fn plant(api: &TestServer, headers: &[(&str, &str)]) -> Answer {
+    api.call(Method::POST, "/workflows", PLANTED, headers).await
+}
 
 fn defaults() -> ServerConfig {
     ServerConfig::default()
@@ -40,42 +45,24 @@ async fn a_web_page_cannot_plant_a_workflow_through_the_browser() {
     // cross-site post: as text/plain (no preflight), or as YAML from
     // another origin.
     let api = server(None);
-    let text = api
-        .call(
-            Method::POST,
-            "/workflows",
-            PLANTED,
-            &[
-                ("host", "127.0.0.1:8080"),
-                ("origin", "https://attacker.example"),
-                ("content-type", "text/plain"),
-            ],
-        )
-        .await;
+    let cross_site = [
+        ("host", "127.0.0.1:8080"),
+        ("origin", "https://attacker.example"),
+        ("content-type", "text/plain"),
+    ];
+    let text = plant(&api, &cross_site).await;
     assert_eq!(text.status, StatusCode::FORBIDDEN, "{:?}", text.body);
     assert_eq!(text.body["error"]["code"], "cross_site");
-    let plain = api
-        .call(
-            Method::POST,
-            "/workflows",
-            PLANTED,
-            &[("host", "127.0.0.1:8080"), ("content-type", "text/plain")],
-        )
-        .await;
+    let plain_text = [("host", "127.0.0.1:8080"), ("content-type", "text/plain")];
+    let plain = plant(&api, &plain_text).await;
     assert_eq!(plain.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(plain.body["error"]["code"], "unsupported_media_type");
-    let fetched = api
-        .call(
-            Method::POST,
-            "/workflows",
-            PLANTED,
-            &[
-                ("host", "localhost:8080"),
-                ("sec-fetch-site", "cross-site"),
-                ("content-type", "application/yaml"),
-            ],
-        )
-        .await;
+    let cross_site_fetch = [
+        ("host", "localhost:8080"),
+        ("sec-fetch-site", "cross-site"),
+        ("content-type", "application/yaml"),
+    ];
+    let fetched = plant(&api, &cross_site_fetch).await;
     assert_eq!(fetched.status, StatusCode::FORBIDDEN);
     let listed = api.get("/workflows").await;
     assert_eq!(
@@ -84,19 +71,13 @@ async fn a_web_page_cannot_plant_a_workflow_through_the_browser() {
         "nothing planted"
     );
     // The same origin (a page this server serves) may.
-    let same = api
-        .call(
-            Method::POST,
-            "/workflows",
-            PLANTED,
-            &[
-                ("host", "127.0.0.1:8080"),
-                ("origin", "http://127.0.0.1:8080"),
-                ("sec-fetch-site", "same-origin"),
-                ("content-type", "application/yaml"),
-            ],
-        )
-        .await;
+    let same_origin = [
+        ("host", "127.0.0.1:8080"),
+        ("origin", "http://127.0.0.1:8080"),
+        ("sec-fetch-site", "same-origin"),
+        ("content-type", "application/yaml"),
+    ];
+    let same = plant(&api, &same_origin).await;
     assert_eq!(same.status, StatusCode::CREATED, "{:?}", same.body);
 }
 
@@ -193,17 +174,11 @@ async fn registering_a_workflow_is_an_admin_act() {
         ("content-type", "application/yaml"),
         ("authorization", "Bearer root-secret"),
     ];
-    let anonymous = guarded
-        .call(Method::POST, "/workflows", PLANTED, &yaml)
-        .await;
+    let anonymous = plant(&guarded, &yaml).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let client = guarded
-        .call(Method::POST, "/workflows", PLANTED, &as_client)
-        .await;
+    let client = plant(&guarded, &as_client).await;
     assert_eq!(client.status, StatusCode::UNAUTHORIZED);
-    let admin = guarded
-        .call(Method::POST, "/workflows", PLANTED, &as_admin)
-        .await;
+    let admin = plant(&guarded, &as_admin).await;
     assert_eq!(admin.status, StatusCode::CREATED, "{:?}", admin.body);
     for token in ["Bearer client-secret", "Bearer root-secret"] {
         let read = guarded

@@ -40,6 +40,16 @@ fn owner() -> Owner {
     Owner::this_process()
 }
 
+/// An engine on this host as process `pid`: whether it lives is seen
+/// from here, so a pid no process has makes a dead engine.
+fn here(id: &str, pid: u32) -> Owner {
+    Owner {
+        id: id.into(),
+        host: owner().host,
+        pid,
+    }
+}
+
 /// An engine on another host: whether its process lives cannot be seen
 /// from here, only its lease says.
 fn elsewhere(id: &str) -> Owner {
@@ -67,6 +77,36 @@ fn new_execution(workflow: &str, created: i64) -> NewExecution {
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// A new execution of `workflow` held by `holder`, and its claim.
+async fn started(store: &Arc<dyn Store>, workflow: &str, holder: &Holder) -> Claim {
+    let new = new_execution(workflow, 0);
+    let id = new.id;
+    store.create(new, holder).await.unwrap();
+    Claim::created(id)
+}
+
+/// The change that ends an execution in `state`, with no outputs and no
+/// error.
+fn ended(state: ExecutionState, second: i64) -> Change {
+    Change::ExecutionFinished {
+        state,
+        outputs: None,
+        error: None,
+        at: at(second),
+    }
+}
+
+/// Step `a` logs `line {n}`.
+fn log_line(n: usize) -> Change {
+    Change::Log {
+        key: StepKey::step("a"),
+        attempt: 1,
+        level: shutter_core::record::LogLevel::Info,
+        message: format!("line {n}"),
+        at: at(1),
+    }
+}
+
 async fn creates_with_pending_steps(store: Arc<dyn Store>) {
     let new = new_execution("w", 0);
     let id = new.id;
@@ -86,14 +126,13 @@ async fn creates_with_pending_steps(store: Arc<dyn Store>) {
 }
 
 async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let claim = started(&store, "w", &held_by(&owner(), LEASE)).await;
+    let id = claim.id;
     let a = StepKey::step("a");
     let item = StepKey::item("b", 0);
     let seq = store
         .append(
-            Claim::created(id),
+            claim,
             vec![
                 Change::ExecutionStarted { at: at(1) },
                 Change::AttemptStarted {
@@ -115,7 +154,7 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     assert_eq!(seq, 3);
     let seq = store
         .append(
-            Claim::created(id),
+            claim,
             vec![
                 Change::StepSucceeded {
                     key: a.clone(),
@@ -236,16 +275,8 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
 }
 
 async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
-    let dead = Owner {
-        id: "dead".into(),
-        host: owner().host,
-        pid: u32::MAX - 7,
-    };
-    let alive = Owner {
-        id: "alive".into(),
-        host: owner().host,
-        pid: 1,
-    };
+    let dead = here("dead", u32::MAX - 7);
+    let alive = here("alive", 1);
     let orphan = new_execution("w", 0);
     let kept = new_execution("w", 1);
     let finished = new_execution("w", 2);
@@ -259,12 +290,7 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
     store
         .append(
             Claim::created(finished_id),
-            vec![Change::ExecutionFinished {
-                state: ExecutionState::Succeeded,
-                outputs: None,
-                error: None,
-                at: at(3),
-            }],
+            vec![ended(ExecutionState::Succeeded, 3)],
         )
         .await
         .unwrap();
@@ -308,14 +334,8 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
 async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
     store: Arc<dyn Store>,
 ) {
-    let dead = Owner {
-        id: "dead".into(),
-        host: owner().host,
-        pid: u32::MAX - 7,
-    };
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store.create(new, &held_by(&dead, LEASE)).await.unwrap();
+    let dead = here("dead", u32::MAX - 7);
+    let id = started(&store, "w", &held_by(&dead, LEASE)).await.id;
     let notice = QueuedNotice {
         id: format!("{id}.0"),
         event: NotifyEvent::Succeeded,
@@ -329,12 +349,7 @@ async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
         .append(
             Claim::created(id),
             vec![
-                Change::ExecutionFinished {
-                    state: ExecutionState::Succeeded,
-                    outputs: None,
-                    error: None,
-                    at: at(3),
-                },
+                ended(ExecutionState::Succeeded, 3),
                 Change::NotifyQueued {
                     notice: notice.clone(),
                 },
@@ -378,11 +393,7 @@ async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
     assert_eq!(record.notifications.len(), 1);
     assert_eq!(record.state, ExecutionState::Succeeded);
     // Its holder dies too: nothing is left to do, so no one takes it.
-    let dead_again = Owner {
-        id: "dead-again".into(),
-        host: owner().host,
-        pid: u32::MAX - 8,
-    };
+    let dead_again = here("dead-again", u32::MAX - 8);
     assert_eq!(
         store
             .claim(id, &held_by(&dead_again, LEASE))
@@ -400,13 +411,8 @@ async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
 
 async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     let gone = elsewhere("stalled");
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store
-        .create(new, &held_by(&gone, Duration::ZERO))
-        .await
-        .unwrap();
-    let first = Claim::created(id);
+    let first = started(&store, "w", &held_by(&gone, Duration::ZERO)).await;
+    let id = first.id;
     store
         .append(first, vec![Change::ExecutionStarted { at: at(1) }])
         .await
@@ -462,15 +468,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         Renewal::default()
     );
     store
-        .append(
-            second[0],
-            vec![Change::ExecutionFinished {
-                state: ExecutionState::Succeeded,
-                outputs: None,
-                error: None,
-                at: at(3),
-            }],
-        )
+        .append(second[0], vec![ended(ExecutionState::Succeeded, 3)])
         .await
         .unwrap();
     // An ended execution may be claimed again (a retry), at the next epoch;
@@ -526,38 +524,33 @@ async fn the_caller_keeps_what_it_holds(store: Arc<dyn Store>) {
     );
 }
 
+/// Asks to create an execution with the idempotency `key`: the id asked
+/// for, and the id of the execution the store answers with.
+async fn create_keyed(
+    store: &Arc<dyn Store>,
+    key: &str,
+    created: i64,
+) -> (ExecutionId, ExecutionId) {
+    let new = NewExecution {
+        idempotency_key: Some(key.to_owned()),
+        ..new_execution("w", created)
+    };
+    let asked = new.id;
+    let answer = store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    (asked, answer.id)
+}
+
 async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
-    let first = NewExecution {
-        idempotency_key: Some("client-42".to_owned()),
-        ..new_execution("w", 0)
-    };
-    let created = store
-        .create(first.clone(), &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    assert_eq!(created.id, first.id);
-    let again = NewExecution {
-        idempotency_key: Some("client-42".to_owned()),
-        ..new_execution("w", 1)
-    };
-    let existing = store
-        .create(again.clone(), &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    assert_eq!(existing.id, first.id, "the first execution is returned");
+    let (first, created) = create_keyed(&store, "client-42", 0).await;
+    assert_eq!(created, first);
+    let (again, existing) = create_keyed(&store, "client-42", 1).await;
+    assert_eq!(existing, first, "the first execution is returned");
     assert!(
-        store.get(again.id).await.unwrap().is_none(),
+        store.get(again).await.unwrap().is_none(),
         "nothing new is recorded"
     );
-    let other = NewExecution {
-        idempotency_key: Some("client-43".to_owned()),
-        ..new_execution("w", 2)
-    };
-    let created = store
-        .create(other.clone(), &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    assert_eq!(created.id, other.id);
+    let (other, created) = create_keyed(&store, "client-43", 2).await;
+    assert_eq!(created, other);
 }
 
 async fn counts_executions_by_state(store: Arc<dyn Store>) {
@@ -703,10 +696,8 @@ async fn released_work_is_claimed_oldest_first_as_far_as_there_is_room(store: Ar
 
 async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store.create(new, &me).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "w", &me).await;
+    let id = claim.id;
     store
         .append(claim, vec![Change::ExecutionStarted { at: at(1) }])
         .await
@@ -722,15 +713,7 @@ async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
     // Until it ends, every renewal says so (one could be missed).
     assert_eq!(store.renew(&me, &[claim]).await.unwrap().cancel, vec![id]);
     store
-        .append(
-            claim,
-            vec![Change::ExecutionFinished {
-                state: ExecutionState::Canceled,
-                outputs: None,
-                error: None,
-                at: at(2),
-            }],
-        )
+        .append(claim, vec![ended(ExecutionState::Canceled, 2)])
         .await
         .unwrap();
     // Ended: nothing more to ask; a retry starts with no cancel pending.
@@ -752,12 +735,9 @@ async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
 
 async fn a_cancel_asked_while_no_one_held_it_reaches_the_next_holder(store: Arc<dyn Store>) {
     let dead = elsewhere("dead");
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store
-        .create(new, &held_by(&dead, Duration::ZERO))
+    let id = started(&store, "w", &held_by(&dead, Duration::ZERO))
         .await
-        .unwrap();
+        .id;
     assert!(store.request_cancel(id).await.unwrap());
     tokio::time::sleep(Duration::from_millis(5)).await;
     let me = held_by(&owner(), LEASE);
@@ -770,34 +750,16 @@ async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused
     store: Arc<dyn Store>,
 ) {
     let gone = elsewhere("stalled");
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store
-        .create(new, &held_by(&gone, Duration::ZERO))
-        .await
-        .unwrap();
+    let stale = started(&store, "w", &held_by(&gone, Duration::ZERO)).await;
+    let id = stale.id;
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let stale = Claim::created(id);
     let current = store
         .claim_orphans(&held_by(&owner(), LEASE), &[], 1)
         .await
         .unwrap()[0];
     let log = |n: usize, claim: Claim| {
         let store = store.clone();
-        async move {
-            store
-                .append(
-                    claim,
-                    vec![Change::Log {
-                        key: StepKey::step("a"),
-                        attempt: 1,
-                        level: shutter_core::record::LogLevel::Info,
-                        message: format!("line {n}"),
-                        at: at(1),
-                    }],
-                )
-                .await
-        }
+        async move { store.append(claim, vec![log_line(n)]).await }
     };
     // Sent at once, they may be written together; each is answered alone.
     let mut sent = Vec::new();
@@ -852,14 +814,7 @@ async fn a_request_failing_among_others_fails_alone(store: Arc<dyn Store>) {
                 );
                 None
             } else {
-                let change = Change::Log {
-                    key: StepKey::step("a"),
-                    attempt: 1,
-                    level: shutter_core::record::LogLevel::Info,
-                    message: format!("line {n}"),
-                    at: at(1),
-                };
-                Some(store.append(claim, vec![change]).await.unwrap())
+                Some(store.append(claim, vec![log_line(n)]).await.unwrap())
             }
         }));
     }
@@ -877,10 +832,8 @@ async fn a_request_failing_among_others_fails_alone(store: Arc<dyn Store>) {
 
 async fn a_renewal_does_not_bring_back_a_released_lease(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store.create(new, &me).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "w", &me).await;
+    let id = claim.id;
     // The renewal was on its way when the engine gave the execution up.
     store.release(claim).await.unwrap();
     assert_eq!(store.renew(&me, &[claim]).await.unwrap().lost, vec![id]);
@@ -900,21 +853,13 @@ fn slot(pool: &str, capacity: u32, step: &str) -> SlotRequest {
     }
 }
 
-/// A new execution held by `holder`, and its claim.
-async fn started(store: &Arc<dyn Store>, holder: &Holder) -> Claim {
-    let new = new_execution("w", 0);
-    let id = new.id;
-    store.create(new, holder).await.unwrap();
-    Claim::created(id)
-}
-
 async fn a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
     let (a, b, c, d) = (
-        started(&store, &me).await,
-        started(&store, &me).await,
-        started(&store, &me).await,
-        started(&store, &me).await,
+        started(&store, "w", &me).await,
+        started(&store, "w", &me).await,
+        started(&store, "w", &me).await,
+        started(&store, "w", &me).await,
     );
     let pool = slot("vcenter-prod", 2, "snap");
     assert!(store.take_slot(a, &pool).await.unwrap());
@@ -962,10 +907,10 @@ async fn a_slot_counts_only_while_its_execution_runs_under_a_live_lease(store: A
     let pool = slot("vcenter-prod", 1, "snap");
     // A node that dies holding the slot: its lease runs out.
     let dying = held_by(&elsewhere("dying"), Duration::from_millis(300));
-    let held = started(&store, &dying).await;
+    let held = started(&store, "w", &dying).await;
     assert!(store.take_slot(held, &pool).await.unwrap());
     let me = held_by(&owner(), LEASE);
-    let mine = started(&store, &me).await;
+    let mine = started(&store, "w", &me).await;
     assert!(!store.take_slot(mine, &pool).await.unwrap());
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(
@@ -991,18 +936,18 @@ async fn a_slot_counts_only_while_its_execution_runs_under_a_live_lease(store: A
         .free_slot(held, "vcenter-prod", &StepKey::step("snap"))
         .await
         .unwrap();
-    let third = started(&store, &me).await;
+    let third = started(&store, "w", &me).await;
     assert!(!store.take_slot(third, &pool).await.unwrap());
 }
 
 async fn occupancy_shows_who_holds_what(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
     let dying = held_by(&elsewhere("dying"), Duration::from_millis(800));
-    let theirs = started(&store, &dying).await;
-    let mine = started(&store, &me).await;
-    let released = started(&store, &me).await;
+    let theirs = started(&store, "w", &dying).await;
+    let mine = started(&store, "w", &me).await;
+    let released = started(&store, "w", &me).await;
     store.release(released).await.unwrap();
-    let ended = started(&store, &me).await;
+    let ended = started(&store, "w", &me).await;
     finish(&store, ended).await;
     let pool = slot("vcenter-prod", 1, "snap");
     assert!(store.take_slot(theirs, &pool).await.unwrap());
@@ -1059,12 +1004,7 @@ fn keyed(key: &str, skip: bool, idempotency: Option<&str>) -> NewExecution {
 }
 
 async fn finish(store: &Arc<dyn Store>, claim: Claim) {
-    let done = Change::ExecutionFinished {
-        state: ExecutionState::Succeeded,
-        outputs: None,
-        error: None,
-        at: at(5),
-    };
+    let done = ended(ExecutionState::Succeeded, 5);
     store.append(claim, vec![done]).await.unwrap();
 }
 

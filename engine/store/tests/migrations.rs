@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution, Owner, Page,
-    StepKey, StepState, Store,
+    Change, Claim, ExecutionId, ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution,
+    Owner, Page, StepKey, StepRecord, StepState, Store,
 };
 use shutter_store::SqliteStore;
 
@@ -35,6 +35,11 @@ fn copy_of_fixture() -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join("shutter.db");
     std::fs::copy(fixture, &path).unwrap();
     (dir, path)
+}
+
+/// The record of step `key` (not an item) of `snapshot`.
+fn step<'a>(snapshot: &'a ExecutionSnapshot, key: &str) -> Option<&'a StepRecord> {
+    snapshot.steps.iter().find(|s| s.key == StepKey::step(key))
 }
 
 fn user_version(path: &std::path::Path) -> i64 {
@@ -105,11 +110,7 @@ async fn every_execution_of_the_old_database_reads_as_it_was_written() {
     );
 
     let for_each = store.snapshot(id(FOR_EACH)).await.unwrap().unwrap();
-    let fanned = for_each
-        .steps
-        .iter()
-        .find(|s| s.key == StepKey::step("each_volume"))
-        .unwrap();
+    let fanned = step(&for_each, "each_volume").unwrap();
     assert_eq!(fanned.items.as_ref().map(Vec::len), Some(4));
     let items = for_each
         .steps
@@ -120,23 +121,13 @@ async fn every_execution_of_the_old_database_reads_as_it_was_written() {
     assert_eq!(items, 4);
 
     let retry = store.snapshot(id(RETRY)).await.unwrap().unwrap();
-    let state_of = |key: &str| {
-        retry
-            .steps
-            .iter()
-            .find(|s| s.key == StepKey::step(key))
-            .map(|s| (s.state, s.attempts.len()))
-    };
+    let state_of = |key: &str| step(&retry, key).map(|s| (s.state, s.attempts.len()));
     assert_eq!(state_of("reserve"), Some((StepState::Compensated, 1)));
     assert_eq!(state_of("flaky"), Some((StepState::Failed, 3)));
     assert!(retry.execution.error.is_some());
 
     let interrupted = store.snapshot(id(INTERRUPTED)).await.unwrap().unwrap();
-    let nap = interrupted
-        .steps
-        .iter()
-        .find(|s| s.key == StepKey::step("nap"))
-        .unwrap();
+    let nap = step(&interrupted, "nap").unwrap();
     assert_eq!(nap.state, StepState::Running);
     assert!(nap.timer.is_some(), "the durable timer survives");
 }

@@ -45,28 +45,21 @@ pub struct ShutterConfig {
 }
 
 /// One `vro_servers` entry: `username` + a password (basic auth, vRO 7)
-/// or a token (bearer, vRO 8). No `Debug`: it may hold a secret.
+/// or a token (bearer, vRO 8). No `Debug`: it may hold a secret. Here and
+/// in [`NamedVcenter`], serde reads an absent `Option` field as `None`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NamedVro {
     url: String,
-    #[serde(default)]
     username: Option<String>,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     password_env: Option<String>,
-    #[serde(default)]
     password_file: Option<PathBuf>,
-    #[serde(default)]
     token: Option<String>,
-    #[serde(default)]
     token_env: Option<String>,
-    #[serde(default)]
     token_file: Option<PathBuf>,
     #[serde(default)]
     insecure: bool,
-    #[serde(default)]
     ca_file: Option<PathBuf>,
 }
 
@@ -77,6 +70,12 @@ impl NamedVro {
 
     fn token(&self) -> Source<'_> {
         Source::of(&self.token, &self.token_env, &self.token_file)
+    }
+}
+
+impl NamedVcenter {
+    fn password(&self) -> Source<'_> {
+        Source::of(&self.password, &self.password_env, &self.password_file)
     }
 }
 
@@ -108,15 +107,11 @@ impl<'a> Source<'a> {
 struct NamedVcenter {
     url: String,
     username: String,
-    #[serde(default)]
     password: Option<String>,
-    #[serde(default)]
     password_env: Option<String>,
-    #[serde(default)]
     password_file: Option<PathBuf>,
     #[serde(default)]
     insecure: bool,
-    #[serde(default)]
     ca_file: Option<PathBuf>,
 }
 
@@ -153,12 +148,7 @@ impl ShutterConfig {
             .map_err(|e| invalid(e.0))?
             .unwrap_or_default();
         for (name, entry) in &vcenters {
-            let sources = [
-                entry.password.is_some(),
-                entry.password_env.is_some(),
-                entry.password_file.is_some(),
-            ];
-            if sources.iter().filter(|given| **given).count() != 1 {
+            if matches!(entry.password(), Source::None | Source::Several) {
                 return Err(invalid(format!(
                     "{}: vcenters.{name}: {ONE_PASSWORD}",
                     file.at(&["vcenters", name])
@@ -214,18 +204,10 @@ impl ShutterConfig {
             .get(name)
             .ok_or_else(|| self.unknown("vcenter", name, self.vcenters.keys()))?;
         let here = format!("{}: vcenters.{name}", self.path().display());
-        let password = self.secret(
-            Source::of(&entry.password, &entry.password_env, &entry.password_file),
-            &here,
-            "password",
-            env,
-        )?;
-        let trust = Trust {
-            insecure: entry.insecure,
-            ca_file: entry.ca_file.as_deref().map(|f| self.relative(f)),
-        };
+        let password = self.secret(entry.password(), &here, "password", env)?;
+        let trust = self.trust(entry.insecure, entry.ca_file.as_deref());
         let config = ConnectionConfig::new(&entry.url, &entry.username, &password, trust)
-            .map_err(|e| e.context(&format!("{}: vcenters.{name}", self.path().display())))?;
+            .map_err(|e| e.context(&here))?;
         Ok(config.named(name))
     }
 
@@ -243,10 +225,7 @@ impl ShutterConfig {
             },
             (_, token) => Auth::Bearer(self.secret(token, &here, "token", env)?),
         };
-        let trust = Trust {
-            insecure: entry.insecure,
-            ca_file: entry.ca_file.as_deref().map(|f| self.relative(f)),
-        };
+        let trust = self.trust(entry.insecure, entry.ca_file.as_deref());
         VroConfig::new(&entry.url, auth, trust).map_err(|e| invalid(format!("{here}: {e}")))
     }
 
@@ -302,6 +281,15 @@ impl ShutterConfig {
                 known.join(", ")
             }
         ))
+    }
+
+    /// What a server's certificate is checked against: its `insecure` and
+    /// `ca_file` (relative to the file).
+    fn trust(&self, insecure: bool, ca_file: Option<&Path>) -> Trust {
+        Trust {
+            insecure,
+            ca_file: ca_file.map(|f| self.relative(f)),
+        }
     }
 
     /// Paths in the file are relative to the file, as in clouds.yaml.

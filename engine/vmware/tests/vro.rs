@@ -29,6 +29,24 @@ async fn start(vro: &Json, workflow: &str, parameters: Json) -> String {
     out.unwrap()["execution"].as_str().unwrap().to_owned()
 }
 
+/// A fresh fake reached with basic auth, and an execution of `workflow`
+/// started on it.
+async fn started(workflow: &str, parameters: Json) -> (Json, String) {
+    let vro = basic(&vro_fake::start().await);
+    let execution = start(&vro, workflow, parameters).await;
+    (vro, execution)
+}
+
+async fn cancel(vro: &Json, workflow: &str, execution: &str) -> Result<Json, ActionError> {
+    let (out, _) = run_vro(
+        "vro.workflow.cancel",
+        json!({"vro": vro, "workflow": workflow, "execution": execution}),
+        SECRETS,
+    )
+    .await;
+    out
+}
+
 async fn wait(
     vro: &Json,
     workflow: &str,
@@ -44,8 +62,6 @@ async fn wait(
 
 #[tokio::test]
 async fn run_then_wait_maps_typed_outputs_back_to_plain_values() {
-    let url = vro_fake::start().await;
-    let vro = basic(&url);
     let inputs = json!({
         "vmName": "web-01",
         "count": 3,
@@ -53,7 +69,7 @@ async fn run_then_wait_maps_typed_outputs_back_to_plain_values() {
         "tags": ["a", "b"],
         "target": {"type": "VC:VirtualMachine", "id": "vc-1/vm-7"},
     });
-    let execution = start(&vro, "echo", inputs.clone()).await;
+    let (vro, execution) = started("echo", inputs.clone()).await;
     assert!(execution.starts_with("exec-"), "{execution}");
     let (out, _) = wait(&vro, "echo", &execution).await;
     let out = out.unwrap();
@@ -82,9 +98,7 @@ async fn bearer_auth_works_too() {
 
 #[tokio::test]
 async fn a_failed_execution_is_fatal_with_its_content_exception() {
-    let url = vro_fake::start().await;
-    let vro = basic(&url);
-    let execution = start(&vro, "fails", json!({"vmName": "db-02"})).await;
+    let (vro, execution) = started("fails", json!({"vmName": "db-02"})).await;
     let (out, _) = wait(&vro, "fails", &execution).await;
     let message = fatal(out);
     assert!(
@@ -98,9 +112,7 @@ async fn a_failed_execution_is_fatal_with_its_content_exception() {
 
 #[tokio::test]
 async fn waiting_for_input_is_reported_as_progress() {
-    let url = vro_fake::start().await;
-    let vro = basic(&url);
-    let execution = start(&vro, "needs-input", json!({})).await;
+    let (vro, execution) = started("needs-input", json!({})).await;
     let (out, changes) = wait(&vro, "needs-input", &execution).await;
     assert_eq!(out.unwrap()["state"], "completed");
     let progress: Vec<String> = changes
@@ -124,9 +136,7 @@ async fn waiting_for_input_is_reported_as_progress() {
 
 #[tokio::test]
 async fn a_wait_ends_at_its_deadline_and_says_so() {
-    let url = vro_fake::start().await;
-    let vro = basic(&url);
-    let execution = start(&vro, "forever", json!({})).await;
+    let (vro, execution) = started("forever", json!({})).await;
     let (out, _) = run_vro(
         "vro.workflow.wait",
         json!({"vro": vro, "workflow": "forever", "execution": execution, "poll_interval": "10ms", "max_poll_interval": "20ms", "wait_timeout": "200ms"}),
@@ -141,26 +151,14 @@ async fn a_wait_ends_at_its_deadline_and_says_so() {
         message,
         format!("vro workflow forever execution {execution}: still not done after 200ms")
     );
-    let (out, _) = run_vro(
-        "vro.workflow.cancel",
-        json!({"vro": vro, "workflow": "forever", "execution": execution}),
-        SECRETS,
-    )
-    .await;
+    let out = cancel(&vro, "forever", &execution).await;
     assert_eq!(out.unwrap()["state"], "canceled");
 }
 
 #[tokio::test]
 async fn cancel_stops_an_execution_and_wait_then_fails() {
-    let url = vro_fake::start().await;
-    let vro = basic(&url);
-    let execution = start(&vro, "forever", json!({})).await;
-    let (out, _) = run_vro(
-        "vro.workflow.cancel",
-        json!({"vro": vro, "workflow": "forever", "execution": execution}),
-        SECRETS,
-    )
-    .await;
+    let (vro, execution) = started("forever", json!({})).await;
+    let out = cancel(&vro, "forever", &execution).await;
     assert_eq!(out.unwrap()["state"], "canceled");
     let (out, _) = wait(&vro, "forever", &execution).await;
     let message = fatal(out);

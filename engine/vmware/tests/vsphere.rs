@@ -11,22 +11,15 @@
 mod support;
 
 use serde_json::{Value as Json, json};
-use shutter_core::{BackupKind, BackupState, Location, NewBackup, RecordingSink};
+use shutter_core::{ActionError, BackupKind, BackupState, Location, NewBackup, RecordingSink};
 use shutter_vmware::vsphere::client::Client;
 use shutter_vmware::vsphere::connection::ConnectionConfig;
 use shutter_vmware::vsphere::session::SessionCache;
-use support::{fatal, run, run_in, run_keyed, run_recorded, vcsim_env};
+use support::{fatal, run_fatal, run_in, run_keyed, run_ok, run_recorded};
 
 #[tokio::test]
 async fn login_reads_the_vcenter_instance_uuid() {
-    let env = vcsim_env();
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &env,
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
+    let config = own::connection();
     let client = Client::connect(config).await.unwrap();
     assert_eq!(client.vcenter().len(), 36, "{}", client.vcenter());
     assert!(client.service().full_name.contains("vCenter"));
@@ -36,13 +29,12 @@ async fn login_reads_the_vcenter_instance_uuid() {
             .unwrap()
             .starts_with("vmware_soap_session=")
     );
-    let vm = run(
+    let vm = run_ok(
         &SessionCache::new(),
         "vsphere.vm.get",
         json!({"vm": "DC0_H0_VM0"}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(vm["vcenter"], client.vcenter());
     client.logout().await.unwrap();
 }
@@ -50,9 +42,7 @@ async fn login_reads_the_vcenter_instance_uuid() {
 #[tokio::test]
 async fn a_vm_is_found_by_name_moref_inventory_path_and_instance_uuid() {
     let sessions = SessionCache::new();
-    let by_name = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap();
+    let by_name = run_ok(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
     let moref = by_name["moref"].as_str().unwrap();
     assert!(moref.starts_with("vm-"), "{moref}");
     assert_eq!(by_name["power_state"], "poweredOn");
@@ -64,9 +54,7 @@ async fn a_vm_is_found_by_name_moref_inventory_path_and_instance_uuid() {
         json!("DC0/vm/DC0_H0_VM0"),
         by_name["vm"].clone(),
     ] {
-        let found = run(&sessions, "vsphere.vm.get", json!({"vm": selector}))
-            .await
-            .unwrap();
+        let found = run_ok(&sessions, "vsphere.vm.get", json!({"vm": selector})).await;
         assert_eq!(found["moref"], moref, "selector {selector}");
         assert_eq!(found["name"], "DC0_H0_VM0");
     }
@@ -82,41 +70,35 @@ async fn a_vm_is_found_by_name_moref_inventory_path_and_instance_uuid() {
 
 #[tokio::test]
 async fn a_bad_moref_is_a_fatal_managed_object_not_found() {
-    let message = fatal(
-        run(
-            &SessionCache::new(),
-            "vsphere.vm.get",
-            json!({"vm": "vm-999999"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "vm-999999"}),
+    )
+    .await;
     assert!(
         message.starts_with("looking up vm vm-999999 on vcenter "),
         "{message}"
     );
     assert!(message.contains("ManagedObjectNotFound"), "{message}");
     assert!(message.contains("vm-999999"), "{message}");
-    let message = fatal(
-        run(
-            &SessionCache::new(),
-            "vsphere.vm.get",
-            json!({"vm": "no-such-vm"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": "no-such-vm"}),
+    )
+    .await;
     assert!(message.contains("no vm named `no-such-vm`"), "{message}");
 }
 
 #[tokio::test]
 async fn a_reference_from_another_vcenter_is_refused() {
-    let message = fatal(
-        run(
-            &SessionCache::new(),
-            "vsphere.vm.get",
-            json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": "vm-1"}}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        &SessionCache::new(),
+        "vsphere.vm.get",
+        json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": "vm-1"}}),
+    )
+    .await;
     assert!(
         message.contains(
             "names vcenter 00000000-0000-0000-0000-000000000000, which no known connection is (govc's GOVC_URL is "
@@ -131,9 +113,7 @@ async fn snapshot_life_cycle_with_adoption() {
     let vm = "DC0_H0_VM1";
     let key = format!("shutter:{}:snap", std::process::id());
     let params = json!({"vm": vm, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true});
-    let got = run(&sessions, "vsphere.vm.get", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let got = run_ok(&sessions, "vsphere.vm.get", json!({"vm": vm})).await;
     let (created, sink) =
         run_recorded(&sessions, "vsphere.snapshot.create", params.clone(), &key).await;
     let created = created.unwrap();
@@ -148,9 +128,7 @@ async fn snapshot_life_cycle_with_adoption() {
     assert_eq!(created["disks"][0]["datastore"], "LocalDS_0");
 
     // The snapshot tree shows it, quiesced.
-    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let listed = run_ok(&sessions, "vsphere.snapshot.list", json!({"vm": vm})).await;
     let mine = find(&listed, &snapshot["moref"]).unwrap();
     assert_eq!(mine["quiesced"], true);
     assert_eq!(named(&listed, &created["name"]), 1);
@@ -161,9 +139,7 @@ async fn snapshot_life_cycle_with_adoption() {
         .unwrap();
     assert_eq!(again["adopted"], true);
     assert_eq!(again["snapshot"], snapshot);
-    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let listed = run_ok(&sessions, "vsphere.snapshot.list", json!({"vm": vm})).await;
     assert_eq!(
         named(&listed, &created["name"]),
         1,
@@ -194,27 +170,23 @@ async fn snapshot_life_cycle_with_adoption() {
         vec![(entry.reference(), BackupState::Deleted)],
         "the catalog hears it is gone"
     );
-    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let listed = run_ok(&sessions, "vsphere.snapshot.list", json!({"vm": vm})).await;
     assert!(find(&listed, &snapshot["moref"]).is_none(), "{listed}");
     // Removing again (a retried cleanup step) succeeds and says so.
-    let again = run(
+    let again = run_ok(
         &sessions,
         "vsphere.snapshot.remove",
         json!({"snapshot": snapshot}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again["removed"], false);
     let uri = other["uri"].as_str().unwrap();
-    let removed = run(
+    let removed = run_ok(
         &sessions,
         "vsphere.snapshot.remove",
         json!({"snapshot": uri}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(removed["removed"], true);
 }
 
@@ -268,16 +240,8 @@ fn find<'a>(listed: &'a Json, moref: &Json) -> Option<&'a Json> {
 #[tokio::test]
 async fn the_disk_url_streams_with_the_session_cookie() {
     let sessions = SessionCache::new();
-    let vm = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_C0_RP0_VM0"}))
-        .await
-        .unwrap();
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &vcsim_env(),
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
+    let vm = run_ok(&sessions, "vsphere.vm.get", json!({"vm": "DC0_C0_RP0_VM0"})).await;
+    let config = own::connection();
     let client = sessions.client(&config).await.unwrap();
     let url = vm["disks"][0]["url"].as_str().unwrap();
     let response = client
@@ -294,13 +258,7 @@ async fn the_disk_url_streams_with_the_session_cookie() {
 async fn an_expired_session_is_replaced_once() {
     let sessions = SessionCache::new();
     let moref = vm_moref(&sessions).await;
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &vcsim_env(),
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
+    let config = own::connection();
     let client = sessions.client(&config).await.unwrap();
     let first = client.session_cookie().unwrap();
 
@@ -308,30 +266,25 @@ async fn an_expired_session_is_replaced_once() {
     logout_behind_its_back(&client, &config, &first).await;
     // By moRef: the property collector reports the expired session per
     // object (missingSet), not as a fault.
-    let vm = run(&sessions, "vsphere.vm.get", json!({"vm": moref}))
-        .await
-        .unwrap();
+    let vm = run_ok(&sessions, "vsphere.vm.get", json!({"vm": moref})).await;
     assert_eq!(vm["name"], "DC0_H0_VM0");
     let second = client.session_cookie().unwrap();
     assert_ne!(second, first, "a new session replaced the expired one");
 
     // By name: CreateContainerView answers with a NotAuthenticated fault.
     logout_behind_its_back(&client, &config, &second).await;
-    let snapshots = run(
+    let snapshots = run_ok(
         &sessions,
         "vsphere.snapshot.list",
         json!({"vm": "DC0_H0_VM0"}),
     )
-    .await
-    .unwrap();
+    .await;
     assert!(snapshots["count"].is_u64());
     assert_ne!(client.session_cookie().unwrap(), second);
 }
 
 async fn vm_moref(sessions: &SessionCache) -> String {
-    let vm = run(sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap();
+    let vm = run_ok(sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
     vm["moref"].as_str().unwrap().to_owned()
 }
 
@@ -388,13 +341,7 @@ async fn the_plain_api_serves_other_actions() {
     };
     use shutter_vmware::vsphere::vm::{VmTarget, find_vm};
 
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &vcsim_env(),
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
+    let config = own::connection();
     let client = SessionCache::new().client(&config).await.unwrap();
     let target = VmTarget::parse(&json!(format!("vsphere://{}/vm-66", client.vcenter()))).unwrap();
     let vm = find_vm(&client, &target).await.unwrap();
@@ -430,13 +377,7 @@ async fn a_task_that_never_ends_is_given_up_at_its_deadline() {
         }
     }
 
-    let config = ConnectionConfig::from_step(
-        &json!({}),
-        &Default::default(),
-        &vcsim_env(),
-        &shutter_core::Files::default(),
-    )
-    .unwrap();
+    let config = own::connection();
     let client = SessionCache::new().client(&config).await.unwrap();
     // vcsim runs its tasks to the end within the call that starts them;
     // tests/peers/vcsim/main.go makes one that is never run (it stays
@@ -487,30 +428,60 @@ fn named_sim_env(dir: &std::path::Path) -> shutter_vmware::Env {
     ])
 }
 
+/// vcsim reached only through Shutter's config, as `sim` (see
+/// [`named_sim_env`]).
+struct NamedSim {
+    env: shutter_vmware::Env,
+    sessions: SessionCache,
+    /// Holds the config file.
+    _dir: tempfile::TempDir,
+}
+
+impl NamedSim {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            env: named_sim_env(dir.path()),
+            sessions: SessionCache::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn run(&self, action: &str, params: Json) -> Result<Json, ActionError> {
+        run_in(self.env.clone(), &self.sessions, action, params, |_| {}).await
+    }
+
+    /// `vsphere.vm.get`, which must succeed: its outputs.
+    async fn get(&self, params: Json) -> Json {
+        self.run("vsphere.vm.get", params).await.unwrap()
+    }
+
+    /// `vsphere.vm.get`, which must fail: its message.
+    async fn refused(&self, params: Json) -> String {
+        self.run("vsphere.vm.get", params)
+            .await
+            .unwrap_err()
+            .to_string()
+    }
+}
+
 #[tokio::test]
 async fn a_reference_by_instance_uuid_finds_the_named_connection_that_is_that_vcenter() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = named_sim_env(dir.path());
-    let sessions = SessionCache::new();
-    let run = |params: Json| run_in(env.clone(), &sessions, "vsphere.vm.get", params, |_| {});
-    let vm = run(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"}))
-        .await
-        .unwrap();
+    let sim = NamedSim::new();
+    let vm = sim.get(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"})).await;
     let uuid = vm["vm"]["vcenter"].as_str().unwrap().to_owned();
     let moref = vm["moref"].as_str().unwrap();
     // What a backup catalog entry carries: the vCenter's instanceUuid
     // alone. No govc variables here: only the config's `sim` can be it.
-    let found = run(json!({"vm": format!("vsphere://{uuid}/{moref}")}))
-        .await
-        .unwrap();
+    let found = sim
+        .get(json!({"vm": format!("vsphere://{uuid}/{moref}")}))
+        .await;
     assert_eq!(found["moref"], moref);
     assert_eq!(found["vm"]["connection"], "sim", "{found:#}");
     // Another vCenter's: no connection is it, and each says what it is.
-    let other =
-        run(json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": moref}}))
-            .await
-            .unwrap_err()
-            .to_string();
+    let other = sim
+        .refused(json!({"vm": {"vcenter": "00000000-0000-0000-0000-000000000000", "moref": moref}}))
+        .await;
     assert!(
         other.contains(&format!(
             "names vcenter 00000000-0000-0000-0000-000000000000, which no known connection is (`sim` is {uuid})"
@@ -521,69 +492,51 @@ async fn a_reference_by_instance_uuid_finds_the_named_connection_that_is_that_vc
 
 #[tokio::test]
 async fn a_named_connection_from_shutters_config_is_used_and_carried_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = named_sim_env(dir.path());
-    let sessions = SessionCache::new();
-    let run = |params: Json| run_in(env.clone(), &sessions, "vsphere.vm.get", params, |_| {});
-    let vm = run(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"}))
-        .await
-        .unwrap();
+    let sim = NamedSim::new();
+    let vm = sim.get(json!({"vm": "DC0_H0_VM0", "vcenter": "sim"})).await;
     assert_eq!(vm["vm"]["connection"], "sim", "{vm:#}");
     let moref = vm["moref"].as_str().unwrap();
     // A reference naming the connection needs no `vcenter` parameter.
-    let by_uri = run(json!({"vm": format!("vsphere://sim/{moref}")}))
-        .await
-        .unwrap();
+    let by_uri = sim
+        .get(json!({"vm": format!("vsphere://sim/{moref}")}))
+        .await;
     assert_eq!(by_uri["name"], "DC0_H0_VM0");
-    let by_ref = run(json!({"vm": vm["vm"].clone()})).await.unwrap();
+    let by_ref = sim.get(json!({"vm": vm["vm"].clone()})).await;
     assert_eq!(by_ref["moref"], moref);
 
-    let created = run_in(
-        env.clone(),
-        &sessions,
-        "vsphere.snapshot.create",
-        json!({"vm": format!("vsphere://sim/{moref}"), "name": "named-connection"}),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let created = sim
+        .run(
+            "vsphere.snapshot.create",
+            json!({"vm": format!("vsphere://sim/{moref}"), "name": "named-connection"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(created["snapshot"]["connection"], "sim", "{created:#}");
-    let removed = run_in(
-        env.clone(),
-        &sessions,
-        "vsphere.snapshot.remove",
-        json!({"snapshot": created["snapshot"].clone()}),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let removed = sim
+        .run(
+            "vsphere.snapshot.remove",
+            json!({"snapshot": created["snapshot"].clone()}),
+        )
+        .await
+        .unwrap();
     assert_eq!(removed["removed"], true, "{removed:#}");
     // what snapshot.delete passes for vsphere://sim/vm-N: the name as `vcenter`
-    let again = run_in(
-        env.clone(),
-        &sessions,
-        "vsphere.snapshot.remove",
-        json!({"snapshot": {"vcenter": "sim", "vm": moref, "moref": created["id"].clone()}}),
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let again = sim
+        .run(
+            "vsphere.snapshot.remove",
+            json!({"snapshot": {"vcenter": "sim", "vm": moref, "moref": created["id"].clone()}}),
+        )
+        .await
+        .unwrap();
     assert_eq!(again["removed"], false, "already gone: {again:#}");
 
-    let unknown = run(json!({"vm": "DC0_H0_VM0", "vcenter": "simm"}))
-        .await
-        .unwrap_err()
-        .to_string();
+    let unknown = sim
+        .refused(json!({"vm": "DC0_H0_VM0", "vcenter": "simm"}))
+        .await;
     assert!(unknown.contains("did you mean `sim`"), "{unknown}");
-    let elsewhere = run(json!({"vm": "vsphere://prod/vm-1"}))
-        .await
-        .unwrap_err()
-        .to_string();
+    let elsewhere = sim.refused(json!({"vm": "vsphere://prod/vm-1"})).await;
     assert!(elsewhere.contains("config.yaml"), "{elsewhere}");
-    let no_govc = run(json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap_err()
-        .to_string();
+    let no_govc = sim.refused(json!({"vm": "DC0_H0_VM0"})).await;
     assert!(no_govc.contains("GOVC_URL"), "{no_govc}");
 }
 
@@ -619,19 +572,24 @@ async fn snapshot_of(sessions: &SessionCache, vm: &Json, name: &str, key: &str) 
     created["snapshot"].clone()
 }
 
+/// A VM of the test's own (`shutter-TEST-source-PID`) and a snapshot of it
+/// named `source`: the test's step key, the VM and the snapshot.
+async fn snapshotted_vm(sessions: &SessionCache, test: &str) -> (String, Json, Json) {
+    let pid = std::process::id();
+    let key = format!("shutter:{pid}:{test}");
+    let vm = own_vm(&format!("shutter-{test}-source-{pid}")).await;
+    let snapshot = snapshot_of(sessions, &vm, "source", &format!("{key}-source")).await;
+    (key, vm, snapshot)
+}
+
 async fn destroy(sessions: &SessionCache, vm: &Json) {
-    let destroyed = run(sessions, "vsphere.vm.destroy", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let destroyed = run_ok(sessions, "vsphere.vm.destroy", json!({"vm": vm})).await;
     assert_eq!(destroyed["destroyed"], true, "{destroyed:#}");
 }
 
 /// The moRef of `vm`'s current snapshot, or null.
 async fn current_snapshot(sessions: &SessionCache, vm: &Json) -> Json {
-    run(sessions, "vsphere.vm.get", json!({"vm": vm}))
-        .await
-        .unwrap()["current_snapshot"]
-        .clone()
+    run_ok(sessions, "vsphere.vm.get", json!({"vm": vm})).await["current_snapshot"].clone()
 }
 
 #[tokio::test]
@@ -644,20 +602,17 @@ async fn revert_makes_the_snapshot_current_again() {
     let second = snapshot_of(&sessions, &vm, "second", &format!("{key}-second")).await;
     assert_eq!(current_snapshot(&sessions, &vm).await, second["moref"]);
 
-    let reverted = run(
+    let reverted = run_ok(
         &sessions,
         "vsphere.snapshot.revert",
         json!({"snapshot": first}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(reverted["snapshot"], first);
     assert_eq!(reverted["vm"], vm);
     assert_eq!(reverted["power_state"], "poweredOff");
     assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
-    let listed = run(&sessions, "vsphere.snapshot.list", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let listed = run_ok(&sessions, "vsphere.snapshot.list", json!({"vm": vm})).await;
     assert_eq!(find(&listed, &first["moref"]).unwrap()["current"], true);
     assert_eq!(find(&listed, &second["moref"]).unwrap()["current"], false);
 
@@ -668,33 +623,29 @@ async fn revert_makes_the_snapshot_current_again() {
         first["vm"].as_str().unwrap(),
         first["moref"].as_str().unwrap()
     );
-    let again = run(
+    let again = run_ok(
         &sessions,
         "vsphere.snapshot.revert",
         json!({"snapshot": uri, "suppress_power_on": true}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again["vm"], vm);
     assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
 
     // A snapshot that is gone is named in the error; nothing is reverted.
-    let removed = run(
+    let removed = run_ok(
         &sessions,
         "vsphere.snapshot.remove",
         json!({"snapshot": second}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(removed["removed"], true);
-    let message = fatal(
-        run(
-            &sessions,
-            "vsphere.snapshot.revert",
-            json!({"snapshot": second}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        &sessions,
+        "vsphere.snapshot.revert",
+        json!({"snapshot": second}),
+    )
+    .await;
     assert!(
         message.contains(&format!(
             "snapshot {} is no longer in the snapshot tree",
@@ -724,9 +675,7 @@ async fn revert_makes_the_snapshot_current_again() {
 async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
     let sessions = SessionCache::new();
     let pid = std::process::id();
-    let key = format!("shutter:{pid}:clone");
-    let source_vm = own_vm(&format!("shutter-clone-source-{pid}")).await;
-    let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
+    let (key, source_vm, source) = snapshotted_vm(&sessions, "clone").await;
     let name = format!("shutter-clone-{pid}");
     let params = json!({"snapshot": source, "name": name, "folder": "DC0/vm", "power_on": true});
     let (cloned, sink) = run_recorded(&sessions, "vsphere.vm.clone", params.clone(), &key).await;
@@ -744,17 +693,14 @@ async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
     assert!(moref.starts_with("vm-"), "{moref}");
     assert_ne!(json!(moref), source_vm, "a new VM");
     // In the folder asked for, and reachable through its reference.
-    let in_folder = run(
+    let in_folder = run_ok(
         &sessions,
         "vsphere.vm.get",
         json!({"vm": format!("DC0/vm/{name}")}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(in_folder["moref"], moref.as_str());
-    let by_ref = run(&sessions, "vsphere.vm.get", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let by_ref = run_ok(&sessions, "vsphere.vm.get", json!({"vm": vm})).await;
     assert_eq!(by_ref["power_state"], "poweredOn");
 
     // A second try of the same step adopts the clone.
@@ -769,27 +715,19 @@ async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
         "{logs:?}"
     );
     // Still one VM of that name (a lookup by name would be ambiguous).
-    let by_name = run(&sessions, "vsphere.vm.get", json!({"vm": name}))
-        .await
-        .unwrap();
+    let by_name = run_ok(&sessions, "vsphere.vm.get", json!({"vm": name})).await;
     assert_eq!(by_name["moref"], moref.as_str());
 
     // Destroying powers it off first; a second destroy finds it gone.
-    let destroyed = run(&sessions, "vsphere.vm.destroy", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let destroyed = run_ok(&sessions, "vsphere.vm.destroy", json!({"vm": vm})).await;
     assert_eq!(destroyed["destroyed"], true, "{destroyed:#}");
     assert_eq!(destroyed["vm"], moref.as_str());
-    let message = fatal(run(&sessions, "vsphere.vm.get", json!({"vm": moref})).await);
+    let message = run_fatal(&sessions, "vsphere.vm.get", json!({"vm": moref})).await;
     assert!(message.contains("ManagedObjectNotFound"), "{message}");
-    let again = run(&sessions, "vsphere.vm.destroy", json!({"vm": vm}))
-        .await
-        .unwrap();
+    let again = run_ok(&sessions, "vsphere.vm.destroy", json!({"vm": vm})).await;
     assert_eq!(again["destroyed"], false, "{again:#}");
     assert_eq!(again["vm"], moref.as_str());
-    let by_name = run(&sessions, "vsphere.vm.destroy", json!({"vm": name}))
-        .await
-        .unwrap();
+    let by_name = run_ok(&sessions, "vsphere.vm.destroy", json!({"vm": name})).await;
     assert_eq!(by_name["destroyed"], false);
     assert!(by_name["vm"].is_null(), "{by_name:#}");
     destroy(&sessions, &source_vm).await;
@@ -799,9 +737,7 @@ async fn a_clone_from_a_snapshot_is_adopted_by_a_retry_then_destroyed() {
 async fn a_clone_never_takes_over_a_vm_it_did_not_make() {
     let sessions = SessionCache::new();
     let pid = std::process::id();
-    let key = format!("shutter:{pid}:taken");
-    let source_vm = own_vm(&format!("shutter-taken-source-{pid}")).await;
-    let source = snapshot_of(&sessions, &source_vm, "source", &format!("{key}-source")).await;
+    let (key, source_vm, source) = snapshotted_vm(&sessions, "taken").await;
 
     // A stock VM, in the source's own folder (the default one).
     let message = fatal(
@@ -819,9 +755,7 @@ async fn a_clone_never_takes_over_a_vm_it_did_not_make() {
     );
     assert!(message.contains("was not made by Shutter"), "{message}");
     // Untouched, and still the only VM of its name.
-    let stock = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap();
+    let stock = run_ok(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
     assert_eq!(stock["power_state"], "poweredOn");
 
     // A clone another step made is not this step's to adopt either.
@@ -855,13 +789,11 @@ async fn a_clone_never_takes_over_a_vm_it_did_not_make() {
 #[tokio::test]
 async fn destroy_refuses_a_vm_shutter_did_not_make() {
     let sessions = SessionCache::new();
-    let message = fatal(run(&sessions, "vsphere.vm.destroy", json!({"vm": "DC0_H0_VM0"})).await);
+    let message = run_fatal(&sessions, "vsphere.vm.destroy", json!({"vm": "DC0_H0_VM0"})).await;
     assert!(message.contains("refused"), "{message}");
     assert!(message.contains("`shutter-idempotency-key:`"), "{message}");
     assert!(message.contains("only_made_by_shutter"), "{message}");
     // Refused before anything was done to it: still there, still on.
-    let stock = run(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"}))
-        .await
-        .unwrap();
+    let stock = run_ok(&sessions, "vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
     assert_eq!(stock["power_state"], "poweredOn");
 }

@@ -75,12 +75,8 @@ impl Run<Arc<Clients>> for CopySnapshot {
         if let Some(found) = earlier.first() {
             let id = found.snapshot_id().unwrap_or_default().to_owned();
             idempotency::log_adopted(ctx, "snapshot copy", std::slice::from_ref(&id), &ec2.region);
-            let original = Original {
-                region: &source_region,
-                snapshot: &source_id,
-                volume: original_volume(clients, ctx, &source_region, &source_id).await,
-            };
-            catalog::record_snapshot(ctx, &ec2.region, &described(found), Some(original));
+            let source = original(clients, ctx, &source_region, &source_id).await;
+            catalog::record_snapshot(ctx, &ec2.region, &described(found), Some(source));
             return Ok(Copied {
                 snapshot_id: id,
                 source_snapshot_id: source_id,
@@ -120,12 +116,8 @@ impl Run<Arc<Clients>> for CopySnapshot {
         let state = copy.and_then(|s| s.state().map(|st| st.as_str().to_owned()));
         match copy {
             Some(copy) => {
-                let original = Original {
-                    region: &source_region,
-                    snapshot: &source_id,
-                    volume: original_volume(clients, ctx, &source_region, &source_id).await,
-                };
-                catalog::record_snapshot(ctx, &ec2.region, &described(copy), Some(original));
+                let source = original(clients, ctx, &source_region, &source_id).await;
+                catalog::record_snapshot(ctx, &ec2.region, &described(copy), Some(source));
             }
             None => {
                 // Not yet described (EC2 is eventually consistent): the
@@ -145,6 +137,20 @@ impl Run<Arc<Clients>> for CopySnapshot {
             state,
             adopted: false,
         })
+    }
+}
+
+/// The snapshot copied, for the copy's catalog entry.
+async fn original<'a>(
+    clients: &Clients,
+    ctx: &ActionContext,
+    region: &'a str,
+    snapshot: &'a str,
+) -> Original<'a> {
+    Original {
+        region,
+        snapshot,
+        volume: original_volume(clients, ctx, region, snapshot).await,
     }
 }
 

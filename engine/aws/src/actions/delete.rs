@@ -123,21 +123,21 @@ async fn owner_of(ec2: &Ec2, ids: &[String]) -> Option<String> {
 
 /// The snapshots of this account carrying every one of `tags`.
 async fn tagged(ec2: &Ec2, tags: &[Tag]) -> Result<Vec<String>, ActionError> {
-    let mut pages = ec2
+    let snapshots = ec2
         .client
         .describe_snapshots()
         .owner_ids("self")
         .set_filters(Some(tag_filters(tags)))
         .into_paginator()
         .items()
-        .send();
-    let mut ids = Vec::new();
-    while let Some(item) = pages.next().await {
-        let snapshot =
-            item.map_err(|err| aws_error("DescribeSnapshots", "tagged snapshots", &err))?;
-        ids.extend(snapshot.snapshot_id().map(str::to_owned));
-    }
-    Ok(ids)
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| aws_error("DescribeSnapshots", "tagged snapshots", &err))?;
+    Ok(snapshots
+        .iter()
+        .filter_map(|s| s.snapshot_id().map(str::to_owned))
+        .collect())
 }
 
 /// True when deleted now, false when it was already gone.

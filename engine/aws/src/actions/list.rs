@@ -79,17 +79,15 @@ impl Run<Arc<Clients>> for ListSnapshots {
             .describe_snapshots()
             .owner_ids(owner)
             .set_filters(Some(filters));
-        let mut pages = match page_size {
+        let mut snapshots = match page_size {
             Some(size) => request.into_paginator().page_size(size),
             None => request.into_paginator(),
         }
         .items()
-        .send();
-        let mut snapshots = Vec::new();
-        while let Some(item) = pages.next().await {
-            let snapshot = item.map_err(|err| aws_error("DescribeSnapshots", owner, &err))?;
-            snapshots.push(snapshot);
-        }
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| aws_error("DescribeSnapshots", owner, &err))?;
         snapshots.sort_by_key(|s| {
             std::cmp::Reverse(s.start_time().map(|t| (t.secs(), t.subsec_nanos())))
         });

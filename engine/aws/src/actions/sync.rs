@@ -112,35 +112,29 @@ fn shutters() -> Filter {
 }
 
 async fn tagged_snapshots(ec2: &Ec2) -> Result<Vec<Snapshot>, ActionError> {
-    let mut pages = ec2
-        .client
+    ec2.client
         .describe_snapshots()
         .owner_ids("self")
         .filters(shutters())
         .into_paginator()
         .items()
-        .send();
-    let mut found = Vec::new();
-    while let Some(item) = pages.next().await {
-        found.push(item.map_err(|err| aws_error("DescribeSnapshots", "your snapshots", &err))?);
-    }
-    Ok(found)
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| aws_error("DescribeSnapshots", "your snapshots", &err))
 }
 
 async fn tagged_images(ec2: &Ec2) -> Result<Vec<Image>, ActionError> {
-    let mut pages = ec2
-        .client
+    ec2.client
         .describe_images()
         .owners("self")
         .filters(shutters())
         .into_paginator()
         .items()
-        .send();
-    let mut found = Vec::new();
-    while let Some(item) = pages.next().await {
-        found.push(item.map_err(|err| aws_error("DescribeImages", "your images", &err))?);
-    }
-    Ok(found)
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| aws_error("DescribeImages", "your images", &err))
 }
 
 /// The account the credentials act for, when it owns nothing of Shutter's

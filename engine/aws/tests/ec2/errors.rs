@@ -6,17 +6,15 @@ use shutter_core::ActionError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::support::{Step, fatal, run};
+use crate::support::{Step, fatal, run_fatal};
 
 #[tokio::test]
 async fn a_volume_that_does_not_exist_is_fatal_with_awss_code_and_message() {
-    let message = fatal(
-        run(
-            "aws.ec2.create_snapshot",
-            json!({"volume_id": "vol-bad", "region": "us-west-1"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        "aws.ec2.create_snapshot",
+        json!({"volume_id": "vol-bad", "region": "us-west-1"}),
+    )
+    .await;
     assert_eq!(
         message,
         "aws ec2 CreateSnapshot on vol-bad: InvalidVolume.NotFound: The volume 'vol-bad' does not exist."
@@ -25,13 +23,11 @@ async fn a_volume_that_does_not_exist_is_fatal_with_awss_code_and_message() {
 
 #[tokio::test]
 async fn waiting_for_a_snapshot_that_does_not_exist_is_fatal() {
-    let message = fatal(
-        run(
-            "aws.ec2.wait_snapshot",
-            json!({"ids": ["snap-00000000000000000"], "region": "us-west-1"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        "aws.ec2.wait_snapshot",
+        json!({"ids": ["snap-00000000000000000"], "region": "us-west-1"}),
+    )
+    .await;
     assert!(
         message.starts_with(
             "aws ec2 DescribeSnapshots on snap-00000000000000000: InvalidSnapshot.NotFound"
@@ -42,22 +38,22 @@ async fn waiting_for_a_snapshot_that_does_not_exist_is_fatal() {
 
 #[tokio::test]
 async fn bad_parameters_are_fatal_before_any_request() {
-    let message = fatal(
-        run(
-            "aws.ec2.create_snapshot",
-            json!({"volume_id": 7, "region": "us-west-1"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        "aws.ec2.create_snapshot",
+        json!({"volume_id": 7, "region": "us-west-1"}),
+    )
+    .await;
     assert_eq!(
         message,
         "parameter `volume_id`: invalid type: integer `7`, expected a string"
     );
-    let message = fatal(run("aws.ec2.delete_snapshot", json!({"region": "us-west-1"})).await);
+    let message = run_fatal("aws.ec2.delete_snapshot", json!({"region": "us-west-1"})).await;
     assert!(message.contains("nothing to delete"), "{message}");
-    let message = fatal(
-        run("aws.ec2.create_tags", json!({"resource_ids": ["snap-1"], "tags": {"shutter:idempotency-key": "x"}, "region": "us-west-1"})).await,
-    );
+    let message = run_fatal(
+        "aws.ec2.create_tags",
+        json!({"resource_ids": ["snap-1"], "tags": {"shutter:idempotency-key": "x"}, "region": "us-west-1"}),
+    )
+    .await;
     assert!(message.contains("Shutter's own"), "{message}");
 }
 

@@ -4,7 +4,7 @@ use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
 use shutter_core::{BackupKind, BackupState, Location};
 
-use crate::support::{fatal, instance, on_moto, run, unique};
+use crate::support::{instance, on_moto, run_fatal, run_ok, unique};
 
 #[tokio::test]
 async fn create_image_once_then_deregister_it_with_its_snapshots() {
@@ -111,20 +111,17 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
             .unwrap_or(true)
     );
 
-    let twice = run(
+    let twice = run_ok(
         "aws.ec2.deregister_image",
         json!({"image_id": image_id, "region": region}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(twice["deregistered"], false);
-    let strict = fatal(
-        run(
-            "aws.ec2.deregister_image",
-            json!({"image_id": image_id, "region": region, "missing_ok": false}),
-        )
-        .await,
-    );
+    let strict = run_fatal(
+        "aws.ec2.deregister_image",
+        json!({"image_id": image_id, "region": region, "missing_ok": false}),
+    )
+    .await;
     assert!(
         strict.starts_with(&format!(
             "aws ec2 DeregisterImage on {image_id}: InvalidAMIID."
@@ -135,13 +132,11 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
 
 #[tokio::test]
 async fn an_image_of_an_instance_that_does_not_exist_is_fatal() {
-    let message = fatal(
-        run(
-            "aws.ec2.create_image",
-            json!({"instance_id": "i-00000000000000000", "name": "x", "region": "ap-northeast-1"}),
-        )
-        .await,
-    );
+    let message = run_fatal(
+        "aws.ec2.create_image",
+        json!({"instance_id": "i-00000000000000000", "name": "x", "region": "ap-northeast-1"}),
+    )
+    .await;
     assert!(
         message
             .starts_with("aws ec2 CreateImage on i-00000000000000000: InvalidInstanceID.NotFound"),

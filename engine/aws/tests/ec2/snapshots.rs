@@ -6,7 +6,8 @@ use shutter_aws::IDEMPOTENCY_TAG;
 
 use crate::proxy::Proxy;
 use crate::support::{
-    Step, client, fatal, instance, moto, on_moto, run, snapshots_tagged, unique, volume,
+    Step, client, instance, moto, on_moto, run_fatal, run_ok, snapshot, snapshots_tagged, unique,
+    volume,
 };
 
 #[tokio::test]
@@ -66,12 +67,11 @@ async fn a_rerun_after_a_crash_adopts_the_snapshot_instead_of_creating_a_second(
         step.logs()
     );
     // Another step (another key) snapshots the same volume anew.
-    let other = run(
+    let other = run_ok(
         "aws.ec2.create_snapshot",
         json!({"volume_id": vol, "region": region}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_ne!(other["snapshot_id"], first["snapshot_id"]);
     assert_eq!(other["adopted"], false);
 }
@@ -110,12 +110,11 @@ async fn create_snapshots_takes_every_volume_of_an_instance_once() {
         2
     );
 
-    let data_only = run(
+    let data_only = run_ok(
         "aws.ec2.create_snapshots",
         json!({"instance_id": server, "region": region, "exclude_boot_volume": true}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         data_only["snapshot_ids"].as_array().unwrap().len(),
         1,
@@ -127,24 +126,18 @@ async fn create_snapshots_takes_every_volume_of_an_instance_once() {
 async fn copy_snapshot_lands_in_the_second_region_once_and_can_be_waited_for_there() {
     let (source, target) = ("ap-southeast-1", "ap-southeast-2");
     let ec2 = client(source).await;
-    let vol = volume(&ec2, source).await;
-    let snap = run(
-        "aws.ec2.create_snapshot",
-        json!({"volume_id": vol, "region": source}),
-    )
-    .await
-    .unwrap();
+    let snap = snapshot(source).await;
     let (url, _) = moto();
     let step = Step::new(&url);
     let params = json!({
-        "snapshot_id": snap["snapshot_id"], "source_region": source, "region": target,
-        "description": "dr copy", "tags": {"copy-of": snap["snapshot_id"]},
+        "snapshot_id": snap, "source_region": source, "region": target,
+        "description": "dr copy", "tags": {"copy-of": snap},
     });
     let copy = step.ok("aws.ec2.copy_snapshot", params.clone()).await;
     let copy_id = copy["snapshot_id"].as_str().unwrap();
-    assert_ne!(copy_id, snap["snapshot_id"].as_str().unwrap());
+    assert_ne!(copy_id, snap.as_str());
     assert_eq!(copy["region"], target);
-    assert_eq!(copy["source_snapshot_id"], snap["snapshot_id"]);
+    assert_eq!(copy["source_snapshot_id"], snap.as_str());
     assert_eq!(copy["adopted"], false);
     let there = client(target).await;
     assert_eq!(
@@ -162,18 +155,14 @@ async fn copy_snapshot_lands_in_the_second_region_once_and_can_be_waited_for_the
     assert_eq!(again["snapshot_id"], copy_id);
     assert_eq!(again["adopted"], true);
 
-    let waited = run(
+    let waited = run_ok(
         "aws.ec2.wait_snapshot",
         json!({"ids": [copy_id], "region": target, "poll": "10ms"}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(waited["snapshots"][0]["state"], "completed");
     assert_eq!(waited["snapshots"][0]["description"], "dr copy");
-    assert_eq!(
-        waited["snapshots"][0]["tags"]["copy-of"],
-        snap["snapshot_id"]
-    );
+    assert_eq!(waited["snapshots"][0]["tags"]["copy-of"], snap.as_str());
 }
 
 #[tokio::test]
@@ -183,29 +172,26 @@ async fn create_tags_then_list_by_tag_newest_first_then_delete() {
     let vol = volume(&ec2, region).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let out = run(
+        let out = run_ok(
             "aws.ec2.create_snapshot",
             json!({"volume_id": vol, "region": region}),
         )
-        .await
-        .unwrap();
+        .await;
         ids.push(out["snapshot_id"].as_str().unwrap().to_owned());
     }
     let label = unique();
-    let tagged = run(
+    let tagged = run_ok(
         "aws.ec2.create_tags",
         json!({"resource_ids": ids, "region": region, "tags": {"backup-set": label, "keep": true}}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(tagged["tags"], json!({"backup-set": label, "keep": "true"}));
 
-    let listed = run(
+    let listed = run_ok(
         "aws.ec2.list_snapshots",
         json!({"region": region, "tags": {"backup-set": label}}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(listed["count"], 3);
     let snapshots = listed["snapshots"].as_array().unwrap();
     let mut seen: Vec<String> = listed["snapshot_ids"]
@@ -231,20 +217,18 @@ async fn create_tags_then_list_by_tag_newest_first_then_delete() {
     ids.sort();
     assert_eq!(seen, ids);
 
-    let by_volume = run(
+    let by_volume = run_ok(
         "aws.ec2.list_snapshots",
         json!({"region": region, "volume_id": vol, "state": "completed", "tags": {"backup-set": label}}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(by_volume["count"], 3);
 
-    let deleted = run(
+    let deleted = run_ok(
         "aws.ec2.delete_snapshot",
         json!({"snapshot_ids": &ids[..2], "snapshot_id": ids[2], "region": region}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(deleted["deleted"].as_array().unwrap().len(), 3, "{deleted}");
     assert!(
         snapshots_tagged(&ec2, "backup-set", &label)
@@ -253,33 +237,27 @@ async fn create_tags_then_list_by_tag_newest_first_then_delete() {
     );
 
     // By tags: what a `for_each` item's compensation can name.
-    let extra = run("aws.ec2.create_snapshot", json!({"volume_id": vol, "region": region, "tags": {"backup-set": label, "copy-of": "snap-x"}}))
-        .await
-        .unwrap();
-    let by_tags = run(
+    let extra = run_ok("aws.ec2.create_snapshot", json!({"volume_id": vol, "region": region, "tags": {"backup-set": label, "copy-of": "snap-x"}})).await;
+    let by_tags = run_ok(
         "aws.ec2.delete_snapshot",
         json!({"tags": {"backup-set": label, "copy-of": "snap-x"}, "region": region}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(by_tags["deleted"], json!([extra["snapshot_id"]]));
 
     // Deleting again is fine by default (a compensation retried), an error when asked.
-    let again = run(
+    let again = run_ok(
         "aws.ec2.delete_snapshot",
         json!({"snapshot_id": ids[0], "region": region}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(again["missing"], json!([ids[0]]));
     assert_eq!(again["deleted"], json!([]));
-    let strict = fatal(
-        run(
-            "aws.ec2.delete_snapshot",
-            json!({"snapshot_id": ids[0], "region": region, "missing_ok": false}),
-        )
-        .await,
-    );
+    let strict = run_fatal(
+        "aws.ec2.delete_snapshot",
+        json!({"snapshot_id": ids[0], "region": region, "missing_ok": false}),
+    )
+    .await;
     assert!(
         strict.starts_with(&format!(
             "aws ec2 DeleteSnapshot on {}: InvalidSnapshot.NotFound",
@@ -296,12 +274,11 @@ async fn list_snapshots_reads_every_page() {
     let vol = volume(&ec2, region).await;
     let label = unique();
     for _ in 0..12 {
-        run(
+        run_ok(
             "aws.ec2.create_snapshot",
             json!({"volume_id": vol, "region": region, "tags": {"set": label}}),
         )
-        .await
-        .unwrap();
+        .await;
     }
     let proxy = Proxy::paging().await;
     let out = Step::new(&proxy.url)

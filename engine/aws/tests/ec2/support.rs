@@ -8,7 +8,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceType};
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 use shutter_aws::AwsSettings;
 use shutter_core::{Action, ActionContext, ActionError, RecordingSink};
 
@@ -90,6 +90,19 @@ pub(crate) async fn run(action: &str, params: Json) -> Result<Json, ActionError>
     Step::new(&url).run(action, params).await
 }
 
+/// Runs `action` once, as a step of its own: its outputs; the test fails
+/// if it fails.
+pub(crate) async fn run_ok(action: &str, params: Json) -> Json {
+    let (url, _) = moto();
+    Step::new(&url).ok(action, params).await
+}
+
+/// Runs `action` once, as a step of its own: the message of its fatal
+/// failure; the test fails on anything else.
+pub(crate) async fn run_fatal(action: &str, params: Json) -> String {
+    fatal(run(action, params).await)
+}
+
 /// A test on moto in `region`: an SDK client for fixtures, and a step whose
 /// actions go to moto.
 pub(crate) async fn on_moto(region: &str) -> (aws_sdk_ec2::Client, Step) {
@@ -127,6 +140,19 @@ pub(crate) async fn volume(client: &aws_sdk_ec2::Client, region: &str) -> String
         .volume_id()
         .unwrap()
         .to_owned()
+}
+
+/// A snapshot of a new volume in `region`, made by a step of its own: its
+/// id.
+pub(crate) async fn snapshot(region: &str) -> String {
+    let ec2 = client(region).await;
+    let vol = volume(&ec2, region).await;
+    let out = run_ok(
+        "aws.ec2.create_snapshot",
+        json!({"volume_id": vol, "region": region}),
+    )
+    .await;
+    out["snapshot_id"].as_str().unwrap().to_owned()
 }
 
 /// An instance with its root volume and one more attached: two volumes.

@@ -64,12 +64,11 @@ async fn a_volume_from_a_snapshot_keeps_its_size_and_encryption_and_a_rerun_adop
     );
 
     // Larger on request; a volume smaller than its snapshot is EC2's refusal.
-    let bigger = crate::support::run(
+    let bigger = crate::support::run_ok(
         "aws.ec2.create_volume",
         json!({"snapshot_id": snapshot, "region": region, "size_gib": 20, "volume_type": "gp3", "availability_zone": "eu-central-1b"}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(bigger["size_gib"], 20);
     assert_eq!(bigger["volume_type"], "gp3");
     assert_eq!(bigger["availability_zone"], "eu-central-1b");
@@ -113,16 +112,13 @@ async fn a_restored_volume_attaches_once_and_is_deleted_with_its_detach() {
     let delete = json!({"volume_id": volume, "region": region});
     let message = fatal(crate::support::run("aws.ec2.delete_volume", delete.clone()).await);
     assert!(message.contains("detach: true"), "{message}");
-    let deleted = crate::support::run(
+    let deleted = crate::support::run_ok(
         "aws.ec2.delete_volume",
         json!({"volume_id": volume, "region": region, "detach": true}),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(deleted["deleted"], true, "{deleted}");
-    let twice = crate::support::run("aws.ec2.delete_volume", delete)
-        .await
-        .unwrap();
+    let twice = crate::support::run_ok("aws.ec2.delete_volume", delete).await;
     assert_eq!(twice["deleted"], false, "gone already: {twice}");
 }
 

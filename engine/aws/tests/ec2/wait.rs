@@ -7,19 +7,7 @@ use serde_json::json;
 use shutter_core::ActionError;
 
 use crate::proxy::Proxy;
-use crate::support::{Step, client, fatal, run, volume};
-
-async fn snapshot(region: &str) -> String {
-    let ec2 = client(region).await;
-    let vol = volume(&ec2, region).await;
-    let out = run(
-        "aws.ec2.create_snapshot",
-        json!({"volume_id": vol, "region": region}),
-    )
-    .await
-    .unwrap();
-    out["snapshot_id"].as_str().unwrap().to_owned()
-}
+use crate::support::{Step, fatal, snapshot};
 
 #[tokio::test]
 async fn waits_while_pending_and_reports_awss_progress() {

@@ -4,13 +4,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use serde_json::{Map, Value as Json};
 use shutter_core::Effect;
 use shutter_dsl::Source;
 use shutter_runtime::{Call, DryRun, Forecast, StepPlan};
 use shutter_store::Durability;
 
+use crate::commands::run::unless_inputs_refused;
 use crate::db::{self, DbArgs, EngineArgs};
 
 /// Longest output shown per step in text; `--json` shows all of it.
@@ -33,18 +33,11 @@ pub(crate) async fn show(
     let opened = db::open(db, Durability::Normal).await?;
     let engine = db::engine(opened.store.clone(), engine.config()?)?;
     let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_owned());
-    let dry = match engine
+    let planned = engine
         .dry_run(&plan, &inputs, Some(&path.display().to_string()))
-        .await
-    {
-        Ok(dry) => dry,
-        Err(shutter_runtime::EngineError::Inputs(errors)) => {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(err) => return Err(err).context("planning the run"),
+        .await;
+    let Some(dry) = unless_inputs_refused(planned, "planning the run")? else {
+        return Ok(ExitCode::FAILURE);
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&dry)?);

@@ -97,15 +97,9 @@ pub(crate) async fn execute(
         text: source.text().to_owned(),
         path: path.map(|path| path.display().to_string()),
     };
-    let claim = match engine.start(&plan, workflow_source, &inputs).await {
-        Ok(claim) => claim,
-        Err(shutter_runtime::EngineError::Inputs(errors)) => {
-            for error in errors {
-                eprintln!("error: {error}");
-            }
-            return Ok(ExitCode::FAILURE);
-        }
-        Err(err) => return Err(err).context("starting the execution"),
+    let started = engine.start(&plan, workflow_source, &inputs).await;
+    let Some(claim) = unless_inputs_refused(started, "starting the execution")? else {
+        return Ok(ExitCode::FAILURE);
     };
     let id = claim.id;
     eprintln!(
@@ -115,6 +109,25 @@ pub(crate) async fn execute(
 
     let record = follow(&engine, store, claim, plan).await?;
     finish(&record)
+}
+
+/// What the engine answered; `None` when it refused the inputs, each
+/// problem printed (the command then fails); any other error as the error
+/// of `doing`.
+pub(crate) fn unless_inputs_refused<T>(
+    answer: Result<T, shutter_runtime::EngineError>,
+    doing: &'static str,
+) -> anyhow::Result<Option<T>> {
+    match answer {
+        Ok(value) => Ok(Some(value)),
+        Err(shutter_runtime::EngineError::Inputs(errors)) => {
+            for error in errors {
+                eprintln!("error: {error}");
+            }
+            Ok(None)
+        }
+        Err(err) => Err(err).context(doing),
+    }
 }
 
 /// Prints an ended execution's outputs (stdout) and, when it succeeded

@@ -73,11 +73,7 @@ pub(super) struct Booted {
 
 impl CreateServer {
     fn poll(&self) -> Poll {
-        servers::every(
-            self.poll.map_or(Duration::from_secs(2), |span| span.0),
-            self.timeout
-                .map_or(Duration::from_secs(30 * 60), |span| span.0),
-        )
+        servers::polling(self.poll, self.timeout, Duration::from_secs(30 * 60))
     }
 
     /// The request's `server` object, the step's key in its metadata, and

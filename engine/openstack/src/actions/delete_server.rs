@@ -57,11 +57,7 @@ pub(super) struct Deleted {
 
 impl DeleteServer {
     fn poll(&self) -> Poll {
-        servers::every(
-            self.poll.map_or(Duration::from_secs(2), |span| span.0),
-            self.timeout
-                .map_or(Duration::from_secs(10 * 60), |span| span.0),
-        )
+        servers::polling(self.poll, self.timeout, Duration::from_secs(10 * 60))
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use shutter_core::{ActionContext, ActionError};
-use shutter_kit::{Poll, Polled, poll_until};
+use shutter_kit::{Polled, poll_until};
 
 use crate::session::Session;
 
@@ -35,12 +35,7 @@ pub(crate) async fn wait_active(
     options: WaitOptions,
 ) -> Result<Json, ActionError> {
     let last = Mutex::new(String::new());
-    let poll = Poll {
-        first: options.interval,
-        growth: 1.0,
-        cap: options.interval,
-        deadline: options.timeout,
-    };
+    let poll = crate::servers::every(options.interval, options.timeout);
     poll_until(&ctx.cancel, &format!("image {id}"), poll, || async {
         let image = super::get(session, id).await?;
         let status = image

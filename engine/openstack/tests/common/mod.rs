@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha512};
 use shutter_core::{ActionContext, ActionError, RecordingSink};
 use shutter_openstack::{ConfigSources, Provider};
 
@@ -45,6 +46,14 @@ impl Clouds {
             .unwrap_or_else(|err| panic!("{action}: {err:?}"))
     }
 
+    /// Creates an image without data (queued) in `cloud`, named
+    /// `prefix-UNIQUE`: its id.
+    pub(crate) async fn new_image(&self, cloud: &str, prefix: &str) -> String {
+        let params = json!({"cloud": cloud, "name": unique(prefix)});
+        let created = self.ok("openstack.image.create", params).await;
+        created["id"].as_str().unwrap().to_owned()
+    }
+
     /// Deletes a test's image from `cloud`: the outputs.
     pub(crate) async fn delete_image(&self, cloud: &str, id: &str) -> Json {
         let params = json!({"cloud": cloud, "image_id": id});
@@ -68,6 +77,14 @@ impl Clouds {
         let mut ctx = context(params);
         ctx.idempotency_key = key.to_owned();
         run_ctx(&self.provider, action, &ctx).await
+    }
+}
+
+/// The message of a fatal error; the test fails on any other.
+pub(crate) fn fatal(err: &ActionError) -> &str {
+    match err {
+        ActionError::Fatal { message, .. } => message,
+        other => panic!("expected a fatal error, got {other:?}"),
     }
 }
 
@@ -112,6 +129,14 @@ fn uuid_like() -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// SHA-512 of `data`, in lowercase hex (as the image actions report it).
+pub(crate) fn sha512_hex(data: &[u8]) -> String {
+    Sha512::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `size` bytes of a deterministic pattern, written to `path`.

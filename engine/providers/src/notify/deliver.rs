@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
-use shutter_core::notify::{Delivery, NotifyEvent, Target};
+use async_trait::async_trait;
+use shutter_core::notify::{Delivery, Notifier, NotifyEvent, Target};
 use tokio_util::sync::CancellationToken;
 
+use super::HttpNotifier;
 use super::sign::signature_header;
 
 /// How often and how patiently a delivery is tried.
@@ -55,66 +57,69 @@ enum Tried {
     Refused { status: Option<u16>, error: String },
 }
 
-/// Tries `body` on `target` as [`Backoff`] allows; see the module
-/// documentation of `notify` for what is sent.
-pub(super) async fn deliver(
-    client: &reqwest::Client,
-    backoff: &Backoff,
-    target: &Target,
-    event: NotifyEvent,
-    id: &str,
-    body: &[u8],
-    cancel: &CancellationToken,
-) -> Delivery {
-    let tries = backoff.tries.max(1);
-    let mut delivery = Delivery {
-        delivered: false,
-        status: None,
-        tries: 0,
-        error: None,
-    };
-    for attempt in 1..=tries {
-        if cancel.is_cancelled() {
-            return canceled(delivery);
-        }
-        delivery.tries = attempt;
-        let tried = tokio::select! {
-            () = cancel.cancelled() => return canceled(delivery),
-            tried = try_once(client, target, event, id, body) => tried,
+#[async_trait]
+impl Notifier for HttpNotifier {
+    /// Tries `body` on `target` as [`Backoff`] allows; see the module
+    /// documentation of `notify` for what is sent.
+    async fn deliver(
+        &self,
+        target: &Target,
+        event: NotifyEvent,
+        id: &str,
+        body: &[u8],
+        cancel: &CancellationToken,
+    ) -> Delivery {
+        let (client, backoff) = (&self.client, &self.backoff);
+        let tries = backoff.tries.max(1);
+        let mut delivery = Delivery {
+            delivered: false,
+            status: None,
+            tries: 0,
+            error: None,
         };
-        let wait = match tried {
-            Tried::Delivered { status } => {
-                delivery.delivered = true;
-                delivery.status = Some(status);
-                delivery.error = None;
-                return delivery;
+        for attempt in 1..=tries {
+            if cancel.is_cancelled() {
+                return canceled(delivery);
             }
-            Tried::Refused { status, error } => {
-                delivery.status = status.or(delivery.status);
-                delivery.error = Some(error);
-                return delivery;
-            }
-            Tried::Again {
-                status,
-                error,
-                retry_after,
-            } => {
-                delivery.status = status.or(delivery.status);
-                delivery.error = Some(error);
-                retry_after.map_or_else(
-                    || backoff.wait_after(attempt),
-                    |asked| asked.min(backoff.max),
-                )
-            }
-        };
-        if attempt < tries {
-            tokio::select! {
+            delivery.tries = attempt;
+            let tried = tokio::select! {
                 () = cancel.cancelled() => return canceled(delivery),
-                () = tokio::time::sleep(wait) => {}
+                tried = try_once(client, target, event, id, body) => tried,
+            };
+            let wait = match tried {
+                Tried::Delivered { status } => {
+                    delivery.delivered = true;
+                    delivery.status = Some(status);
+                    delivery.error = None;
+                    return delivery;
+                }
+                Tried::Refused { status, error } => {
+                    delivery.status = status.or(delivery.status);
+                    delivery.error = Some(error);
+                    return delivery;
+                }
+                Tried::Again {
+                    status,
+                    error,
+                    retry_after,
+                } => {
+                    delivery.status = status.or(delivery.status);
+                    delivery.error = Some(error);
+                    retry_after.map_or_else(
+                        || backoff.wait_after(attempt),
+                        |asked| asked.min(backoff.max),
+                    )
+                }
+            };
+            if attempt < tries {
+                tokio::select! {
+                    () = cancel.cancelled() => return canceled(delivery),
+                    () = tokio::time::sleep(wait) => {}
+                }
             }
         }
+        delivery
     }
-    delivery
 }
 
 /// The delivery so far, ended by a cancel.

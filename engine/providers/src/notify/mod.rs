@@ -1,5 +1,5 @@
-//! Webhooks over HTTP: the [`Notifier`] the engine uses to tell receivers
-//! what its executions did.
+//! Webhooks over HTTP: the [`Notifier`](shutter_core::notify::Notifier)
+//! the engine uses to tell receivers what its executions did.
 //!
 //! # What is sent
 //! A `POST` to the target's URL with the JSON body as given, and headers:
@@ -28,22 +28,21 @@
 //! followed: the signed body goes only where the workflow said. A cancel
 //! ends the delivery at once, between tries or during one.
 //!
-//! The record ([`Delivery`]) names the receiver by the target's name,
-//! never by its URL, whose query may carry a token.
+//! The record ([`Delivery`](shutter_core::notify::Delivery)) names the
+//! receiver by the target's name, never by its URL, whose query may carry
+//! a token.
 
 mod deliver;
 pub mod sign;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use shutter_core::notify::{Delivery, Notifier, NotifyEvent, Target};
 use shutter_kit::{ClientError, HttpOptions, Proxy, Redirects};
-use tokio_util::sync::CancellationToken;
 
 pub use deliver::Backoff;
 
-/// Delivers notifications with `reqwest`, signed and retried.
+/// Delivers notifications with `reqwest`, signed and retried (`deliver`
+/// implements the engine's `Notifier` for it).
 #[derive(Debug, Clone)]
 pub struct HttpNotifier {
     client: reqwest::Client,
@@ -69,19 +68,5 @@ impl HttpNotifier {
         }
         .build()?;
         Ok(Self { client, backoff })
-    }
-}
-
-#[async_trait]
-impl Notifier for HttpNotifier {
-    async fn deliver(
-        &self,
-        target: &Target,
-        event: NotifyEvent,
-        id: &str,
-        body: &[u8],
-        cancel: &CancellationToken,
-    ) -> Delivery {
-        deliver::deliver(&self.client, &self.backoff, target, event, id, body, cancel).await
     }
 }

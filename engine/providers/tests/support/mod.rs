@@ -108,11 +108,30 @@ impl Lab {
         self.step().run(action, params).await
     }
 
+    /// Runs `action` once, as a step of its own: its outputs; the test
+    /// fails if it fails.
+    pub(crate) async fn ok(&self, action: &str, params: Json) -> Json {
+        self.step().ok(action, params).await
+    }
+
+    /// Backs `target` up with `snapshot`: the catalog entries it recorded
+    /// (one).
+    pub(crate) async fn backed_up(&self, target: &str, options: Json) -> Vec<shutter_core::Backup> {
+        let step = self.step();
+        step.ok(
+            "snapshot",
+            json!({"target": target, "name": "nightly", "options": options}),
+        )
+        .await;
+        let entries = step.cataloged();
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        entries
+    }
+
     /// `snapshot.delete` of a `snapshot` output, which must succeed.
     pub(crate) async fn delete(&self, snapshot: &Json) -> Json {
-        self.run("snapshot.delete", json!({ "snapshot": snapshot }))
+        self.ok("snapshot.delete", json!({ "snapshot": snapshot }))
             .await
-            .unwrap()
     }
 
     pub(crate) fn aws_options(&self) -> Json {
@@ -134,6 +153,15 @@ impl Step<'_> {
         let result = self.lab.actions[action].run(&ctx).await;
         ctx.flush().await.unwrap();
         result
+    }
+
+    /// Runs `action`: its outputs; the test fails if it fails, naming the
+    /// parameters too (the same action runs on every provider here).
+    pub(crate) async fn ok(&self, action: &str, params: Json) -> Json {
+        let asked = params.to_string();
+        self.run(action, params)
+            .await
+            .unwrap_or_else(|err| panic!("{action} {asked}: {err:?}"))
     }
 
     pub(crate) fn logs(&self) -> Vec<String> {
@@ -206,17 +234,29 @@ pub(crate) async fn volume_with(moto: &str, region: &str, more: &[(&str, &str)])
 
 /// Whether moto still has the volume (one being deleted counts as gone).
 pub(crate) async fn volume_exists(moto: &str, region: &str, id: &str) -> bool {
+    described(moto, region, "Volume", id)
+        .await
+        .is_some_and(|xml| {
+            !xml.contains("<status>deleting</status>") && !xml.contains("<status>deleted</status>")
+        })
+}
+
+/// moto's answer to `Describe{kind}s` of `id` (`kind`: `Volume`,
+/// `Snapshot`), or `None` when it answers `Invalid{kind}.NotFound`.
+async fn described(moto: &str, region: &str, kind: &str, id: &str) -> Option<String> {
+    let action = format!("Describe{kind}s");
+    let id_param = format!("{kind}Id.1");
     let xml = ec2(
         moto,
         region,
-        &[("Action", "DescribeVolumes"), ("VolumeId.1", id)],
+        &[("Action", action.as_str()), (id_param.as_str(), id)],
     )
     .await;
-    if xml.contains("InvalidVolume.NotFound") {
-        return false;
+    if xml.contains(&format!("Invalid{kind}.NotFound")) {
+        return None;
     }
     assert!(xml.contains(id), "{xml}");
-    !xml.contains("<status>deleting</status>") && !xml.contains("<status>deleted</status>")
+    Some(xml)
 }
 
 /// An instance with its root volume and one more attached: two volumes.
@@ -255,17 +295,7 @@ pub(crate) async fn instance(moto: &str, region: &str) -> String {
 
 /// Whether moto still has the snapshot.
 pub(crate) async fn snapshot_exists(moto: &str, region: &str, id: &str) -> bool {
-    let xml = ec2(
-        moto,
-        region,
-        &[("Action", "DescribeSnapshots"), ("SnapshotId.1", id)],
-    )
-    .await;
-    if xml.contains("InvalidSnapshot.NotFound") {
-        return false;
-    }
-    assert!(xml.contains(id), "{xml}");
-    true
+    described(moto, region, "Snapshot", id).await.is_some()
 }
 
 /// Glance's image record, or None after a 404.

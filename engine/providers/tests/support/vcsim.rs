@@ -40,20 +40,25 @@ const DISK_KB: u64 = 1 << 20;
 /// this controller.
 const IDE_0: &str = "200";
 
-/// A throwaway VM of its own on vcsim, with one thin 1 GiB disk: its moRef
-/// (what `vsphere://VCENTER/vm-N` names).
-pub(crate) async fn vm_with_disk(name: &str) -> String {
+/// The connection to the shared vcsim a step makes with no `vcenter`
+/// parameter: govc's variables, as its peer sets them.
+pub(crate) fn connection() -> ConnectionConfig {
     let vcsim = shutter_testpeers::peer("vcsim");
     let env =
         shutter_vmware::Env::new(shutter_core::Env::from_map(vcsim.env.into_iter().collect()));
-    let config = ConnectionConfig::from_step(
+    ConnectionConfig::from_step(
         &json!({}),
         &Default::default(),
         &env,
         &shutter_core::Files::default(),
     )
-    .unwrap();
-    let client = SessionCache::new().client(&config).await.unwrap();
+    .unwrap()
+}
+
+/// A throwaway VM of its own on vcsim, with one thin 1 GiB disk: its moRef
+/// (what `vsphere://VCENTER/vm-N` names).
+pub(crate) async fn vm_with_disk(name: &str) -> String {
+    let client = SessionCache::new().client(&connection()).await.unwrap();
     let stock = find_vm(&client, &VmTarget::parse(&json!("DC0_H0_VM0")).unwrap())
         .await
         .unwrap();

@@ -112,11 +112,7 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) -> Result<ExecutionRecord, EngineError> {
     let id = claim.id;
-    let snapshot = inner
-        .store
-        .snapshot(id)
-        .await?
-        .ok_or(StoreError::NotFound(id))?;
+    let snapshot = inner.stored_snapshot(id).await?;
     let ended = snapshot.execution.state.is_terminal();
     if ended && snapshot.execution.pending_notices.is_empty() {
         return Ok(snapshot.execution);
@@ -158,11 +154,7 @@ pub(crate) async fn run(
     if ended {
         // Only its webhooks were left to do.
         notices.settle().await;
-        return inner
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id).into());
+        return inner.stored_record(id).await;
     }
     if snapshot.execution.state == ExecutionState::Queued {
         let at = inner.clock.now();
@@ -189,11 +181,7 @@ pub(crate) async fn run(
         notices.dispatch(queued);
         notices.settle().await;
         lock(&inner.given).remove(&id);
-        return inner
-            .store
-            .get(id)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(id).into());
+        return inner.stored_record(id).await;
     }
     let started_at = snapshot
         .execution
@@ -456,14 +444,7 @@ impl Run {
         // Handed back only once every delivery has ended and is recorded.
         self.shared.notices.dispatch(queued);
         self.shared.notices.settle().await;
-        let record = self
-            .shared
-            .inner
-            .store
-            .get(self.shared.id)
-            .await?
-            .ok_or(StoreError::NotFound(self.shared.id))?;
-        Ok(record)
+        self.shared.inner.stored_record(self.shared.id).await
     }
 
     /// Starts or settles every ready step.

@@ -1,11 +1,14 @@
+#![allow(dead_code, reason = "each test binary uses part of the shared support")]
+
 //! What the executor's test files share.
 
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use shutter_core::ExecutionId;
+use shutter_core::{Claim, ExecutionId, ExecutionRecord, ExecutionSnapshot, StepRecord};
 use shutter_dsl::{Plan, Source};
 use shutter_runtime::{Engine, WorkflowSource};
+use tokio_util::sync::CancellationToken;
 
 /// Compiles `yaml` with the engine's catalog and starts it with `inputs`
 /// (a JSON object): the execution and its plan, to run.
@@ -25,4 +28,34 @@ pub(crate) async fn start(engine: &Engine, yaml: &str, inputs: &Json) -> (Execut
         .await
         .unwrap_or_else(|e| panic!("starting: {e}"));
     (started.id, Arc::new(plan))
+}
+
+/// Starts `yaml` as [`start`] does and runs it until it ends (or `cancel`
+/// stops it): its record.
+///
+/// # Panics
+/// As [`start`], and when the engine fails to run it.
+pub(crate) async fn run_to_end(
+    engine: &Engine,
+    yaml: &str,
+    inputs: &Json,
+    cancel: CancellationToken,
+) -> ExecutionRecord {
+    let (id, plan) = start(engine, yaml, inputs).await;
+    engine
+        .run(Claim::created(id), plan, cancel)
+        .await
+        .unwrap_or_else(|e| panic!("running: {e}"))
+}
+
+/// The step `key` of `snapshot` (`a`, or an item: `a[2]`).
+///
+/// # Panics
+/// When it has no such step.
+pub(crate) fn step<'s>(snapshot: &'s ExecutionSnapshot, key: &str) -> &'s StepRecord {
+    snapshot
+        .steps
+        .iter()
+        .find(|step| step.key.to_string() == key)
+        .unwrap_or_else(|| panic!("no step {key}"))
 }

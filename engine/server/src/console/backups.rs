@@ -26,6 +26,7 @@ use super::escape::{escape, percent, query, shorten};
 use super::page::{self, Section};
 use super::when;
 use crate::error::ApiError;
+use crate::extract::cut_to_page;
 use crate::routes::backups::{ListParams, PROVIDERS};
 use crate::state::AppState;
 
@@ -48,12 +49,7 @@ pub(crate) async fn show(
 ) -> Result<Response, ApiError> {
     let (backup_query, limit) = filter.to_query()?;
     let mut entries = state.store().backups(&backup_query).await?;
-    let older = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.id.clone())
-    } else {
-        None
-    };
+    let older = cut_to_page(&mut entries, limit, |e| e.id.clone());
     let main = render(&filter, &entries, older.as_deref());
     Ok(page::respond(page::document(
         "Backups",

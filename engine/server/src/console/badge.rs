@@ -72,18 +72,7 @@ mod tests {
         for state in ExecutionState::ALL {
             assert_ne!(icon(state.as_str()), "?", "{state}");
         }
-        let steps = [
-            StepState::Pending,
-            StepState::Waiting,
-            StepState::Running,
-            StepState::Retrying,
-            StepState::Succeeded,
-            StepState::Failed,
-            StepState::Skipped,
-            StepState::Canceled,
-            StepState::Compensated,
-        ];
-        for state in steps {
+        for state in StepState::ALL {
             assert_ne!(icon(state.as_str()), "?", "{state}");
         }
     }

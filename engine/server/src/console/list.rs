@@ -17,6 +17,7 @@ use super::escape::{escape, query};
 use super::page::{self, Section};
 use super::when;
 use crate::error::ApiError;
+use crate::extract::cut_to_page;
 use crate::routes::executions::ListParams;
 use crate::state::AppState;
 
@@ -79,12 +80,7 @@ pub(crate) async fn show(
 ) -> Result<Response, ApiError> {
     let (list_query, limit) = filter.to_list_query()?;
     let mut records = state.store().list(&list_query).await?;
-    let older = if records.len() > limit {
-        records.truncate(limit);
-        records.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let older = cut_to_page(&mut records, limit, |r| r.id.to_string());
     let counts = state.store().count_by_state().await?;
     let mut workflows: Vec<String> = state
         .workflows()

@@ -8,7 +8,7 @@ use shutter_core::{BackupKind, BackupQuery, BackupState};
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{page_size, since};
+use crate::extract::{cut_to_page, page_size, since};
 use crate::state::AppState;
 use crate::views::{BackupPage, BackupView};
 
@@ -47,42 +47,50 @@ impl ListParams {
     pub(crate) fn to_query(&self) -> Result<(BackupQuery, usize), ApiError> {
         let limit = page_size(self.limit)?;
         let given = |value: Option<&String>| value.filter(|v| !v.is_empty()).cloned();
-        let provider = given(self.provider.as_ref());
-        if let Some(provider) = &provider
-            && !PROVIDERS.contains(&provider.as_str())
-        {
-            return Err(ApiError::bad_request(format!(
-                "unknown provider `{provider}` (one of {})",
-                PROVIDERS.join(", ")
-            )));
-        }
+        let provider = one_of(
+            given(self.provider.as_ref()),
+            "provider",
+            &PROVIDERS.join(", "),
+            |p| PROVIDERS.contains(&p).then(|| p.to_owned()),
+        )?;
         let query = BackupQuery {
             source: given(self.source.as_ref()),
             provider,
-            state: given(self.state.as_ref())
-                .map(|s| {
-                    BackupState::parse(&s).ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "unknown state `{s}` (one of available, deleted, missing)"
-                        ))
-                    })
-                })
-                .transpose()?,
-            kind: given(self.kind.as_ref())
-                .map(|k| {
-                    BackupKind::parse(&k).ok_or_else(|| {
-                        ApiError::bad_request(format!(
-                            "unknown kind `{k}` (one of ebs_snapshot, ami, glance_image, vsphere_snapshot)"
-                        ))
-                    })
-                })
-                .transpose()?,
+            state: one_of(
+                given(self.state.as_ref()),
+                "state",
+                "available, deleted, missing",
+                BackupState::parse,
+            )?,
+            kind: one_of(
+                given(self.kind.as_ref()),
+                "kind",
+                "ebs_snapshot, ami, glance_image, vsphere_snapshot",
+                BackupKind::parse,
+            )?,
             since: since(given(self.since.as_ref()))?,
             before: given(self.cursor.as_ref()),
             limit: limit + 1,
         };
         Ok((query, limit))
     }
+}
+
+/// `value` read by `parse`, when given; a 400 naming the values `allowed`
+/// when `parse` does not know it.
+fn one_of<T>(
+    value: Option<String>,
+    what: &str,
+    allowed: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|value| {
+            parse(&value).ok_or_else(|| {
+                ApiError::bad_request(format!("unknown {what} `{value}` (one of {allowed})"))
+            })
+        })
+        .transpose()
 }
 
 /// Lists the backup catalog, newest first, a page at a time. The cursor is
@@ -95,12 +103,7 @@ pub(crate) async fn list(
 ) -> Result<Json<BackupPage>, ApiError> {
     let (query, limit) = params.to_query()?;
     let mut entries = state.store().backups(&query).await?;
-    let next_cursor = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.id.clone())
-    } else {
-        None
-    };
+    let next_cursor = cut_to_page(&mut entries, limit, |e| e.id.clone());
     Ok(Json(BackupPage {
         items: entries.iter().map(BackupView::from).collect(),
         next_cursor,

@@ -12,7 +12,7 @@ use shutter_core::{ExecutionId, ExecutionRecord, ExecutionState, ListQuery, Page
 use utoipa::IntoParams;
 
 use crate::error::ApiError;
-use crate::extract::{execution_id, if_none_match, page_size, since, wait};
+use crate::extract::{cut_to_page, execution_id, if_none_match, page_size, since, wait};
 use crate::state::AppState;
 use crate::views::{EventPage, ExecutionDetail, ExecutionPage, ExecutionSummary, LogLine, LogPage};
 
@@ -116,12 +116,7 @@ impl ListParams {
 /// One page of the list as the JSON body it is sent as.
 async fn list_page(state: &AppState, query: &ListQuery, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut records = state.store().list(query).await?;
-    let next_cursor = if records.len() > limit {
-        records.truncate(limit);
-        records.last().map(|r| r.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = cut_to_page(&mut records, limit, |r| r.id.to_string());
     let page = ExecutionPage {
         items: records.iter().map(ExecutionSummary::from).collect(),
         next_cursor,

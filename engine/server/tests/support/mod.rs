@@ -9,6 +9,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value as Json;
+use shutter_core::clock::TokioClock;
+use shutter_core::record::Timestamp;
+use shutter_core::{ExecutionRecord, ListQuery};
 use shutter_runtime::EngineConfig;
 use shutter_server::{Access, Server, ServerConfig, Token};
 use shutter_store::SqliteStore;
@@ -80,6 +83,52 @@ pub(crate) fn node_on_store(
         router,
         _dir: tempfile::tempdir().unwrap(),
     }
+}
+
+/// A server on `store` whose clock (tokio's, so a paused test moves it)
+/// starts at `wall`, with `yaml`, a scheduled workflow, registered as
+/// `nightly.yaml`. Its schedules are not spawned yet.
+pub(crate) fn scheduled_server(
+    store: Arc<dyn shutter_core::Store>,
+    wall: Timestamp,
+    yaml: &str,
+) -> Server {
+    let server = Server::with_clock(
+        store,
+        shutter_providers::registry(),
+        shutter_providers::catalog(),
+        EngineConfig::default(),
+        ServerConfig::default(),
+        Arc::new(TokioClock::starting_at(wall)),
+    );
+    let source = shutter_dsl::Source::new("nightly.yaml", yaml);
+    server
+        .state()
+        .workflows()
+        .register(&source, None, server.catalog(), wall)
+        .unwrap();
+    server
+}
+
+/// The newest `limit` executions of `store`.
+pub(crate) async fn newest(store: &dyn shutter_core::Store, limit: usize) -> Vec<ExecutionRecord> {
+    store
+        .list(&ListQuery {
+            limit,
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// Asks `on` to start the workflow `per-vm` (of the tests of concurrency
+/// keys) for the VM `vm`.
+pub(crate) async fn start_per_vm(on: &TestServer, vm: &str) -> Answer {
+    on.post(
+        "/workflows/per-vm/executions",
+        &format!(r#"{{"inputs": {{"vm": "{vm}"}}}}"#),
+    )
+    .await
 }
 
 /// A server on the SQLite file at `path`, with every built-in action.

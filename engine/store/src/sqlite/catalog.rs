@@ -32,15 +32,15 @@ pub(super) fn write(
                 held.insert(reference, from_json::<Backup>(&row)?);
             }
         }
-        let mut at_place = tx
-            .prepare_cached("SELECT record FROM backups WHERE location = ?1")
-            .map_err(|e| db_error(&e))?;
         for place in crate::catalog::censused(changes) {
-            let rows = at_place
-                .query_map(params![place], |row| row.get::<_, String>(0))
-                .map_err(|e| db_error(&e))?;
+            let rows = super::all_rows(
+                tx,
+                "SELECT record FROM backups WHERE location = ?1",
+                params![place],
+                |row| row.get::<_, String>(0),
+            )?;
             for row in rows {
-                let entry: Backup = from_json(&row.map_err(|e| db_error(&e))?)?;
+                let entry: Backup = from_json(&row)?;
                 held.insert(entry.reference(), entry);
             }
         }
@@ -63,11 +63,12 @@ pub(super) fn query(conn: &Connection, query: &BackupQuery) -> Result<Vec<Backup
     values.push(Value::Integer(
         i64::try_from(query.limit).unwrap_or(i64::MAX),
     ));
-    let mut statement = conn.prepare_cached(&sql).map_err(|e| db_error(&e))?;
-    let rows = statement
-        .query_map(params_from_iter(values), |row| row.get::<_, String>(0))
-        .map_err(|e| db_error(&e))?;
-    rows.map(|row| from_json(&row.map_err(|e| db_error(&e))?))
+    let records = super::all_rows(conn, &sql, params_from_iter(values), |row| {
+        row.get::<_, String>(0)
+    })?;
+    records
+        .into_iter()
+        .map(|record| from_json(&record))
         .collect()
 }
 

@@ -228,13 +228,29 @@ fn must_exist(conn: &Connection, id: ExecutionId) -> Result<(), StoreError> {
     .ok_or(StoreError::NotFound(id))
 }
 
+/// Every row `sql` answers for `values`, each read by `read`, from a
+/// cached statement: the one way reads here turn SQLite's errors into the
+/// store's.
+fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare_cached(sql).map_err(|e| db_error(&e))?;
+    let rows = statement
+        .query_map(values, read)
+        .map_err(|e| db_error(&e))?;
+    rows.collect::<rusqlite::Result<Vec<T>>>()
+        .map_err(|e| db_error(&e))
+}
+
 /// One `(seq, data)` row of the events table.
 fn event_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String)> {
     Ok((row.get(0)?, row.get(1)?))
 }
 
-fn decode_event(row: rusqlite::Result<(i64, String)>) -> Result<Event, StoreError> {
-    let (seq, data) = row.map_err(|e| db_error(&e))?;
+fn decode_event((seq, data): (i64, String)) -> Result<Event, StoreError> {
     Ok(Event {
         seq: seq as u64,
         change: from_json(&data)?,
@@ -293,23 +309,20 @@ impl Store for SqliteStore {
 
     async fn count_by_workflow(&self) -> Result<Vec<(String, ExecutionState, u64)>, StoreError> {
         self.read(|conn| {
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT workflow, state, count FROM execution_counts WHERE count > 0",
-                )
-                .map_err(|e| db_error(&e))?;
-            let rows = statement
-                .query_map([], |row| {
+            let rows = all_rows(
+                conn,
+                "SELECT workflow, state, count FROM execution_counts WHERE count > 0",
+                [],
+                |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
                         row.get::<_, i64>(2)?,
                     ))
-                })
-                .map_err(|e| db_error(&e))?;
+                },
+            )?;
             let mut counts = Vec::new();
-            for row in rows {
-                let (workflow, state, count) = row.map_err(|e| db_error(&e))?;
+            for (workflow, state, count) in rows {
                 let state = ExecutionState::parse(&state).ok_or_else(|| {
                     StoreError::Fatal(format!("unknown execution state `{state}`"))
                 })?;
@@ -340,16 +353,15 @@ impl Store for SqliteStore {
             let Some((record, source, source_path)) = row else {
                 return Ok(None);
             };
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
-                )
-                .map_err(|e| db_error(&e))?;
-            let steps = statement
-                .query_map(params![id.to_string()], |row| row.get::<_, String>(0))
-                .map_err(|e| db_error(&e))?
-                .map(|row| from_json::<StepRecord>(&row.map_err(|e| db_error(&e))?))
-                .collect::<Result<Vec<_>, _>>()?;
+            let steps = all_rows(
+                conn,
+                "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
+                params![id.to_string()],
+                |row| row.get::<_, String>(0),
+            )?
+            .into_iter()
+            .map(|step| from_json::<StepRecord>(&step))
+            .collect::<Result<Vec<_>, _>>()?;
             Ok(Some(ExecutionSnapshot {
                 execution: decode_execution(&record)?,
                 source,
@@ -382,13 +394,12 @@ impl Store for SqliteStore {
                 sql.push_str(&format!(" AND id < ?{}", args.len()));
             }
             sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", query.limit));
-            let mut statement = conn.prepare_cached(&sql).map_err(|e| db_error(&e))?;
-            statement
-                .query_map(rusqlite::params_from_iter(args.iter()), |row| {
-                    row.get::<_, String>(0)
-                })
-                .map_err(|e| db_error(&e))?
-                .map(|row| decode_execution(&row.map_err(|e| db_error(&e))?))
+            let records = all_rows(conn, &sql, rusqlite::params_from_iter(args.iter()), |row| {
+                row.get::<_, String>(0)
+            })?;
+            records
+                .into_iter()
+                .map(|record| decode_execution(&record))
                 .collect()
         })
         .await
@@ -397,13 +408,13 @@ impl Store for SqliteStore {
     async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
         self.read(move |conn| {
             must_exist(conn, id)?;
-            let mut statement = conn
-                .prepare_cached("SELECT seq, data FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
-                .map_err(|e| db_error(&e))?;
-            let rows = statement
-                .query_map(params![id.to_string(), page.after as i64, page.limit as i64], event_row)
-                .map_err(|e| db_error(&e))?;
-            rows.map(decode_event).collect()
+            let rows = all_rows(
+                conn,
+                "SELECT seq, data FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                params![id.to_string(), page.after as i64, page.limit as i64],
+                event_row,
+            )?;
+            rows.into_iter().map(decode_event).collect()
         })
         .await
     }
@@ -419,13 +430,6 @@ impl Store for SqliteStore {
             must_exist(conn, id)?;
             // `snap` matches `snap` and its items `snap[N]`; `snap[3]` itself.
             let items = format!("{step}[%");
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT seq, data FROM events WHERE execution_id = ?1 AND type = 'log'
-                     AND (step = ?2 OR (instr(?2, '[') = 0 AND step LIKE ?3 ESCAPE '\\'))
-                     AND seq > ?4 ORDER BY seq LIMIT ?5",
-                )
-                .map_err(|e| db_error(&e))?;
             let values = params![
                 id.to_string(),
                 step,
@@ -433,10 +437,15 @@ impl Store for SqliteStore {
                 page.after as i64,
                 page.limit as i64
             ];
-            let rows = statement
-                .query_map(values, event_row)
-                .map_err(|e| db_error(&e))?;
-            rows.map(decode_event).collect()
+            let rows = all_rows(
+                conn,
+                "SELECT seq, data FROM events WHERE execution_id = ?1 AND type = 'log'
+                 AND (step = ?2 OR (instr(?2, '[') = 0 AND step LIKE ?3 ESCAPE '\\'))
+                 AND seq > ?4 ORDER BY seq LIMIT ?5",
+                values,
+                event_row,
+            )?;
+            rows.into_iter().map(decode_event).collect()
         })
         .await
     }
@@ -534,32 +543,26 @@ impl Store for SqliteStore {
     async fn occupancy(&self) -> Result<shutter_core::Occupancy, StoreError> {
         use crate::occupancy::{ExecutionRow, SlotRowRead, executions_sql, slots_sql};
         self.read(|conn| {
-            let mut executions = Vec::new();
-            let mut statement = conn
-                .prepare_cached(&executions_sql())
-                .map_err(|e| db_error(&e))?;
-            let rows = statement
-                .query_map([], |row| {
-                    Ok(ExecutionRow {
-                        id: row.get(0)?,
-                        workflow: row.get(1)?,
-                        state: row.get(2)?,
-                        owner_id: row.get(3)?,
-                        owner_host: row.get(4)?,
-                        owner_pid: row.get(5)?,
-                        lease_until: row.get(6)?,
-                    })
+            let rows = all_rows(conn, &executions_sql(), [], |row| {
+                Ok(ExecutionRow {
+                    id: row.get(0)?,
+                    workflow: row.get(1)?,
+                    state: row.get(2)?,
+                    owner_id: row.get(3)?,
+                    owner_host: row.get(4)?,
+                    owner_pid: row.get(5)?,
+                    lease_until: row.get(6)?,
                 })
-                .map_err(|e| db_error(&e))?;
+            })?;
+            let mut executions = Vec::new();
             for row in rows {
-                executions.push(row.map_err(|e| db_error(&e))?.decode()?);
+                executions.push(row.decode()?);
             }
-            let mut slots = Vec::new();
-            let mut statement = conn
-                .prepare_cached(&slots_sql("?1", "0"))
-                .map_err(|e| db_error(&e))?;
-            let rows = statement
-                .query_map(params![time(chrono::Utc::now())], |row| {
+            let rows = all_rows(
+                conn,
+                &slots_sql("?1", "0"),
+                params![time(chrono::Utc::now())],
+                |row| {
                     Ok(SlotRowRead {
                         pool: row.get(0)?,
                         execution: row.get(1)?,
@@ -568,10 +571,11 @@ impl Store for SqliteStore {
                         held: row.get(4)?,
                         live: row.get(5)?,
                     })
-                })
-                .map_err(|e| db_error(&e))?;
+                },
+            )?;
+            let mut slots = Vec::new();
             for row in rows {
-                if let Some(row) = row.map_err(|e| db_error(&e))?.decode()? {
+                if let Some(row) = row.decode()? {
                     slots.push(row);
                 }
             }
@@ -582,13 +586,11 @@ impl Store for SqliteStore {
 
     async fn workflows(&self) -> Result<Vec<StoredWorkflow>, StoreError> {
         self.read(|conn| {
-            let mut statement = conn
-                .prepare_cached(
-                    "SELECT name, plan_hash, source, path, registered_at FROM workflows ORDER BY registered_at, rowid",
-                )
-                .map_err(|e| db_error(&e))?;
-            let rows = statement
-                .query_map([], |row| {
+            let rows = all_rows(
+                conn,
+                "SELECT name, plan_hash, source, path, registered_at FROM workflows ORDER BY registered_at, rowid",
+                [],
+                |row| {
                     Ok((
                         row.get::<_, String>(0)?,
                         row.get::<_, String>(1)?,
@@ -596,19 +598,19 @@ impl Store for SqliteStore {
                         row.get::<_, Option<String>>(3)?,
                         row.get::<_, String>(4)?,
                     ))
+                },
+            )?;
+            rows.into_iter()
+                .map(|(name, plan_hash, source, path, at)| {
+                    Ok(StoredWorkflow {
+                        name,
+                        plan_hash,
+                        source,
+                        path,
+                        registered_at: parse_time(&at)?,
+                    })
                 })
-                .map_err(|e| db_error(&e))?;
-            rows.map(|row| {
-                let (name, plan_hash, source, path, at) = row.map_err(|e| db_error(&e))?;
-                Ok(StoredWorkflow {
-                    name,
-                    plan_hash,
-                    source,
-                    path,
-                    registered_at: parse_time(&at)?,
-                })
-            })
-            .collect()
+                .collect()
         })
         .await
     }

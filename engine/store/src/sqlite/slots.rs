@@ -31,40 +31,36 @@ pub(super) fn take_slot(
         return Err(crate::memory::fenced(claim, current));
     }
     let now = Utc::now();
-    let rows = {
-        let mut statement = tx
-            .prepare_cached(&format!(
-                "SELECT s.execution_id, s.step, s.epoch, s.since, s.held,
-                        COALESCE((SELECT {LIVE} FROM executions e WHERE e.id = s.execution_id), 0)
-                 FROM slots s WHERE s.pool = ?1"
+    let read = super::all_rows(
+        tx,
+        &format!(
+            "SELECT s.execution_id, s.step, s.epoch, s.since, s.held,
+                    COALESCE((SELECT {LIVE} FROM executions e WHERE e.id = s.execution_id), 0)
+             FROM slots s WHERE s.pool = ?1"
+        ),
+        params![request.pool, time(now)],
+        |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, bool>(4)?,
+                row.get::<_, bool>(5)?,
             ))
-            .map_err(|e| db_error(&e))?;
-        let rows = statement
-            .query_map(params![request.pool, time(now)], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, bool>(4)?,
-                    row.get::<_, bool>(5)?,
-                ))
-            })
-            .map_err(|e| db_error(&e))?;
-        let mut read = Vec::new();
-        for row in rows {
-            let (execution, step, epoch, since, held, live) = row.map_err(|e| db_error(&e))?;
-            read.push(SlotRow {
-                execution,
-                step,
-                epoch: u64::try_from(epoch).unwrap_or(0),
-                since: parse_time(&since)?,
-                held,
-                live,
-            });
-        }
-        read
-    };
+        },
+    )?;
+    let mut rows = Vec::with_capacity(read.len());
+    for (execution, step, epoch, since, held, live) in read {
+        rows.push(SlotRow {
+            execution,
+            step,
+            epoch: u64::try_from(epoch).unwrap_or(0),
+            since: parse_time(&since)?,
+            held,
+            live,
+        });
+    }
     let (execution, step) = (claim.id.to_string(), request.step.to_string());
     let decided = turn(rows, &execution, &step, claim.epoch, request.capacity, now);
     for (execution, step) in &decided.dead {

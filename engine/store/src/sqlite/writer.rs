@@ -398,19 +398,14 @@ fn apply(
 /// the counts.
 fn prune(tx: &rusqlite::Transaction<'_>, before: Timestamp) -> Result<u64, StoreError> {
     const ENDED_BEFORE: &str = "finished_at IS NOT NULL AND finished_at < ?1 AND state IN ('succeeded', 'succeeded_with_errors', 'failed', 'canceled')";
-    let gone: Vec<(String, String, i64)> = {
-        let mut statement = tx
-            .prepare_cached(&format!(
-                "SELECT workflow, state, count(*) FROM executions WHERE {ENDED_BEFORE} GROUP BY workflow, state"
-            ))
-            .map_err(|e| db_error(&e))?;
-        let rows = statement
-            .query_map(params![time(before)], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .map_err(|e| db_error(&e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| db_error(&e))?
-    };
+    let gone: Vec<(String, String, i64)> = super::all_rows(
+        tx,
+        &format!(
+            "SELECT workflow, state, count(*) FROM executions WHERE {ENDED_BEFORE} GROUP BY workflow, state"
+        ),
+        params![time(before)],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )?;
     for (workflow, state, n) in &gone {
         count(tx, workflow, state, -n)?;
     }
@@ -539,15 +534,15 @@ fn load(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<Option<Active
         return Ok(None);
     };
     let record = decode_execution(&record)?;
-    let mut statement = tx
-        .prepare_cached("SELECT record FROM steps WHERE execution_id = ?1")
-        .map_err(|e| db_error(&e))?;
-    let rows = statement
-        .query_map(params![id.to_string()], |row| row.get::<_, String>(0))
-        .map_err(|e| db_error(&e))?;
+    let rows = super::all_rows(
+        tx,
+        "SELECT record FROM steps WHERE execution_id = ?1",
+        params![id.to_string()],
+        |row| row.get::<_, String>(0),
+    )?;
     let mut steps = HashMap::new();
     for row in rows {
-        let step: StepRecord = from_json(&row.map_err(|e| db_error(&e))?)?;
+        let step: StepRecord = from_json(&row)?;
         steps.insert(step.key.clone(), step);
     }
     let next_position = steps.len() as i64;
@@ -694,6 +689,28 @@ fn write_unwritten(
     Ok(())
 }
 
+/// A row of a text (column 0) and the lease columns: owner id, host, pid
+/// and until (1 to 4), read as [`lease_of`] takes them.
+type LeaseRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<u32>,
+    Option<String>,
+);
+
+/// Reads a [`LeaseRow`]: claiming reads a row's lease the same way
+/// whether it looks at every candidate or at one execution.
+fn lease_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<LeaseRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
 /// A row's lease, if it has one.
 fn lease_of(
     owner_id: Option<String>,
@@ -729,15 +746,7 @@ fn claim_orphans(
             )
             .map_err(|e| db_error(&e))?;
         let rows = statement
-            .query_map([], |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<u32>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                ))
-            })
+            .query_map([], lease_row)
             .map_err(|e| db_error(&e))?;
         for row in rows {
             let (id, owner_id, host, pid, until) = row.map_err(|e| db_error(&e))?;
@@ -771,15 +780,7 @@ fn claim_one(
         .query_row(
             "SELECT state, owner_id, owner_host, owner_pid, lease_until FROM executions WHERE id = ?1",
             params![id.to_string()],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, Option<String>>(1)?,
-                    row.get::<_, Option<String>>(2)?,
-                    row.get::<_, Option<u32>>(3)?,
-                    row.get::<_, Option<String>>(4)?,
-                ))
-            },
+            lease_row,
         )
         .optional()
         .map_err(|e| db_error(&e))?;

@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shutter_core::{
-    Backup, BackupKind, BackupQuery, BackupSource, BackupState, Census, Change, Claim, ExecutionId,
+    Backup, BackupKind, BackupQuery, BackupSource, BackupState, Census, Change, ExecutionId,
     ExecutionState, Found, Location, NewBackup, StepKey, Store,
 };
 
-use super::{LEASE, at, elsewhere, held_by, new_execution, owner};
+use super::{LEASE, at, elsewhere, ended, held_by, owner, started};
 
 fn vsphere_snapshot(vcenter: &str, id: &str, vm: &str) -> NewBackup {
     let mut artifact = NewBackup::new(
@@ -58,10 +58,8 @@ fn query() -> BackupQuery {
 }
 
 pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
-    let new = new_execution("backup", 0);
-    let id = new.id;
-    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "backup", &held_by(&owner(), LEASE)).await;
+    let id = claim.id;
     // The same moRef in two vCenters: two sources.
     store
         .append(
@@ -146,10 +144,7 @@ pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
 }
 
 pub(super) async fn a_backup_reported_again_or_marked_stays_one_entry(store: Arc<dyn Store>) {
-    let new = new_execution("backup", 0);
-    let id = new.id;
-    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "backup", &held_by(&owner(), LEASE)).await;
     store
         .append(claim, vec![recorded("a", ebs_snapshot("snap-1"), 1)])
         .await
@@ -196,11 +191,9 @@ pub(super) async fn a_backup_reported_again_or_marked_stays_one_entry(store: Arc
 pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
     store: Arc<dyn Store>,
 ) {
-    let new = new_execution("backup", 0);
-    let id = new.id;
     let stalled = held_by(&elsewhere("stalled"), Duration::ZERO);
-    store.create(new, &stalled).await.unwrap();
-    let stale = Claim::created(id);
+    let stale = started(&store, "backup", &stalled).await;
+    let id = stale.id;
     tokio::time::sleep(Duration::from_millis(5)).await;
     let current = store
         .claim(id, &held_by(&owner(), LEASE))
@@ -222,12 +215,7 @@ pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
             current,
             vec![
                 recorded("a", ebs_snapshot("snap-1"), 2),
-                Change::ExecutionFinished {
-                    state: ExecutionState::Succeeded,
-                    outputs: None,
-                    error: None,
-                    at: at(3),
-                },
+                ended(ExecutionState::Succeeded, 3),
             ],
         )
         .await
@@ -242,10 +230,7 @@ pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
 pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_missing(
     store: Arc<dyn Store>,
 ) {
-    let new = new_execution("sync", 0);
-    let id = new.id;
-    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "sync", &held_by(&owner(), LEASE)).await;
     let elsewhere_vcenter = vsphere_snapshot("vc-1", "snapshot-1", "vm-42");
     store
         .append(
@@ -371,10 +356,8 @@ fn tested(backup: &NewBackup, passed: bool, second: i64) -> Change {
 }
 
 pub(super) async fn a_restore_test_verdict_is_kept_on_its_entry(store: Arc<dyn Store>) {
-    let new = new_execution("restore-test", 0);
-    let id = new.id;
-    store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = started(&store, "restore-test", &held_by(&owner(), LEASE)).await;
+    let id = claim.id;
     let snap = ebs_snapshot("snap-1");
     store
         .append(claim, vec![recorded("a", snap.clone(), 1)])

@@ -398,7 +398,7 @@ impl Run<Shared> for RemoveSnapshot {
         };
         // The children go too with `remove_children`: known only before.
         let children = if self.remove_children {
-            let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+            let vm = snapshot.vm_moref();
             let tree = list_snapshots(&client, &vm).await.unwrap_or_default();
             catalog::below(&tree, &snapshot.moref)
         } else {

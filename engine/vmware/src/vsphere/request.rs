@@ -9,54 +9,48 @@ use super::xml::escape;
 #[derive(Debug, Clone)]
 pub struct Request {
     method: &'static str,
-    body: String,
+    /// The arguments, written as a [`Fragment`]'s members are.
+    body: Fragment,
 }
 
 impl Request {
     pub fn new(method: &'static str, this: &MoRef) -> Self {
-        let mut request = Self {
+        Self {
             method,
-            body: String::new(),
-        };
-        request.push_moref("_this", this);
-        request
+            body: Fragment::default().moref("_this", this),
+        }
     }
 
     pub fn method(&self) -> &'static str {
         self.method
     }
 
-    #[must_use]
-    pub fn text(mut self, name: &'static str, value: &str) -> Self {
-        self.body
-            .push_str(&format!("<{name}>{}</{name}>", escape(value)));
+    /// The request with `add` applied to its arguments.
+    fn with(mut self, add: impl FnOnce(Fragment) -> Fragment) -> Self {
+        self.body = add(self.body);
         self
+    }
+
+    #[must_use]
+    pub fn text(self, name: &'static str, value: &str) -> Self {
+        self.with(|body| body.text(name, value))
     }
 
     #[must_use]
     pub fn bool(self, name: &'static str, value: bool) -> Self {
-        self.text(name, if value { "true" } else { "false" })
+        self.with(|body| body.bool(name, value))
     }
 
     #[must_use]
-    pub fn moref(mut self, name: &'static str, value: &MoRef) -> Self {
-        self.push_moref(name, value);
-        self
+    pub fn moref(self, name: &'static str, value: &MoRef) -> Self {
+        self.with(|body| body.moref(name, value))
     }
 
     /// A fragment made with [`Fragment`], whose values are already escaped.
     #[must_use]
     pub fn fragment(mut self, fragment: &Fragment) -> Self {
-        self.body.push_str(&fragment.0);
+        self.body.0.push_str(&fragment.0);
         self
-    }
-
-    fn push_moref(&mut self, name: &str, value: &MoRef) {
-        self.body.push_str(&format!(
-            "<{name} type=\"{}\">{}</{name}>",
-            escape(&value.kind),
-            escape(&value.value)
-        ));
     }
 
     /// The whole envelope.
@@ -69,7 +63,7 @@ impl Request {
                 r#"<soapenv:Body><{method} xmlns="urn:vim25">{body}</{method}></soapenv:Body></soapenv:Envelope>"#
             ),
             method = self.method,
-            body = self.body
+            body = self.body.0
         )
     }
 }

@@ -11,9 +11,8 @@ use super::error::VsphereError;
 use super::moref::MoRef;
 use super::properties::retrieve;
 use super::request::{Fragment, Request};
-use super::snapshot::{KEY_MARKER, SnapshotRef, key_in, list_snapshots, task_of};
+use super::snapshot::{KEY_MARKER, SnapshotRef, in_tree, key_in, task_of};
 use super::task::{Observer, wait_for_task};
-use super::vm::check_vcenter;
 
 /// What reverting did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,12 +31,8 @@ pub async fn revert_to_snapshot(
     suppress_power_on: bool,
     observer: &dyn Observer,
 ) -> Result<Reverted, VsphereError> {
-    check_vcenter(
-        client,
-        Some(&snapshot.vcenter),
-        &format!("snapshot {}", snapshot.moref),
-    )?;
-    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+    snapshot.check_vcenter(client)?;
+    let vm = snapshot.vm_moref();
     let what = format!(
         "reverting {} to snapshot {} on vcenter {}",
         snapshot.vm,
@@ -68,13 +63,7 @@ async fn ensure_in_tree(
     snapshot: &SnapshotRef,
     what: &str,
 ) -> Result<(), VsphereError> {
-    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
-    let present = list_snapshots(client, &vm)
-        .await
-        .map_err(|e| e.context(what))?
-        .iter()
-        .any(|s| s.snapshot.moref == snapshot.moref);
-    if present {
+    if in_tree(client, snapshot, what).await? {
         Ok(())
     } else {
         Err(gone(snapshot, what))
@@ -168,11 +157,7 @@ pub async fn clone_vm(
     spec: &CloneSpec,
     observer: &dyn Observer,
 ) -> Result<Cloned, VsphereError> {
-    check_vcenter(
-        client,
-        Some(&snapshot.vcenter),
-        &format!("snapshot {}", snapshot.moref),
-    )?;
+    snapshot.check_vcenter(client)?;
     let what = format!(
         "cloning `{}` from snapshot {} of {} on vcenter {}",
         spec.name,
@@ -186,7 +171,7 @@ pub async fn clone_vm(
             "{what}: the step has no idempotency key"
         )));
     }
-    let source = MoRef::new("VirtualMachine", &snapshot.vm);
+    let source = snapshot.vm_moref();
     let folder = match &spec.folder {
         Some(target) => find_folder(client, target).await,
         None => parent_folder(client, &source).await,
@@ -350,7 +335,7 @@ async fn start_clone(
     what: &str,
     observer: &dyn Observer,
 ) -> Result<MoRef, VsphereError> {
-    let source = MoRef::new("VirtualMachine", &snapshot.vm);
+    let source = snapshot.vm_moref();
     // vim25 reads members in the WSDL's order. VirtualMachineRelocateSpec:
     // service, folder, datastore, diskMoveType, pool, host, ...; without a
     // diskMoveType a clone copies every disk.

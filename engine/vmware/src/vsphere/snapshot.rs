@@ -72,6 +72,35 @@ impl SnapshotRef {
     pub(crate) fn moref(&self) -> MoRef {
         MoRef::new("VirtualMachineSnapshot", &self.moref)
     }
+
+    /// The moRef of the VM it is a snapshot of.
+    pub(crate) fn vm_moref(&self) -> MoRef {
+        MoRef::new("VirtualMachine", &self.vm)
+    }
+
+    /// An error unless `client` is connected to the vCenter the snapshot
+    /// is on: its moRefs mean nothing elsewhere.
+    pub(crate) fn check_vcenter(&self, client: &Client) -> Result<(), VsphereError> {
+        check_vcenter(
+            client,
+            Some(&self.vcenter),
+            &format!("snapshot {}", self.moref),
+        )
+    }
+}
+
+/// Whether the snapshot is still in its VM's snapshot tree; `what` names
+/// the work the look is for when it fails.
+pub(crate) async fn in_tree(
+    client: &Client,
+    snapshot: &SnapshotRef,
+    what: &str,
+) -> Result<bool, VsphereError> {
+    Ok(list_snapshots(client, &snapshot.vm_moref())
+        .await
+        .map_err(|e| e.context(what))?
+        .iter()
+        .any(|s| s.snapshot.moref == snapshot.moref))
 }
 
 /// One snapshot in a VM's tree.
@@ -229,7 +258,7 @@ pub async fn snapshot_disks(
     client: &Client,
     snapshot: &SnapshotRef,
 ) -> Result<Vec<Disk>, VsphereError> {
-    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+    let vm = snapshot.vm_moref();
     let parent = retrieve(client, &vm, &["parent", "parentVApp"]).await?;
     let datacenter = datacenter_path(
         client,
@@ -331,23 +360,15 @@ pub async fn remove_snapshot(
     consolidate: bool,
     observer: &dyn Observer,
 ) -> Result<Removed, VsphereError> {
-    check_vcenter(
-        client,
-        Some(&snapshot.vcenter),
-        &format!("snapshot {}", snapshot.moref),
-    )?;
-    let vm = MoRef::new("VirtualMachine", &snapshot.vm);
+    snapshot.check_vcenter(client)?;
+    let vm = snapshot.vm_moref();
     let what = format!(
         "removing snapshot {} of {} on vcenter {}",
         snapshot.moref,
         snapshot.vm,
         client.vcenter()
     );
-    let present = list_snapshots(client, &vm)
-        .await
-        .map_err(|e| e.context(&what))?
-        .iter()
-        .any(|s| s.snapshot.moref == snapshot.moref);
+    let present = in_tree(client, snapshot, &what).await?;
     if present {
         let request = Request::new("RemoveSnapshot_Task", &snapshot.moref())
             .bool("removeChildren", remove_children)

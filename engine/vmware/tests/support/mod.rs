@@ -45,6 +45,20 @@ pub async fn run(sessions: &SessionCache, action: &str, params: Json) -> Result<
     run_ctx(sessions, action, params, |_| {}).await
 }
 
+/// The outputs of a run that must succeed; the test fails, naming the
+/// action and its parameters, on any error.
+pub async fn run_ok(sessions: &SessionCache, action: &str, params: Json) -> Json {
+    let asked = params.to_string();
+    run(sessions, action, params)
+        .await
+        .unwrap_or_else(|err| panic!("{action} {asked}: {err:?}"))
+}
+
+/// The message of a run that must fail fatally.
+pub async fn run_fatal(sessions: &SessionCache, action: &str, params: Json) -> String {
+    fatal(run(sessions, action, params).await)
+}
+
 /// The provider's action called `name`, on `sessions` in `env`.
 fn named(sessions: SessionCache, env: Env, name: &str) -> Arc<dyn Action> {
     shutter_vmware::actions_with(sessions, env)

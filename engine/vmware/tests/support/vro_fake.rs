@@ -131,30 +131,44 @@ async fn start_execution(
     (StatusCode::ACCEPTED, [(header::LOCATION, location)]).into_response()
 }
 
+/// Answers a request about one execution with `answer`, once the caller
+/// is authorized (401 otherwise) and the execution is found (404 otherwise).
+fn with_execution(
+    fake: &Fake,
+    headers: &HeaderMap,
+    workflow: &str,
+    id: &str,
+    answer: impl FnOnce(&mut Execution) -> Response,
+) -> Response {
+    if !authorized(headers) {
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+    }
+    let mut executions = fake.executions.lock().unwrap();
+    match executions.get_mut(id).filter(|e| e.workflow == workflow) {
+        Some(execution) => answer(execution),
+        None => error(StatusCode::NOT_FOUND, "execution not found"),
+    }
+}
+
 /// Each state poll moves an execution along its workflow's script.
 async fn state(
     State(fake): State<Arc<Fake>>,
     Path((workflow, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
-    }
-    let mut executions = fake.executions.lock().unwrap();
-    let Some(execution) = executions.get_mut(&id).filter(|e| e.workflow == workflow) else {
-        return error(StatusCode::NOT_FOUND, "execution not found");
-    };
-    if matches!(execution.state, "running" | "waiting") {
-        execution.polls += 1;
-        execution.state = match (execution.workflow.as_str(), execution.polls) {
-            ("echo", n) if n > 3 => "completed",
-            ("fails", n) if n > 2 => "failed",
-            ("needs-input", 2 | 3) => "waiting",
-            ("needs-input", n) if n > 3 => "completed",
-            (_, _) => execution.state,
-        };
-    }
-    axum::Json(json!({"value": execution.state})).into_response()
+    with_execution(&fake, &headers, &workflow, &id, |execution| {
+        if matches!(execution.state, "running" | "waiting") {
+            execution.polls += 1;
+            execution.state = match (execution.workflow.as_str(), execution.polls) {
+                ("echo", n) if n > 3 => "completed",
+                ("fails", n) if n > 2 => "failed",
+                ("needs-input", 2 | 3) => "waiting",
+                ("needs-input", n) if n > 3 => "completed",
+                (_, _) => execution.state,
+            };
+        }
+        axum::Json(json!({"value": execution.state})).into_response()
+    })
 }
 
 async fn execution(
@@ -162,38 +176,33 @@ async fn execution(
     Path((workflow, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
-    }
-    let executions = fake.executions.lock().unwrap();
-    let Some(execution) = executions.get(&id).filter(|e| e.workflow == workflow) else {
-        return error(StatusCode::NOT_FOUND, "execution not found");
-    };
-    let mut outputs = execution.inputs.as_array().cloned().unwrap_or_default();
-    if execution.state == "completed" {
-        outputs.push(json!({"name": "greeting", "type": "string", "scope": "local", "value": {"string": {"value": "hello"}}}));
-        outputs.push(
-            json!({"name": "vm", "type": "VC:VirtualMachine", "scope": "local",
-            "value": {"sdk-object": {"type": "VC:VirtualMachine", "id": "vc-1/vm-42"}}}),
-        );
-    } else {
-        outputs.clear();
-    }
-    let mut body = json!({
-        "id": id,
-        "state": execution.state,
-        "start-date": "2026-01-01T00:00:00.000+00:00",
-        "input-parameters": execution.inputs,
-        "output-parameters": outputs,
-    });
-    if execution.state != "running" {
-        body["end-date"] = json!("2026-01-01T00:00:05.000+00:00");
-    }
-    if execution.state == "failed" {
-        body["content-exception"] =
-            json!("Error in (Workflow:fails / Scriptable task (item1)#3) : datastore is full");
-    }
-    axum::Json(body).into_response()
+    with_execution(&fake, &headers, &workflow, &id, |execution| {
+        let mut outputs = execution.inputs.as_array().cloned().unwrap_or_default();
+        if execution.state == "completed" {
+            outputs.push(json!({"name": "greeting", "type": "string", "scope": "local", "value": {"string": {"value": "hello"}}}));
+            outputs.push(
+                json!({"name": "vm", "type": "VC:VirtualMachine", "scope": "local",
+                "value": {"sdk-object": {"type": "VC:VirtualMachine", "id": "vc-1/vm-42"}}}),
+            );
+        } else {
+            outputs.clear();
+        }
+        let mut body = json!({
+            "id": id,
+            "state": execution.state,
+            "start-date": "2026-01-01T00:00:00.000+00:00",
+            "input-parameters": execution.inputs,
+            "output-parameters": outputs,
+        });
+        if execution.state != "running" {
+            body["end-date"] = json!("2026-01-01T00:00:05.000+00:00");
+        }
+        if execution.state == "failed" {
+            body["content-exception"] =
+                json!("Error in (Workflow:fails / Scriptable task (item1)#3) : datastore is full");
+        }
+        axum::Json(body).into_response()
+    })
 }
 
 async fn cancel(
@@ -201,15 +210,10 @@ async fn cancel(
     Path((workflow, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if !authorized(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
-    }
-    let mut executions = fake.executions.lock().unwrap();
-    let Some(execution) = executions.get_mut(&id).filter(|e| e.workflow == workflow) else {
-        return error(StatusCode::NOT_FOUND, "execution not found");
-    };
-    if matches!(execution.state, "running" | "waiting") {
-        execution.state = "canceled";
-    }
-    StatusCode::NO_CONTENT.into_response()
+    with_execution(&fake, &headers, &workflow, &id, |execution| {
+        if matches!(execution.state, "running" | "waiting") {
+            execution.state = "canceled";
+        }
+        StatusCode::NO_CONTENT.into_response()
+    })
 }

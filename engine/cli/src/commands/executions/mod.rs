@@ -45,11 +45,8 @@ pub(crate) enum Command {
     },
     /// One execution with its steps and their tries.
     Show {
-        /// The execution: its id or any unique start of it.
-        id: Option<String>,
-        /// The newest execution instead of an id (of WORKFLOW when given).
-        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
-        last: Option<String>,
+        #[command(flatten)]
+        which: Which,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -60,14 +57,11 @@ pub(crate) enum Command {
     /// An execution's log lines, oldest first, with their times; `-f`
     /// follows them until it ends. Here or on a server (`--server`).
     Logs {
-        /// The execution: its id or any unique start of it.
-        id: Option<String>,
+        #[command(flatten)]
+        which: Which,
         /// Only this step's lines (`snap`, with its items, or `snap[3]`);
         /// with `--last`, the one word given (`logs snap --last`).
         step: Option<String>,
-        /// The newest execution instead of an id (of WORKFLOW when given).
-        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
-        last: Option<String>,
         /// Follow the lines until the execution ends.
         #[arg(short, long)]
         follow: bool,
@@ -78,11 +72,8 @@ pub(crate) enum Command {
     },
     /// Waits until an execution on a server ends; exits 0 if it succeeded.
     Wait {
-        /// The execution: its id or any unique start of it.
-        id: Option<String>,
-        /// The newest execution instead of an id (of WORKFLOW when given).
-        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
-        last: Option<String>,
+        #[command(flatten)]
+        which: Which,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -93,11 +84,8 @@ pub(crate) enum Command {
     /// sees it (at its next lease renewal at the latest); or on a server
     /// with `--server`.
     Cancel {
-        /// The execution: its id or any unique start of it.
-        id: Option<String>,
-        /// The newest execution instead of an id (of WORKFLOW when given).
-        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
-        last: Option<String>,
+        #[command(flatten)]
+        which: Which,
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
@@ -109,11 +97,8 @@ pub(crate) enum Command {
     /// embedded store, with live progress until it ends (exit 0 if it
     /// succeeds); or on a server with `--server`.
     Retry {
-        /// The execution: its id or any unique start of it.
-        id: Option<String>,
-        /// The newest execution instead of an id (of WORKFLOW when given).
-        #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
-        last: Option<String>,
+        #[command(flatten)]
+        which: Which,
         /// The step to run again from.
         #[arg(long, value_name = "STEP")]
         from: Option<String>,
@@ -138,6 +123,18 @@ pub(crate) enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+// Which execution a command names: an id (or a unique prefix), or
+// `--last`; read into a `Target`. Not a doc comment: clap would take it
+// for the `about` of each command this is flattened into.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Which {
+    /// The execution: its id or any unique start of it.
+    id: Option<String>,
+    /// The newest execution instead of an id (of WORKFLOW when given).
+    #[arg(long, value_name = "WORKFLOW", num_args = 0..=1, default_missing_value = "")]
+    last: Option<String>,
 }
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {

@@ -12,8 +12,8 @@ use shutter_server::views::{ExecutionDetail, ExecutionPage};
 use shutter_store::Durability;
 
 use super::target::{Lookup, Target};
-use super::{Command, require, wait};
-use crate::client::Client;
+use super::{Command, Which, require, wait};
+use crate::client::{Client, ServerArgs};
 use crate::db::{self, DbArgs, EngineArgs};
 
 /// Where the executions are.
@@ -21,6 +21,17 @@ use crate::db::{self, DbArgs, EngineArgs};
 pub(super) enum Place {
     Local(DbArgs),
     Server(Client),
+}
+
+impl Place {
+    /// The server `server` names (by flag or environment), else the
+    /// embedded store or the one `db` names.
+    fn of(db: DbArgs, server: &ServerArgs) -> anyhow::Result<Self> {
+        Ok(match server.client()? {
+            Some(client) => Self::Server(client),
+            None => Self::Local(db),
+        })
+    }
 }
 
 /// What a command asks for, checked.
@@ -111,29 +122,18 @@ impl Task {
                     limit,
                     ..ListQuery::default()
                 };
-                let at = match server.client()? {
-                    Some(client) => Place::Server(client),
-                    None => Place::Local(db),
-                };
+                let at = Place::of(db, &server)?;
                 Self::List { query, at }
             }
             Command::Show {
-                id,
-                last,
-                db,
-                server,
-                ..
+                which, db, server, ..
             } => Self::Show {
-                target: Target::read(id, last)?,
-                at: match server.client()? {
-                    Some(client) => Place::Server(client),
-                    None => Place::Local(db),
-                },
+                target: Target::read(which.id, which.last)?,
+                at: Place::of(db, &server)?,
             },
             Command::Logs {
-                id,
+                which: Which { id, last },
                 step,
-                last,
                 follow,
                 db,
                 server,
@@ -149,44 +149,27 @@ impl Task {
                     target: Target::read(id, last)?,
                     step,
                     follow,
-                    at: match server.client()? {
-                        Some(client) => Place::Server(client),
-                        None => Place::Local(db),
-                    },
+                    at: Place::of(db, &server)?,
                 }
             }
-            Command::Wait {
-                id, last, server, ..
-            } => Self::Wait {
-                target: Target::read(id, last)?,
+            Command::Wait { which, server, .. } => Self::Wait {
+                target: Target::read(which.id, which.last)?,
                 client: require(&server)?,
             },
-            Command::Cancel {
-                id,
-                last,
-                db,
-                server,
-            } => Self::Cancel {
-                target: Target::read(id, last)?,
-                at: match server.client()? {
-                    Some(client) => Place::Server(client),
-                    None => Place::Local(db),
-                },
+            Command::Cancel { which, db, server } => Self::Cancel {
+                target: Target::read(which.id, which.last)?,
+                at: Place::of(db, &server)?,
             },
             Command::Retry {
-                id,
-                last,
+                which,
                 from,
                 db,
                 engine,
                 server,
             } => Self::Retry {
-                target: Target::read(id, last)?,
+                target: Target::read(which.id, which.last)?,
                 from,
-                at: match server.client()? {
-                    Some(client) => Place::Server(client),
-                    None => Place::Local(db),
-                },
+                at: Place::of(db, &server)?,
                 engine,
             },
             Command::Check { db } => Self::Check { db },
