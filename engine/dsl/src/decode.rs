@@ -17,6 +17,7 @@ use crate::limits::{MAX_DIAGNOSTICS, MAX_STEPS};
 use crate::path::YamlPath;
 use crate::raw::{RawStep, RawWorkflow};
 use crate::source::Source;
+use crate::stream_decode;
 use crate::suggest;
 
 /// What decoding left out for its shape: a step or an input with a shape
@@ -43,10 +44,15 @@ pub(crate) fn decode(
     source: &Source,
     errs: &mut Vec<Diagnostic>,
 ) -> Option<(RawWorkflow<RawStep>, Dropped)> {
-    // Fast path: a well-formed file decodes straight into the typed structs,
-    // without an intermediate YAML tree. Anything else (including merge keys
-    // `<<`, which need the tree) takes the slow path, which says what is wrong.
-    if let Ok(workflow) = serde_yaml::from_str::<RawWorkflow<RawStep>>(source.text())
+    // Fast path: a well-formed file decodes straight into the typed structs
+    // while it is parsed, holding neither a YAML tree nor its events. One
+    // with anchors or tags is read by serde_yaml into the same structs.
+    // Anything else (including merge keys `<<`, which need the tree) takes
+    // the slow path, which says what is wrong.
+    let fast = stream_decode::from_str::<RawWorkflow<RawStep>>(source.text())
+        .ok()
+        .or_else(|| serde_yaml::from_str::<RawWorkflow<RawStep>>(source.text()).ok());
+    if let Some(workflow) = fast
         && workflow.steps.len() <= MAX_STEPS
     {
         return Some((workflow, Dropped::default()));

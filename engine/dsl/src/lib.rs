@@ -15,7 +15,9 @@
 //!
 //! # Layout
 //! - `source`: the text, UTF-8 and size checks, offsets to line:col.
-//! - `decode`: YAML -> `raw` structs (`serde_yaml`), every shape error at once.
+//! - `decode`: YAML -> `raw` structs, every shape error at once; a
+//!   well-formed file is read while it is parsed (`stream_decode`), the rest
+//!   through `serde_yaml`.
 //! - `raw`: the file as written; also the source of the JSON Schema (`schema`).
 //! - `validate`: raw -> `model` (the validated workflow): names, references,
 //!   actions and parameters (`catalog`), durations (`units`), cron.
@@ -47,6 +49,7 @@ pub mod schema;
 mod slices;
 mod source;
 mod span_index;
+mod stream_decode;
 use shutter_core::suggest;
 pub mod template;
 pub use shutter_core::units;

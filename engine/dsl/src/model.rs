@@ -121,12 +121,12 @@ impl Workflow {
                 .key("steps")
                 .key(step.id.as_str());
             if let ActionRef::Wasm(module) = &step.call.action {
-                found.push((path.key("wasm").key("module"), module));
+                found.push((path.key("wasm").key("module"), &**module));
             }
             if let Some(compensate) = &step.compensate
                 && let ActionRef::Wasm(module) = &compensate.action
             {
-                found.push((path.key("compensate").key("wasm").key("module"), module));
+                found.push((path.key("compensate").key("wasm").key("module"), &**module));
             }
         }
         found
@@ -187,7 +187,9 @@ impl Default for RetryPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ActionRef {
     Builtin(String),
-    Wasm(WasmModule),
+    // Boxed: a module's spec is five times the size of a builtin's name, and
+    // a 100,000-step workflow holds an `ActionRef` per step and compensation.
+    Wasm(Box<WasmModule>),
 }
 
 impl ActionRef {
@@ -218,15 +220,17 @@ pub struct Step {
     pub needs: Vec<StepId>,
     /// Dependencies added because an expression reads another step.
     pub implied_needs: Vec<StepId>,
-    pub condition: Option<Template>,
-    pub for_each: Option<Template>,
+    pub condition: Option<Box<Template>>,
+    pub for_each: Option<Box<Template>>,
     pub concurrency: Option<u32>,
     /// The limit pool each try waits for a slot of (its name, evaluated
     /// with the step's item).
-    pub limit: Option<Template>,
+    pub limit: Option<Box<Template>>,
     pub retry: RetryPolicy,
     pub timeout: Option<Duration>,
-    pub compensate: Option<ActionCall>,
+    // Boxed, as are the rarely-set templates above: a small `Step` keeps a
+    // large workflow's model small (it was 800 bytes a step, docs/benchmarks.md).
+    pub compensate: Option<Box<ActionCall>>,
     pub finally: bool,
     /// Whether the execution fails with this step, or goes on.
     pub on_error: OnError,

@@ -631,3 +631,23 @@ steps:
     let plan = ok("version: 1\nname: w\nnotify:\n  - sink: ops\nsteps:\n  a: {uses: core.noop}\n");
     assert_eq!(plan.workflow.notify[0].events.len(), 4);
 }
+
+#[test]
+fn anchors_merge_keys_and_tabs_compile_to_the_plain_files_plan() {
+    // The fast reader leaves these to serde_yaml (its own tests say why);
+    // the plan, and so its content hash, must not depend on which reader
+    // read the file.
+    let plain = format!(
+        "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, needs: [a], with: {{message: hi}}}}\n"
+    );
+    let anchored = format!(
+        "{HEAD}steps:\n  a: &log {{uses: core.log, with: {{message: hi}}}}\n  b:\n    <<: *log\n    needs: [a]\n"
+    );
+    let quoted_tab = format!(
+        "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: \"hi\"}}}}\n  b: {{uses: core.log, needs: [a], with: {{message: hi}}}}\t\n"
+    );
+    let expected = ok(&plain).hash;
+    for variant in [&anchored, &quoted_tab] {
+        assert_eq!(ok(variant).hash, expected, "{variant}");
+    }
+}

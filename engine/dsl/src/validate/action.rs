@@ -26,7 +26,9 @@ impl Checker<'_> {
     ) -> Option<ActionCall> {
         let action = if uses == WASM_ACTION {
             match wasm {
-                Some(wasm) => self.wasm(wasm, &path.key("wasm")).map(ActionRef::Wasm),
+                Some(wasm) => self
+                    .wasm(wasm, &path.key("wasm"))
+                    .map(|module| ActionRef::Wasm(Box::new(module))),
                 None => {
                     self.error(
                         Diagnostic::error(

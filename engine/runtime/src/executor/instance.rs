@@ -59,7 +59,7 @@ pub(crate) struct Work {
     pub(crate) retry: RetryPolicy,
     pub(crate) timeout: Option<std::time::Duration>,
     /// The step's `limit:`, if any.
-    pub(crate) limit: Option<shutter_dsl::template::Template>,
+    pub(crate) limit: Option<Box<shutter_dsl::template::Template>>,
     pub(crate) item: Option<Json>,
     pub(crate) record: StepRecord,
     /// Leave the result for the scheduler to write (exactly one step needs
