@@ -3,8 +3,8 @@
 //! container), and an enum's unit variant.
 
 use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess};
-use yaml_rust2::parser::Event;
 
+use super::libyaml::Event;
 use super::{Events, Refused};
 
 /// The elements of a sequence or the entries of a mapping, read until its

@@ -4,32 +4,36 @@
 //! serde_yaml collects every event of a document in a `Vec` before it
 //! deserializes anything; at 100,000 steps that `Vec` was 302 MB of a
 //! 346 MB peak, and growing it a third of the decoding time
-//! (docs/benchmarks.md). This deserializer pulls yaml-rust2's events one at
-//! a time instead (the parser the span index already uses to locate
-//! values), so nothing of the document is held but the structs it fills.
+//! (docs/benchmarks.md). This deserializer pulls the events of the same
+//! parser, libyaml (`libyaml`), one at a time instead, so nothing of the
+//! document is held but the structs it fills.
 //!
-//! It reads the plain subset workflows are written in and refuses the rest:
-//! anchors, aliases, tags, tabs, more than one document, an empty file,
-//! nesting deeper than serde_yaml allows. A refusal is not an error for the user:
-//! the caller decodes the file again with serde_yaml, which reads all of
-//! YAML and says where a mistake is. What it does read, it reads as
-//! serde_yaml does: a scalar resolves by the same rules for each type asked
-//! for (`scalar`), which the tests check against serde_yaml on a table of
-//! scalars and on every workflow in the repository.
+//! Reading the same events, it reads them as serde_yaml does: a scalar
+//! resolves by the same rules for each type asked for (`scalar`), which the
+//! tests check against serde_yaml on a table of scalars, on odd documents
+//! and on every workflow in the repository. It refuses what it does not
+//! cover: anchors, aliases, tags, more than one document, an empty file,
+//! nesting deeper than serde_yaml allows. A refusal is not an error for
+//! the user: the caller decodes the file again with serde_yaml, which reads
+//! all of YAML and says where a mistake is.
+//!
+//! (yaml-rust2, which the span index uses to locate values, was tried
+//! first and read some files differently from libyaml: a block scalar at
+//! the end of a file with no final newline, U+2028 and U+0085 as line
+//! breaks, control characters, directives; its tests keep those cases.)
 
 mod access;
+mod libyaml;
 mod scalar;
 #[cfg(test)]
 mod tests;
 
 use std::fmt;
-use std::str::Chars;
 
 use serde::de::{self, DeserializeOwned, Visitor};
-use yaml_rust2::parser::{Event, Parser};
-use yaml_rust2::scanner::TScalarStyle;
 
 use access::{Empty, Entries, UnitVariant};
+use libyaml::{Event, Parser, Style};
 
 /// serde_yaml's nesting limit; deeper is refused (serde_yaml refuses it too).
 const MAX_DEPTH: usize = 128;
@@ -58,13 +62,8 @@ fn refused(what: &str) -> Refused {
 
 /// Reads one YAML document into `T`, or says why it was not read.
 pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Refused> {
-    // yaml-rust2 reads a tab where YAML forbids one (indentation) that
-    // libyaml refuses; a tab anywhere leaves the file to serde_yaml.
-    if text.contains('\t') {
-        return Err(refused("a tab"));
-    }
     let mut events = Events {
-        parser: Parser::new_from_str(text),
+        parser: Parser::new(text)?,
         peeked: None,
         depth: 0,
     };
@@ -86,7 +85,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, Refused> {
 
 /// The parser, one event of lookahead, and how deep the reader is.
 struct Events<'a> {
-    parser: Parser<Chars<'a>>,
+    parser: Parser<'a>,
     peeked: Option<Event>,
     depth: usize,
 }
@@ -106,23 +105,9 @@ impl Events<'_> {
         }
     }
 
-    /// The parser's next event, refused where it is outside the subset.
+    /// The parser's next event (anchors, tags and aliases are refused).
     fn pull(&mut self) -> Result<Event, Refused> {
-        let (event, _) = self
-            .parser
-            .next_token()
-            .map_err(|err| Refused(err.to_string()))?;
-        match &event {
-            Event::Alias(_) => Err(refused("an alias")),
-            Event::Scalar(_, _, anchor, tag)
-            | Event::SequenceStart(anchor, tag)
-            | Event::MappingStart(anchor, tag)
-                if *anchor != 0 || tag.is_some() =>
-            {
-                Err(refused("an anchor or a tag"))
-            }
-            _ => Ok(event),
-        }
+        self.parser.next()
     }
 
     /// Reads a sequence or mapping whose start event was taken, through to
@@ -154,7 +139,7 @@ impl Events<'_> {
         let mut open = 0usize;
         loop {
             match self.next()? {
-                Event::SequenceStart(..) | Event::MappingStart(..) => open += 1,
+                Event::SequenceStart | Event::MappingStart => open += 1,
                 Event::SequenceEnd | Event::MappingEnd => {
                     open = open
                         .checked_sub(1)
@@ -173,7 +158,7 @@ impl Events<'_> {
     /// (as serde_yaml does: `"5"` quoted is no number).
     fn plain(&mut self, expected: &dyn de::Expected) -> Result<String, Refused> {
         match self.next()? {
-            Event::Scalar(text, TScalarStyle::Plain, ..) => Ok(text),
+            Event::Scalar(text, Style::Plain) => Ok(text),
             other => Err(unexpected(&other, expected)),
         }
     }
@@ -191,9 +176,9 @@ impl Events<'_> {
 
 fn unexpected(event: &Event, expected: &dyn de::Expected) -> Refused {
     let found = match event {
-        Event::Scalar(text, ..) => de::Unexpected::Str(text),
-        Event::SequenceStart(..) => de::Unexpected::Seq,
-        Event::MappingStart(..) => de::Unexpected::Map,
+        Event::Scalar(text, _) => de::Unexpected::Str(text),
+        Event::SequenceStart => de::Unexpected::Seq,
+        Event::MappingStart => de::Unexpected::Map,
         _ => de::Unexpected::Other("the end of a node"),
     };
     de::Error::invalid_type(found, expected)
@@ -206,7 +191,7 @@ fn invalid(text: &str, expected: &dyn de::Expected) -> Refused {
 /// An empty plain scalar (`key:` with nothing after it), which serde_yaml
 /// reads as an empty sequence or mapping where one is asked for.
 fn is_empty_plain(event: &Event) -> bool {
-    matches!(event, Event::Scalar(text, TScalarStyle::Plain, ..) if text.is_empty())
+    matches!(event, Event::Scalar(text, Style::Plain) if text.is_empty())
 }
 
 impl<'de> de::Deserializer<'de> for &mut Events<'_> {
@@ -214,10 +199,10 @@ impl<'de> de::Deserializer<'de> for &mut Events<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Event::Scalar(text, TScalarStyle::Plain, ..) => scalar::visit_plain(visitor, text),
-            Event::Scalar(text, ..) => visitor.visit_string(text),
-            Event::SequenceStart(..) => self.container(visitor, false),
-            Event::MappingStart(..) => self.container(visitor, true),
+            Event::Scalar(text, Style::Plain) => scalar::visit_plain(visitor, text),
+            Event::Scalar(text, _) => visitor.visit_string(text),
+            Event::SequenceStart => self.container(visitor, false),
+            Event::MappingStart => self.container(visitor, true),
             other => Err(unexpected(&other, &visitor)),
         }
     }
@@ -289,7 +274,7 @@ impl<'de> de::Deserializer<'de> for &mut Events<'_> {
     /// Any scalar, in any style, is its text.
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Event::Scalar(text, ..) => visitor.visit_string(text),
+            Event::Scalar(text, _) => visitor.visit_string(text),
             other => Err(unexpected(&other, &visitor)),
         }
     }
@@ -309,7 +294,7 @@ impl<'de> de::Deserializer<'de> for &mut Events<'_> {
     /// `~`, `null` and nothing at all are none, when plain; all else is some.
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
         let none = match self.peek()? {
-            Event::Scalar(text, TScalarStyle::Plain, ..) => scalar::is_null_or_empty(text),
+            Event::Scalar(text, Style::Plain) => scalar::is_null_or_empty(text),
             _ => false,
         };
         if none {
@@ -347,7 +332,7 @@ impl<'de> de::Deserializer<'de> for &mut Events<'_> {
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Event::SequenceStart(..) => self.container(visitor, false),
+            Event::SequenceStart => self.container(visitor, false),
             other if is_empty_plain(&other) => visitor.visit_seq(Empty),
             other => Err(unexpected(&other, &visitor)),
         }
@@ -372,7 +357,7 @@ impl<'de> de::Deserializer<'de> for &mut Events<'_> {
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
         match self.next()? {
-            Event::MappingStart(..) => self.container(visitor, true),
+            Event::MappingStart => self.container(visitor, true),
             other if is_empty_plain(&other) => visitor.visit_map(Empty),
             other => Err(unexpected(&other, &visitor)),
         }
