@@ -1078,6 +1078,20 @@ macro_rules! contract {
                 super::$test(store).await;
             })*
         }
+        // `Durability::Normal`, where a caller finding the writer idle
+        // commits its own request: on two threads, so some requests are
+        // committed by callers and some by the writer thread, side by side.
+        mod sqlite_normal {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $test() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = super::SqliteStore::open_with(
+                    dir.path().join("shutter.db"),
+                    shutter_store::Durability::Normal,
+                )
+                .unwrap();
+                super::$test(std::sync::Arc::new(store)).await;
+            })*
+        }
         mod postgres {
             $(#[tokio::test] async fn $test() {
                 let db = super::ScratchDb::new().await;

@@ -1,6 +1,10 @@
-//! The writer thread: owns the one write connection and commits whatever is
-//! waiting in a single transaction (group commit). Replies are sent only
-//! after the commit: when `append` returns, the change is on disk.
+//! The writer: the one write connection, which commits whatever is waiting
+//! in a single transaction (group commit). Replies are sent only after the
+//! commit: when `append` returns, the change is on disk. The writer thread
+//! commits what is sent to it; under `Durability::Normal` a caller that finds
+//! the writer idle commits its own request on its own thread instead,
+//! sparing the two thread hops a request otherwise costs (see
+//! `SqliteStore::write`).
 //!
 //! Within a batch an execution's row and its step rows are written once,
 //! at the end, however many appends changed them (a fan's branches finish
@@ -12,6 +16,7 @@
 //! failing one fails. A failed begin or commit fails the whole batch.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
@@ -163,21 +168,44 @@ struct Unwritten {
     steps: HashMap<StepKey, i64>,
 }
 
-pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
-    // Executions being written, kept between batches so an append does not
-    // re-read them. Entries hold uncommitted state during a batch; when a
-    // batch fails they are all dropped, and the next append reloads from
-    // the database.
-    let mut cache: HashMap<ExecutionId, Active> = HashMap::new();
-    while let Ok(first) = requests.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match requests.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+/// The write connection and the executions being written, kept between
+/// batches so an append does not re-read them. Entries hold uncommitted
+/// state during a batch; when a batch fails they are all dropped, and the
+/// next append reloads from the database.
+///
+/// Held by the writer thread while it commits, and by a caller that finds
+/// it idle (`SqliteStore::write`): whoever holds it commits.
+pub(crate) struct Writer {
+    conn: Connection,
+    cache: HashMap<ExecutionId, Active>,
+    /// Whether the writer thread's last batch held more than one request:
+    /// requests are arriving together, and a caller committing its own
+    /// alone would only split the batches they share.
+    pub(crate) grouping: bool,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("executions_cached", &self.cache.len())
+            .field("grouping", &self.grouping)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Self {
+            conn,
+            cache: HashMap::new(),
+            grouping: false,
         }
-        let outcomes = match commit(&mut conn, &mut cache, &batch) {
+    }
+
+    /// Commits `batch` in one transaction and answers each request.
+    pub(crate) fn apply(&mut self, batch: Vec<Op>) {
+        let Self { conn, cache, .. } = self;
+        let outcomes = match commit(conn, cache, &batch) {
             Ok(outcomes) => outcomes,
             Err(NotCommitted::Batch(err)) => batch.iter().map(|_| Err(err.clone())).collect(),
             Err(NotCommitted::Request(err)) if batch.len() == 1 => vec![Err(err)],
@@ -187,18 +215,39 @@ pub(crate) fn run(mut conn: Connection, requests: Receiver<Op>) {
                 tracing::debug!("a batch of {} failed ({err}); one at a time", batch.len());
                 batch
                     .iter()
-                    .map(
-                        |op| match commit(&mut conn, &mut cache, std::slice::from_ref(op)) {
-                            Ok(mut one) => one.pop().expect("one outcome per request"),
-                            Err(NotCommitted::Request(err) | NotCommitted::Batch(err)) => Err(err),
-                        },
-                    )
+                    .map(|op| match commit(conn, cache, std::slice::from_ref(op)) {
+                        Ok(mut one) => one.pop().expect("one outcome per request"),
+                        Err(NotCommitted::Request(err) | NotCommitted::Batch(err)) => Err(err),
+                    })
                     .collect()
             }
         };
         for (op, outcome) in batch.into_iter().zip(outcomes) {
             op.answer(outcome);
         }
+    }
+}
+
+/// The writer thread: takes what is waiting once the writer is free, and
+/// commits it as one batch (group commit).
+pub(crate) fn run(writer: &Mutex<Writer>, requests: Receiver<Op>) {
+    while let Ok(first) = requests.recv() {
+        // Locked before the batch is gathered: what arrives while a caller
+        // commits its own request joins this batch.
+        let Ok(mut writer) = writer.lock() else {
+            // A commit panicked: the requests' replies are dropped, which
+            // their callers read as the writer having stopped.
+            return;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match requests.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        writer.grouping = batch.len() > 1;
+        writer.apply(batch);
     }
 }
 
