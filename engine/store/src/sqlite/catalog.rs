@@ -1,5 +1,5 @@
-//! The backup catalog in SQLite: written by the writer thread with the
-//! append that reports it, read on the read connections.
+//! The backup catalog in SQLite: written by the writer with the append
+//! that reports it, read on the read connections.
 
 use std::collections::HashMap;
 

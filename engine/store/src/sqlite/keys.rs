@@ -1,6 +1,7 @@
 //! Concurrency keys on SQLite: each keyed execution has a place in its
-//! key's line (`key_seq`), given at creation by the one writer thread
-//! (which also refuses a `skip` start while the key is held), and moved
+//! key's line (`key_seq`), given at creation by the writer (creates are
+//! serialized by its lock; it also refuses a `skip` start while the key is
+//! held), and moved
 //! to the end when an ended execution is claimed to run again.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};

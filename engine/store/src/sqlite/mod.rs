@@ -3,11 +3,14 @@
 mod catalog;
 mod error;
 mod keys;
+#[cfg(test)]
+mod order_tests;
 mod schema;
 mod slots;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -34,6 +37,8 @@ pub struct SqliteStore {
     /// The write connection; the writer thread commits what is sent to it.
     writer: Arc<Mutex<Writer>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
+    /// Requests sent to the writer thread and not yet taken into a batch.
+    queued: Arc<AtomicUsize>,
     /// Whether a caller that finds the writer idle commits on its own
     /// thread (`Durability::Normal` only: see [`SqliteStore::write`]).
     commit_inline: bool,
@@ -90,16 +95,18 @@ impl SqliteStore {
             .map_err(|e| StoreError::Fatal(format!("migrating {}: {e}", path.display())))?;
         let (requests, receiver) = mpsc::channel();
         let writer = Arc::new(Mutex::new(Writer::new(conn)));
-        let shared = writer.clone();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let (shared, counted) = (writer.clone(), queued.clone());
         let writer_thread = std::thread::Builder::new()
             .name("shutter-sqlite-writer".to_owned())
-            .spawn(move || writer::run(&shared, receiver))
+            .spawn(move || writer::run(&shared, &counted, receiver))
             .map_err(|e| StoreError::Fatal(format!("starting the writer thread: {e}")))?;
         Ok(Self {
             path,
             requests: Mutex::new(Some(requests)),
             writer,
             writer_thread: Mutex::new(Some(writer_thread)),
+            queued,
             commit_inline: durability == Durability::Normal,
             readers: Arc::new(Mutex::new(Vec::new())),
             reading: Arc::new(tokio::sync::Semaphore::new(READERS)),
@@ -143,6 +150,8 @@ impl SqliteStore {
         {
             let _ = writer.join();
         }
+        // A caller may still be committing its own request: wait for it.
+        drop(self.writer.lock());
     }
 
     /// Has the writer commit a request, and waits for its answer.
@@ -150,16 +159,16 @@ impl SqliteStore {
     /// Sent to the writer thread, a request costs two thread hops (~55 us
     /// on a small VM, more than a `synchronous = NORMAL` commit itself): a
     /// chain of steps, each waiting for the one before to be recorded, is
-    /// bound by them. So under `Durability::Normal`, a caller that finds the
-    /// writer idle commits its request itself, on its own thread, and
-    /// nothing waits on a thread hop; unless requests have been arriving
-    /// together (the writer thread's last batch held several), when they
-    /// are better committed together there. It blocks that thread for one commit
-    /// (tens of microseconds, a checkpoint now and then), as the writer
-    /// thread would be blocked; under `Full` a commit waits for an fsync,
-    /// too long to block an async thread, so requests always go to the
-    /// writer thread, where concurrent ones share the fsync. The same commit
-    /// runs either way: what is durable when the answer comes is the same.
+    /// bound by them. So under `Durability::Normal` a caller commits a small
+    /// request (an append, a renewal, a slot: `Op::is_small`) itself, on its
+    /// own thread, when the writer is idle and nothing sent before it waits
+    /// to be committed (`queued`), so commits keep the order requests were
+    /// sent in. It blocks that thread for one commit: tens of microseconds,
+    /// more when SQLite checkpoints its WAL or waits for another process
+    /// holding the file's write lock, as the writer thread would wait. Under
+    /// `Full` every commit waits for an fsync, too long to block an async
+    /// thread that often, so requests always go to the writer thread, where
+    /// concurrent ones share the fsync. The same code commits either way.
     async fn write<T>(&self, op: impl FnOnce(writer::Reply<T>) -> Op) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
@@ -171,20 +180,30 @@ impl SqliteStore {
                 .as_ref()
                 .ok_or_else(|| StoreError::Fatal("the store is closed".to_owned()))?;
             let request = op(reply);
-            let idle = self
-                .commit_inline
+            let idle = (self.commit_inline && request.is_small())
                 .then(|| self.writer.try_lock().ok())
                 .flatten()
-                .filter(|writer| !writer.grouping);
+                // Read under the writer's lock: the writer thread counts a
+                // batch off only while it holds it.
+                .filter(|_| self.queued.load(Ordering::SeqCst) == 0);
             match idle {
                 Some(mut writer) => {
                     // Others may send to the writer thread meanwhile.
                     drop(requests);
-                    writer.apply(vec![request]);
+                    // A panic in the commit drops the reply (read below as
+                    // the writer having stopped) and poisons the lock,
+                    // which stops the writer thread, as a panic there would.
+                    let commit = std::panic::AssertUnwindSafe(|| writer.apply(vec![request]));
+                    if std::panic::catch_unwind(commit).is_err() {
+                        tracing::error!("a SQLite commit panicked; the store writer stopped");
+                    }
                 }
-                None => sender
-                    .send(request)
-                    .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?,
+                None => {
+                    self.queued.fetch_add(1, Ordering::SeqCst);
+                    sender
+                        .send(request)
+                        .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?;
+                }
             }
         }
         answer

@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
@@ -111,6 +112,23 @@ enum Outcome {
 }
 
 impl Op {
+    /// Whether a caller may commit this request on its own (async)
+    /// thread: small and bounded. A create writes a row per step, a claim
+    /// of orphans or a prune scans the database, and a workflow's save is
+    /// rare: those always go to the writer thread.
+    pub(crate) fn is_small(&self) -> bool {
+        matches!(
+            self,
+            Self::Append { .. }
+                | Self::Renew { .. }
+                | Self::Release { .. }
+                | Self::RequestCancel { .. }
+                | Self::TakeSlot { .. }
+                | Self::FreeSlot { .. }
+                | Self::ClaimOne { .. }
+        )
+    }
+
     /// Sends `result` to whoever asked.
     fn answer(self, result: Result<Outcome, StoreError>) {
         fn send<T>(
@@ -178,17 +196,12 @@ struct Unwritten {
 pub(crate) struct Writer {
     conn: Connection,
     cache: HashMap<ExecutionId, Active>,
-    /// Whether the writer thread's last batch held more than one request:
-    /// requests are arriving together, and a caller committing its own
-    /// alone would only split the batches they share.
-    pub(crate) grouping: bool,
 }
 
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer")
             .field("executions_cached", &self.cache.len())
-            .field("grouping", &self.grouping)
             .finish_non_exhaustive()
     }
 }
@@ -198,13 +211,12 @@ impl Writer {
         Self {
             conn,
             cache: HashMap::new(),
-            grouping: false,
         }
     }
 
     /// Commits `batch` in one transaction and answers each request.
     pub(crate) fn apply(&mut self, batch: Vec<Op>) {
-        let Self { conn, cache, .. } = self;
+        let Self { conn, cache } = self;
         let outcomes = match commit(conn, cache, &batch) {
             Ok(outcomes) => outcomes,
             Err(NotCommitted::Batch(err)) => batch.iter().map(|_| Err(err.clone())).collect(),
@@ -229,8 +241,11 @@ impl Writer {
 }
 
 /// The writer thread: takes what is waiting once the writer is free, and
-/// commits it as one batch (group commit).
-pub(crate) fn run(writer: &Mutex<Writer>, requests: Receiver<Op>) {
+/// commits it as one batch (group commit). `queued` counts the requests
+/// sent and not yet taken into a batch: a caller commits its own request
+/// only when it is zero (`SqliteStore::write`), so commits keep the order
+/// requests were sent in.
+pub(crate) fn run(writer: &Mutex<Writer>, queued: &AtomicUsize, requests: Receiver<Op>) {
     while let Ok(first) = requests.recv() {
         // Locked before the batch is gathered: what arrives while a caller
         // commits its own request joins this batch.
@@ -246,7 +261,9 @@ pub(crate) fn run(writer: &Mutex<Writer>, requests: Receiver<Op>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        writer.grouping = batch.len() > 1;
+        // Under the lock: a caller holding it sees these as still queued,
+        // or as committed.
+        queued.fetch_sub(batch.len(), Ordering::SeqCst);
         writer.apply(batch);
     }
 }
@@ -496,9 +513,9 @@ fn create(
     lease: Duration,
 ) -> Result<ExecutionRecord, StoreError> {
     if let Some(key) = &new.idempotency_key {
-        // The writer thread is the only one creating, so look-then-insert
-        // cannot race another create in this process; the unique index
-        // catches another process.
+        // Creates are serialized by the writer's lock (whoever commits
+        // holds it), so look-then-insert cannot race another create in
+        // this process; the unique index catches another process.
         let existing: Option<String> = tx
             .query_row(
                 "SELECT record FROM executions WHERE idempotency_key = ?1",

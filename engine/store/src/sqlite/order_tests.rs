@@ -1,0 +1,73 @@
+//! A request a caller commits on its own thread never overtakes one sent
+//! to the writer thread before it (`SqliteStore::write`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+use shutter_core::record::LogLevel;
+use shutter_core::{Change, Claim, ExecutionId, Holder, NewExecution, Owner, Page, StepKey, Store};
+
+use super::{Durability, SqliteStore};
+
+fn line(message: &str) -> Change {
+    Change::Log {
+        key: StepKey::step("a"),
+        attempt: 1,
+        level: LogLevel::Info,
+        message: message.to_owned(),
+        at: Utc::now(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_committed_by_its_caller_does_not_overtake_one_queued_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqliteStore::open_with(dir.path().join("shutter.db"), Durability::Normal).unwrap(),
+    );
+    let new = NewExecution {
+        id: ExecutionId::new(),
+        workflow: "w".into(),
+        plan_hash: "h".into(),
+        source: "version: 1".into(),
+        source_path: None,
+        inputs: json!({}),
+        steps: vec!["a".into()],
+        created_at: Utc::now(),
+        idempotency_key: None,
+        concurrency: None,
+    };
+    let id = new.id;
+    let holder = Holder::new(Owner::this_process(), Duration::from_secs(30));
+    store.create(new, &holder).await.unwrap();
+    let claim = Claim::created(id);
+    for _ in 0..20 {
+        // The writer is busy (this test holds it): the first append is
+        // sent to the writer thread and waits there.
+        let busy = store.writer.lock().unwrap();
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.append(claim, vec![line("first")]).await }
+        });
+        // (A blocking wait: a lock guard is not held across an await.)
+        while store.queued.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The writer frees up; the second append, sent now, finds it idle
+        // at once most of the time, but must not commit before the first.
+        drop(busy);
+        store.append(claim, vec![line("second")]).await.unwrap();
+        first.await.unwrap().unwrap();
+    }
+    let events = store.events(id, Page::new(0, 1000)).await.unwrap();
+    let order: Vec<&str> = events
+        .iter()
+        .filter_map(|event| match &event.change {
+            Change::Log { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["first", "second"].repeat(20));
+}
