@@ -4,6 +4,9 @@
 use crate::diagnostic::Diagnostic;
 use crate::limits::MAX_SOURCE_BYTES;
 
+/// U+FEFF, encoded.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The text of one workflow file and the name it is reported under.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -14,8 +17,13 @@ pub struct Source {
 
 impl Source {
     /// Accepts bytes as read from a file. Fails on oversized or non-UTF-8
-    /// input with a diagnostic that points at the first bad byte.
-    pub fn from_bytes(name: impl Into<String>, bytes: Vec<u8>) -> Result<Self, Box<Diagnostic>> {
+    /// input with a diagnostic that points at the first bad byte. A leading
+    /// byte-order mark (which some Windows editors write, and hide) is
+    /// dropped: YAML parsers took it for a second document.
+    pub fn from_bytes(
+        name: impl Into<String>,
+        mut bytes: Vec<u8>,
+    ) -> Result<Self, Box<Diagnostic>> {
         let name = name.into();
         if bytes.len() > MAX_SOURCE_BYTES {
             return Err(Box::new(Diagnostic::error(
@@ -26,6 +34,9 @@ impl Source {
                     MAX_SOURCE_BYTES
                 ),
             )));
+        }
+        if bytes.starts_with(UTF8_BOM) {
+            bytes.drain(..UTF8_BOM.len());
         }
         match String::from_utf8(bytes) {
             Ok(text) => Ok(Self::new(name, text)),

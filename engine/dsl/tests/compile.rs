@@ -651,3 +651,27 @@ fn anchors_merge_keys_and_tabs_compile_to_the_plain_files_plan() {
         assert_eq!(ok(variant).hash, expected, "{variant}");
     }
 }
+
+#[test]
+fn a_file_starting_with_a_byte_order_mark_compiles_as_without_it() {
+    // Windows editors write one and hide it; it was read as a second
+    // document ("more than one document is not supported").
+    let text = format!("{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n");
+    let mut marked = "\u{feff}".as_bytes().to_vec();
+    marked.extend_from_slice(text.as_bytes());
+    let source = shutter_dsl::Source::from_bytes("w.yaml", marked).expect("UTF-8");
+    let plan = compile(&source, &Catalog::with_core()).expect("compiles");
+    assert_eq!(plan.hash, ok(&text).hash);
+    // A mistake on the first line is still at column 1 of line 1.
+    let mut bad = "\u{feff}".as_bytes().to_vec();
+    bad.extend_from_slice(
+        b"version: x\nname: w\nsteps: {a: {uses: core.log, with: {message: hi}}}\n",
+    );
+    let source = shutter_dsl::Source::from_bytes("w.yaml", bad).expect("UTF-8");
+    let found = compile(&source, &Catalog::with_core()).expect_err("version is wrong");
+    assert_eq!(
+        (found.items[0].line, found.items[0].column),
+        (1, 10),
+        "{found}"
+    );
+}
