@@ -17,7 +17,7 @@ use crate::limits::{MAX_DIAGNOSTICS, MAX_STEPS};
 use crate::path::YamlPath;
 use crate::raw::{RawStep, RawWorkflow};
 use crate::source::Source;
-use crate::stream_decode;
+use crate::stream_decode::{self, Refused};
 use crate::suggest;
 
 /// What decoding left out for its shape: a step or an input with a shape
@@ -49,9 +49,11 @@ pub(crate) fn decode(
     // with anchors or tags is read by serde_yaml into the same structs.
     // Anything else (including merge keys `<<`, which need the tree) takes
     // the slow path, which says what is wrong.
-    let fast = stream_decode::from_str::<RawWorkflow<RawStep>>(source.text())
-        .ok()
-        .or_else(|| serde_yaml::from_str::<RawWorkflow<RawStep>>(source.text()).ok());
+    let fast = match stream_decode::from_str::<RawWorkflow<RawStep>>(source.text()) {
+        Ok(workflow) => Some(workflow),
+        Err(Refused::Uncovered(_)) => serde_yaml::from_str(source.text()).ok(),
+        Err(Refused::Invalid(_)) => None,
+    };
     if let Some(workflow) = fast
         && workflow.steps.len() <= MAX_STEPS
     {

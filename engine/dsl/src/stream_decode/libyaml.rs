@@ -29,13 +29,12 @@ pub(super) enum Event {
     MappingEnd,
 }
 
-/// Whether a scalar was written plain (only plain scalars are resolved to
-/// null, booleans and numbers).
+/// Whether a scalar was written plain: only plain scalars are resolved to
+/// null, booleans and numbers; quoted and block scalars are text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Style {
     Plain,
-    Quoted,
-    Block,
+    Written,
 }
 
 /// A libyaml parser over a borrowed text.
@@ -59,7 +58,7 @@ impl<'input> Parser<'input> {
         // outlives the parser (`'input`), and libyaml only reads it.
         unsafe {
             if unsafe_libyaml::yaml_parser_initialize(parser).fail {
-                return Err(refused("libyaml could not start"));
+                return Err(Refused::Uncovered("libyaml could not start"));
             }
             unsafe_libyaml::yaml_parser_set_encoding(parser, unsafe_libyaml::YAML_UTF8_ENCODING);
             unsafe_libyaml::yaml_parser_set_input_string(parser, text.as_ptr(), text.len() as u64);
@@ -111,12 +110,10 @@ unsafe fn convert(event: &unsafe_libyaml::yaml_event_t) -> Result<Event, Refused
         unsafe_libyaml::YAML_STREAM_END_EVENT => Event::StreamEnd,
         unsafe_libyaml::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
         unsafe_libyaml::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
-        unsafe_libyaml::YAML_ALIAS_EVENT => return Err(refused("an alias")),
+        unsafe_libyaml::YAML_ALIAS_EVENT => return Err(Refused::Uncovered("an alias")),
         unsafe_libyaml::YAML_SCALAR_EVENT => {
             let scalar = unsafe { event.data.scalar };
-            if !scalar.anchor.is_null() || !scalar.tag.is_null() {
-                return Err(refused("an anchor or a tag"));
-            }
+            undecorated(scalar.anchor, scalar.tag)?;
             let text = if scalar.length == 0 {
                 String::new()
             } else {
@@ -124,11 +121,10 @@ unsafe fn convert(event: &unsafe_libyaml::yaml_event_t) -> Result<Event, Refused
                     unsafe { std::slice::from_raw_parts(scalar.value, scalar.length as usize) };
                 String::from_utf8(bytes.to_vec()).map_err(|_| refused("not UTF-8"))?
             };
-            let style = match scalar.style {
-                unsafe_libyaml::YAML_PLAIN_SCALAR_STYLE => Style::Plain,
-                unsafe_libyaml::YAML_SINGLE_QUOTED_SCALAR_STYLE
-                | unsafe_libyaml::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::Quoted,
-                _ => Style::Block,
+            let style = if scalar.style == unsafe_libyaml::YAML_PLAIN_SCALAR_STYLE {
+                Style::Plain
+            } else {
+                Style::Written
             };
             Event::Scalar(text, style)
         }
@@ -153,6 +149,6 @@ fn undecorated(anchor: *const u8, tag: *const u8) -> Result<(), Refused> {
     if anchor.is_null() && tag.is_null() {
         Ok(())
     } else {
-        Err(refused("an anchor or a tag"))
+        Err(Refused::Uncovered("an anchor or a tag"))
     }
 }

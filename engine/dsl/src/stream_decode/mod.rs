@@ -11,11 +11,11 @@
 //! Reading the same events, it reads them as serde_yaml does: a scalar
 //! resolves by the same rules for each type asked for (`scalar`), which the
 //! tests check against serde_yaml on a table of scalars, on odd documents
-//! and on every workflow in the repository. It refuses what it does not
-//! cover: anchors, aliases, tags, more than one document, an empty file,
-//! nesting deeper than serde_yaml allows. A refusal is not an error for
-//! the user: the caller decodes the file again with serde_yaml, which reads
-//! all of YAML and says where a mistake is.
+//! and on every workflow in the repository. What it does not cover
+//! (anchors, aliases, tags) it leaves to serde_yaml ([`Refused::Uncovered`]);
+//! anything else it refuses (a mistake, more than one document, an empty
+//! file, nesting deeper than serde_yaml allows), serde_yaml refuses too,
+//! and the decoder's slow path says where the mistake is.
 //!
 //! (yaml-rust2, which the span index uses to locate values, was tried
 //! first and read some files differently from libyaml: a block scalar at
@@ -38,13 +38,23 @@ use libyaml::{Event, Parser, Style};
 /// serde_yaml's nesting limit; deeper is refused (serde_yaml refuses it too).
 const MAX_DEPTH: usize = 128;
 
-/// Why a file was not read here; the caller reads it with serde_yaml.
+/// Why a file was not read here.
 #[derive(Debug)]
-pub(crate) struct Refused(String);
+pub(crate) enum Refused {
+    /// YAML this reader does not cover (anchors, aliases, tags), which
+    /// serde_yaml reads into the same structs.
+    Uncovered(&'static str),
+    /// Not a valid workflow: serde_yaml, reading the same events by the
+    /// same rules, refuses it too, and its slow path says why.
+    Invalid(String),
+}
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Uncovered(what) => write!(f, "left to serde_yaml: {what}"),
+            Self::Invalid(why) => f.write_str(why),
+        }
     }
 }
 
@@ -52,12 +62,12 @@ impl std::error::Error for Refused {}
 
 impl de::Error for Refused {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        Refused(msg.to_string())
+        Self::Invalid(msg.to_string())
     }
 }
 
-fn refused(what: &str) -> Refused {
-    Refused(what.to_owned())
+fn refused(why: &str) -> Refused {
+    Refused::Invalid(why.to_owned())
 }
 
 /// Reads one YAML document into `T`, or says why it was not read.
@@ -93,7 +103,7 @@ struct Events<'a> {
 impl Events<'_> {
     fn peek(&mut self) -> Result<&Event, Refused> {
         if self.peeked.is_none() {
-            self.peeked = Some(self.pull()?);
+            self.peeked = Some(self.parser.next()?);
         }
         Ok(self.peeked.as_ref().expect("filled above"))
     }
@@ -101,13 +111,8 @@ impl Events<'_> {
     fn next(&mut self) -> Result<Event, Refused> {
         match self.peeked.take() {
             Some(event) => Ok(event),
-            None => self.pull(),
+            None => self.parser.next(),
         }
-    }
-
-    /// The parser's next event (anchors, tags and aliases are refused).
-    fn pull(&mut self) -> Result<Event, Refused> {
-        self.parser.next()
     }
 
     /// Reads a sequence or mapping whose start event was taken, through to

@@ -65,9 +65,8 @@ pub(super) fn unsigned<T>(text: &str, parse: FromStrRadix<T>) -> Option<T> {
     parse(body, 10).ok()
 }
 
-/// A number below zero as an untyped scalar reads it: `-0x1f`, `-0o17`,
-/// `-0b101` or decimal (a `+` sign or none also parses, but the caller has
-/// tried [`unsigned`] first).
+/// A number below zero: `-0x1f`, `-0o17`, `-0b101` or decimal (a `+` sign
+/// or none also parses, but the callers have tried [`unsigned`] first).
 fn negative<T>(text: &str, parse: FromStrRadix<T>) -> Option<T> {
     if let Some((radix, digits)) = text.strip_prefix('-').and_then(radix_prefixed)
         && let Ok(value) = parse(&format!("-{digits}"), radix)
@@ -80,30 +79,10 @@ fn negative<T>(text: &str, parse: FromStrRadix<T>) -> Option<T> {
     parse(text, 10).ok()
 }
 
-/// A number of a signed type, with either sign.
+/// A number of a signed type, with either sign: what [`unsigned`] reads,
+/// else what [`negative`] reads.
 pub(super) fn signed<T>(text: &str, parse: FromStrRadix<T>) -> Option<T> {
-    let body = match text.strip_prefix('+') {
-        Some(body) if signed_digits(body) => return None,
-        Some(body) => body,
-        None => text,
-    };
-    if let Some((radix, digits)) = radix_prefixed(body) {
-        if signed_digits(digits) {
-            return None;
-        }
-        if let Ok(value) = parse(digits, radix) {
-            return Some(value);
-        }
-    }
-    if let Some((radix, digits)) = text.strip_prefix('-').and_then(radix_prefixed)
-        && let Ok(value) = parse(&format!("-{digits}"), radix)
-    {
-        return Some(value);
-    }
-    if zero_padded(text) {
-        return None;
-    }
-    parse(body, 10).ok()
+    unsigned(text, parse).or_else(|| negative(text, parse))
 }
 
 /// A finite decimal number, or `.inf`, `-.inf`, `.nan` in their three

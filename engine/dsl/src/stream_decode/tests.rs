@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::from_str;
+use super::{Refused, from_str};
 use crate::raw::{RawStep, RawWorkflow};
 
 #[derive(Debug, Deserialize)]
@@ -418,9 +418,22 @@ fn mistakes_are_refused_as_serde_yaml_refuses_them() {
 fn anchors_tags_and_deep_nesting_are_left_to_serde_yaml() {
     let anchored = "version: 1\nname: a\nsteps:\n  s: &x {uses: core.log}\n  t: *x\n";
     assert!(serde_yaml::from_str::<RawWorkflow<RawStep>>(anchored).is_ok());
-    assert!(from_str::<RawWorkflow<RawStep>>(anchored).is_err());
+    assert!(matches!(
+        from_str::<RawWorkflow<RawStep>>(anchored),
+        Err(Refused::Uncovered(_))
+    ));
     let tagged = "version: 1\nname: !!str a\nsteps: {s: {uses: core.log}}\n";
-    assert!(from_str::<RawWorkflow<RawStep>>(tagged).is_err());
+    assert!(matches!(
+        from_str::<RawWorkflow<RawStep>>(tagged),
+        Err(Refused::Uncovered(_))
+    ));
+    // A mistake is refused as invalid: the decoder goes straight to its
+    // slow path, which says where, without asking serde_yaml's fast one.
+    let mistaken = "version: 1\nname: a\nsteps: {s: {uses: core.log, finally: maybe}}\n";
+    assert!(matches!(
+        from_str::<RawWorkflow<RawStep>>(mistaken),
+        Err(Refused::Invalid(_))
+    ));
     // Nesting past serde_yaml's limit is refused, not a stack overflow.
     let deep = format!("v: {}1{}\n", "[".repeat(10_000), "]".repeat(10_000));
     assert!(from_str::<One<serde_json::Value>>(&deep).is_err());

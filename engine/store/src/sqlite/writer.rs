@@ -2,9 +2,9 @@
 //! in a single transaction (group commit). Replies are sent only after the
 //! commit: when `append` returns, the change is on disk. The writer thread
 //! commits what is sent to it; under `Durability::Normal` a caller that finds
-//! the writer idle commits its own request on its own thread instead,
-//! sparing the two thread hops a request otherwise costs (see
-//! `SqliteStore::write`).
+//! the writer idle, with nothing queued before it, commits its own small
+//! request on its own thread instead, sparing the two thread hops a request
+//! otherwise costs (see `SqliteStore::write`).
 //!
 //! Within a batch an execution's row and its step rows are written once,
 //! at the end, however many appends changed them (a fan's branches finish
