@@ -76,3 +76,16 @@ pub(crate) fn log_adopted(ctx: &ActionContext, what: &str, ids: &[String], regio
         ),
     );
 }
+
+/// [`log_adopted`] for one resource: `id`, as EC2 gave it, owned for the
+/// outputs.
+pub(crate) fn log_adopted_one(
+    ctx: &ActionContext,
+    what: &str,
+    id: Option<&str>,
+    region: &str,
+) -> String {
+    let id = id.unwrap_or_default().to_owned();
+    log_adopted(ctx, what, std::slice::from_ref(&id), region);
+    id
+}

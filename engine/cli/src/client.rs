@@ -7,6 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 use shutter_server::views::ErrorBody;
 
+use crate::db::DbArgs;
+
 /// Options of every command that talks to a server.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServerArgs {
@@ -49,6 +51,18 @@ impl ServerArgs {
                 .context("building the HTTP client")?,
         }))
     }
+}
+
+// Where the records a command reads are: on the server `--server` names
+// (or `$SHUTTER_SERVER`), else in the embedded store or the one `--db`
+// names. Not a doc comment: clap would take it for the `about` of each
+// command this is flattened into.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PlaceArgs {
+    #[command(flatten)]
+    pub(crate) db: DbArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 /// The largest answer the CLI reads (a page of executions or of log lines

@@ -31,8 +31,29 @@ fn problems(text: &str) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The code of each diagnostic [`problems`] found.
+fn codes(found: &[(String, String, String)]) -> Vec<&str> {
+    found.iter().map(|(code, _, _)| code.as_str()).collect()
+}
+
+/// The message of each diagnostic [`problems`] found.
+fn messages(found: &[(String, String, String)]) -> Vec<&str> {
+    found
+        .iter()
+        .map(|(_, _, message)| message.as_str())
+        .collect()
+}
+
 fn id(name: &str) -> StepId {
     StepId::parse(name).expect("test ids are valid")
+}
+
+/// The steps `step` of `plan` waits for, and why.
+fn needs_of<'p>(plan: &'p Plan, step: &str) -> Vec<(&'p str, EdgeKind)> {
+    plan.dependencies(&id(step))
+        .into_iter()
+        .map(|(need, kind)| (need.as_str(), kind))
+        .collect()
 }
 
 const HEAD: &str = "version: 1\nname: w\n";
@@ -83,10 +104,7 @@ fn reading_another_step_adds_an_implied_dependency() {
     let plan = ok(&format!(
         "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, with: {{message: \"${{{{ steps.a.outputs.message }}}}\"}}}}\n"
     ));
-    assert_eq!(
-        plan.dependencies(&id("b")),
-        vec![(&id("a"), EdgeKind::Implied)]
-    );
+    assert_eq!(needs_of(&plan, "b"), [("a", EdgeKind::Implied)]);
     assert_eq!(plan.levels, vec![vec![id("a")], vec![id("b")]]);
     assert!(render(&plan, GraphFormat::Text).contains("needs: a (implied)"));
     assert!(
@@ -104,10 +122,7 @@ fn reading_a_slice_of_another_steps_output_adds_an_implied_dependency() {
     let plan = ok(&format!(
         "{HEAD}steps:\n  a: {{uses: core.noop, with: {{outputs: {{ids: [1, 2]}}}}}}\n  b: {{uses: core.noop, with: {{outputs: {{old: \"${{{{ steps.a.outputs.ids[1:] }}}}\"}}}}}}\n"
     ));
-    assert_eq!(
-        plan.dependencies(&id("b")),
-        vec![(&id("a"), EdgeKind::Implied)]
-    );
+    assert_eq!(needs_of(&plan, "b"), [("a", EdgeKind::Implied)]);
 }
 
 #[test]
@@ -115,10 +130,7 @@ fn an_explicit_need_is_not_also_implied() {
     let plan = ok(&format!(
         "{HEAD}steps:\n  a: {{uses: core.log, with: {{message: hi}}}}\n  b: {{uses: core.log, needs: a, with: {{message: \"${{{{ steps.a.outputs.message }}}}\"}}}}\n"
     ));
-    assert_eq!(
-        plan.dependencies(&id("b")),
-        vec![(&id("a"), EdgeKind::Needs)]
-    );
+    assert_eq!(needs_of(&plan, "b"), [("a", EdgeKind::Needs)]);
 }
 
 #[test]
@@ -167,13 +179,10 @@ fn a_cycle_through_an_expression_explains_the_implied_edge() {
 
 #[test]
 fn cycles_are_reported_alongside_other_errors() {
-    let codes: Vec<String> = problems(&format!(
+    let found = problems(&format!(
         "{HEAD}steps:\n  a: {{uses: core.noop, needs: b}}\n  b: {{uses: core.noop, needs: a}}\n  c: {{uses: core.nop}}\n"
-    ))
-    .into_iter()
-    .map(|p| p.0)
-    .collect();
-    assert_eq!(codes, vec!["cycle", "unknown-action"]);
+    ));
+    assert_eq!(codes(&found), vec!["cycle", "unknown-action"]);
 }
 
 #[test]
@@ -181,9 +190,8 @@ fn references_are_checked_against_what_exists() {
     let found = problems(&format!(
         "{HEAD}inputs:\n  vm: {{type: string}}\nsecrets: [token]\nsteps:\n  a:\n    uses: core.log\n    with:\n      message: \"${{{{ inputs.vn }}}} ${{{{ execution.idd }}}} ${{{{ secrets.pasword }}}} ${{{{ stepz.a }}}} ${{{{ item }}}}\"\n  b:\n    uses: core.sleep\n    with: {{duration: \"${{{{ steps.a.outputs.mesage }}}}\"}}\n"
     ));
-    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
     assert_eq!(
-        messages,
+        messages(&found),
         vec![
             "unknown input `inputs.vn`",
             "`execution.idd` does not exist",
@@ -287,8 +295,7 @@ fn bad_durations_cron_and_retry_values_are_reported() {
     let found = problems(&format!(
         "{HEAD}schedule: {{cron: \"0 2 * *\", timezone: Mars/Olympus}}\ntimeout: forever\nsteps:\n  a: {{uses: core.noop, retry: {{attempts: 0, delay: 10s, max_delay: 1s}}}}\n"
     ));
-    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(codes, vec!["cron", "duration", "retry", "retry"]);
+    assert_eq!(codes(&found), vec!["cron", "duration", "retry", "retry"]);
 }
 
 #[test]
@@ -310,15 +317,13 @@ fn for_each_item_and_concurrency_rules() {
     let found = problems(&format!(
         "{HEAD}steps:\n  a:\n    uses: core.noop\n    concurrency: 2\n  b:\n    uses: core.noop\n    for_each: 3\n"
     ));
-    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(codes, vec!["concurrency", "wrong-type"]);
+    assert_eq!(codes(&found), vec!["concurrency", "wrong-type"]);
     // Over an input that is not a list, or over text: known before it runs.
     let found = problems(&format!(
         "{HEAD}inputs:\n  vm: {{type: string}}\n  vms: {{type: array}}\nsteps:\n  a: {{uses: core.noop, for_each: \"${{{{ inputs.vm }}}}\"}}\n  b: {{uses: core.noop, for_each: \"vm ${{{{ inputs.vm }}}}\"}}\n  c: {{uses: core.noop, for_each: \"${{{{ inputs.vms }}}}\"}}\n"
     ));
-    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
     assert_eq!(
-        messages,
+        messages(&found),
         vec![
             "`for_each` over `inputs.vm`, which is declared `string`, not a list",
             "`for_each` over text: write the expression alone, `${{ ... }}`",
@@ -343,9 +348,8 @@ fn wasm_steps_need_a_module_and_a_hash() {
     let found = problems(&format!(
         "{HEAD}steps:\n  a:\n    uses: wasm\n    wasm: {{module: http://evil.example/x.wasm, sha256: nope, allow: {{secrets: [token]}}}}\n  b:\n    uses: wasm\n  c:\n    uses: core.noop\n    wasm: {{module: x.wasm, sha256: {hash}}}\n"
     ));
-    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
     assert_eq!(
-        codes,
+        codes(&found),
         vec![
             "wasm",
             "wasm",
@@ -381,7 +385,7 @@ fn allow_http_takes_hosts_not_urls() {
     let found = problems(&format!(
         "{HEAD}steps:\n  a:\n    uses: wasm\n    wasm: {{module: x.wasm, sha256: {hash}, allow: {{http: [\"api.example.com:8443\", \"*.corp.test\", \"https://api.example.com\", \"a.*.test\"]}}}}\n"
     ));
-    let messages: Vec<&str> = found.iter().map(|p| p.2.as_str()).collect();
+    let messages = messages(&found);
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(
         messages[0].contains("`https://api.example.com` is not a host"),
@@ -416,8 +420,7 @@ fn the_concurrency_key_reads_only_inputs() {
 #[test]
 fn step_ids_and_names_must_be_identifiers() {
     let found = problems("version: 2\nname: has space\nsteps:\n  my-step: {uses: core.noop}\n");
-    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(codes, vec!["version", "name", "name"]);
+    assert_eq!(codes(&found), vec!["version", "name", "name"]);
     assert_eq!(found[2].1, "4:3");
 }
 
@@ -426,8 +429,7 @@ fn input_defaults_and_enums_are_type_checked() {
     let found = problems(&format!(
         "{HEAD}inputs:\n  n: {{type: integer, default: many}}\n  mode: {{type: string, enum: [a, 2], default: c}}\nsteps:\n  a: {{uses: core.noop}}\n"
     ));
-    let codes: Vec<&str> = found.iter().map(|p| p.0.as_str()).collect();
-    assert_eq!(codes, vec!["wrong-type", "wrong-type", "enum"]);
+    assert_eq!(codes(&found), vec!["wrong-type", "wrong-type", "enum"]);
 }
 
 #[test]
@@ -552,16 +554,16 @@ fn a_limit_names_a_pool_or_computes_one_and_reading_a_step_implies_it() {
     let plan = ok(&format!(
         "{HEAD}secrets: [token]\ninputs:\n  vc: {{type: string}}\nsteps:\n  a: {{uses: core.log, with: {{message: prod}}}}\n  b: {{uses: core.noop, limit: \"vcenter:${{{{ steps.a.outputs.message }}}}\"}}\n  c: {{uses: core.noop, limit: nova-east}}\n  d: {{uses: core.noop, for_each: [1, 2], limit: \"vc:${{{{ item }}}}\"}}\n"
     ));
-    assert_eq!(
-        plan.dependencies(&id("b")),
-        vec![(&id("a"), EdgeKind::Implied)]
-    );
+    assert_eq!(needs_of(&plan, "b"), [("a", EdgeKind::Implied)]);
     assert!(plan.workflow.steps[&id("c")].limit.is_some());
     let found = problems(&format!(
         "{HEAD}secrets: [token]\nsteps:\n  a: {{uses: core.noop, limit: 4}}\n  b: {{uses: core.noop, limit: \"${{{{ secrets.token }}}}\"}}\n  c: {{uses: core.noop, limit: \"vc:${{{{ item }}}}\"}}\n"
     ));
-    let codes: Vec<&str> = found.iter().map(|(code, _, _)| code.as_str()).collect();
-    assert_eq!(codes, vec!["wrong-type", "secret-use", "item"], "{found:?}");
+    assert_eq!(
+        codes(&found),
+        vec!["wrong-type", "secret-use", "item"],
+        "{found:?}"
+    );
     assert!(found[0].2.contains("the name of a pool"), "{found:?}");
     assert_eq!(found[0].1, "5:31", "{found:?}");
 }

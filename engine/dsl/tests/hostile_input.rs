@@ -22,6 +22,13 @@ fn first_error(bytes: Vec<u8>) -> (String, String) {
     (first.code.to_owned(), first.to_string())
 }
 
+/// Asserts that the first diagnostic of `bytes` has `code` and says `says`.
+fn assert_refused(bytes: Vec<u8>, code: &str, says: &str) {
+    let (found, text) = first_error(bytes);
+    assert_eq!(found, code);
+    assert!(text.contains(says), "{text}");
+}
+
 fn chain(steps: usize) -> String {
     let mut text = String::from("version: 1\nname: big\nsteps:\n");
     for i in 0..steps {
@@ -43,9 +50,11 @@ fn malformed_yaml_points_at_the_line() {
 
 #[test]
 fn non_utf8_bytes_are_refused_with_their_position() {
-    let (code, text) = first_error(b"version: 1\nname: \xc3\x28\n".to_vec());
-    assert_eq!(code, "not-utf8");
-    assert!(text.contains("line 2, column 7"), "{text}");
+    assert_refused(
+        b"version: 1\nname: \xc3\x28\n".to_vec(),
+        "not-utf8",
+        "line 2, column 7",
+    );
 }
 
 #[test]
@@ -56,18 +65,16 @@ fn an_empty_file_says_so() {
 
 #[test]
 fn a_list_where_a_map_belongs_is_a_type_error() {
-    let (code, text) = first_error(b"- version: 1\n".to_vec());
-    assert_eq!(code, "wrong-type");
-    assert!(
-        text.contains("expected a map of workflow keys, found a list"),
-        "{text}"
+    assert_refused(
+        b"- version: 1\n".to_vec(),
+        "wrong-type",
+        "expected a map of workflow keys, found a list",
     );
 
-    let (code, text) = first_error(b"version: 1\nname: x\nsteps:\n  - uses: core.noop\n".to_vec());
-    assert_eq!(code, "wrong-type");
-    assert!(
-        text.contains("`steps` expects a map, found sequence"),
-        "{text}"
+    assert_refused(
+        b"version: 1\nname: x\nsteps:\n  - uses: core.noop\n".to_vec(),
+        "wrong-type",
+        "`steps` expects a map, found sequence",
     );
 
     let (_, text) = first_error(
@@ -83,18 +90,14 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    let (code, text) = first_error(flow.into_bytes());
-    assert_eq!(code, "yaml-syntax");
-    assert!(text.contains("recursion limit"), "{text}");
+    assert_refused(flow.into_bytes(), "yaml-syntax", "recursion limit");
 
     let maps = format!(
         "version: 1\nname: x\nsteps:\n  a:\n    uses: core.noop\n    with: {}1{}\n",
         "{k: ".repeat(10_000),
         "}".repeat(10_000)
     );
-    let (code, text) = first_error(maps.into_bytes());
-    assert_eq!(code, "yaml-syntax");
-    assert!(text.contains("recursion limit"), "{text}");
+    assert_refused(maps.into_bytes(), "yaml-syntax", "recursion limit");
 }
 
 #[test]
@@ -107,9 +110,7 @@ fn alias_bombs_are_refused() {
         let refs = vec![format!("*a{}", level - 1); 9].join(", ");
         let _ = writeln!(text, "  a{level}: &a{level} [{refs}]");
     }
-    let (code, text) = first_error(text.into_bytes());
-    assert_eq!(code, "yaml-syntax");
-    assert!(text.contains("repetition limit"), "{text}");
+    assert_refused(text.into_bytes(), "yaml-syntax", "repetition limit");
 }
 
 #[test]

@@ -250,8 +250,9 @@ pub(crate) fn polling(
     )
 }
 
-/// Whether `now` differs from the last status reported (then kept).
-fn changed(last: &Mutex<String>, now: &str) -> bool {
+/// Whether `now` differs from the last status reported (then kept): a
+/// wait for a server or an image reports each status once.
+pub(crate) fn changed(last: &Mutex<String>, now: &str) -> bool {
     let mut last = last
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

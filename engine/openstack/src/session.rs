@@ -74,11 +74,7 @@ impl Session {
     /// The base URL and token for `service` (`image`, `compute`): an
     /// endpoint override wins over the catalog.
     pub(crate) async fn target(&self, service: &str) -> Result<Target, ActionError> {
-        let token = self
-            .provider
-            .tokens()
-            .get(&self.client()?, &self.cloud)
-            .await?;
+        let token = self.token().await?;
         let base = match (self.cloud.endpoint_override(service), &token) {
             (Some(url), _) => url.to_owned(),
             (None, Some(token)) => token

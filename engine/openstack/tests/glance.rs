@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{data_file, fatal, file_url, glance_cloud, sha512_hex, unique};
+use common::{data_file, fatal, glance_cloud, sha512_hex, unique, upload_params};
 use serde_json::{Value as Json, json};
 use shutter_core::{ActionError, Secrets};
 
@@ -26,22 +26,12 @@ async fn create_upload_wait_verify_download_delete() {
     // several 1 MiB chunks and a partial one
     let source = clouds.path("disk.raw");
     let data = data_file(&source, (5 << 20) / 2 + 123);
-    let uploaded = clouds
-        .ok(
-            "openstack.image.upload",
-            json!({"cloud": "glance", "image_id": id, "source": file_url(&source)}),
-        )
-        .await;
+    let uploaded = clouds.upload("glance", &id, &source).await;
     assert_eq!(uploaded["sha512"], sha512_hex(&data));
     assert_eq!(uploaded["size"], data.len());
     assert_eq!(uploaded["md5"].as_str().unwrap().len(), 32);
 
-    let waited = clouds
-        .ok(
-            "openstack.image.wait",
-            json!({"cloud": "glance", "image_id": id, "interval": "200ms"}),
-        )
-        .await;
+    let waited = clouds.wait_image("glance", &id, "200ms").await;
     assert_eq!(waited["status"], "active");
     assert_eq!(waited["sha512"], uploaded["sha512"]);
     assert_eq!(waited["checksum"], uploaded["md5"]);
@@ -80,12 +70,7 @@ async fn create_upload_wait_verify_download_delete() {
     assert_eq!(std::fs::read(&target).unwrap(), data);
     assert!(!clouds.path("out/copy.raw.part").exists());
 
-    let got = clouds
-        .ok(
-            "openstack.image.get",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await;
+    let got = clouds.get_image("glance", &id).await;
     assert_eq!(got["name"], name.as_str());
 
     // Cataloged elsewhere: the cloud named is not where the entry says.
@@ -100,12 +85,7 @@ async fn create_upload_wait_verify_download_delete() {
             && fatal(&elsewhere).ends_with("nothing deleted"),
         "{elsewhere:?}"
     );
-    clouds
-        .ok(
-            "openstack.image.get",
-            json!({"cloud": "glance", "image_id": id}),
-        )
-        .await;
+    clouds.get_image("glance", &id).await;
 
     let deleted = clouds.delete_image("glance", &id).await;
     assert_eq!(deleted["deleted"], true);
@@ -161,7 +141,7 @@ async fn the_same_idempotency_key_adopts_instead_of_creating_twice() {
     let id = first["id"].as_str().unwrap();
     let source = clouds.path("a.raw");
     data_file(&source, 4096);
-    let upload = json!({"cloud": "glance", "image_id": id, "source": file_url(&source)});
+    let upload = upload_params("glance", id, &source);
     let once = clouds.ok("openstack.image.upload", upload.clone()).await;
     let twice = clouds.ok("openstack.image.upload", upload).await;
     assert_eq!(
@@ -171,12 +151,8 @@ async fn the_same_idempotency_key_adopts_instead_of_creating_twice() {
     // ...but other data for an active image is a conflict
     let other = clouds.path("b.raw");
     std::fs::write(&other, b"different bytes").unwrap();
-    let err = clouds
-        .err(
-            "openstack.image.upload",
-            json!({"cloud": "glance", "image_id": id, "source": file_url(&other)}),
-        )
-        .await;
+    let upload = upload_params("glance", id, &other);
+    let err = clouds.err("openstack.image.upload", upload).await;
     assert!(
         fatal(&err).contains("409 conflict") && fatal(&err).contains("already active"),
         "{err:?}"
@@ -251,12 +227,8 @@ async fn glance_html_errors_become_one_clear_line() {
     let id = created["id"].as_str().unwrap();
     let source = clouds.path("not-qcow2.raw");
     data_file(&source, 70_000);
-    let err = clouds
-        .err(
-            "openstack.image.upload",
-            json!({"cloud": "glance", "image_id": id, "source": file_url(&source)}),
-        )
-        .await;
+    let upload = upload_params("glance", id, &source);
+    let err = clouds.err("openstack.image.upload", upload).await;
     let message = fatal(&err);
     assert!(
         message.starts_with(&format!(

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Clouds, data_file, fatal, file_url, unique};
+use common::{Clouds, data_file, fatal, unique};
 use serde_json::{Value as Json, json};
 use shutter_core::Secrets;
 use shutter_testpeers::Peer;
@@ -97,12 +97,7 @@ async fn images_belong_to_the_project_and_the_token_is_reused() {
     let id = clouds.new_image("ks", "owned").await;
     let source = clouds.path("d.raw");
     let data = data_file(&source, 200_000);
-    let uploaded = clouds
-        .ok(
-            "openstack.image.upload",
-            json!({"cloud": "ks", "image_id": id, "source": file_url(&source)}),
-        )
-        .await;
+    let uploaded = clouds.upload("ks", &id, &source).await;
     assert_eq!(uploaded["size"], data.len());
     let verified = clouds
         .ok("openstack.image.verify", json!({"cloud": "ks", "image_id": id, "sha512": uploaded["sha512"], "size": data.len()})).await;
@@ -113,12 +108,7 @@ async fn images_belong_to_the_project_and_the_token_is_reused() {
     // a token Keystone does not know: Glance answers 401, the provider
     // authenticates again once and the call succeeds
     clouds.provider.spoil_cached_tokens().await;
-    let got = clouds
-        .ok(
-            "openstack.image.get",
-            json!({"cloud": "ks", "image_id": id}),
-        )
-        .await;
+    let got = clouds.get_image("ks", &id).await;
     assert_eq!(got["status"], "active");
     assert_eq!(clouds.provider.authentications(), 2);
     clouds.delete_image("ks", &id).await;
@@ -170,12 +160,7 @@ async fn application_credentials_authenticate() {
             .unwrap(),
     ));
     let id = clouds.new_image("appcred", "appcred").await;
-    let got = clouds
-        .ok(
-            "openstack.image.get",
-            json!({"cloud": "appcred", "image_id": id}),
-        )
-        .await;
+    let got = clouds.get_image("appcred", &id).await;
     assert_eq!(got["owner"], project_id.as_str());
     clouds.delete_image("appcred", &id).await;
 }
@@ -194,12 +179,7 @@ async fn an_https_style_source_with_a_secret_header_streams_from_another_glance(
     let source_id = clouds.new_image("ks", "src").await;
     let file = clouds.path("src.raw");
     data_file(&file, 1_500_000);
-    let original = clouds
-        .ok(
-            "openstack.image.upload",
-            json!({"cloud": "ks", "image_id": source_id, "source": file_url(&file)}),
-        )
-        .await;
+    let original = clouds.upload("ks", &source_id, &file).await;
 
     let copy = clouds.new_image("plain", "copy").await;
     let (token, _, _) = token().await;

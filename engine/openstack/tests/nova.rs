@@ -115,12 +115,24 @@ async fn action(
     }
 }
 
-/// The fake Nova on 127.0.0.1 and a clouds.yaml (`lab`) with Glance and it.
-async fn lab() -> (Clouds, Arc<AtomicUsize>) {
-    let glance = shutter_testpeers::peer("glance")
+/// The Glance peer's image endpoint.
+fn glance_url() -> String {
+    shutter_testpeers::peer("glance")
         .var("OS_IMAGE_URL")
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// A clouds.yaml whose cloud `lab` is `glance` and the Nova at `compute`.
+fn lab_clouds(glance: &str, compute: &str) -> Clouds {
+    Clouds::new(&format!(
+        "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {glance}\n    compute_endpoint_override: {compute}\n"
+    ))
+}
+
+/// The fake Nova on 127.0.0.1 and a clouds.yaml (`lab`) with Glance and it.
+async fn lab() -> (Clouds, Arc<AtomicUsize>) {
+    let glance = glance_url();
     let calls = Arc::new(AtomicUsize::new(0));
     let nova = Nova {
         glance: glance.clone(),
@@ -133,9 +145,7 @@ async fn lab() -> (Clouds, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let clouds = Clouds::new(&format!(
-        "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {glance}\n    compute_endpoint_override: http://{addr}/v2.1\n"
-    ));
+    let clouds = lab_clouds(&glance, &format!("http://{addr}/v2.1"));
     (clouds, calls)
 }
 
@@ -180,12 +190,7 @@ async fn microversion_2_45_names_the_image_in_the_body() {
         .ok("openstack.server.create_image", json!({"cloud": "lab", "server_id": "web-01", "name": unique("mv"), "microversion": "2.45", "wait": false})).await;
     assert_eq!(out["status"], "queued");
     let id = out["image_id"].as_str().unwrap();
-    let waited = clouds
-        .ok(
-            "openstack.image.wait",
-            json!({"cloud": "lab", "image_id": id, "interval": "100ms"}),
-        )
-        .await;
+    let waited = clouds.wait_image("lab", id, "100ms").await;
     assert_eq!(waited["size"], DISK.len());
     clouds.delete_image("lab", id).await;
 }
@@ -218,15 +223,9 @@ async fn unknown_servers_are_fatal_and_busy_servers_retryable() {
 /// The shared fake Nova over the real Glance, as cloud `lab`, and the
 /// fake's compute endpoint, to see what it holds.
 fn restore_lab() -> (Clouds, String) {
-    let glance = shutter_testpeers::peer("glance")
-        .var("OS_IMAGE_URL")
-        .unwrap()
-        .to_owned();
+    let glance = glance_url();
     let compute = shutter_testpeers::nova::start(&glance);
-    let clouds = Clouds::new(&format!(
-        "clouds:\n  lab:\n    auth_type: none\n    image_endpoint_override: {glance}\n    compute_endpoint_override: {compute}\n"
-    ));
-    (clouds, compute)
+    (lab_clouds(&glance, &compute), compute)
 }
 
 /// An active image of the Glance peer: created, uploaded from a file,
@@ -235,18 +234,8 @@ async fn active_image(clouds: &Clouds) -> String {
     let id = clouds.new_image("lab", "restore-source").await;
     let source = clouds.path("restore-source.raw");
     common::data_file(&source, 64 << 10);
-    clouds
-        .ok(
-            "openstack.image.upload",
-            json!({"cloud": "lab", "image_id": id, "source": common::file_url(&source)}),
-        )
-        .await;
-    let waited = clouds
-        .ok(
-            "openstack.image.wait",
-            json!({"cloud": "lab", "image_id": id, "interval": "100ms"}),
-        )
-        .await;
+    clouds.upload("lab", &id, &source).await;
+    let waited = clouds.wait_image("lab", &id, "100ms").await;
     assert_eq!(waited["status"], "active");
     id
 }

@@ -48,6 +48,18 @@ impl Delegates {
         ctx.absorb(delegate);
         result.map_err(|err| err.map_message(|message| format!("{name}: {message}")))
     }
+
+    /// [`Delegates::run`] with the dispatcher's `params` and the step's
+    /// `options` passed through ([`with_options`]).
+    pub(crate) async fn run_with(
+        &self,
+        ctx: &ActionContext,
+        name: &str,
+        params: Map<String, Json>,
+        options: &Map<String, Json>,
+    ) -> Result<Json, ActionError> {
+        self.run(ctx, name, with_options(params, options)?).await
+    }
 }
 
 /// The provider's parameters: what the dispatcher sets, plus `options`

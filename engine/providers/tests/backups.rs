@@ -27,9 +27,7 @@ fn counted(changes: &[Change]) -> Vec<String> {
 async fn one_step_reconciles_every_place_and_a_failing_one_does_not_stop_the_others() {
     let lab = Lab::new().await;
     let region = "eu-west-3";
-    let volume = support::volume(&lab.moto, region).await;
-    lab.backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
-        .await;
+    lab.volume_backed_up(region, &[]).await;
 
     let step = lab.step();
     let params = json!({
@@ -148,10 +146,7 @@ async fn a_step_naming_no_place_reconciles_those_the_config_file_lists() {
 async fn a_backup_is_deleted_by_its_catalog_entry_and_marked() {
     let lab = Lab::new().await;
     let region = "eu-west-2";
-    let volume = support::volume(&lab.moto, region).await;
-    let entries = lab
-        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
-        .await;
+    let entries = lab.volume_backed_up(region, &[]).await;
     let entry = entries[0].clone();
     let snapshot = entry.artifact.native_id.clone();
     let step = lab.step_reading(entries.clone());

@@ -39,10 +39,7 @@ async fn restore_tested(
 async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
     let lab = Lab::new().await;
     let region = "sa-east-1";
-    let volume = support::volume_with(&lab.moto, region, &[("Encrypted", "true")]).await;
-    let entries = lab
-        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
-        .await;
+    let entries = lab.volume_backed_up(region, &[("Encrypted", "true")]).await;
     let entry = &entries[0];
     let step = lab.step_reading(entries.clone());
     let params = json!({"backup": entry.id, "name": "restored", "options": lab.aws_options()});
@@ -89,10 +86,7 @@ async fn an_ebs_snapshot_restores_as_a_volume_of_its_size_and_encryption() {
 async fn a_restore_test_records_its_verdict_and_cleans_up_and_a_lost_snapshot_fails_it() {
     let lab = Lab::new().await;
     let region = "ca-central-1";
-    let volume = support::volume(&lab.moto, region).await;
-    let entries = lab
-        .backed_up(&format!("aws://{region}/{volume}"), lab.aws_options())
-        .await;
+    let entries = lab.volume_backed_up(region, &[]).await;
     let entry = entries[0].clone();
     let (out, verdicts) = restore_tested(&lab, entries.clone(), &entry).await;
     assert_eq!(out["passed"], true, "{out}");
@@ -167,9 +161,8 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
     let lab = Lab::new().await;
     // Never a stock VM: vcsim's clones share their source's disks.
     let own = support::vcsim::vm_with_disk(&format!("restore-source-{}", unique())).await;
-    let vm = lab.ok("vsphere.vm.get", json!({"vm": own})).await;
-    let vcenter = vm["vcenter"].as_str().unwrap();
-    let target = format!("vsphere://{vcenter}/{}", vm["moref"].as_str().unwrap());
+    let (vcenter, moref) = lab.vm(&own).await;
+    let target = format!("vsphere://{vcenter}/{moref}");
     let entries = lab.backed_up(&target, json!({})).await;
     let entry = entries[0].clone();
     let step = lab.step_reading(entries.clone());
@@ -182,7 +175,7 @@ async fn a_vsphere_snapshot_restores_as_a_clone_or_by_reverting_its_vm() {
         (&json!("vsphere"), &json!("vm"))
     );
     let clone = out["id"].as_str().unwrap().to_owned();
-    assert_ne!(clone, vm["moref"].as_str().unwrap(), "a new VM: {out}");
+    assert_ne!(clone, moref, "a new VM: {out}");
     let got = lab
         .ok(
             "vsphere.vm.get",

@@ -10,6 +10,16 @@ mod support;
 use serde_json::json;
 use support::{Lab, fatal};
 
+/// Whether vcsim lists the snapshot `id` of the VM `target`.
+async fn listed(lab: &Lab, target: &str, id: &str) -> bool {
+    let listed = lab.ok("vsphere.snapshot.list", json!({"vm": target})).await;
+    listed["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["snapshot"]["moref"] == id)
+}
+
 #[tokio::test]
 async fn an_aws_volume_is_snapshotted_adopted_on_a_rerun_and_deleted() {
     let lab = Lab::new().await;
@@ -90,12 +100,8 @@ async fn an_aws_instance_gets_one_snapshot_per_volume_and_all_are_deleted() {
 #[tokio::test]
 async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
     let lab = Lab::new().await;
-    let vm = lab.ok("vsphere.vm.get", json!({"vm": "DC0_H0_VM1"})).await;
-    let target = format!(
-        "vsphere://{}/{}",
-        vm["vcenter"].as_str().unwrap(),
-        vm["moref"].as_str().unwrap()
-    );
+    let (vcenter, moref) = lab.vm("DC0_H0_VM1").await;
+    let target = format!("vsphere://{vcenter}/{moref}");
     let step = lab.step();
     let out = step
         .ok("snapshot", json!({"target": target, "name": "Backup", "description": "Temporary Snapshot for Backup", "quiesce": true, "tags": {"ignored": "yes"}}))
@@ -118,26 +124,12 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
         "{:?}",
         step.logs()
     );
-    let listed = lab.ok("vsphere.snapshot.list", json!({"vm": target})).await;
-    assert!(
-        listed["snapshots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["snapshot"]["moref"] == id.as_str())
-    );
+    assert!(listed(&lab, &target, &id).await);
 
     let removed = lab.delete(&out["snapshot"]).await;
     assert_eq!(removed["deleted"], true, "{removed}");
     assert_eq!(removed["details"]["removed"], true);
-    let listed = lab.ok("vsphere.snapshot.list", json!({"vm": target})).await;
-    assert!(
-        !listed["snapshots"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["snapshot"]["moref"] == id.as_str())
-    );
+    assert!(!listed(&lab, &target, &id).await);
     // the least a caller may give: provider, id and target
     let again = lab
         .ok(
@@ -151,11 +143,8 @@ async fn a_vsphere_vm_gets_a_quiesced_snapshot_that_is_removed() {
 #[tokio::test]
 async fn a_vsphere_target_on_another_vcenter_is_refused() {
     let lab = Lab::new().await;
-    let vm = lab.ok("vsphere.vm.get", json!({"vm": "DC0_H0_VM0"})).await;
-    let target = format!(
-        "vsphere://00000000-0000-0000-0000-000000000000/{}",
-        vm["moref"].as_str().unwrap()
-    );
+    let (_, moref) = lab.vm("DC0_H0_VM0").await;
+    let target = format!("vsphere://00000000-0000-0000-0000-000000000000/{moref}");
     let message = fatal(
         lab.run("snapshot", json!({"target": target, "name": "Backup"}))
             .await,

@@ -4,15 +4,14 @@
 //! and never run, values only a run can know stay as written, and nothing
 //! is recorded.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_core::{Action, ActionContext, ActionError, Effect, ListQuery, Secrets, Store};
+use shutter_core::{Action, ActionContext, ActionError, Effect, ListQuery, Store};
 use shutter_dsl::{ActionSpec, ParamType, Source};
-use shutter_runtime::{DryRun, Engine, EngineConfig, Forecast};
+use shutter_runtime::{DryRun, Engine, Forecast};
 use shutter_store::MemoryStore;
 
 mod support;
@@ -86,14 +85,13 @@ fn harness() -> Harness {
     actions.register("test.create", create.clone());
     actions.register("test.list", list.clone());
     actions.register("test.delete", delete.clone());
-    let secrets = Secrets::new(BTreeMap::from([(
-        "token".to_owned(),
-        "hunter2-very-secret".to_owned(),
-    )]));
-    let engine = Engine::new(store.clone(), actions, catalog, EngineConfig::default())
-        .with_secrets(move |_| secrets.clone());
     Harness {
-        engine,
+        engine: support::engine_with_secrets(
+            store.clone(),
+            actions,
+            catalog,
+            support::token_secret(),
+        ),
         store,
         create,
         list,

@@ -15,7 +15,7 @@ use shutter_core::{
     ExecutionState, Page, Secrets, StepState, Store,
 };
 use shutter_dsl::{ActionSpec, ParamType};
-use shutter_runtime::{Engine, EngineConfig};
+use shutter_runtime::Engine;
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
 
@@ -165,10 +165,7 @@ fn harness() -> Harness {
 
 /// A harness whose secret `token` is `hunter2-very-secret`.
 fn harness_with_token() -> Harness {
-    harness_with(Secrets::new(BTreeMap::from([(
-        "token".to_owned(),
-        "hunter2-very-secret".to_owned(),
-    )])))
+    harness_with(support::token_secret())
 }
 
 fn harness_with(secrets: Secrets) -> Harness {
@@ -215,10 +212,8 @@ fn harness_with(secrets: Secrets) -> Harness {
     actions.register("test.flaky", flaky.clone());
     actions.register("test.busy", busy.clone());
     actions.register("test.secret", Arc::new(SecretReader));
-    let engine = Engine::new(store.clone(), actions, catalog, EngineConfig::default())
-        .with_secrets(move |_| secrets.clone());
     Harness {
-        engine,
+        engine: support::engine_with_secrets(store.clone(), actions, catalog, secrets),
         store,
         flaky,
         busy,
@@ -379,27 +374,25 @@ async fn finally_runs_on_success_failure_and_cancel() {
         )
     };
     let h = harness();
-    let (ok, snapshot) = h.run(&yaml("uses: core.noop"), json!({})).await;
-    assert_eq!(
-        (ok.state, state_of(&snapshot, "cleanup")),
-        (ExecutionState::Succeeded, StepState::Succeeded)
-    );
-    assert_eq!(
-        snapshot.steps[1].outputs,
-        Some(json!({"message": "work ended succeeded"}))
-    );
-
-    let (failed, snapshot) = h
-        .run(&yaml("uses: core.fail\n    with: {message: no}"), json!({}))
-        .await;
-    assert_eq!(
-        (failed.state, state_of(&snapshot, "cleanup")),
-        (ExecutionState::Failed, StepState::Succeeded)
-    );
-    assert_eq!(
-        snapshot.steps[1].outputs,
-        Some(json!({"message": "work ended failed"}))
-    );
+    for (body, ended, said) in [
+        (
+            "uses: core.noop",
+            ExecutionState::Succeeded,
+            "work ended succeeded",
+        ),
+        (
+            "uses: core.fail\n    with: {message: no}",
+            ExecutionState::Failed,
+            "work ended failed",
+        ),
+    ] {
+        let (record, snapshot) = h.run(&yaml(body), json!({})).await;
+        assert_eq!(
+            (record.state, state_of(&snapshot, "cleanup")),
+            (ended, StepState::Succeeded)
+        );
+        assert_eq!(snapshot.steps[1].outputs, Some(json!({"message": said})));
+    }
 
     let cancel = CancellationToken::new();
     let trigger = cancel.clone();
@@ -746,14 +739,8 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     let started = tokio::time::Instant::now();
     let (record, snapshot) = h.run(yaml, json!({})).await;
     assert_eq!(record.state, ExecutionState::Failed);
-    let a = support::step(&snapshot, "a");
-    assert!(
-        a.compensation_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("timed out after 5s"),
-        "{a:?}"
-    );
+    let undo = undo_error_of_a(&snapshot);
+    assert!(undo.contains("timed out after 5s"), "{undo}");
     assert!(started.elapsed() < Duration::from_secs(60));
 
     // Without a step timeout, a cancel stops the hung undo.
@@ -771,14 +758,16 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     let record = run.await.unwrap().unwrap();
     assert_eq!(record.state, ExecutionState::Failed);
     let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
-    let a = support::step(&snapshot, "a");
-    assert!(
-        a.compensation_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("canceled"),
-        "{a:?}"
-    );
+    let undo = undo_error_of_a(&snapshot);
+    assert!(undo.contains("canceled"), "{undo}");
+}
+
+/// Why undoing step `a` failed, as `snapshot` has it (empty when it did not).
+fn undo_error_of_a(snapshot: &ExecutionSnapshot) -> &str {
+    support::step(snapshot, "a")
+        .compensation_error
+        .as_deref()
+        .unwrap_or_default()
 }
 
 #[tokio::test(start_paused = true)]

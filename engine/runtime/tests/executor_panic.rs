@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shutter_core::store_hook::{Hooked, WriteHook};
-use shutter_core::{Change, Claim, ExecutionRecord, ExecutionState, Store};
+use shutter_core::{Change, Claim, ExecutionState, Store};
 use shutter_runtime::{Engine, EngineConfig};
 use shutter_store::MemoryStore;
 use tokio_util::sync::CancellationToken;
@@ -33,9 +33,9 @@ impl WriteHook for PanicsOnce {
     }
 }
 
-/// Runs a one-step workflow on a store that panics once on `on`; the
-/// execution's record.
-async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
+/// Runs a one-step workflow on a store that panics once on `on`: the
+/// execution must fail; its error.
+async fn error_of_a_panic(on: fn(&Change) -> bool) -> String {
     let hook = PanicsOnce {
         on,
         panicked: AtomicBool::new(false),
@@ -60,14 +60,14 @@ async fn run_with_a_panic(on: fn(&Change) -> bool) -> ExecutionRecord {
         store.hook().panicked.load(Ordering::SeqCst),
         "the planted panic fired"
     );
-    store.get(id).await.unwrap().unwrap()
+    let record = store.get(id).await.unwrap().unwrap();
+    assert_eq!(record.state, ExecutionState::Failed);
+    record.error.unwrap_or_default()
 }
 
 #[tokio::test]
 async fn a_panic_in_the_executor_fails_the_execution_with_its_message() {
-    let record = run_with_a_panic(|c| matches!(c, Change::ExecutionStarted { .. })).await;
-    assert_eq!(record.state, ExecutionState::Failed);
-    let error = record.error.unwrap_or_default();
+    let error = error_of_a_panic(|c| matches!(c, Change::ExecutionStarted { .. })).await;
     assert!(
         error.contains("the engine panicked") && error.contains("tripped over its own feet"),
         "{error}"
@@ -76,9 +76,7 @@ async fn a_panic_in_the_executor_fails_the_execution_with_its_message() {
 
 #[tokio::test]
 async fn a_panic_while_a_step_runs_fails_that_step_with_its_message() {
-    let record = run_with_a_panic(|c| matches!(c, Change::AttemptStarted { .. })).await;
-    assert_eq!(record.state, ExecutionState::Failed);
-    let error = record.error.unwrap_or_default();
+    let error = error_of_a_panic(|c| matches!(c, Change::AttemptStarted { .. })).await;
     assert!(
         error.contains("step `a` failed: the step panicked: the store tripped over its own feet"),
         "{error}"

@@ -137,22 +137,25 @@ mod tests {
         refusal(&headers(pairs), false).map(|error| error.code)
     }
 
+    /// Checks that each request (its headers) is refused with `expected`.
+    fn refused_as(expected: &str, requests: &[&[(&'static str, &'static str)]]) {
+        for pairs in requests {
+            assert_eq!(code(pairs), Some(expected), "{pairs:?}");
+        }
+    }
+
     #[test]
     fn browsers_cross_site_requests_are_refused() {
         let host = ("host", "127.0.0.1:8080");
-        assert_eq!(
-            code(&[host, ("sec-fetch-site", "cross-site")]),
-            Some("cross_site")
+        refused_as(
+            "cross_site",
+            &[
+                &[host, ("sec-fetch-site", "cross-site")],
+                &[host, ("sec-fetch-site", "same-site")],
+                &[host, ("origin", "http://localhost:3000")],
+                &[host, ("origin", "null")],
+            ],
         );
-        assert_eq!(
-            code(&[host, ("sec-fetch-site", "same-site")]),
-            Some("cross_site")
-        );
-        assert_eq!(
-            code(&[host, ("origin", "http://localhost:3000")]),
-            Some("cross_site")
-        );
-        assert_eq!(code(&[host, ("origin", "null")]), Some("cross_site"));
         assert_eq!(
             code(&[
                 host,
@@ -168,21 +171,17 @@ mod tests {
     #[test]
     fn only_json_and_yaml_bodies_are_read() {
         let host = ("host", "127.0.0.1:8080");
-        assert_eq!(
-            code(&[
-                host,
-                ("content-type", "text/plain"),
-                ("content-length", "9")
-            ]),
-            Some("unsupported_media_type")
-        );
-        assert_eq!(
-            code(&[host, ("content-type", "application/x-www-form-urlencoded")]),
-            Some("unsupported_media_type")
-        );
-        assert_eq!(
-            code(&[host, ("content-length", "12")]),
-            Some("unsupported_media_type")
+        refused_as(
+            "unsupported_media_type",
+            &[
+                &[
+                    host,
+                    ("content-type", "text/plain"),
+                    ("content-length", "9"),
+                ],
+                &[host, ("content-type", "application/x-www-form-urlencoded")],
+                &[host, ("content-length", "12")],
+            ],
         );
         // No body at all (a cancel from a script): nothing to refuse.
         assert_eq!(code(&[host, ("content-length", "0")]), None);

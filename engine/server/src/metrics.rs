@@ -89,10 +89,7 @@ impl Metrics {
             "# HELP shutter_executions Executions in the store, by state.\n# TYPE shutter_executions gauge"
         );
         for state in ExecutionState::ALL {
-            let count = by_state
-                .iter()
-                .find(|(s, _)| *s == state)
-                .map_or(0, |(_, count)| *count);
+            let count = count_in(&by_state, state);
             let _ = writeln!(
                 out,
                 "shutter_executions{{state=\"{}\"}} {count}",
@@ -117,10 +114,7 @@ impl Metrics {
                 );
             }
         }
-        let queued = by_state
-            .iter()
-            .find(|(s, _)| *s == ExecutionState::Queued)
-            .map_or(0, |(_, count)| *count);
+        let queued = count_in(&by_state, ExecutionState::Queued);
         let _ = writeln!(
             out,
             "# HELP shutter_queue_depth Executions waiting to start.\n# TYPE shutter_queue_depth gauge\nshutter_queue_depth {queued}"
@@ -171,6 +165,15 @@ impl Metrics {
         }
         out
     }
+}
+
+/// How many executions are in `state`, by counts of executions by state
+/// (a state absent from them has none). Shared with the console's counts.
+pub(crate) fn count_in(counts: &[(ExecutionState, u64)], state: ExecutionState) -> u64 {
+    counts
+        .iter()
+        .find(|(s, _)| *s == state)
+        .map_or(0, |(_, count)| *count)
 }
 
 /// A label value as the exposition format writes it.

@@ -5,8 +5,8 @@
 mod support;
 
 use axum::http::{Method, StatusCode};
-use serde_json::{Value as Json, json};
-use support::server;
+use serde_json::json;
+use support::{json_body, server};
 
 const HELLO: &str = "version: 1
 name: hello
@@ -196,8 +196,7 @@ async fn an_idempotency_key_returns_the_first_execution() {
 async fn etags_revalidate_and_long_polls_return_on_change() {
     let api = server(None);
     api.register(LONG).await;
-    let started = api.post("/workflows/long/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("long").await;
     // Once the sleep has started and set its timer the record is still: a
     // revalidation with the current tag answers 304. (Until then each read
     // may see one more change, and a new tag.)
@@ -219,18 +218,10 @@ async fn etags_revalidate_and_long_polls_return_on_change() {
     let revalidated = revalidated.expect("the sleeping execution revalidates with 304");
     assert_eq!(revalidated.header("etag"), etag);
     // A long poll holds until the change that the cancel below drives.
-    let poll = {
-        let router = api.router.clone();
-        let uri = format!("/executions/{id}?wait=60s");
-        let etag = etag.clone();
-        tokio::spawn(async move {
-            let request = axum::http::Request::get(uri)
-                .header("if-none-match", etag)
-                .body(axum::body::Body::empty())
-                .unwrap();
-            tower::ServiceExt::oneshot(router, request).await.unwrap()
-        })
-    };
+    let poll = api.spawn_get(
+        &format!("/executions/{id}?wait=60s"),
+        &[("if-none-match", &etag)],
+    );
     tokio::task::yield_now().await;
     let canceled = api.post(&format!("/executions/{id}/cancel"), "").await;
     assert_eq!(canceled.status, StatusCode::ACCEPTED, "{:?}", canceled.body);
@@ -256,8 +247,7 @@ async fn etags_revalidate_and_long_polls_return_on_change() {
 async fn nodes_names_this_node_and_the_executions_it_holds() {
     let api = server(None);
     api.register(LONG).await;
-    let started = api.post("/workflows/long/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("long").await;
     let nodes = api.get("/nodes").await;
     assert_eq!(nodes.status, StatusCode::OK, "{:?}", nodes.body);
     let me = nodes.body["this_node"]["id"].as_str().unwrap().to_owned();
@@ -280,10 +270,8 @@ async fn nodes_names_this_node_and_the_executions_it_holds() {
 async fn a_long_poll_of_the_list_returns_when_the_page_changes() {
     let api = server(None);
     api.register(HELLO).await;
-    let first = api
-        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    api.finished(first.body["id"].as_str().unwrap()).await;
+    let first = api.start_with("hello", r#"{"inputs": {"vm": "a"}}"#).await;
+    api.finished(&first).await;
     let page = api.get("/executions?workflow=hello").await;
     let tag = page.header("etag").to_owned();
     // Nothing changes: held, then 304 with the same tag.
@@ -298,37 +286,23 @@ async fn a_long_poll_of_the_list_returns_when_the_page_changes() {
     // A change elsewhere (another workflow) does not end it either: the
     // page it holds is the same.
     api.register(LONG).await;
-    let poll = {
-        let router = api.router.clone();
-        let tag = tag.clone();
-        tokio::spawn(async move {
-            let request = axum::http::Request::get("/executions?workflow=hello&wait=60s")
-                .header("if-none-match", tag)
-                .body(axum::body::Body::empty())
-                .unwrap();
-            tower::ServiceExt::oneshot(router, request).await.unwrap()
-        })
-    };
+    let poll = api.spawn_get(
+        "/executions?workflow=hello&wait=60s",
+        &[("if-none-match", &tag)],
+    );
     tokio::task::yield_now().await;
-    let other = api.post("/workflows/long/executions", "{}").await;
-    assert_eq!(other.status, StatusCode::CREATED);
+    api.start("long").await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(
         !poll.is_finished(),
         "a change of another workflow's execution ended the poll"
     );
     // A new execution of the page's workflow does.
-    let second = api
-        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    let second = second.body["id"].as_str().unwrap().to_owned();
+    let second = api.start_with("hello", r#"{"inputs": {"vm": "a"}}"#).await;
     let answered = poll.await.unwrap();
     assert_eq!(answered.status(), StatusCode::OK);
     assert_ne!(answered.headers()["etag"].to_str().unwrap(), tag);
-    let body = axum::body::to_bytes(answered.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let body: Json = serde_json::from_slice(&body).unwrap();
+    let body = json_body(answered).await;
     assert_eq!(body["items"][0]["id"], second.as_str());
     // Without `wait`, a matching tag answers 304 at once, as before.
     let now = api.get("/executions?workflow=hello").await;
@@ -347,8 +321,7 @@ async fn a_long_poll_of_the_list_returns_when_the_page_changes() {
 async fn a_long_poll_on_events_returns_when_the_next_event_is_recorded() {
     let api = server(None);
     api.register(LONG).await;
-    let started = api.post("/workflows/long/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("long").await;
     let mut after = 0;
     // Read up to the sleep's timer, which is the last event until a change.
     loop {
@@ -366,24 +339,13 @@ async fn a_long_poll_on_events_returns_when_the_next_event_is_recorded() {
             break;
         }
     }
-    let poll = {
-        let router = api.router.clone();
-        let uri = format!("/executions/{id}/events?after={after}&wait=60s");
-        tokio::spawn(async move {
-            let request = axum::http::Request::get(uri)
-                .body(axum::body::Body::empty())
-                .unwrap();
-            tower::ServiceExt::oneshot(router, request).await.unwrap()
-        })
-    };
+    let poll = api.spawn_get(
+        &format!("/executions/{id}/events?after={after}&wait=60s"),
+        &[],
+    );
     tokio::task::yield_now().await;
     api.post(&format!("/executions/{id}/cancel"), "").await;
-    let answered = poll.await.unwrap();
-    let bytes = http_body_util::BodyExt::collect(answered.into_body())
-        .await
-        .unwrap()
-        .to_bytes();
-    let page: Json = serde_json::from_slice(&bytes).unwrap();
+    let page = json_body(poll.await.unwrap()).await;
     assert!(page["last_seq"].as_u64().unwrap() > after, "{page}");
 }
 
@@ -393,13 +355,8 @@ async fn pages_stay_stable_while_executions_are_started() {
     api.register(HELLO).await;
     let mut started = Vec::new();
     for n in 0..12 {
-        let answer = api
-            .post(
-                "/workflows/hello/executions",
-                &format!(r#"{{"inputs": {{"vm": "vm-{n}"}}}}"#),
-            )
-            .await;
-        started.push(answer.body["id"].as_str().unwrap().to_owned());
+        let input = format!(r#"{{"inputs": {{"vm": "vm-{n}"}}}}"#);
+        started.push(api.start_with("hello", &input).await);
     }
     let mut seen = Vec::new();
     let mut uri = "/executions?workflow=hello&limit=5".to_owned();
@@ -559,10 +516,8 @@ async fn a_plan_says_what_a_run_would_do_and_records_nothing() {
 async fn metrics_and_openapi_describe_the_server() {
     let api = server(None);
     api.register(HELLO).await;
-    let started = api
-        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    api.finished(started.body["id"].as_str().unwrap()).await;
+    let id = api.start_with("hello", r#"{"inputs": {"vm": "a"}}"#).await;
+    api.finished(&id).await;
     // The execution's task leaves the node a moment after its record ends.
     let mut metrics = api.get("/metrics").await;
     for _ in 0..100 {
@@ -776,8 +731,7 @@ steps:
 "
     ))
     .await;
-    let started = api.post("/workflows/flaky/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("flaky").await;
     let failed = api.finished(&id).await;
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["steps"][2]["state"], "canceled");
@@ -809,10 +763,7 @@ steps:
 async fn only_failed_or_canceled_executions_are_retried() {
     let api = server(None);
     api.register(HELLO).await;
-    let started = api
-        .post("/workflows/hello/executions", r#"{"inputs": {"vm": "a"}}"#)
-        .await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start_with("hello", r#"{"inputs": {"vm": "a"}}"#).await;
     api.finished(&id).await;
     let refused = api.post(&format!("/executions/{id}/retry"), "").await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
@@ -851,8 +802,7 @@ steps:
 async fn a_retry_from_a_step_reruns_its_bracket_and_what_is_downstream() {
     let api = server(None);
     api.register(BRACKET).await;
-    let started = api.post("/workflows/bracket/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("bracket").await;
     assert_eq!(api.finished(&id).await["state"], "succeeded");
     // Any ended execution may be retried from a step.
     let retried = api

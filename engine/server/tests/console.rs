@@ -32,13 +32,19 @@ steps:
 
 /// Starts an execution of `workflow` and waits for its end; its id.
 async fn run(api: &TestServer, workflow: &str) -> String {
-    let started = api
-        .post(&format!("/workflows/{workflow}/executions"), "{}")
-        .await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start(workflow).await;
     api.finished(&id).await;
     id
+}
+
+/// A server that has run [`HOSTILE`] to its end; the execution's id and
+/// its page.
+async fn hostile_page() -> (TestServer, String, Answer) {
+    let api = server(None);
+    api.register(HOSTILE).await;
+    let id = run(&api, "hostile").await;
+    let page = api.get(&format!("/ui/executions/{id}")).await;
+    (api, id, page)
 }
 
 /// The page's HTML, checked to be a page with the console's headers.
@@ -61,9 +67,7 @@ fn html(answer: &Answer) -> &str {
 #[tokio::test]
 async fn the_root_sends_a_browser_to_the_executions() {
     let api = server(None);
-    let answer = api.get("/").await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    assert_eq!(answer.header("location"), "/ui/executions");
+    api.assert_see_other("/", "/ui/executions").await;
 }
 
 #[tokio::test]
@@ -177,8 +181,7 @@ steps:
     assert!(body.contains("No node holds an execution now."), "{body}");
     assert!(body.contains("Every execution has ended."), "{body}");
     assert!(body.contains("No pool"), "{body}");
-    let started = api.post("/workflows/long/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("long").await;
     let page = api.get("/ui/nodes").await;
     let body = html(&page);
     assert_eq!(body.matches("<tr data-node=").count(), 1, "{body}");
@@ -209,10 +212,7 @@ steps:
 
 #[tokio::test]
 async fn the_execution_page_draws_one_node_per_step_in_its_state() {
-    let api = server(None);
-    api.register(HOSTILE).await;
-    let id = run(&api, "hostile").await;
-    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let (_api, id, page) = hostile_page().await;
     let body = html(&page);
     assert_eq!(body.matches(r#"<g class="node "#).count(), 3, "{body}");
     for (step, state) in [
@@ -245,10 +245,7 @@ async fn the_execution_page_draws_one_node_per_step_in_its_state() {
 
 #[tokio::test]
 async fn the_timeline_is_served_alone_for_the_page_to_redraw_it() {
-    let api = server(None);
-    api.register(HOSTILE).await;
-    let id = run(&api, "hostile").await;
-    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let (api, id, page) = hostile_page().await;
     let source = format!(r#"data-role="timeline" data-src="/ui/executions/{id}/timeline">"#);
     assert!(
         html(&page).contains(&source),
@@ -272,10 +269,7 @@ async fn the_timeline_is_served_alone_for_the_page_to_redraw_it() {
 
 #[tokio::test]
 async fn what_a_step_says_reaches_the_page_only_escaped() {
-    let api = server(None);
-    api.register(HOSTILE).await;
-    let id = run(&api, "hostile").await;
-    let page = api.get(&format!("/ui/executions/{id}")).await;
+    let (_api, _, page) = hostile_page().await;
     let body = html(&page);
     assert!(
         body.contains("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"),
@@ -351,16 +345,34 @@ fn session_of(answer: &Answer) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
+/// A form posted to `uri` of the console at `localhost` by a page of
+/// `origin`, with the session `cookie` when given.
+async fn post_form(
+    api: &TestServer,
+    uri: &str,
+    body: &str,
+    origin: &str,
+    cookie: Option<&str>,
+) -> Answer {
+    let mut headers = vec![
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("origin", origin),
+        ("host", "localhost"),
+    ];
+    headers.extend(cookie.map(|cookie| ("cookie", cookie)));
+    api.call(axum::http::Method::POST, uri, body, &headers)
+        .await
+}
+
 #[tokio::test]
 async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
     let api = server(Some("console-t0ken"));
     // A page asked for unsigned: to the form, with the page to come back to.
-    let asked = api.get("/ui/executions?state=failed").await;
-    assert_eq!(asked.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        asked.header("location"),
-        "/ui/sign-in?next=/ui/executions%3Fstate%3Dfailed"
-    );
+    api.assert_see_other(
+        "/ui/executions?state=failed",
+        "/ui/sign-in?next=/ui/executions%3Fstate%3Dfailed",
+    )
+    .await;
     // The API itself still says 401 (a script, not a person).
     assert_eq!(
         api.get("/executions").await.status,
@@ -379,17 +391,8 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
     let post = |token: &'static str| {
         let api = &api;
         async move {
-            api.call(
-                axum::http::Method::POST,
-                "/ui/sign-in",
-                &format!("token={token}&next=%2Fui%2Fexecutions%3Fstate%3Dfailed"),
-                &[
-                    ("content-type", "application/x-www-form-urlencoded"),
-                    ("origin", "http://localhost"),
-                    ("host", "localhost"),
-                ],
-            )
-            .await
+            let body = format!("token={token}&next=%2Fui%2Fexecutions%3Fstate%3Dfailed");
+            post_form(api, "/ui/sign-in", &body, "http://localhost", None).await
         }
     };
     let wrong = post("console-t0ke").await;
@@ -426,34 +429,25 @@ async fn with_a_token_the_console_asks_for_it_once_and_keeps_a_session() {
         StatusCode::UNAUTHORIZED
     );
     // Another site cannot sign a browser in.
-    let cross = api
-        .call(
-            axum::http::Method::POST,
-            "/ui/sign-in",
-            "token=console-t0ken",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("origin", "http://evil.example"),
-                ("host", "localhost"),
-            ],
-        )
-        .await;
+    let cross = post_form(
+        &api,
+        "/ui/sign-in",
+        "token=console-t0ken",
+        "http://evil.example",
+        None,
+    )
+    .await;
     assert_eq!(cross.status, StatusCode::FORBIDDEN);
     assert!(cross.headers.get("set-cookie").is_none());
     // Signing out drops the cookie.
-    let out = api
-        .call(
-            axum::http::Method::POST,
-            "/ui/sign-out",
-            "",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("origin", "http://localhost"),
-                ("host", "localhost"),
-                ("cookie", &cookie),
-            ],
-        )
-        .await;
+    let out = post_form(
+        &api,
+        "/ui/sign-out",
+        "",
+        "http://localhost",
+        Some(cookie.as_str()),
+    )
+    .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
     assert!(out.header("set-cookie").contains("Max-Age=0"));
 }

@@ -41,45 +41,46 @@ fn datetime(seconds: i64) -> String {
 
 const VOLUME_REF: &str = "aws:123456789012:eu-west-1/volume/vol-1";
 
+/// A place in the AWS account of these tests.
+fn aws(region: &str) -> Location {
+    Location::Aws {
+        account: "123456789012".into(),
+        region: region.into(),
+    }
+}
+
+/// A backup's source: a `kind` (`volume`, `vm`) by its `id`, with its
+/// lasting `uuid` and where it is (when not where the backup is), if given.
+fn source(
+    kind: &str,
+    id: &str,
+    uuid: Option<&str>,
+    location: Option<Location>,
+) -> Option<BackupSource> {
+    Some(BackupSource {
+        kind: kind.into(),
+        id: id.into(),
+        uuid: uuid.map(str::to_owned),
+        location,
+    })
+}
+
 /// An EBS snapshot of `vol-1` (in eu-west-1) kept in `region`: a copy in
 /// another region is still a backup of the same volume.
 fn ebs_snapshot(region: &str, id: &str) -> NewBackup {
-    let mut artifact = NewBackup::new(
-        BackupKind::EbsSnapshot,
-        Location::Aws {
-            account: "123456789012".into(),
-            region: region.into(),
-        },
-        id,
-    );
-    artifact.source = Some(BackupSource {
-        kind: "volume".into(),
-        id: "vol-1".into(),
-        uuid: None,
-        location: Some(Location::Aws {
-            account: "123456789012".into(),
-            region: "eu-west-1".into(),
-        }),
-    });
+    let mut artifact = NewBackup::new(BackupKind::EbsSnapshot, aws(region), id);
+    artifact.source = source("volume", "vol-1", None, Some(aws("eu-west-1")));
     artifact.created_at = Some(at(1));
     artifact.size_bytes = Some(8 << 30);
     artifact
 }
 
 fn vsphere_snapshot() -> NewBackup {
-    let mut artifact = NewBackup::new(
-        BackupKind::VsphereSnapshot,
-        Location::Vsphere {
-            vcenter: "vc-1".into(),
-        },
-        "snapshot-7",
-    );
-    artifact.source = Some(BackupSource {
-        kind: "vm".into(),
-        id: "vm-42".into(),
-        uuid: Some("5012-abcd".into()),
-        location: None,
-    });
+    let vcenter = Location::Vsphere {
+        vcenter: "vc-1".into(),
+    };
+    let mut artifact = NewBackup::new(BackupKind::VsphereSnapshot, vcenter, "snapshot-7");
+    artifact.source = source("vm", "vm-42", Some("5012-abcd"), None);
     artifact
 }
 
@@ -94,12 +95,8 @@ fn hostile_image() -> NewBackup {
         },
         r#"<script>alert("native")</script>"#,
     );
-    artifact.source = Some(BackupSource {
-        kind: "server".into(),
-        id: r#""><script>alert("source")</script>"#.into(),
-        uuid: None,
-        location: None,
-    });
+    let id = r#""><script>alert("source")</script>"#;
+    artifact.source = source("server", id, None, None);
     artifact
         .tags
         .insert("name".into(), r#"<script>alert("tag")</script>"#.into());
@@ -368,10 +365,9 @@ async fn a_bad_filter_is_a_page_that_names_the_problem() {
 #[tokio::test]
 async fn with_a_token_the_page_asks_for_it_first() {
     let api = server(Some("console-t0ken"));
-    let asked = api.get("/ui/backups?provider=aws").await;
-    assert_eq!(asked.status, StatusCode::SEE_OTHER);
-    assert_eq!(
-        asked.header("location"),
-        "/ui/sign-in?next=/ui/backups%3Fprovider%3Daws"
-    );
+    api.assert_see_other(
+        "/ui/backups?provider=aws",
+        "/ui/sign-in?next=/ui/backups%3Fprovider%3Daws",
+    )
+    .await;
 }

@@ -11,16 +11,23 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use shutter_store::{PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
-use support::server_on_store;
+use support::{TestServer, server_on_store};
 
 const HELLO: &str =
     "version: 1\nname: hello\nsteps:\n  a: {uses: core.noop, with: {outputs: {greeting: hi}}}\n";
 
-#[tokio::test]
-async fn a_workflow_registered_on_one_node_runs_on_another() {
+/// Two nodes on one scratch PostgreSQL database, given with them to be
+/// kept as long as they are.
+async fn two_nodes() -> (ScratchDb, TestServer, TestServer) {
     let db = ScratchDb::new().await;
     let a = server_on_store(Arc::new(PostgresStore::connect(&db.url).await.unwrap()));
     let b = server_on_store(Arc::new(PostgresStore::connect(&db.url).await.unwrap()));
+    (db, a, b)
+}
+
+#[tokio::test]
+async fn a_workflow_registered_on_one_node_runs_on_another() {
+    let (_db, a, b) = two_nodes().await;
     // Node B has started before the workflow exists anywhere.
     assert_eq!(
         b.get("/workflows/hello").await.status,
@@ -32,9 +39,7 @@ async fn a_workflow_registered_on_one_node_runs_on_another() {
     );
     let described = b.get("/workflows/hello").await;
     assert_eq!(described.status, StatusCode::OK, "{:?}", described.body);
-    let started = b.post("/workflows/hello/executions", "{}").await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = b.start("hello").await;
     let detail = b.finished(&id).await;
     assert_eq!(detail["state"], "succeeded", "{detail}");
     // Node A sees node B's execution: they share the records.
@@ -77,16 +82,12 @@ const SLOW: &str = "version: 1\nname: slow\nsteps:\n  nap: {uses: core.sleep, wi
 
 #[tokio::test]
 async fn a_long_poll_on_one_node_wakes_for_a_change_another_node_makes() {
-    let db = ScratchDb::new().await;
-    let a = server_on_store(Arc::new(PostgresStore::connect(&db.url).await.unwrap()));
-    let b = server_on_store(Arc::new(PostgresStore::connect(&db.url).await.unwrap()));
+    let (_db, a, b) = two_nodes().await;
     assert_eq!(
         a.post_yaml("/workflows", SLOW).await.status,
         StatusCode::CREATED
     );
-    let started = a.post("/workflows/slow/executions", "{}").await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = a.start("slow").await;
     // Node A runs it (a 2 s nap); node B waits for its next change.
     let seen = b.get(&format!("/executions/{id}")).await;
     let state = seen.body["state"].as_str().unwrap();

@@ -39,12 +39,12 @@ fn node(store: Arc<dyn shutter_core::Store>, max_executions: usize) -> TestServe
     )
 }
 
-async fn start(on: &TestServer, workflow: &str) -> String {
-    let started = on
-        .post(&format!("/workflows/{workflow}/executions"), "{}")
-        .await;
-    assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
-    started.body["id"].as_str().unwrap().to_owned()
+/// A node on the scratch database `db`, as [`node`].
+async fn node_on(db: &ScratchDb, max_executions: usize) -> TestServer {
+    node(
+        Arc::new(PostgresStore::connect(&db.url).await.unwrap()),
+        max_executions,
+    )
 }
 
 /// Waits until `id` is running (its nap began).
@@ -66,7 +66,7 @@ async fn runs(on: &TestServer) -> u64 {
 
 async fn cancel_on_the_other_node(a: &TestServer, b: &TestServer) -> Duration {
     a.register(LONG).await;
-    let id = start(a, "long").await;
+    let id = a.start("long").await;
     running(a, &id).await;
     let asked = Instant::now();
     let canceled = b.post(&format!("/executions/{id}/cancel"), "").await;
@@ -89,8 +89,8 @@ async fn cancel_on_the_other_node(a: &TestServer, b: &TestServer) -> Duration {
 #[tokio::test]
 async fn a_cancel_sent_to_another_node_reaches_the_one_running_it() {
     let db = ScratchDb::new().await;
-    let a = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
-    let b = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
+    let a = node_on(&db, 10).await;
+    let b = node_on(&db, 10).await;
     // No lease renewals run here: the database's announcement alone
     // carries the request from B to A.
     let took = cancel_on_the_other_node(&a, &b).await;
@@ -115,8 +115,8 @@ async fn a_cancel_recorded_by_another_process_is_seen_at_the_next_renewal() {
 #[tokio::test]
 async fn a_node_without_room_leaves_work_to_one_with_room() {
     let db = ScratchDb::new().await;
-    let a = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 1);
-    let b = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
+    let a = node_on(&db, 1).await;
+    let b = node_on(&db, 10).await;
     let stop = CancellationToken::new();
     let background = [
         a.server.spawn_background(stop.clone()),
@@ -125,7 +125,7 @@ async fn a_node_without_room_leaves_work_to_one_with_room() {
     a.register(SHORT).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(start(&a, "short").await);
+        ids.push(a.start("short").await);
     }
     // A runs one; B, told of the work A released, takes the others long
     // before A could have run them one after the other.
@@ -163,7 +163,7 @@ async fn a_full_node_runs_what_it_queued_once_it_has_room() {
     a.register(SHORT).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(start(&a, "short").await);
+        ids.push(a.start("short").await);
     }
     let mut most = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -245,8 +245,8 @@ async fn start_for(on: &TestServer, vm: &str) -> (StatusCode, serde_json::Value)
 #[tokio::test]
 async fn a_concurrency_key_holds_across_nodes() {
     let db = ScratchDb::new().await;
-    let a = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
-    let b = node(Arc::new(PostgresStore::connect(&db.url).await.unwrap()), 10);
+    let a = node_on(&db, 10).await;
+    let b = node_on(&db, 10).await;
     // `skip`: B refuses a start while A runs one for the same VM.
     a.register(&PER_VM.replace("POLICY", "skip")).await;
     b.register(&PER_VM.replace("POLICY", "skip")).await;

@@ -351,8 +351,7 @@ async fn logs_come_a_page_at_a_time() {
         "version: 1\nname: chatty\nsteps:\n  say:\n    uses: core.log\n    for_each: ${{ range(30) | list }}\n    with: {message: \"line ${{ item }}\"}\n",
     )
     .await;
-    let started = api.post("/workflows/chatty/executions", "{}").await;
-    let id = started.body["id"].as_str().unwrap().to_owned();
+    let id = api.start("chatty").await;
     api.finished(&id).await;
     let mut seen = Vec::new();
     let mut after = 0;

@@ -58,15 +58,20 @@ mod tests {
         }
     }
 
+    /// A lease held by engine `other` as process `pid` on `host`.
+    fn of_other(host: &str, pid: u32, until: Timestamp) -> Lease {
+        Lease {
+            owner_id: "other".into(),
+            host: host.into(),
+            pid,
+            until,
+        }
+    }
+
     #[test]
     fn a_live_owner_with_a_valid_lease_keeps_it() {
         let now = Utc::now();
-        let lease = Lease {
-            owner_id: "other".into(),
-            host: "h".into(),
-            pid: 1,
-            until: now + Duration::seconds(30),
-        };
+        let lease = of_other("h", 1, now + Duration::seconds(30));
         // pid 1 exists on Linux.
         assert!(!is_orphaned(Some(&lease), &me(), now));
     }
@@ -74,19 +79,9 @@ mod tests {
     #[test]
     fn an_expired_lease_or_a_dead_process_frees_it() {
         let now = Utc::now();
-        let expired = Lease {
-            owner_id: "other".into(),
-            host: "elsewhere".into(),
-            pid: 1,
-            until: now - Duration::seconds(1),
-        };
+        let expired = of_other("elsewhere", 1, now - Duration::seconds(1));
         assert!(is_orphaned(Some(&expired), &me(), now));
-        let dead = Lease {
-            owner_id: "other".into(),
-            host: "h".into(),
-            pid: u32::MAX - 1,
-            until: now + Duration::seconds(30),
-        };
+        let dead = of_other("h", u32::MAX - 1, now + Duration::seconds(30));
         assert!(is_orphaned(Some(&dead), &me(), now));
         assert!(is_orphaned(None, &me(), now));
     }

@@ -12,8 +12,9 @@ use serde_json::json;
 use shutter_core::notify::{Delivery, NotifyEvent};
 use shutter_core::record::{Notification, QueuedNotice, Timestamp};
 use shutter_core::{
-    Change, Claim, ConcurrencyKey, ExecutionId, ExecutionState, Holder, ListQuery, NewExecution,
-    Owner, Page, Renewal, SlotRequest, StepKey, StepState, Store, StoreError, StoredWorkflow,
+    Change, Claim, ConcurrencyKey, ExecutionId, ExecutionRecord, ExecutionState, Holder, ListQuery,
+    NewExecution, Owner, Page, Renewal, SlotRequest, StepKey, StepState, Store, StoreError,
+    StoredWorkflow,
 };
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
@@ -85,6 +86,16 @@ async fn started(store: &Arc<dyn Store>, workflow: &str, holder: &Holder) -> Cla
     Claim::created(id)
 }
 
+/// Creates `new`, held by this process: its record.
+async fn create(store: &Arc<dyn Store>, new: NewExecution) -> ExecutionRecord {
+    store.create(new, &held_by(&owner(), LEASE)).await.unwrap()
+}
+
+/// Appends `changes` under `claim`: the sequence number of the last.
+async fn append(store: &Arc<dyn Store>, claim: Claim, changes: Vec<Change>) -> u64 {
+    store.append(claim, changes).await.unwrap()
+}
+
 /// The change that ends an execution in `state`, with no outputs and no
 /// error.
 fn ended(state: ExecutionState, second: i64) -> Change {
@@ -110,7 +121,7 @@ fn log_line(n: usize) -> Change {
 async fn creates_with_pending_steps(store: Arc<dyn Store>) {
     let new = new_execution("w", 0);
     let id = new.id;
-    let record = store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+    let record = create(&store, new).await;
     assert_eq!(record.state, ExecutionState::Queued);
     let snapshot = store.snapshot(id).await.unwrap().unwrap();
     let keys: Vec<String> = snapshot.steps.iter().map(|s| s.key.to_string()).collect();
@@ -130,47 +141,45 @@ async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
     let id = claim.id;
     let a = StepKey::step("a");
     let item = StepKey::item("b", 0);
-    let seq = store
-        .append(
-            claim,
-            vec![
-                Change::ExecutionStarted { at: at(1) },
-                Change::AttemptStarted {
-                    key: a.clone(),
-                    attempt: 1,
-                    at: at(2),
-                },
-                Change::Log {
-                    key: a.clone(),
-                    attempt: 1,
-                    level: shutter_core::LogLevel::Info,
-                    message: "hi".into(),
-                    at: at(2),
-                },
-            ],
-        )
-        .await
-        .unwrap();
+    let seq = append(
+        &store,
+        claim,
+        vec![
+            Change::ExecutionStarted { at: at(1) },
+            Change::AttemptStarted {
+                key: a.clone(),
+                attempt: 1,
+                at: at(2),
+            },
+            Change::Log {
+                key: a.clone(),
+                attempt: 1,
+                level: shutter_core::LogLevel::Info,
+                message: "hi".into(),
+                at: at(2),
+            },
+        ],
+    )
+    .await;
     assert_eq!(seq, 3);
-    let seq = store
-        .append(
-            claim,
-            vec![
-                Change::StepSucceeded {
-                    key: a.clone(),
-                    attempt: 1,
-                    outputs: json!({"x": 1}),
-                    at: at(3),
-                },
-                Change::AttemptStarted {
-                    key: item.clone(),
-                    attempt: 1,
-                    at: at(4),
-                },
-            ],
-        )
-        .await
-        .unwrap();
+    let seq = append(
+        &store,
+        claim,
+        vec![
+            Change::StepSucceeded {
+                key: a.clone(),
+                attempt: 1,
+                outputs: json!({"x": 1}),
+                at: at(3),
+            },
+            Change::AttemptStarted {
+                key: item.clone(),
+                attempt: 1,
+                at: at(4),
+            },
+        ],
+    )
+    .await;
     assert_eq!(seq, 5);
     let snapshot = store.snapshot(id).await.unwrap().unwrap();
     assert_eq!(snapshot.execution.state, ExecutionState::Running);
@@ -211,15 +220,14 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
     for i in 0..7 {
         let new = new_execution(if i % 2 == 0 { "even" } else { "odd" }, i);
         ids.push(new.id);
-        store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
+        create(&store, new).await;
     }
-    store
-        .append(
-            Claim::created(ids[6]),
-            vec![Change::ExecutionStarted { at: at(10) }],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        Claim::created(ids[6]),
+        vec![Change::ExecutionStarted { at: at(10) }],
+    )
+    .await;
     let page = |query: ListQuery| {
         let store = store.clone();
         async move {
@@ -239,10 +247,7 @@ async fn lists_newest_first_with_filters_and_a_stable_cursor(store: Arc<dyn Stor
     .await;
     assert_eq!(first, vec![ids[6], ids[5], ids[4]]);
     // A newer execution arriving between pages does not shift the next page.
-    store
-        .create(new_execution("even", 100), &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
+    create(&store, new_execution("even", 100)).await;
     let second = page(ListQuery {
         limit: 3,
         before: Some(ids[4]),
@@ -287,13 +292,12 @@ async fn orphans_are_claimed_once_and_live_owners_kept(store: Arc<dyn Store>) {
         .create(finished, &held_by(&dead, LEASE))
         .await
         .unwrap();
-    store
-        .append(
-            Claim::created(finished_id),
-            vec![ended(ExecutionState::Succeeded, 3)],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        Claim::created(finished_id),
+        vec![ended(ExecutionState::Succeeded, 3)],
+    )
+    .await;
     let me = owner();
     let claimed = store
         .claim_orphans(&held_by(&me, LEASE), &[], usize::MAX)
@@ -345,18 +349,17 @@ async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
         body: json!({"event": "succeeded"}),
         at: at(3),
     };
-    store
-        .append(
-            Claim::created(id),
-            vec![
-                ended(ExecutionState::Succeeded, 3),
-                Change::NotifyQueued {
-                    notice: notice.clone(),
-                },
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        Claim::created(id),
+        vec![
+            ended(ExecutionState::Succeeded, 3),
+            Change::NotifyQueued {
+                notice: notice.clone(),
+            },
+        ],
+    )
+    .await;
     let record = store.get(id).await.unwrap().unwrap();
     assert_eq!(record.pending_notices, vec![notice.clone()]);
     let me = held_by(&owner(), LEASE);
@@ -379,15 +382,14 @@ async fn an_ended_execution_with_pending_webhooks_is_an_orphan_until_they_end(
         },
         at: at(4),
     };
-    store
-        .append(
-            claimed[0],
-            vec![Change::Notified {
-                notification: delivered,
-            }],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        claimed[0],
+        vec![Change::Notified {
+            notification: delivered,
+        }],
+    )
+    .await;
     let record = store.get(id).await.unwrap().unwrap();
     assert!(record.pending_notices.is_empty(), "{record:?}");
     assert_eq!(record.notifications.len(), 1);
@@ -413,10 +415,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
     let gone = elsewhere("stalled");
     let first = started(&store, "w", &held_by(&gone, Duration::ZERO)).await;
     let id = first.id;
-    store
-        .append(first, vec![Change::ExecutionStarted { at: at(1) }])
-        .await
-        .unwrap();
+    append(&store, first, vec![Change::ExecutionStarted { at: at(1) }]).await;
     // The lease ran out: another engine claims the execution.
     tokio::time::sleep(Duration::from_millis(5)).await;
     let me = owner();
@@ -467,10 +466,7 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         store.renew(&held_by(&me, LEASE), &second).await.unwrap(),
         Renewal::default()
     );
-    store
-        .append(second[0], vec![ended(ExecutionState::Succeeded, 3)])
-        .await
-        .unwrap();
+    append(&store, second[0], vec![ended(ExecutionState::Succeeded, 3)]).await;
     // An ended execution may be claimed again (a retry), at the next epoch;
     // a held one may not.
     let again = store.claim(id, &held_by(&me, LEASE)).await.unwrap();
@@ -479,10 +475,12 @@ async fn appends_are_fenced_by_the_current_claim(store: Arc<dyn Store>) {
         id: "other".into(),
         ..me.clone()
     };
-    store
-        .append(again.unwrap(), vec![Change::ExecutionRetried { at: at(4) }])
-        .await
-        .unwrap();
+    append(
+        &store,
+        again.unwrap(),
+        vec![Change::ExecutionRetried { at: at(4) }],
+    )
+    .await;
     assert_eq!(
         store.claim(id, &held_by(&other, LEASE)).await.unwrap(),
         None
@@ -536,8 +534,7 @@ async fn create_keyed(
         ..new_execution("w", created)
     };
     let asked = new.id;
-    let answer = store.create(new, &held_by(&owner(), LEASE)).await.unwrap();
-    (asked, answer.id)
+    (asked, create(store, new).await.id)
 }
 
 async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
@@ -556,28 +553,16 @@ async fn an_idempotency_key_starts_one_execution(store: Arc<dyn Store>) {
 async fn counts_executions_by_state(store: Arc<dyn Store>) {
     assert!(store.count_by_state().await.unwrap().is_empty());
     for created in 0..3 {
-        store
-            .create(new_execution("w", created), &held_by(&owner(), LEASE))
-            .await
-            .unwrap();
+        create(&store, new_execution("w", created)).await;
     }
-    store
-        .create(new_execution("v", 4), &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    let started = new_execution("w", 3);
-    let id = started.id;
-    store
-        .create(started, &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    store
-        .append(
-            Claim::created(id),
-            vec![Change::ExecutionStarted { at: at(4) }],
-        )
-        .await
-        .unwrap();
+    create(&store, new_execution("v", 4)).await;
+    let id = create(&store, new_execution("w", 3)).await.id;
+    append(
+        &store,
+        Claim::created(id),
+        vec![Change::ExecutionStarted { at: at(4) }],
+    )
+    .await;
     let mut counts = store.count_by_state().await.unwrap();
     counts.sort_by_key(|(state, _)| state.as_str());
     assert_eq!(
@@ -600,30 +585,25 @@ async fn prunes_only_finished_executions(store: Arc<dyn Store>) {
     let old = new_execution("w", 0);
     let running = new_execution("w", 1);
     let (old_id, running_id) = (old.id, running.id);
-    store.create(old, &held_by(&owner(), LEASE)).await.unwrap();
-    store
-        .create(running, &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
-    store
-        .append(
-            Claim::created(old_id),
-            vec![Change::ExecutionFinished {
-                state: ExecutionState::Failed,
-                outputs: None,
-                error: Some("x".into()),
-                at: at(5),
-            }],
-        )
-        .await
-        .unwrap();
-    store
-        .append(
-            Claim::created(running_id),
-            vec![Change::ExecutionStarted { at: at(5) }],
-        )
-        .await
-        .unwrap();
+    create(&store, old).await;
+    create(&store, running).await;
+    append(
+        &store,
+        Claim::created(old_id),
+        vec![Change::ExecutionFinished {
+            state: ExecutionState::Failed,
+            outputs: None,
+            error: Some("x".into()),
+            at: at(5),
+        }],
+    )
+    .await;
+    append(
+        &store,
+        Claim::created(running_id),
+        vec![Change::ExecutionStarted { at: at(5) }],
+    )
+    .await;
     assert_eq!(store.prune(at(4)).await.unwrap(), 0);
     assert_eq!(store.prune(at(6)).await.unwrap(), 1);
     assert!(store.get(old_id).await.unwrap().is_none());
@@ -698,10 +678,7 @@ async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
     let me = held_by(&owner(), LEASE);
     let claim = started(&store, "w", &me).await;
     let id = claim.id;
-    store
-        .append(claim, vec![Change::ExecutionStarted { at: at(1) }])
-        .await
-        .unwrap();
+    append(&store, claim, vec![Change::ExecutionStarted { at: at(1) }]).await;
     assert_eq!(
         store.renew(&me, &[claim]).await.unwrap(),
         Renewal::default()
@@ -712,17 +689,11 @@ async fn a_cancel_request_reaches_the_holder_at_renewal(store: Arc<dyn Store>) {
     assert!(renewal.lost.is_empty());
     // Until it ends, every renewal says so (one could be missed).
     assert_eq!(store.renew(&me, &[claim]).await.unwrap().cancel, vec![id]);
-    store
-        .append(claim, vec![ended(ExecutionState::Canceled, 2)])
-        .await
-        .unwrap();
+    append(&store, claim, vec![ended(ExecutionState::Canceled, 2)]).await;
     // Ended: nothing more to ask; a retry starts with no cancel pending.
     assert!(!store.request_cancel(id).await.unwrap());
     let again = store.claim(id, &me).await.unwrap().unwrap();
-    store
-        .append(again, vec![Change::ExecutionRetried { at: at(3) }])
-        .await
-        .unwrap();
+    append(&store, again, vec![Change::ExecutionRetried { at: at(3) }]).await;
     assert_eq!(
         store.renew(&me, &[again]).await.unwrap(),
         Renewal::default()
@@ -796,10 +767,7 @@ async fn a_request_failing_among_others_fails_alone(store: Arc<dyn Store>) {
         ..first.clone()
     };
     let id = first.id;
-    store
-        .create(first, &held_by(&owner(), LEASE))
-        .await
-        .unwrap();
+    create(&store, first).await;
     let claim = Claim::created(id);
     let mut sent = Vec::new();
     for n in 0..30 {
@@ -1005,7 +973,7 @@ fn keyed(key: &str, skip: bool, idempotency: Option<&str>) -> NewExecution {
 
 async fn finish(store: &Arc<dyn Store>, claim: Claim) {
     let done = ended(ExecutionState::Succeeded, 5);
-    store.append(claim, vec![done]).await.unwrap();
+    append(store, claim, vec![done]).await;
 }
 
 async fn a_concurrency_key_runs_one_at_a_time_in_the_order_started(store: Arc<dyn Store>) {

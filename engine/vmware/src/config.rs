@@ -199,11 +199,7 @@ impl ShutterConfig {
     /// environment or a file), so a rotated password is picked up by the
     /// next step.
     pub fn vcenter(&self, name: &str, env: &Env) -> Result<ConnectionConfig, VsphereError> {
-        let entry = self
-            .vcenters
-            .get(name)
-            .ok_or_else(|| self.unknown("vcenter", name, self.vcenters.keys()))?;
-        let here = format!("{}: vcenters.{name}", self.path().display());
+        let (entry, here) = self.entry(&self.vcenters, "vcenters", "vcenter", name)?;
         let password = self.secret(entry.password(), &here, "password", env)?;
         let trust = self.trust(entry.insecure, entry.ca_file.as_deref());
         let config = ConnectionConfig::new(&entry.url, &entry.username, &password, trust)
@@ -213,11 +209,7 @@ impl ShutterConfig {
 
     /// The named vRO server, its password or token read now.
     pub fn vro(&self, name: &str, env: &Env) -> Result<VroConfig, VsphereError> {
-        let entry = self
-            .vro_servers
-            .get(name)
-            .ok_or_else(|| self.unknown("vro server", name, self.vro_servers.keys()))?;
-        let here = format!("{}: vro_servers.{name}", self.path().display());
+        let (entry, here) = self.entry(&self.vro_servers, "vro_servers", "vro server", name)?;
         let auth = match (&entry.username, entry.token()) {
             (_, Source::None) => Auth::Basic {
                 username: entry.username.clone().unwrap_or_default(),
@@ -227,6 +219,24 @@ impl ShutterConfig {
         };
         let trust = self.trust(entry.insecure, entry.ca_file.as_deref());
         VroConfig::new(&entry.url, auth, trust).map_err(|e| invalid(format!("{here}: {e}")))
+    }
+
+    /// Entry `name` of `section` (whose entries are `entries`) and where it
+    /// is, for messages; an unknown name is an error naming a `what`.
+    fn entry<'m, T>(
+        &self,
+        entries: &'m BTreeMap<String, T>,
+        section: &str,
+        what: &str,
+        name: &str,
+    ) -> Result<(&'m T, String), VsphereError> {
+        let entry = entries
+            .get(name)
+            .ok_or_else(|| self.unknown(what, name, entries.keys()))?;
+        Ok((
+            entry,
+            format!("{}: {section}.{name}", self.path().display()),
+        ))
     }
 
     /// The value of a secret the file points at.

@@ -173,20 +173,10 @@ async fn snapshot_life_cycle_with_adoption() {
     let listed = run_ok(&sessions, "vsphere.snapshot.list", json!({"vm": vm})).await;
     assert!(find(&listed, &snapshot["moref"]).is_none(), "{listed}");
     // Removing again (a retried cleanup step) succeeds and says so.
-    let again = run_ok(
-        &sessions,
-        "vsphere.snapshot.remove",
-        json!({"snapshot": snapshot}),
-    )
-    .await;
+    let again = run_on_snapshot(&sessions, "vsphere.snapshot.remove", &snapshot).await;
     assert_eq!(again["removed"], false);
     let uri = other["uri"].as_str().unwrap();
-    let removed = run_ok(
-        &sessions,
-        "vsphere.snapshot.remove",
-        json!({"snapshot": uri}),
-    )
-    .await;
+    let removed = run_on_snapshot(&sessions, "vsphere.snapshot.remove", &json!(uri)).await;
     assert_eq!(removed["removed"], true);
 }
 
@@ -587,6 +577,12 @@ async fn destroy(sessions: &SessionCache, vm: &Json) {
     assert_eq!(destroyed["destroyed"], true, "{destroyed:#}");
 }
 
+/// Runs `action` (`vsphere.snapshot.remove`, `.revert`) with `snapshot`
+/// as its only parameter; it must succeed: its outputs.
+async fn run_on_snapshot(sessions: &SessionCache, action: &str, snapshot: &Json) -> Json {
+    run_ok(sessions, action, json!({"snapshot": snapshot})).await
+}
+
 /// The moRef of `vm`'s current snapshot, or null.
 async fn current_snapshot(sessions: &SessionCache, vm: &Json) -> Json {
     run_ok(sessions, "vsphere.vm.get", json!({"vm": vm})).await["current_snapshot"].clone()
@@ -602,12 +598,7 @@ async fn revert_makes_the_snapshot_current_again() {
     let second = snapshot_of(&sessions, &vm, "second", &format!("{key}-second")).await;
     assert_eq!(current_snapshot(&sessions, &vm).await, second["moref"]);
 
-    let reverted = run_ok(
-        &sessions,
-        "vsphere.snapshot.revert",
-        json!({"snapshot": first}),
-    )
-    .await;
+    let reverted = run_on_snapshot(&sessions, "vsphere.snapshot.revert", &first).await;
     assert_eq!(reverted["snapshot"], first);
     assert_eq!(reverted["vm"], vm);
     assert_eq!(reverted["power_state"], "poweredOff");
@@ -633,12 +624,7 @@ async fn revert_makes_the_snapshot_current_again() {
     assert_eq!(current_snapshot(&sessions, &vm).await, first["moref"]);
 
     // A snapshot that is gone is named in the error; nothing is reverted.
-    let removed = run_ok(
-        &sessions,
-        "vsphere.snapshot.remove",
-        json!({"snapshot": second}),
-    )
-    .await;
+    let removed = run_on_snapshot(&sessions, "vsphere.snapshot.remove", &second).await;
     assert_eq!(removed["removed"], true);
     let message = run_fatal(
         &sessions,

@@ -127,31 +127,22 @@ async fn failures_say_whether_a_retry_may_help() {
     let (base, _) = server().await;
     let fetcher = ModuleFetcher::new(None);
     let pin = sha(MODULE);
-    let missing = fetcher
-        .fetch(&format!("{base}/gone.wasm"), &pin)
-        .await
-        .unwrap_err();
-    assert!(
-        !missing.is_retryable() && missing.message().contains("404"),
-        "{missing}"
-    );
-    let busy = fetcher
-        .fetch(&format!("{base}/busy"), &pin)
-        .await
-        .unwrap_err();
-    assert!(
-        busy.is_retryable() && busy.message().contains("500"),
-        "{busy}"
-    );
-    // 408: the server gave up waiting for the request; a later try may pass.
-    let slow = fetcher
-        .fetch(&format!("{base}/slow"), &pin)
-        .await
-        .unwrap_err();
-    assert!(
-        slow.is_retryable() && slow.message().contains("408"),
-        "{slow}"
-    );
+    // (path, retryable, status): 408 is the server giving up waiting for
+    // the request; a later try may pass.
+    for (path, retryable, status) in [
+        ("gone.wasm", false, "404"),
+        ("busy", true, "500"),
+        ("slow", true, "408"),
+    ] {
+        let err = fetcher
+            .fetch(&format!("{base}/{path}"), &pin)
+            .await
+            .unwrap_err();
+        assert!(
+            err.is_retryable() == retryable && err.message().contains(status),
+            "{err}"
+        );
+    }
     // a port nothing listens on: bind one, then free it
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

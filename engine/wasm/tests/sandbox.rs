@@ -58,6 +58,11 @@ fn run_example(host: &WasmHost, name: &str, params: Json, limits: Limits) -> shu
     run_bytes(host, &bytes, params, limits)
 }
 
+/// An example that takes no parameters, run under the default limits.
+fn run_plain(host: &WasmHost, name: &str) -> shutter_wasm::Outcome {
+    run_example(host, name, json!({}), Limits::default())
+}
+
 fn tree(value: i64, left: Json, right: Json) -> Json {
     json!({"value": value, "left": left, "right": right})
 }
@@ -166,12 +171,7 @@ fn a_memory_bomb_hits_the_cap() {
 
 #[test]
 fn deep_recursion_traps_with_a_clear_message() {
-    let out = run_example(
-        &host(),
-        "adversarial/deep-recursion.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let out = run_plain(&host(), "adversarial/deep-recursion.wasm");
     match out.result {
         Err(Failure::Trap(message)) => assert!(
             message.contains("out of bounds") || message.contains("stack overflow"),
@@ -184,20 +184,10 @@ fn deep_recursion_traps_with_a_clear_message() {
 #[test]
 fn the_filesystem_and_sockets_are_out_of_reach() {
     let host = host();
-    let passwd = run_example(
-        &host,
-        "adversarial/read-passwd.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let passwd = run_plain(&host, "adversarial/read-passwd.wasm");
     let out = passwd.result.unwrap();
     assert_eq!(out["opened"], false, "{out}");
-    let socket = run_example(
-        &host,
-        "adversarial/open-socket.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let socket = run_plain(&host, "adversarial/open-socket.wasm");
     let out = socket.result.unwrap();
     assert_eq!(out["sockets"], 0, "{out}");
 }
@@ -205,30 +195,15 @@ fn the_filesystem_and_sockets_are_out_of_reach() {
 #[test]
 fn output_must_be_bounded_json_in_utf8() {
     let host = host();
-    let huge = run_example(
-        &host,
-        "adversarial/huge-output.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let huge = run_plain(&host, "adversarial/huge-output.wasm");
     assert_eq!(huge.result, Err(Failure::OutputTooLarge(1 << 20)));
-    let bad = run_example(
-        &host,
-        "adversarial/bad-json.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let bad = run_plain(&host, "adversarial/bad-json.wasm");
     assert!(
         matches!(bad.result, Err(Failure::InvalidOutput(ref m)) if m.starts_with("valid JSON")),
         "{:?}",
         bad.result
     );
-    let bytes = run_example(
-        &host,
-        "adversarial/bad-utf8.wasm",
-        json!({}),
-        Limits::default(),
-    );
+    let bytes = run_plain(&host, "adversarial/bad-utf8.wasm");
     assert!(
         matches!(bytes.result, Err(Failure::InvalidOutput(ref m)) if m.starts_with("valid UTF-8")),
         "{:?}",

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
+use shutter_core::ActionContext;
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError};
 use shutter_core::{action_outputs, action_params};
 
-use super::created_snapshots;
+use super::{answered_id, created_snapshots};
 use crate::catalog::{self, Original, described};
 use crate::failure::aws_error;
 use crate::settings::Clients;
@@ -73,8 +73,12 @@ impl Run<Arc<Clients>> for CopySnapshot {
         let on = format!("{source_id} from {source_region}");
         let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", &on).await?;
         if let Some(found) = earlier.first() {
-            let id = found.snapshot_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "snapshot copy", std::slice::from_ref(&id), &ec2.region);
+            let id = idempotency::log_adopted_one(
+                ctx,
+                "snapshot copy",
+                found.snapshot_id(),
+                &ec2.region,
+            );
             let source = original(clients, ctx, &source_region, &source_id).await;
             catalog::record_snapshot(ctx, &ec2.region, &described(found), Some(source));
             return Ok(Copied {
@@ -98,11 +102,7 @@ impl Run<Arc<Clients>> for CopySnapshot {
             .send()
             .await
             .map_err(|err| aws_error("CopySnapshot", &on, &err))?;
-        let copy_id = copied.snapshot_id().ok_or_else(|| {
-            ActionError::retryable(format!(
-                "aws ec2 CopySnapshot on {on}: no snapshot id in the answer"
-            ))
-        })?;
+        let copy_id = answered_id(copied.snapshot_id(), "CopySnapshot", &on, "snapshot")?;
         // CopySnapshot answers with the id alone; the state (and the owner,
         // size and tags for the catalog) are one Describe away.
         let answer = ec2

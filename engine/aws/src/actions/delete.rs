@@ -9,10 +9,10 @@ use std::sync::Arc;
 use aws_sdk_ec2::types::{Filter, Tag};
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError, BackupState, LogLevel};
+use shutter_core::{ActionContext, ActionError, BackupState};
 use shutter_core::{action_outputs, action_params};
 
-use super::tag_filters;
+use super::{log_already_gone, tag_filters};
 use crate::catalog;
 use crate::failure::{aws_error, is_gone};
 use crate::params;
@@ -150,10 +150,7 @@ pub(super) async fn delete_one(
     match ec2.client.delete_snapshot().snapshot_id(id).send().await {
         Ok(_) => Ok(true),
         Err(err) if missing_ok && is_gone(&err) => {
-            ctx.log(
-                LogLevel::Info,
-                format!("snapshot {id} in {} was already gone", ec2.region),
-            );
+            log_already_gone(ctx, "snapshot", id, &ec2.region);
             Ok(false)
         }
         Err(err) => Err(aws_error("DeleteSnapshot", id, &err)),

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{Filter, ResourceType};
+use aws_sdk_ec2::types::ResourceType;
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
-use shutter_core::{ActionContext, ActionError, BackupState, LogLevel};
+use shutter_core::{ActionContext, BackupState, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use super::delete::delete_one;
+use super::{answered_id, filter, log_already_gone};
 use crate::catalog;
 use crate::failure::{aws_error, is_gone};
 use crate::settings::Clients;
@@ -65,11 +66,7 @@ impl Run<Arc<Clients>> for CreateImage {
         } = self;
         let (instance_id, name) = (instance_id.as_str(), name.as_str());
         let ec2 = clients.for_step(ctx).await?;
-        let usable = Filter::builder()
-            .name("state")
-            .values("pending")
-            .values("available")
-            .build();
+        let usable = filter("state", &["pending", "available"]);
         let earlier = ec2
             .client
             .describe_images()
@@ -80,8 +77,7 @@ impl Run<Arc<Clients>> for CreateImage {
             .await
             .map_err(|err| aws_error("DescribeImages", instance_id, &err))?;
         if let Some(found) = earlier.images().first() {
-            let id = found.image_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "image", std::slice::from_ref(&id), &ec2.region);
+            let id = idempotency::log_adopted_one(ctx, "image", found.image_id(), &ec2.region);
             catalog::record_image(ctx, &ec2.region, found, instance_id);
             return Ok(Image {
                 image_id: id,
@@ -104,11 +100,7 @@ impl Run<Arc<Clients>> for CreateImage {
             .send()
             .await
             .map_err(|err| aws_error("CreateImage", instance_id, &err))?;
-        let image_id = created.image_id().ok_or_else(|| {
-            ActionError::retryable(format!(
-                "aws ec2 CreateImage on {instance_id}: no image id in the answer"
-            ))
-        })?;
+        let image_id = answered_id(created.image_id(), "CreateImage", instance_id, "image")?;
         // CreateImage answers with the id alone; the state (and the owner,
         // date and sizes for the catalog) are one Describe away.
         let answer = ec2
@@ -209,10 +201,7 @@ impl Run<Arc<Clients>> for DeregisterImage {
         {
             Ok(_) => true,
             Err(err) if missing_ok && is_gone(&err) => {
-                ctx.log(
-                    LogLevel::Info,
-                    format!("image {image_id} in {} was already gone", ec2.region),
-                );
+                log_already_gone(ctx, "image", image_id, &ec2.region);
                 false
             }
             Err(err) => return Err(aws_error("DeregisterImage", image_id, &err)),

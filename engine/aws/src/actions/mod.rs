@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aws_sdk_ec2::types::{Filter, Snapshot, Tag};
 use shutter_core::action::{Run as _, with_params};
-use shutter_core::{ActionContext, ActionEntry, ActionError};
+use shutter_core::{ActionContext, ActionEntry, ActionError, LogLevel};
 
 use crate::failure::aws_error;
 use crate::idempotency;
@@ -49,11 +49,7 @@ async fn created_snapshots(
     operation: &str,
     on: &str,
 ) -> Result<Vec<Snapshot>, ActionError> {
-    let usable = Filter::builder()
-        .name("status")
-        .values("pending")
-        .values("completed")
-        .build();
+    let usable = filter("status", &["pending", "completed"]);
     let found = ec2
         .client
         .describe_snapshots()
@@ -66,6 +62,40 @@ async fn created_snapshots(
     let mut snapshots = found.snapshots().to_vec();
     snapshots.sort_by_key(|s| s.start_time().map(|t| (t.secs(), t.subsec_nanos())));
     Ok(snapshots)
+}
+
+/// The id a create call answered with. An answer without one is retryable:
+/// the next try adopts what the call made, by its tag.
+fn answered_id<'a>(
+    id: Option<&'a str>,
+    operation: &str,
+    on: &str,
+    what: &str,
+) -> Result<&'a str, ActionError> {
+    id.ok_or_else(|| {
+        ActionError::retryable(format!(
+            "aws ec2 {operation} on {on}: no {what} id in the answer"
+        ))
+    })
+}
+
+/// Selects what has any of `values` as its `name` (a state, an id...).
+fn filter(name: &str, values: &[&str]) -> Filter {
+    values
+        .iter()
+        .fold(Filter::builder().name(name), |builder, value| {
+            builder.values(*value)
+        })
+        .build()
+}
+
+/// Says in the log that `what` `id` was gone by the time this step came to
+/// delete it (by an earlier try, or by someone else).
+fn log_already_gone(ctx: &ActionContext, what: &str, id: &str, region: &str) {
+    ctx.log(
+        LogLevel::Info,
+        format!("{what} {id} in {region} was already gone"),
+    );
 }
 
 /// One `tag:KEY` filter per tag: a resource must carry them all.

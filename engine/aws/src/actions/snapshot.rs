@@ -60,8 +60,8 @@ impl Run<Arc<Clients>> for CreateSnapshot {
         let ec2 = clients.for_step(ctx).await?;
         let earlier = created_snapshots(&ec2, ctx, "DescribeSnapshots", &volume_id).await?;
         if let Some(found) = earlier.first() {
-            let id = found.snapshot_id().unwrap_or_default().to_owned();
-            idempotency::log_adopted(ctx, "snapshot", std::slice::from_ref(&id), &ec2.region);
+            let id =
+                idempotency::log_adopted_one(ctx, "snapshot", found.snapshot_id(), &ec2.region);
             catalog::record_snapshot(ctx, &ec2.region, &described(found), None);
             return Ok(Created {
                 snapshot_id: Some(id),

@@ -15,6 +15,7 @@ use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionError, BackupKind, Census, Found};
 use shutter_core::{action_outputs, action_params};
 
+use super::filter;
 use crate::catalog;
 use crate::failure::aws_error;
 use crate::idempotency::IDEMPOTENCY_TAG;
@@ -105,10 +106,7 @@ impl Run<Arc<Clients>> for SyncBackups {
 }
 
 fn shutters() -> Filter {
-    Filter::builder()
-        .name("tag-key")
-        .values(IDEMPOTENCY_TAG)
-        .build()
+    filter("tag-key", &[IDEMPOTENCY_TAG])
 }
 
 async fn tagged_snapshots(ec2: &Ec2) -> Result<Vec<Snapshot>, ActionError> {

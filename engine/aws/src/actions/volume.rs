@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ec2::types::{Filter, ResourceType, Volume, VolumeState, VolumeType};
+use aws_sdk_ec2::types::{ResourceType, Volume, VolumeState, VolumeType};
 use serde::{Deserialize, Serialize};
 use shutter_core::action::{Outcome, Run};
 use shutter_core::units::Span;
@@ -13,6 +13,7 @@ use shutter_core::{ActionContext, ActionError, LogLevel};
 use shutter_core::{action_outputs, action_params};
 use shutter_kit::{Poll, Polled, poll_until};
 
+use super::{filter, log_already_gone};
 use crate::failure::{aws_error, is_gone};
 use crate::idempotency::{self, RESTORE_TAG};
 use crate::params;
@@ -110,8 +111,7 @@ impl Run<Arc<Clients>> for CreateVolume {
         let on = format!("snapshot {}", self.snapshot_id);
         let (volume, adopted) = match created_volume(&ec2, ctx, &on).await? {
             Some(found) => {
-                let id = found.volume_id().unwrap_or_default().to_owned();
-                idempotency::log_adopted(ctx, "volume", std::slice::from_ref(&id), &ec2.region);
+                idempotency::log_adopted_one(ctx, "volume", found.volume_id(), &ec2.region);
                 (found, true)
             }
             None => (self.create(&ec2, ctx, &on).await?, false),
@@ -218,7 +218,7 @@ async fn first_zone(ec2: &Ec2) -> Result<String, ActionError> {
     let answer = ec2
         .client
         .describe_availability_zones()
-        .filters(Filter::builder().name("state").values("available").build())
+        .filters(filter("state", &["available"]))
         .send()
         .await
         .map_err(|err| aws_error("DescribeAvailabilityZones", &ec2.region, &err))?;
@@ -243,12 +243,7 @@ async fn created_volume(
     ctx: &ActionContext,
     on: &str,
 ) -> Result<Option<Volume>, ActionError> {
-    let usable = Filter::builder()
-        .name("status")
-        .values("creating")
-        .values("available")
-        .values("in-use")
-        .build();
+    let usable = filter("status", &["creating", "available", "in-use"]);
     let answer = ec2
         .client
         .describe_volumes()
@@ -498,10 +493,7 @@ impl Run<Arc<Clients>> for DeleteVolume {
         let ec2 = clients.for_step(ctx).await?;
         let id = &self.volume_id;
         let gone = |ctx: &ActionContext| {
-            ctx.log(
-                LogLevel::Info,
-                format!("volume {id} in {} was already gone", ec2.region),
-            );
+            log_already_gone(ctx, "volume", id, &ec2.region);
             Ok(VolumeDeleted {
                 deleted: false,
                 volume_id: id.clone(),

@@ -5,19 +5,9 @@
 
 use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
-use shutter_core::{BackupKind, BackupRef, BackupState, Location};
+use shutter_core::{BackupKind, BackupRef, BackupState};
 
-use crate::support::{Step, moto, on_moto, volume};
-
-/// moto's account: every resource it makes is owned by it.
-const ACCOUNT: &str = "123456789012";
-
-fn place(region: &str) -> Location {
-    Location::Aws {
-        account: ACCOUNT.into(),
-        region: region.into(),
-    }
-}
+use crate::support::{on_moto, place, run_recorded, volume};
 
 #[tokio::test]
 async fn a_snapshot_is_recorded_where_it_is_and_of_what_and_once_when_adopted() {
@@ -64,16 +54,13 @@ async fn a_copy_is_linked_to_its_original_and_a_delete_marks_both_places() {
         )
         .await;
     let original = snap["snapshot_id"].as_str().unwrap();
-    let (url, _) = moto();
-    let copier = Step::new(&url);
-    let copy = copier
-        .ok(
-            "aws.ec2.copy_snapshot",
-            json!({"snapshot_id": original, "source_region": source_region, "region": target}),
-        )
-        .await;
+    let (copy, copier) = run_recorded(
+        "aws.ec2.copy_snapshot",
+        json!({"snapshot_id": original, "source_region": source_region, "region": target}),
+    )
+    .await;
     let copy_id = copy["snapshot_id"].as_str().unwrap();
-    let recorded = copier.recorder.backups();
+    let recorded = copier.backups();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert_eq!(recorded[0].location, place(target));
     assert_eq!(recorded[0].native_id, copy_id);
@@ -95,15 +82,13 @@ async fn a_copy_is_linked_to_its_original_and_a_delete_marks_both_places() {
         })
     );
 
-    let deleter = Step::new(&url);
-    deleter
-        .ok(
-            "aws.ec2.delete_snapshot",
-            json!({"snapshot_id": copy_id, "region": target}),
-        )
-        .await;
+    let (_, deleter) = run_recorded(
+        "aws.ec2.delete_snapshot",
+        json!({"snapshot_id": copy_id, "region": target}),
+    )
+    .await;
     assert_eq!(
-        deleter.recorder.backup_marks(),
+        deleter.backup_marks(),
         vec![(recorded[0].reference(), BackupState::Deleted)]
     );
 }

@@ -2,9 +2,11 @@
 
 use serde_json::json;
 use shutter_aws::IDEMPOTENCY_TAG;
-use shutter_core::{BackupKind, BackupState, Location};
+use shutter_core::{BackupKind, BackupState};
 
-use crate::support::{instance, on_moto, run_fatal, run_ok, unique};
+use crate::support::{
+    instance, on_moto, place, run_fatal, run_ok, run_recorded, sorted_strings, unique,
+};
 
 #[tokio::test]
 async fn create_image_once_then_deregister_it_with_its_snapshots() {
@@ -48,13 +50,7 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
     let ami = &recorded[0];
     assert_eq!(ami.kind, BackupKind::Ami);
     assert_eq!(ami.native_id, image_id);
-    assert_eq!(
-        ami.location,
-        Location::Aws {
-            account: "123456789012".into(),
-            region: region.into()
-        }
-    );
+    assert_eq!(ami.location, place(region));
     let source = ami.source.as_ref().unwrap();
     assert_eq!(
         (source.kind.as_str(), source.id.as_str()),
@@ -71,15 +67,12 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
         "the same entry"
     );
 
-    let (url, _) = crate::support::moto();
-    let deregister = crate::support::Step::new(&url);
-    let gone = deregister
-        .ok(
-            "aws.ec2.deregister_image",
-            json!({"image_id": image_id, "delete_snapshots": true, "region": region}),
-        )
-        .await;
-    let marks = deregister.recorder.backup_marks();
+    let (gone, deregister) = run_recorded(
+        "aws.ec2.deregister_image",
+        json!({"image_id": image_id, "delete_snapshots": true, "region": region}),
+    )
+    .await;
+    let marks = deregister.backup_marks();
     assert_eq!(
         marks[0],
         (ami.reference(), BackupState::Deleted),
@@ -91,16 +84,9 @@ async fn create_image_once_then_deregister_it_with_its_snapshots() {
         "the image and its snapshots: {marks:?}"
     );
     assert_eq!(gone["deregistered"], true);
-    let mut deleted: Vec<String> = gone["deleted_snapshot_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
-    deleted.sort();
     let mut expected = snapshots.clone();
     expected.sort();
-    assert_eq!(deleted, expected);
+    assert_eq!(sorted_strings(&gone["deleted_snapshot_ids"]), expected);
     assert!(
         ec2.describe_images()
             .owners("self")

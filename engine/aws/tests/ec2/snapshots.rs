@@ -6,8 +6,8 @@ use shutter_aws::IDEMPOTENCY_TAG;
 
 use crate::proxy::Proxy;
 use crate::support::{
-    Step, client, instance, moto, on_moto, run_fatal, run_ok, snapshot, snapshots_tagged, unique,
-    volume,
+    Step, client, instance, on_moto, run_fatal, run_ok, snapshot, snapshots_tagged, sorted_strings,
+    unique, volume,
 };
 
 #[tokio::test]
@@ -98,11 +98,10 @@ async fn create_snapshots_takes_every_volume_of_an_instance_once() {
 
     let again = step.ok("aws.ec2.create_snapshots", params).await;
     assert_eq!(again["adopted"], true);
-    let mut first: Vec<_> = ids.clone();
-    let mut second = again["snapshot_ids"].as_array().unwrap().clone();
-    first.sort_by_key(ToString::to_string);
-    second.sort_by_key(ToString::to_string);
-    assert_eq!(first, second);
+    assert_eq!(
+        sorted_strings(&out["snapshot_ids"]),
+        sorted_strings(&again["snapshot_ids"])
+    );
     assert_eq!(
         snapshots_tagged(&ec2, IDEMPOTENCY_TAG, &step.key)
             .await
@@ -127,8 +126,7 @@ async fn copy_snapshot_lands_in_the_second_region_once_and_can_be_waited_for_the
     let (source, target) = ("ap-southeast-1", "ap-southeast-2");
     let ec2 = client(source).await;
     let snap = snapshot(source).await;
-    let (url, _) = moto();
-    let step = Step::new(&url);
+    let step = Step::moto();
     let params = json!({
         "snapshot_id": snap, "source_region": source, "region": target,
         "description": "dr copy", "tags": {"copy-of": snap},
@@ -194,12 +192,7 @@ async fn create_tags_then_list_by_tag_newest_first_then_delete() {
     .await;
     assert_eq!(listed["count"], 3);
     let snapshots = listed["snapshots"].as_array().unwrap();
-    let mut seen: Vec<String> = listed["snapshot_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let seen = sorted_strings(&listed["snapshot_ids"]);
     let times: Vec<&str> = snapshots
         .iter()
         .map(|s| s["created_at"].as_str().unwrap())
@@ -213,7 +206,6 @@ async fn create_tags_then_list_by_tag_newest_first_then_delete() {
         "ready for the retention step"
     );
     assert_eq!(snapshots[0]["tags"]["keep"], "true");
-    seen.sort();
     ids.sort();
     assert_eq!(seen, ids);
 
@@ -289,8 +281,7 @@ async fn list_snapshots_reads_every_page() {
         .await
         .unwrap();
     assert_eq!(out["count"], 12, "{out}");
-    let mut ids: Vec<_> = out["snapshot_ids"].as_array().unwrap().clone();
-    ids.sort_by_key(ToString::to_string);
+    let mut ids = sorted_strings(&out["snapshot_ids"]);
     ids.dedup();
     assert_eq!(ids.len(), 12, "no snapshot twice");
     assert_eq!(

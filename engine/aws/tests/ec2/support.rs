@@ -10,7 +10,7 @@ use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceType};
 use serde_json::{Value as Json, json};
 use shutter_aws::AwsSettings;
-use shutter_core::{Action, ActionContext, ActionError, RecordingSink};
+use shutter_core::{Action, ActionContext, ActionError, Location, RecordingSink};
 
 /// moto's URL and the credentials it hands out.
 pub(crate) fn moto() -> (String, Credentials) {
@@ -58,6 +58,12 @@ impl Step {
         }
     }
 
+    /// A step whose actions go to moto.
+    pub(crate) fn moto() -> Self {
+        let (url, _) = moto();
+        Self::new(&url)
+    }
+
     /// A fresh context for one try, with this step's key.
     pub(crate) fn context(&self, params: Json) -> ActionContext {
         let mut ctx = ActionContext::standalone(params, self.recorder.clone());
@@ -86,15 +92,21 @@ impl Step {
 
 /// Runs `action` once, as a step of its own.
 pub(crate) async fn run(action: &str, params: Json) -> Result<Json, ActionError> {
-    let (url, _) = moto();
-    Step::new(&url).run(action, params).await
+    Step::moto().run(action, params).await
 }
 
 /// Runs `action` once, as a step of its own: its outputs; the test fails
 /// if it fails.
 pub(crate) async fn run_ok(action: &str, params: Json) -> Json {
-    let (url, _) = moto();
-    Step::new(&url).ok(action, params).await
+    Step::moto().ok(action, params).await
+}
+
+/// Runs `action` once, as a step of its own: its outputs, and what it
+/// recorded (catalog entries and marks); the test fails if it fails.
+pub(crate) async fn run_recorded(action: &str, params: Json) -> (Json, Arc<RecordingSink>) {
+    let step = Step::moto();
+    let out = step.ok(action, params).await;
+    (out, step.recorder)
 }
 
 /// Runs `action` once, as a step of its own: the message of its fatal
@@ -106,8 +118,7 @@ pub(crate) async fn run_fatal(action: &str, params: Json) -> String {
 /// A test on moto in `region`: an SDK client for fixtures, and a step whose
 /// actions go to moto.
 pub(crate) async fn on_moto(region: &str) -> (aws_sdk_ec2::Client, Step) {
-    let (url, _) = moto();
-    (client(region).await, Step::new(&url))
+    (client(region).await, Step::moto())
 }
 
 /// A plain SDK client on moto, for fixtures and for checking results.
@@ -206,9 +217,33 @@ pub(crate) async fn snapshots_tagged(
     ids
 }
 
+/// moto's account: every resource it makes is owned by it.
+const ACCOUNT: &str = "123456789012";
+
+/// Where moto keeps what it makes in `region`, as the backup catalog says.
+pub(crate) fn place(region: &str) -> Location {
+    Location::Aws {
+        account: ACCOUNT.into(),
+        region: region.into(),
+    }
+}
+
 /// A value no other test (or earlier run against a shared moto) uses.
 pub(crate) fn unique() -> String {
     shutter_core::ExecutionId::new().to_string()
+}
+
+/// The strings of a JSON array (ids in an action's outputs), sorted, to
+/// compare as a set.
+pub(crate) fn sorted_strings(array: &Json) -> Vec<String> {
+    let mut strings: Vec<String> = array
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    strings.sort();
+    strings
 }
 
 pub(crate) fn fatal(result: Result<Json, ActionError>) -> String {

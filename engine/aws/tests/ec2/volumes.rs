@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{Step, fatal, instance, moto, on_moto, unique};
+use crate::support::{Step, fatal, instance, on_moto, unique};
 
 /// A volume of `gib` GiB in the region's first zone, and a completed
 /// snapshot of it.
@@ -90,8 +90,7 @@ async fn a_restored_volume_attaches_once_and_is_deleted_with_its_detach() {
     let server = instance(&ec2, region).await;
     let attach =
         json!({"volume_id": volume, "instance_id": server, "device": "/dev/sdg", "region": region});
-    let (url, _) = moto();
-    let attacher = Step::new(&url);
+    let attacher = Step::moto();
     let attached = attacher.ok("aws.ec2.attach_volume", attach.clone()).await;
     assert_eq!(attached["state"], "attached", "{attached}");
     assert_eq!(attached["adopted"], false);

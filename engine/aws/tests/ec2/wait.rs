@@ -9,16 +9,26 @@ use shutter_core::ActionError;
 use crate::proxy::Proxy;
 use crate::support::{Step, fatal, snapshot};
 
+/// Where these tests run.
+const REGION: &str = "us-east-2";
+
+/// A new snapshot in [`REGION`], and a proxy to moto whose first `answers`
+/// `DescribeSnapshots` answers say `status` at 40%.
+async fn behind_proxy(answers: usize, status: &'static str) -> (String, Proxy) {
+    (
+        snapshot(REGION).await,
+        Proxy::pending(answers, status).await,
+    )
+}
+
 #[tokio::test]
 async fn waits_while_pending_and_reports_awss_progress() {
-    let region = "us-east-2";
-    let id = snapshot(region).await;
-    let proxy = Proxy::pending(3, "pending").await;
+    let (id, proxy) = behind_proxy(3, "pending").await;
     let step = Step::new(&proxy.url);
     let out = step
         .ok(
             "aws.ec2.wait_snapshot",
-            json!({"ids": [id], "region": region, "poll": "20ms"}),
+            json!({"ids": [id], "region": REGION, "poll": "20ms"}),
         )
         .await;
     assert_eq!(out["snapshots"][0]["state"], "completed");
@@ -34,14 +44,12 @@ async fn waits_while_pending_and_reports_awss_progress() {
 
 #[tokio::test]
 async fn a_snapshot_in_the_error_state_is_fatal() {
-    let region = "us-east-2";
-    let id = snapshot(region).await;
-    let proxy = Proxy::pending(1, "error").await;
+    let (id, proxy) = behind_proxy(1, "error").await;
     let message = fatal(
         Step::new(&proxy.url)
             .run(
                 "aws.ec2.wait_snapshot",
-                json!({"ids": [id], "region": region, "poll": "20ms"}),
+                json!({"ids": [id], "region": REGION, "poll": "20ms"}),
             )
             .await,
     );
@@ -53,13 +61,11 @@ async fn a_snapshot_in_the_error_state_is_fatal() {
 
 #[tokio::test]
 async fn running_out_of_time_is_a_clear_retryable_failure() {
-    let region = "us-east-2";
-    let id = snapshot(region).await;
-    let proxy = Proxy::pending(usize::MAX, "pending").await;
+    let (id, proxy) = behind_proxy(usize::MAX, "pending").await;
     let result = Step::new(&proxy.url)
         .run(
             "aws.ec2.wait_snapshot",
-            json!({"ids": id, "region": region, "poll": "50ms", "timeout": "300ms"}),
+            json!({"ids": id, "region": REGION, "poll": "50ms", "timeout": "300ms"}),
         )
         .await;
     let Err(ActionError::Retryable { message, .. }) = result else {
@@ -79,11 +85,9 @@ async fn running_out_of_time_is_a_clear_retryable_failure() {
 
 #[tokio::test]
 async fn cancel_ends_the_wait() {
-    let region = "us-east-2";
-    let id = snapshot(region).await;
-    let proxy = Proxy::pending(usize::MAX, "pending").await;
+    let (id, proxy) = behind_proxy(usize::MAX, "pending").await;
     let step = Step::new(&proxy.url);
-    let ctx = step.context(json!({"ids": [id], "region": region, "poll": "1h"}));
+    let ctx = step.context(json!({"ids": [id], "region": REGION, "poll": "1h"}));
     let cancel = ctx.cancel.clone();
     let actions = crate::support::actions(&proxy.url);
     let waiting = actions["aws.ec2.wait_snapshot"].run(&ctx);

@@ -10,7 +10,7 @@ use shutter_core::{BackupKind, BackupQuery, BackupState};
 use shutter_server::views::{BackupPage, BackupView};
 use shutter_store::Durability;
 
-use crate::client::{Client, ServerArgs, encode};
+use crate::client::{Client, PlaceArgs, encode};
 use crate::db::{self, DbArgs, EngineArgs};
 
 #[derive(Debug, clap::Subcommand)]
@@ -44,9 +44,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
     /// Reconciles the catalog with the clouds: what carries Shutter's
     /// marks is cataloged (a lost catalog is rebuilt), what vanished is
@@ -82,9 +80,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
 }
 
@@ -142,8 +138,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
             limit,
             cursor,
             json,
-            db,
-            server,
+            place,
         } => {
             if !(1..=500).contains(&limit) {
                 bail!("--limit must be 1 to 500");
@@ -177,9 +172,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 before: cursor,
                 limit,
             };
-            let entries = match server.client()? {
+            let entries = match place.server.client()? {
                 Some(client) => client.get_as::<BackupPage>(&list_path(&query)).await?.items,
-                None => local(&db, &query).await?,
+                None => local(&place.db, &query).await?,
             };
             print_list(&entries, json)?;
             if !json
@@ -189,16 +184,11 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 eprintln!("(more: --cursor {})", last.id);
             }
         }
-        Command::Show {
-            id,
-            json,
-            db,
-            server,
-        } => {
-            let entry = match server.client()? {
+        Command::Show { id, json, place } => {
+            let entry = match place.server.client()? {
                 Some(client) => show_remote(&client, &id).await?,
                 None => {
-                    let opened = db::open(&db, Durability::Normal).await?;
+                    let opened = db::open(&place.db, Durability::Normal).await?;
                     let Some(entry) = opened.store.backup(&id).await? else {
                         bail!("no backup {id} in {}", opened.place);
                     };

@@ -95,6 +95,27 @@ pub struct ParamSpec {
     pub sensitive: bool,
 }
 
+impl ParamSpec {
+    /// A parameter as [`ActionSpec::param`] and [`ActionSpec::optional`]
+    /// add it: one that takes no credentials.
+    fn plain(
+        name: &str,
+        ty: ParamType,
+        required: bool,
+        default: Option<Json>,
+        description: &str,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            ty,
+            required,
+            description: description.to_owned(),
+            default,
+            sensitive: false,
+        }
+    }
+}
+
 /// One output an action produces.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutputSpec {
@@ -170,35 +191,19 @@ impl ActionSpec {
     }
 
     #[must_use]
-    pub fn param(mut self, name: &str, ty: ParamType, description: &str) -> Self {
-        self.params.push(ParamSpec {
-            name: name.to_owned(),
-            ty,
-            required: true,
-            description: description.to_owned(),
-            default: None,
-            sensitive: false,
-        });
-        self
+    pub fn param(self, name: &str, ty: ParamType, description: &str) -> Self {
+        self.with_param(ParamSpec::plain(name, ty, true, None, description))
     }
 
     #[must_use]
     pub fn optional(
-        mut self,
+        self,
         name: &str,
         ty: ParamType,
         default: Option<Json>,
         description: &str,
     ) -> Self {
-        self.params.push(ParamSpec {
-            name: name.to_owned(),
-            ty,
-            required: false,
-            description: description.to_owned(),
-            default,
-            sensitive: false,
-        });
-        self
+        self.with_param(ParamSpec::plain(name, ty, false, default, description))
     }
 
     /// Adds a parameter as declared (by `#[action_params]`).

@@ -20,6 +20,18 @@ impl Entries<'_, '_> {
             Event::SequenceEnd | Event::MappingEnd
         ))
     }
+
+    /// The next element of a sequence or key of a mapping; `None` at its end.
+    #[inline]
+    fn next_seed<'de, S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, Refused> {
+        if self.at_end()? {
+            return Ok(None);
+        }
+        seed.deserialize(&mut *self.events).map(Some)
+    }
 }
 
 impl<'de> SeqAccess<'de> for Entries<'_, '_> {
@@ -29,10 +41,7 @@ impl<'de> SeqAccess<'de> for Entries<'_, '_> {
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, Refused> {
-        if self.at_end()? {
-            return Ok(None);
-        }
-        seed.deserialize(&mut *self.events).map(Some)
+        self.next_seed(seed)
     }
 }
 
@@ -43,10 +52,7 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, Refused> {
-        if self.at_end()? {
-            return Ok(None);
-        }
-        seed.deserialize(&mut *self.events).map(Some)
+        self.next_seed(seed)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Refused> {

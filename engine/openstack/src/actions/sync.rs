@@ -39,12 +39,7 @@ impl Run<Provider> for SyncBackups {
         let images = crate::glance::list(&session, &Map::new(), 200, None).await?;
         let found: Vec<Found> = images
             .iter()
-            .filter(|image| {
-                !matches!(
-                    image.get("status").and_then(Json::as_str),
-                    Some("killed" | "deleted" | "pending_delete")
-                )
-            })
+            .filter(|image| !crate::glance::ended(image))
             .filter_map(|image| {
                 let key = image.get(KEY_PROPERTY).and_then(Json::as_str)?;
                 let id = image.get("id").and_then(Json::as_str)?;

@@ -47,10 +47,7 @@ impl Run<Provider> for UploadImage {
         let source = Source::from_params(ctx)?;
         let original = crate::catalog::original(self.made_from.as_ref())?;
         let image = crate::glance::get(&session, id).await?;
-        let status = image
-            .get("status")
-            .and_then(Json::as_str)
-            .unwrap_or("unknown");
+        let status = crate::glance::status(&image);
         match status {
             "queued" => {}
             "active" => {

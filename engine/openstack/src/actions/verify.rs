@@ -33,7 +33,7 @@ impl Run<Provider> for VerifyImage {
         let want = self.sha512.to_ascii_lowercase();
         let image = crate::glance::get(&session, id).await?;
         let text = |name: &str| image.get(name).and_then(Json::as_str);
-        let status = text("status").unwrap_or("unknown");
+        let status = crate::glance::status(&image);
         if status != "active" {
             return Err(ActionError::fatal(format!(
                 "image {id} is {status}, not active"

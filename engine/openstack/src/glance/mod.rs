@@ -144,12 +144,23 @@ pub(crate) async fn find_by_key(session: &Session, key: &str) -> Result<Option<J
     let mut filters = Map::new();
     filters.insert(KEY_PROPERTY.to_owned(), json!(key));
     let found = list(session, &filters, 20, Some(100)).await?;
-    Ok(found.into_iter().find(|image| {
-        !matches!(
-            image.get("status").and_then(Json::as_str),
-            Some("killed" | "deleted" | "pending_delete")
-        )
-    }))
+    Ok(found.into_iter().find(|image| !ended(image)))
+}
+
+/// The image's status (`queued`, `active`, ...), `unknown` when Glance
+/// gives none.
+pub(crate) fn status(image: &Json) -> &str {
+    image
+        .get("status")
+        .and_then(Json::as_str)
+        .unwrap_or("unknown")
+}
+
+/// Whether the image can never become `active` again: `killed` (its data
+/// never arrived), `deleted` or `pending_delete`. Such an image is neither
+/// adopted nor cataloged.
+pub(crate) fn ended(image: &Json) -> bool {
+    matches!(status(image), "killed" | "deleted" | "pending_delete")
 }
 
 pub(crate) async fn create(session: &Session, body: &Json) -> Result<Json, ActionError> {

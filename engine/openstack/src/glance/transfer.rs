@@ -143,10 +143,7 @@ pub(crate) async fn download(
     path: &Path,
 ) -> Result<Digests, ActionError> {
     let image = super::get(session, id).await?;
-    let status = image
-        .get("status")
-        .and_then(Json::as_str)
-        .unwrap_or("unknown");
+    let status = super::status(&image);
     if status != "active" {
         return Err(ActionError::fatal(format!(
             "image {id} is {status}, not active: it has no data to download yet"

@@ -38,11 +38,7 @@ pub(crate) async fn wait_active(
     let poll = crate::servers::every(options.interval, options.timeout);
     poll_until(&ctx.cancel, &format!("image {id}"), poll, || async {
         let image = super::get(session, id).await?;
-        let status = image
-            .get("status")
-            .and_then(Json::as_str)
-            .unwrap_or("unknown")
-            .to_owned();
+        let status = super::status(&image).to_owned();
         match status.as_str() {
             "active" => {
                 ctx.progress(100, format!("image {id} is active"));
@@ -65,15 +61,7 @@ pub(crate) async fn wait_active(
             }
             _ => {}
         }
-        let changed = {
-            let mut last = last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let changed = *last != status;
-            last.clone_from(&status);
-            changed
-        };
-        if changed {
+        if crate::servers::changed(&last, &status) {
             ctx.progress(percent(&status), format!("image {id} is {status}"));
             ctx.flush().await?;
         }

@@ -60,6 +60,26 @@ impl Clouds {
         self.ok("openstack.image.delete", params).await
     }
 
+    /// `openstack.image.upload` of the file `source` into image `id` of
+    /// `cloud`: the outputs.
+    pub(crate) async fn upload(&self, cloud: &str, id: &str, source: &Path) -> Json {
+        self.ok("openstack.image.upload", upload_params(cloud, id, source))
+            .await
+    }
+
+    /// `openstack.image.wait` for image `id` of `cloud`, looking every
+    /// `interval`: the outputs.
+    pub(crate) async fn wait_image(&self, cloud: &str, id: &str, interval: &str) -> Json {
+        let params = json!({"cloud": cloud, "image_id": id, "interval": interval});
+        self.ok("openstack.image.wait", params).await
+    }
+
+    /// `openstack.image.get` of image `id` of `cloud`: the outputs.
+    pub(crate) async fn get_image(&self, cloud: &str, id: &str) -> Json {
+        let params = json!({"cloud": cloud, "image_id": id});
+        self.ok("openstack.image.get", params).await
+    }
+
     /// Runs `action`, which must fail: its error.
     pub(crate) async fn err(&self, action: &str, params: Json) -> ActionError {
         match self.run(action, params).await {
@@ -148,6 +168,12 @@ pub(crate) fn data_file(path: &Path, size: usize) -> Vec<u8> {
 
 pub(crate) fn file_url(path: &Path) -> String {
     format!("file://{}", path.display())
+}
+
+/// The parameters of `openstack.image.upload` of the file `source` into
+/// image `id` of `cloud`.
+pub(crate) fn upload_params(cloud: &str, id: &str, source: &Path) -> Json {
+    json!({"cloud": cloud, "image_id": id, "source": file_url(source)})
 }
 
 pub(crate) fn params_with_cloud(cloud: &str, mut params: Json) -> Json {

@@ -10,7 +10,7 @@ use shutter_core::action::{Outcome, Run};
 use shutter_core::{ActionContext, ActionError, BackupKind, BackupState, Location};
 use shutter_core::{action_outputs, action_params};
 
-use crate::delegates::{Delegates, with_options};
+use crate::delegates::Delegates;
 
 /// Deletes a backup by its catalog entry, with its provider's delete
 /// (`aws.ec2.delete_snapshot`, `aws.ec2.deregister_image` with its
@@ -107,9 +107,7 @@ impl Run<Delegates> for DeleteBackup {
                 format!("backup {} ({kind} {id}) is deleted already", entry.id),
             );
         }
-        let details = delegates
-            .run(ctx, action, with_options(params, &options)?)
-            .await?;
+        let details = delegates.run_with(ctx, action, params, &options).await?;
         let deleted = match details.get(deleted) {
             Some(Json::Bool(done)) => *done,
             // aws lists what it deleted and what was already gone.

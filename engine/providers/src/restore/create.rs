@@ -10,7 +10,7 @@ use shutter_core::{ActionContext, ActionError};
 use shutter_core::{action_outputs, action_params};
 
 use super::backup::{Artifact, Restorable};
-use crate::delegates::{Delegates, with_options};
+use crate::delegates::Delegates;
 
 /// Restores a backup on its own cloud, with the provider's own action: an EBS
 /// snapshot as a new volume (`aws.ec2.create_volume`), a Glance image as a
@@ -156,8 +156,7 @@ pub(super) async fn restore(
             }
         }
     };
-    let params = with_options(params, &options)?;
-    let details = delegates.run(ctx, action, params).await?;
+    let details = delegates.run_with(ctx, action, params, &options).await?;
     let id = made_id(&details, kind)
         .ok_or_else(|| ActionError::fatal(format!("{action} did not say what it restored")))?;
     let provider = what.artifact.provider();

@@ -10,7 +10,7 @@ use shutter_core::{ActionContext, ActionError, LogLevel};
 use shutter_core::{action_outputs, action_params};
 
 use super::target::Target;
-use crate::delegates::{Delegates, with_options};
+use crate::delegates::Delegates;
 
 /// What is asked for, whatever the cloud.
 struct Request {
@@ -168,6 +168,19 @@ struct Taken {
     details: Json,
 }
 
+impl Taken {
+    /// One snapshot `id`, made when the provider's `created_at` says.
+    fn one(id: String, quiesced: bool, details: Json) -> Self {
+        Self {
+            ids: vec![id.clone()],
+            id,
+            created_at: time_or_now(details.get("created_at")),
+            quiesced,
+            details,
+        }
+    }
+}
+
 fn text(value: &Json, name: &str, action: &str) -> Result<String, ActionError> {
     value
         .get(name)
@@ -208,8 +221,9 @@ async fn aws(
     if let Some(description) = &request.description {
         params.insert("description".to_owned(), json!(description));
     }
-    let params = with_options(params, &request.options)?;
-    let details = delegates.run(ctx, action, params).await?;
+    let details = delegates
+        .run_with(ctx, action, params, &request.options)
+        .await?;
     let (ids, created_at) = if key == "volume_id" {
         (
             vec![text(&details, "snapshot_id", action)?],
@@ -271,8 +285,9 @@ async fn openstack(
     params.insert("name".to_owned(), json!(request.name));
     params.insert("quiesce".to_owned(), json!(request.quiesce));
     params.insert("metadata".to_owned(), Json::Object(metadata));
-    let params = with_options(params, &request.options)?;
-    let details = delegates.run(ctx, ACTION, params).await?;
+    let details = delegates
+        .run_with(ctx, ACTION, params, &request.options)
+        .await?;
     let id = text(&details, "image_id", ACTION)?;
     if request.quiesce {
         ctx.log(
@@ -280,13 +295,7 @@ async fn openstack(
             format!("image {id}: nova quiesces server {server_id} only when the server's own image asks for it (hw_qemu_guest_agent); reported as crash-consistent"),
         );
     }
-    Ok(Taken {
-        ids: vec![id.clone()],
-        id,
-        created_at: time_or_now(details.get("created_at")),
-        quiesced: false,
-        details,
-    })
+    Ok(Taken::one(id, false, details))
 }
 
 async fn vsphere(
@@ -310,14 +319,10 @@ async fn vsphere(
     if let Some(description) = &request.description {
         params.insert("description".to_owned(), json!(description));
     }
-    let params = with_options(params, &request.options)?;
-    let details = delegates.run(ctx, ACTION, params).await?;
+    let details = delegates
+        .run_with(ctx, ACTION, params, &request.options)
+        .await?;
     let id = text(&details, "id", ACTION)?;
-    Ok(Taken {
-        ids: vec![id.clone()],
-        id,
-        created_at: time_or_now(details.get("created_at")),
-        quiesced: details.get("consistency").and_then(Json::as_str) == Some("quiesced"),
-        details,
-    })
+    let quiesced = details.get("consistency").and_then(Json::as_str) == Some("quiesced");
+    Ok(Taken::one(id, quiesced, details))
 }

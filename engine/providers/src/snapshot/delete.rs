@@ -10,7 +10,7 @@ use shutter_core::{ActionContext, ActionError};
 use shutter_core::{action_outputs, action_params};
 
 use super::target::{Provider, Target};
-use crate::delegates::{Delegates, with_options};
+use crate::delegates::Delegates;
 
 /// The `snapshot` parameter, checked.
 #[derive(Debug)]
@@ -134,8 +134,7 @@ impl Run<Delegates> for DeleteSnapshot {
                 ("vsphere.snapshot.remove", "removed")
             }
         };
-        let asked = with_options(asked, &options)?;
-        let details = delegates.run(ctx, action, asked).await?;
+        let details = delegates.run_with(ctx, action, asked, &options).await?;
         let deleted = match details.get(deleted_key) {
             Some(Json::Bool(deleted)) => *deleted,
             // aws lists what it deleted and what was already gone.

@@ -128,6 +128,26 @@ impl Lab {
         entries
     }
 
+    /// A new 8 GiB volume in `region` (made with `more` parameters of
+    /// `CreateVolume`) backed up on moto: the catalog entries (one).
+    pub(crate) async fn volume_backed_up(
+        &self,
+        region: &str,
+        more: &[(&str, &str)],
+    ) -> Vec<shutter_core::Backup> {
+        let volume = volume_with(&self.moto, region, more).await;
+        self.backed_up(&format!("aws://{region}/{volume}"), self.aws_options())
+            .await
+    }
+
+    /// The vCenter (its instanceUuid) and moRef of the VM `vm`, as
+    /// `vsphere.vm.get` reports them.
+    pub(crate) async fn vm(&self, vm: &str) -> (String, String) {
+        let got = self.ok("vsphere.vm.get", json!({ "vm": vm })).await;
+        let text = |key: &str| got[key].as_str().unwrap().to_owned();
+        (text("vcenter"), text("moref"))
+    }
+
     /// `snapshot.delete` of a `snapshot` output, which must succeed.
     pub(crate) async fn delete(&self, snapshot: &Json) -> Json {
         self.ok("snapshot.delete", json!({ "snapshot": snapshot }))

@@ -2,13 +2,38 @@
 
 //! What the executor's test files share.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
-use shutter_core::{Claim, ExecutionId, ExecutionRecord, ExecutionSnapshot, StepRecord};
+use shutter_core::{
+    ActionRegistry, Catalog, Claim, ExecutionId, ExecutionRecord, ExecutionSnapshot, Secrets,
+    StepRecord, Store,
+};
 use shutter_dsl::{Plan, Source};
-use shutter_runtime::{Engine, WorkflowSource};
+use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
 use tokio_util::sync::CancellationToken;
+
+/// Secrets holding only `token`, whose value `hunter2-very-secret` the
+/// redaction tests look for.
+pub(crate) fn token_secret() -> Secrets {
+    Secrets::new(BTreeMap::from([(
+        "token".to_owned(),
+        "hunter2-very-secret".to_owned(),
+    )]))
+}
+
+/// An engine on `store` with the default config, whose executions are
+/// given `secrets`.
+pub(crate) fn engine_with_secrets(
+    store: Arc<dyn Store>,
+    actions: ActionRegistry,
+    catalog: Catalog,
+    secrets: Secrets,
+) -> Engine {
+    Engine::new(store, actions, catalog, EngineConfig::default())
+        .with_secrets(move |_| secrets.clone())
+}
 
 /// Compiles `yaml` with the engine's catalog and starts it with `inputs`
 /// (a JSON object): the execution and its plan, to run.

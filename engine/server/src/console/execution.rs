@@ -54,8 +54,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Query(options): Query<Options>,
 ) -> Result<Response, ApiError> {
-    let id = execution_id(&id)?;
-    let snapshot = state.execution(id).await?;
+    let snapshot = snapshot_at(&state, &id).await?;
     let plan = plan_of(&state, &snapshot);
     let main = render(&snapshot, plan.as_deref(), options.all(), Utc::now());
     let title = format!("{} {}", snapshot.execution.workflow, snapshot.execution.id);
@@ -74,11 +73,15 @@ pub(crate) async fn timeline_part(
     Path(id): Path<String>,
     Query(options): Query<Options>,
 ) -> Result<Response, ApiError> {
-    let id = execution_id(&id)?;
-    let snapshot = state.execution(id).await?;
-    let detail = ExecutionDetail::from(&snapshot);
+    let detail = ExecutionDetail::from(&snapshot_at(&state, &id).await?);
     let listed = listed(&detail.steps, options.all());
     Ok(page::respond(timeline_chart(&listed, Utc::now())))
+}
+
+/// The execution a page's path names: 400 for a malformed id, 404 for one
+/// the store does not hold.
+async fn snapshot_at(state: &AppState, id: &str) -> Result<ExecutionSnapshot, ApiError> {
+    state.execution(execution_id(id)?).await
 }
 
 /// The chart, or why there is none yet.

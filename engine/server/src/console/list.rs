@@ -212,10 +212,7 @@ fn form(out: &mut String, filter: &Filter, workflows: &[String]) {
 fn counts_nav(out: &mut String, counts: &[(ExecutionState, u64)]) {
     out.push_str(r#"<nav class="counts" aria-label="Executions by state"><ul>"#);
     for state in ExecutionState::ALL {
-        let count = counts
-            .iter()
-            .find(|(s, _)| *s == state)
-            .map_or(0, |(_, n)| *n);
+        let count = crate::metrics::count_in(counts, state);
         let _ = write!(
             out,
             r#"<li><a class="count" href="/ui/executions?state={s}" data-state="{s}">{badge} <b>{count}</b></a></li>"#,

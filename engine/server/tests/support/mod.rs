@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value as Json;
 use shutter_core::clock::TokioClock;
@@ -15,6 +16,7 @@ use shutter_core::{ExecutionRecord, ListQuery};
 use shutter_runtime::EngineConfig;
 use shutter_server::{Access, Server, ServerConfig, Token};
 use shutter_store::SqliteStore;
+use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 #[allow(missing_debug_implementations, reason = "test helper")]
@@ -147,6 +149,12 @@ pub(crate) fn server_on(
     )
 }
 
+/// A response's body (of [`TestServer::spawn_get`]), read as JSON.
+pub(crate) async fn json_body(response: Response) -> Json {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
@@ -217,10 +225,45 @@ impl TestServer {
         self.call(Method::POST, uri, body, &[]).await
     }
 
+    /// Checks that a GET of `uri` sends a browser on to `location` (303).
+    pub(crate) async fn assert_see_other(&self, uri: &str, location: &str) {
+        let answer = self.get(uri).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{:?}", answer.body);
+        assert_eq!(answer.header("location"), location);
+    }
+
     /// A POST of a YAML body.
     pub(crate) async fn post_yaml(&self, uri: &str, yaml: &str) -> Answer {
         let yaml_type = [("content-type", "application/yaml")];
         self.call(Method::POST, uri, yaml, &yaml_type).await
+    }
+
+    /// Starts an execution of `workflow` with `body` (its `inputs`), which
+    /// must be created; its id.
+    pub(crate) async fn start_with(&self, workflow: &str, body: &str) -> String {
+        let started = self
+            .post(&format!("/workflows/{workflow}/executions"), body)
+            .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{:?}", started.body);
+        started.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Starts an execution of `workflow`, which takes no inputs; its id.
+    pub(crate) async fn start(&self, workflow: &str) -> String {
+        self.start_with(workflow, "{}").await
+    }
+
+    /// A GET with these headers, sent on a task of its own: a long poll
+    /// that the test ends meanwhile with a change. The task gives the
+    /// response, its body unread.
+    pub(crate) fn spawn_get(&self, uri: &str, headers: &[(&str, &str)]) -> JoinHandle<Response> {
+        let mut request = Request::get(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::empty()).unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move { router.oneshot(request).await.unwrap() })
     }
 
     /// Registers a workflow, which must be valid.

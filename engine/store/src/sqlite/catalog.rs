@@ -33,14 +33,13 @@ pub(super) fn write(
             }
         }
         for place in crate::catalog::censused(changes) {
-            let rows = super::all_rows(
+            let entries = super::decoded_rows(
                 tx,
                 "SELECT record FROM backups WHERE location = ?1",
                 params![place],
-                |row| row.get::<_, String>(0),
+                from_json::<Backup>,
             )?;
-            for row in rows {
-                let entry: Backup = from_json(&row)?;
+            for entry in entries {
                 held.insert(entry.reference(), entry);
             }
         }
@@ -63,13 +62,7 @@ pub(super) fn query(conn: &Connection, query: &BackupQuery) -> Result<Vec<Backup
     values.push(Value::Integer(
         i64::try_from(query.limit).unwrap_or(i64::MAX),
     ));
-    let records = super::all_rows(conn, &sql, params_from_iter(values), |row| {
-        row.get::<_, String>(0)
-    })?;
-    records
-        .into_iter()
-        .map(|record| from_json(&record))
-        .collect()
+    super::decoded_rows(conn, &sql, params_from_iter(values), from_json::<Backup>)
 }
 
 pub(super) fn get(conn: &Connection, id: &str) -> Result<Option<Backup>, StoreError> {

@@ -49,14 +49,12 @@ pub(super) fn requeue(tx: &Transaction<'_>, id: ExecutionId) -> Result<(), Store
 }
 
 pub(super) fn holds_key(conn: &Connection, id: ExecutionId) -> Result<bool, StoreError> {
-    let key: Option<Option<String>> = conn
-        .query_row(
-            "SELECT concurrency_key FROM executions WHERE id = ?1",
-            params![id.to_string()],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(|e| db_error(&e))?;
+    let key: Option<Option<String>> = super::one_row(
+        conn,
+        "SELECT concurrency_key FROM executions WHERE id = ?1",
+        params![id.to_string()],
+        |row| row.get(0),
+    )?;
     let Some(key) = key.ok_or(StoreError::NotFound(id))? else {
         return Ok(true);
     };

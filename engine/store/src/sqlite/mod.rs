@@ -273,13 +273,12 @@ fn escape_like(text: &str) -> String {
 
 /// `NotFound` unless the execution exists (a page of no events is not that).
 fn must_exist(conn: &Connection, id: ExecutionId) -> Result<(), StoreError> {
-    conn.query_row(
+    one_row(
+        conn,
         "SELECT 1 FROM executions WHERE id = ?1",
         params![id.to_string()],
         |r| r.get::<_, i64>(0),
-    )
-    .optional()
-    .map_err(|e| db_error(&e))?
+    )?
     .map(|_| ())
     .ok_or(StoreError::NotFound(id))
 }
@@ -299,6 +298,49 @@ fn all_rows<T>(
         .map_err(|e| db_error(&e))?;
     rows.collect::<rusqlite::Result<Vec<T>>>()
         .map_err(|e| db_error(&e))
+}
+
+/// Every row `sql` answers for `values`, each one JSON text (a `record`
+/// column) read by `decode`.
+fn decoded_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+    decode: impl Fn(&str) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    all_rows(conn, sql, values, |row| row.get::<_, String>(0))?
+        .iter()
+        .map(String::as_str)
+        .map(decode)
+        .collect()
+}
+
+/// The row `sql` answers for `values`, if there is one, read by `read`:
+/// [`all_rows`] for a single row (from a statement not cached).
+fn one_row<T>(
+    conn: &Connection,
+    sql: &str,
+    values: impl rusqlite::Params,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    conn.query_row(sql, values, read)
+        .optional()
+        .map_err(|e| db_error(&e))
+}
+
+/// The events `sql` answers for `values` (`seq, data` rows) of execution
+/// `id`, which must exist.
+fn events_of(
+    conn: &Connection,
+    id: ExecutionId,
+    sql: &str,
+    values: impl rusqlite::Params,
+) -> Result<Vec<Event>, StoreError> {
+    must_exist(conn, id)?;
+    all_rows(conn, sql, values, event_row)?
+        .into_iter()
+        .map(decode_event)
+        .collect()
 }
 
 /// One `(seq, data)` row of the events table.
@@ -409,15 +451,12 @@ impl Store for SqliteStore {
             let Some((record, source, source_path)) = row else {
                 return Ok(None);
             };
-            let steps = all_rows(
+            let steps = decoded_rows(
                 conn,
                 "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
                 params![id.to_string()],
-                |row| row.get::<_, String>(0),
-            )?
-            .into_iter()
-            .map(|step| from_json::<StepRecord>(&step))
-            .collect::<Result<Vec<_>, _>>()?;
+                from_json::<StepRecord>,
+            )?;
             Ok(Some(ExecutionSnapshot {
                 execution: decode_execution(&record)?,
                 source,
@@ -450,27 +489,24 @@ impl Store for SqliteStore {
                 sql.push_str(&format!(" AND id < ?{}", args.len()));
             }
             sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", query.limit));
-            let records = all_rows(conn, &sql, rusqlite::params_from_iter(args.iter()), |row| {
-                row.get::<_, String>(0)
-            })?;
-            records
-                .into_iter()
-                .map(|record| decode_execution(&record))
-                .collect()
+            decoded_rows(
+                conn,
+                &sql,
+                rusqlite::params_from_iter(args.iter()),
+                decode_execution,
+            )
         })
         .await
     }
 
     async fn events(&self, id: ExecutionId, page: Page) -> Result<Vec<Event>, StoreError> {
         self.read(move |conn| {
-            must_exist(conn, id)?;
-            let rows = all_rows(
+            events_of(
                 conn,
+                id,
                 "SELECT seq, data FROM events WHERE execution_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                 params![id.to_string(), page.after as i64, page.limit as i64],
-                event_row,
-            )?;
-            rows.into_iter().map(decode_event).collect()
+            )
         })
         .await
     }
@@ -483,7 +519,6 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Event>, StoreError> {
         let step = step.to_owned();
         self.read(move |conn| {
-            must_exist(conn, id)?;
             // `snap` matches `snap` and its items `snap[N]`; `snap[3]` itself.
             let items = format!("{step}[%");
             let values = params![
@@ -493,15 +528,14 @@ impl Store for SqliteStore {
                 page.after as i64,
                 page.limit as i64
             ];
-            let rows = all_rows(
+            events_of(
                 conn,
+                id,
                 "SELECT seq, data FROM events WHERE execution_id = ?1 AND type = 'log'
                  AND (step = ?2 OR (instr(?2, '[') = 0 AND step LIKE ?3 ESCAPE '\\'))
                  AND seq > ?4 ORDER BY seq LIMIT ?5",
                 values,
-                event_row,
-            )?;
-            rows.into_iter().map(decode_event).collect()
+            )
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! transaction (one writer per process: the pool needs no other lock).
 
 use chrono::Utc;
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Transaction, params};
 use shutter_core::{Claim, SlotRequest, StepKey, StoreError};
 
 use super::error::db_error;
@@ -18,14 +18,12 @@ pub(super) fn take_slot(
     claim: Claim,
     request: &SlotRequest,
 ) -> Result<bool, StoreError> {
-    let epoch: Option<i64> = tx
-        .query_row(
-            "SELECT epoch FROM executions WHERE id = ?1",
-            params![claim.id.to_string()],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(|e| db_error(&e))?;
+    let epoch: Option<i64> = super::one_row(
+        tx,
+        "SELECT epoch FROM executions WHERE id = ?1",
+        params![claim.id.to_string()],
+        |row| row.get(0),
+    )?;
     let current = u64::try_from(epoch.ok_or(StoreError::NotFound(claim.id))?).unwrap_or(0);
     if current != claim.epoch {
         return Err(crate::memory::fenced(claim, current));

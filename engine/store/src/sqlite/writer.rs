@@ -516,14 +516,12 @@ fn create(
         // Creates are serialized by the writer's lock (whoever commits
         // holds it), so look-then-insert cannot race another create in
         // this process; the unique index catches another process.
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT record FROM executions WHERE idempotency_key = ?1",
-                params![key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| db_error(&e))?;
+        let existing: Option<String> = super::one_row(
+            tx,
+            "SELECT record FROM executions WHERE idempotency_key = ?1",
+            params![key],
+            |row| row.get(0),
+        )?;
         if let Some(existing) = existing {
             return decode_execution(&existing);
         }
@@ -588,27 +586,24 @@ fn create(
 }
 
 fn load(tx: &rusqlite::Transaction<'_>, id: ExecutionId) -> Result<Option<Active>, StoreError> {
-    let record: Option<String> = tx
-        .query_row(
-            "SELECT record FROM executions WHERE id = ?1",
-            params![id.to_string()],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(|e| db_error(&e))?;
+    let record: Option<String> = super::one_row(
+        tx,
+        "SELECT record FROM executions WHERE id = ?1",
+        params![id.to_string()],
+        |row| row.get(0),
+    )?;
     let Some(record) = record else {
         return Ok(None);
     };
     let record = decode_execution(&record)?;
-    let rows = super::all_rows(
+    let rows = super::decoded_rows(
         tx,
         "SELECT record FROM steps WHERE execution_id = ?1",
         params![id.to_string()],
-        |row| row.get::<_, String>(0),
+        from_json::<StepRecord>,
     )?;
     let mut steps = HashMap::new();
-    for row in rows {
-        let step: StepRecord = from_json(&row)?;
+    for step in rows {
         steps.insert(step.key.clone(), step);
     }
     let next_position = steps.len() as i64;
@@ -842,14 +837,12 @@ fn claim_one(
     owner: &Owner,
     lease: Duration,
 ) -> Result<Option<Claim>, StoreError> {
-    let row = tx
-        .query_row(
-            "SELECT state, owner_id, owner_host, owner_pid, lease_until FROM executions WHERE id = ?1",
-            params![id.to_string()],
-            lease_row,
-        )
-        .optional()
-        .map_err(|e| db_error(&e))?;
+    let row = super::one_row(
+        tx,
+        "SELECT state, owner_id, owner_host, owner_pid, lease_until FROM executions WHERE id = ?1",
+        params![id.to_string()],
+        lease_row,
+    )?;
     let Some((state, owner_id, host, pid, until)) = row else {
         return Err(StoreError::NotFound(id));
     };

@@ -10,7 +10,7 @@ use shutter_core::{
     ExecutionState, Found, Location, NewBackup, StepKey, Store,
 };
 
-use super::{LEASE, at, elsewhere, ended, held_by, owner, started};
+use super::{LEASE, append, at, elsewhere, ended, held_by, owner, started};
 
 fn vsphere_snapshot(vcenter: &str, id: &str, vm: &str) -> NewBackup {
     let mut artifact = NewBackup::new(
@@ -61,17 +61,16 @@ pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
     let claim = started(&store, "backup", &held_by(&owner(), LEASE)).await;
     let id = claim.id;
     // The same moRef in two vCenters: two sources.
-    store
-        .append(
-            claim,
-            vec![
-                recorded("a", vsphere_snapshot("vc-1", "snapshot-1", "vm-42"), 1),
-                recorded("a", vsphere_snapshot("vc-2", "snapshot-1", "vm-42"), 2),
-                recorded("b", ebs_snapshot("snap-1"), 3),
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        claim,
+        vec![
+            recorded("a", vsphere_snapshot("vc-1", "snapshot-1", "vm-42"), 1),
+            recorded("a", vsphere_snapshot("vc-2", "snapshot-1", "vm-42"), 2),
+            recorded("b", ebs_snapshot("snap-1"), 3),
+        ],
+    )
+    .await;
     let all = store.backups(&query()).await.unwrap();
     let ids: Vec<&str> = all.iter().map(|b| b.artifact.native_id.as_str()).collect();
     assert_eq!(ids, ["snap-1", "snapshot-1", "snapshot-1"], "newest first");
@@ -145,18 +144,17 @@ pub(super) async fn the_catalog_keeps_what_steps_report(store: Arc<dyn Store>) {
 
 pub(super) async fn a_backup_reported_again_or_marked_stays_one_entry(store: Arc<dyn Store>) {
     let claim = started(&store, "backup", &held_by(&owner(), LEASE)).await;
-    store
-        .append(claim, vec![recorded("a", ebs_snapshot("snap-1"), 1)])
-        .await
-        .unwrap();
+    append(
+        &store,
+        claim,
+        vec![recorded("a", ebs_snapshot("snap-1"), 1)],
+    )
+    .await;
     let first = store.backups(&query()).await.unwrap().remove(0);
     // A later try adopts it and reports it again, with its tags now.
     let mut again = ebs_snapshot("snap-1");
     again.tags.insert("team".into(), "db".into());
-    store
-        .append(claim, vec![recorded("a", again, 5)])
-        .await
-        .unwrap();
+    append(&store, claim, vec![recorded("a", again, 5)]).await;
     let entries = store.backups(&query()).await.unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].id, first.id, "the first id stays");
@@ -176,7 +174,7 @@ pub(super) async fn a_backup_reported_again_or_marked_stays_one_entry(store: Arc
         state: BackupState::Deleted,
         at: at(9),
     };
-    store.append(claim, vec![deleted, unknown]).await.unwrap();
+    append(&store, claim, vec![deleted, unknown]).await;
     let entries = store.backups(&query()).await.unwrap();
     assert_eq!(entries.len(), 1, "a mark adds nothing");
     assert_eq!(entries[0].state, BackupState::Deleted);
@@ -210,16 +208,15 @@ pub(super) async fn a_fenced_append_records_no_backup_and_pruning_keeps_them(
         store.backups(&query()).await.unwrap().is_empty(),
         "fenced: nothing kept"
     );
-    store
-        .append(
-            current,
-            vec![
-                recorded("a", ebs_snapshot("snap-1"), 2),
-                ended(ExecutionState::Succeeded, 3),
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        current,
+        vec![
+            recorded("a", ebs_snapshot("snap-1"), 2),
+            ended(ExecutionState::Succeeded, 3),
+        ],
+    )
+    .await;
     assert_eq!(store.prune(at(100)).await.unwrap(), 1);
     assert!(store.get(id).await.unwrap().is_none());
     let kept = store.backups(&query()).await.unwrap();
@@ -232,17 +229,16 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
 ) {
     let claim = started(&store, "sync", &held_by(&owner(), LEASE)).await;
     let elsewhere_vcenter = vsphere_snapshot("vc-1", "snapshot-1", "vm-42");
-    store
-        .append(
-            claim,
-            vec![
-                recorded("a", ebs_snapshot("snap-1"), 1),
-                recorded("a", ebs_snapshot("snap-2"), 2),
-                recorded("a", elsewhere_vcenter, 3),
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        claim,
+        vec![
+            recorded("a", ebs_snapshot("snap-1"), 1),
+            recorded("a", ebs_snapshot("snap-2"), 2),
+            recorded("a", elsewhere_vcenter, 3),
+        ],
+    )
+    .await;
     // The cloud holds snap-2 and snap-3 (made by an execution this catalog
     // never heard of, as after the database was lost); snap-1 is gone.
     let lost = ExecutionId::new();
@@ -262,7 +258,7 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
         Found::made_by(ebs_snapshot("snap-2"), None),
         Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
     ];
-    store.append(claim, vec![census(found, 10)]).await.unwrap();
+    append(&store, claim, vec![census(found, 10)]).await;
     let by_id = |entries: &[Backup], native: &str| {
         entries
             .iter()
@@ -300,7 +296,7 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
         Found::made_by(ebs_snapshot("snap-2"), None),
         Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
     ];
-    store.append(claim, vec![census(found, 20)]).await.unwrap();
+    append(&store, claim, vec![census(found, 20)]).await;
     let missing = BackupQuery {
         state: Some(BackupState::Missing),
         ..query()
@@ -311,27 +307,26 @@ pub(super) async fn a_census_adds_what_the_catalog_lacks_and_marks_the_vanished_
 
     // Recorded while a listing ran (after it began): not taken for gone.
     // Deleted by Shutter but still listed a while: stays deleted.
-    store
-        .append(
-            claim,
-            vec![
-                recorded("a", ebs_snapshot("snap-4"), 29),
-                Change::BackupMarked {
-                    key: StepKey::step("prune"),
-                    backup: ebs_snapshot("snap-2").reference(),
-                    state: BackupState::Deleted,
-                    at: at(29),
-                },
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        claim,
+        vec![
+            recorded("a", ebs_snapshot("snap-4"), 29),
+            Change::BackupMarked {
+                key: StepKey::step("prune"),
+                backup: ebs_snapshot("snap-2").reference(),
+                state: BackupState::Deleted,
+                at: at(29),
+            },
+        ],
+    )
+    .await;
     let found = vec![
         Found::made_by(ebs_snapshot("snap-1"), None),
         Found::made_by(ebs_snapshot("snap-2"), None),
         Found::made_by(ebs_snapshot("snap-3"), Some(&key)),
     ];
-    store.append(claim, vec![census(found, 30)]).await.unwrap();
+    append(&store, claim, vec![census(found, 30)]).await;
     let now = store.backups(&query()).await.unwrap();
     assert_eq!(
         by_id(&now, "snap-4").state,
@@ -359,23 +354,19 @@ pub(super) async fn a_restore_test_verdict_is_kept_on_its_entry(store: Arc<dyn S
     let claim = started(&store, "restore-test", &held_by(&owner(), LEASE)).await;
     let id = claim.id;
     let snap = ebs_snapshot("snap-1");
-    store
-        .append(claim, vec![recorded("a", snap.clone(), 1)])
-        .await
-        .unwrap();
+    append(&store, claim, vec![recorded("a", snap.clone(), 1)]).await;
     let untested = store.backups(&query()).await.unwrap().remove(0);
     assert_eq!((untested.verified_at, &untested.last_test), (None, &None));
     // A pass, then a verdict on what the catalog never held (nothing).
-    store
-        .append(
-            claim,
-            vec![
-                tested(&snap, true, 5),
-                tested(&ebs_snapshot("snap-x"), true, 5),
-            ],
-        )
-        .await
-        .unwrap();
+    append(
+        &store,
+        claim,
+        vec![
+            tested(&snap, true, 5),
+            tested(&ebs_snapshot("snap-x"), true, 5),
+        ],
+    )
+    .await;
     let entries = store.backups(&query()).await.unwrap();
     assert_eq!(entries.len(), 1, "a verdict adds no entry");
     let passed = &entries[0];
@@ -388,10 +379,7 @@ pub(super) async fn a_restore_test_verdict_is_kept_on_its_entry(store: Arc<dyn S
         (Some(id), Some("test"))
     );
     // A later failure is the last test; when it last passed stays.
-    store
-        .append(claim, vec![tested(&snap, false, 9)])
-        .await
-        .unwrap();
+    append(&store, claim, vec![tested(&snap, false, 9)]).await;
     let failed = store.backup(&passed.id).await.unwrap().unwrap();
     assert_eq!(failed.verified_at, Some(at(5)));
     let test = failed.last_test.unwrap();

@@ -93,25 +93,13 @@ pub fn untyped(value: &Json) -> Json {
     match kind.as_str() {
         "string" | "number" | "boolean" | "date" | "secure-string" | "mime-attachment"
         | "encrypted-string" => inner.get("value").cloned().unwrap_or(Json::Null),
-        "array" => Json::Array(
-            inner
-                .get("elements")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-                .map(untyped)
-                .collect(),
-        ),
+        "array" => Json::Array(items(inner.get("elements")).map(untyped).collect()),
         "sdk-object" => json!({
             "type": inner.get("type").cloned().unwrap_or(Json::Null),
             "id": inner.get("id").cloned().unwrap_or(Json::Null),
         }),
         "properties" => Json::Object(
-            inner
-                .get("property")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
+            items(inner.get("property"))
                 .filter_map(|p| {
                     Some((
                         p.get("key")?.as_str()?.to_owned(),
@@ -122,6 +110,11 @@ pub fn untyped(value: &Json) -> Json {
         ),
         _ => value.clone(),
     }
+}
+
+/// The items of a JSON array; none when `list` is missing or not an array.
+fn items(list: Option<&Json>) -> impl Iterator<Item = &Json> {
+    list.and_then(Json::as_array).into_iter().flatten()
 }
 
 #[cfg(test)]

@@ -97,9 +97,16 @@ impl Shared {
         })
     }
 
-    async fn vm(&self, vm: &VmParam, client: &Client) -> Result<MoRef, ActionError> {
+    /// The client of an action about one VM, and that VM.
+    async fn client_and_vm(
+        &self,
+        ctx: &ActionContext,
+        vm: &VmParam,
+    ) -> Result<(Client, MoRef), ActionError> {
+        let client = self.client(ctx).await?;
         let target = VmTarget::parse(&vm.vm)?;
-        Ok(find_vm(client, &target).await?)
+        let vm = find_vm(&client, &target).await?;
+        Ok((client, vm))
     }
 }
 
@@ -182,8 +189,7 @@ impl Run<Shared> for GetVm {
     type Outputs = VmGot;
 
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<VmGot> {
-        let client = shared.client(ctx).await?;
-        let vm = shared.vm(&self.vm, &client).await?;
+        let (client, vm) = shared.client_and_vm(ctx, &self.vm).await?;
         let info = get_vm(&client, &vm).await?;
         let reference = vm_reference(
             &client,
@@ -228,6 +234,16 @@ pub(super) fn task_timeout() -> Span {
     Span(DEFAULT_TASK_DEADLINE)
 }
 
+/// How an action watches its vCenter tasks: progress goes to the step,
+/// the step's cancel stops the wait, and each task may run `timeout` (the
+/// action's `task_timeout`).
+pub(super) fn step_watch(ctx: &ActionContext, timeout: Span) -> StepWatch<'_> {
+    StepWatch {
+        ctx,
+        deadline: timeout.0,
+    }
+}
+
 #[action_outputs]
 #[derive(Debug, Serialize)]
 struct Created {
@@ -268,8 +284,7 @@ impl Run<Shared> for CreateSnapshot {
     type Outputs = Created;
 
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Created> {
-        let client = shared.client(ctx).await?;
-        let vm = shared.vm(&self.vm, &client).await?;
+        let (client, vm) = shared.client_and_vm(ctx, &self.vm).await?;
         let spec = SnapshotSpec {
             name: self.name,
             description: self.description,
@@ -277,10 +292,7 @@ impl Run<Shared> for CreateSnapshot {
             quiesce: self.quiesce,
             idempotency_key: Some(ctx.idempotency_key.clone()),
         };
-        let watch = StepWatch {
-            ctx,
-            deadline: self.task_timeout.0,
-        };
+        let watch = step_watch(ctx, self.task_timeout);
         let created = create_snapshot(&client, &vm, &spec, &watch).await?;
         if created.adopted {
             ctx.log(
@@ -340,8 +352,7 @@ impl Run<Shared> for ListSnapshots {
     type Outputs = Listed;
 
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Listed> {
-        let client = shared.client(ctx).await?;
-        let vm = shared.vm(&self.vm, &client).await?;
+        let (client, vm) = shared.client_and_vm(ctx, &self.vm).await?;
         let snapshots = list_snapshots(&client, &vm).await?;
         Ok(Listed {
             vcenter: client.vcenter().to_owned(),
@@ -392,10 +403,7 @@ impl Run<Shared> for RemoveSnapshot {
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Removed> {
         let snapshot = SnapshotRef::parse(&self.snapshot)?;
         let client = shared.client(ctx).await?;
-        let watch = StepWatch {
-            ctx,
-            deadline: self.task_timeout.0,
-        };
+        let watch = step_watch(ctx, self.task_timeout);
         // The children go too with `remove_children`: known only before.
         let children = if self.remove_children {
             let vm = snapshot.vm_moref();

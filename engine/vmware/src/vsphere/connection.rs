@@ -305,17 +305,26 @@ mod tests {
         Env::from_pairs(pairs)
     }
 
+    /// The connection of a step with no `vcenter` parameter nor reference,
+    /// in an environment of `pairs`.
+    fn without_params(pairs: &[(&str, &str)]) -> Result<ConnectionConfig, VsphereError> {
+        ConnectionConfig::from_step(
+            &json!({}),
+            &Secrets::default(),
+            &env(pairs),
+            &Files::default(),
+        )
+    }
+
     #[test]
     fn govc_variables_are_the_default() {
-        let env = env(&[
+        let config = without_params(&[
             ("GOVC_URL", "vc.example.com"),
             ("GOVC_USERNAME", "admin"),
             ("GOVC_PASSWORD", "pw"),
             ("GOVC_INSECURE", "1"),
-        ]);
-        let config =
-            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, &Files::default())
-                .unwrap();
+        ])
+        .unwrap();
         assert_eq!(config.url.as_str(), "https://vc.example.com/sdk");
         assert_eq!(config.username, "admin");
         assert_eq!(config.password(), "pw");
@@ -325,10 +334,8 @@ mod tests {
 
     #[test]
     fn credentials_in_govc_url_are_taken_out_of_it() {
-        let env = env(&[("GOVC_URL", "https://u%40corp:p%3Ass@vc:8443/sdk")]);
         let config =
-            ConnectionConfig::from_step(&json!({}), &Secrets::default(), &env, &Files::default())
-                .unwrap();
+            without_params(&[("GOVC_URL", "https://u%40corp:p%3Ass@vc:8443/sdk")]).unwrap();
         assert_eq!(config.url.as_str(), "https://vc:8443/sdk");
         assert_eq!(config.username, "u@corp");
         assert_eq!(config.password(), "p:ss");
@@ -362,13 +369,7 @@ mod tests {
 
     #[test]
     fn no_connection_at_all_is_a_clear_error() {
-        let err = ConnectionConfig::from_step(
-            &json!({}),
-            &Secrets::default(),
-            &env(&[]),
-            &Files::default(),
-        )
-        .unwrap_err();
+        let err = without_params(&[]).unwrap_err();
         assert!(err.to_string().contains("GOVC_URL"), "{err}");
     }
 }

@@ -9,12 +9,11 @@ use shutter_core::units::Span;
 use shutter_core::{ActionContext, ActionEntry};
 use shutter_core::{action_outputs, action_params};
 
-use super::actions::{Shared, VmParam, task_timeout, vm_reference};
+use super::actions::{Shared, VmParam, step_watch, task_timeout, vm_reference};
 use super::restore::{
     CloneSpec, DestroyOptions, FolderTarget, clone_vm, destroy_vm, revert_to_snapshot,
 };
 use super::snapshot::SnapshotRef;
-use super::task::StepWatch;
 use super::vm::{VmSelector, VmTarget, find_vm};
 
 pub(super) fn entries(shared: &Shared) -> Vec<ActionEntry> {
@@ -66,10 +65,7 @@ impl Run<Shared> for RevertSnapshot {
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Reverted> {
         let snapshot = SnapshotRef::parse(&self.snapshot)?;
         let client = shared.client(ctx).await?;
-        let watch = StepWatch {
-            ctx,
-            deadline: self.task_timeout.0,
-        };
+        let watch = step_watch(ctx, self.task_timeout);
         let reverted =
             revert_to_snapshot(&client, &snapshot, self.suppress_power_on, &watch).await?;
         Ok(Reverted {
@@ -150,10 +146,7 @@ impl Run<Shared> for CloneVm {
             power_on: self.power_on,
             idempotency_key: ctx.idempotency_key.clone(),
         };
-        let watch = StepWatch {
-            ctx,
-            deadline: self.task_timeout.0,
-        };
+        let watch = step_watch(ctx, self.task_timeout);
         let cloned = clone_vm(&client, &snapshot, &spec, &watch).await?;
         if cloned.adopted {
             ctx.log(
@@ -229,10 +222,7 @@ impl Run<Shared> for DestroyVm {
     async fn run(self, ctx: &ActionContext, shared: &Shared) -> Outcome<Destroyed> {
         let target = VmTarget::parse(&self.vm.vm)?;
         let client = shared.client(ctx).await?;
-        let watch = StepWatch {
-            ctx,
-            deadline: self.task_timeout.0,
-        };
+        let watch = step_watch(ctx, self.task_timeout);
         let options = DestroyOptions {
             power_off: self.power_off,
             only_made_by_shutter: self.only_made_by_shutter,

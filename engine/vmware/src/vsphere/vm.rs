@@ -407,22 +407,17 @@ mod tests {
     #[test]
     fn selectors_are_told_apart() {
         let pick = |v: Json| VmTarget::parse(&v).unwrap();
-        assert_eq!(
-            pick(json!("vm-42")).selector,
-            VmSelector::MoRef("vm-42".into())
-        );
-        assert_eq!(
-            pick(json!("B4689BED-97F0-5BCD-8A4C-07477CC8F06F")).selector,
-            VmSelector::InstanceUuid("b4689bed-97f0-5bcd-8a4c-07477cc8f06f".into())
-        );
-        assert_eq!(
-            pick(json!("DC0/vm/web")).selector,
-            VmSelector::InventoryPath("DC0/vm/web".into())
-        );
-        assert_eq!(
-            pick(json!("vm-web")).selector,
-            VmSelector::Name("vm-web".into())
-        );
+        for (text, selector) in [
+            ("vm-42", VmSelector::MoRef("vm-42".into())),
+            (
+                "B4689BED-97F0-5BCD-8A4C-07477CC8F06F",
+                VmSelector::InstanceUuid("b4689bed-97f0-5bcd-8a4c-07477cc8f06f".into()),
+            ),
+            ("DC0/vm/web", VmSelector::InventoryPath("DC0/vm/web".into())),
+            ("vm-web", VmSelector::Name("vm-web".into())),
+        ] {
+            assert_eq!(pick(json!(text)).selector, selector, "{text}");
+        }
         let uri = pick(json!("vsphere://abc/vm-7"));
         assert_eq!(
             (uri.selector, uri.vcenter.as_deref()),

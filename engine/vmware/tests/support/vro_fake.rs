@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,6 +36,13 @@ struct Execution {
     state: &'static str,
     polls: u32,
     inputs: Json,
+}
+
+impl Execution {
+    /// Not ended yet: a poll moves it along, a cancel ends it.
+    fn going(&self) -> bool {
+        matches!(self.state, "running" | "waiting")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -131,33 +140,55 @@ async fn start_execution(
     (StatusCode::ACCEPTED, [(header::LOCATION, location)]).into_response()
 }
 
-/// Answers a request about one execution with `answer`, once the caller
-/// is authorized (401 otherwise) and the execution is found (404 otherwise).
-fn with_execution(
-    fake: &Fake,
-    headers: &HeaderMap,
-    workflow: &str,
-    id: &str,
-    answer: impl FnOnce(&mut Execution) -> Response,
-) -> Response {
-    if !authorized(headers) {
-        return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+/// A request about one execution (`.../{workflow}/executions/{id}...`):
+/// what every handler but the start extracts.
+struct ExecutionRequest {
+    fake: Arc<Fake>,
+    workflow: String,
+    id: String,
+    headers: HeaderMap,
+}
+
+impl FromRequestParts<Arc<Fake>> for ExecutionRequest {
+    type Rejection = PathRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        fake: &Arc<Fake>,
+    ) -> Result<Self, PathRejection> {
+        let Path((workflow, id)) =
+            Path::<(String, String)>::from_request_parts(parts, fake).await?;
+        Ok(Self {
+            fake: Arc::clone(fake),
+            workflow,
+            id,
+            headers: parts.headers.clone(),
+        })
     }
-    let mut executions = fake.executions.lock().unwrap();
-    match executions.get_mut(id).filter(|e| e.workflow == workflow) {
-        Some(execution) => answer(execution),
-        None => error(StatusCode::NOT_FOUND, "execution not found"),
+}
+
+impl ExecutionRequest {
+    /// Answers with `answer`, once the caller is authorized (401 otherwise)
+    /// and the execution is found (404 otherwise).
+    fn answer(&self, answer: impl FnOnce(&mut Execution) -> Response) -> Response {
+        if !authorized(&self.headers) {
+            return error(StatusCode::UNAUTHORIZED, "Unauthorized");
+        }
+        let mut executions = self.fake.executions.lock().unwrap();
+        match executions
+            .get_mut(&self.id)
+            .filter(|e| e.workflow == self.workflow)
+        {
+            Some(execution) => answer(execution),
+            None => error(StatusCode::NOT_FOUND, "execution not found"),
+        }
     }
 }
 
 /// Each state poll moves an execution along its workflow's script.
-async fn state(
-    State(fake): State<Arc<Fake>>,
-    Path((workflow, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    with_execution(&fake, &headers, &workflow, &id, |execution| {
-        if matches!(execution.state, "running" | "waiting") {
+async fn state(request: ExecutionRequest) -> Response {
+    request.answer(|execution| {
+        if execution.going() {
             execution.polls += 1;
             execution.state = match (execution.workflow.as_str(), execution.polls) {
                 ("echo", n) if n > 3 => "completed",
@@ -171,12 +202,8 @@ async fn state(
     })
 }
 
-async fn execution(
-    State(fake): State<Arc<Fake>>,
-    Path((workflow, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    with_execution(&fake, &headers, &workflow, &id, |execution| {
+async fn execution(request: ExecutionRequest) -> Response {
+    request.answer(|execution| {
         let mut outputs = execution.inputs.as_array().cloned().unwrap_or_default();
         if execution.state == "completed" {
             outputs.push(json!({"name": "greeting", "type": "string", "scope": "local", "value": {"string": {"value": "hello"}}}));
@@ -188,7 +215,7 @@ async fn execution(
             outputs.clear();
         }
         let mut body = json!({
-            "id": id,
+            "id": request.id,
             "state": execution.state,
             "start-date": "2026-01-01T00:00:00.000+00:00",
             "input-parameters": execution.inputs,
@@ -205,13 +232,9 @@ async fn execution(
     })
 }
 
-async fn cancel(
-    State(fake): State<Arc<Fake>>,
-    Path((workflow, id)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    with_execution(&fake, &headers, &workflow, &id, |execution| {
-        if matches!(execution.state, "running" | "waiting") {
+async fn cancel(request: ExecutionRequest) -> Response {
+    request.answer(|execution| {
+        if execution.going() {
             execution.state = "canceled";
         }
         StatusCode::NO_CONTENT.into_response()

@@ -18,7 +18,7 @@ use anyhow::Context;
 use shutter_core::{ExecutionId, ExecutionState};
 use shutter_server::views::ExecutionDetail;
 
-use crate::client::{Client, ServerArgs};
+use crate::client::{Client, PlaceArgs, ServerArgs};
 use crate::db::DbArgs;
 
 pub(crate) use print::print_detail;
@@ -39,9 +39,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
     /// One execution with its steps and their tries.
     Show {
@@ -50,9 +48,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
     /// An execution's log lines, oldest first, with their times; `-f`
     /// follows them until it ends. Here or on a server (`--server`).
@@ -66,9 +62,7 @@ pub(crate) enum Command {
         #[arg(short, long)]
         follow: bool,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
     /// Waits until an execution on a server ends; exits 0 if it succeeded.
     Wait {
@@ -87,9 +81,7 @@ pub(crate) enum Command {
         #[command(flatten)]
         which: Which,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        server: ServerArgs,
+        place: PlaceArgs,
     },
     /// Runs an ended execution again: from the steps that did not
     /// succeed, or `--from` a step (with what is downstream of it, the

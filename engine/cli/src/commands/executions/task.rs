@@ -13,7 +13,7 @@ use shutter_store::Durability;
 
 use super::target::{Lookup, Target};
 use super::{Command, Which, require, wait};
-use crate::client::{Client, ServerArgs};
+use crate::client::{Client, PlaceArgs};
 use crate::db::{self, DbArgs, EngineArgs};
 
 /// Where the executions are.
@@ -24,12 +24,12 @@ pub(super) enum Place {
 }
 
 impl Place {
-    /// The server `server` names (by flag or environment), else the
-    /// embedded store or the one `db` names.
-    fn of(db: DbArgs, server: &ServerArgs) -> anyhow::Result<Self> {
-        Ok(match server.client()? {
+    /// The server `place` names (by flag or environment), else the
+    /// embedded store or the one it names.
+    fn of(place: PlaceArgs) -> anyhow::Result<Self> {
+        Ok(match place.server.client()? {
             Some(client) => Self::Server(client),
-            None => Self::Local(db),
+            None => Self::Local(place.db),
         })
     }
 }
@@ -107,8 +107,7 @@ impl Task {
                 workflow,
                 state,
                 limit,
-                db,
-                server,
+                place,
                 ..
             } => {
                 let state = state
@@ -122,21 +121,18 @@ impl Task {
                     limit,
                     ..ListQuery::default()
                 };
-                let at = Place::of(db, &server)?;
+                let at = Place::of(place)?;
                 Self::List { query, at }
             }
-            Command::Show {
-                which, db, server, ..
-            } => Self::Show {
+            Command::Show { which, place, .. } => Self::Show {
                 target: Target::read(which.id, which.last)?,
-                at: Place::of(db, &server)?,
+                at: Place::of(place)?,
             },
             Command::Logs {
                 which: Which { id, last },
                 step,
                 follow,
-                db,
-                server,
+                place,
             } => {
                 // `logs snap --last`: the one positional word is the step (in
                 // `logs --last snap`, clap gives `snap` to `--last`, as the workflow).
@@ -149,16 +145,16 @@ impl Task {
                     target: Target::read(id, last)?,
                     step,
                     follow,
-                    at: Place::of(db, &server)?,
+                    at: Place::of(place)?,
                 }
             }
             Command::Wait { which, server, .. } => Self::Wait {
                 target: Target::read(which.id, which.last)?,
                 client: require(&server)?,
             },
-            Command::Cancel { which, db, server } => Self::Cancel {
+            Command::Cancel { which, place } => Self::Cancel {
                 target: Target::read(which.id, which.last)?,
-                at: Place::of(db, &server)?,
+                at: Place::of(place)?,
             },
             Command::Retry {
                 which,
@@ -169,7 +165,7 @@ impl Task {
             } => Self::Retry {
                 target: Target::read(which.id, which.last)?,
                 from,
-                at: Place::of(db, &server)?,
+                at: Place::of(PlaceArgs { db, server })?,
                 engine,
             },
             Command::Check { db } => Self::Check { db },
@@ -211,8 +207,7 @@ impl Task {
                 target,
                 at: Place::Local(db),
             } => {
-                let opened = db::open(&db, Durability::Normal).await?;
-                let id = target.resolve(&Lookup::Store(&opened.store)).await?;
+                let (opened, id) = open_at(&db, target).await?;
                 let Some(snapshot) = opened.store.snapshot(id).await? else {
                     bail!("no execution {id}");
                 };
@@ -235,9 +230,8 @@ impl Task {
                 follow,
                 at: Place::Local(db),
             } => {
-                let opened = db::open(&db, Durability::Normal).await?;
+                let (opened, id) = open_at(&db, target).await?;
                 let lookup = Lookup::Store(&opened.store);
-                let id = target.resolve(&lookup).await?;
                 super::logs::print(&lookup, id, step.as_deref(), follow).await?;
                 Answer::Printed
             }
@@ -259,8 +253,7 @@ impl Task {
                 target,
                 at: Place::Local(db),
             } => {
-                let opened = db::open(&db, Durability::Normal).await?;
-                let id = target.resolve(&Lookup::Store(&opened.store)).await?;
+                let (opened, id) = open_at(&db, target).await?;
                 if !opened.store.request_cancel(id).await? {
                     let state = opened
                         .store
@@ -315,6 +308,13 @@ impl Task {
     }
 }
 
+/// Opens the store `db` names and finds in it the execution `target` names.
+async fn open_at(db: &DbArgs, target: Target) -> anyhow::Result<(db::Opened, ExecutionId)> {
+    let opened = db::open(db, Durability::Normal).await?;
+    let id = target.resolve(&Lookup::Store(&opened.store)).await?;
+    Ok((opened, id))
+}
+
 /// Retries `id` on the embedded store and runs it here until it ends.
 async fn retry_here(
     target: Target,
@@ -322,9 +322,8 @@ async fn retry_here(
     db: &DbArgs,
     engine: &EngineArgs,
 ) -> anyhow::Result<Answer> {
-    let opened = db::open(db, Durability::Normal).await?;
+    let (opened, id) = open_at(db, target).await?;
     let store = opened.store.clone();
-    let id = target.resolve(&Lookup::Store(&store)).await?;
     let engine = db::engine(store.clone(), engine.config()?)?;
     let (plan, claim) = engine
         .retry(id, from)
