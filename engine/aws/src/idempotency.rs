@@ -77,8 +77,8 @@ pub(crate) fn log_adopted(ctx: &ActionContext, what: &str, ids: &[String], regio
     );
 }
 
-/// [`log_adopted`] for one resource: `id`, as EC2 gave it, owned for the
-/// outputs.
+/// [`log_adopted`] for one resource: `id`, as EC2 gave it (empty when it
+/// gave none), owned for the outputs.
 pub(crate) fn log_adopted_one(
     ctx: &ActionContext,
     what: &str,

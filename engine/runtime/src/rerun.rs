@@ -80,8 +80,14 @@ steps:
     /// A record of every step of [`BRACKET`]: succeeded, but for the
     /// steps `otherwise` gives another state.
     fn records(otherwise: &[(&str, StepState)]) -> Vec<StepRecord> {
-        plan()
-            .workflow
+        let plan = plan();
+        for (step, _) in otherwise {
+            assert!(
+                plan.workflow.steps.keys().any(|id| id.as_str() == *step),
+                "{step} is not a step of the plan"
+            );
+        }
+        plan.workflow
             .steps
             .keys()
             .map(|id| {

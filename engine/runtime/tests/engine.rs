@@ -740,7 +740,11 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     let (record, snapshot) = h.run(yaml, json!({})).await;
     assert_eq!(record.state, ExecutionState::Failed);
     let undo = undo_error_of_a(&snapshot);
-    assert!(undo.contains("timed out after 5s"), "{undo}");
+    assert!(
+        undo.contains("timed out after 5s"),
+        "{:?}",
+        support::step(&snapshot, "a")
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
 
     // Without a step timeout, a cancel stops the hung undo.
@@ -759,7 +763,11 @@ async fn compensation_honours_the_step_timeout_and_cancel() {
     assert_eq!(record.state, ExecutionState::Failed);
     let snapshot = h.store.snapshot(id).await.unwrap().unwrap();
     let undo = undo_error_of_a(&snapshot);
-    assert!(undo.contains("canceled"), "{undo}");
+    assert!(
+        undo.contains("canceled"),
+        "{:?}",
+        support::step(&snapshot, "a")
+    );
 }
 
 /// Why undoing step `a` failed, as `snapshot` has it (empty when it did not).

@@ -62,7 +62,7 @@ async fn wait(
 
 /// Runs `workflow` on a fresh fake reached with basic auth, its password
 /// from `secrets`; the run must fail fatally: its message.
-async fn refused_run(workflow: &str, secrets: &[(&str, &str)]) -> String {
+async fn fatal_run(workflow: &str, secrets: &[(&str, &str)]) -> String {
     let url = vro_fake::start().await;
     let (out, _) = run_vro(
         "vro.workflow.run",
@@ -180,7 +180,7 @@ async fn cancel_stops_an_execution_and_wait_then_fails() {
 
 #[tokio::test]
 async fn wrong_credentials_are_a_clear_fatal_error() {
-    let message = refused_run("echo", &[("vro_password", "wrong")]).await;
+    let message = fatal_run("echo", &[("vro_password", "wrong")]).await;
     assert!(
         message.contains("vro refused the credentials (401 Unauthorized"),
         "{message}"
@@ -194,7 +194,7 @@ async fn wrong_credentials_are_a_clear_fatal_error() {
 
 #[tokio::test]
 async fn an_unknown_workflow_is_fatal() {
-    let message = refused_run("nope", SECRETS).await;
+    let message = fatal_run("nope", SECRETS).await;
     assert!(message.contains("not found (404)"), "{message}");
 }
 

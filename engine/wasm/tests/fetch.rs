@@ -140,7 +140,7 @@ async fn failures_say_whether_a_retry_may_help() {
             .unwrap_err();
         assert!(
             err.is_retryable() == retryable && err.message().contains(status),
-            "{err}"
+            "{path}: {err}"
         );
     }
     // a port nothing listens on: bind one, then free it

@@ -284,8 +284,7 @@ fn must_exist(conn: &Connection, id: ExecutionId) -> Result<(), StoreError> {
 }
 
 /// Every row `sql` answers for `values`, each read by `read`, from a
-/// cached statement: the one way reads here turn SQLite's errors into the
-/// store's.
+/// cached statement.
 fn all_rows<T>(
     conn: &Connection,
     sql: &str,
@@ -315,8 +314,8 @@ fn decoded_rows<T>(
         .collect()
 }
 
-/// The row `sql` answers for `values`, if there is one, read by `read`:
-/// [`all_rows`] for a single row (from a statement not cached).
+/// The first row `sql` answers for `values`, if there is one, read by
+/// `read` (an uncached `query_row`: these run once in a while).
 fn one_row<T>(
     conn: &Connection,
     sql: &str,
