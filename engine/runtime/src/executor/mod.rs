@@ -450,14 +450,18 @@ impl Run {
     /// Starts or settles every ready step.
     async fn dispatch(&mut self) -> Result<(), StoreError> {
         while let Some(id) = self.ready.pop_front() {
-            let step = self.shared.plan.workflow.steps[&id].clone();
-            if let Some((state, reason)) = self.blocked(&step) {
+            // The plan's own step, not a copy: a fan launches thousands.
+            let plan = self.shared.plan.clone();
+            let step = &plan.workflow.steps[&id];
+            if let Some((state, reason)) = self.blocked(step) {
                 self.settle(&id, state, reason).await?;
                 continue;
             }
-            let scope = self.shared.scope.with_item(None);
+            // Built only for a step that evaluates something here.
+            let shared = self.shared.clone();
+            let scope = || shared.scope.with_item(None);
             if let Some(condition) = &step.condition {
-                match self.shared.inner.expr.eval(condition, &scope) {
+                match self.shared.inner.expr.eval(condition, &scope()) {
                     Ok(value) if !truthy(&value) => {
                         self.settle(&id, StepState::Skipped, "its `if` was false".to_owned())
                             .await?;
@@ -476,7 +480,7 @@ impl Run {
                 None => None,
                 Some(template) => match self.records.get(&parent).and_then(|r| r.items.clone()) {
                     Some(items) => Some(items),
-                    None => match self.shared.inner.expr.eval(template, &scope) {
+                    None => match self.shared.inner.expr.eval(template, &scope()) {
                         Ok(Json::Array(items)) => {
                             let at = self.shared.sink.now();
                             self.record(vec![Change::StepExpanded {
@@ -534,7 +538,7 @@ impl Run {
                     items,
                 },
             );
-            self.fill(&id, &step);
+            self.fill(&id, step);
             self.maybe_complete(&id).await?;
         }
         Ok(())
@@ -666,7 +670,8 @@ impl Run {
             ));
             self.work.cancel();
         }
-        let step = self.shared.plan.workflow.steps[&id].clone();
+        let plan = self.shared.plan.clone();
+        let step = &plan.workflow.steps[&id];
         if let Some(Node::Active {
             running,
             results,
@@ -685,7 +690,7 @@ impl Run {
             }
             results[index] = Some(finished);
         }
-        self.fill(&id, &step);
+        self.fill(&id, step);
         self.maybe_complete(&id).await
     }
 

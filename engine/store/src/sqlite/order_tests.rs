@@ -5,9 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::json;
 use shutter_core::record::LogLevel;
-use shutter_core::{Change, Claim, ExecutionId, Holder, NewExecution, Owner, Page, StepKey, Store};
+use shutter_core::{Change, Page, StepKey, Store};
 
 use super::{Durability, SqliteStore};
 
@@ -27,22 +26,8 @@ async fn a_request_committed_by_its_caller_does_not_overtake_one_queued_before_i
     let store = Arc::new(
         SqliteStore::open_with(dir.path().join("shutter.db"), Durability::Normal).unwrap(),
     );
-    let new = NewExecution {
-        id: ExecutionId::new(),
-        workflow: "w".into(),
-        plan_hash: "h".into(),
-        source: "version: 1".into(),
-        source_path: None,
-        inputs: json!({}),
-        steps: vec!["a".into()],
-        created_at: Utc::now(),
-        idempotency_key: None,
-        concurrency: None,
-    };
-    let id = new.id;
-    let holder = Holder::new(Owner::this_process(), Duration::from_secs(30));
-    store.create(new, &holder).await.unwrap();
-    let claim = Claim::created(id);
+    let claim = super::test_execution::one_step(&store).await;
+    let id = claim.id;
     for _ in 0..20 {
         // The writer is busy (this test holds it): the first append is
         // sent to the writer thread and waits there.
