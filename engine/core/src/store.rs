@@ -232,6 +232,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The execution with every step record.
     async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError>;
 
+    /// The execution as an executor starts running it: [`Store::snapshot`],
+    /// except that the step records of an execution never started
+    /// (`queued`) may be left out, as each is then what
+    /// `StepRecord::new` makes (steps change only once it has started).
+    /// Reading 2,002 of them back was ~3 ms of a fan's ~50 ms (issue 19).
+    async fn snapshot_to_run(
+        &self,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        self.snapshot(id).await
+    }
+
     async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError>;
 
     /// How many executions each workflow has in each state (pairs with

@@ -69,6 +69,13 @@ impl<H: WriteHook> Store for Hooked<H> {
         self.inner.snapshot(id).await
     }
 
+    async fn snapshot_to_run(
+        &self,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        self.inner.snapshot_to_run(id).await
+    }
+
     async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
         self.inner.list(query).await
     }

@@ -12,9 +12,9 @@ use serde_json::json;
 use shutter_core::notify::{Delivery, NotifyEvent};
 use shutter_core::record::{Notification, QueuedNotice, Timestamp};
 use shutter_core::{
-    Change, Claim, ConcurrencyKey, ExecutionId, ExecutionRecord, ExecutionState, Holder, ListQuery,
-    NewExecution, Owner, Page, Renewal, SlotRequest, StepKey, StepState, Store, StoreError,
-    StoredWorkflow,
+    Change, Claim, ConcurrencyKey, ExecutionId, ExecutionRecord, ExecutionSnapshot, ExecutionState,
+    Holder, ListQuery, NewExecution, Owner, Page, Renewal, SlotRequest, StepKey, StepRecord,
+    StepState, Store, StoreError, StoredWorkflow,
 };
 use shutter_store::{MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
@@ -134,6 +134,56 @@ async fn creates_with_pending_steps(store: Arc<dyn Store>) {
         json!({"vm": "web"})
     );
     assert!(store.get(ExecutionId::new()).await.unwrap().is_none());
+}
+
+/// What `snapshot_to_run` may leave out of a snapshot is only step records
+/// as `StepRecord::new` makes them, and only before the execution starts.
+async fn a_snapshot_to_run_leaves_out_only_fresh_records(store: Arc<dyn Store>) {
+    let claim = started(&store, "w", &held_by(&owner(), LEASE)).await;
+    let id = claim.id;
+    let same_but_fresh = |full: &ExecutionSnapshot, to_run: &ExecutionSnapshot| {
+        assert_eq!(to_run.execution.last_seq, full.execution.last_seq);
+        assert_eq!(to_run.execution.state, full.execution.state);
+        assert_eq!(
+            (&to_run.source, &to_run.source_path),
+            (&full.source, &full.source_path)
+        );
+        for step in &full.steps {
+            match to_run.steps.iter().find(|kept| kept.key == step.key) {
+                Some(kept) => assert_eq!(kept, step),
+                None => assert_eq!(step, &StepRecord::new(step.key.clone())),
+            }
+        }
+        assert!(to_run.steps.len() <= full.steps.len());
+    };
+    let full = store.snapshot(id).await.unwrap().unwrap();
+    let to_run = store.snapshot_to_run(id).await.unwrap().unwrap();
+    same_but_fresh(&full, &to_run);
+    append(
+        &store,
+        claim,
+        vec![
+            Change::ExecutionStarted { at: at(1) },
+            Change::AttemptStarted {
+                key: StepKey::step("a"),
+                attempt: 1,
+                at: at(2),
+            },
+        ],
+    )
+    .await;
+    let full = store.snapshot(id).await.unwrap().unwrap();
+    let to_run = store.snapshot_to_run(id).await.unwrap().unwrap();
+    same_but_fresh(&full, &to_run);
+    // Once started, nothing is left out.
+    assert_eq!(to_run.steps, full.steps);
+    assert!(
+        store
+            .snapshot_to_run(ExecutionId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn appends_fold_into_records_and_the_log(store: Arc<dyn Store>) {
@@ -1072,6 +1122,7 @@ macro_rules! contract {
 
 contract!(
     creates_with_pending_steps,
+    a_snapshot_to_run_leaves_out_only_fresh_records,
     appends_fold_into_records_and_the_log,
     unknown_executions_are_not_found,
     lists_newest_first_with_filters_and_a_stable_cursor,

@@ -112,7 +112,11 @@ pub(crate) async fn run(
     cancel: CancellationToken,
 ) -> Result<ExecutionRecord, EngineError> {
     let id = claim.id;
-    let snapshot = inner.stored_snapshot(id).await?;
+    let snapshot = inner
+        .store
+        .snapshot_to_run(id)
+        .await?
+        .ok_or(StoreError::NotFound(id))?;
     let ended = snapshot.execution.state.is_terminal();
     if ended && snapshot.execution.pending_notices.is_empty() {
         return Ok(snapshot.execution);

@@ -441,39 +441,16 @@ impl Store for SqliteStore {
     }
 
     async fn snapshot(&self, id: ExecutionId) -> Result<Option<ExecutionSnapshot>, StoreError> {
-        self.read(move |conn| {
-            let row: Option<(String, String, Option<String>)> = conn
-                .prepare_cached(
-                    // Before schema 11 the source was in the executions row.
-                    "SELECT e.record, coalesce(s.source, e.source),
-                            CASE WHEN s.execution_id IS NULL THEN e.source_path ELSE s.source_path END
-                     FROM executions e LEFT JOIN execution_sources s ON s.execution_id = e.id
-                     WHERE e.id = ?1",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![id.to_string()], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
-                    .optional()
-                })
-                .map_err(|e| db_error(&e))?;
-            let Some((record, source, source_path)) = row else {
-                return Ok(None);
-            };
-            let steps = decoded_rows(
-                conn,
-                "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
-                params![id.to_string()],
-                from_json::<StepRecord>,
-            )?;
-            Ok(Some(ExecutionSnapshot {
-                execution: decode_execution(&record)?,
-                source,
-                source_path,
-                steps,
-            }))
-        })
-        .await
+        self.read(move |conn| read_snapshot(conn, id, Steps::All))
+            .await
+    }
+
+    async fn snapshot_to_run(
+        &self,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionSnapshot>, StoreError> {
+        self.read(move |conn| read_snapshot(conn, id, Steps::UnlessQueued))
+            .await
     }
 
     async fn list(&self, query: &ListQuery) -> Result<Vec<ExecutionRecord>, StoreError> {
@@ -713,6 +690,57 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+/// Which step records a snapshot reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Steps {
+    All,
+    /// None for an execution never started: each is then as
+    /// `StepRecord::new` makes it (`Store::snapshot_to_run`).
+    UnlessQueued,
+}
+
+fn read_snapshot(
+    conn: &Connection,
+    id: ExecutionId,
+    steps: Steps,
+) -> Result<Option<ExecutionSnapshot>, StoreError> {
+    let row: Option<(String, String, Option<String>)> = conn
+        .prepare_cached(
+            // Before schema 11 the source was in the executions row.
+            "SELECT e.record, coalesce(s.source, e.source),
+                    CASE WHEN s.execution_id IS NULL THEN e.source_path ELSE s.source_path END
+             FROM executions e LEFT JOIN execution_sources s ON s.execution_id = e.id
+             WHERE e.id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(|e| db_error(&e))?;
+    let Some((record, source, source_path)) = row else {
+        return Ok(None);
+    };
+    let execution = decode_execution(&record)?;
+    let steps = if steps == Steps::UnlessQueued && execution.state == ExecutionState::Queued {
+        Vec::new()
+    } else {
+        decoded_rows(
+            conn,
+            "SELECT record FROM steps WHERE execution_id = ?1 ORDER BY position",
+            params![id.to_string()],
+            from_json::<StepRecord>,
+        )?
+    };
+    Ok(Some(ExecutionSnapshot {
+        execution,
+        source,
+        source_path,
+        steps,
+    }))
 }
 
 /// Whether tasks wait in the async runtime's shared queue: then a caller
