@@ -41,8 +41,21 @@ pub(crate) fn is_claimable(
     terminal || is_orphaned(lease, me, now)
 }
 
+/// Whether process `pid` still runs. A process killed but not yet reaped
+/// by its parent (a zombie, `Z`; `X` while it goes) keeps its `/proc`
+/// entry and holds nothing: under an init that reaps slowly, `shutter
+/// resume` right after `kill -9` found the execution still held.
 fn process_exists(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (command) state ...`: the command may hold spaces and
+        // parentheses, so the state is read after the last `)`.
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next()),
+            Some("Z" | "X")
+        ),
+        Err(_) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    }
 }
 
 #[cfg(test)]
@@ -84,5 +97,26 @@ mod tests {
         let dead = of_other("h", u32::MAX - 1, now + Duration::seconds(30));
         assert!(is_orphaned(Some(&dead), &me(), now));
         assert!(is_orphaned(None, &me(), now));
+    }
+
+    #[test]
+    fn a_killed_process_not_yet_reaped_holds_nothing() {
+        // Our own child, killed and not waited for: a zombie until we do.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let lease = of_other("h", pid, Utc::now() + Duration::seconds(30));
+        assert!(!is_orphaned(Some(&lease), &me(), Utc::now()));
+        child.kill().unwrap();
+        let zombie = (0..500).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| stat.contains(") Z"))
+        });
+        assert!(zombie, "the killed child never became a zombie");
+        assert!(is_orphaned(Some(&lease), &me(), Utc::now()));
+        child.wait().unwrap();
     }
 }
