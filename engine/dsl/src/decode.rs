@@ -70,12 +70,12 @@ fn decode_reporting(
     let mut value: Value = match serde_yaml::from_str(source.text()) {
         Ok(value) => value,
         Err(err) => {
-            errs.push(yaml_error(&err));
+            errs.push(yaml_error(source, &err));
             return None;
         }
     };
     if let Err(err) = value.apply_merge() {
-        errs.push(yaml_error(&err));
+        errs.push(yaml_error(source, &err));
         return None;
     }
     let root = YamlPath::root();
@@ -203,7 +203,7 @@ fn fill_in(value: &mut Value, relative: &[Value], missing: &str, dropped: &mut D
     }
 }
 
-fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
+fn yaml_error(source: &Source, err: &serde_yaml::Error) -> Diagnostic {
     let message = err.to_string();
     // serde_yaml appends " at line L column C"; the location is shown anyway.
     let message = message
@@ -214,6 +214,14 @@ fn yaml_error(err: &serde_yaml::Error) -> Diagnostic {
     let diagnostic = Diagnostic::error("yaml-syntax", format!("invalid YAML: {message}"));
     match err.location() {
         Some(location) => diagnostic.at_offset(location.index()),
+        // serde_yaml stops a document whose aliases expand into too many
+        // nodes (a "billion laughs") without saying where: the first alias
+        // is the likeliest place to look.
+        None if message.contains("repetition limit") => diagnostic
+            .at_offset(crate::span_index::first_alias(source).unwrap_or(0))
+            .with_help(
+                "aliases (`*name`) here expand into too many nodes; write the values out, or use fewer aliases of aliases",
+            ),
         None => diagnostic.at_offset(0),
     }
 }
@@ -470,6 +478,36 @@ mod tests {
         let errs = errors("version: 1\nname: [unclosed\n");
         assert_eq!(errs[0].code, "yaml-syntax");
         assert!(errs[0].offset.is_some());
+    }
+
+    #[test]
+    fn points_at_the_first_alias_when_aliases_expand_too_far() {
+        // Nine to the eighth strings: past serde_yaml's repetition limit.
+        let mut text = String::from(
+            "version: 1\nname: bomb\nsteps:\n  s:\n    uses: core.log\n    with:\n      a: &a [x, x, x, x, x, x, x, x, x]\n",
+        );
+        for (name, from) in ["ba", "cb", "dc", "ed", "fe", "gf", "hg"]
+            .iter()
+            .map(|pair| (&pair[..1], &pair[1..]))
+        {
+            let aliases = vec![format!("*{from}"); 9].join(", ");
+            text.push_str(&format!("      {name}: &{name} [{aliases}]\n"));
+        }
+        let errs = errors(&text);
+        assert_eq!(errs[0].code, "yaml-syntax");
+        assert!(
+            errs[0].message.contains("repetition limit"),
+            "{}",
+            errs[0].message
+        );
+        let first_alias = text.find("*a").expect("an alias");
+        assert_eq!(errs[0].offset, Some(first_alias));
+        assert!(
+            errs[0]
+                .help
+                .as_deref()
+                .is_some_and(|help| help.contains("aliases"))
+        );
     }
 
     #[test]

@@ -140,6 +140,21 @@ pub fn value_spans(source: &Source, paths: &[YamlPath]) -> Vec<Option<Range<usiz
         .collect()
 }
 
+/// Where the first alias (`*name`) of the document is, if it has one: what
+/// an error about aliases expanding too far points at, as serde_yaml gives
+/// no position for it.
+pub(crate) fn first_alias(source: &Source) -> Option<usize> {
+    let mut parser = Parser::new_from_str(source.text());
+    while let Ok((event, mark)) = parser.next_token() {
+        match event {
+            Event::Alias(_) => return Some(offset(source, mark)),
+            Event::StreamEnd => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
 fn offset(source: &Source, mark: Marker) -> usize {
     // yaml-rust2 marks lines from 1 and columns from 0, counted in characters.
     source.offset_of(mark.line(), mark.col() + 1)
