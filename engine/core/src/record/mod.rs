@@ -7,6 +7,7 @@
 //! same way.
 
 mod fold;
+mod rfc3339;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,8 +64,11 @@ pub struct ExecutionRecord {
     pub inputs: Json,
     pub outputs: Option<Json>,
     pub error: Option<String>,
+    #[serde(serialize_with = "rfc3339::serialize")]
     pub created_at: Timestamp,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub started_at: Option<Timestamp>,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub finished_at: Option<Timestamp>,
     /// Sequence number of the last event; changes whenever the record does.
     pub last_seq: u64,
@@ -130,7 +134,9 @@ pub struct Notification {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttemptRecord {
     pub number: u32,
+    #[serde(serialize_with = "rfc3339::serialize")]
     pub started_at: Timestamp,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub finished_at: Option<Timestamp>,
     pub error: Option<String>,
     pub outputs: Option<Json>,
@@ -155,14 +161,18 @@ pub struct StepRecord {
     pub attempts: Vec<AttemptRecord>,
     pub outputs: Option<Json>,
     pub error: Option<String>,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub started_at: Option<Timestamp>,
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub finished_at: Option<Timestamp>,
     /// When a `retrying` step tries again.
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub next_attempt_at: Option<Timestamp>,
     /// The limit pool a `waiting` step waits for a slot of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_for: Option<String>,
     /// A durable timer (`core.sleep`): when it fires, whatever the restarts.
+    #[serde(serialize_with = "rfc3339::option::serialize")]
     pub timer: Option<Timestamp>,
     pub progress: Option<Progress>,
     /// The items of a `for_each` step, fixed once expanded.
