@@ -54,21 +54,6 @@ fn write<'b>(at: &Timestamp, buffer: &'b mut [u8; LONGEST]) -> Option<&'b str> {
     if nano >= 1_000_000_000 {
         return None;
     }
-    let mut len = 0;
-    let mut put = |digits: u32, width: usize| {
-        let mut value = digits;
-        for slot in buffer[len..len + width].iter_mut().rev() {
-            *slot = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-        len += width;
-    };
-    put(year, 4);
-    put(at.month(), 2);
-    put(at.day(), 2);
-    put(at.hour(), 2);
-    put(at.minute(), 2);
-    put(at.second(), 2);
     let fraction = if nano == 0 {
         None
     } else if nano.is_multiple_of(1_000_000) {
@@ -78,36 +63,31 @@ fn write<'b>(at: &Timestamp, buffer: &'b mut [u8; LONGEST]) -> Option<&'b str> {
     } else {
         Some((nano, 9))
     };
-    if let Some((digits, width)) = fraction {
-        put(digits, width);
-    }
-    // Digits written back to back (`20261203164731123`), then spread out
-    // with their separators, from the end so nothing is overwritten.
-    let digits = len;
-    let text_len = digits + 6 + usize::from(fraction.is_some());
-    buffer[text_len - 1] = b'Z';
-    let mut from = digits;
-    let mut to = text_len - 1;
-    let mut spread = |count: usize, separator: Option<u8>| {
-        for _ in 0..count {
-            from -= 1;
-            to -= 1;
-            buffer[to] = buffer[from];
-        }
+    let mut len = 0;
+    // `separator` (if any), then `value` in `width` digits.
+    let mut put = |separator: Option<u8>, value: u32, width: usize| {
         if let Some(separator) = separator {
-            to -= 1;
-            buffer[to] = separator;
+            buffer[len] = separator;
+            len += 1;
         }
+        let mut value = value;
+        for slot in buffer[len..len + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+        len += width;
     };
-    if let Some((_, width)) = fraction {
-        spread(width, Some(b'.'));
+    put(None, year, 4);
+    put(Some(b'-'), at.month(), 2);
+    put(Some(b'-'), at.day(), 2);
+    put(Some(b'T'), at.hour(), 2);
+    put(Some(b':'), at.minute(), 2);
+    put(Some(b':'), at.second(), 2);
+    if let Some((digits, width)) = fraction {
+        put(Some(b'.'), digits, width);
     }
-    spread(2, Some(b':'));
-    spread(2, Some(b':'));
-    spread(2, Some(b'T'));
-    spread(2, Some(b'-'));
-    spread(2, Some(b'-'));
-    std::str::from_utf8(&buffer[..text_len]).ok()
+    buffer[len] = b'Z';
+    std::str::from_utf8(&buffer[..=len]).ok()
 }
 
 #[cfg(test)]

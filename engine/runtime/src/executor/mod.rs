@@ -461,11 +461,10 @@ impl Run {
                 self.settle(&id, state, reason).await?;
                 continue;
             }
-            // Built only for a step that evaluates something here.
-            let shared = self.shared.clone();
-            let scope = || shared.scope.with_item(None);
+            // The scope is built only for a step that evaluates something here.
             if let Some(condition) = &step.condition {
-                match self.shared.inner.expr.eval(condition, &scope()) {
+                let scope = self.shared.scope.with_item(None);
+                match self.shared.inner.expr.eval(condition, &scope) {
                     Ok(value) if !truthy(&value) => {
                         self.settle(&id, StepState::Skipped, "its `if` was false".to_owned())
                             .await?;
@@ -484,7 +483,12 @@ impl Run {
                 None => None,
                 Some(template) => match self.records.get(&parent).and_then(|r| r.items.clone()) {
                     Some(items) => Some(items),
-                    None => match self.shared.inner.expr.eval(template, &scope()) {
+                    None => match self
+                        .shared
+                        .inner
+                        .expr
+                        .eval(template, &self.shared.scope.with_item(None))
+                    {
                         Ok(Json::Array(items)) => {
                             let at = self.shared.sink.now();
                             self.record(vec![Change::StepExpanded {
