@@ -216,27 +216,41 @@ fn bad_inputs_are_refused_before_anything_runs() {
     assert_eq!(text(&list.stdout).trim(), "[]");
 }
 
-#[test]
-fn ctrl_c_cancels_and_finally_steps_still_run() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("s.db");
-    let file = dir.path().join("long.yaml");
-    std::fs::write(
-        &file,
-        "version: 1\nname: long\nsteps:\n  work: {uses: core.sleep, with: {duration: 1h}}\n  cleanup: {uses: core.log, needs: work, finally: true, with: {message: cleaned up}}\n",
-    )
-    .expect("writable");
+/// Starts `shutter run` of `yaml` (written in `dir`) on `db`, its stderr
+/// piped, and waits until its execution runs.
+fn run_until_running(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+    yaml: &str,
+) -> std::process::Child {
+    let file = dir.join("workflow.yaml");
+    std::fs::write(&file, yaml).expect("writable");
     let mut child = std::process::Command::new(shutter_bin())
         .args(["run", &file.display().to_string()])
-        .env("SHUTTER_DB", &db)
+        .env("SHUTTER_DB", db)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("shutter starts");
-    // Wait until the sleep is recorded, then interrupt as Ctrl-C would.
+    until_running(db, &mut child);
+    child
+}
+
+/// Sends `child` a signal (`-INT`, `-TERM`) with `kill`.
+fn signal(child: &std::process::Child, which: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([which, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+}
+
+/// Waits until `child`'s execution on `db` runs, and a moment more for
+/// its first step to be under way.
+fn until_running(db: &std::path::Path, child: &mut std::process::Child) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let list = shutter_at(&db, &["executions", "list", "--state", "running", "--json"]);
+        let list = shutter_at(db, &["executions", "list", "--state", "running", "--json"]);
         if text(&list.stdout).contains("\"running\"") {
             break;
         }
@@ -254,11 +268,19 @@ fn ctrl_c_cancels_and_finally_steps_still_run() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let interrupted = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(interrupted.success());
+}
+
+#[test]
+fn ctrl_c_cancels_and_finally_steps_still_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let mut child = run_until_running(
+        dir.path(),
+        &db,
+        "version: 1\nname: long\nsteps:\n  work: {uses: core.sleep, with: {duration: 1h}}\n  cleanup: {uses: core.log, needs: work, finally: true, with: {message: cleaned up}}\n",
+    );
+    // Interrupt as Ctrl-C would.
+    signal(&child, "-INT");
     let status = child.wait().expect("shutter ends");
     assert_eq!(status.code(), Some(130));
     let list = shutter_at(&db, &["executions", "list", "--json"]);
@@ -272,6 +294,35 @@ fn ctrl_c_cancels_and_finally_steps_still_run() {
         .and_then(|s| s.iter().find(|s| s["key"] == "cleanup"))
         .expect("cleanup");
     assert_eq!(cleanup["state"], "succeeded");
+}
+
+#[test]
+fn sigterm_stops_at_once_and_resume_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.db");
+    let child = run_until_running(
+        dir.path(),
+        &db,
+        "version: 1\nname: nap\nsteps:\n  nap: {uses: core.sleep, with: {duration: 3s}}\n  after: {uses: core.noop, needs: nap}\n",
+    );
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().expect("shutter ends");
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("stopped (SIGTERM); `shutter resume` continues the execution"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Stopped, not canceled: the work is left for `shutter resume`, which
+    // takes it at once on this host.
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(records[0]["state"], "running");
+    let resumed = shutter_at(&db, &["resume"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    let list = shutter_at(&db, &["executions", "list", "--json"]);
+    let records: serde_json::Value = serde_json::from_slice(&list.stdout).expect("json");
+    assert_eq!(records[0]["state"], "succeeded");
 }
 
 #[test]

@@ -189,6 +189,7 @@ pub(crate) async fn follow_all(
         async move { engine.keep_leases(leases).await }
     });
     tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
+    tokio::spawn(stop_on_sigterm());
     let several = runs.len() > 1;
     let tty = std::io::stderr().is_terminal() && !several;
     let ids: Vec<_> = runs.iter().map(|(claim, _)| claim.id).collect();
@@ -254,6 +255,30 @@ async fn cancel_on_ctrl_c(cancel: CancellationToken) {
                 reason = "a second Ctrl-C stops at once; the record stays resumable"
             )]
             std::process::exit(130);
+        }
+    }
+}
+
+/// SIGTERM (what `timeout`, systemd and container runtimes send to stop a
+/// process) stops at once, as a second Ctrl-C does: whoever stops the
+/// process did not ask to cancel the work, which `shutter resume` goes on
+/// with (on this host at once: the process is gone; elsewhere once its
+/// lease runs out). Without this the process died silently, by the
+/// signal's default action.
+async fn stop_on_sigterm() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        if terminate.recv().await.is_some() {
+            eprintln!("stopped (SIGTERM); `shutter resume` continues the execution");
+            #[allow(
+                clippy::exit,
+                reason = "SIGTERM stops at once; the record stays resumable"
+            )]
+            std::process::exit(143);
         }
     }
 }
