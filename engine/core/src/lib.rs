@@ -41,6 +41,7 @@ pub mod occupancy;
 pub mod record;
 mod recording;
 pub mod secrets;
+pub mod sent;
 pub mod state;
 pub mod store;
 pub mod store_hook;
@@ -69,6 +70,7 @@ pub use record::{
 };
 pub use recording::RecordingSink;
 pub use secrets::Secrets;
+pub use sent::{AppendHold, SentAppend};
 pub use shutter_derive::{action_outputs, action_params};
 pub use state::{ExecutionState, StepState};
 pub use store::{

@@ -17,6 +17,7 @@ use crate::ids::{ExecutionId, StepKey};
 use crate::limits::SlotRequest;
 use crate::occupancy::Occupancy;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
+use crate::sent::SentAppend;
 use crate::state::ExecutionState;
 
 /// Errors grouped by what the caller does about them.
@@ -226,6 +227,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// (else [`StoreError::Conflict`] and nothing is written). Returns once
     /// they are durable, with the last sequence number.
     async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError>;
+
+    /// Sends an append without waiting for it: it is ordered after every
+    /// append sent before it, and the caller may take it back until the
+    /// store begins to write it ([`SentAppend`]), to send its changes with
+    /// a later append. `None` where the store writes each append as it is
+    /// asked (the caller then appends as usual).
+    fn send_append(&self, _claim: Claim, _changes: Vec<Change>) -> Option<SentAppend> {
+        None
+    }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError>;
 

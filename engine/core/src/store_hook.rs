@@ -11,6 +11,7 @@ use crate::backup::{Backup, BackupQuery};
 use crate::ids::{ExecutionId, StepKey};
 use crate::limits::SlotRequest;
 use crate::record::{Change, Event, ExecutionRecord, ExecutionSnapshot, NewExecution, Timestamp};
+use crate::sent::SentAppend;
 use crate::state::ExecutionState;
 use crate::store::{
     Announcement, Claim, Holder, ListQuery, Page, Renewal, Store, StoreError, StoredWorkflow,
@@ -18,7 +19,8 @@ use crate::store::{
 
 /// What happens around the writes of a [`Hooked`] store.
 pub trait WriteHook: Send + Sync + fmt::Debug {
-    /// Before `changes` reach the store.
+    /// Before `changes` reach the store (an append), or once they are sent
+    /// ([`Store::send_append`]).
     fn appending(&self, _claim: Claim, _changes: &[Change]) {}
 
     /// After a write is durable: the execution and its last sequence number.
@@ -29,12 +31,16 @@ pub trait WriteHook: Send + Sync + fmt::Debug {
 #[derive(Debug)]
 pub struct Hooked<H> {
     inner: Arc<dyn Store>,
-    hook: H,
+    /// Shared with the commits of sent appends, which call it later.
+    hook: Arc<H>,
 }
 
 impl<H: WriteHook> Hooked<H> {
     pub fn new(inner: Arc<dyn Store>, hook: H) -> Self {
-        Self { inner, hook }
+        Self {
+            inner,
+            hook: Arc::new(hook),
+        }
     }
 
     pub fn hook(&self) -> &H {
@@ -43,7 +49,7 @@ impl<H: WriteHook> Hooked<H> {
 }
 
 #[async_trait]
-impl<H: WriteHook> Store for Hooked<H> {
+impl<H: WriteHook + 'static> Store for Hooked<H> {
     async fn create(
         &self,
         new: NewExecution,
@@ -59,6 +65,22 @@ impl<H: WriteHook> Store for Hooked<H> {
         let seq = self.inner.append(claim, changes).await?;
         self.hook.written(claim.id, seq);
         Ok(seq)
+    }
+
+    /// Told once the changes are sent (a store that sends none tells
+    /// nothing here: the caller appends them); one taken back is told again
+    /// with the append that carries it, so a hook must take a change told
+    /// twice as told once (the metrics keep a step's start time by key).
+    fn send_append(&self, claim: Claim, changes: Vec<Change>) -> Option<SentAppend> {
+        let told = changes.clone();
+        let sent = self.inner.send_append(claim, changes)?;
+        self.hook.appending(claim, &told);
+        let hook = self.hook.clone();
+        Some(sent.watched(move |answer| {
+            if let Ok(seq) = answer {
+                hook.written(claim.id, *seq);
+            }
+        }))
     }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {

@@ -367,7 +367,7 @@ impl Engine {
         cancel: CancellationToken,
     ) -> Result<ExecutionRecord, EngineError> {
         use futures_util::FutureExt as _;
-        let halt = self.inner.held.insert(claim);
+        let halt = self.inner.held.enter(claim);
         self.inner.held.cancels_with(claim, cancel.clone());
         if claim.epoch > Claim::created(claim.id).epoch {
             // Taken over from another engine: a cancel asked for while no
@@ -620,9 +620,12 @@ impl Engine {
         if claims.is_empty() {
             return;
         }
+        let sent = std::time::Instant::now();
         match self.inner.store.renew(&self.inner.holder, claims).await {
             Ok(renewal) => {
                 self.inner.held.lose(&renewal.lost);
+                // Those lost are forgotten: the rest were kept.
+                self.inner.held.confirm(claims, sent);
                 self.inner.held.cancel(&renewal.cancel);
             }
             Err(err) => tracing::warn!("renewing leases failed: {err}"),

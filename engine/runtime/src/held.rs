@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -18,9 +19,29 @@ use shutter_core::store::{Claim, StoreError};
 pub(crate) struct Halt {
     token: CancellationToken,
     reason: Mutex<Option<StoreError>>,
+    /// When this engine last knew it held the execution's lease: its claim,
+    /// or a renewal sent then that kept it. `None`: not known here.
+    confirmed: Mutex<Option<Instant>>,
 }
 
 impl Halt {
+    /// Notes that the lease was held, and renewed from `at` on.
+    pub(crate) fn confirm(&self, at: Instant) {
+        let mut confirmed = lock(&self.confirmed);
+        if confirmed.is_none_or(|known| known < at) {
+            *confirmed = Some(at);
+        }
+    }
+
+    /// Whether no other engine can have claimed the execution, with room
+    /// to spare for clocks and a late renewal: less than half of `lease`
+    /// has passed since the lease was last known held. An engine may then
+    /// start an action before its start is committed, since the commit
+    /// could not be refused for a lost lease (`instance::tries`).
+    pub(crate) fn lease_fresh(&self, lease: Duration) -> bool {
+        lock(&self.confirmed).is_some_and(|at| at.elapsed() < lease / 2)
+    }
+
     /// Stops the execution's tasks; the first reason is kept.
     pub(crate) fn halt(&self, reason: StoreError) {
         lock(&self.reason).get_or_insert(reason);
@@ -50,8 +71,18 @@ pub(crate) struct Held {
 }
 
 impl Held {
-    /// Notes a claim; a newer one replaces an older.
+    /// Notes a claim this engine has just taken (or an execution it has
+    /// just created): its lease starts now. A newer claim replaces an
+    /// older.
     pub(crate) fn insert(&self, claim: Claim) -> std::sync::Arc<Halt> {
+        let halt = self.enter(claim);
+        halt.confirm(Instant::now());
+        halt
+    }
+
+    /// Notes a claim about to run: the one [`Held::insert`] noted, else a
+    /// new entry whose lease is not known fresh until it is renewed.
+    pub(crate) fn enter(&self, claim: Claim) -> std::sync::Arc<Halt> {
         let mut entries = lock(&self.entries);
         match entries.get(&claim.id) {
             Some(entry) if entry.epoch == claim.epoch => entry.halt.clone(),
@@ -120,6 +151,18 @@ impl Held {
 
     pub(crate) fn ids(&self) -> Vec<ExecutionId> {
         lock(&self.entries).keys().copied().collect()
+    }
+
+    /// Notes that a renewal sent `at` kept the leases of `claims`.
+    pub(crate) fn confirm(&self, claims: &[Claim], at: Instant) {
+        let entries = lock(&self.entries);
+        for claim in claims {
+            if let Some(entry) = entries.get(&claim.id)
+                && entry.epoch == claim.epoch
+            {
+                entry.halt.confirm(at);
+            }
+        }
     }
 
     /// Stops and forgets executions another engine now holds.

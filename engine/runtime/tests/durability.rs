@@ -4,12 +4,12 @@
 //! the one step needing it, so a chain costs one commit a step, yet always
 //! durable before that step acts; written at once when no start follows.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
-use shutter_core::store_hook::{Hooked, WriteHook};
+use shutter_core::store_hook::Hooked;
 use shutter_core::{
     Action, ActionContext, ActionError, Change, Claim, ExecutionId, ExecutionRecord,
     ExecutionState, StepState, Store,
@@ -21,15 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 mod support;
 
-/// Notes every append's changes, one entry per append.
-#[derive(Debug, Default, Clone)]
-struct Appends(Arc<Mutex<Vec<Vec<Change>>>>);
-
-impl WriteHook for Appends {
-    fn appending(&self, _claim: Claim, changes: &[Change]) {
-        self.0.lock().unwrap().push(changes.to_vec());
-    }
-}
+use support::Appends;
 
 /// Reads, while it runs, the stored state of the step its `of` parameter
 /// names: what a step that acts on another's result can rely on.

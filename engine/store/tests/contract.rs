@@ -807,6 +807,55 @@ async fn concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused
     );
 }
 
+/// Appends sent and not waited for (`Store::send_append`, where a store
+/// sends them), fifty at once, each followed by one more of its sender's:
+/// one taken back is never written and its sender appends its changes with
+/// the next; one not taken back is written once, before the next. Either
+/// way each line is in the log once, in its sender's order.
+async fn a_sent_append_is_written_once_whether_taken_back_or_not(store: Arc<dyn Store>) {
+    let claim = started(&store, "w", &held_by(&owner(), LEASE)).await;
+    let senders: Vec<_> = (0..50)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (first, then) = (log_line(2 * n), log_line(2 * n + 1));
+                let Some(sent) = store.send_append(claim, vec![first.clone()]) else {
+                    store.append(claim, vec![first]).await.unwrap();
+                    store.append(claim, vec![then]).await.unwrap();
+                    return;
+                };
+                if sent.withdraw() {
+                    store.append(claim, vec![first, then]).await.unwrap();
+                } else {
+                    sent.committed().await.unwrap();
+                    store.append(claim, vec![then]).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    let events = store.events(claim.id, Page::new(0, 1000)).await.unwrap();
+    let lines: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.change {
+            Change::Log { message, .. } => Some(message.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 100, "{lines:?}");
+    for n in 0..50 {
+        let at = |line: usize| {
+            let line = format!("line {line}");
+            let found: Vec<usize> = (0..lines.len()).filter(|&i| lines[i] == line).collect();
+            assert_eq!(found.len(), 1, "{line} in {lines:?}");
+            found[0]
+        };
+        assert!(at(2 * n) < at(2 * n + 1), "{lines:?}");
+    }
+}
+
 /// A request that fails after it may have written (a second create of one
 /// id) among appends sent at the same moment: it fails alone, every
 /// append lands, and nothing of the failed one remains.
@@ -1138,6 +1187,7 @@ contract!(
     a_cancel_request_reaches_the_holder_at_renewal,
     a_cancel_asked_while_no_one_held_it_reaches_the_next_holder,
     concurrent_appends_to_one_execution_all_land_and_a_stale_one_is_refused,
+    a_sent_append_is_written_once_whether_taken_back_or_not,
     a_request_failing_among_others_fails_alone,
     a_renewal_does_not_bring_back_a_released_lease,
     a_limit_pool_gives_its_slots_in_the_order_they_were_asked_for,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::instance::{resolve, run_once};
 use super::retry::backoff;
-use shutter_core::action::{ActionContext, ActionError, ContextParts};
+use shutter_core::action::{ActionContext, ActionError, ChangeSink, ContextParts};
 use shutter_core::ids::StepKey;
 use shutter_core::record::Change;
 use shutter_core::state::StepState;

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::retry::backoff;
 use super::sink::{Redacting, redact};
+use super::start::StartFirst;
 
 /// How an instance ended, for the scheduler.
 #[derive(Debug)]
@@ -189,25 +190,49 @@ async fn tries(
             attempt,
             at: shared.sink.now(),
         };
-        shared.sink.record(with_carry(carry, start)).await?;
-        carry.clear();
-        let tried = try_once(shared, action.as_ref(), &instance, attempt, cancel).await;
+        // A start that carries a result is committed before the action
+        // runs: the result is durable before anything acts on it. Another
+        // may be sent and not waited for (`StoreSink::send_start`): the
+        // try then writes everything after it, or with it (`StartFirst`).
+        let sent = carry
+            .is_empty()
+            .then(|| shared.sink.send_start(&start))
+            .flatten();
+        if sent.is_none() {
+            shared.sink.record(with_carry(carry, start)).await?;
+            carry.clear();
+        }
+        let first = Arc::new(StartFirst::new(shared.sink.clone(), sent));
+        let tried = try_once(shared, &first, action.as_ref(), &instance, attempt, cancel).await;
         drop(permit);
         if let Some(request) = &slot {
             // Free while the step waits to retry, or once it has ended.
             super::limit::give_back(shared, request).await;
         }
         counted += 1;
-        let tried = match tried {
-            Ok(tried) => tried,
-            Err(error) => return fail(shared, carry, key, Some(attempt), error).await,
+        let settled = match tried {
+            Ok(tried) => settle(shared, &key, attempt, counted, &retry, stage_result, tried).await,
+            Err(error) => Ok(Next::Fail(error)),
         };
-        let settled = settle(shared, &key, attempt, counted, &retry, stage_result, tried).await?;
-        match settled {
-            Next::Finished(finished) => return Ok(finished),
+        // The start, if nothing written since carried it, goes first.
+        let unsettled = first.settle().await;
+        carry.extend(unsettled?);
+        match settled? {
+            Next::Finished(mut finished) => {
+                if !carry.is_empty() {
+                    if finished.unwritten.is_empty() {
+                        write_carry(shared, carry).await?;
+                    } else {
+                        carry.append(&mut finished.unwritten);
+                        finished.unwritten = std::mem::take(carry);
+                    }
+                }
+                return Ok(finished);
+            }
             Next::Fail(error) => return fail(shared, carry, key, Some(attempt), error).await,
             Next::Canceled => return canceled(shared, carry, key, "canceled while running").await,
             Next::RetryAt(next_at) => {
+                write_carry(shared, carry).await?;
                 if wait_until(shared, next_at, cancel).await.is_err() {
                     return canceled(shared, carry, key, "canceled while waiting to retry").await;
                 }
@@ -292,6 +317,7 @@ struct Tried {
 /// An error is a parameter that could not be evaluated.
 async fn try_once(
     shared: &Shared,
+    first: &Arc<StartFirst>,
     action: &dyn Action,
     instance: &Instance<'_>,
     attempt: u32,
@@ -316,9 +342,9 @@ async fn try_once(
         at: shared.sink.now(),
     });
     let sink: Arc<dyn ChangeSink> = if hidden.is_empty() {
-        shared.sink.clone()
+        first.clone()
     } else {
-        Arc::new(Redacting::new(shared.sink.clone(), hidden.clone()))
+        Arc::new(Redacting::new(first.clone(), hidden.clone()))
     };
     let ctx = ActionContext::new(ContextParts {
         params,

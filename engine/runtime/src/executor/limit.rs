@@ -5,6 +5,7 @@
 //! waiting step is woken is `turn.rs`'s.
 
 use shutter_core::StepKey;
+use shutter_core::action::ChangeSink;
 use shutter_core::limits::{LIMITS_SECTION, LimitPools, SlotRequest};
 use shutter_core::record::Change;
 use shutter_core::store::StoreError;

@@ -25,6 +25,7 @@ mod notices;
 mod retry;
 pub(crate) mod scope;
 mod sink;
+mod start;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -59,7 +60,7 @@ pub(crate) struct Shared {
     /// under it).
     pub(crate) claim: Claim,
     pub(crate) plan: Arc<Plan>,
-    pub(crate) sink: Arc<dyn ChangeSink>,
+    pub(crate) sink: Arc<StoreSink>,
     pub(crate) scope: Scope,
     pub(crate) secrets: Secrets,
     /// The modules directory, for module paths relative to it.
@@ -136,13 +137,14 @@ pub(crate) async fn run(
     }
     let given = lock(&inner.given).get(&id).cloned().unwrap_or_default();
     let secrets = inner.secrets.resolve(&plan.workflow.secrets).merged(&given);
-    let sink: Arc<dyn ChangeSink> = Arc::new(StoreSink {
+    let sink = Arc::new(StoreSink {
         store: inner.store.clone(),
         clock: inner.clock.clone(),
         claim,
         secrets: secrets.clone(),
         halt: halt.clone(),
         patience: inner.config.store_patience,
+        lease: inner.config.lease,
     });
     let notices = notices::Notices::new(
         &inner,

@@ -16,7 +16,7 @@ use shutter_core::clock::Clock;
 use shutter_core::record::{Change, Timestamp};
 use shutter_core::secrets::Secrets;
 use shutter_core::store::{Claim, Store, StoreError};
-use shutter_core::{Backup, BackupQuery};
+use shutter_core::{Backup, BackupQuery, SentAppend};
 
 use crate::held::Halt;
 
@@ -29,6 +29,58 @@ pub(crate) struct StoreSink {
     pub(crate) halt: Arc<Halt>,
     /// How long to keep trying an unavailable store.
     pub(crate) patience: Duration,
+    /// How long a claim lasts unrenewed (see [`StoreSink::send_start`]).
+    pub(crate) lease: Duration,
+}
+
+/// A try's start sent to the store and not waited for (see
+/// [`StoreSink::send_start`]).
+#[derive(Debug)]
+pub(crate) struct SentStart {
+    sent: SentAppend,
+    /// As sent (redacted): to send again if taken back.
+    changes: Vec<Change>,
+}
+
+impl StoreSink {
+    /// Sends a try's start without waiting for its commit, so that its
+    /// action runs meanwhile, and a short try's outcome, known before the
+    /// writer got to the start, goes in the same commit (the start taken
+    /// back and sent with it): one commit a step where the writer is busy,
+    /// not two (issue 19). `None` (the caller records the start and waits)
+    /// where the store sends no appends, or the execution was halted, or
+    /// its lease is not known fresh: a start not yet committed has not yet
+    /// been checked against the claim, so the action may run before it only
+    /// while no other engine can have claimed the execution.
+    pub(crate) fn send_start(&self, start: &Change) -> Option<SentStart> {
+        if self.halt.reason().is_some() || !self.halt.lease_fresh(self.lease) {
+            return None;
+        }
+        let changes = vec![redact(&self.secrets, start.clone())];
+        let sent = self.store.send_append(self.claim, changes.clone())?;
+        Some(SentStart { sent, changes })
+    }
+
+    /// Settles a sent start before anything else of its try is written:
+    /// its changes, when they were taken back and are for the caller to
+    /// write first; nothing once its commit came (after trying it again,
+    /// with the patience of [`ChangeSink::record`], if the store was
+    /// unavailable).
+    pub(crate) async fn settle_start(&self, start: SentStart) -> Result<Vec<Change>, StoreError> {
+        let SentStart { sent, changes } = start;
+        if sent.withdraw() {
+            return Ok(changes);
+        }
+        match sent.committed().await {
+            Ok(_) => Ok(Vec::new()),
+            Err(StoreError::Unavailable(_)) => self.record(changes).await.map(|()| Vec::new()),
+            Err(err @ StoreError::Conflict(_)) => {
+                self.halt.halt(err.clone());
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
+    }
 }
 
 /// First wait before trying an unavailable store again; it doubles up to

@@ -3,16 +3,31 @@
 //! What the executor's test files share.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
+use shutter_core::store_hook::WriteHook;
 use shutter_core::{
-    ActionRegistry, Catalog, Claim, ExecutionId, ExecutionRecord, ExecutionSnapshot, Secrets,
-    StepRecord, Store,
+    ActionRegistry, Catalog, Change, Claim, ExecutionId, ExecutionRecord, ExecutionSnapshot,
+    Secrets, StepRecord, Store,
 };
 use shutter_dsl::{Plan, Source};
 use shutter_runtime::{Engine, EngineConfig, WorkflowSource};
 use tokio_util::sync::CancellationToken;
+
+/// A store hook that notes every batch of changes it is told of (an
+/// append, or an append sent), one entry each.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Appends(pub(crate) Arc<Mutex<Vec<Vec<Change>>>>);
+
+impl WriteHook for Appends {
+    fn appending(&self, _claim: Claim, changes: &[Change]) {
+        self.0
+            .lock()
+            .expect("no panic while holding this lock")
+            .push(changes.to_vec());
+    }
+}
 
 /// Secrets holding only `token`, whose value `hunter2-very-secret` the
 /// redaction tests look for.

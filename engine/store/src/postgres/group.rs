@@ -8,9 +8,10 @@
 //! lock; SQLite's writer thread batches for the same reason.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use deadpool_postgres::Pool;
-use shutter_core::{Announcement, Change, Claim, ExecutionId, StoreError};
+use shutter_core::{Announcement, AppendHold, Change, Claim, ExecutionId, StoreError};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +26,17 @@ pub(super) struct Pending {
     pub(super) claim: Claim,
     pub(super) changes: Vec<Change>,
     pub(super) reply: oneshot::Sender<Result<u64, StoreError>>,
+    /// Of an append its sender may take back until a batch takes it
+    /// (`Store::send_append`).
+    pub(super) hold: Option<Arc<AppendHold>>,
+}
+
+impl Pending {
+    /// Takes the append into a batch: false for one its sender took back,
+    /// which is dropped unwritten.
+    fn take(&self) -> bool {
+        self.hold.as_ref().is_none_or(|hold| hold.take())
+    }
 }
 
 /// Starts the writer: it takes appends from `pending` until `stop` or
@@ -49,6 +61,10 @@ pub(super) fn spawn(
                     Ok(next) => batch.push(next),
                     Err(_) => break,
                 }
+            }
+            batch.retain(Pending::take);
+            if batch.is_empty() {
+                continue;
             }
             let (ops, replies): (Vec<_>, Vec<_>) = batch
                 .into_iter()

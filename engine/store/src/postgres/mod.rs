@@ -26,14 +26,15 @@ mod write;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Announcement, Backup, BackupQuery, Change, Claim, Event, ExecutionId, ExecutionRecord,
-    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest,
-    StepKey, StepRecord, Store, StoreError, StoredWorkflow,
+    Announcement, AppendHold, Backup, BackupQuery, Change, Claim, Event, ExecutionId,
+    ExecutionRecord, ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page,
+    Renewal, SentAppend, SlotRequest, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio_postgres::types::ToSql;
 
@@ -69,6 +70,33 @@ impl fmt::Debug for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Queues an append for the group writer, behind those sent before it:
+    /// its answer, to wait for.
+    fn send(
+        &self,
+        claim: Claim,
+        changes: Vec<Change>,
+        hold: Option<Arc<AppendHold>>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send + 'static {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let queued = self
+            .appends
+            .send(group::Pending {
+                claim,
+                changes,
+                reply,
+                hold,
+            })
+            .is_ok();
+        async move {
+            let stopped = || StoreError::Unavailable("postgres: the store is closing".to_owned());
+            if !queued {
+                return Err(stopped());
+            }
+            answer.await.map_err(|_| stopped())?
+        }
+    }
+
     /// Connects to `url` (`postgres://user@host:port/database`, or the
     /// key=value form) and brings the schema up to date. Without a password
     /// in `url`, the password file libpq reads gives it (`PGPASSFILE`, else
@@ -276,16 +304,13 @@ impl Store for PostgresStore {
     }
 
     async fn append(&self, claim: Claim, changes: Vec<Change>) -> Result<u64, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let stopped = || StoreError::Unavailable("postgres: the store is closing".to_owned());
-        self.appends
-            .send(group::Pending {
-                claim,
-                changes,
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.send(claim, changes, None).await
+    }
+
+    fn send_append(&self, claim: Claim, changes: Vec<Change>) -> Option<SentAppend> {
+        let hold = Arc::new(AppendHold::default());
+        let answer = self.send(claim, changes, Some(hold.clone()));
+        Some(SentAppend::new(hold, answer))
     }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {

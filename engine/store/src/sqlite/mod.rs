@@ -8,6 +8,8 @@ mod keys;
 #[cfg(test)]
 mod order_tests;
 mod schema;
+#[cfg(test)]
+mod sent_tests;
 mod slots;
 #[cfg(test)]
 mod test_execution;
@@ -22,9 +24,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Backup, BackupQuery, Change, Claim, Event, ExecutionId, ExecutionRecord, ExecutionSnapshot,
-    ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SlotRequest, StepKey,
-    StepRecord, Store, StoreError, StoredWorkflow,
+    AppendHold, Backup, BackupQuery, Change, Claim, Event, ExecutionId, ExecutionRecord,
+    ExecutionSnapshot, ExecutionState, Holder, ListQuery, NewExecution, Page, Renewal, SentAppend,
+    SlotRequest, StepKey, StepRecord, Store, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -176,6 +178,15 @@ impl SqliteStore {
     /// Nor does a caller commit its own request while other tasks wait in
     /// the runtime's queue ([`others_waiting`]).
     async fn write<T>(&self, op: impl FnOnce(writer::Reply<T>) -> Op) -> Result<T, StoreError> {
+        answered(self.send(op)?).await
+    }
+
+    /// Sends a request to the writer thread, or commits it here when
+    /// [`SqliteStore::write`] says so: its answer, to wait for.
+    fn send<T>(
+        &self,
+        op: impl FnOnce(writer::Reply<T>) -> Op,
+    ) -> Result<oneshot::Receiver<Result<T, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
             let requests = self
@@ -212,9 +223,7 @@ impl SqliteStore {
                 }
             }
         }
-        answer
-            .await
-            .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?
+        Ok(answer)
     }
 
     /// Runs a read on a pooled connection, off the async threads.
@@ -392,8 +401,25 @@ impl Store for SqliteStore {
             changes,
             events,
             reply,
+            hold: None,
         })
         .await
+    }
+
+    fn send_append(&self, claim: Claim, changes: Vec<Change>) -> Option<SentAppend> {
+        let events = changes.iter().map(to_json).collect();
+        let hold = Arc::new(AppendHold::default());
+        let answer = self.send(|reply| Op::Append {
+            claim,
+            changes,
+            events,
+            reply,
+            hold: Some(hold.clone()),
+        });
+        Some(SentAppend::new(
+            hold,
+            async move { answered(answer?).await },
+        ))
     }
 
     async fn get(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
@@ -753,4 +779,11 @@ fn read_snapshot(
 fn others_waiting() -> bool {
     tokio::runtime::Handle::try_current()
         .is_ok_and(|runtime| runtime.metrics().global_queue_depth() > 0)
+}
+
+/// What the writer answered a request [`SqliteStore::send`] sent.
+async fn answered<T>(answer: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+    answer
+        .await
+        .map_err(|_| StoreError::Fatal("the store writer stopped".to_owned()))?
 }

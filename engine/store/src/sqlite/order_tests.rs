@@ -4,21 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use shutter_core::record::LogLevel;
-use shutter_core::{Change, Page, StepKey, Store};
+use shutter_core::{Change, Page, Store};
 
+use super::test_execution::line;
 use super::{Durability, SqliteStore};
-
-fn line(message: &str) -> Change {
-    Change::Log {
-        key: StepKey::step("a"),
-        attempt: 1,
-        level: LogLevel::Info,
-        message: message.to_owned(),
-        at: Utc::now(),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_committed_by_its_caller_does_not_overtake_one_queued_before_it() {

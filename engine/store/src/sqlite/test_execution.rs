@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
-use shutter_core::{Claim, ExecutionId, Holder, NewExecution, Owner, Store};
+use shutter_core::record::LogLevel;
+use shutter_core::{Change, Claim, ExecutionId, Holder, NewExecution, Owner, StepKey, Store};
 
 use super::SqliteStore;
 
@@ -26,4 +27,15 @@ pub(super) async fn one_step(store: &SqliteStore) -> Claim {
     let holder = Holder::new(Owner::this_process(), Duration::from_secs(30));
     store.create(new, &holder).await.unwrap();
     Claim::created(id)
+}
+
+/// Step `a` logs `message`: a change whose order the log shows.
+pub(super) fn line(message: &str) -> Change {
+    Change::Log {
+        key: StepKey::step("a"),
+        attempt: 1,
+        level: LogLevel::Info,
+        message: message.to_owned(),
+        at: Utc::now(),
+    }
 }

@@ -16,17 +16,17 @@
 //! failing one fails. A failed begin or commit fails the whole batch.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use shutter_core::record::Timestamp;
 use shutter_core::{
-    Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, Renewal, SlotRequest,
-    StepKey, StepRecord, StoreError, StoredWorkflow,
+    AppendHold, Change, Claim, ExecutionId, ExecutionRecord, NewExecution, Owner, Renewal,
+    SlotRequest, StepKey, StepRecord, StoreError, StoredWorkflow,
 };
 use tokio::sync::oneshot;
 
@@ -56,6 +56,9 @@ pub(crate) enum Op {
         /// Each change's JSON, as its event row holds it.
         events: Vec<String>,
         reply: Reply<u64>,
+        /// Of an append its sender may take back until the writer takes it
+        /// (`Store::send_append`).
+        hold: Option<Arc<AppendHold>>,
     },
     ClaimOrphans {
         owner: Owner,
@@ -122,10 +125,15 @@ impl Op {
     /// thread: small and bounded. A create writes a row per step, a claim
     /// of orphans or a prune scans the database, and a workflow's save is
     /// rare: those always go to the writer thread.
+    ///
+    /// An append sent and not waited for (`Store::send_append`) always
+    /// goes to the writer thread: committed here it would block its
+    /// sender's thread for no one, and queued it may still be taken back
+    /// to ride with the outcome of its try.
     pub(crate) fn is_small(&self) -> bool {
         matches!(
             self,
-            Self::Append { .. }
+            Self::Append { hold: None, .. }
                 | Self::Renew { .. }
                 | Self::Release { .. }
                 | Self::RequestCancel { .. }
@@ -133,6 +141,17 @@ impl Op {
                 | Self::FreeSlot { .. }
                 | Self::ClaimOne { .. }
         )
+    }
+
+    /// Takes the request to commit it: false for an append its sender
+    /// took back, which is dropped unwritten.
+    pub(crate) fn take(&self) -> bool {
+        match self {
+            Self::Append {
+                hold: Some(hold), ..
+            } => hold.take(),
+            _ => true,
+        }
     }
 
     /// Sends `result` to whoever asked.
@@ -323,9 +342,14 @@ pub(crate) fn run(writer: &Mutex<Writer>, queued: &AtomicUsize, requests: Receiv
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
+            let received = batch.len();
+            batch.retain(Op::take);
             // Under the lock: a caller holding it sees these as still
             // queued, or as committed.
-            queued.fetch_sub(batch.len(), Ordering::SeqCst);
+            queued.fetch_sub(received, Ordering::SeqCst);
+            if batch.is_empty() {
+                continue;
+            }
             let answered = writer.commit(batch);
             drop(writer);
             // A few answers cost less than the hop to another thread (a
