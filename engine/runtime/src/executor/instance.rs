@@ -219,20 +219,15 @@ async fn tries(
         carry.extend(unsettled?);
         match settled? {
             Next::Finished(mut finished) => {
-                if !carry.is_empty() {
-                    if finished.unwritten.is_empty() {
-                        write_carry(shared, carry).await?;
-                    } else {
-                        carry.append(&mut finished.unwritten);
-                        finished.unwritten = std::mem::take(carry);
-                    }
-                }
+                // A start left (its result staged for the scheduler) goes
+                // ahead of that result.
+                carry.append(&mut finished.unwritten);
+                finished.unwritten = std::mem::take(carry);
                 return Ok(finished);
             }
             Next::Fail(error) => return fail(shared, carry, key, Some(attempt), error).await,
             Next::Canceled => return canceled(shared, carry, key, "canceled while running").await,
             Next::RetryAt(next_at) => {
-                write_carry(shared, carry).await?;
                 if wait_until(shared, next_at, cancel).await.is_err() {
                     return canceled(shared, carry, key, "canceled while waiting to retry").await;
                 }

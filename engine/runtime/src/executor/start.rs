@@ -33,7 +33,12 @@ impl StartFirst {
     /// are still to be written (the caller writes them before anything
     /// else of the step), else nothing.
     pub(crate) async fn settle(&self) -> Result<Vec<Change>, StoreError> {
-        match self.start.lock().await.take() {
+        self.settle_held(&mut *self.start.lock().await).await
+    }
+
+    /// [`StartFirst::settle`], for a caller holding the lock.
+    async fn settle_held(&self, start: &mut Option<SentStart>) -> Result<Vec<Change>, StoreError> {
+        match start.take() {
             Some(start) => self.store.settle_start(start).await,
             None => Ok(Vec::new()),
         }
@@ -45,10 +50,7 @@ impl ChangeSink for StartFirst {
     async fn record(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         // Held while the start settles: a second write of the try waits.
         let mut start = self.start.lock().await;
-        let mut all = match start.take() {
-            Some(start) => self.store.settle_start(start).await?,
-            None => Vec::new(),
-        };
+        let mut all = self.settle_held(&mut start).await?;
         all.extend(changes);
         self.store.record(all).await
     }
