@@ -20,6 +20,20 @@ mod table;
 
 use std::process::ExitCode;
 
+/// jemalloc, not glibc's malloc: the SQLite writer thread frees what the
+/// tokio workers allocated (a step's changes) and glibc takes the owning
+/// arena's lock for each such free, so the writer and the workers kept
+/// putting each other to sleep on it (`perf record -e
+/// sched:sched_switch`: the most common reason either side slept in a
+/// fan). jemalloc frees across threads without that lock: the fan of
+/// 2,000 ran ~25% faster (docs/benchmarks.md, 2026-12-03). Chosen over
+/// mimalloc, as fast here, because jemalloc can be told to give every
+/// thread's freed pages back at once (`shutter serve` does so every few
+/// seconds: engine/server/src/trim.rs); mimalloc kept 80 MB after a burst
+/// of long polls (tests/memory.rs).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use clap::{Parser, Subcommand};
 
 /// Shutter: durable workflows for VM snapshots and backups on AWS EC2,

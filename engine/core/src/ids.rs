@@ -41,8 +41,8 @@ impl FromStr for ExecutionId {
 
 /// One runnable instance of a step: the step itself, or one item of its
 /// `for_each`. Written `snap` or `snap[3]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct StepKey {
     pub step: String,
     pub item: Option<usize>,
@@ -62,6 +62,15 @@ impl StepKey {
             item: Some(item),
         }
     }
+
+    /// Its text (`snap`, `snap[3]`), as [`fmt::Display`] writes it:
+    /// borrowed, without an allocation, for a step without items.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self.item {
+            None => std::borrow::Cow::Borrowed(&self.step),
+            Some(_) => std::borrow::Cow::Owned(self.to_string()),
+        }
+    }
 }
 
 impl fmt::Display for StepKey {
@@ -69,6 +78,18 @@ impl fmt::Display for StepKey {
         match self.item {
             Some(item) => write!(f, "{}[{item}]", self.step),
             None => f.write_str(&self.step),
+        }
+    }
+}
+
+/// Written as its text, straight into the output: every event and step
+/// record names its step, and going through a `String` (a clone and a
+/// format) was two allocations each time (issue 19).
+impl Serialize for StepKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.item {
+            None => serializer.serialize_str(&self.step),
+            Some(_) => serializer.collect_str(self),
         }
     }
 }
@@ -106,6 +127,23 @@ mod tests {
             assert_eq!(StepKey::try_from(key.to_string()), Ok(key));
         }
         assert_eq!(StepKey::item("a", 12).to_string(), "a[12]");
+        assert_eq!(StepKey::item("a", 12).text(), "a[12]");
+        assert_eq!(StepKey::step("a").text(), "a");
+    }
+
+    #[test]
+    fn step_keys_are_written_as_their_text_also_as_map_keys() {
+        for key in [StepKey::step("snap"), StepKey::item("snap", 3)] {
+            let text = serde_json::to_string(&key).expect("serializes");
+            assert_eq!(text, format!("\"{key}\""));
+            assert_eq!(
+                serde_json::from_str::<StepKey>(&text).ok(),
+                Some(key.clone())
+            );
+            let map = std::collections::BTreeMap::from([(key.clone(), 1)]);
+            let text = serde_json::to_string(&map).expect("serializes");
+            assert_eq!(text, format!("{{\"{key}\":1}}"));
+        }
     }
 
     #[test]

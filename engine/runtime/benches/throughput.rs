@@ -29,6 +29,11 @@ use shutter_store::{Durability, MemoryStore, PostgresStore, SqliteStore};
 use shutter_testpeers::postgres::ScratchDb;
 use tokio_util::sync::CancellationToken;
 
+/// The `shutter` binary's allocator (engine/cli/src/main.rs says why),
+/// so that the rates are the binary's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn chain(steps: usize) -> String {
     let mut yaml = String::from("version: 1\nname: chain\nsteps:\n  s0: {uses: core.noop}\n");
     for i in 1..steps {

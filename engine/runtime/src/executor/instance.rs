@@ -318,14 +318,19 @@ async fn try_once(
     attempt: u32,
     cancel: &CancellationToken,
 ) -> Result<Tried, String> {
-    let scope = shared.scope.with_item(instance.item);
-    let params = instance
-        .call
-        .with
-        .iter()
-        .map(|(name, template)| Ok((name.clone(), shared.inner.expr.eval(template, &scope)?)))
-        .collect::<Result<serde_json::Map<_, _>, shutter_dsl::EvalError>>()
-        .map_err(|err| err.to_string())?;
+    let params = if instance.call.with.is_empty() {
+        // No scope to build (seven allocations) for nothing to evaluate.
+        serde_json::Map::new()
+    } else {
+        let scope = shared.scope.with_item(instance.item);
+        instance
+            .call
+            .with
+            .iter()
+            .map(|(name, template)| Ok((name.clone(), shared.inner.expr.eval(template, &scope)?)))
+            .collect::<Result<serde_json::Map<_, _>, shutter_dsl::EvalError>>()
+            .map_err(|err| err.to_string())?
+    };
     let params = Json::Object(params);
     // What a sensitive parameter resolved to (`Bearer <token>`) is hidden
     // like a secret in everything this try records.

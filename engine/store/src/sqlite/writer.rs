@@ -787,21 +787,30 @@ fn append(
         if change.touches_step_record()
             && let Some(key) = change.step()
         {
-            let step = steps.entry(key.clone()).or_insert_with(|| {
-                *next_position += 1;
-                unwritten.steps.insert(key.clone(), *next_position);
-                StepRecord::new(key.clone())
-            });
+            // Looked up before anything is cloned: most changes are of a
+            // step already known and already marked in this batch.
+            let step = match steps.get_mut(key) {
+                Some(step) => step,
+                None => {
+                    *next_position += 1;
+                    unwritten.steps.insert(key.clone(), *next_position);
+                    steps
+                        .entry(key.clone())
+                        .or_insert_with(|| StepRecord::new(key.clone()))
+                }
+            };
             step.apply(seq, change);
-            // 0: an update, whose position is not written.
-            unwritten.steps.entry(key.clone()).or_insert(0);
+            if !unwritten.steps.contains_key(key) {
+                // 0: an update, whose position is not written.
+                unwritten.steps.insert(key.clone(), 0);
+            }
         }
         insert
             .execute(params![
                 id,
                 seq as i64,
                 change.kind(),
-                change.step().map(ToString::to_string),
+                change.step().map(StepKey::text),
                 event
             ])
             .map_err(|e| db_error(&e))?;
@@ -852,7 +861,7 @@ fn write_unwritten(
             )
             .map_err(|e| db_error(&e))?;
         for (key, position) in &unwritten.steps {
-            let (key, record) = (key.to_string(), to_json(&active.steps[key]));
+            let (key, record) = (key.text(), to_json(&active.steps[key]));
             let updated = if *position == 0 {
                 update
                     .execute(params![id, key, record])
